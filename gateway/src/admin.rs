@@ -1,0 +1,231 @@
+//! The operator's commands: they act through the order core as the operator
+//! of an account and print what they did.
+
+use orders::{Caller, Formula, Ledger, Orders, Rights, format_money, iso, parse_money};
+use storage::organisations::NewOrganisation;
+
+use crate::cli::{AccountCmd, AcmeUrlCmd, Command, OrderCmd, OrgCmd, PrevalidationCmd, ProductCmd, UserCmd};
+
+/// A command failed; the message is for the operator.
+#[derive(Debug, thiserror::Error)]
+pub enum AdminError {
+    #[error(transparent)]
+    Order(#[from] orders::OrderError),
+    #[error(transparent)]
+    Storage(#[from] storage::Error),
+    #[error("{0}")]
+    Usage(String),
+    #[error("{0}")]
+    Io(#[from] std::io::Error),
+}
+
+/// Runs one operator command. `public_url` is where clients reach the gateway.
+pub async fn run(orders: &Orders, cmd: Command, public_url: &str) -> Result<(), AdminError> {
+    match cmd {
+        Command::Account(AccountCmd::Create { name, formula, currency, approval_mode, overdraft }) => {
+            let formula = Formula::parse(&formula).ok_or_else(|| {
+                AdminError::Usage(format!("formula {formula:?}: use bulk, rebate, deposit or monthly"))
+            })?;
+            let overdraft = money(&overdraft)?;
+            let id = orders.create_account(&name, formula, &currency, approval_mode, overdraft).await?;
+            println!("{id}");
+        }
+        Command::Account(AccountCmd::List) => {
+            for a in storage::accounts::list(&mut *orders.db().acquire().await?).await? {
+                println!("{}\t{}\t{}\t{}\tapproval={}", a.id, a.name, a.formula, a.currency, a.approval_mode == 1);
+            }
+        }
+        Command::Org(OrgCmd::Create { account, name, ident, country, address, vat }) => {
+            let org = NewOrganisation {
+                account_id: account,
+                name: &name,
+                ident: &ident,
+                country: &country,
+                address: &address,
+                vat: &vat,
+            };
+            println!("{}", orders.create_organisation(&Caller::operator(account), &org).await?);
+        }
+        Command::User(UserCmd::Create(u)) => {
+            let rights = Rights::parse(&u.rights).map_err(AdminError::Usage)?;
+            let id = orders.create_user(&Caller::operator(u.account), &u.login, &u.password, rights).await?;
+            println!("{id}");
+        }
+        Command::User(UserCmd::Unlock { login }) => {
+            orders.unlock_user(&login).await?;
+            println!("unlocked {login}");
+        }
+        Command::Product(ProductCmd::Import { file, account }) => {
+            let text = std::fs::read_to_string(&file)?;
+            let caller = Caller::operator(account.unwrap_or(0));
+            let r = orders.import_prices(&caller, &text, account).await?;
+            println!("imported {} products and {} prices", r.products, r.prices);
+        }
+        Command::Product(ProductCmd::List) => {
+            for p in orders.products().await? {
+                println!(
+                    "{}\t{}\t{} days\t{}\t{}\tupstream={}\twildcard={}\tmax_sans={}",
+                    p.code, p.name, p.validity_days, p.validation, p.brand, p.upstream, p.wildcard, p.max_sans
+                );
+            }
+        }
+        Command::CreditTokens { account, item, count, note } => {
+            let balance = orders.credit_tokens(&Caller::operator(account), &item, count, &note).await?;
+            println!("{item}: {balance} tokens");
+        }
+        Command::CreditDeposit { account, amount, note } => {
+            let balance = orders.credit_deposit(&Caller::operator(account), money(&amount)?, &note).await?;
+            println!("deposit: {}", format_money(balance));
+        }
+        Command::Prevalidation(PrevalidationCmd::Add { account, org, brand, validation, days }) => {
+            let expires = orders.now() + days * 86_400;
+            let id = orders.add_prevalidation(&Caller::operator(account), org, &brand, &validation, expires).await?;
+            println!("{id}");
+        }
+        Command::Prevalidation(PrevalidationCmd::Domain { account, org, domain }) => {
+            println!("{}", orders.add_prevalidated_domain(&Caller::operator(account), org, &domain).await?);
+        }
+        Command::AcmeUrl(AcmeUrlCmd::Create { account, product, org, name }) => {
+            let c = orders.create_acme_url(&Caller::operator(account), &name, &product, org).await?;
+            print_acme_credentials(public_url, &c, "domain.ltd");
+        }
+        Command::AcmeUrl(AcmeUrlCmd::List { account }) => {
+            for u in orders.acme_urls(&Caller::operator(account)).await? {
+                println!(
+                    "{}\t{}\t{}\torg={}\t{}/acme/{}/directory\tkid={}\thmac={}\t{}",
+                    u.id,
+                    u.name,
+                    u.product_code,
+                    u.organisation_id,
+                    public_url,
+                    u.path,
+                    u.kid_masked,
+                    u.hmac_masked,
+                    if u.revoked { "revoked" } else { "active" }
+                );
+            }
+        }
+        Command::AcmeUrl(AcmeUrlCmd::Revoke { account, id }) => {
+            orders.revoke_acme_url(&Caller::operator(account), id).await?;
+            println!("revoked ACME URL {id}");
+        }
+        Command::Order(OrderCmd::Place { account, org, product, csr, names }) => {
+            let req = orders::PlaceOrder {
+                organisation_id: org,
+                product_code: product,
+                csr: std::fs::read(&csr)?,
+                names,
+                ..Default::default()
+            };
+            let placed = orders.place(&Caller::operator(account), &req).await?;
+            let o = placed.order;
+            println!("{}\t{}", o.reference.unwrap_or_default(), o.status);
+        }
+        Command::Order(OrderCmd::List { account, status }) => {
+            let filter = storage::orders::OrderFilter { status, limit: 1000, ..Default::default() };
+            for o in orders.list_orders(&Caller::operator(account), &filter).await? {
+                println!(
+                    "{}\t{}\t{}\t{}\t{}\t{} {}\t{}",
+                    o.reference.unwrap_or_default(),
+                    iso(o.created_at),
+                    o.product_code,
+                    o.cn,
+                    o.status,
+                    format_money(o.price),
+                    o.currency,
+                    o.payment
+                );
+            }
+        }
+        Command::Order(OrderCmd::Cert { account, reference }) => {
+            let certs = orders.certificates(&Caller::operator(account), &reference).await?;
+            let c =
+                certs.last().ok_or_else(|| AdminError::Usage(format!("order {reference} has no certificate yet")))?;
+            print!("{}{}", c.leaf_pem, c.chain_pem);
+        }
+        Command::Statement { account, kind, csv } => statement(orders, account, &kind, csv).await?,
+        Command::Jobs { state, limit } => {
+            println!("id\tkind\torder\tstate\tattempts\tnext run\tlast error");
+            for j in storage::jobs::list(&mut *orders.db().acquire().await?, &state, limit).await? {
+                println!(
+                    "{}\t{}\t{}\t{}\t{}\t{}\t{}",
+                    j.id,
+                    j.kind,
+                    j.order_id,
+                    j.state,
+                    j.attempts,
+                    iso(j.run_after),
+                    j.last_error.unwrap_or_default()
+                );
+            }
+        }
+        Command::Demo { .. } | Command::Serve | Command::Migrate | Command::CheckConfig => {
+            return Err(AdminError::Usage("not an operator command".into()));
+        }
+    }
+    Ok(())
+}
+
+async fn statement(orders: &Orders, account: i64, kind: &str, csv: bool) -> Result<(), AdminError> {
+    let caller = Caller::operator(account);
+    if kind == "balances" {
+        let rows = orders.token_balances(&caller).await?;
+        if csv {
+            print!("{}", orders::balances_csv(&rows));
+        } else {
+            println!("product\tname\tlast operation\tbalance");
+            for r in rows {
+                println!("{}\t{}\t{}\t{}", r.item, r.name, iso(r.last_operation), r.balance);
+            }
+        }
+        return Ok(());
+    }
+    let which = match kind {
+        "tokens" => Ledger::Tokens,
+        "deposit" => Ledger::Deposit,
+        "invoice" => Ledger::Invoice,
+        other => {
+            return Err(AdminError::Usage(format!(
+                "statement kind {other:?}: use balances, tokens, deposit or invoice"
+            )));
+        }
+    };
+    let lines = orders.statement(&caller, which, 0, i64::MAX).await?;
+    if csv {
+        print!("{}", orders::statement_csv(&lines));
+    } else {
+        let fmt = |v: i64| if which == Ledger::Tokens { v.to_string() } else { format_money(v) };
+        println!("date\treference\tcn\treason\titem\tamount\tbalance");
+        for l in lines {
+            println!(
+                "{}\t{}\t{}\t{}\t{}\t{}\t{}",
+                iso(l.at),
+                l.reference.unwrap_or_default(),
+                l.cn.unwrap_or_default(),
+                l.reason,
+                l.item,
+                fmt(l.amount),
+                fmt(l.balance)
+            );
+        }
+    }
+    Ok(())
+}
+
+fn money(s: &str) -> Result<i64, AdminError> {
+    parse_money(s).ok_or_else(|| AdminError::Usage(format!("{s:?} is not an amount like 150.00")))
+}
+
+/// Prints an ACME URL's credentials, once, with a ready certbot line (seed 6.8.2).
+pub fn print_acme_credentials(public_url: &str, c: &orders::NewAcmeUrlCredentials, domain: &str) {
+    let directory = format!("{public_url}/acme/{}/directory", c.path);
+    println!("ACME URL {} created. Its credentials are shown only now:", c.id);
+    println!("  directory:    {directory}");
+    println!("  EAB KID:      {}", c.kid);
+    println!("  EAB HMAC key: {}", c.hmac_key);
+    println!("  certbot:");
+    println!(
+        "    certbot certonly --register-unsafely-without-email --agree-tos -n \\\n      --eab-kid {} --eab-hmac-key {} --key-type rsa \\\n      --server {directory} \\\n      --config-dir /path/to/a/config/directory -d {domain}",
+        c.kid, c.hmac_key
+    );
+}

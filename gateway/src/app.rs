@@ -1,0 +1,60 @@
+//! Wiring: from a configuration to a connected, migrated database and an
+//! order core with its upstreams.
+
+use std::sync::Arc;
+
+use orders::Orders;
+use storage::Db;
+use storage::sealed::SecretKey;
+use upstream::{EmbeddedCa, Upstream};
+
+use crate::config::Config;
+
+/// Everything a command needs.
+pub struct App {
+    pub config: Config,
+    pub db: Db,
+    pub orders: Orders,
+    /// The embedded CA's root, PEM, for printing what to trust.
+    pub embedded_root_pem: String,
+}
+
+/// A failure while starting up, with a message for the operator.
+#[derive(Debug, thiserror::Error)]
+pub enum StartError {
+    #[error(transparent)]
+    Config(#[from] crate::config::ConfigError),
+    #[error("database: {0}")]
+    Storage(#[from] storage::Error),
+    #[error("embedded CA: {0}")]
+    Ca(#[from] upstream::EmbeddedCaError),
+    #[error("{0}")]
+    Io(#[from] std::io::Error),
+}
+
+impl App {
+    /// Connects to the database, applies migrations, and builds the order core.
+    pub async fn open(config: Config) -> Result<App, StartError> {
+        let secret = config.secret_key()?.to_string();
+        let url = config.database_url();
+        if url.starts_with("sqlite:") {
+            std::fs::create_dir_all(&config.data_dir)?;
+        }
+        let db = Db::connect(&url).await?;
+        db.migrate().await?;
+        let key = SecretKey::from_secret(&secret);
+        let mut upstreams: Vec<Arc<dyn Upstream>> = Vec::new();
+        let mut embedded_root_pem = String::new();
+        for (name, u) in &config.upstreams {
+            if u.kind == "embedded" {
+                let ca = EmbeddedCa::load_or_create(&db, &key, name).await?;
+                if name == "embedded" {
+                    embedded_root_pem = ca.root_pem().to_string();
+                }
+                upstreams.push(Arc::new(ca));
+            }
+        }
+        let orders = Orders::new(db.clone(), key, upstreams, (&config.orders).into());
+        Ok(App { config, db, orders, embedded_root_pem })
+    }
+}

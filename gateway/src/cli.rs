@@ -1,0 +1,271 @@
+//! The command line: `certgate --help` documents every command.
+
+use std::net::SocketAddr;
+use std::path::PathBuf;
+
+use clap::{Args, Parser, Subcommand};
+
+/// certgate: a certificate-reseller gateway (ACME and legacy XML-RPC in front
+/// of one order core, with exact billing and upstream CAs behind).
+#[derive(Debug, Parser)]
+#[command(name = "certgate", version)]
+pub struct Cli {
+    /// TOML configuration file; `CERTGATE_*` environment variables override it.
+    #[arg(long, short, global = true, env = "CERTGATE_CONFIG")]
+    pub config: Option<PathBuf>,
+    /// Database URL (`sqlite://FILE` or `postgres://...`), overriding the configuration.
+    #[arg(long, global = true)]
+    pub database_url: Option<String>,
+    #[command(subcommand)]
+    pub command: Command,
+}
+
+#[derive(Debug, Subcommand)]
+pub enum Command {
+    /// Run the gateway on loopback with a fresh database, the embedded CA and a
+    /// demo account, and print how to point certbot and XML-RPC clients at it.
+    Demo {
+        /// Address to listen on.
+        #[arg(long, default_value = "127.0.0.1:8080")]
+        listen: SocketAddr,
+        /// Keep the database here (default: a temporary directory removed at exit).
+        #[arg(long)]
+        data_dir: Option<PathBuf>,
+    },
+    /// Run the gateway: HTTP server and job worker.
+    Serve,
+    /// Apply pending database migrations and exit.
+    Migrate,
+    /// Load and check the configuration, then exit.
+    CheckConfig,
+    /// Customer accounts.
+    #[command(subcommand)]
+    Account(AccountCmd),
+    /// Organisations of an account.
+    #[command(subcommand)]
+    Org(OrgCmd),
+    /// Users of an account (API logins).
+    #[command(subcommand)]
+    User(UserCmd),
+    /// The product catalogue and prices.
+    #[command(subcommand)]
+    Product(ProductCmd),
+    /// Credit tokens of a product (or SAN, renewal) code to an account.
+    CreditTokens {
+        #[arg(long)]
+        account: i64,
+        /// Product, SAN or renewal code.
+        #[arg(long)]
+        item: String,
+        #[arg(long)]
+        count: i64,
+        #[arg(long, default_value = "")]
+        note: String,
+    },
+    /// Credit money to a deposit account (amount like 150.00, in the account's currency).
+    CreditDeposit {
+        #[arg(long)]
+        account: i64,
+        #[arg(long)]
+        amount: String,
+        #[arg(long, default_value = "")]
+        note: String,
+    },
+    /// Pre-validations and pre-validated domains.
+    #[command(subcommand)]
+    Prevalidation(PrevalidationCmd),
+    /// ACME URLs: one directory and EAB credential per (product, organisation).
+    #[command(subcommand)]
+    AcmeUrl(AcmeUrlCmd),
+    /// Orders.
+    #[command(subcommand)]
+    Order(OrderCmd),
+    /// Print an account statement.
+    Statement {
+        #[arg(long)]
+        account: i64,
+        /// `balances` (tokens per product), `tokens`, `deposit` or `invoice`.
+        #[arg(long, default_value = "balances")]
+        kind: String,
+        /// Print CSV instead of a table.
+        #[arg(long)]
+        csv: bool,
+    },
+    /// List upstream jobs (attempts, last error, next run).
+    Jobs {
+        /// Only jobs in this state: queued, done, failed.
+        #[arg(long, default_value = "")]
+        state: String,
+        #[arg(long, default_value_t = 50)]
+        limit: i64,
+    },
+}
+
+#[derive(Debug, Subcommand)]
+pub enum AccountCmd {
+    /// Create an account; prints its id.
+    Create {
+        #[arg(long)]
+        name: String,
+        /// bulk, rebate, deposit or monthly.
+        #[arg(long)]
+        formula: String,
+        #[arg(long, default_value = "EUR")]
+        currency: String,
+        /// Orders by users without the approval right wait for an approver.
+        #[arg(long)]
+        approval_mode: bool,
+        /// How far the deposit may go below zero, like 50.00.
+        #[arg(long, default_value = "0")]
+        overdraft: String,
+    },
+    /// List accounts.
+    List,
+}
+
+#[derive(Debug, Subcommand)]
+pub enum OrgCmd {
+    /// Create an organisation; prints its id.
+    Create {
+        #[arg(long)]
+        account: i64,
+        #[arg(long)]
+        name: String,
+        /// National identification number (SIREN...).
+        #[arg(long, default_value = "")]
+        ident: String,
+        #[arg(long, default_value = "")]
+        country: String,
+        #[arg(long, default_value = "")]
+        address: String,
+        #[arg(long, default_value = "")]
+        vat: String,
+    },
+}
+
+#[derive(Debug, Subcommand)]
+pub enum UserCmd {
+    /// Create a user; the password is read from --password or CERTGATE_USER_PASSWORD.
+    Create(UserCreate),
+    /// Unlock a user locked after too many failed logins.
+    Unlock {
+        #[arg(long)]
+        login: String,
+    },
+}
+
+#[derive(Debug, Args)]
+pub struct UserCreate {
+    #[arg(long)]
+    pub account: i64,
+    #[arg(long)]
+    pub login: String,
+    #[arg(long, env = "CERTGATE_USER_PASSWORD", hide_env_values = true)]
+    pub password: String,
+    /// Comma-separated: technical, commercial, billing, administrative, approval, or `all`.
+    #[arg(long, default_value = "all")]
+    pub rights: String,
+}
+
+#[derive(Debug, Subcommand)]
+pub enum ProductCmd {
+    /// Import a price list CSV (seed 8.1.1 columns plus Code and catalogue
+    /// columns). Without --account: products and retail prices; with it: that
+    /// account's negotiated prices.
+    Import {
+        #[arg(long)]
+        file: PathBuf,
+        #[arg(long)]
+        account: Option<i64>,
+    },
+    /// List the catalogue.
+    List,
+}
+
+#[derive(Debug, Subcommand)]
+pub enum PrevalidationCmd {
+    /// Record an active pre-validation of an organisation at a CA brand.
+    Add {
+        #[arg(long)]
+        account: i64,
+        #[arg(long)]
+        org: i64,
+        #[arg(long)]
+        brand: String,
+        /// DV, OV or EV.
+        #[arg(long)]
+        validation: String,
+        /// Days until it expires.
+        #[arg(long, default_value_t = 397)]
+        days: i64,
+    },
+    /// Add a pre-validated domain (`example.com` or `*.example.com`).
+    Domain {
+        #[arg(long)]
+        account: i64,
+        #[arg(long)]
+        org: i64,
+        #[arg(long)]
+        domain: String,
+    },
+}
+
+#[derive(Debug, Subcommand)]
+pub enum AcmeUrlCmd {
+    /// Create an ACME URL; prints its KID and HMAC key once, with a certbot line.
+    Create {
+        #[arg(long)]
+        account: i64,
+        #[arg(long)]
+        product: String,
+        #[arg(long)]
+        org: i64,
+        #[arg(long, default_value = "")]
+        name: String,
+    },
+    /// List the ACME URLs of an account, credentials masked.
+    List {
+        #[arg(long)]
+        account: i64,
+    },
+    /// Revoke an ACME URL for good.
+    Revoke {
+        #[arg(long)]
+        account: i64,
+        #[arg(long)]
+        id: i64,
+    },
+}
+
+#[derive(Debug, Subcommand)]
+pub enum OrderCmd {
+    /// Place an order from a CSR file as the operator; prints its reference.
+    Place {
+        #[arg(long)]
+        account: i64,
+        #[arg(long)]
+        org: i64,
+        #[arg(long)]
+        product: String,
+        /// CSR file (PEM or DER).
+        #[arg(long)]
+        csr: PathBuf,
+        /// Names, common name first, comma-separated (default: the CSR's).
+        #[arg(long, value_delimiter = ',')]
+        names: Vec<String>,
+    },
+    /// List the orders of an account.
+    List {
+        #[arg(long)]
+        account: i64,
+        #[arg(long, default_value = "")]
+        status: String,
+    },
+    /// Print an order's certificate with its chain (PEM).
+    Cert {
+        #[arg(long)]
+        account: i64,
+        #[arg(long)]
+        reference: String,
+    },
+}

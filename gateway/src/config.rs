@@ -1,0 +1,135 @@
+//! Configuration: built-in defaults, then a TOML file, then `CERTGATE_*`
+//! environment variables (nested keys with `__`, e.g.
+//! `CERTGATE_ORDERS__JOB_LEASE_SECS=60`).
+
+use std::collections::BTreeMap;
+use std::path::{Path, PathBuf};
+
+use serde::Deserialize;
+
+/// The whole configuration of one certgate process.
+#[derive(Clone, Debug, Deserialize)]
+pub struct Config {
+    /// Address the HTTP server listens on.
+    #[serde(default = "default_listen")]
+    pub listen: String,
+    /// Where the SQLite database and demo files live.
+    #[serde(default = "default_data_dir")]
+    pub data_dir: PathBuf,
+    /// `sqlite://FILE` or `postgres://...`; default: `certgate.db` in `data_dir`.
+    #[serde(default)]
+    pub database_url: Option<String>,
+    /// Seals stored secrets (EAB HMAC keys, CA keys). Keep it out of the
+    /// database's backups; losing it loses those secrets.
+    #[serde(default)]
+    pub secret_key: Option<String>,
+    /// The base URL clients reach this gateway at, for printed URLs.
+    #[serde(default)]
+    pub public_url: Option<String>,
+    /// Settings of the order core.
+    #[serde(default)]
+    pub orders: OrdersConfig,
+    /// Upstream CAs by name; products name one. `embedded` is always defined.
+    #[serde(default)]
+    pub upstreams: BTreeMap<String, UpstreamConfig>,
+}
+
+/// Settings of the order core.
+#[derive(Clone, Debug, Deserialize)]
+#[serde(deny_unknown_fields, default)]
+pub struct OrdersConfig {
+    pub reissue_revoke_delay_days: i64,
+    pub max_failed_logins: i64,
+    pub job_lease_secs: i64,
+    pub job_max_attempts: i64,
+}
+
+impl Default for OrdersConfig {
+    fn default() -> Self {
+        let d = orders::Settings::default();
+        OrdersConfig {
+            reissue_revoke_delay_days: d.reissue_revoke_delay_days,
+            max_failed_logins: d.max_failed_logins,
+            job_lease_secs: d.job_lease_secs,
+            job_max_attempts: d.job_max_attempts,
+        }
+    }
+}
+
+impl From<&OrdersConfig> for orders::Settings {
+    fn from(c: &OrdersConfig) -> Self {
+        orders::Settings {
+            reissue_revoke_delay_days: c.reissue_revoke_delay_days,
+            max_failed_logins: c.max_failed_logins,
+            job_lease_secs: c.job_lease_secs,
+            job_max_attempts: c.job_max_attempts,
+        }
+    }
+}
+
+/// One upstream CA.
+#[derive(Clone, Debug, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct UpstreamConfig {
+    /// `embedded` (the built-in CA). The `acme` kind is not built yet.
+    pub kind: String,
+}
+
+fn default_listen() -> String {
+    "127.0.0.1:8080".into()
+}
+
+fn default_data_dir() -> PathBuf {
+    PathBuf::from("certgate-data")
+}
+
+/// Why the configuration could not be loaded.
+#[derive(Debug, thiserror::Error)]
+pub enum ConfigError {
+    #[error("configuration: {0}")]
+    Load(#[from] config::ConfigError),
+    #[error("configuration: {0}")]
+    Invalid(String),
+}
+
+impl Config {
+    /// Loads defaults, then `file` if given, then the environment.
+    pub fn load(file: Option<&Path>) -> Result<Config, ConfigError> {
+        let mut b = config::Config::builder();
+        if let Some(f) = file {
+            b = b.add_source(config::File::from(f).format(config::FileFormat::Toml).required(true));
+        }
+        b = b.add_source(config::Environment::with_prefix("CERTGATE").prefix_separator("_").separator("__"));
+        let mut cfg: Config = b.build()?.try_deserialize()?;
+        cfg.upstreams.entry("embedded".into()).or_insert(UpstreamConfig { kind: "embedded".into() });
+        for (name, u) in &cfg.upstreams {
+            if u.kind != "embedded" {
+                return Err(ConfigError::Invalid(format!(
+                    "upstream {name}: kind {:?} is not supported by this build (only \"embedded\")",
+                    u.kind
+                )));
+            }
+        }
+        Ok(cfg)
+    }
+
+    /// The database URL in force.
+    pub fn database_url(&self) -> String {
+        self.database_url.clone().unwrap_or_else(|| format!("sqlite://{}", self.data_dir.join("certgate.db").display()))
+    }
+
+    /// The base URL for printed links.
+    pub fn public_url(&self) -> String {
+        self.public_url.clone().unwrap_or_else(|| format!("http://{}", self.listen)).trim_end_matches('/').to_string()
+    }
+
+    /// The secret key, or a clear error saying how to set one.
+    pub fn secret_key(&self) -> Result<&str, ConfigError> {
+        self.secret_key.as_deref().filter(|s| s.len() >= 16).ok_or_else(|| {
+            ConfigError::Invalid(
+                "secret_key is not set (or shorter than 16 characters): set it in the config file or CERTGATE_SECRET_KEY"
+                    .into(),
+            )
+        })
+    }
+}

@@ -1,0 +1,89 @@
+//! The `certgate` binary: parses the command line, loads configuration,
+//! and runs the server, the demo, or an operator command.
+
+mod admin;
+mod app;
+mod cli;
+mod config;
+mod demo;
+mod server;
+
+use std::process::ExitCode;
+
+use clap::Parser;
+
+use crate::app::App;
+use crate::cli::{Cli, Command};
+use crate::config::Config;
+
+fn main() -> ExitCode {
+    let cli = Cli::parse();
+    let filter = tracing_subscriber::EnvFilter::try_from_env("CERTGATE_LOG").unwrap_or_else(|_| "info".into());
+    if std::env::var("CERTGATE_LOG_FORMAT").as_deref() == Ok("json") {
+        tracing_subscriber::fmt().json().with_env_filter(filter).with_writer(std::io::stderr).init();
+    } else {
+        tracing_subscriber::fmt().with_env_filter(filter).with_writer(std::io::stderr).init();
+    }
+    let runtime = match tokio::runtime::Builder::new_multi_thread().enable_all().build() {
+        Ok(r) => r,
+        Err(e) => {
+            eprintln!("certgate: cannot start the runtime: {e}");
+            return ExitCode::FAILURE;
+        }
+    };
+    match runtime.block_on(run(cli)) {
+        Ok(()) => ExitCode::SUCCESS,
+        Err(e) => {
+            eprintln!("certgate: {e}");
+            ExitCode::FAILURE
+        }
+    }
+}
+
+async fn run(cli: Cli) -> Result<(), Box<dyn std::error::Error>> {
+    let mut config = Config::load(cli.config.as_deref())?;
+    if let Some(url) = cli.database_url {
+        config.database_url = Some(url);
+    }
+    match cli.command {
+        Command::Demo { listen, data_dir } => demo::run(listen, data_dir, config).await,
+        Command::CheckConfig => {
+            config.secret_key()?;
+            println!(
+                "configuration ok: database {}, upstreams {:?}",
+                redact(&config.database_url()),
+                config.upstreams.keys()
+            );
+            Ok(())
+        }
+        Command::Migrate => {
+            App::open(config).await?;
+            println!("migrations applied");
+            Ok(())
+        }
+        Command::Serve => {
+            let listener = tokio::net::TcpListener::bind(&config.listen).await?;
+            let app = App::open(config).await?;
+            tracing::info!(listen = %listener.local_addr()?, "certgate serving");
+            server::run(&app, listener).await?;
+            Ok(())
+        }
+        cmd => {
+            let app = App::open(config).await?;
+            let public_url = app.config.public_url();
+            admin::run(&app.orders, cmd, &public_url).await?;
+            Ok(())
+        }
+    }
+}
+
+/// Hides the password of a database URL.
+fn redact(url: &str) -> String {
+    match (url.find("://"), url.rfind('@')) {
+        (Some(s), Some(at)) if at > s => match url[s + 3..at].find(':') {
+            Some(c) => format!("{}:***{}", &url[..s + 3 + c], &url[at..]),
+            None => url.to_string(),
+        },
+        _ => url.to_string(),
+    }
+}

@@ -1,0 +1,65 @@
+//! The HTTP server and the job worker of `serve` and `demo`.
+
+use axum::Router;
+use axum::extract::State;
+use axum::http::StatusCode;
+use axum::routing::get;
+use tokio::net::TcpListener;
+use tokio::sync::watch;
+
+use crate::app::App;
+
+/// Serves HTTP on `listener` and runs the job worker until Ctrl-C or SIGTERM;
+/// then stops taking requests and jobs and returns.
+pub async fn run(app: &App, listener: TcpListener) -> std::io::Result<()> {
+    let (stop_tx, stop_rx) = watch::channel(false);
+    let owner = format!("{}-{}", hostname(), std::process::id());
+    let worker = orders::Worker::new(app.orders.clone(), owner);
+    let worker_task = tokio::spawn(worker.run(stop_rx.clone()));
+    let router = router(app.db.clone());
+    let mut stop_rx2 = stop_rx.clone();
+    let server = axum::serve(listener, router).with_graceful_shutdown(async move {
+        let _ = stop_rx2.changed().await;
+    });
+    let signals = tokio::spawn(async move {
+        shutdown_signal().await;
+        tracing::info!("shutting down");
+        let _ = stop_tx.send(true);
+    });
+    server.await?;
+    signals.abort();
+    let _ = worker_task.await;
+    Ok(())
+}
+
+/// The routes of the gateway. The ACME and XML-RPC fronts join here as they land.
+pub fn router(db: storage::Db) -> Router {
+    Router::new().route("/healthz", get(|| async { "ok" })).route("/readyz", get(readyz)).with_state(db)
+}
+
+async fn readyz(State(db): State<storage::Db>) -> (StatusCode, &'static str) {
+    if db.ping().await { (StatusCode::OK, "ready") } else { (StatusCode::SERVICE_UNAVAILABLE, "database unreachable") }
+}
+
+async fn shutdown_signal() {
+    #[cfg(unix)]
+    {
+        let mut term = match tokio::signal::unix::signal(tokio::signal::unix::SignalKind::terminate()) {
+            Ok(s) => s,
+            Err(_) => {
+                let _ = tokio::signal::ctrl_c().await;
+                return;
+            }
+        };
+        tokio::select! {
+            _ = tokio::signal::ctrl_c() => {}
+            _ = term.recv() => {}
+        }
+    }
+    #[cfg(not(unix))]
+    let _ = tokio::signal::ctrl_c().await;
+}
+
+fn hostname() -> String {
+    std::fs::read_to_string("/etc/hostname").map(|s| s.trim().to_string()).unwrap_or_else(|_| "certgate".into())
+}

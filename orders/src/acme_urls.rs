@@ -1,0 +1,146 @@
+//! ACME URLs (seed 6.8.2): one directory and one EAB credential per
+//! (product, organisation) of an account. The HMAC key is shown once, at
+//! creation; afterwards only masked.
+
+use base64::Engine as _;
+use base64::engine::general_purpose::URL_SAFE_NO_PAD;
+use storage::acme_urls::{self, AcmeUrlRow, NewAcmeUrl};
+use storage::{audit, commit};
+
+use crate::{Caller, OrderError, Orders, Result, Right};
+
+/// An ACME URL as listed: credentials masked.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct AcmeUrl {
+    pub id: i64,
+    pub name: String,
+    pub product_code: String,
+    pub organisation_id: i64,
+    /// The unique path segment: the directory is `/acme/<path>/directory`.
+    pub path: String,
+    /// The KID masked but for its last four characters (`*****R0g0`).
+    pub kid_masked: String,
+    /// The HMAC key masked the same way.
+    pub hmac_masked: String,
+    pub revoked: bool,
+    pub created_at: i64,
+}
+
+/// The credentials of a new ACME URL, returned once.
+#[derive(Clone, Debug)]
+pub struct NewAcmeUrlCredentials {
+    pub id: i64,
+    pub path: String,
+    pub kid: String,
+    /// 32 random bytes, base64url without padding.
+    pub hmac_key: String,
+}
+
+fn mask(tail: &str) -> String {
+    format!("*****{tail}")
+}
+
+fn tail(s: &str) -> String {
+    s.chars().rev().take(4).collect::<Vec<_>>().into_iter().rev().collect()
+}
+
+/// Random bytes as base64url. Some clients break on keys starting with '-'
+/// (certbot reads them as an option), so such draws are made again.
+fn random_b64(len: usize) -> String {
+    loop {
+        let mut bytes = vec![0u8; len];
+        aws_lc_rs::rand::fill(&mut bytes).expect("system random source");
+        let s = URL_SAFE_NO_PAD.encode(&bytes);
+        if !s.starts_with('-') {
+            return s;
+        }
+    }
+}
+
+fn listed(r: AcmeUrlRow) -> AcmeUrl {
+    AcmeUrl {
+        id: r.id,
+        name: r.name,
+        product_code: r.product_code,
+        organisation_id: r.organisation_id,
+        path: r.path,
+        kid_masked: mask(&tail(&r.kid)),
+        hmac_masked: mask(&r.hmac_tail),
+        revoked: r.revoked_at.is_some(),
+        created_at: r.created_at,
+    }
+}
+
+impl Orders {
+    /// Creates an ACME URL for a product and an organisation of the caller's
+    /// account, and returns its credentials: the only time they are shown.
+    pub async fn create_acme_url(
+        &self,
+        caller: &Caller,
+        name: &str,
+        product_code: &str,
+        organisation_id: i64,
+    ) -> Result<NewAcmeUrlCredentials> {
+        caller.require(Right::Administrative)?;
+        self.product(product_code).await?;
+        self.organisation(caller.account_id, organisation_id).await?;
+        let path = random_b64(16).to_ascii_lowercase().replace(['-', '_'], "x");
+        let kid = random_b64(18);
+        let hmac_key = random_b64(32);
+        let sealed = self.secret().seal(&eab_label(&kid), hmac_key.as_bytes());
+        let row = NewAcmeUrl {
+            account_id: caller.account_id,
+            name: if name.trim().is_empty() { product_code } else { name },
+            product_code,
+            organisation_id,
+            path: &path,
+            kid: &kid,
+            hmac_sealed: &sealed,
+            hmac_tail: &tail(&hmac_key),
+        };
+        let mut tx = self.db().begin().await?;
+        let id = acme_urls::insert(&mut tx, &row).await?;
+        audit::record(
+            &mut tx,
+            &caller.actor(),
+            "acme_url.create",
+            &format!("{id} {product_code} org {organisation_id}"),
+        )
+        .await?;
+        commit(tx).await?;
+        Ok(NewAcmeUrlCredentials { id, path, kid, hmac_key })
+    }
+
+    /// The ACME URLs of the caller's account, credentials masked.
+    pub async fn acme_urls(&self, caller: &Caller) -> Result<Vec<AcmeUrl>> {
+        caller.require(Right::Administrative)?;
+        let rows = acme_urls::list(&mut *self.db().acquire().await?, caller.account_id).await?;
+        Ok(rows.into_iter().map(listed).collect())
+    }
+
+    /// Revokes an ACME URL for good: its directory and accounts stop working.
+    pub async fn revoke_acme_url(&self, caller: &Caller, id: i64) -> Result<()> {
+        caller.require(Right::Administrative)?;
+        let mut tx = self.db().begin().await?;
+        if !acme_urls::revoke(&mut tx, caller.account_id, id).await? {
+            return Err(OrderError::UnknownAcmeUrl(id));
+        }
+        audit::record(&mut tx, &caller.actor(), "acme_url.revoke", &id.to_string()).await?;
+        commit(tx).await?;
+        Ok(())
+    }
+
+    /// The HMAC key of an ACME URL, unsealed, for the ACME front's EAB check.
+    pub async fn acme_url_hmac_key(&self, id: i64) -> Result<Vec<u8>> {
+        let row = acme_urls::get(&mut *self.db().acquire().await?, id).await?.ok_or(OrderError::UnknownAcmeUrl(id))?;
+        let key = self
+            .secret()
+            .open(&eab_label(&row.kid), &row.hmac_sealed)
+            .map_err(|e| OrderError::Invalid(e.to_string()))?;
+        URL_SAFE_NO_PAD.decode(key).map_err(|e| OrderError::Invalid(format!("stored HMAC key: {e}")))
+    }
+}
+
+fn eab_label(kid: &str) -> String {
+    format!("eab:{kid}")
+}

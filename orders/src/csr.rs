@@ -1,0 +1,136 @@
+//! Certificate signing requests: decoding (PEM with either armour, DER, bare
+//! base64), signature check, key strength, and the names they carry.
+
+use base64::Engine as _;
+use base64::engine::general_purpose::STANDARD;
+use x509_parser::certification_request::X509CertificationRequest;
+use x509_parser::extensions::{GeneralName, ParsedExtension};
+use x509_parser::oid_registry::{OID_EC_P256, OID_NIST_EC_P384};
+use x509_parser::prelude::FromDer;
+use x509_parser::public_key::PublicKey;
+
+use crate::{OrderError, Result};
+
+/// A CSR that decoded, whose signature verified and whose key is strong enough.
+#[derive(Clone, Debug)]
+pub struct Csr {
+    /// The DER encoding.
+    pub der: Vec<u8>,
+    /// The SubjectPublicKeyInfo, DER.
+    pub public_key_der: Vec<u8>,
+    /// The subject's common name, lower-cased, if any.
+    pub common_name: Option<String>,
+    /// The DNS names of the subjectAltName extension request, lower-cased.
+    pub dns_names: Vec<String>,
+    /// A short description of the key, for messages (`RSA 2048`, `ECDSA P-256`).
+    pub key: String,
+}
+
+impl Csr {
+    /// Decodes and checks a CSR given as PEM (`CERTIFICATE REQUEST` or
+    /// `NEW CERTIFICATE REQUEST` armour, any line ends), DER, or bare base64.
+    pub fn parse(input: &[u8]) -> Result<Csr> {
+        let der = decode(input)?;
+        let (rest, req) = X509CertificationRequest::from_der(&der)
+            .map_err(|e| OrderError::BadCsr(format!("not a PKCS#10 request: {e}")))?;
+        if !rest.is_empty() {
+            return Err(OrderError::BadCsr("trailing bytes after the request".into()));
+        }
+        req.verify_signature().map_err(|e| OrderError::BadCsr(format!("its signature does not verify: {e}")))?;
+        let info = &req.certification_request_info;
+        let spki = &info.subject_pki;
+        let key = match spki.parsed() {
+            Ok(PublicKey::RSA(rsa)) => {
+                let bits = rsa.key_size();
+                if bits < 2048 {
+                    return Err(OrderError::WeakKey(format!("RSA {bits} bits; at least 2048 are needed")));
+                }
+                format!("RSA {bits}")
+            }
+            Ok(PublicKey::EC(_)) => {
+                let curve = spki.algorithm.parameters.as_ref().and_then(|p| p.as_oid().ok());
+                match curve {
+                    Some(oid) if oid == OID_EC_P256 => "ECDSA P-256".to_string(),
+                    Some(oid) if oid == OID_NIST_EC_P384 => "ECDSA P-384".to_string(),
+                    _ => return Err(OrderError::WeakKey("only the ECDSA curves P-256 and P-384 are accepted".into())),
+                }
+            }
+            _ => {
+                return Err(OrderError::WeakKey("the key must be RSA (2048 bits or more) or ECDSA P-256/P-384".into()));
+            }
+        };
+        let common_name =
+            info.subject.iter_common_name().next().and_then(|cn| cn.as_str().ok()).map(str::to_ascii_lowercase);
+        let mut dns_names = Vec::new();
+        if let Some(exts) = req.requested_extensions() {
+            for ext in exts {
+                if let ParsedExtension::SubjectAlternativeName(san) = ext {
+                    for gn in &san.general_names {
+                        match gn {
+                            GeneralName::DNSName(n) => dns_names.push(n.to_ascii_lowercase()),
+                            other => {
+                                return Err(OrderError::BadCsr(format!(
+                                    "only DNS names are accepted in subjectAltName, found {other}"
+                                )));
+                            }
+                        }
+                    }
+                }
+            }
+        }
+        Ok(Csr { public_key_der: spki.raw.to_vec(), der: der.clone(), common_name, dns_names, key })
+    }
+
+    /// Every distinct name the CSR asks for: the CN first, then the SANs.
+    pub fn names(&self) -> Vec<String> {
+        let mut out: Vec<String> = self.common_name.iter().cloned().collect();
+        for n in &self.dns_names {
+            if !out.contains(n) {
+                out.push(n.clone());
+            }
+        }
+        out
+    }
+
+    /// The request as `CERTIFICATE REQUEST` PEM, as stored with the order.
+    pub fn pem(&self) -> String {
+        pem("CERTIFICATE REQUEST", &self.der)
+    }
+}
+
+/// Encodes DER as PEM with 64-character lines.
+pub fn pem(label: &str, der: &[u8]) -> String {
+    let b64 = STANDARD.encode(der);
+    let mut out = format!("-----BEGIN {label}-----\n");
+    for chunk in b64.as_bytes().chunks(64) {
+        out.push_str(&String::from_utf8_lossy(chunk));
+        out.push('\n');
+    }
+    out.push_str(&format!("-----END {label}-----\n"));
+    out
+}
+
+fn decode(input: &[u8]) -> Result<Vec<u8>> {
+    if input.first() == Some(&0x30) {
+        return Ok(input.to_vec());
+    }
+    let text = std::str::from_utf8(input).map_err(|_| OrderError::BadCsr("neither PEM, DER nor base64".into()))?;
+    let text = text.trim();
+    let body = if let Some(start) = text.find("-----BEGIN ") {
+        let after = &text[start + 11..];
+        let label_end = after.find("-----").ok_or_else(|| OrderError::BadCsr("unterminated PEM header".into()))?;
+        let label = &after[..label_end];
+        if label != "CERTIFICATE REQUEST" && label != "NEW CERTIFICATE REQUEST" {
+            return Err(OrderError::BadCsr(format!("PEM block is {label:?}, not a CERTIFICATE REQUEST")));
+        }
+        let body = &after[label_end + 5..];
+        let end = body
+            .find(&format!("-----END {label}-----"))
+            .ok_or_else(|| OrderError::BadCsr(format!("missing -----END {label}-----")))?;
+        &body[..end]
+    } else {
+        text
+    };
+    let compact: String = body.chars().filter(|c| !c.is_whitespace()).collect();
+    STANDARD.decode(compact).map_err(|e| OrderError::BadCsr(format!("bad base64: {e}")))
+}

@@ -1,0 +1,113 @@
+//! The order core of certgate: the internal operations that both fronts
+//! (ACME, XML-RPC) and the operator CLI call. It validates, prices, charges,
+//! records and queues; it writes through `storage` in one transaction per
+//! operation and hands certificate work to persistent jobs that call an
+//! `upstream` connector. It never speaks HTTP, ACME JSON or XML.
+
+mod accounts;
+mod acme_urls;
+mod catalog;
+pub mod csr;
+mod error;
+mod lifecycle;
+pub mod names;
+mod payment;
+mod place;
+mod prevalidations;
+mod rights;
+pub mod statements;
+mod status;
+mod users;
+mod worker;
+
+use std::collections::HashMap;
+use std::sync::Arc;
+use std::sync::atomic::{AtomicI64, Ordering};
+
+pub use acme_urls::{AcmeUrl, NewAcmeUrlCredentials};
+pub use catalog::{ImportReport, Product, format_money, parse_money};
+pub use error::{OrderError, Result};
+pub use lifecycle::Reissue;
+pub use place::{PlaceOrder, Placed};
+pub use rights::{Caller, Right, Rights, Source};
+pub use statements::{Ledger, StatementLine, TokenBalance, balances_csv, iso, statement_csv};
+pub use status::{Formula, Status};
+pub use storage::certificates::CertificateRow as Certificate;
+pub use storage::orders::OrderRow as Order;
+pub use worker::Worker;
+
+use storage::Db;
+use storage::sealed::SecretKey;
+use upstream::Upstream;
+
+/// Settings of the order core that come from configuration.
+#[derive(Clone, Debug)]
+pub struct Settings {
+    /// Days after a reissue's delivery before the old certificate is revoked
+    /// (seed 5.3), when the common name did not change.
+    pub reissue_revoke_delay_days: i64,
+    /// Failed logins in a row that lock a user (seed 3).
+    pub max_failed_logins: i64,
+    /// Seconds a worker holds a job before another may take it over.
+    pub job_lease_secs: i64,
+    /// Attempts after which a job that keeps failing transiently gives up.
+    pub job_max_attempts: i64,
+}
+
+impl Default for Settings {
+    fn default() -> Settings {
+        Settings { reissue_revoke_delay_days: 7, max_failed_logins: 5, job_lease_secs: 120, job_max_attempts: 10 }
+    }
+}
+
+/// The order core: cheap to clone, shared by every front and worker.
+#[derive(Clone)]
+pub struct Orders {
+    inner: Arc<Inner>,
+}
+
+struct Inner {
+    db: Db,
+    secret: SecretKey,
+    upstreams: HashMap<String, Arc<dyn Upstream>>,
+    settings: Settings,
+    clock_offset: AtomicI64,
+}
+
+impl Orders {
+    /// Builds the order core over a migrated database, the secret key that
+    /// seals stored secrets, and the configured upstreams by name.
+    pub fn new(db: Db, secret: SecretKey, upstreams: Vec<Arc<dyn Upstream>>, settings: Settings) -> Orders {
+        let upstreams = upstreams.into_iter().map(|u| (u.name().to_string(), u)).collect();
+        Orders { inner: Arc::new(Inner { db, secret, upstreams, settings, clock_offset: AtomicI64::new(0) }) }
+    }
+
+    /// The database, for the fronts' own protocol state.
+    pub fn db(&self) -> &Db {
+        &self.inner.db
+    }
+
+    /// The settings in force.
+    pub fn settings(&self) -> &Settings {
+        &self.inner.settings
+    }
+
+    /// The current time (UTC Unix seconds) as the order core sees it.
+    pub fn now(&self) -> i64 {
+        storage::now() + self.inner.clock_offset.load(Ordering::Relaxed)
+    }
+
+    /// Moves the order core's clock by `secs` from real time, so tests can
+    /// reach renewal windows and delayed revocations without waiting.
+    pub fn set_clock_offset(&self, secs: i64) {
+        self.inner.clock_offset.store(secs, Ordering::Relaxed);
+    }
+
+    fn upstream(&self, name: &str) -> Result<&Arc<dyn Upstream>> {
+        self.inner.upstreams.get(name).ok_or_else(|| OrderError::UnknownUpstream(name.to_string()))
+    }
+
+    fn secret(&self) -> &SecretKey {
+        &self.inner.secret
+    }
+}

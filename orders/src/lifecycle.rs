@@ -1,0 +1,245 @@
+//! What happens to an order after it is placed: reading and listing it,
+//! approval, domain validation, cancellation, revocation, reissue, renewal.
+
+use storage::orders::OrderFilter;
+use storage::{accounts, audit, certificates, commit, jobs, orders};
+
+use crate::payment;
+use crate::place::{Spec, check_request};
+use crate::{Caller, Certificate, Order, OrderError, Orders, Placed, Result, Right, Status};
+
+/// A reissue request (seed 5.3): a new CSR, and optionally new names.
+#[derive(Clone, Debug, Default)]
+pub struct Reissue {
+    pub csr: Vec<u8>,
+    /// The names to certify, common name first. Empty: the CSR's names.
+    pub names: Vec<String>,
+}
+
+const DAY: i64 = 86_400;
+
+fn wrong_state(o: &Order, expected: &str) -> OrderError {
+    OrderError::WrongState { reference: reference_of(o), status: o.status.clone(), expected: expected.to_string() }
+}
+
+fn reference_of(o: &Order) -> String {
+    o.reference.clone().unwrap_or_else(|| o.id.to_string())
+}
+
+/// Every name of an order, common name first.
+pub(crate) fn order_names(o: &Order) -> Vec<String> {
+    std::iter::once(o.cn.clone()).chain(o.sans.lines().filter(|l| !l.is_empty()).map(str::to_string)).collect()
+}
+
+impl Orders {
+    /// Reads an order of the caller's account by its reference.
+    pub async fn order(&self, caller: &Caller, reference: &str) -> Result<Order> {
+        caller.require(Right::Commercial).or_else(|_| caller.require(Right::Technical))?;
+        self.own_order(caller, reference).await
+    }
+
+    async fn own_order(&self, caller: &Caller, reference: &str) -> Result<Order> {
+        match orders::by_reference(&mut *self.db().acquire().await?, reference).await? {
+            Some(o) if o.account_id == caller.account_id => Ok(o),
+            _ => Err(OrderError::UnknownOrder(reference.to_string())),
+        }
+    }
+
+    /// Lists the caller's orders, newest first, with the filter's bounds.
+    pub async fn list_orders(&self, caller: &Caller, filter: &OrderFilter) -> Result<Vec<Order>> {
+        caller.require(Right::Commercial).or_else(|_| caller.require(Right::Technical))?;
+        let filter = OrderFilter { account_id: caller.account_id, ..filter.clone() };
+        Ok(orders::list(&mut *self.db().acquire().await?, &filter).await?)
+    }
+
+    /// The certificates of an order, oldest first.
+    pub async fn certificates(&self, caller: &Caller, reference: &str) -> Result<Vec<Certificate>> {
+        let o = self.order(caller, reference).await?;
+        Ok(certificates::for_order(&mut *self.db().acquire().await?, o.id).await?)
+    }
+
+    /// Approves an order waiting for approval: it is charged and goes on.
+    pub async fn approve(&self, caller: &Caller, reference: &str) -> Result<Order> {
+        caller.require(Right::Approval)?;
+        let o = self.own_order(caller, reference).await?;
+        if o.status != Status::PendingApproval.as_str() {
+            return Err(wrong_state(&o, Status::PendingApproval.as_str()));
+        }
+        let needs_dcv = !self.names_needing_dcv(o.organisation_id, &order_names(&o)).await?.is_empty();
+        let next = if needs_dcv { Status::WaitingDcv } else { Status::Processing };
+        let mut tx = self.db().begin().await?;
+        let account = accounts::get(&mut tx, o.account_id).await?.ok_or(OrderError::UnknownAccount(o.account_id))?;
+        let product = self.product(&o.product_code).await?;
+        let names = order_names(&o);
+        let wildcard = names[1..].iter().filter(|n| n.starts_with("*.")).count() as i64;
+        let plain = names.len() as i64 - 1 - wildcard;
+        let q = payment::quote(
+            &mut tx,
+            &account,
+            Orders::formula_of(&account)?,
+            &product,
+            plain,
+            wildcard,
+            o.kind == "renewal",
+        )
+        .await?;
+        self.transition(&mut tx, &o, Status::PendingApproval, next).await?;
+        self.pay_and_queue(&mut tx, &account, o.id, &q, next, &caller.login).await?;
+        audit::record(&mut tx, &caller.actor(), "order.approve", &reference_and(&o, next.as_str())).await?;
+        commit(tx).await?;
+        self.order(caller, reference).await
+    }
+
+    /// Rejects an order waiting for approval; nothing was charged.
+    pub async fn reject(&self, caller: &Caller, reference: &str) -> Result<Order> {
+        caller.require(Right::Approval)?;
+        let o = self.own_order(caller, reference).await?;
+        let mut tx = self.db().begin().await?;
+        self.transition(&mut tx, &o, Status::PendingApproval, Status::Discarded).await?;
+        audit::record(&mut tx, &caller.actor(), "order.reject", &reference_of(&o)).await?;
+        commit(tx).await?;
+        self.order(caller, reference).await
+    }
+
+    /// Marks the names of an order waiting for DCV as validated, and queues its issuance.
+    pub async fn complete_dcv(&self, caller: &Caller, reference: &str) -> Result<Order> {
+        caller.require(Right::Technical)?;
+        let o = self.own_order(caller, reference).await?;
+        let mut tx = self.db().begin().await?;
+        self.transition(&mut tx, &o, Status::WaitingDcv, Status::Processing).await?;
+        jobs::enqueue(&mut tx, "issue", o.id, None, self.now()).await?;
+        audit::record(&mut tx, &caller.actor(), "order.dcv", &reference_of(&o)).await?;
+        commit(tx).await?;
+        self.order(caller, reference).await
+    }
+
+    /// Cancels an order before its certificate is issued (seed 6.6.4). What
+    /// was charged is refunded as ledger entries.
+    pub async fn cancel(&self, caller: &Caller, reference: &str) -> Result<Order> {
+        caller.require(Right::Technical)?;
+        let o = self.own_order(caller, reference).await?;
+        let from = Status::parse(&o.status).unwrap_or(Status::Delivered);
+        let mut tx = self.db().begin().await?;
+        match from {
+            Status::PendingApproval => self.transition(&mut tx, &o, from, Status::Cancelled).await?,
+            Status::WaitingDcv | Status::Processing => {
+                self.transition(&mut tx, &o, from, Status::CancelledRefunded).await?;
+                payment::refund(&mut tx, o.id, &caller.login, "cancelled").await?;
+            }
+            _ => return Err(wrong_state(&o, "pending_approval, waiting_dcv or processing")),
+        }
+        audit::record(&mut tx, &caller.actor(), "order.cancel", &reference_of(&o)).await?;
+        commit(tx).await?;
+        self.order(caller, reference).await
+    }
+
+    /// Revokes the certificate of an order (the latest one, or the one with
+    /// `serial`): final, without refund. The upstream is told by a job.
+    pub async fn revoke(&self, caller: &Caller, reference: &str, serial: Option<&str>, reason: i64) -> Result<Order> {
+        caller.require(Right::Technical)?;
+        if !(0..=10).contains(&reason) || reason == 7 {
+            return Err(OrderError::Invalid(format!("{reason} is not an RFC 5280 revocation reason")));
+        }
+        let o = self.own_order(caller, reference).await?;
+        let certs = certificates::for_order(&mut *self.db().acquire().await?, o.id).await?;
+        let cert = match serial {
+            Some(s) => certs.iter().find(|c| c.serial.eq_ignore_ascii_case(s)),
+            None => certs.iter().rev().find(|c| c.revoked_at.is_none()).or(certs.last()),
+        };
+        let Some(cert) = cert else {
+            return Err(wrong_state(&o, "delivered"));
+        };
+        let mut tx = self.db().begin().await?;
+        if !certificates::mark_revoked(&mut tx, cert.id, reason, self.now()).await? {
+            return Err(OrderError::AlreadyRevoked);
+        }
+        jobs::enqueue(&mut tx, "revoke", o.id, Some(cert.id), self.now()).await?;
+        let others_valid = certs.iter().any(|c| c.id != cert.id && c.revoked_at.is_none());
+        if !others_valid && o.status == Status::Delivered.as_str() {
+            self.transition(&mut tx, &o, Status::Delivered, Status::Revoked).await?;
+        }
+        audit::record(
+            &mut tx,
+            &caller.actor(),
+            "order.revoke",
+            &format!("{} serial {} reason {reason}", reference_of(&o), cert.serial),
+        )
+        .await?;
+        commit(tx).await?;
+        self.order(caller, reference).await
+    }
+
+    /// Reissues a delivered order's certificate with a new CSR, without
+    /// payment (seed 5.3). The old certificate is revoked some days after
+    /// the new one is delivered, or at once when the common name changes.
+    pub async fn reissue(&self, caller: &Caller, reference: &str, req: &Reissue) -> Result<Order> {
+        caller.require(Right::Technical)?;
+        let o = self.own_order(caller, reference).await?;
+        if o.status != Status::Delivered.as_str() {
+            return Err(wrong_state(&o, Status::Delivered.as_str()));
+        }
+        let product = self.product(&o.product_code).await?;
+        let checked = check_request(&req.csr, &req.names, &product)?;
+        let paid = order_names(&o);
+        let paid_wild = paid[1..].iter().filter(|n| n.starts_with("*.")).count() as i64;
+        if checked.wildcard_sans > paid_wild || checked.plain_sans > paid.len() as i64 - 1 - paid_wild {
+            return Err(OrderError::Invalid("a reissue cannot add paid names; place a new order for them".into()));
+        }
+        if !self.names_needing_dcv(o.organisation_id, &checked.names).await?.is_empty() {
+            return Err(OrderError::Invalid("a reissue can only name pre-validated domains".into()));
+        }
+        let mut tx = self.db().begin().await?;
+        self.transition(&mut tx, &o, Status::Delivered, Status::Processing).await?;
+        orders::update_request(&mut tx, o.id, &checked.names[0], &checked.names[1..].join("\n"), &checked.csr.pem())
+            .await?;
+        jobs::enqueue(&mut tx, "issue", o.id, None, self.now()).await?;
+        audit::record(&mut tx, &caller.actor(), "order.reissue", &format!("{} {}", reference_of(&o), checked.names[0]))
+            .await?;
+        commit(tx).await?;
+        self.order(caller, reference).await
+    }
+
+    /// Renews a delivered order (seed 5.2): a new order for the same product,
+    /// organisation and names, from 90 days before expiry to 30 days after.
+    /// Without a CSR the previous one is used again.
+    pub async fn renew(
+        &self,
+        caller: &Caller,
+        reference: &str,
+        csr: Option<&[u8]>,
+        client_ref: Option<&str>,
+    ) -> Result<Placed> {
+        caller.require(Right::Technical)?;
+        let o = self.own_order(caller, reference).await?;
+        let certs = certificates::for_order(&mut *self.db().acquire().await?, o.id).await?;
+        let Some(last) = certs.iter().rev().find(|c| c.revoked_at.is_none()) else {
+            return Err(wrong_state(&o, "delivered, with a valid certificate"));
+        };
+        let now = self.now();
+        if now < last.not_after - 90 * DAY || now > last.not_after + 30 * DAY {
+            return Err(OrderError::OutsideRenewalWindow(reference.to_string()));
+        }
+        let product = self.product(&o.product_code).await?;
+        let org = self.organisation(caller.account_id, o.organisation_id).await?;
+        let checked = check_request(csr.unwrap_or(o.csr_pem.as_bytes()), &order_names(&o), &product)?;
+        self.check_prevalidation(&product, org.id, &org.name).await?;
+        let needs_dcv = !self.names_needing_dcv(org.id, &checked.names).await?.is_empty();
+        let spec = Spec { kind: "renewal", renewal_of: Some(o.id), client_ref, idempotency_key: None, needs_dcv };
+        self.record(caller, org.id, &product, &checked, &spec).await
+    }
+
+    /// Moves an order between statuses inside a transaction; refuses when a
+    /// concurrent operation moved it first.
+    pub(crate) async fn transition(&self, tx: &mut storage::Conn, o: &Order, from: Status, to: Status) -> Result<()> {
+        if orders::transition(tx, o.id, from.as_str(), to.as_str()).await? {
+            Ok(())
+        } else {
+            let current = orders::get(tx, o.id).await?.map_or(o.status.clone(), |x| x.status);
+            Err(OrderError::WrongState { reference: reference_of(o), status: current, expected: from.as_str().into() })
+        }
+    }
+}
+
+fn reference_and(o: &Order, what: &str) -> String {
+    format!("{} {what}", reference_of(o))
+}

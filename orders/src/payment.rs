@@ -1,0 +1,166 @@
+//! Pricing an order and paying for it inside the order's transaction: token
+//! debits, deposit debits, or accruals to the month's invoice, and refunds.
+//! Every movement goes through `storage::ledger::apply`, whose unique key on
+//! (order, reason, item) makes a retried charge or refund a no-op.
+
+use storage::accounts::AccountRow;
+use storage::ledger::{self, Applied, Movement};
+use storage::{Conn, prices};
+
+use crate::{Formula, OrderError, Product, Result};
+
+/// One priced line of an order: `count` units of `item` at `unit_price`.
+#[derive(Clone, Debug)]
+pub(crate) struct Line {
+    pub item: String,
+    pub count: i64,
+    pub unit_price: Option<i64>,
+}
+
+/// How an order is paid, as stored in `orders.payment`.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub(crate) enum Payment {
+    Tokens,
+    Deposit,
+    Invoice,
+}
+
+impl Payment {
+    pub fn as_str(self) -> &'static str {
+        match self {
+            Payment::Tokens => "tokens",
+            Payment::Deposit => "deposit",
+            Payment::Invoice => "invoice",
+        }
+    }
+}
+
+/// The lines and the payment method chosen for an order.
+#[derive(Clone, Debug)]
+pub(crate) struct Quote {
+    pub lines: Vec<Line>,
+    pub payment: Payment,
+}
+
+impl Quote {
+    /// The total in minor units (lines without a price count as zero, which
+    /// only happens for token payments).
+    pub fn total(&self) -> i64 {
+        self.lines.iter().map(|l| l.count * l.unit_price.unwrap_or(0)).sum()
+    }
+}
+
+/// Prices an order of `product` with `plain_sans` additional names and
+/// `wildcard_sans` additional wildcard names, and picks how it is paid.
+pub(crate) async fn quote(
+    c: &mut Conn,
+    account: &AccountRow,
+    formula: Formula,
+    product: &Product,
+    plain_sans: i64,
+    wildcard_sans: i64,
+    renewal: bool,
+) -> Result<Quote> {
+    let mut base = product.code.clone();
+    if renewal && let Some(code) = &product.renewal_code {
+        // A renewal token is used when held; otherwise the product's own.
+        let uses_tokens = matches!(formula, Formula::Bulk | Formula::Rebate);
+        if !uses_tokens || ledger::balance(c, account.id, "token", code).await? > 0 {
+            base = code.clone();
+        }
+    }
+    let mut wanted = vec![(base, 1)];
+    for (code, n) in [(&product.san_code, plain_sans), (&product.wildcard_san_code, wildcard_sans)] {
+        if let Some(code) = code
+            && n > 0
+        {
+            wanted.push((code.clone(), n));
+        }
+    }
+    let mut lines = Vec::new();
+    for (item, count) in wanted {
+        let unit_price = prices::effective(c, &item, account.id, &account.currency).await?;
+        lines.push(Line { item, count, unit_price });
+    }
+    let payment = match formula {
+        Formula::Bulk => Payment::Tokens,
+        Formula::Deposit => Payment::Deposit,
+        Formula::Monthly => Payment::Invoice,
+        Formula::Rebate => {
+            let mut all_held = true;
+            for l in &lines {
+                all_held &= ledger::balance(c, account.id, "token", &l.item).await? >= l.count;
+            }
+            if all_held { Payment::Tokens } else { Payment::Invoice }
+        }
+    };
+    if payment != Payment::Tokens
+        && let Some(l) = lines.iter().find(|l| l.unit_price.is_none())
+    {
+        return Err(OrderError::NoPrice { item: l.item.clone(), currency: account.currency.clone() });
+    }
+    Ok(Quote { lines, payment })
+}
+
+/// Charges an order in the caller's transaction. Refuses, changing nothing
+/// that the transaction will keep, when tokens or deposit fall short.
+pub(crate) async fn charge(c: &mut Conn, account: &AccountRow, order_id: i64, q: &Quote, author: &str) -> Result<()> {
+    let movement = |asset, item, amount| Movement {
+        account_id: account.id,
+        order_id: Some(order_id),
+        reason: "order",
+        asset,
+        item,
+        amount,
+        author,
+        note: "",
+    };
+    match q.payment {
+        Payment::Tokens => {
+            for l in &q.lines {
+                if let Applied::Insufficient(available) =
+                    ledger::apply(c, &movement("token", &l.item, -l.count), Some(0)).await?
+                {
+                    return Err(OrderError::InsufficientTokens { item: l.item.clone(), needed: l.count, available });
+                }
+            }
+        }
+        Payment::Deposit => {
+            let total = q.total();
+            let m = movement("deposit", &account.currency, -total);
+            if let Applied::Insufficient(balance) = ledger::apply(c, &m, Some(-account.overdraft)).await? {
+                return Err(OrderError::InsufficientDeposit {
+                    currency: account.currency.clone(),
+                    needed: total,
+                    balance,
+                });
+            }
+        }
+        Payment::Invoice => {
+            ledger::apply(c, &movement("invoice", &account.currency, q.total()), None).await?;
+        }
+    }
+    Ok(())
+}
+
+/// Reverses every charge of an order (tokens back, deposit back, or a credit
+/// on the invoice). Running it twice refunds once.
+pub(crate) async fn refund(c: &mut Conn, order_id: i64, author: &str, note: &str) -> Result<()> {
+    for row in ledger::for_order(c, order_id).await? {
+        if row.reason != "order" {
+            continue;
+        }
+        let m = Movement {
+            account_id: row.account_id,
+            order_id: Some(order_id),
+            reason: "refund",
+            asset: &row.asset,
+            item: &row.item,
+            amount: -row.amount,
+            author,
+            note,
+        };
+        ledger::apply(c, &m, None).await?;
+    }
+    Ok(())
+}

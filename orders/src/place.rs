@@ -1,0 +1,216 @@
+//! Placing an order: validate everything first, then in one transaction
+//! record the order, pay for it and queue its issuance.
+
+use storage::{accounts, audit, commit, jobs, orders, prevalidations};
+
+use crate::csr::Csr;
+use crate::payment::{self, Quote};
+use crate::{Caller, Order, OrderError, Orders, Product, Result, Right, Source, Status, names};
+
+/// A request to order a certificate, as every front builds it.
+#[derive(Clone, Debug, Default)]
+pub struct PlaceOrder {
+    pub organisation_id: i64,
+    pub product_code: String,
+    /// The CSR as PEM (either armour), DER or bare base64.
+    pub csr: Vec<u8>,
+    /// The names to certify, common name first. Empty: the CSR's names.
+    pub names: Vec<String>,
+    /// The customer's own reference.
+    pub client_ref: Option<String>,
+    /// Makes a retried request return the first order instead of a second one.
+    pub idempotency_key: Option<String>,
+    /// True when the front has already validated control of every name (ACME challenges).
+    pub dcv_done: bool,
+}
+
+/// The outcome of [`Orders::place`].
+#[derive(Clone, Debug)]
+pub struct Placed {
+    pub order: Order,
+    /// True when an earlier order with the same idempotency key was returned.
+    pub replayed: bool,
+}
+
+/// How a validated order is to be recorded.
+pub(crate) struct Spec<'a> {
+    pub kind: &'a str,
+    pub renewal_of: Option<i64>,
+    pub client_ref: Option<&'a str>,
+    pub idempotency_key: Option<&'a str>,
+    pub needs_dcv: bool,
+}
+
+/// What validation of a request yields: the checked CSR and names.
+pub(crate) struct Checked {
+    pub csr: Csr,
+    pub names: Vec<String>,
+    pub plain_sans: i64,
+    pub wildcard_sans: i64,
+}
+
+impl Orders {
+    /// Validates, prices and pays for an order, and queues its issuance, all
+    /// or nothing. With approval mode on and a caller without the approval
+    /// right, the order waits for an approver and nothing is charged yet.
+    pub async fn place(&self, caller: &Caller, req: &PlaceOrder) -> Result<Placed> {
+        caller.require(Right::Technical)?;
+        let product = self.product(&req.product_code).await?;
+        let org = self.organisation(caller.account_id, req.organisation_id).await?;
+        let checked = check_request(&req.csr, &req.names, &product)?;
+        self.check_prevalidation(&product, org.id, &org.name).await?;
+        let needs_dcv = !req.dcv_done && !self.names_needing_dcv(org.id, &checked.names).await?.is_empty();
+
+        let spec = Spec {
+            kind: "new",
+            renewal_of: None,
+            client_ref: req.client_ref.as_deref(),
+            idempotency_key: req.idempotency_key.as_deref(),
+            needs_dcv,
+        };
+        self.record(caller, org.id, &product, &checked, &spec).await
+    }
+
+    /// Records, pays and queues a validated order in one transaction.
+    pub(crate) async fn record(
+        &self,
+        caller: &Caller,
+        organisation_id: i64,
+        product: &Product,
+        checked: &Checked,
+        spec: &Spec<'_>,
+    ) -> Result<Placed> {
+        let mut tx = self.db().begin().await?;
+        if let Some(key) = spec.idempotency_key
+            && let Some(order) = orders::by_idempotency_key(&mut tx, caller.account_id, key).await?
+        {
+            return Ok(Placed { order, replayed: true });
+        }
+        let account =
+            accounts::get(&mut tx, caller.account_id).await?.ok_or(OrderError::UnknownAccount(caller.account_id))?;
+        let formula = Orders::formula_of(&account)?;
+        let renewal = spec.renewal_of.is_some();
+        let q = payment::quote(&mut tx, &account, formula, product, checked.plain_sans, checked.wildcard_sans, renewal)
+            .await?;
+        let pending = account.approval_mode == 1 && !caller.rights.has(Right::Approval);
+        let status = match (pending, spec.needs_dcv) {
+            (true, _) => Status::PendingApproval,
+            (false, true) => Status::WaitingDcv,
+            (false, false) => Status::Processing,
+        };
+        let sans = checked.names[1..].join("\n");
+        let csr_pem = checked.csr.pem();
+        let new = orders::NewOrder {
+            account_id: account.id,
+            organisation_id,
+            product_code: &product.code,
+            kind: spec.kind,
+            renewal_of: spec.renewal_of,
+            cn: &checked.names[0],
+            sans: &sans,
+            csr_pem: &csr_pem,
+            source: caller.source.as_str(),
+            client_ref: spec.client_ref,
+            idempotency_key: spec.idempotency_key,
+            created_by: &caller.login,
+            payment: q.payment.as_str(),
+            price: q.total(),
+            currency: &account.currency,
+            status: status.as_str(),
+            upstream: &product.upstream,
+            reference_prefix: if caller.source == Source::Acme { "DCACME-" } else { "" },
+        };
+        let id = orders::insert(&mut tx, &new).await?;
+        if !pending {
+            self.pay_and_queue(&mut tx, &account, id, &q, status, &caller.login).await?;
+        }
+        audit::record(
+            &mut tx,
+            &caller.actor(),
+            "order.place",
+            &format!(
+                "{id} {} {} {} [{}] {}",
+                spec.kind,
+                product.code,
+                checked.names[0],
+                q.payment.as_str(),
+                status.as_str()
+            ),
+        )
+        .await?;
+        let order = orders::get(&mut tx, id).await?.ok_or_else(|| OrderError::UnknownOrder(id.to_string()))?;
+        commit(tx).await?;
+        Ok(Placed { order, replayed: false })
+    }
+
+    /// Charges an order and, when it is ready for issuance, queues the job.
+    pub(crate) async fn pay_and_queue(
+        &self,
+        tx: &mut storage::Conn,
+        account: &storage::accounts::AccountRow,
+        order_id: i64,
+        q: &Quote,
+        status: Status,
+        author: &str,
+    ) -> Result<()> {
+        payment::charge(tx, account, order_id, q, author).await?;
+        if status == Status::Processing {
+            jobs::enqueue(tx, "issue", order_id, None, self.now()).await?;
+        }
+        Ok(())
+    }
+
+    /// Refuses when the product needs an active pre-validation of the
+    /// organisation (at its brand, for its validation type) and there is none.
+    pub(crate) async fn check_prevalidation(&self, product: &Product, org_id: i64, org_name: &str) -> Result<()> {
+        if product.needs_prevalidation
+            && !prevalidations::has_active(
+                &mut *self.db().acquire().await?,
+                org_id,
+                &product.brand,
+                &product.validation,
+                self.now(),
+            )
+            .await?
+        {
+            return Err(OrderError::NoPrevalidation {
+                organisation: org_name.to_string(),
+                brand: product.brand.clone(),
+                validation: product.validation.clone(),
+            });
+        }
+        Ok(())
+    }
+}
+
+/// Checks a CSR against the requested names and the product's limits.
+pub(crate) fn check_request(csr: &[u8], requested: &[String], product: &Product) -> Result<Checked> {
+    let csr = Csr::parse(csr)?;
+    let csr_names = csr.names().iter().map(|n| names::normalize(n)).collect::<Result<Vec<_>>>()?;
+    if csr_names.is_empty() {
+        return Err(OrderError::BadCsr("it names no domain (no CN and no subjectAltName)".into()));
+    }
+    let mut wanted: Vec<String> = Vec::new();
+    for n in if requested.is_empty() { &csr_names[..] } else { requested } {
+        let n = names::normalize(n)?;
+        if !wanted.contains(&n) {
+            wanted.push(n);
+        }
+    }
+    if let Some(extra) = csr_names.iter().find(|n| !wanted.contains(n)) {
+        return Err(OrderError::NamesMismatch(format!("the CSR names {extra}, which the request does not")));
+    }
+    if !csr_names.contains(&wanted[0]) {
+        return Err(OrderError::NamesMismatch(format!("the CSR does not name the common name {}", wanted[0])));
+    }
+    if !product.wildcard && wanted.iter().any(|n| n.starts_with("*.")) {
+        return Err(OrderError::WildcardNotAllowed(product.code.clone()));
+    }
+    let extra = &wanted[1..];
+    let asked = extra.len() as i64;
+    if asked > product.max_sans {
+        return Err(OrderError::TooManySans { product: product.code.clone(), max: product.max_sans, asked });
+    }
+    let wildcard_sans = extra.iter().filter(|n| n.starts_with("*.")).count() as i64;
+    Ok(Checked { csr, names: wanted, plain_sans: asked - wildcard_sans, wildcard_sans })
+}

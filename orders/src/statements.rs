@@ -1,0 +1,154 @@
+//! Account statements (seed 9.1): token balances per product with their last
+//! operation, and the movements of tokens, deposit or invoice with a running
+//! balance; each also as CSV.
+
+use storage::ledger;
+use time::OffsetDateTime;
+use time::macros::format_description;
+
+use crate::{Caller, Orders, Result, Right};
+
+/// One token balance, as in the seed's tokens statement.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct TokenBalance {
+    pub item: String,
+    pub name: String,
+    /// UTC Unix seconds of its last movement.
+    pub last_operation: i64,
+    pub balance: i64,
+}
+
+/// One movement of a statement, with the balance right after it.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct StatementLine {
+    pub at: i64,
+    /// The order's reference, for order and refund movements.
+    pub reference: Option<String>,
+    pub cn: Option<String>,
+    /// `order`, `refund`, `topup` or `adjustment`.
+    pub reason: String,
+    /// The product, SAN or renewal code for tokens; the currency for money.
+    pub item: String,
+    /// Signed, in tokens or minor units.
+    pub amount: i64,
+    pub balance: i64,
+}
+
+/// A line of the tokens statement.
+pub type TokenLine = StatementLine;
+/// A line of the deposit (or invoice) statement.
+pub type DepositLine = StatementLine;
+
+/// Which ledger a statement reads.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum Ledger {
+    Tokens,
+    Deposit,
+    /// The monthly account's accruals to its invoice.
+    Invoice,
+}
+
+impl Ledger {
+    fn asset(self) -> &'static str {
+        match self {
+            Ledger::Tokens => "token",
+            Ledger::Deposit => "deposit",
+            Ledger::Invoice => "invoice",
+        }
+    }
+}
+
+impl Orders {
+    /// The caller's token balances per item.
+    pub async fn token_balances(&self, caller: &Caller) -> Result<Vec<TokenBalance>> {
+        caller.require(Right::Billing)?;
+        let rows = ledger::balances(&mut *self.db().acquire().await?, caller.account_id, "token").await?;
+        let products = self.products().await?;
+        Ok(rows
+            .into_iter()
+            .map(|r| {
+                let name = products
+                    .iter()
+                    .find_map(|p| {
+                        if p.code == r.item {
+                            Some(p.name.clone())
+                        } else if p.san_code.as_deref() == Some(&r.item) {
+                            Some(format!("{} additional SAN", p.name))
+                        } else if p.wildcard_san_code.as_deref() == Some(&r.item) {
+                            Some(format!("{} additional wildcard SAN", p.name))
+                        } else if p.renewal_code.as_deref() == Some(&r.item) {
+                            Some(format!("{} renewal", p.name))
+                        } else {
+                            None
+                        }
+                    })
+                    .unwrap_or_default();
+                TokenBalance { item: r.item, name, last_operation: r.updated_at, balance: r.amount }
+            })
+            .collect())
+    }
+
+    /// The balance of one ledger of the caller's account: tokens of `item`,
+    /// or the deposit / invoice in the account's currency.
+    pub async fn balance(&self, caller: &Caller, which: Ledger, item: Option<&str>) -> Result<i64> {
+        caller.require(Right::Billing)?;
+        let account = self.account(caller.account_id).await?;
+        let item = item.unwrap_or(&account.currency);
+        Ok(ledger::balance(&mut *self.db().acquire().await?, caller.account_id, which.asset(), item).await?)
+    }
+
+    /// The movements of one ledger within [from, to] (UTC Unix seconds).
+    pub async fn statement(&self, caller: &Caller, which: Ledger, from: i64, to: i64) -> Result<Vec<StatementLine>> {
+        caller.require(Right::Billing)?;
+        let rows =
+            ledger::movements(&mut *self.db().acquire().await?, caller.account_id, which.asset(), from, to).await?;
+        Ok(rows
+            .into_iter()
+            .map(|r| StatementLine {
+                at: r.created_at,
+                reference: r.reference,
+                cn: r.cn,
+                reason: r.reason,
+                item: r.item,
+                amount: r.amount,
+                balance: r.balance,
+            })
+            .collect())
+    }
+}
+
+/// Formats UTC Unix seconds as an ISO 8601 date and time.
+pub fn iso(ts: i64) -> String {
+    OffsetDateTime::from_unix_timestamp(ts)
+        .ok()
+        .and_then(|t| t.format(format_description!("[year]-[month]-[day]T[hour]:[minute]:[second]Z")).ok())
+        .unwrap_or_default()
+}
+
+/// A statement as CSV, one line per movement.
+pub fn statement_csv(lines: &[StatementLine]) -> String {
+    let mut w = csv::Writer::from_writer(Vec::new());
+    let _ = w.write_record(["date", "reference", "cn", "reason", "item", "amount", "balance"]);
+    for l in lines {
+        let _ = w.write_record([
+            iso(l.at),
+            l.reference.clone().unwrap_or_default(),
+            l.cn.clone().unwrap_or_default(),
+            l.reason.clone(),
+            l.item.clone(),
+            l.amount.to_string(),
+            l.balance.to_string(),
+        ]);
+    }
+    String::from_utf8(w.into_inner().unwrap_or_default()).unwrap_or_default()
+}
+
+/// Token balances as CSV, as in the seed's tokens statement.
+pub fn balances_csv(rows: &[TokenBalance]) -> String {
+    let mut w = csv::Writer::from_writer(Vec::new());
+    let _ = w.write_record(["product", "product name", "last operation", "balance"]);
+    for r in rows {
+        let _ = w.write_record([r.item.clone(), r.name.clone(), iso(r.last_operation), r.balance.to_string()]);
+    }
+    String::from_utf8(w.into_inner().unwrap_or_default()).unwrap_or_default()
+}

@@ -1,0 +1,271 @@
+//! The job worker: leases queued jobs, has the product's upstream issue or
+//! revoke, and records the outcome. A job whose worker died is taken over
+//! when its lease expires; storing a certificate once per job and the
+//! ledger's unique key make a retried job neither issue twice nor charge twice.
+
+use std::time::Duration;
+
+use storage::audit::Actor;
+use storage::jobs::{self, JobRow};
+use storage::{Db, audit, certificates, commit, orders};
+use tokio::sync::watch;
+use upstream::{BoxFuture, Checkpoint, IssueRequest, RevokeRequest, UpstreamError};
+
+use crate::csr::Csr;
+use crate::lifecycle::order_names;
+use crate::{OrderError, Orders, Result, Status, payment};
+
+/// Runs jobs for one process; several workers (and instances) may run side by side.
+#[derive(Clone)]
+pub struct Worker {
+    orders: Orders,
+    owner: String,
+}
+
+/// The revocation reason given to certificates superseded by a reissue.
+const SUPERSEDED: i64 = 4;
+
+struct JobCheckpoint {
+    db: Db,
+    job_id: i64,
+    order_id: i64,
+}
+
+impl Checkpoint for JobCheckpoint {
+    fn record<'a>(&'a self, upstream_ref: &'a str) -> BoxFuture<'a, Result<(), UpstreamError>> {
+        Box::pin(async move {
+            let fail =
+                |e: storage::Error| UpstreamError::Transient { upstream: "checkpoint".into(), detail: e.to_string() };
+            let mut tx = self.db.begin().await.map_err(fail)?;
+            jobs::set_upstream_ref(&mut tx, self.job_id, upstream_ref).await.map_err(fail)?;
+            orders::set_upstream_ref(&mut tx, self.order_id, upstream_ref).await.map_err(fail)?;
+            commit(tx).await.map_err(fail)
+        })
+    }
+}
+
+enum Outcome {
+    Done,
+    Retry(String),
+    Failed(String),
+}
+
+impl Worker {
+    /// A worker named `owner` (unique per process: it marks the leases it holds).
+    pub fn new(orders: Orders, owner: impl Into<String>) -> Worker {
+        Worker { orders, owner: owner.into() }
+    }
+
+    fn actor(&self) -> Actor {
+        Actor { account_id: None, name: self.owner.clone(), ip: "local".into(), source: "worker".into() }
+    }
+
+    /// Runs jobs until `shutdown` turns true, polling when the queue is empty.
+    pub async fn run(self, mut shutdown: watch::Receiver<bool>) {
+        loop {
+            if *shutdown.borrow() {
+                return;
+            }
+            let busy = match self.run_once().await {
+                Ok(busy) => busy,
+                Err(e) => {
+                    tracing::warn!(error = %e, "job worker error");
+                    false
+                }
+            };
+            if !busy {
+                tokio::select! {
+                    _ = tokio::time::sleep(Duration::from_millis(250)) => {}
+                    _ = shutdown.changed() => {}
+                }
+            }
+        }
+    }
+
+    /// Runs every job that is ready now; returns how many ran.
+    pub async fn drain(&self) -> Result<usize> {
+        let mut n = 0;
+        while self.run_once().await? {
+            n += 1;
+        }
+        Ok(n)
+    }
+
+    /// Revokes superseded certificates that are due, then runs one ready job.
+    /// Returns whether a job ran.
+    pub async fn run_once(&self) -> Result<bool> {
+        self.revoke_due().await?;
+        let db = self.orders.db();
+        let Some(job) = jobs::claim(db, &self.owner, self.orders.settings().job_lease_secs).await? else {
+            return Ok(false);
+        };
+        let outcome = match job.kind.as_str() {
+            "issue" => self.issue(&job).await,
+            "revoke" => self.revoke(&job).await,
+            other => Ok(Outcome::Failed(format!("unknown job kind {other}"))),
+        };
+        let outcome = outcome.unwrap_or_else(|e| Outcome::Retry(e.to_string()));
+        let mut tx = db.begin().await?;
+        match outcome {
+            Outcome::Done => {}
+            Outcome::Retry(err) if job.attempts < self.orders.settings().job_max_attempts => {
+                let backoff = (1i64 << job.attempts.clamp(0, 8)).min(300) + jitter(job.attempts);
+                tracing::info!(job = job.id, attempts = job.attempts, error = %err, "job will retry");
+                jobs::retry_later(&mut tx, job.id, &err, self.orders.now() + backoff).await?;
+            }
+            Outcome::Retry(err) | Outcome::Failed(err) => {
+                tracing::warn!(job = job.id, error = %err, "job failed for good");
+                if job.kind == "issue" {
+                    self.fail_order(&mut tx, job.order_id, &err).await?;
+                }
+                jobs::finish(&mut tx, job.id, "failed", Some(&err)).await?;
+            }
+        }
+        commit(tx).await?;
+        Ok(true)
+    }
+
+    async fn issue(&self, job: &JobRow) -> Result<Outcome> {
+        let db = self.orders.db();
+        let order = orders::get(&mut *db.acquire().await?, job.order_id)
+            .await?
+            .ok_or_else(|| OrderError::UnknownOrder(job.order_id.to_string()))?;
+        if order.status != Status::Processing.as_str() {
+            // Cancelled while queued: nothing to issue.
+            let mut c = db.acquire().await?;
+            jobs::finish(&mut c, job.id, "done", Some(&format!("skipped: order is {}", order.status))).await?;
+            return Ok(Outcome::Done);
+        }
+        let upstream = match self.orders.upstream(&order.upstream) {
+            Ok(u) => u.clone(),
+            Err(e) => return Ok(Outcome::Failed(e.to_string())),
+        };
+        let csr = match Csr::parse(order.csr_pem.as_bytes()) {
+            Ok(c) => c,
+            Err(e) => return Ok(Outcome::Failed(e.to_string())),
+        };
+        let product = self.orders.product(&order.product_code).await?;
+        let req = IssueRequest {
+            order_reference: order.reference.clone().unwrap_or_default(),
+            csr_der: csr.der,
+            public_key_der: csr.public_key_der,
+            names: order_names(&order),
+            validity_days: product.validity_days,
+        };
+        let checkpoint = JobCheckpoint { db: db.clone(), job_id: job.id, order_id: order.id };
+        let issued = match upstream.issue(&req, job.upstream_ref.as_deref(), &checkpoint).await {
+            Ok(issued) => issued,
+            Err(e) if e.is_final() => return Ok(Outcome::Failed(e.to_string())),
+            Err(e) => return Ok(Outcome::Retry(e.to_string())),
+        };
+        let now = self.orders.now();
+        let mut tx = db.begin().await?;
+        let new = certificates::NewCertificate {
+            order_id: order.id,
+            job_id: job.id,
+            serial: &issued.serial,
+            cn: &order.cn,
+            leaf_pem: &issued.leaf_pem,
+            chain_pem: &issued.chain_pem,
+            not_before: issued.not_before,
+            not_after: issued.not_after,
+        };
+        if let Some(cert_id) = certificates::insert(&mut tx, &new).await? {
+            for old in certificates::for_order(&mut tx, order.id).await? {
+                if old.id == cert_id || old.revoked_at.is_some() || old.revoke_after.is_some() {
+                    continue;
+                }
+                if old.cn != order.cn {
+                    certificates::mark_revoked(&mut tx, old.id, SUPERSEDED, now).await?;
+                    jobs::enqueue(&mut tx, "revoke", order.id, Some(old.id), now).await?;
+                } else {
+                    let delay = self.orders.settings().reissue_revoke_delay_days * 86_400;
+                    certificates::schedule_revocation(&mut tx, old.id, now + delay).await?;
+                }
+            }
+            if order.upstream_ref.is_none() {
+                orders::set_upstream_ref(&mut tx, order.id, &issued.serial).await?;
+            }
+            if !orders::transition(&mut tx, order.id, Status::Processing.as_str(), Status::Delivered.as_str()).await? {
+                tracing::warn!(order = order.id, "order left processing while its certificate was issued");
+            }
+            audit::record(&mut tx, &self.actor(), "order.deliver", &format!("{} serial {}", order.id, issued.serial))
+                .await?;
+        }
+        jobs::finish(&mut tx, job.id, "done", None).await?;
+        commit(tx).await?;
+        Ok(Outcome::Done)
+    }
+
+    async fn revoke(&self, job: &JobRow) -> Result<Outcome> {
+        let db = self.orders.db();
+        let mut c = db.acquire().await?;
+        let order = orders::get(&mut c, job.order_id)
+            .await?
+            .ok_or_else(|| OrderError::UnknownOrder(job.order_id.to_string()))?;
+        let cert = match job.certificate_id {
+            Some(id) => certificates::get(&mut c, id).await?,
+            None => None,
+        };
+        drop(c);
+        let Some(cert) = cert else {
+            return Ok(Outcome::Failed("revoke job without a certificate".into()));
+        };
+        let upstream = match self.orders.upstream(&order.upstream) {
+            Ok(u) => u.clone(),
+            Err(e) => return Ok(Outcome::Failed(e.to_string())),
+        };
+        let req = RevokeRequest {
+            serial: cert.serial.clone(),
+            leaf_pem: cert.leaf_pem.clone(),
+            reason: cert.revocation_reason.unwrap_or(0),
+        };
+        Ok(match upstream.revoke(&req).await {
+            Ok(()) => {
+                let mut c = db.acquire().await?;
+                jobs::finish(&mut c, job.id, "done", None).await?;
+                Outcome::Done
+            }
+            Err(e) if e.is_final() => Outcome::Failed(e.to_string()),
+            Err(e) => Outcome::Retry(e.to_string()),
+        })
+    }
+
+    /// A final issuance failure: a new order is marked failed and refunded; a
+    /// reissue (the order already has a certificate) goes back to delivered.
+    async fn fail_order(&self, tx: &mut storage::Conn, order_id: i64, err: &str) -> Result<()> {
+        let reissue = !certificates::for_order(tx, order_id).await?.is_empty();
+        let to = if reissue { Status::Delivered } else { Status::Failed };
+        if orders::transition(tx, order_id, Status::Processing.as_str(), to.as_str()).await? {
+            orders::set_failure(tx, order_id, err).await?;
+            if !reissue {
+                payment::refund(tx, order_id, &self.owner, "upstream failure").await?;
+            }
+            audit::record(tx, &self.actor(), "order.fail", &format!("{order_id}: {err}")).await?;
+        }
+        Ok(())
+    }
+
+    /// Revokes certificates whose delayed revocation (after a reissue) is due.
+    async fn revoke_due(&self) -> Result<()> {
+        let db = self.orders.db();
+        let now = self.orders.now();
+        let due = certificates::due_revocations(&mut *db.acquire().await?, now).await?;
+        for cert in due {
+            let mut tx = db.begin().await?;
+            if certificates::mark_revoked(&mut tx, cert.id, SUPERSEDED, now).await? {
+                jobs::enqueue(&mut tx, "revoke", cert.order_id, Some(cert.id), now).await?;
+                audit::record(&mut tx, &self.actor(), "certificate.revoke_due", &cert.serial).await?;
+            }
+            commit(tx).await?;
+        }
+        Ok(())
+    }
+}
+
+/// A few seconds of spread so that retries of many jobs do not align.
+fn jitter(attempts: i64) -> i64 {
+    let mut b = [0u8; 1];
+    let _ = aws_lc_rs::rand::fill(&mut b);
+    i64::from(b[0]) % attempts.clamp(1, 5)
+}

@@ -1,0 +1,51 @@
+//! Customer accounts: formula, currency, approval mode and overdraft.
+
+use crate::{Conn, Result, now};
+
+/// One row of `accounts`.
+#[derive(Clone, Debug, sqlx::FromRow)]
+pub struct AccountRow {
+    pub id: i64,
+    pub name: String,
+    /// `bulk`, `rebate`, `deposit` or `monthly`.
+    pub formula: String,
+    pub currency: String,
+    /// 1 when orders by non-approvers wait for an approver.
+    pub approval_mode: i64,
+    /// Minor units the deposit may go below zero.
+    pub overdraft: i64,
+    pub created_at: i64,
+}
+
+/// Inserts an account and returns its id.
+pub async fn insert(
+    c: &mut Conn,
+    name: &str,
+    formula: &str,
+    currency: &str,
+    approval_mode: bool,
+    overdraft: i64,
+) -> Result<i64> {
+    Ok(sqlx::query_scalar(
+        "INSERT INTO accounts (name, formula, currency, approval_mode, overdraft, created_at)
+         VALUES ($1, $2, $3, $4, $5, $6) RETURNING id",
+    )
+    .bind(name)
+    .bind(formula)
+    .bind(currency)
+    .bind(i64::from(approval_mode))
+    .bind(overdraft)
+    .bind(now())
+    .fetch_one(c)
+    .await?)
+}
+
+/// Reads one account.
+pub async fn get(c: &mut Conn, id: i64) -> Result<Option<AccountRow>> {
+    Ok(sqlx::query_as("SELECT * FROM accounts WHERE id = $1").bind(id).fetch_optional(c).await?)
+}
+
+/// Lists every account, oldest first.
+pub async fn list(c: &mut Conn) -> Result<Vec<AccountRow>> {
+    Ok(sqlx::query_as("SELECT * FROM accounts ORDER BY id").fetch_all(c).await?)
+}

@@ -1,0 +1,54 @@
+//! The audit log: who did what, when, from which IP and through which front.
+
+use crate::{Conn, Result, now};
+
+/// One row of `audit_log`.
+#[derive(Clone, Debug, sqlx::FromRow)]
+pub struct AuditRow {
+    pub id: i64,
+    pub at: i64,
+    pub account_id: Option<i64>,
+    pub actor: String,
+    pub ip: String,
+    pub source: String,
+    pub action: String,
+    pub detail: String,
+}
+
+/// Who acts, from where and through which front; attached to every audited write.
+#[derive(Clone, Debug)]
+pub struct Actor {
+    pub account_id: Option<i64>,
+    /// A login, an ACME account, or `operator` for the CLI.
+    pub name: String,
+    pub ip: String,
+    /// `acme`, `xmlrpc`, `cli` or `worker`.
+    pub source: String,
+}
+
+/// Appends one entry.
+pub async fn record(c: &mut Conn, actor: &Actor, action: &str, detail: &str) -> Result<()> {
+    sqlx::query(
+        "INSERT INTO audit_log (at, account_id, actor, ip, source, action, detail)
+         VALUES ($1, $2, $3, $4, $5, $6, $7)",
+    )
+    .bind(now())
+    .bind(actor.account_id)
+    .bind(&actor.name)
+    .bind(&actor.ip)
+    .bind(&actor.source)
+    .bind(action)
+    .bind(detail)
+    .execute(c)
+    .await?;
+    Ok(())
+}
+
+/// The latest entries, newest first, optionally of one account.
+pub async fn list(c: &mut Conn, account_id: Option<i64>, limit: i64) -> Result<Vec<AuditRow>> {
+    Ok(sqlx::query_as("SELECT * FROM audit_log WHERE ($1 = 0 OR account_id = $1) ORDER BY id DESC LIMIT $2")
+        .bind(account_id.unwrap_or(0))
+        .bind(limit)
+        .fetch_all(c)
+        .await?)
+}

@@ -1,0 +1,105 @@
+//! Certificates of an order: one per issuance, so reissues keep the old ones.
+
+use crate::{Conn, Result, now};
+
+/// One row of `certificates`.
+#[derive(Clone, Debug, sqlx::FromRow)]
+pub struct CertificateRow {
+    pub id: i64,
+    pub order_id: i64,
+    /// The issuance job that produced it (one certificate per job).
+    pub job_id: i64,
+    /// Hexadecimal, lower case, no separators.
+    pub serial: String,
+    pub cn: String,
+    pub leaf_pem: String,
+    /// The intermediates up to, not including, the root.
+    pub chain_pem: String,
+    pub not_before: i64,
+    pub not_after: i64,
+    pub revoked_at: Option<i64>,
+    pub revocation_reason: Option<i64>,
+    /// When set, the certificate is to be revoked at that time (after a reissue).
+    pub revoke_after: Option<i64>,
+    pub created_at: i64,
+}
+
+/// The fields of a newly issued certificate.
+#[derive(Clone, Debug)]
+pub struct NewCertificate<'a> {
+    pub order_id: i64,
+    pub job_id: i64,
+    pub serial: &'a str,
+    pub cn: &'a str,
+    pub leaf_pem: &'a str,
+    pub chain_pem: &'a str,
+    pub not_before: i64,
+    pub not_after: i64,
+}
+
+/// Stores a certificate once per job; returns its id, or `None` when this job
+/// had already stored one.
+pub async fn insert(c: &mut Conn, n: &NewCertificate<'_>) -> Result<Option<i64>> {
+    Ok(sqlx::query_scalar(
+        "INSERT INTO certificates (order_id, job_id, serial, cn, leaf_pem, chain_pem, not_before,
+                                   not_after, created_at)
+         VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9)
+         ON CONFLICT (job_id) DO NOTHING RETURNING id",
+    )
+    .bind(n.order_id)
+    .bind(n.job_id)
+    .bind(n.serial)
+    .bind(n.cn)
+    .bind(n.leaf_pem)
+    .bind(n.chain_pem)
+    .bind(n.not_before)
+    .bind(n.not_after)
+    .bind(now())
+    .fetch_optional(c)
+    .await?)
+}
+
+/// Reads one certificate.
+pub async fn get(c: &mut Conn, id: i64) -> Result<Option<CertificateRow>> {
+    Ok(sqlx::query_as("SELECT * FROM certificates WHERE id = $1").bind(id).fetch_optional(c).await?)
+}
+
+/// The certificates of an order, oldest first.
+pub async fn for_order(c: &mut Conn, order_id: i64) -> Result<Vec<CertificateRow>> {
+    Ok(sqlx::query_as("SELECT * FROM certificates WHERE order_id = $1 ORDER BY id").bind(order_id).fetch_all(c).await?)
+}
+
+/// Marks a certificate revoked; false when it already was.
+pub async fn mark_revoked(c: &mut Conn, id: i64, reason: i64, at: i64) -> Result<bool> {
+    let r = sqlx::query(
+        "UPDATE certificates SET revoked_at = $2, revocation_reason = $3, revoke_after = NULL
+         WHERE id = $1 AND revoked_at IS NULL",
+    )
+    .bind(id)
+    .bind(at)
+    .bind(reason)
+    .execute(c)
+    .await?;
+    Ok(r.rows_affected() == 1)
+}
+
+/// Schedules the revocation of a certificate at time `at`.
+pub async fn schedule_revocation(c: &mut Conn, id: i64, at: i64) -> Result<()> {
+    sqlx::query("UPDATE certificates SET revoke_after = $2 WHERE id = $1 AND revoked_at IS NULL")
+        .bind(id)
+        .bind(at)
+        .execute(c)
+        .await?;
+    Ok(())
+}
+
+/// Certificates whose scheduled revocation is due at `at`.
+pub async fn due_revocations(c: &mut Conn, at: i64) -> Result<Vec<CertificateRow>> {
+    Ok(sqlx::query_as(
+        "SELECT * FROM certificates WHERE revoked_at IS NULL AND revoke_after IS NOT NULL
+         AND revoke_after <= $1 ORDER BY id",
+    )
+    .bind(at)
+    .fetch_all(c)
+    .await?)
+}

@@ -1,0 +1,129 @@
+//! The persistent queue of upstream work. A worker leases a job; a lease that
+//! expires (the worker died) lets another worker take the job again.
+
+use crate::{Backend, Conn, Db, Result, now};
+
+/// One row of `jobs`.
+#[derive(Clone, Debug, sqlx::FromRow)]
+pub struct JobRow {
+    pub id: i64,
+    /// `issue` or `revoke`.
+    pub kind: String,
+    pub order_id: i64,
+    /// For `revoke`: the certificate to revoke.
+    pub certificate_id: Option<i64>,
+    /// `queued`, `done` or `failed`.
+    pub state: String,
+    pub attempts: i64,
+    pub run_after: i64,
+    pub lease_owner: Option<String>,
+    pub lease_until: Option<i64>,
+    pub last_error: Option<String>,
+    /// The upstream's handle on this work (an upstream order URL), recorded
+    /// before the irreversible step so a retry resumes instead of buying twice.
+    pub upstream_ref: Option<String>,
+    pub created_at: i64,
+    pub updated_at: i64,
+}
+
+/// Queues a job and returns its id.
+pub async fn enqueue(
+    c: &mut Conn,
+    kind: &str,
+    order_id: i64,
+    certificate_id: Option<i64>,
+    run_after: i64,
+) -> Result<i64> {
+    let t = now();
+    Ok(sqlx::query_scalar(
+        "INSERT INTO jobs (kind, order_id, certificate_id, state, run_after, created_at, updated_at)
+         VALUES ($1, $2, $3, 'queued', $4, $5, $5) RETURNING id",
+    )
+    .bind(kind)
+    .bind(order_id)
+    .bind(certificate_id)
+    .bind(run_after)
+    .bind(t)
+    .fetch_one(c)
+    .await?)
+}
+
+/// Leases the next runnable job to `owner` for `lease_secs`, or returns `None`.
+/// On PostgreSQL, `SKIP LOCKED` lets several instances claim side by side.
+pub async fn claim(db: &Db, owner: &str, lease_secs: i64) -> Result<Option<JobRow>> {
+    let lock = match db.backend() {
+        Backend::Postgres => "FOR UPDATE SKIP LOCKED",
+        Backend::Sqlite => "",
+    };
+    let sql = format!(
+        "UPDATE jobs SET lease_owner = $1, lease_until = $2 + $3, attempts = attempts + 1, updated_at = $2
+         WHERE id = (SELECT id FROM jobs WHERE state = 'queued' AND run_after <= $2
+                     AND (lease_until IS NULL OR lease_until < $2)
+                     ORDER BY run_after, id LIMIT 1 {lock})
+         RETURNING *"
+    );
+    let mut tx = db.begin().await?;
+    let job = sqlx::query_as(sqlx::AssertSqlSafe(sql))
+        .bind(owner)
+        .bind(now())
+        .bind(lease_secs)
+        .fetch_optional(&mut *tx)
+        .await?;
+    tx.commit().await?;
+    Ok(job)
+}
+
+/// Records the upstream's handle on a job.
+pub async fn set_upstream_ref(c: &mut Conn, id: i64, upstream_ref: &str) -> Result<()> {
+    sqlx::query("UPDATE jobs SET upstream_ref = $2, updated_at = $3 WHERE id = $1")
+        .bind(id)
+        .bind(upstream_ref)
+        .bind(now())
+        .execute(c)
+        .await?;
+    Ok(())
+}
+
+/// Ends a job as `done` or `failed`, releasing its lease.
+pub async fn finish(c: &mut Conn, id: i64, state: &str, error: Option<&str>) -> Result<()> {
+    sqlx::query(
+        "UPDATE jobs SET state = $2, last_error = COALESCE($3, last_error), lease_owner = NULL,
+             lease_until = NULL, updated_at = $4 WHERE id = $1",
+    )
+    .bind(id)
+    .bind(state)
+    .bind(error)
+    .bind(now())
+    .execute(c)
+    .await?;
+    Ok(())
+}
+
+/// Releases a job to run again at `run_after`, recording the error.
+pub async fn retry_later(c: &mut Conn, id: i64, error: &str, run_after: i64) -> Result<()> {
+    sqlx::query(
+        "UPDATE jobs SET last_error = $2, run_after = $3, lease_owner = NULL, lease_until = NULL,
+             updated_at = $4 WHERE id = $1",
+    )
+    .bind(id)
+    .bind(error)
+    .bind(run_after)
+    .bind(now())
+    .execute(c)
+    .await?;
+    Ok(())
+}
+
+/// The latest jobs, newest first, optionally only those in one state.
+pub async fn list(c: &mut Conn, state: &str, limit: i64) -> Result<Vec<JobRow>> {
+    Ok(sqlx::query_as("SELECT * FROM jobs WHERE ($1 = '' OR state = $1) ORDER BY id DESC LIMIT $2")
+        .bind(state)
+        .bind(limit)
+        .fetch_all(c)
+        .await?)
+}
+
+/// The jobs of one order, oldest first.
+pub async fn for_order(c: &mut Conn, order_id: i64) -> Result<Vec<JobRow>> {
+    Ok(sqlx::query_as("SELECT * FROM jobs WHERE order_id = $1 ORDER BY id").bind(order_id).fetch_all(c).await?)
+}

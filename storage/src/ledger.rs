@@ -1,0 +1,211 @@
+//! The append-only ledger of token and money movements, and the balances it
+//! sums to. A movement and its balance change are written together; a debit
+//! is one conditional UPDATE, so concurrent orders cannot overspend.
+
+use crate::{Conn, Result, now};
+
+/// One row of `ledger`.
+#[derive(Clone, Debug, sqlx::FromRow)]
+pub struct LedgerRow {
+    pub id: i64,
+    pub account_id: i64,
+    pub order_id: Option<i64>,
+    /// `order`, `refund`, `topup` or `adjustment`.
+    pub reason: String,
+    /// `token`, `deposit` or `invoice`.
+    pub asset: String,
+    /// A product (or SAN, renewal) code for tokens; the currency otherwise.
+    pub item: String,
+    /// Signed: negative debits, positive credits (invoice accruals are positive).
+    pub amount: i64,
+    /// The balance of (account, asset, item) right after this movement.
+    pub balance: i64,
+    pub author: String,
+    pub note: String,
+    pub created_at: i64,
+}
+
+/// A movement to append.
+#[derive(Clone, Debug)]
+pub struct Movement<'a> {
+    pub account_id: i64,
+    pub order_id: Option<i64>,
+    pub reason: &'a str,
+    pub asset: &'a str,
+    pub item: &'a str,
+    pub amount: i64,
+    pub author: &'a str,
+    pub note: &'a str,
+}
+
+/// What [`apply`] did.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum Applied {
+    /// Written; the balance is now this.
+    Done(i64),
+    /// This (order, reason, item) was already in the ledger: nothing changed.
+    Duplicate,
+    /// The balance would fall below the floor: nothing changed. Holds the balance.
+    Insufficient(i64),
+}
+
+/// Appends a movement and moves the balance, in the caller's transaction.
+/// With `floor`, the balance may not end below it (a debit of tokens uses 0, a
+/// deposit debit minus the overdraft allowance); the check and the update are
+/// one statement.
+pub async fn apply(c: &mut Conn, m: &Movement<'_>, floor: Option<i64>) -> Result<Applied> {
+    if let Some(order_id) = m.order_id {
+        let seen: Option<i64> =
+            sqlx::query_scalar("SELECT id FROM ledger WHERE order_id = $1 AND reason = $2 AND item = $3")
+                .bind(order_id)
+                .bind(m.reason)
+                .bind(m.item)
+                .fetch_optional(&mut *c)
+                .await?;
+        if seen.is_some() {
+            return Ok(Applied::Duplicate);
+        }
+    }
+    let t = now();
+    sqlx::query(
+        "INSERT INTO balances (account_id, asset, item, amount, updated_at) VALUES ($1, $2, $3, 0, $4)
+         ON CONFLICT (account_id, asset, item) DO NOTHING",
+    )
+    .bind(m.account_id)
+    .bind(m.asset)
+    .bind(m.item)
+    .bind(t)
+    .execute(&mut *c)
+    .await?;
+    let updated: Option<i64> = match floor {
+        Some(floor) => {
+            sqlx::query_scalar(
+                "UPDATE balances SET amount = amount + $4, updated_at = $5
+             WHERE account_id = $1 AND asset = $2 AND item = $3 AND amount + $4 >= $6
+             RETURNING amount",
+            )
+            .bind(m.account_id)
+            .bind(m.asset)
+            .bind(m.item)
+            .bind(m.amount)
+            .bind(t)
+            .bind(floor)
+            .fetch_optional(&mut *c)
+            .await?
+        }
+        None => {
+            sqlx::query_scalar(
+                "UPDATE balances SET amount = amount + $4, updated_at = $5
+             WHERE account_id = $1 AND asset = $2 AND item = $3 RETURNING amount",
+            )
+            .bind(m.account_id)
+            .bind(m.asset)
+            .bind(m.item)
+            .bind(m.amount)
+            .bind(t)
+            .fetch_optional(&mut *c)
+            .await?
+        }
+    };
+    let Some(balance) = updated else {
+        return Ok(Applied::Insufficient(self::balance(c, m.account_id, m.asset, m.item).await?));
+    };
+    sqlx::query(
+        "INSERT INTO ledger (account_id, order_id, reason, asset, item, amount, balance, author, note, created_at)
+         VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10)",
+    )
+    .bind(m.account_id)
+    .bind(m.order_id)
+    .bind(m.reason)
+    .bind(m.asset)
+    .bind(m.item)
+    .bind(m.amount)
+    .bind(balance)
+    .bind(m.author)
+    .bind(m.note)
+    .bind(t)
+    .execute(c)
+    .await?;
+    Ok(Applied::Done(balance))
+}
+
+/// The current balance of one (account, asset, item); zero when never moved.
+pub async fn balance(c: &mut Conn, account_id: i64, asset: &str, item: &str) -> Result<i64> {
+    Ok(sqlx::query_scalar("SELECT amount FROM balances WHERE account_id = $1 AND asset = $2 AND item = $3")
+        .bind(account_id)
+        .bind(asset)
+        .bind(item)
+        .fetch_optional(c)
+        .await?
+        .unwrap_or(0))
+}
+
+/// One balance with the time of its last movement.
+#[derive(Clone, Debug, sqlx::FromRow)]
+pub struct BalanceRow {
+    pub asset: String,
+    pub item: String,
+    pub amount: i64,
+    pub updated_at: i64,
+}
+
+/// Every balance of an account of one asset, by item.
+pub async fn balances(c: &mut Conn, account_id: i64, asset: &str) -> Result<Vec<BalanceRow>> {
+    Ok(sqlx::query_as(
+        "SELECT asset, item, amount, updated_at FROM balances WHERE account_id = $1 AND asset = $2
+         ORDER BY item",
+    )
+    .bind(account_id)
+    .bind(asset)
+    .fetch_all(c)
+    .await?)
+}
+
+/// The sum of the ledger rows of one (account, asset, item): what the balance must equal.
+pub async fn sum(c: &mut Conn, account_id: i64, asset: &str, item: &str) -> Result<i64> {
+    Ok(sqlx::query_scalar(
+        "SELECT COALESCE(SUM(amount), 0) FROM ledger WHERE account_id = $1 AND asset = $2 AND item = $3",
+    )
+    .bind(account_id)
+    .bind(asset)
+    .bind(item)
+    .fetch_one(c)
+    .await?)
+}
+
+/// A ledger row with the order it belongs to, for statements.
+#[derive(Clone, Debug, sqlx::FromRow)]
+pub struct StatementRow {
+    pub id: i64,
+    pub created_at: i64,
+    pub reason: String,
+    pub item: String,
+    pub amount: i64,
+    pub balance: i64,
+    pub note: String,
+    pub reference: Option<String>,
+    pub cn: Option<String>,
+    pub product_code: Option<String>,
+}
+
+/// The movements of an account of one asset within [from, to], oldest first.
+pub async fn movements(c: &mut Conn, account_id: i64, asset: &str, from: i64, to: i64) -> Result<Vec<StatementRow>> {
+    Ok(sqlx::query_as(
+        "SELECT l.id, l.created_at, l.reason, l.item, l.amount, l.balance, l.note,
+                o.reference, o.cn, o.product_code
+         FROM ledger l LEFT JOIN orders o ON o.id = l.order_id
+         WHERE l.account_id = $1 AND l.asset = $2 AND l.created_at >= $3 AND l.created_at <= $4
+         ORDER BY l.id",
+    )
+    .bind(account_id)
+    .bind(asset)
+    .bind(from)
+    .bind(to)
+    .fetch_all(c)
+    .await?)
+}
+
+/// The movements tied to one order, oldest first.
+pub async fn for_order(c: &mut Conn, order_id: i64) -> Result<Vec<LedgerRow>> {
+    Ok(sqlx::query_as("SELECT * FROM ledger WHERE order_id = $1 ORDER BY id").bind(order_id).fetch_all(c).await?)
+}

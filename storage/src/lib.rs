@@ -1,0 +1,33 @@
+//! Persistence for certgate: one connection pool over SQLite (the embedded
+//! default) or PostgreSQL (several instances), the migrations of both, and one
+//! module of queries per table. It depends on nothing else of certgate; the
+//! order core (`orders`) and the ACME front's protocol state call into it.
+//!
+//! Queries use `$n` placeholders, which both backends accept through sqlx's
+//! `Any` driver. Integers are 64-bit, flags are 0/1 integers, timestamps are
+//! UTC Unix seconds and money is integer minor units, on both backends.
+
+pub mod accounts;
+pub mod acme_urls;
+pub mod audit;
+pub mod ca_keys;
+pub mod certificates;
+mod db;
+mod error;
+pub mod jobs;
+pub mod ledger;
+pub mod orders;
+pub mod organisations;
+pub mod prevalidations;
+pub mod prices;
+pub mod products;
+pub mod sealed;
+pub mod users;
+
+pub use db::{Backend, Conn, Db, Tx, commit};
+pub use error::{Error, Result};
+
+/// The current time as UTC Unix seconds, the unit of every timestamp column.
+pub fn now() -> i64 {
+    time::OffsetDateTime::now_utc().unix_timestamp()
+}

@@ -1,0 +1,204 @@
+//! Orders: what was asked, how it was paid, and where it stands.
+
+use crate::{Conn, Result, now};
+
+/// One row of `orders`.
+#[derive(Clone, Debug, sqlx::FromRow)]
+pub struct OrderRow {
+    pub id: i64,
+    /// The public reference: the id as digits, or `DCACME-<id>` for ACME orders.
+    pub reference: Option<String>,
+    pub account_id: i64,
+    pub organisation_id: i64,
+    pub product_code: String,
+    /// `new` or `renewal`.
+    pub kind: String,
+    pub renewal_of: Option<i64>,
+    pub cn: String,
+    /// Every name of the certificate other than the CN, one per line.
+    pub sans: String,
+    pub csr_pem: String,
+    /// `acme`, `xmlrpc` or `cli`.
+    pub source: String,
+    pub client_ref: Option<String>,
+    pub idempotency_key: Option<String>,
+    pub created_by: String,
+    /// `tokens`, `deposit` or `invoice`.
+    pub payment: String,
+    /// The price in minor units of `currency` (tokens are priced too, for statements).
+    pub price: i64,
+    pub currency: String,
+    pub status: String,
+    pub upstream: String,
+    pub upstream_ref: Option<String>,
+    pub failure: Option<String>,
+    pub created_at: i64,
+    pub updated_at: i64,
+}
+
+/// The fields of a new order.
+#[derive(Clone, Debug)]
+pub struct NewOrder<'a> {
+    pub account_id: i64,
+    pub organisation_id: i64,
+    pub product_code: &'a str,
+    pub kind: &'a str,
+    pub renewal_of: Option<i64>,
+    pub cn: &'a str,
+    pub sans: &'a str,
+    pub csr_pem: &'a str,
+    pub source: &'a str,
+    pub client_ref: Option<&'a str>,
+    pub idempotency_key: Option<&'a str>,
+    pub created_by: &'a str,
+    pub payment: &'a str,
+    pub price: i64,
+    pub currency: &'a str,
+    pub status: &'a str,
+    pub upstream: &'a str,
+    /// Prefix of the reference: empty for plain numbers, `DCACME-` for ACME.
+    pub reference_prefix: &'a str,
+}
+
+/// Inserts an order, gives it its reference, and returns its id.
+pub async fn insert(c: &mut Conn, o: &NewOrder<'_>) -> Result<i64> {
+    let t = now();
+    let id: i64 = sqlx::query_scalar(
+        "INSERT INTO orders (account_id, organisation_id, product_code, kind, renewal_of, cn, sans,
+             csr_pem, source, client_ref, idempotency_key, created_by, payment, price, currency,
+             status, upstream, created_at, updated_at)
+         VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, $13, $14, $15, $16, $17, $18, $18)
+         RETURNING id",
+    )
+    .bind(o.account_id)
+    .bind(o.organisation_id)
+    .bind(o.product_code)
+    .bind(o.kind)
+    .bind(o.renewal_of)
+    .bind(o.cn)
+    .bind(o.sans)
+    .bind(o.csr_pem)
+    .bind(o.source)
+    .bind(o.client_ref)
+    .bind(o.idempotency_key)
+    .bind(o.created_by)
+    .bind(o.payment)
+    .bind(o.price)
+    .bind(o.currency)
+    .bind(o.status)
+    .bind(o.upstream)
+    .bind(t)
+    .fetch_one(&mut *c)
+    .await?;
+    sqlx::query("UPDATE orders SET reference = $1 WHERE id = $2")
+        .bind(format!("{}{id}", o.reference_prefix))
+        .bind(id)
+        .execute(c)
+        .await?;
+    Ok(id)
+}
+
+/// Reads one order by id.
+pub async fn get(c: &mut Conn, id: i64) -> Result<Option<OrderRow>> {
+    Ok(sqlx::query_as("SELECT * FROM orders WHERE id = $1").bind(id).fetch_optional(c).await?)
+}
+
+/// Reads one order by its public reference.
+pub async fn by_reference(c: &mut Conn, reference: &str) -> Result<Option<OrderRow>> {
+    Ok(sqlx::query_as("SELECT * FROM orders WHERE reference = $1").bind(reference).fetch_optional(c).await?)
+}
+
+/// The order an account placed earlier with the same idempotency key.
+pub async fn by_idempotency_key(c: &mut Conn, account_id: i64, key: &str) -> Result<Option<OrderRow>> {
+    Ok(sqlx::query_as("SELECT * FROM orders WHERE account_id = $1 AND idempotency_key = $2")
+        .bind(account_id)
+        .bind(key)
+        .fetch_optional(c)
+        .await?)
+}
+
+/// Moves an order from `from` to `to`; false when it was no longer in `from`,
+/// so that two racing transitions cannot both win.
+pub async fn transition(c: &mut Conn, id: i64, from: &str, to: &str) -> Result<bool> {
+    let r = sqlx::query("UPDATE orders SET status = $3, updated_at = $4 WHERE id = $1 AND status = $2")
+        .bind(id)
+        .bind(from)
+        .bind(to)
+        .bind(now())
+        .execute(c)
+        .await?;
+    Ok(r.rows_affected() == 1)
+}
+
+/// Records the upstream's reference of the order.
+pub async fn set_upstream_ref(c: &mut Conn, id: i64, upstream_ref: &str) -> Result<()> {
+    sqlx::query("UPDATE orders SET upstream_ref = $2, updated_at = $3 WHERE id = $1")
+        .bind(id)
+        .bind(upstream_ref)
+        .bind(now())
+        .execute(c)
+        .await?;
+    Ok(())
+}
+
+/// Records why the order failed.
+pub async fn set_failure(c: &mut Conn, id: i64, failure: &str) -> Result<()> {
+    sqlx::query("UPDATE orders SET failure = $2, updated_at = $3 WHERE id = $1")
+        .bind(id)
+        .bind(failure)
+        .bind(now())
+        .execute(c)
+        .await?;
+    Ok(())
+}
+
+/// Marks an order as changed now without changing its status (a reissue, say).
+pub async fn touch(c: &mut Conn, id: i64) -> Result<()> {
+    sqlx::query("UPDATE orders SET updated_at = $2 WHERE id = $1").bind(id).bind(now()).execute(c).await?;
+    Ok(())
+}
+
+/// Filters for [`list`]; empty strings and zeros mean "any".
+#[derive(Clone, Debug, Default)]
+pub struct OrderFilter {
+    pub account_id: i64,
+    pub status: String,
+    pub product_code: String,
+    /// Only orders updated at or after this time.
+    pub updated_from: i64,
+    /// Only orders updated at or before this time (0: no bound).
+    pub updated_to: i64,
+    pub limit: i64,
+    pub offset: i64,
+}
+
+/// Lists orders, newest first.
+pub async fn list(c: &mut Conn, f: &OrderFilter) -> Result<Vec<OrderRow>> {
+    Ok(sqlx::query_as(
+        "SELECT * FROM orders WHERE ($1 = 0 OR account_id = $1) AND ($2 = '' OR status = $2)
+           AND ($3 = '' OR product_code = $3) AND updated_at >= $4 AND ($5 = 0 OR updated_at <= $5)
+         ORDER BY id DESC LIMIT $6 OFFSET $7",
+    )
+    .bind(f.account_id)
+    .bind(&f.status)
+    .bind(&f.product_code)
+    .bind(f.updated_from)
+    .bind(f.updated_to)
+    .bind(if f.limit > 0 { f.limit } else { 100 })
+    .bind(f.offset)
+    .fetch_all(c)
+    .await?)
+}
+
+/// Replaces the request of an order (a reissue with a new CSR).
+pub async fn update_request(c: &mut Conn, id: i64, cn: &str, sans: &str, csr_pem: &str) -> Result<()> {
+    sqlx::query("UPDATE orders SET cn = $2, sans = $3, csr_pem = $4, updated_at = $5 WHERE id = $1")
+        .bind(id)
+        .bind(cn)
+        .bind(sans)
+        .bind(csr_pem)
+        .bind(now())
+        .execute(c)
+        .await?;
+    Ok(())
+}

@@ -1,0 +1,88 @@
+//! Pre-validations of organisations at a CA brand, and pre-validated domains.
+
+use crate::{Conn, Result, now};
+
+/// One row of `prevalidations`.
+#[derive(Clone, Debug, sqlx::FromRow)]
+pub struct PrevalidationRow {
+    pub id: i64,
+    pub organisation_id: i64,
+    pub brand: String,
+    pub validation: String,
+    /// `pending`, `active` or `revoked`.
+    pub state: String,
+    pub expires_at: i64,
+    pub created_at: i64,
+}
+
+/// Records a pre-validation and returns its id.
+pub async fn insert(
+    c: &mut Conn,
+    organisation_id: i64,
+    brand: &str,
+    validation: &str,
+    state: &str,
+    expires_at: i64,
+) -> Result<i64> {
+    Ok(sqlx::query_scalar(
+        "INSERT INTO prevalidations (organisation_id, brand, validation, state, expires_at, created_at)
+         VALUES ($1, $2, $3, $4, $5, $6) RETURNING id",
+    )
+    .bind(organisation_id)
+    .bind(brand)
+    .bind(validation)
+    .bind(state)
+    .bind(expires_at)
+    .bind(now())
+    .fetch_one(c)
+    .await?)
+}
+
+/// True when the organisation has an active, unexpired pre-validation of this
+/// brand and validation type at time `at`.
+pub async fn has_active(c: &mut Conn, organisation_id: i64, brand: &str, validation: &str, at: i64) -> Result<bool> {
+    let n: i64 = sqlx::query_scalar(
+        "SELECT COUNT(*) FROM prevalidations WHERE organisation_id = $1 AND brand = $2
+         AND validation = $3 AND state = 'active' AND expires_at > $4",
+    )
+    .bind(organisation_id)
+    .bind(brand)
+    .bind(validation)
+    .bind(at)
+    .fetch_one(c)
+    .await?;
+    Ok(n > 0)
+}
+
+/// Lists the pre-validations of the organisations of an account.
+pub async fn list_for_account(c: &mut Conn, account_id: i64) -> Result<Vec<PrevalidationRow>> {
+    Ok(sqlx::query_as(
+        "SELECT p.* FROM prevalidations p JOIN organisations o ON o.id = p.organisation_id
+         WHERE o.account_id = $1 ORDER BY p.id",
+    )
+    .bind(account_id)
+    .fetch_all(c)
+    .await?)
+}
+
+/// Adds a pre-validated domain to an organisation (no-op when present).
+pub async fn add_domain(c: &mut Conn, organisation_id: i64, domain: &str) -> Result<()> {
+    sqlx::query(
+        "INSERT INTO prevalidated_domains (organisation_id, domain, created_at) VALUES ($1, $2, $3)
+         ON CONFLICT (organisation_id, domain) DO NOTHING",
+    )
+    .bind(organisation_id)
+    .bind(domain)
+    .bind(now())
+    .execute(c)
+    .await?;
+    Ok(())
+}
+
+/// The pre-validated domains of an organisation.
+pub async fn domains(c: &mut Conn, organisation_id: i64) -> Result<Vec<String>> {
+    Ok(sqlx::query_scalar("SELECT domain FROM prevalidated_domains WHERE organisation_id = $1 ORDER BY domain")
+        .bind(organisation_id)
+        .fetch_all(c)
+        .await?)
+}

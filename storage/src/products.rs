@@ -1,0 +1,66 @@
+//! The product catalogue: what each product code is and which upstream sells it.
+
+use crate::{Conn, Result};
+
+/// One row of `products`.
+#[derive(Clone, Debug, sqlx::FromRow)]
+pub struct ProductRow {
+    pub code: String,
+    pub name: String,
+    pub validity_days: i64,
+    /// `DV`, `OV` or `EV`.
+    pub validation: String,
+    /// The CA brand (pre-validations are per brand).
+    pub brand: String,
+    /// The configured upstream that issues it.
+    pub upstream: String,
+    /// 1 when wildcard names are allowed.
+    pub wildcard: i64,
+    /// How many names beyond the CN the certificate may carry.
+    pub max_sans: i64,
+    pub san_code: Option<String>,
+    pub wildcard_san_code: Option<String>,
+    pub renewal_code: Option<String>,
+    /// 1 when ordering needs an active pre-validation of the organisation.
+    pub needs_prevalidation: i64,
+}
+
+/// Inserts or replaces a product by code.
+pub async fn upsert(c: &mut Conn, p: &ProductRow) -> Result<()> {
+    sqlx::query(
+        "INSERT INTO products (code, name, validity_days, validation, brand, upstream, wildcard,
+                               max_sans, san_code, wildcard_san_code, renewal_code, needs_prevalidation)
+         VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12)
+         ON CONFLICT (code) DO UPDATE SET name = excluded.name,
+             validity_days = excluded.validity_days, validation = excluded.validation,
+             brand = excluded.brand, upstream = excluded.upstream, wildcard = excluded.wildcard,
+             max_sans = excluded.max_sans, san_code = excluded.san_code,
+             wildcard_san_code = excluded.wildcard_san_code, renewal_code = excluded.renewal_code,
+             needs_prevalidation = excluded.needs_prevalidation",
+    )
+    .bind(&p.code)
+    .bind(&p.name)
+    .bind(p.validity_days)
+    .bind(&p.validation)
+    .bind(&p.brand)
+    .bind(&p.upstream)
+    .bind(p.wildcard)
+    .bind(p.max_sans)
+    .bind(&p.san_code)
+    .bind(&p.wildcard_san_code)
+    .bind(&p.renewal_code)
+    .bind(p.needs_prevalidation)
+    .execute(c)
+    .await?;
+    Ok(())
+}
+
+/// Reads one product by code.
+pub async fn get(c: &mut Conn, code: &str) -> Result<Option<ProductRow>> {
+    Ok(sqlx::query_as("SELECT * FROM products WHERE code = $1").bind(code).fetch_optional(c).await?)
+}
+
+/// Lists the catalogue by code.
+pub async fn list(c: &mut Conn) -> Result<Vec<ProductRow>> {
+    Ok(sqlx::query_as("SELECT * FROM products ORDER BY code").fetch_all(c).await?)
+}

@@ -1,0 +1,17 @@
+/// Why an upstream call failed, split by what the job should do next.
+#[derive(Debug, thiserror::Error)]
+pub enum UpstreamError {
+    /// Worth retrying later: the network, a 5xx, a rate limit.
+    #[error("upstream {upstream} temporarily failed: {detail}")]
+    Transient { upstream: String, detail: String },
+    /// Retrying will not help: the request itself was refused.
+    #[error("upstream {upstream} refused: {detail}")]
+    Final { upstream: String, detail: String },
+}
+
+impl UpstreamError {
+    /// True when retrying cannot succeed.
+    pub fn is_final(&self) -> bool {
+        matches!(self, UpstreamError::Final { .. })
+    }
+}

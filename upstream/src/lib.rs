@@ -1,0 +1,79 @@
+//! Upstream CAs: the [`Upstream`] trait that the order core's jobs call to
+//! issue and revoke, and its connectors. The embedded CA (rcgen, keys sealed
+//! in the database) serves demos and tests; the ACME connector to real CAs
+//! comes behind the same trait. Depends on `storage` only (for the embedded
+//! CA's keys); it knows nothing of orders, accounts or money.
+
+mod embedded;
+mod error;
+
+use std::future::Future;
+use std::pin::Pin;
+
+pub use embedded::{EmbeddedCa, EmbeddedCaError};
+pub use error::UpstreamError;
+
+/// A boxed future, so that connectors can sit behind `dyn Upstream`.
+pub type BoxFuture<'a, T> = Pin<Box<dyn Future<Output = T> + Send + 'a>>;
+
+/// What the order core asks an upstream to certify.
+#[derive(Clone, Debug)]
+pub struct IssueRequest {
+    /// The certgate order this is for (for the upstream's logs).
+    pub order_reference: String,
+    /// The customer's CSR, DER, already checked by the order core.
+    pub csr_der: Vec<u8>,
+    /// The CSR's SubjectPublicKeyInfo, DER: the key that gets certified.
+    pub public_key_der: Vec<u8>,
+    /// The validated names; the first one is the common name.
+    pub names: Vec<String>,
+    /// The product's validity in days.
+    pub validity_days: i64,
+}
+
+/// A certificate an upstream issued.
+#[derive(Clone, Debug)]
+pub struct Issued {
+    /// Hexadecimal serial, lower case.
+    pub serial: String,
+    pub leaf_pem: String,
+    /// Intermediates, leaf excluded, root excluded.
+    pub chain_pem: String,
+    /// UTC Unix seconds.
+    pub not_before: i64,
+    pub not_after: i64,
+}
+
+/// What the order core asks an upstream to revoke.
+#[derive(Clone, Debug)]
+pub struct RevokeRequest {
+    pub serial: String,
+    pub leaf_pem: String,
+    /// RFC 5280 CRLReason code.
+    pub reason: i64,
+}
+
+/// Lets a connector record its handle on an upstream order (its URL) before
+/// the step that cannot be undone, so that a retried job resumes that order.
+pub trait Checkpoint: Send + Sync {
+    /// Persists the handle; the connector must not go on if this fails.
+    fn record<'a>(&'a self, upstream_ref: &'a str) -> BoxFuture<'a, Result<(), UpstreamError>>;
+}
+
+/// A certification authority certgate buys or signs certificates from.
+pub trait Upstream: Send + Sync {
+    /// The configured name of this upstream, as products refer to it.
+    fn name(&self) -> &str;
+
+    /// Issues a certificate. `resume` is the handle a previous attempt
+    /// recorded through `checkpoint`, if any.
+    fn issue<'a>(
+        &'a self,
+        req: &'a IssueRequest,
+        resume: Option<&'a str>,
+        checkpoint: &'a dyn Checkpoint,
+    ) -> BoxFuture<'a, Result<Issued, UpstreamError>>;
+
+    /// Revokes a certificate this upstream issued.
+    fn revoke<'a>(&'a self, req: &'a RevokeRequest) -> BoxFuture<'a, Result<(), UpstreamError>>;
+}
