@@ -36,7 +36,6 @@ impl Csr {
         if !rest.is_empty() {
             return Err(OrderError::BadCsr("trailing bytes after the request".into()));
         }
-        req.verify_signature().map_err(|e| OrderError::BadCsr(format!("its signature does not verify: {e}")))?;
         let info = &req.certification_request_info;
         let spki = &info.subject_pki;
         let key = match spki.parsed() {
@@ -59,6 +58,8 @@ impl Csr {
                 return Err(OrderError::WeakKey("the key must be RSA (2048 bits or more) or ECDSA P-256/P-384".into()));
             }
         };
+        // After the key check: the verifier refuses weak keys with a vaguer message.
+        req.verify_signature().map_err(|e| OrderError::BadCsr(format!("its signature does not verify: {e}")))?;
         let common_name =
             info.subject.iter_common_name().next().and_then(|cn| cn.as_str().ok()).map(str::to_ascii_lowercase);
         let mut dns_names = Vec::new();

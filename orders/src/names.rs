@@ -34,7 +34,6 @@ pub fn normalize(name: &str) -> Result<String> {
 /// covers itself and every name below it; `*.example.test` covers the names
 /// below `example.test` but not `example.test` itself.
 pub fn covered_by(name: &str, domain: &str) -> bool {
-    let name = name.strip_prefix("*.").unwrap_or(name);
     match domain.strip_prefix("*.") {
         Some(base) => name.ends_with(&format!(".{base}")),
         None => name == domain || name.ends_with(&format!(".{domain}")),

@@ -164,7 +164,7 @@ pub async fn balances(c: &mut Conn, account_id: i64, asset: &str) -> Result<Vec<
 /// The sum of the ledger rows of one (account, asset, item): what the balance must equal.
 pub async fn sum(c: &mut Conn, account_id: i64, asset: &str, item: &str) -> Result<i64> {
     Ok(sqlx::query_scalar(
-        "SELECT COALESCE(SUM(amount), 0) FROM ledger WHERE account_id = $1 AND asset = $2 AND item = $3",
+        "SELECT CAST(COALESCE(SUM(amount), 0) AS BIGINT) FROM ledger WHERE account_id = $1 AND asset = $2 AND item = $3",
     )
     .bind(account_id)
     .bind(asset)

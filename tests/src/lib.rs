@@ -1,1 +1,266 @@
-//! stub
+//! Test fixtures shared by certgate's tests: databases on every configured
+//! backend (an SQLite file always; PostgreSQL when `CERTGATE_TEST_POSTGRES_URL`
+//! is set, one fresh database per test), a ready order core with the embedded
+//! CA and a customer account, and CSRs made with real keys.
+
+use std::sync::Arc;
+use std::sync::atomic::{AtomicU64, Ordering};
+
+use orders::{Caller, Formula, Orders, Rights, Settings, Source};
+use rcgen::{CertificateParams, DistinguishedName, DnType, KeyPair};
+use sqlx::{Connection as _, Executor as _};
+use storage::Db;
+use storage::organisations::NewOrganisation;
+use storage::sealed::SecretKey;
+use upstream::{EmbeddedCa, Upstream};
+
+/// A database made for one test, removed by [`TestDb::cleanup`] (or left
+/// behind in a temporary directory or a uniquely named PostgreSQL database).
+pub struct TestDb {
+    pub url: String,
+    pub db: Db,
+    /// `sqlite` or `postgres`, for messages.
+    pub backend: &'static str,
+    _dir: Option<tempfile::TempDir>,
+    pg_admin: Option<(String, String)>,
+}
+
+static COUNTER: AtomicU64 = AtomicU64::new(0);
+
+fn unique_name() -> String {
+    let n = COUNTER.fetch_add(1, Ordering::Relaxed);
+    let t = time::OffsetDateTime::now_utc().unix_timestamp_nanos() % 1_000_000_000_000;
+    format!("cgtest_{}_{t}_{n}", std::process::id())
+}
+
+impl TestDb {
+    /// A migrated SQLite database in a fresh temporary directory.
+    pub async fn sqlite() -> TestDb {
+        let dir = tempfile::tempdir().expect("temp dir");
+        let url = format!("sqlite://{}", dir.path().join("test.db").display());
+        let db = Db::connect(&url).await.expect("sqlite connect");
+        db.migrate().await.expect("sqlite migrate");
+        TestDb { url, db, backend: "sqlite", _dir: Some(dir), pg_admin: None }
+    }
+
+    /// A migrated, fresh PostgreSQL database, when `CERTGATE_TEST_POSTGRES_URL` is set.
+    pub async fn postgres() -> Option<TestDb> {
+        let admin = std::env::var("CERTGATE_TEST_POSTGRES_URL").ok().filter(|s| !s.is_empty())?;
+        let name = unique_name();
+        let mut conn = sqlx::PgConnection::connect(&admin).await.expect("connect to CERTGATE_TEST_POSTGRES_URL");
+        conn.execute(sqlx::AssertSqlSafe(format!("CREATE DATABASE {name}"))).await.expect("create test database");
+        conn.close().await.ok();
+        let url = match admin.rfind('/') {
+            Some(i) if admin[..i].contains("://") && i > admin.find("://").unwrap_or(0) + 2 => {
+                let query = admin[i..].find('?').map(|q| &admin[i + q..]).unwrap_or("");
+                format!("{}/{name}{query}", &admin[..i])
+            }
+            _ => format!("{}/{name}", admin.trim_end_matches('/')),
+        };
+        let db = Db::connect(&url).await.expect("postgres connect");
+        db.migrate().await.expect("postgres migrate");
+        Some(TestDb { url, db, backend: "postgres", _dir: None, pg_admin: Some((admin, name)) })
+    }
+
+    /// Every backend to run a storage or order test on: SQLite always,
+    /// PostgreSQL when configured. Under `CI=true` PostgreSQL is required.
+    pub async fn all() -> Vec<TestDb> {
+        let mut out = vec![TestDb::sqlite().await];
+        match TestDb::postgres().await {
+            Some(pg) => out.push(pg),
+            None if std::env::var("CI").as_deref() == Ok("true") => {
+                panic!("CI=true but CERTGATE_TEST_POSTGRES_URL is not set: the PostgreSQL run is required in CI")
+            }
+            None => eprintln!("SKIPPING the PostgreSQL run: CERTGATE_TEST_POSTGRES_URL is not set"),
+        }
+        out
+    }
+
+    /// Closes the pool and drops the PostgreSQL database.
+    pub async fn cleanup(self) {
+        self.db.close().await;
+        if let Some((admin, name)) = &self.pg_admin
+            && let Ok(mut conn) = sqlx::PgConnection::connect(admin).await
+        {
+            let _ = conn.execute(sqlx::AssertSqlSafe(format!("DROP DATABASE IF EXISTS {name} WITH (FORCE)"))).await;
+        }
+    }
+}
+
+/// The secret every fixture seals with.
+pub const TEST_SECRET: &str = "test-secret-key-of-some-length";
+
+/// Products for tests, in the import format: an OV product with SAN and
+/// renewal codes and wildcards, a DV product without pre-validation, and a
+/// product whose upstream is not configured.
+pub const TEST_PRICES: &str = "\
+Range,Code,Product,Validity (year),New order and renewal,Additional SAN,additional SAN Wildcard,Validation,Wildcard,Max SANs,SAN code,Wildcard SAN code,Renewal code,Renewal price,Upstream
+Brand,ssl1,SSL OV 1 year,1,100.00,20.00,50.00,OV,yes,3,sanssl1,sanwildssl1,renssl1,90.00,embedded
+Brand,dv1,SSL DV 1 year,1,10.00,5.00,-,DV,no,2,sandv1,,,,embedded
+Brand,ghost1,Upstream missing,1,10.00,-,-,DV,no,0,,,,,nowhere
+";
+
+/// An order core over a test database with the embedded CA, and one account.
+pub struct Fixture {
+    pub orders: Orders,
+    /// The account's operator (every right).
+    pub op: Caller,
+    pub account: i64,
+    pub org: i64,
+}
+
+impl Fixture {
+    /// Builds the order core, imports [`TEST_PRICES`], and creates an account
+    /// of `formula` with an organisation that has an active OV pre-validation
+    /// at `Brand` and the pre-validated domain `*.example.test`.
+    pub async fn new(db: &TestDb, formula: Formula) -> Fixture {
+        Fixture::with_settings(db, formula, Settings::default()).await
+    }
+
+    /// As [`Fixture::new`], with the order core's settings given.
+    pub async fn with_settings(db: &TestDb, formula: Formula, settings: Settings) -> Fixture {
+        let orders = order_core(&db.db, settings).await;
+        let account = orders.create_account("Test", formula, "EUR", false, 0).await.expect("account");
+        let op = Caller::operator(account);
+        orders.import_prices(&op, TEST_PRICES, None).await.expect("import");
+        let org = new_org(&orders, &op).await;
+        Fixture { orders, op, account, org }
+    }
+
+    /// A user of this account with `rights`, as an XML-RPC front would authenticate it.
+    pub fn user(&self, rights: &str) -> Caller {
+        Caller {
+            account_id: self.account,
+            login: format!("user-{rights}"),
+            rights: Rights::parse(rights).expect("rights"),
+            ip: "127.0.0.1".into(),
+            source: Source::Xmlrpc,
+        }
+    }
+}
+
+/// An order core over `db` with the embedded CA (a restart is another call).
+pub async fn order_core(db: &Db, settings: Settings) -> Orders {
+    let key = SecretKey::from_secret(TEST_SECRET);
+    let ca = EmbeddedCa::load_or_create(db, &key, "embedded").await.expect("embedded CA");
+    let upstreams: Vec<Arc<dyn Upstream>> = vec![Arc::new(ca)];
+    Orders::new(db.clone(), key, upstreams, settings)
+}
+
+/// Creates an organisation with an active OV pre-validation at `Brand` and
+/// the pre-validated domain `*.example.test`.
+pub async fn new_org(orders: &Orders, op: &Caller) -> i64 {
+    let o = NewOrganisation { account_id: op.account_id, name: "Example Org", country: "FR", ..Default::default() };
+    let org = orders.create_organisation(op, &o).await.expect("org");
+    orders.add_prevalidation(op, org, "Brand", "OV", orders.now() + 365 * 86_400).await.expect("prevalidation");
+    orders.add_prevalidated_domain(op, org, "*.example.test").await.expect("domain");
+    org
+}
+
+/// The key types CSRs are made with.
+#[derive(Clone, Copy, Debug)]
+pub enum Key {
+    P256,
+    P384,
+    Rsa2048,
+    Rsa1024,
+    Ed25519,
+}
+
+/// A PEM CSR for `names` (the first is the CN), with a fresh key of `key`.
+pub fn csr(names: &[&str], key: Key) -> String {
+    csr_with(names, key, |_| {})
+}
+
+/// As [`csr`], letting the caller change the request's parameters first
+/// (to ask for CA:TRUE or code signing, say).
+pub fn csr_with(names: &[&str], key: Key, edit: impl FnOnce(&mut CertificateParams)) -> String {
+    if let Key::Rsa1024 = key {
+        return openssl_csr(names, "rsa:1024");
+    }
+    let kp = match key {
+        Key::P256 => KeyPair::generate_for(&rcgen::PKCS_ECDSA_P256_SHA256),
+        Key::P384 => KeyPair::generate_for(&rcgen::PKCS_ECDSA_P384_SHA384),
+        Key::Ed25519 => KeyPair::generate_for(&rcgen::PKCS_ED25519),
+        Key::Rsa2048 => KeyPair::generate_rsa_for(&rcgen::PKCS_RSA_SHA256, rcgen::RsaKeySize::_2048),
+        Key::Rsa1024 => unreachable!("made by openssl above"),
+    }
+    .expect("key generation");
+    let mut params = CertificateParams::new(names.iter().map(|s| s.to_string()).collect::<Vec<_>>()).expect("params");
+    let mut dn = DistinguishedName::new();
+    if let Some(cn) = names.first() {
+        dn.push(DnType::CommonName, *cn);
+    }
+    params.distinguished_name = dn;
+    edit(&mut params);
+    params.serialize_request(&kp).expect("CSR").pem().expect("CSR PEM")
+}
+
+/// A CSR made by `openssl req` with a key of `newkey` (e.g. `rsa:1024`, which
+/// neither rcgen nor aws-lc will make).
+pub fn openssl_csr(names: &[&str], newkey: &str) -> String {
+    let sans: Vec<String> = names.iter().map(|n| format!("DNS:{n}")).collect();
+    let out = std::process::Command::new("openssl")
+        .args(["req", "-new", "-nodes", "-keyout", "/dev/null", "-newkey", newkey, "-subj"])
+        .arg(format!("/CN={}", names.first().copied().unwrap_or("")))
+        .arg("-addext")
+        .arg(format!("subjectAltName={}", sans.join(",")))
+        .output()
+        .expect("openssl req (install openssl)");
+    assert!(out.status.success(), "openssl req: {}", String::from_utf8_lossy(&out.stderr));
+    String::from_utf8(out.stdout).expect("PEM")
+}
+
+/// Counts of the rows an operation may write, to show a refusal wrote nothing.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct Footprint {
+    pub orders: i64,
+    pub ledger: i64,
+    pub jobs: i64,
+    pub balances_sum: i64,
+}
+
+/// Counts the rows of `db` that orders, payments and jobs write.
+pub async fn footprint(db: &Db) -> Footprint {
+    let mut c = db.acquire().await.expect("conn");
+    let mut count = async |sql: &'static str| -> i64 { sqlx::query_scalar(sql).fetch_one(&mut *c).await.expect(sql) };
+    Footprint {
+        orders: count("SELECT COUNT(*) FROM orders").await,
+        ledger: count("SELECT COUNT(*) FROM ledger").await,
+        jobs: count("SELECT COUNT(*) FROM jobs").await,
+        balances_sum: count("SELECT CAST(COALESCE(SUM(amount), 0) AS BIGINT) FROM balances").await,
+    }
+}
+
+/// Runs `openssl verify` of `leaf` against `root` with `chain` as untrusted
+/// intermediates; returns openssl's output on failure.
+pub fn openssl_verify(root: &str, chain: &str, leaf: &str) -> Result<(), String> {
+    let dir = tempfile::tempdir().map_err(|e| e.to_string())?;
+    let (r, c, l) = (dir.path().join("root.pem"), dir.path().join("chain.pem"), dir.path().join("leaf.pem"));
+    for (p, s) in [(&r, root), (&c, chain), (&l, leaf)] {
+        std::fs::write(p, s).map_err(|e| e.to_string())?;
+    }
+    let out = std::process::Command::new("openssl")
+        .arg("verify")
+        .arg("-CAfile")
+        .arg(&r)
+        .arg("-untrusted")
+        .arg(&c)
+        .arg(&l)
+        .output()
+        .map_err(|e| format!("cannot run openssl: {e}"))?;
+    if out.status.success() {
+        Ok(())
+    } else {
+        Err(format!("{}{}", String::from_utf8_lossy(&out.stdout), String::from_utf8_lossy(&out.stderr)))
+    }
+}
+
+/// The embedded CA's root certificate, PEM, as stored in `db`.
+pub async fn embedded_root(db: &Db) -> String {
+    storage::ca_keys::get(&mut *db.acquire().await.expect("conn"), "embedded:root")
+        .await
+        .expect("read ca_keys")
+        .expect("embedded root exists")
+        .cert_pem
+}

@@ -1,0 +1,223 @@
+//! Placing orders through the order core: the happy path to a verified
+//! certificate, and every refusal, each shown to write and charge nothing.
+
+use certgate_tests::{Fixture, Key, TestDb, csr, embedded_root, footprint, openssl_verify};
+use orders::{Formula, OrderError, PlaceOrder, Status};
+
+fn order(org: i64, product: &str, csr_pem: &str, names: &[&str]) -> PlaceOrder {
+    PlaceOrder {
+        organisation_id: org,
+        product_code: product.into(),
+        csr: csr_pem.as_bytes().to_vec(),
+        names: names.iter().map(|s| s.to_string()).collect(),
+        ..Default::default()
+    }
+}
+
+#[tokio::test]
+async fn bulk_order_is_paid_with_tokens_issued_and_verifies() {
+    for tdb in TestDb::all().await {
+        let f = Fixture::new(&tdb, Formula::Bulk).await;
+        f.orders.credit_tokens(&f.op, "ssl1", 2, "").await.unwrap();
+        f.orders.credit_tokens(&f.op, "sanssl1", 5, "").await.unwrap();
+        f.orders.credit_tokens(&f.op, "sanwildssl1", 1, "").await.unwrap();
+        let names = ["www.example.test", "a.example.test", "b.example.test", "*.example.test"];
+        let placed = f.orders.place(&f.user("technical"), &order(f.org, "ssl1", &csr(&names, Key::P256), &names)).await;
+        let o = placed.unwrap().order;
+        assert_eq!(o.status, Status::Processing.as_str(), "{}", tdb.backend);
+        assert_eq!(o.payment, "tokens");
+        assert_eq!(o.price, 100_00 + 2 * 20_00 + 50_00, "base + 2 SANs + 1 wildcard SAN at retail prices");
+        let balance = |item: &'static str| {
+            let f = &f;
+            async move { f.orders.balance(&f.op, orders::Ledger::Tokens, Some(item)).await.unwrap() }
+        };
+        assert_eq!((balance("ssl1").await, balance("sanssl1").await, balance("sanwildssl1").await), (1, 3, 0));
+
+        let worker = orders::Worker::new(f.orders.clone(), "test");
+        assert_eq!(worker.drain().await.unwrap(), 1);
+        let reference = o.reference.clone().unwrap();
+        let o = f.orders.order(&f.op, &reference).await.unwrap();
+        assert_eq!(o.status, "delivered");
+        let certs = f.orders.certificates(&f.op, &reference).await.unwrap();
+        assert_eq!(certs.len(), 1);
+        let root = embedded_root(f.orders.db()).await;
+        openssl_verify(&root, &certs[0].chain_pem, &certs[0].leaf_pem).unwrap();
+        let (_, pem) = x509_parser::pem::parse_x509_pem(certs[0].leaf_pem.as_bytes()).unwrap();
+        let x = pem.parse_x509().unwrap();
+        let sans: Vec<String> =
+            x.subject_alternative_name().unwrap().unwrap().value.general_names.iter().map(|g| g.to_string()).collect();
+        assert_eq!(sans.len(), 4, "{sans:?}");
+        assert_eq!(certs[0].serial, x.raw_serial_as_string().replace(':', ""));
+        tdb.cleanup().await;
+    }
+}
+
+#[tokio::test]
+async fn deposit_and_monthly_orders_move_money_exactly() {
+    for tdb in TestDb::all().await {
+        let f = Fixture::new(&tdb, Formula::Deposit).await;
+        f.orders.credit_deposit(&f.op, 150_00, "top-up").await.unwrap();
+        let names = ["www.example.test", "api.example.test"];
+        let o = f.orders.place(&f.op, &order(f.org, "ssl1", &csr(&names, Key::P384), &[])).await.unwrap().order;
+        assert_eq!((o.payment.as_str(), o.price), ("deposit", 120_00));
+        assert_eq!(f.orders.balance(&f.op, orders::Ledger::Deposit, None).await.unwrap(), 30_00);
+
+        let m = Fixture::new(&tdb, Formula::Monthly).await;
+        let o = m.orders.place(&m.op, &order(m.org, "ssl1", &csr(&names, Key::Rsa2048), &[])).await.unwrap().order;
+        assert_eq!((o.payment.as_str(), o.price), ("invoice", 120_00));
+        assert_eq!(m.orders.balance(&m.op, orders::Ledger::Invoice, None).await.unwrap(), 120_00);
+        tdb.cleanup().await;
+    }
+}
+
+#[tokio::test]
+async fn rebate_uses_tokens_when_held_then_invoices_at_negotiated_prices() {
+    for tdb in TestDb::all().await {
+        let f = Fixture::new(&tdb, Formula::Rebate).await;
+        f.orders.set_price("ssl1", Some(f.account), "EUR", 80_00).await.unwrap();
+        f.orders.credit_tokens(&f.op, "ssl1", 1, "").await.unwrap();
+        let names = ["www.example.test"];
+        let first = f.orders.place(&f.op, &order(f.org, "ssl1", &csr(&names, Key::P256), &[])).await.unwrap().order;
+        assert_eq!(first.payment, "tokens");
+        let second = f.orders.place(&f.op, &order(f.org, "ssl1", &csr(&names, Key::P256), &[])).await.unwrap().order;
+        assert_eq!((second.payment.as_str(), second.price), ("invoice", 80_00), "negotiated price, not retail");
+        tdb.cleanup().await;
+    }
+}
+
+#[tokio::test]
+async fn idempotency_key_replays_the_first_order_without_a_second_charge() {
+    for tdb in TestDb::all().await {
+        let f = Fixture::new(&tdb, Formula::Bulk).await;
+        f.orders.credit_tokens(&f.op, "ssl1", 5, "").await.unwrap();
+        let mut req = order(f.org, "ssl1", &csr(&["www.example.test"], Key::P256), &[]);
+        req.idempotency_key = Some("retry-1".into());
+        let a = f.orders.place(&f.op, &req).await.unwrap();
+        let b = f.orders.place(&f.op, &req).await.unwrap();
+        assert!(!a.replayed && b.replayed);
+        assert_eq!(a.order.id, b.order.id);
+        assert_eq!(f.orders.balance(&f.op, orders::Ledger::Tokens, Some("ssl1")).await.unwrap(), 4);
+        tdb.cleanup().await;
+    }
+}
+
+#[tokio::test]
+async fn names_not_prevalidated_wait_for_dcv_then_issue() {
+    let tdb = TestDb::sqlite().await;
+    let f = Fixture::new(&tdb, Formula::Bulk).await;
+    f.orders.credit_tokens(&f.op, "ssl1", 1, "").await.unwrap();
+    let o = f.orders.place(&f.op, &order(f.org, "ssl1", &csr(&["shop.other.test"], Key::P256), &[])).await.unwrap();
+    assert_eq!(o.order.status, "waiting_dcv");
+    assert_eq!(f.orders.balance(&f.op, orders::Ledger::Tokens, Some("ssl1")).await.unwrap(), 0, "paid at order");
+    let worker = orders::Worker::new(f.orders.clone(), "t");
+    assert_eq!(worker.drain().await.unwrap(), 0, "nothing is issued before DCV");
+    let reference = o.order.reference.unwrap();
+    f.orders.complete_dcv(&f.op, &reference).await.unwrap();
+    worker.drain().await.unwrap();
+    assert_eq!(f.orders.order(&f.op, &reference).await.unwrap().status, "delivered");
+}
+
+/// Each case: a request that must be refused with a given error, after which
+/// nothing was written and nothing charged.
+#[tokio::test]
+async fn every_refusal_is_typed_and_writes_nothing() {
+    for tdb in TestDb::all().await {
+        let f = Fixture::new(&tdb, Formula::Bulk).await;
+        f.orders.credit_tokens(&f.op, "ssl1", 1, "").await.unwrap();
+        let other = Fixture::new(&tdb, Formula::Bulk).await;
+        let www = ["www.example.test"];
+        let good = csr(&www, Key::P256);
+        let mut no_prevalidation_org = f.op.clone();
+        no_prevalidation_org.account_id = f.account;
+        let bare_org = {
+            let o =
+                storage::organisations::NewOrganisation { account_id: f.account, name: "Bare", ..Default::default() };
+            f.orders.create_organisation(&f.op, &o).await.unwrap()
+        };
+        let mut tampered = good.clone().into_bytes();
+        let mid = tampered.len() / 2;
+        tampered[mid] = if tampered[mid] == b'A' { b'B' } else { b'A' };
+
+        type Case = (&'static str, PlaceOrder, fn(&OrderError) -> bool);
+        let cases: Vec<Case> = vec![
+            ("garbage CSR", order(f.org, "ssl1", "hello", &[]), |e| matches!(e, OrderError::BadCsr(_))),
+            ("tampered CSR signature", PlaceOrder { csr: tampered, ..order(f.org, "ssl1", "", &[]) }, |e| {
+                matches!(e, OrderError::BadCsr(_))
+            }),
+            ("RSA 1024", order(f.org, "ssl1", &csr(&www, Key::Rsa1024), &[]), |e| matches!(e, OrderError::WeakKey(_))),
+            ("Ed25519", order(f.org, "ssl1", &csr(&www, Key::Ed25519), &[]), |e| matches!(e, OrderError::WeakKey(_))),
+            ("CSR names another domain", order(f.org, "ssl1", &csr(&["evil.example.test"], Key::P256), &www), |e| {
+                matches!(e, OrderError::NamesMismatch(_))
+            }),
+            (
+                "too many SANs",
+                order(
+                    f.org,
+                    "ssl1",
+                    &csr(
+                        &["a.example.test", "b.example.test", "c.example.test", "d.example.test", "e.example.test"],
+                        Key::P256,
+                    ),
+                    &[],
+                ),
+                |e| matches!(e, OrderError::TooManySans { max: 3, asked: 4, .. }),
+            ),
+            ("wildcard on a product without", order(f.org, "dv1", &csr(&["*.example.test"], Key::P256), &[]), |e| {
+                matches!(e, OrderError::WildcardNotAllowed(_))
+            }),
+            ("bad name", order(f.org, "ssl1", &good, &["www.exa mple.test"]), |e| matches!(e, OrderError::BadName(..))),
+            ("unknown product", order(f.org, "nope", &good, &[]), |e| matches!(e, OrderError::UnknownProduct(_))),
+            ("another account's organisation", order(other.org, "ssl1", &good, &[]), |e| {
+                matches!(e, OrderError::UnknownOrganisation(_))
+            }),
+            (
+                "no pre-validation",
+                order(bare_org, "ssl1", &good, &[]),
+                |e| matches!(e, OrderError::NoPrevalidation { validation, .. } if validation == "OV"),
+            ),
+            (
+                "no SAN tokens",
+                order(f.org, "ssl1", &csr(&["www.example.test", "x.example.test"], Key::P256), &[]),
+                |e| matches!(e, OrderError::InsufficientTokens { item, needed: 1, available: 0 } if item == "sanssl1"),
+            ),
+        ];
+        for (what, req, expected) in cases {
+            let before = footprint(f.orders.db()).await;
+            let err = f.orders.place(&f.op, &req).await.expect_err(what);
+            assert!(expected(&err), "{what} on {}: unexpected error {err:?}", tdb.backend);
+            assert!(!err.to_string().is_empty());
+            assert_eq!(footprint(f.orders.db()).await, before, "{what} wrote something");
+        }
+
+        // Rights: a commercial-only user cannot order.
+        let before = footprint(f.orders.db()).await;
+        let err = f.orders.place(&f.user("commercial"), &order(f.org, "ssl1", &good, &[])).await.unwrap_err();
+        assert!(matches!(err, OrderError::Forbidden(orders::Right::Technical)), "{err:?}");
+        assert_eq!(footprint(f.orders.db()).await, before);
+
+        // The one token is spent; the next order is refused for want of tokens.
+        f.orders.place(&f.op, &order(f.org, "ssl1", &good, &[])).await.unwrap();
+        let before = footprint(f.orders.db()).await;
+        let err = f.orders.place(&f.op, &order(f.org, "ssl1", &good, &[])).await.unwrap_err();
+        assert!(matches!(err, OrderError::InsufficientTokens { needed: 1, available: 0, .. }), "{err:?}");
+        assert_eq!(err.to_string(), "no token left for product ssl1: 1 needed, 0 available");
+        assert_eq!(footprint(f.orders.db()).await, before);
+
+        // A deposit account without enough money, and one without a price.
+        let d = Fixture::new(&tdb, Formula::Deposit).await;
+        d.orders.credit_deposit(&d.op, 99_99, "").await.unwrap();
+        let before = footprint(d.orders.db()).await;
+        let err = d.orders.place(&d.op, &order(d.org, "ssl1", &good, &[])).await.unwrap_err();
+        assert!(matches!(err, OrderError::InsufficientDeposit { needed: 100_00, balance: 99_99, .. }), "{err:?}");
+        assert_eq!(footprint(d.orders.db()).await, before);
+        let gbp = d.orders.create_account("GBP", Formula::Deposit, "GBP", false, 0).await.unwrap();
+        let gop = orders::Caller::operator(gbp);
+        let gorg = certgate_tests::new_org(&d.orders, &gop).await;
+        d.orders.credit_deposit(&gop, 1_000_00, "").await.unwrap();
+        let before = footprint(d.orders.db()).await;
+        let err = d.orders.place(&gop, &order(gorg, "ssl1", &good, &[])).await.unwrap_err();
+        assert!(matches!(&err, OrderError::NoPrice { currency, .. } if currency == "GBP"), "{err:?}");
+        assert_eq!(footprint(d.orders.db()).await, before);
+        tdb.cleanup().await;
+    }
+}
