@@ -96,7 +96,8 @@ impl Worker {
     pub async fn run_once(&self) -> Result<bool> {
         self.revoke_due().await?;
         let db = self.orders.db();
-        let Some(job) = jobs::claim(db, &self.owner, self.orders.settings().job_lease_secs).await? else {
+        let Some(job) = jobs::claim(db, &self.owner, self.orders.now(), self.orders.settings().job_lease_secs).await?
+        else {
             return Ok(false);
         };
         let outcome = match job.kind.as_str() {

@@ -48,9 +48,10 @@ pub async fn enqueue(
     .await?)
 }
 
-/// Leases the next runnable job to `owner` for `lease_secs`, or returns `None`.
+/// Leases the job that is runnable first at time `at` to `owner` for
+/// `lease_secs`, or returns `None`.
 /// On PostgreSQL, `SKIP LOCKED` lets several instances claim side by side.
-pub async fn claim(db: &Db, owner: &str, lease_secs: i64) -> Result<Option<JobRow>> {
+pub async fn claim(db: &Db, owner: &str, at: i64, lease_secs: i64) -> Result<Option<JobRow>> {
     let lock = match db.backend() {
         Backend::Postgres => "FOR UPDATE SKIP LOCKED",
         Backend::Sqlite => "",
@@ -63,12 +64,8 @@ pub async fn claim(db: &Db, owner: &str, lease_secs: i64) -> Result<Option<JobRo
          RETURNING *"
     );
     let mut tx = db.begin().await?;
-    let job = sqlx::query_as(sqlx::AssertSqlSafe(sql))
-        .bind(owner)
-        .bind(now())
-        .bind(lease_secs)
-        .fetch_optional(&mut *tx)
-        .await?;
+    let job =
+        sqlx::query_as(sqlx::AssertSqlSafe(sql)).bind(owner).bind(at).bind(lease_secs).fetch_optional(&mut *tx).await?;
     tx.commit().await?;
     Ok(job)
 }

@@ -24,7 +24,7 @@ async fn job_interrupted_between_debit_and_issuance_resumes_after_restart() {
 
         // A worker leases the job and dies before issuing: the debit is done,
         // the lease is held, no certificate exists.
-        let dead = jobs::claim(f.orders.db(), "dead-worker", 1).await.unwrap().expect("a queued job");
+        let dead = jobs::claim(f.orders.db(), "dead-worker", storage::now(), 1).await.unwrap().expect("a queued job");
         assert_eq!(dead.attempts, 1);
         f.orders.db().close().await;
         drop(f.orders);
