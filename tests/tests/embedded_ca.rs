@@ -1,0 +1,112 @@
+//! The embedded CA: keys sealed at rest and shared by instances, chains that
+//! openssl accepts, and nothing copied from the CSR but its key and names.
+
+use certgate_tests::{Fixture, Key, TEST_SECRET, TestDb, csr, csr_with, embedded_root, openssl_verify};
+use orders::{Formula, PlaceOrder, Worker};
+use rcgen::{BasicConstraints, ExtendedKeyUsagePurpose, IsCa, KeyUsagePurpose};
+use storage::sealed::SecretKey;
+use upstream::EmbeddedCa;
+use x509_parser::extensions::ParsedExtension;
+use x509_parser::prelude::{FromDer, X509Certificate};
+
+async fn issue(f: &Fixture, csr_pem: String) -> orders::Certificate {
+    let req = PlaceOrder {
+        organisation_id: f.org,
+        product_code: "ssl1".into(),
+        csr: csr_pem.into_bytes(),
+        ..Default::default()
+    };
+    let o = f.orders.place(&f.op, &req).await.unwrap().order;
+    Worker::new(f.orders.clone(), "t").drain().await.unwrap();
+    f.orders.certificates(&f.op, &o.reference.unwrap()).await.unwrap().remove(0)
+}
+
+#[tokio::test]
+async fn a_csr_asking_for_ca_or_code_signing_gets_a_plain_tls_server_certificate() {
+    let tdb = TestDb::sqlite().await;
+    let f = Fixture::new(&tdb, Formula::Bulk).await;
+    f.orders.credit_tokens(&f.op, "ssl1", 1, "").await.unwrap();
+    let evil = csr_with(&["www.example.test"], Key::P256, |p| {
+        p.is_ca = IsCa::Ca(BasicConstraints::Unconstrained);
+        p.key_usages = vec![KeyUsagePurpose::KeyCertSign, KeyUsagePurpose::CrlSign];
+        p.extended_key_usages = vec![ExtendedKeyUsagePurpose::CodeSigning];
+    });
+    // The request really asks for them.
+    let text = std::process::Command::new("openssl")
+        .args(["req", "-noout", "-text"])
+        .stdin(std::process::Stdio::piped())
+        .stdout(std::process::Stdio::piped())
+        .spawn()
+        .and_then(|mut child| {
+            use std::io::Write;
+            child.stdin.take().unwrap().write_all(evil.as_bytes())?;
+            child.wait_with_output()
+        })
+        .unwrap();
+    let text = String::from_utf8_lossy(&text.stdout);
+    assert!(text.contains("CA:TRUE") && text.contains("Code Signing"), "{text}");
+
+    let cert = issue(&f, evil).await;
+    let (_, pem) = x509_parser::pem::parse_x509_pem(cert.leaf_pem.as_bytes()).unwrap();
+    let (_, x) = X509Certificate::from_der(&pem.contents).unwrap();
+    let mut seen_eku = false;
+    for ext in x.extensions() {
+        match ext.parsed_extension() {
+            ParsedExtension::BasicConstraints(bc) => assert!(!bc.ca, "CA:TRUE was copied"),
+            ParsedExtension::KeyUsage(ku) => assert!(!ku.key_cert_sign() && !ku.crl_sign()),
+            ParsedExtension::ExtendedKeyUsage(eku) => {
+                seen_eku = true;
+                assert!(eku.server_auth && !eku.code_signing, "{eku:?}");
+            }
+            _ => {}
+        }
+    }
+    assert!(seen_eku);
+    let root = embedded_root(f.orders.db()).await;
+    openssl_verify(&root, &cert.chain_pem, &cert.leaf_pem).unwrap();
+    let out = std::process::Command::new("openssl")
+        .args(["verify", "-purpose", "sslserver", "-CAfile"])
+        .arg(write_tmp(&root))
+        .arg("-untrusted")
+        .arg(write_tmp(&cert.chain_pem))
+        .arg(write_tmp(&cert.leaf_pem))
+        .output()
+        .unwrap();
+    assert!(out.status.success(), "{}", String::from_utf8_lossy(&out.stderr));
+}
+
+fn write_tmp(s: &str) -> std::path::PathBuf {
+    let f = tempfile::NamedTempFile::new().unwrap();
+    std::fs::write(f.path(), s).unwrap();
+    f.into_temp_path().keep().unwrap()
+}
+
+#[tokio::test]
+async fn rsa_and_p384_keys_are_certified_with_the_products_validity() {
+    let tdb = TestDb::sqlite().await;
+    let f = Fixture::new(&tdb, Formula::Bulk).await;
+    f.orders.credit_tokens(&f.op, "ssl1", 2, "").await.unwrap();
+    let root = embedded_root(f.orders.db()).await;
+    for key in [Key::Rsa2048, Key::P384] {
+        let cert = issue(&f, csr(&["www.example.test"], key)).await;
+        openssl_verify(&root, &cert.chain_pem, &cert.leaf_pem).unwrap();
+        let days = (cert.not_after - cert.not_before) / 86_400;
+        assert!((364..=366).contains(&days), "{days} days for a 1-year product");
+    }
+}
+
+#[tokio::test]
+async fn ca_keys_are_sealed_at_rest_and_shared_by_every_instance() {
+    for tdb in TestDb::all().await {
+        let key = SecretKey::from_secret(TEST_SECRET);
+        let a = EmbeddedCa::load_or_create(&tdb.db, &key, "embedded").await.unwrap();
+        let b = EmbeddedCa::load_or_create(&tdb.db, &key, "embedded").await.unwrap();
+        assert_eq!(a.root_pem(), b.root_pem(), "a second instance loads the same CA");
+        let row = storage::ca_keys::get(&mut *tdb.db.acquire().await.unwrap(), "embedded:issuing").await.unwrap();
+        let sealed = row.unwrap().key_sealed;
+        assert!(!sealed.contains("PRIVATE KEY"), "the key is stored sealed");
+        let err = EmbeddedCa::load_or_create(&tdb.db, &SecretKey::from_secret("another secret key!"), "embedded").await;
+        assert!(err.is_err(), "a wrong secret key cannot open it");
+        tdb.cleanup().await;
+    }
+}
