@@ -87,7 +87,7 @@ pub async fn run(orders: &Orders, cmd: Command, public_url: &str) -> Result<(), 
         }
         Command::AcmeUrl(AcmeUrlCmd::Create { account, product, org, name }) => {
             let c = orders.create_acme_url(&Caller::operator(account), &name, &product, org).await?;
-            print_acme_credentials(public_url, &c, "domain.ltd");
+            print_acme_credentials(public_url, &c, "domain.ltd", None);
         }
         Command::AcmeUrl(AcmeUrlCmd::List { account }) => {
             for u in orders.acme_urls(&Caller::operator(account)).await? {
@@ -216,16 +216,33 @@ fn money(s: &str) -> Result<i64, AdminError> {
     parse_money(s).ok_or_else(|| AdminError::Usage(format!("{s:?} is not an amount like 150.00")))
 }
 
-/// Prints an ACME URL's credentials, once, with a ready certbot line (seed 6.8.2).
-pub fn print_acme_credentials(public_url: &str, c: &orders::NewAcmeUrlCredentials, domain: &str) {
+/// Prints an ACME URL's credentials, once, with a ready certbot line (seed
+/// 6.8.2). With `work_dir`, the line keeps certbot's files there and uses
+/// no-op manual hooks, which suits pre-validated domains whose authorizations
+/// are valid at once; without, it is the seed's line for a web server.
+pub fn print_acme_credentials(
+    public_url: &str,
+    c: &orders::NewAcmeUrlCredentials,
+    domain: &str,
+    work_dir: Option<&std::path::Path>,
+) {
     let directory = format!("{public_url}/acme/{}/directory", c.path);
     println!("ACME URL {} created. Its credentials are shown only now:", c.id);
     println!("  directory:    {directory}");
     println!("  EAB KID:      {}", c.kid);
     println!("  EAB HMAC key: {}", c.hmac_key);
     println!("  certbot:");
+    let how = match work_dir {
+        Some(d) => {
+            let d = d.display();
+            format!(
+                "--manual --preferred-challenges http \\\n      --manual-auth-hook /bin/true --manual-cleanup-hook /bin/true \\\n      --config-dir {d}/certbot --work-dir {d}/certbot --logs-dir {d}/certbot"
+            )
+        }
+        None => "--apache --config-dir /path/to/a/config/directory".to_string(),
+    };
     println!(
-        "    certbot certonly --register-unsafely-without-email --agree-tos -n \\\n      --eab-kid {} --eab-hmac-key {} --key-type rsa \\\n      --server {directory} \\\n      --config-dir /path/to/a/config/directory -d {domain}",
+        "    certbot certonly --register-unsafely-without-email --agree-tos -n \\\n      --eab-kid {} --eab-hmac-key {} --key-type rsa \\\n      --server {directory} \\\n      {how} -d {domain}",
         c.kid, c.hmac_key
     );
 }

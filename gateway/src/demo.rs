@@ -64,7 +64,7 @@ pub async fn run(
     let fresh = storage::accounts::list(&mut *app.db.acquire().await?).await?.is_empty();
     println!("certgate demo on {public_url} (data in {})", dir.display());
     if fresh {
-        seed(&app.orders, &public_url).await?;
+        seed(&app.orders, &public_url, &dir).await?;
     } else {
         println!("The data directory was set up by an earlier run; its credentials were shown then.");
     }
@@ -78,7 +78,7 @@ pub async fn run(
     Ok(())
 }
 
-async fn seed(orders: &Orders, public_url: &str) -> Result<(), AdminError> {
+async fn seed(orders: &Orders, public_url: &str, dir: &std::path::Path) -> Result<(), AdminError> {
     let account = orders.create_account("Demo Hosting", Formula::Bulk, "EUR", false, 0).await?;
     let op = Caller::operator(account);
     let org = NewOrganisation {
@@ -101,7 +101,7 @@ async fn seed(orders: &Orders, public_url: &str) -> Result<(), AdminError> {
     println!("Demo account {account} (bulk: 100 ssl1 tokens, 100 sanssl1 tokens), organisation {org},");
     println!("product ssl1 (OV), an active OV pre-validation, pre-validated domains *.example.test.");
     println!();
-    print_acme_credentials(public_url, &creds, "www.example.test");
+    print_acme_credentials(public_url, &creds, "www.example.test", Some(dir));
     println!();
     println!("XML-RPC API user: {DEMO_API_LOGIN}  password: {password}");
     Ok(())

@@ -1,0 +1,259 @@
+//! The `certgate` binary as an operator uses it: configuration, the operator
+//! commands end to end on SQLite and PostgreSQL, `serve` with its worker and
+//! graceful stop, and the demo.
+
+use std::io::{BufRead, BufReader, Read, Write};
+use std::net::TcpStream;
+use std::path::Path;
+use std::process::{Child, Command, Output, Stdio};
+use std::time::{Duration, Instant};
+
+use certgate_tests::{Key, TestDb, csr};
+
+const BIN: &str = env!("CARGO_BIN_EXE_certgate");
+const SECRET: &str = "cli-test-secret-key-0123456789";
+
+struct Env<'a> {
+    dir: &'a Path,
+    db_url: String,
+}
+
+impl Env<'_> {
+    fn cmd(&self, args: &[&str]) -> Command {
+        let mut c = Command::new(BIN);
+        c.env("CERTGATE_SECRET_KEY", SECRET)
+            .env("CERTGATE_DATA_DIR", self.dir)
+            .env_remove("CERTGATE_CONFIG")
+            .arg("--database-url")
+            .arg(&self.db_url)
+            .args(args);
+        c
+    }
+
+    fn ok(&self, args: &[&str]) -> String {
+        let out = self.cmd(args).output().expect("run certgate");
+        assert!(out.status.success(), "certgate {args:?} failed: {}", String::from_utf8_lossy(&out.stderr));
+        String::from_utf8(out.stdout).expect("utf-8")
+    }
+
+    fn fails(&self, args: &[&str]) -> Output {
+        let out = self.cmd(args).output().expect("run certgate");
+        assert!(!out.status.success(), "certgate {args:?} should fail");
+        out
+    }
+}
+
+fn free_port() -> u16 {
+    std::net::TcpListener::bind("127.0.0.1:0").unwrap().local_addr().unwrap().port()
+}
+
+fn http_get(port: u16, path: &str) -> Option<String> {
+    let mut s = TcpStream::connect(("127.0.0.1", port)).ok()?;
+    s.set_read_timeout(Some(Duration::from_secs(5))).ok()?;
+    write!(s, "GET {path} HTTP/1.1\r\nHost: 127.0.0.1\r\nConnection: close\r\n\r\n").ok()?;
+    let mut out = String::new();
+    s.read_to_string(&mut out).ok()?;
+    Some(out)
+}
+
+fn wait_healthy(port: u16, child: &mut Child) {
+    let start = Instant::now();
+    while start.elapsed() < Duration::from_secs(30) {
+        if let Some(r) = http_get(port, "/healthz")
+            && r.starts_with("HTTP/1.1 200")
+        {
+            return;
+        }
+        if let Ok(Some(status)) = child.try_wait() {
+            panic!("certgate exited early: {status}");
+        }
+        std::thread::sleep(Duration::from_millis(100));
+    }
+    panic!("certgate did not become healthy");
+}
+
+fn terminate(mut child: Child) -> std::process::ExitStatus {
+    Command::new("kill").arg("-TERM").arg(child.id().to_string()).status().expect("kill");
+    let start = Instant::now();
+    loop {
+        if let Some(status) = child.try_wait().expect("wait") {
+            return status;
+        }
+        if start.elapsed() > Duration::from_secs(20) {
+            let _ = child.kill();
+            panic!("certgate did not stop on SIGTERM");
+        }
+        std::thread::sleep(Duration::from_millis(50));
+    }
+}
+
+#[test]
+fn help_documents_every_command() {
+    let out = Command::new(BIN).arg("--help").output().unwrap();
+    let help = String::from_utf8_lossy(&out.stdout);
+    for cmd in [
+        "demo",
+        "serve",
+        "migrate",
+        "check-config",
+        "account",
+        "org",
+        "user",
+        "product",
+        "credit-tokens",
+        "credit-deposit",
+        "prevalidation",
+        "acme-url",
+        "order",
+        "statement",
+        "jobs",
+    ] {
+        assert!(help.contains(cmd), "--help lacks {cmd}:\n{help}");
+    }
+}
+
+#[test]
+fn configuration_errors_are_clear() {
+    let dir = tempfile::tempdir().unwrap();
+    let out = Command::new(BIN)
+        .env_remove("CERTGATE_SECRET_KEY")
+        .env("CERTGATE_DATA_DIR", dir.path())
+        .arg("check-config")
+        .output()
+        .unwrap();
+    assert!(!out.status.success());
+    assert!(String::from_utf8_lossy(&out.stderr).contains("secret_key is not set"));
+
+    let cfg = dir.path().join("certgate.toml");
+    std::fs::write(&cfg, format!("secret_key = \"{SECRET}\"\n[upstreams.digicert]\nkind = \"smoke-signals\"\n"))
+        .unwrap();
+    let out = Command::new(BIN).arg("--config").arg(&cfg).arg("check-config").output().unwrap();
+    assert!(!out.status.success());
+    assert!(String::from_utf8_lossy(&out.stderr).contains("upstream digicert"), "{out:?}");
+
+    std::fs::write(&cfg, format!("secret_key = \"{SECRET}\"\nlisten = \"127.0.0.1:9\"\n")).unwrap();
+    let out = Command::new(BIN).arg("--config").arg(&cfg).arg("check-config").output().unwrap();
+    assert!(out.status.success(), "{}", String::from_utf8_lossy(&out.stderr));
+}
+
+#[tokio::test(flavor = "multi_thread")]
+async fn operator_commands_run_an_account_end_to_end() {
+    for tdb in TestDb::all().await {
+        let dir = tempfile::tempdir().unwrap();
+        let url = tdb.url.clone();
+        let backend = tdb.backend;
+        tdb.db.close().await;
+        let path = dir.path().to_path_buf();
+        tokio::task::spawn_blocking(move || operator_flow(&Env { dir: &path, db_url: url }, backend)).await.unwrap();
+        tdb.cleanup().await;
+    }
+}
+
+fn operator_flow(env: &Env, backend: &str) {
+    env.ok(&["migrate"]);
+    let account = env.ok(&["account", "create", "--name", "Hoster", "--formula", "bulk"]).trim().to_string();
+    let bad = env.fails(&["account", "create", "--name", "X", "--formula", "gold"]);
+    assert!(String::from_utf8_lossy(&bad.stderr).contains("formula"));
+    let org = env.ok(&["org", "create", "--account", &account, "--name", "Example Org"]).trim().to_string();
+    let prices = env.dir.join("prices.csv");
+    std::fs::write(&prices, certgate_tests::TEST_PRICES).unwrap();
+    let imported = env.ok(&["product", "import", "--file", prices.to_str().unwrap()]);
+    assert!(imported.starts_with("imported 3 products"), "{imported}");
+    assert!(env.ok(&["product", "list"]).contains("ssl1\tSSL OV 1 year"));
+    assert!(env.ok(&["credit-tokens", "--account", &account, "--item", "ssl1", "--count", "5"]).contains("5 tokens"));
+    env.ok(&["prevalidation", "add", "--account", &account, "--org", &org, "--brand", "Brand", "--validation", "OV"]);
+    env.ok(&["prevalidation", "domain", "--account", &account, "--org", &org, "--domain", "*.example.test"]);
+    let user = env
+        .cmd(&["user", "create", "--account", &account, "--login", "api-user", "--rights", "technical,billing"])
+        .env("CERTGATE_USER_PASSWORD", "a long password")
+        .output()
+        .unwrap();
+    assert!(user.status.success(), "{}", String::from_utf8_lossy(&user.stderr));
+
+    let created = env.ok(&["acme-url", "create", "--account", &account, "--product", "ssl1", "--org", &org]);
+    let field =
+        |name: &str| created.lines().find_map(|l| l.trim().strip_prefix(name)).map(|v| v.trim().to_string()).unwrap();
+    let (kid, hmac) = (field("EAB KID:"), field("EAB HMAC key:"));
+    assert!(created.contains(&format!("--eab-kid {kid} --eab-hmac-key {hmac}")), "{created}");
+    assert!(created.contains("/acme/") && created.contains("/directory"));
+    let listed = env.ok(&["acme-url", "list", "--account", &account]);
+    assert!(!listed.contains(&hmac) && !listed.contains(&kid), "list must mask: {listed}");
+    assert!(listed.contains(&format!("*****{}", &hmac[hmac.len() - 4..])));
+
+    let csr_file = env.dir.join("www.csr");
+    std::fs::write(&csr_file, csr(&["www.example.test"], Key::P256)).unwrap();
+    let csr_path = csr_file.to_str().unwrap();
+    let placed =
+        env.ok(&["order", "place", "--account", &account, "--org", &org, "--product", "ssl1", "--csr", csr_path]);
+    let reference = placed.split('\t').next().unwrap().to_string();
+    assert!(placed.contains("processing"), "{placed}");
+    let refused =
+        env.fails(&["order", "place", "--account", &account, "--org", &org, "--product", "dv1", "--csr", csr_path]);
+    assert!(String::from_utf8_lossy(&refused.stderr).contains("no token left for product dv1"), "{refused:?}");
+
+    // serve runs the job worker: the order is issued, then SIGTERM stops it cleanly.
+    let port = free_port();
+    let mut child = env
+        .cmd(&["serve"])
+        .env("CERTGATE_LISTEN", format!("127.0.0.1:{port}"))
+        .stdout(Stdio::null())
+        .stderr(Stdio::null())
+        .spawn()
+        .unwrap();
+    wait_healthy(port, &mut child);
+    assert!(http_get(port, "/readyz").unwrap().starts_with("HTTP/1.1 200"));
+    let start = Instant::now();
+    while !env.ok(&["order", "list", "--account", &account]).contains("delivered") {
+        assert!(start.elapsed() < Duration::from_secs(30), "order not delivered by serve's worker ({backend})");
+        std::thread::sleep(Duration::from_millis(200));
+    }
+    assert!(terminate(child).success(), "serve must exit 0 on SIGTERM");
+
+    let pem = env.ok(&["order", "cert", "--account", &account, "--reference", &reference]);
+    assert_eq!(pem.matches("BEGIN CERTIFICATE").count(), 2, "leaf and issuing CA");
+    let statement = env.ok(&["statement", "--account", &account, "--kind", "tokens", "--csv"]);
+    assert!(statement.contains(&format!(",{reference},www.example.test,order,ssl1,-1,4")), "{statement}");
+    assert!(env.ok(&["statement", "--account", &account]).contains("ssl1\tSSL OV 1 year"));
+    let jobs = env.ok(&["jobs"]);
+    assert!(jobs.lines().any(|l| l.contains("\tissue\t") && l.contains("\tdone\t")), "{jobs}");
+}
+
+#[test]
+fn demo_prints_everything_needed_and_serves_until_stopped() {
+    let port = free_port();
+    let dir = tempfile::tempdir().unwrap();
+    let mut child = Command::new(BIN)
+        .args(["demo", "--listen", &format!("127.0.0.1:{port}"), "--data-dir"])
+        .arg(dir.path())
+        .env_remove("CERTGATE_SECRET_KEY")
+        .env_remove("CERTGATE_DATABASE_URL")
+        .stdout(Stdio::piped())
+        .stderr(Stdio::null())
+        .spawn()
+        .unwrap();
+    let mut out = String::new();
+    let mut reader = BufReader::new(child.stdout.take().unwrap());
+    let mut line = String::new();
+    while reader.read_line(&mut line).unwrap() > 0 {
+        out.push_str(&line);
+        if line.contains("Press Ctrl-C") {
+            break;
+        }
+        line.clear();
+    }
+    for needle in [
+        &format!("http://127.0.0.1:{port}/acme/"),
+        "EAB KID:",
+        "EAB HMAC key:",
+        "certbot certonly",
+        "-d www.example.test",
+        "/xmlrpc",
+        "XML-RPC API user: demo-api  password: ",
+        "100 ssl1 tokens",
+    ] {
+        assert!(out.contains(needle), "demo output lacks {needle:?}:\n{out}");
+    }
+    wait_healthy(port, &mut child);
+    assert!(dir.path().join("certgate.db").exists());
+    assert!(terminate(child).success());
+}
