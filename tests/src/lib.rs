@@ -258,7 +258,7 @@ pub fn openssl_verify(root: &str, chain: &str, leaf: &str) -> Result<(), String>
 
 /// The embedded CA's root certificate, PEM, as stored in `db`.
 pub async fn embedded_root(db: &Db) -> String {
-    storage::ca_keys::get(&mut *db.acquire().await.expect("conn"), "embedded:root")
+    storage::ca_keys::get(&mut db.acquire().await.expect("conn"), "embedded:root")
         .await
         .expect("read ca_keys")
         .expect("embedded root exists")

@@ -32,7 +32,7 @@ async fn race(orders: &Orders, op: &orders::Caller, org: i64) -> (usize, Vec<Ord
 }
 
 async fn ledger_sum(orders: &Orders, account: i64, asset: &str, item: &str) -> i64 {
-    storage::ledger::sum(&mut *orders.db().acquire().await.unwrap(), account, asset, item).await.unwrap()
+    storage::ledger::sum(&mut orders.db().acquire().await.unwrap(), account, asset, item).await.unwrap()
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 4)]

@@ -41,11 +41,11 @@ async fn job_interrupted_between_debit_and_issuance_resumes_after_restart() {
         let o = orders.order(&f.op, &reference).await.unwrap();
         assert_eq!(o.status, "delivered", "{}", tdb.backend);
         assert_eq!(orders.certificates(&f.op, &reference).await.unwrap().len(), 1, "one certificate");
-        let debits = storage::ledger::for_order(&mut *db.acquire().await.unwrap(), o.id).await.unwrap();
+        let debits = storage::ledger::for_order(&mut db.acquire().await.unwrap(), o.id).await.unwrap();
         assert_eq!(debits.len(), 1, "one debit: {debits:?}");
         assert_eq!(debits[0].amount, -1);
         assert_eq!(orders.balance(&f.op, Ledger::Tokens, Some("ssl1")).await.unwrap(), 0);
-        let job = &jobs::for_order(&mut *db.acquire().await.unwrap(), o.id).await.unwrap()[0];
+        let job = &jobs::for_order(&mut db.acquire().await.unwrap(), o.id).await.unwrap()[0];
         assert_eq!((job.state.as_str(), job.attempts), ("done", 2));
         db.close().await;
         tdb.cleanup().await;

@@ -102,7 +102,7 @@ async fn ca_keys_are_sealed_at_rest_and_shared_by_every_instance() {
         let a = EmbeddedCa::load_or_create(&tdb.db, &key, "embedded").await.unwrap();
         let b = EmbeddedCa::load_or_create(&tdb.db, &key, "embedded").await.unwrap();
         assert_eq!(a.root_pem(), b.root_pem(), "a second instance loads the same CA");
-        let row = storage::ca_keys::get(&mut *tdb.db.acquire().await.unwrap(), "embedded:issuing").await.unwrap();
+        let row = storage::ca_keys::get(&mut tdb.db.acquire().await.unwrap(), "embedded:issuing").await.unwrap();
         let sealed = row.unwrap().key_sealed;
         assert!(!sealed.contains("PRIVATE KEY"), "the key is stored sealed");
         let err = EmbeddedCa::load_or_create(&tdb.db, &SecretKey::from_secret("another secret key!"), "embedded").await;

@@ -210,7 +210,7 @@ async fn a_final_upstream_failure_marks_the_order_failed_and_refunds_once() {
         assert_eq!(o.status, "failed", "{}", tdb.backend);
         assert!(o.failure.unwrap().contains("nowhere"), "the failure names the missing upstream");
         assert_eq!(tokens(&f.orders, &f, "ghost1").await, 1, "refunded");
-        let jobs = storage::jobs::list(&mut *f.orders.db().acquire().await.unwrap(), "failed", 10).await.unwrap();
+        let jobs = storage::jobs::list(&mut f.orders.db().acquire().await.unwrap(), "failed", 10).await.unwrap();
         assert_eq!(jobs.len(), 1);
         assert!(jobs[0].last_error.as_deref().unwrap_or("").contains("nowhere"));
         tdb.cleanup().await;
