@@ -1,4 +1,8 @@
+use std::ops::{Deref, DerefMut};
+use std::sync::Arc;
 use std::time::Duration;
+
+use tokio::sync::{Mutex, OwnedMutexGuard};
 
 use sqlx::any::{AnyConnectOptions, AnyPoolOptions};
 use sqlx::{Any, AnyConnection, AnyPool, Connection as _, Executor as _};
@@ -10,8 +14,27 @@ use crate::{Error, Result};
 /// function takes one, so the caller decides the transaction boundaries.
 pub type Conn = AnyConnection;
 
-/// A database transaction; commit it, or dropping it rolls back.
-pub type Tx = sqlx::Transaction<'static, Any>;
+/// A write transaction; commit it with [`commit`], or dropping it rolls back.
+/// It dereferences to a [`Conn`], so every query function takes it.
+pub struct Tx {
+    inner: sqlx::Transaction<'static, Any>,
+    // Held until the transaction ends: SQLite writers of this process queue
+    // here instead of sleeping in SQLite's busy handler.
+    _write_turn: Option<OwnedMutexGuard<()>>,
+}
+
+impl Deref for Tx {
+    type Target = Conn;
+    fn deref(&self) -> &Conn {
+        &self.inner
+    }
+}
+
+impl DerefMut for Tx {
+    fn deref_mut(&mut self) -> &mut Conn {
+        &mut self.inner
+    }
+}
 
 /// Which database engine a [`Db`] talks to, for the few statements that differ.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
@@ -27,6 +50,7 @@ pub enum Backend {
 pub struct Db {
     pool: AnyPool,
     backend: Backend,
+    write_turn: Arc<Mutex<()>>,
 }
 
 static MIGRATE_SQLITE: sqlx::migrate::Migrator = sqlx::migrate!("./migrations/sqlite");
@@ -67,7 +91,7 @@ impl Db {
         if backend == Backend::Sqlite {
             pool.execute("PRAGMA journal_mode = WAL").await?;
         }
-        Ok(Db { pool, backend })
+        Ok(Db { pool, backend, write_turn: Arc::new(Mutex::new(())) })
     }
 
     /// Applies the pending migrations of this backend.
@@ -93,10 +117,16 @@ impl Db {
     /// Starts a write transaction. On SQLite it takes the write lock at once
     /// (`BEGIN IMMEDIATE`), so a read-then-write cannot fail half-way with
     /// "database is locked" when another writer got there first.
+    /// Writers of one process take turns before touching the file (SQLite's
+    /// own busy handler polls with sleeps, which costs tens of milliseconds
+    /// under contention); other processes still wait on the lock itself.
     pub async fn begin(&self) -> Result<Tx> {
         Ok(match self.backend {
-            Backend::Sqlite => self.pool.begin_with("BEGIN IMMEDIATE").await?,
-            Backend::Postgres => self.pool.begin().await?,
+            Backend::Sqlite => {
+                let turn = self.write_turn.clone().lock_owned().await;
+                Tx { inner: self.pool.begin_with("BEGIN IMMEDIATE").await?, _write_turn: Some(turn) }
+            }
+            Backend::Postgres => Tx { inner: self.pool.begin().await?, _write_turn: None },
         })
     }
 
@@ -114,7 +144,7 @@ impl Db {
     }
 }
 
-/// Commits a transaction, with the storage error type.
+/// Commits a transaction.
 pub async fn commit(tx: Tx) -> Result<()> {
-    Ok(tx.commit().await?)
+    Ok(tx.inner.commit().await?)
 }

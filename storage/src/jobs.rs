@@ -66,7 +66,7 @@ pub async fn claim(db: &Db, owner: &str, at: i64, lease_secs: i64) -> Result<Opt
     let mut tx = db.begin().await?;
     let job =
         sqlx::query_as(sqlx::AssertSqlSafe(sql)).bind(owner).bind(at).bind(lease_secs).fetch_optional(&mut *tx).await?;
-    tx.commit().await?;
+    crate::commit(tx).await?;
     Ok(job)
 }
 
