@@ -1,4 +1,59 @@
-//! The ACME front of certgate (RFC 8555 with External Account Binding per
-//! ACME URL). It will parse and authenticate ACME requests and call the order
-//! core (`orders`); it never writes SQL about money or calls an upstream CA.
-//! Not built yet: see issue 3. The gateway does not route to it until then.
+//! The ACME front of certgate (RFC 8555, with External Account Binding per
+//! ACME URL). Each ACME URL of the order core has its own directory at
+//! `/acme/<path>/directory` with every resource below it. This crate parses
+//! and authenticates ACME requests (JWS, nonces, EAB) and keeps the
+//! protocol's own state (accounts, orders, authorizations) through `storage`;
+//! everything about money, orders and certificates goes through `orders`.
+//! It depends on `orders` and `storage`, never on `upstream`.
+
+mod account;
+mod authz;
+mod certificate;
+mod context;
+mod directory;
+mod eab;
+pub mod jws;
+mod order;
+pub mod problem;
+
+use std::sync::Arc;
+use std::sync::atomic::AtomicU64;
+
+use axum::Router;
+use axum::routing::{get, post};
+use orders::Orders;
+
+pub use context::Settings;
+
+/// The ACME front's shared state: the order core and the settings.
+#[derive(Clone)]
+pub struct Acme {
+    orders: Orders,
+    settings: Arc<Settings>,
+    nonces_issued: Arc<AtomicU64>,
+}
+
+impl Acme {
+    /// The ACME front over an order core.
+    pub fn new(orders: Orders, settings: Settings) -> Acme {
+        Acme { orders, settings: Arc::new(settings), nonces_issued: Arc::new(AtomicU64::new(0)) }
+    }
+
+    /// The routes of every ACME directory, to merge into the gateway's router.
+    pub fn router(self) -> Router {
+        Router::new()
+            .route("/acme/{dir}/directory", get(directory::directory))
+            .route("/acme/{dir}/new-nonce", get(directory::new_nonce).head(directory::new_nonce))
+            .route("/acme/{dir}/new-account", post(account::new_account))
+            .route("/acme/{dir}/acct/{id}", post(account::account))
+            .route("/acme/{dir}/acct/{id}/orders", post(account::orders))
+            .route("/acme/{dir}/new-order", post(order::new_order))
+            .route("/acme/{dir}/order/{id}", post(order::order))
+            .route("/acme/{dir}/order/{id}/finalize", post(order::finalize))
+            .route("/acme/{dir}/authz/{id}", post(authz::authz))
+            .route("/acme/{dir}/chall/{id}/{kind}", post(authz::challenge))
+            .route("/acme/{dir}/cert/{id}", post(certificate::download))
+            .route("/acme/{dir}/revoke-cert", post(certificate::revoke))
+            .with_state(self)
+    }
+}

@@ -29,6 +29,9 @@ pub struct Config {
     /// Settings of the order core.
     #[serde(default)]
     pub orders: OrdersConfig,
+    /// Settings of the ACME front.
+    #[serde(default)]
+    pub acme: AcmeConfig,
     /// Upstream CAs by name; products name one. `embedded` is always defined.
     #[serde(default)]
     pub upstreams: BTreeMap<String, UpstreamConfig>,
@@ -63,6 +66,53 @@ impl From<&OrdersConfig> for orders::Settings {
             max_failed_logins: c.max_failed_logins,
             job_lease_secs: c.job_lease_secs,
             job_max_attempts: c.job_max_attempts,
+        }
+    }
+}
+
+/// Settings of the ACME front.
+#[derive(Clone, Debug, Deserialize)]
+#[serde(deny_unknown_fields, default)]
+pub struct AcmeConfig {
+    /// Shown as `meta.termsOfService` in every directory.
+    pub terms_of_service: Option<String>,
+    /// Shown as `meta.website` in every directory.
+    pub website: Option<String>,
+    /// Shown as `meta.caaIdentities` in every directory.
+    pub caa_identities: Vec<String>,
+    /// Seconds a nonce stays valid.
+    pub nonce_ttl_secs: i64,
+    /// Seconds an order may wait for finalize.
+    pub order_ttl_secs: i64,
+    /// The largest request body accepted, in bytes.
+    pub max_body_bytes: usize,
+}
+
+impl Default for AcmeConfig {
+    fn default() -> Self {
+        let d = acme::Settings::default();
+        AcmeConfig {
+            terms_of_service: d.terms_of_service,
+            website: d.website,
+            caa_identities: d.caa_identities,
+            nonce_ttl_secs: d.nonce_ttl_secs,
+            order_ttl_secs: d.order_ttl_secs,
+            max_body_bytes: d.max_body_bytes,
+        }
+    }
+}
+
+impl Config {
+    /// The ACME front's settings in force.
+    pub fn acme_settings(&self) -> acme::Settings {
+        acme::Settings {
+            public_url: self.public_url.clone(),
+            terms_of_service: self.acme.terms_of_service.clone(),
+            website: self.acme.website.clone(),
+            caa_identities: self.acme.caa_identities.clone(),
+            nonce_ttl_secs: self.acme.nonce_ttl_secs,
+            order_ttl_secs: self.acme.order_ttl_secs,
+            max_body_bytes: self.acme.max_body_bytes,
         }
     }
 }

@@ -71,8 +71,7 @@ pub async fn run(
     println!();
     println!("XML-RPC endpoint: {public_url}/xmlrpc (also /api-operations.php and /api-infos.php)");
     println!("Embedded CA root (trust it to verify certificates): {}", root_file.display());
-    println!("Note: this build serves the order core, the embedded CA and /healthz; the ACME and");
-    println!("XML-RPC fronts are being built (issues 3 and 4) and answer 404 until they land.");
+    println!("Note: the XML-RPC front is being built (issue 4) and answers 404 until it lands.");
     println!("Press Ctrl-C to stop.");
     crate::server::run(&app, listener).await?;
     Ok(())

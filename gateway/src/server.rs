@@ -16,7 +16,7 @@ pub async fn run(app: &App, listener: TcpListener) -> std::io::Result<()> {
     let owner = format!("{}-{}", hostname(), std::process::id());
     let worker = orders::Worker::new(app.orders.clone(), owner);
     let worker_task = tokio::spawn(worker.run(stop_rx.clone()));
-    let router = router(app.db.clone());
+    let router = router(app).into_make_service_with_connect_info::<std::net::SocketAddr>();
     let mut stop_rx2 = stop_rx.clone();
     let server = axum::serve(listener, router).with_graceful_shutdown(async move {
         let _ = stop_rx2.changed().await;
@@ -32,9 +32,14 @@ pub async fn run(app: &App, listener: TcpListener) -> std::io::Result<()> {
     Ok(())
 }
 
-/// The routes of the gateway. The ACME and XML-RPC fronts join here as they land.
-pub fn router(db: storage::Db) -> Router {
-    Router::new().route("/healthz", get(|| async { "ok" })).route("/readyz", get(readyz)).with_state(db)
+/// The routes of the gateway: the ACME directories and the health endpoints.
+/// The XML-RPC front joins here when it lands.
+pub fn router(app: &App) -> Router {
+    let health = Router::new()
+        .route("/healthz", get(|| async { "ok" }))
+        .route("/readyz", get(readyz))
+        .with_state(app.db.clone());
+    acme::Acme::new(app.orders.clone(), app.config.acme_settings()).router().merge(health)
 }
 
 async fn readyz(State(db): State<storage::Db>) -> (StatusCode, &'static str) {

@@ -12,9 +12,13 @@ use crate::{Caller, OrderError, Orders, Result, Right};
 /// An ACME URL as listed: credentials masked.
 #[derive(Clone, Debug, PartialEq, Eq)]
 pub struct AcmeUrl {
+    /// The ACME URL's identifier.
     pub id: i64,
+    /// The label the customer gave it.
     pub name: String,
+    /// The product that orders through it buy.
     pub product_code: String,
+    /// The organisation that certificates ordered through it are issued to.
     pub organisation_id: i64,
     /// The unique path segment: the directory is `/acme/<path>/directory`.
     pub path: String,
@@ -22,15 +26,20 @@ pub struct AcmeUrl {
     pub kid_masked: String,
     /// The HMAC key masked the same way.
     pub hmac_masked: String,
+    /// True once revoked: it no longer accepts orders.
     pub revoked: bool,
+    /// When it was created, in UTC Unix seconds.
     pub created_at: i64,
 }
 
 /// The credentials of a new ACME URL, returned once.
 #[derive(Clone, Debug)]
 pub struct NewAcmeUrlCredentials {
+    /// The new ACME URL's identifier.
     pub id: i64,
+    /// The unique path segment: the directory is `/acme/<path>/directory`.
     pub path: String,
+    /// The EAB key identifier to give the ACME client.
     pub kid: String,
     /// 32 random bytes, base64url without padding.
     pub hmac_key: String,
@@ -143,4 +152,49 @@ impl Orders {
 
 fn eab_label(kid: &str) -> String {
     format!("eab:{kid}")
+}
+
+/// What the ACME front needs to know of an ACME URL to serve its directory.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct AcmeBinding {
+    /// The ACME URL's id.
+    pub id: i64,
+    /// The customer account its orders belong to.
+    pub account_id: i64,
+    /// The product every certificate of this URL is ordered as.
+    pub product_code: String,
+    /// The organisation every certificate is issued to.
+    pub organisation_id: i64,
+    /// Its unique directory path segment.
+    pub path: String,
+    /// Its EAB key identifier.
+    pub kid: String,
+    /// True once revoked: its directory and every account under it stop.
+    pub revoked: bool,
+}
+
+impl From<AcmeUrlRow> for AcmeBinding {
+    fn from(r: AcmeUrlRow) -> AcmeBinding {
+        AcmeBinding {
+            id: r.id,
+            account_id: r.account_id,
+            product_code: r.product_code,
+            organisation_id: r.organisation_id,
+            path: r.path,
+            kid: r.kid,
+            revoked: r.revoked_at.is_some(),
+        }
+    }
+}
+
+impl Orders {
+    /// The ACME URL whose directory lives at `path`, if any.
+    pub async fn acme_binding_by_path(&self, path: &str) -> Result<Option<AcmeBinding>> {
+        Ok(acme_urls::by_path(&mut *self.db().acquire().await?, path).await?.map(AcmeBinding::from))
+    }
+
+    /// The ACME URL an EAB key identifier belongs to, if any.
+    pub async fn acme_binding_by_kid(&self, kid: &str) -> Result<Option<AcmeBinding>> {
+        Ok(acme_urls::by_kid(&mut *self.db().acquire().await?, kid).await?.map(AcmeBinding::from))
+    }
 }

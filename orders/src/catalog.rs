@@ -11,18 +11,29 @@ use crate::{Caller, OrderError, Orders, Result};
 /// A product as the order core uses it.
 #[derive(Clone, Debug, PartialEq, Eq)]
 pub struct Product {
+    /// The product code that orders and prices refer to.
     pub code: String,
+    /// The product's display name.
     pub name: String,
+    /// How long its certificates are valid, in days.
     pub validity_days: i64,
     /// `DV`, `OV` or `EV`.
     pub validation: String,
+    /// The CA brand (pre-validations are per brand).
     pub brand: String,
+    /// The configured upstream that issues it.
     pub upstream: String,
+    /// True when wildcard names are allowed.
     pub wildcard: bool,
+    /// How many names beyond the CN the certificate may carry.
     pub max_sans: i64,
+    /// The price item charged per additional name, if any.
     pub san_code: Option<String>,
+    /// The price item charged per additional wildcard name, if any.
     pub wildcard_san_code: Option<String>,
+    /// The price item charged for a renewal instead of the product code, if any.
     pub renewal_code: Option<String>,
+    /// True when ordering needs an active pre-validation of the organisation.
     pub needs_prevalidation: bool,
 }
 
@@ -67,7 +78,9 @@ impl From<&Product> for ProductRow {
 /// What an import wrote.
 #[derive(Clone, Debug, Default, PartialEq, Eq)]
 pub struct ImportReport {
+    /// How many products were added or replaced.
     pub products: usize,
+    /// How many prices were set.
     pub prices: usize,
 }
 

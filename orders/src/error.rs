@@ -7,52 +7,116 @@ use crate::rights::Right;
 /// written nothing and charged nothing.
 #[derive(Debug, thiserror::Error)]
 pub enum OrderError {
+    /// The login is unknown or the password is wrong.
     #[error("login failed: unknown user or wrong password")]
     BadCredentials,
+    /// The user is locked after too many failed logins.
     #[error("user {0} is locked after too many failed logins; an operator must unlock it")]
     Locked(String),
+    /// The caller lacks the right the operation needs.
     #[error("this needs the {0} right")]
     Forbidden(Right),
+    /// No account has this id.
     #[error("unknown account {0}")]
     UnknownAccount(i64),
+    /// The caller's account has no organisation with this id.
     #[error("unknown organisation {0} for this account")]
     UnknownOrganisation(i64),
+    /// No product or price item has this code.
     #[error("unknown product {0:?}")]
     UnknownProduct(String),
+    /// No order or certificate of the caller's account matches this reference or id.
     #[error("unknown order {0:?}")]
     UnknownOrder(String),
+    /// The caller's account has no ACME URL with this id.
     #[error("unknown ACME URL {0}")]
     UnknownAcmeUrl(i64),
+    /// The CSR cannot be decoded, its signature does not verify, or it names no domain.
     #[error("bad CSR: {0}")]
     BadCsr(String),
+    /// The CSR's key is neither RSA of 2048 bits or more nor ECDSA P-256 or P-384.
     #[error("key too weak: {0}")]
     WeakKey(String),
+    /// A requested domain name is not a valid name to certify.
     #[error("bad domain name {0:?}: {1}")]
     BadName(String, String),
+    /// The CSR's names differ from the names requested.
     #[error("the CSR's names do not match the request: {0}")]
     NamesMismatch(String),
+    /// The request has more additional names than the product allows.
     #[error("product {product} allows at most {max} additional names, the request has {asked}")]
-    TooManySans { product: String, max: i64, asked: i64 },
+    TooManySans {
+        /// The code of the product ordered.
+        product: String,
+        /// How many additional names the product allows.
+        max: i64,
+        /// How many additional names the request has.
+        asked: i64,
+    },
+    /// A wildcard name was requested for a product that does not allow them.
     #[error("product {0} does not allow wildcard names")]
     WildcardNotAllowed(String),
+    /// The product needs an active pre-validation that the organisation does not have.
     #[error("no active {validation} pre-validation at {brand} for organisation {organisation:?}")]
-    NoPrevalidation { organisation: String, brand: String, validation: String },
+    NoPrevalidation {
+        /// The organisation's name.
+        organisation: String,
+        /// The CA brand the pre-validation is needed at.
+        brand: String,
+        /// The validation level needed: `DV`, `OV` or `EV`.
+        validation: String,
+    },
+    /// The account holds too few tokens of an item to pay for the order.
     #[error("no token left for product {item}: {needed} needed, {available} available")]
-    InsufficientTokens { item: String, needed: i64, available: i64 },
+    InsufficientTokens {
+        /// The product, SAN or renewal code that is short of tokens.
+        item: String,
+        /// How many tokens of it the order needs.
+        needed: i64,
+        /// How many tokens of it the account holds.
+        available: i64,
+    },
+    /// The deposit, even with its overdraft allowance, cannot cover the order's price.
     #[error("insufficient deposit: {needed} {currency} minor units needed, balance {balance}")]
-    InsufficientDeposit { currency: String, needed: i64, balance: i64 },
+    InsufficientDeposit {
+        /// The currency of the deposit.
+        currency: String,
+        /// The order's price, in minor units.
+        needed: i64,
+        /// The deposit's current balance, in minor units.
+        balance: i64,
+    },
+    /// An item of the order has no price in the account's currency.
     #[error("no price for {item} in {currency}")]
-    NoPrice { item: String, currency: String },
+    NoPrice {
+        /// The product, SAN or renewal code without a price.
+        item: String,
+        /// The account's currency.
+        currency: String,
+    },
+    /// The order is not in the status the operation needs.
     #[error("order {reference} is {status}; this operation needs it {expected}")]
-    WrongState { reference: String, status: String, expected: String },
+    WrongState {
+        /// The order's public reference.
+        reference: String,
+        /// The status the order is in.
+        status: String,
+        /// The status the operation needs.
+        expected: String,
+    },
+    /// A renewal was asked for outside the window from 90 days before expiry to 30 days after.
     #[error("order {0} cannot be renewed now: renewal opens 90 days before expiry and closes 30 days after")]
     OutsideRenewalWindow(String),
+    /// The certificate to revoke is already revoked.
     #[error("certificate already revoked")]
     AlreadyRevoked,
+    /// The request is malformed or inconsistent in a way no other variant covers.
     #[error("invalid request: {0}")]
     Invalid(String),
+    /// The product's upstream is not configured on this instance.
     #[error("no upstream named {0:?} is configured")]
     UnknownUpstream(String),
+    /// The database failed.
     #[error(transparent)]
     Storage(#[from] storage::Error),
 }

@@ -24,7 +24,7 @@ use std::collections::HashMap;
 use std::sync::Arc;
 use std::sync::atomic::{AtomicI64, Ordering};
 
-pub use acme_urls::{AcmeUrl, NewAcmeUrlCredentials};
+pub use acme_urls::{AcmeBinding, AcmeUrl, NewAcmeUrlCredentials};
 pub use catalog::{ImportReport, Product, format_money, parse_money};
 pub use error::{OrderError, Result};
 pub use lifecycle::Reissue;

@@ -11,6 +11,7 @@ use crate::{Caller, Certificate, Order, OrderError, Orders, Placed, Result, Righ
 /// A reissue request (seed 5.3): a new CSR, and optionally new names.
 #[derive(Clone, Debug, Default)]
 pub struct Reissue {
+    /// The new CSR as PEM (either armour), DER or bare base64.
     pub csr: Vec<u8>,
     /// The names to certify, common name first. Empty: the CSR's names.
     pub names: Vec<String>,
@@ -43,6 +44,31 @@ impl Orders {
             Some(o) if o.account_id == caller.account_id => Ok(o),
             _ => Err(OrderError::UnknownOrder(reference.to_string())),
         }
+    }
+
+    /// Reads an order of the caller's account by its id.
+    pub async fn order_by_id(&self, caller: &Caller, id: i64) -> Result<Order> {
+        caller.require(Right::Commercial).or_else(|_| caller.require(Right::Technical))?;
+        match orders::get(&mut *self.db().acquire().await?, id).await? {
+            Some(o) if o.account_id == caller.account_id => Ok(o),
+            _ => Err(OrderError::UnknownOrder(id.to_string())),
+        }
+    }
+
+    /// Reads a certificate of the caller's account by its id.
+    pub async fn certificate(&self, caller: &Caller, id: i64) -> Result<Certificate> {
+        let cert = certificates::get(&mut *self.db().acquire().await?, id).await?;
+        let cert = cert.ok_or_else(|| OrderError::UnknownOrder(format!("certificate {id}")))?;
+        self.order_by_id(caller, cert.order_id).await?;
+        Ok(cert)
+    }
+
+    /// Reads a certificate of the caller's account by its serial (hexadecimal).
+    pub async fn certificate_by_serial(&self, caller: &Caller, serial: &str) -> Result<Certificate> {
+        let cert = certificates::by_serial(&mut *self.db().acquire().await?, &serial.to_ascii_lowercase()).await?;
+        let cert = cert.ok_or_else(|| OrderError::UnknownOrder(format!("certificate {serial}")))?;
+        self.order_by_id(caller, cert.order_id).await?;
+        Ok(cert)
     }
 
     /// Lists the caller's orders, newest first, with the filter's bounds.

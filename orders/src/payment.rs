@@ -143,6 +143,33 @@ pub(crate) async fn charge(c: &mut Conn, account: &AccountRow, order_id: i64, q:
     Ok(())
 }
 
+/// Refuses, as [`charge`] would, when the account cannot pay the quote now;
+/// writes nothing.
+pub(crate) async fn check_funds(c: &mut Conn, account: &AccountRow, q: &Quote) -> Result<()> {
+    match q.payment {
+        Payment::Tokens => {
+            for l in &q.lines {
+                let available = ledger::balance(c, account.id, "token", &l.item).await?;
+                if available < l.count {
+                    return Err(OrderError::InsufficientTokens { item: l.item.clone(), needed: l.count, available });
+                }
+            }
+        }
+        Payment::Deposit => {
+            let balance = ledger::balance(c, account.id, "deposit", &account.currency).await?;
+            if balance - q.total() < -account.overdraft {
+                return Err(OrderError::InsufficientDeposit {
+                    currency: account.currency.clone(),
+                    needed: q.total(),
+                    balance,
+                });
+            }
+        }
+        Payment::Invoice => {}
+    }
+    Ok(())
+}
+
 /// Reverses every charge of an order (tokens back, deposit back, or a credit
 /// on the invoice). Running it twice refunds once.
 pub(crate) async fn refund(c: &mut Conn, order_id: i64, author: &str, note: &str) -> Result<()> {

@@ -10,7 +10,9 @@ use crate::{Caller, Order, OrderError, Orders, Product, Result, Right, Source, S
 /// A request to order a certificate, as every front builds it.
 #[derive(Clone, Debug, Default)]
 pub struct PlaceOrder {
+    /// The organisation of the caller's account the certificate is issued to.
     pub organisation_id: i64,
+    /// The code of the product to order.
     pub product_code: String,
     /// The CSR as PEM (either armour), DER or bare base64.
     pub csr: Vec<u8>,
@@ -27,6 +29,7 @@ pub struct PlaceOrder {
 /// The outcome of [`Orders::place`].
 #[derive(Clone, Debug)]
 pub struct Placed {
+    /// The order placed, or the earlier one when replayed.
     pub order: Order,
     /// True when an earlier order with the same idempotency key was returned.
     pub replayed: bool,
@@ -143,6 +146,42 @@ impl Orders {
         Ok(Placed { order, replayed: false })
     }
 
+    /// Checks, without writing anything, that an order of `product_code` for
+    /// `names` could be placed now: names, wildcard and SAN limits, the
+    /// pre-validation, and funds (tokens held, or the deposit in credit).
+    /// Returns the names normalized. The ACME front calls it at new-order;
+    /// the charge itself happens at finalize, through [`Orders::place`].
+    pub async fn check_order(
+        &self,
+        caller: &Caller,
+        organisation_id: i64,
+        product_code: &str,
+        names: &[String],
+    ) -> Result<Vec<String>> {
+        caller.require(Right::Technical)?;
+        let product = self.product(product_code).await?;
+        let org = self.organisation(caller.account_id, organisation_id).await?;
+        let mut wanted: Vec<String> = Vec::new();
+        for n in names {
+            let n = names::normalize(n)?;
+            if !wanted.contains(&n) {
+                wanted.push(n);
+            }
+        }
+        if wanted.is_empty() {
+            return Err(OrderError::Invalid("an order needs at least one name".into()));
+        }
+        let (plain, wildcard) = limits(&wanted, &product)?;
+        self.check_prevalidation(&product, org.id, &org.name).await?;
+        let mut c = self.db().acquire().await?;
+        let account =
+            accounts::get(&mut c, caller.account_id).await?.ok_or(OrderError::UnknownAccount(caller.account_id))?;
+        let q =
+            payment::quote(&mut c, &account, Orders::formula_of(&account)?, &product, plain, wildcard, false).await?;
+        payment::check_funds(&mut c, &account, &q).await?;
+        Ok(wanted)
+    }
+
     /// Charges an order and, when it is ready for issuance, queues the job.
     pub(crate) async fn pay_and_queue(
         &self,
@@ -203,14 +242,21 @@ pub(crate) fn check_request(csr: &[u8], requested: &[String], product: &Product)
     if !csr_names.contains(&wanted[0]) {
         return Err(OrderError::NamesMismatch(format!("the CSR does not name the common name {}", wanted[0])));
     }
-    if !product.wildcard && wanted.iter().any(|n| n.starts_with("*.")) {
+    let (plain_sans, wildcard_sans) = limits(&wanted, product)?;
+    Ok(Checked { csr, names: wanted, plain_sans, wildcard_sans })
+}
+
+/// Checks the product's wildcard and SAN limits for `names` (common name
+/// first); returns the counts of plain and wildcard additional names.
+fn limits(names: &[String], product: &Product) -> Result<(i64, i64)> {
+    if !product.wildcard && names.iter().any(|n| n.starts_with("*.")) {
         return Err(OrderError::WildcardNotAllowed(product.code.clone()));
     }
-    let extra = &wanted[1..];
+    let extra = &names[1..];
     let asked = extra.len() as i64;
     if asked > product.max_sans {
         return Err(OrderError::TooManySans { product: product.code.clone(), max: product.max_sans, asked });
     }
-    let wildcard_sans = extra.iter().filter(|n| n.starts_with("*.")).count() as i64;
-    Ok(Checked { csr, names: wanted, plain_sans: asked - wildcard_sans, wildcard_sans })
+    let wildcard = extra.iter().filter(|n| n.starts_with("*.")).count() as i64;
+    Ok((asked - wildcard, wildcard))
 }

@@ -86,8 +86,11 @@ impl fmt::Display for Rights {
 /// The front an operation came through.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
 pub enum Source {
+    /// The ACME server.
     Acme,
+    /// The XML-RPC API.
     Xmlrpc,
+    /// The operator's command line.
     Cli,
 }
 
@@ -105,11 +108,15 @@ impl Source {
 /// Who calls an operation: authenticated by a front, or the operator's CLI.
 #[derive(Clone, Debug)]
 pub struct Caller {
+    /// The account the caller acts for.
     pub account_id: i64,
     /// A login, `acme:<account>`, or `operator`.
     pub login: String,
+    /// The rights the caller holds.
     pub rights: Rights,
+    /// The IP address the call came from, or `local` for the CLI.
     pub ip: String,
+    /// The front the call came through.
     pub source: Source,
 }
 
@@ -124,7 +131,8 @@ impl Caller {
         if self.rights.has(r) { Ok(()) } else { Err(crate::OrderError::Forbidden(r)) }
     }
 
-    pub(crate) fn actor(&self) -> storage::audit::Actor {
+    /// The audit log's identity of this caller.
+    pub fn actor(&self) -> storage::audit::Actor {
         storage::audit::Actor {
             account_id: Some(self.account_id),
             name: self.login.clone(),

@@ -11,19 +11,24 @@ use crate::{Caller, Orders, Result, Right};
 /// One token balance, as in the seed's tokens statement.
 #[derive(Clone, Debug, PartialEq, Eq)]
 pub struct TokenBalance {
+    /// The product, SAN or renewal code the tokens are for.
     pub item: String,
+    /// A readable name of the item, such as `<product> renewal`; empty when unknown.
     pub name: String,
     /// UTC Unix seconds of its last movement.
     pub last_operation: i64,
+    /// How many tokens of the item the account holds.
     pub balance: i64,
 }
 
 /// One movement of a statement, with the balance right after it.
 #[derive(Clone, Debug, PartialEq, Eq)]
 pub struct StatementLine {
+    /// When the movement happened, in UTC Unix seconds.
     pub at: i64,
     /// The order's reference, for order and refund movements.
     pub reference: Option<String>,
+    /// The order's common name, for order and refund movements.
     pub cn: Option<String>,
     /// `order`, `refund`, `topup` or `adjustment`.
     pub reason: String,
@@ -31,6 +36,7 @@ pub struct StatementLine {
     pub item: String,
     /// Signed, in tokens or minor units.
     pub amount: i64,
+    /// The balance right after this movement, in tokens or minor units.
     pub balance: i64,
 }
 
@@ -42,7 +48,9 @@ pub type DepositLine = StatementLine;
 /// Which ledger a statement reads.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
 pub enum Ledger {
+    /// The account's prepaid tokens, per product, SAN or renewal code.
     Tokens,
+    /// The account's prepaid money deposit.
     Deposit,
     /// The monthly account's accruals to its invoice.
     Invoice,

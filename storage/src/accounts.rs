@@ -5,15 +5,19 @@ use crate::{Conn, Result, now};
 /// One row of `accounts`.
 #[derive(Clone, Debug, sqlx::FromRow)]
 pub struct AccountRow {
+    /// The account's database identifier.
     pub id: i64,
+    /// The customer's name for the account.
     pub name: String,
     /// `bulk`, `rebate`, `deposit` or `monthly`.
     pub formula: String,
+    /// The currency of its prices and deposit, such as `EUR`.
     pub currency: String,
     /// 1 when orders by non-approvers wait for an approver.
     pub approval_mode: i64,
     /// Minor units the deposit may go below zero.
     pub overdraft: i64,
+    /// When the account was created, in UTC Unix seconds.
     pub created_at: i64,
 }
 

@@ -5,10 +5,15 @@ use crate::{Conn, Result, now};
 /// One row of `acme_urls`.
 #[derive(Clone, Debug, sqlx::FromRow)]
 pub struct AcmeUrlRow {
+    /// The ACME URL's database identifier.
     pub id: i64,
+    /// The account that owns this ACME URL.
     pub account_id: i64,
+    /// A label the customer gives this ACME URL.
     pub name: String,
+    /// The product that orders through this URL buy.
     pub product_code: String,
+    /// The organisation that certificates ordered through this URL are issued to.
     pub organisation_id: i64,
     /// The unique path segment of its directory, `/acme/<path>/directory`.
     pub path: String,
@@ -18,20 +23,30 @@ pub struct AcmeUrlRow {
     pub hmac_sealed: String,
     /// The last characters of the HMAC key, for masked listings.
     pub hmac_tail: String,
+    /// When the URL was revoked, in UTC Unix seconds; unset while it is usable.
     pub revoked_at: Option<i64>,
+    /// When the URL was created, in UTC Unix seconds.
     pub created_at: i64,
 }
 
 /// The fields of a new ACME URL.
 #[derive(Clone, Debug)]
 pub struct NewAcmeUrl<'a> {
+    /// The account that will own the ACME URL.
     pub account_id: i64,
+    /// A label the customer gives the ACME URL.
     pub name: &'a str,
+    /// The product that orders through the URL will buy.
     pub product_code: &'a str,
+    /// The organisation that certificates ordered through the URL are issued to.
     pub organisation_id: i64,
+    /// The unique path segment of its directory, `/acme/<path>/directory`.
     pub path: &'a str,
+    /// The EAB key identifier.
     pub kid: &'a str,
+    /// The EAB HMAC key, sealed with the configured secret key.
     pub hmac_sealed: &'a str,
+    /// The last characters of the HMAC key, for masked listings.
     pub hmac_tail: &'a str,
 }
 
@@ -83,4 +98,9 @@ pub async fn revoke(c: &mut Conn, account_id: i64, id: i64) -> Result<bool> {
             .execute(c)
             .await?;
     Ok(r.rows_affected() == 1)
+}
+
+/// Reads an ACME URL by its EAB key identifier.
+pub async fn by_kid(c: &mut Conn, kid: &str) -> Result<Option<AcmeUrlRow>> {
+    Ok(sqlx::query_as("SELECT * FROM acme_urls WHERE kid = $1").bind(kid).fetch_optional(c).await?)
 }

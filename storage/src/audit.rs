@@ -5,22 +5,32 @@ use crate::{Conn, Result, now};
 /// One row of `audit_log`.
 #[derive(Clone, Debug, sqlx::FromRow)]
 pub struct AuditRow {
+    /// The entry's database identifier.
     pub id: i64,
+    /// When the action happened, in UTC Unix seconds.
     pub at: i64,
+    /// The account the action concerns, when there is one.
     pub account_id: Option<i64>,
+    /// Who acted: a login, an ACME account, `operator` for the CLI, or a worker.
     pub actor: String,
+    /// The IP address the action came from, or `local`.
     pub ip: String,
+    /// The front the action came through: `acme`, `xmlrpc`, `cli` or `worker`.
     pub source: String,
+    /// What was done, as a dotted name such as `order.place`.
     pub action: String,
+    /// Free-text details of the action.
     pub detail: String,
 }
 
 /// Who acts, from where and through which front; attached to every audited write.
 #[derive(Clone, Debug)]
 pub struct Actor {
+    /// The account the actor acts on, when there is one.
     pub account_id: Option<i64>,
     /// A login, an ACME account, or `operator` for the CLI.
     pub name: String,
+    /// The IP address the request came from.
     pub ip: String,
     /// `acme`, `xmlrpc`, `cli` or `worker`.
     pub source: String,

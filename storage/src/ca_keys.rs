@@ -5,10 +5,13 @@ use crate::{Conn, Result, now};
 /// One row of `ca_keys`.
 #[derive(Clone, Debug, sqlx::FromRow)]
 pub struct CaKeyRow {
+    /// The CA's name, such as `embedded:root` or `embedded:issuing`.
     pub name: String,
+    /// The CA's certificate, PEM.
     pub cert_pem: String,
     /// The private key, sealed with the configured secret key.
     pub key_sealed: String,
+    /// When the key material was stored, in UTC Unix seconds.
     pub created_at: i64,
 }
 

@@ -5,35 +5,52 @@ use crate::{Conn, Result, now};
 /// One row of `certificates`.
 #[derive(Clone, Debug, sqlx::FromRow)]
 pub struct CertificateRow {
+    /// The certificate's database identifier.
     pub id: i64,
+    /// The order the certificate was issued for.
     pub order_id: i64,
     /// The issuance job that produced it (one certificate per job).
     pub job_id: i64,
     /// Hexadecimal, lower case, no separators.
     pub serial: String,
+    /// The common name the certificate was issued for.
     pub cn: String,
+    /// The issued end-entity certificate, PEM.
     pub leaf_pem: String,
     /// The intermediates up to, not including, the root.
     pub chain_pem: String,
+    /// Start of validity, in UTC Unix seconds.
     pub not_before: i64,
+    /// End of validity, in UTC Unix seconds.
     pub not_after: i64,
+    /// When the certificate was revoked, in UTC Unix seconds; unset while it is not.
     pub revoked_at: Option<i64>,
+    /// The RFC 5280 CRLReason code it was revoked with, once revoked.
     pub revocation_reason: Option<i64>,
     /// When set, the certificate is to be revoked at that time (after a reissue).
     pub revoke_after: Option<i64>,
+    /// When the certificate was stored, in UTC Unix seconds.
     pub created_at: i64,
 }
 
 /// The fields of a newly issued certificate.
 #[derive(Clone, Debug)]
 pub struct NewCertificate<'a> {
+    /// The order the certificate was issued for.
     pub order_id: i64,
+    /// The issuance job that produced it (one certificate per job).
     pub job_id: i64,
+    /// The serial number, hexadecimal, lower case, no separators.
     pub serial: &'a str,
+    /// The common name the certificate was issued for.
     pub cn: &'a str,
+    /// The issued end-entity certificate, PEM.
     pub leaf_pem: &'a str,
+    /// The intermediates up to, not including, the root.
     pub chain_pem: &'a str,
+    /// Start of validity, in UTC Unix seconds.
     pub not_before: i64,
+    /// End of validity, in UTC Unix seconds.
     pub not_after: i64,
 }
 
@@ -102,4 +119,12 @@ pub async fn due_revocations(c: &mut Conn, at: i64) -> Result<Vec<CertificateRow
     .bind(at)
     .fetch_all(c)
     .await?)
+}
+
+/// Reads a certificate by its serial (hexadecimal, lower case).
+pub async fn by_serial(c: &mut Conn, serial: &str) -> Result<Option<CertificateRow>> {
+    Ok(sqlx::query_as("SELECT * FROM certificates WHERE serial = $1 ORDER BY id DESC LIMIT 1")
+        .bind(serial)
+        .fetch_optional(c)
+        .await?)
 }

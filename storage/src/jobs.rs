@@ -6,23 +6,32 @@ use crate::{Backend, Conn, Db, Result, now};
 /// One row of `jobs`.
 #[derive(Clone, Debug, sqlx::FromRow)]
 pub struct JobRow {
+    /// The job's database identifier.
     pub id: i64,
     /// `issue` or `revoke`.
     pub kind: String,
+    /// The order this job works for.
     pub order_id: i64,
     /// For `revoke`: the certificate to revoke.
     pub certificate_id: Option<i64>,
     /// `queued`, `done` or `failed`.
     pub state: String,
+    /// How many times a worker has claimed the job.
     pub attempts: i64,
+    /// The earliest time the job may run, in UTC Unix seconds.
     pub run_after: i64,
+    /// The worker holding the lease, while one does.
     pub lease_owner: Option<String>,
+    /// When the current lease expires, in UTC Unix seconds.
     pub lease_until: Option<i64>,
+    /// The error of the latest failed attempt, if any.
     pub last_error: Option<String>,
     /// The upstream's handle on this work (an upstream order URL), recorded
     /// before the irreversible step so a retry resumes instead of buying twice.
     pub upstream_ref: Option<String>,
+    /// When the job was queued, in UTC Unix seconds.
     pub created_at: i64,
+    /// When the job last changed, in UTC Unix seconds.
     pub updated_at: i64,
 }
 

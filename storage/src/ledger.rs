@@ -7,8 +7,11 @@ use crate::{Conn, Result, now};
 /// One row of `ledger`.
 #[derive(Clone, Debug, sqlx::FromRow)]
 pub struct LedgerRow {
+    /// The movement's database identifier.
     pub id: i64,
+    /// The account whose balance moved.
     pub account_id: i64,
+    /// The order that caused the movement, unset for top-ups and adjustments.
     pub order_id: Option<i64>,
     /// `order`, `refund`, `topup` or `adjustment`.
     pub reason: String,
@@ -20,21 +23,32 @@ pub struct LedgerRow {
     pub amount: i64,
     /// The balance of (account, asset, item) right after this movement.
     pub balance: i64,
+    /// Who made the movement: a login, `operator`, or the worker that refunded.
     pub author: String,
+    /// A free-text note, empty when none was given.
     pub note: String,
+    /// When the movement was written, in UTC Unix seconds.
     pub created_at: i64,
 }
 
 /// A movement to append.
 #[derive(Clone, Debug)]
 pub struct Movement<'a> {
+    /// The account whose balance moves.
     pub account_id: i64,
+    /// The order that causes the movement, if any.
     pub order_id: Option<i64>,
+    /// Why it moves: `order`, `refund`, `topup` or `adjustment`.
     pub reason: &'a str,
+    /// What moves: `token`, `deposit` or `invoice`.
     pub asset: &'a str,
+    /// A product (or SAN, renewal) code for tokens; the currency otherwise.
     pub item: &'a str,
+    /// Signed change in tokens or minor units: negative debits, positive credits.
     pub amount: i64,
+    /// Who makes the movement: a login, `operator`, or the worker that refunds.
     pub author: &'a str,
+    /// A free-text note, empty when none.
     pub note: &'a str,
 }
 
@@ -143,9 +157,13 @@ pub async fn balance(c: &mut Conn, account_id: i64, asset: &str, item: &str) -> 
 /// One balance with the time of its last movement.
 #[derive(Clone, Debug, sqlx::FromRow)]
 pub struct BalanceRow {
+    /// What is held: `token`, `deposit` or `invoice`.
     pub asset: String,
+    /// A product (or SAN, renewal) code for tokens; the currency otherwise.
     pub item: String,
+    /// The current balance, in tokens or minor units.
     pub amount: i64,
+    /// When the balance last moved, in UTC Unix seconds.
     pub updated_at: i64,
 }
 
@@ -176,15 +194,25 @@ pub async fn sum(c: &mut Conn, account_id: i64, asset: &str, item: &str) -> Resu
 /// A ledger row with the order it belongs to, for statements.
 #[derive(Clone, Debug, sqlx::FromRow)]
 pub struct StatementRow {
+    /// The ledger row's database identifier.
     pub id: i64,
+    /// When the movement was written, in UTC Unix seconds.
     pub created_at: i64,
+    /// Why it moved: `order`, `refund`, `topup` or `adjustment`.
     pub reason: String,
+    /// A product (or SAN, renewal) code for tokens; the currency otherwise.
     pub item: String,
+    /// Signed change in tokens or minor units: negative debits, positive credits.
     pub amount: i64,
+    /// The balance right after this movement.
     pub balance: i64,
+    /// The movement's free-text note.
     pub note: String,
+    /// The public reference of the movement's order, if it has one.
     pub reference: Option<String>,
+    /// The common name of the movement's order, if it has one.
     pub cn: Option<String>,
+    /// The product of the movement's order, if it has one.
     pub product_code: Option<String>,
 }
 

@@ -8,6 +8,9 @@
 //! UTC Unix seconds and money is integer minor units, on both backends.
 
 pub mod accounts;
+pub mod acme_accounts;
+pub mod acme_nonces;
+pub mod acme_orders;
 pub mod acme_urls;
 pub mod audit;
 pub mod ca_keys;

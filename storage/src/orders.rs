@@ -5,56 +5,90 @@ use crate::{Conn, Result, now};
 /// One row of `orders`.
 #[derive(Clone, Debug, sqlx::FromRow)]
 pub struct OrderRow {
+    /// The order's database identifier.
     pub id: i64,
     /// The public reference: the id as digits, or `DCACME-<id>` for ACME orders.
     pub reference: Option<String>,
+    /// The account that placed the order.
     pub account_id: i64,
+    /// The organisation the certificate is issued to.
     pub organisation_id: i64,
+    /// The product ordered.
     pub product_code: String,
     /// `new` or `renewal`.
     pub kind: String,
+    /// For a renewal, the order it renews.
     pub renewal_of: Option<i64>,
+    /// The common name of the certificate.
     pub cn: String,
     /// Every name of the certificate other than the CN, one per line.
     pub sans: String,
+    /// The customer's certificate signing request, PEM.
     pub csr_pem: String,
     /// `acme`, `xmlrpc` or `cli`.
     pub source: String,
+    /// The customer's own reference for the order, if given.
     pub client_ref: Option<String>,
+    /// The key that makes a retried request return this order instead of a new one.
     pub idempotency_key: Option<String>,
+    /// Who placed the order: a login, `acme:<account>` or `operator`.
     pub created_by: String,
     /// `tokens`, `deposit` or `invoice`.
     pub payment: String,
     /// The price in minor units of `currency` (tokens are priced too, for statements).
     pub price: i64,
+    /// The currency of the price, such as `EUR`.
     pub currency: String,
+    /// Where the order stands, as a snake-case status name such as `processing`.
     pub status: String,
+    /// The configured upstream that issues the certificate.
     pub upstream: String,
+    /// The upstream's reference for the order, once it has one.
     pub upstream_ref: Option<String>,
+    /// Why the order failed, when it did.
     pub failure: Option<String>,
+    /// When the order was placed, in UTC Unix seconds.
     pub created_at: i64,
+    /// When the order last changed, in UTC Unix seconds.
     pub updated_at: i64,
 }
 
 /// The fields of a new order.
 #[derive(Clone, Debug)]
 pub struct NewOrder<'a> {
+    /// The account placing the order.
     pub account_id: i64,
+    /// The organisation the certificate is issued to.
     pub organisation_id: i64,
+    /// The product ordered.
     pub product_code: &'a str,
+    /// `new` or `renewal`.
     pub kind: &'a str,
+    /// For a renewal, the order it renews.
     pub renewal_of: Option<i64>,
+    /// The common name of the certificate.
     pub cn: &'a str,
+    /// Every name of the certificate other than the CN, one per line.
     pub sans: &'a str,
+    /// The customer's certificate signing request, PEM.
     pub csr_pem: &'a str,
+    /// The front it came through: `acme`, `xmlrpc` or `cli`.
     pub source: &'a str,
+    /// The customer's own reference for the order, if given.
     pub client_ref: Option<&'a str>,
+    /// The key that makes a retried request return this order instead of a new one.
     pub idempotency_key: Option<&'a str>,
+    /// Who places the order: a login, `acme:<account>` or `operator`.
     pub created_by: &'a str,
+    /// How it is paid: `tokens`, `deposit` or `invoice`.
     pub payment: &'a str,
+    /// The price in minor units of `currency` (tokens are priced too, for statements).
     pub price: i64,
+    /// The currency of the price, such as `EUR`.
     pub currency: &'a str,
+    /// The status the order starts in, as a snake-case status name.
     pub status: &'a str,
+    /// The configured upstream that issues the certificate.
     pub upstream: &'a str,
     /// Prefix of the reference: empty for plain numbers, `DCACME-` for ACME.
     pub reference_prefix: &'a str,
@@ -161,14 +195,19 @@ pub async fn touch(c: &mut Conn, id: i64) -> Result<()> {
 /// Filters for [`list`]; empty strings and zeros mean "any".
 #[derive(Clone, Debug, Default)]
 pub struct OrderFilter {
+    /// Only orders of this account (0: any).
     pub account_id: i64,
+    /// Only orders in this status (empty: any).
     pub status: String,
+    /// Only orders of this product (empty: any).
     pub product_code: String,
     /// Only orders updated at or after this time.
     pub updated_from: i64,
     /// Only orders updated at or before this time (0: no bound).
     pub updated_to: i64,
+    /// The most orders to return (0: 100).
     pub limit: i64,
+    /// How many matching orders to skip, for paging.
     pub offset: i64,
 }
 

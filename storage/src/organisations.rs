@@ -5,25 +5,38 @@ use crate::{Conn, Result, now};
 /// One row of `organisations`.
 #[derive(Clone, Debug, sqlx::FromRow)]
 pub struct OrganisationRow {
+    /// The organisation's database identifier.
     pub id: i64,
+    /// The account the organisation belongs to.
     pub account_id: i64,
+    /// The organisation's legal name.
     pub name: String,
     /// National identification number (SIREN, company number...).
     pub ident: String,
+    /// Its country code, such as `FR`; empty when not given.
     pub country: String,
+    /// Its postal address; empty when not given.
     pub address: String,
+    /// Its VAT number; empty when not given.
     pub vat: String,
+    /// When the organisation was created, in UTC Unix seconds.
     pub created_at: i64,
 }
 
 /// The fields of a new organisation.
 #[derive(Clone, Debug, Default)]
 pub struct NewOrganisation<'a> {
+    /// The account the organisation will belong to.
     pub account_id: i64,
+    /// The organisation's legal name.
     pub name: &'a str,
+    /// National identification number (SIREN, company number...).
     pub ident: &'a str,
+    /// Its country code, such as `FR`; empty when not given.
     pub country: &'a str,
+    /// Its postal address; empty when not given.
     pub address: &'a str,
+    /// Its VAT number; empty when not given.
     pub vat: &'a str,
 }
 

@@ -5,13 +5,19 @@ use crate::{Conn, Result, now};
 /// One row of `prevalidations`.
 #[derive(Clone, Debug, sqlx::FromRow)]
 pub struct PrevalidationRow {
+    /// The pre-validation's database identifier.
     pub id: i64,
+    /// The organisation that was pre-validated.
     pub organisation_id: i64,
+    /// The CA brand the pre-validation is held at.
     pub brand: String,
+    /// The validation level it covers: `DV`, `OV` or `EV`.
     pub validation: String,
     /// `pending`, `active` or `revoked`.
     pub state: String,
+    /// When it stops being valid, in UTC Unix seconds.
     pub expires_at: i64,
+    /// When it was recorded, in UTC Unix seconds.
     pub created_at: i64,
 }
 

@@ -5,8 +5,11 @@ use crate::{Conn, Result};
 /// One row of `products`.
 #[derive(Clone, Debug, sqlx::FromRow)]
 pub struct ProductRow {
+    /// The product code that orders and prices refer to.
     pub code: String,
+    /// The product's display name.
     pub name: String,
+    /// How long its certificates are valid, in days.
     pub validity_days: i64,
     /// `DV`, `OV` or `EV`.
     pub validation: String,
@@ -18,8 +21,11 @@ pub struct ProductRow {
     pub wildcard: i64,
     /// How many names beyond the CN the certificate may carry.
     pub max_sans: i64,
+    /// The price item charged per additional name, if any.
     pub san_code: Option<String>,
+    /// The price item charged per additional wildcard name, if any.
     pub wildcard_san_code: Option<String>,
+    /// The price item charged for a renewal instead of the product code, if any.
     pub renewal_code: Option<String>,
     /// 1 when ordering needs an active pre-validation of the organisation.
     pub needs_prevalidation: i64,

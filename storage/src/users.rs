@@ -5,15 +5,21 @@ use crate::{Conn, Result, now};
 /// One row of `users`.
 #[derive(Clone, Debug, sqlx::FromRow)]
 pub struct UserRow {
+    /// The user's database identifier.
     pub id: i64,
+    /// The account the user belongs to.
     pub account_id: i64,
+    /// The unique login name.
     pub login: String,
     /// An argon2 PHC string.
     pub password_hash: String,
     /// Comma-separated rights: technical, commercial, billing, administrative, approval.
     pub rights: String,
+    /// How many logins in a row have failed.
     pub failed_attempts: i64,
+    /// 1 when too many failed logins locked the user out, else 0.
     pub locked: i64,
+    /// When the user was created, in UTC Unix seconds.
     pub created_at: i64,
 }
 

@@ -17,7 +17,9 @@ use upstream::{EmbeddedCa, Upstream};
 /// A database made for one test, removed by [`TestDb::cleanup`] (or left
 /// behind in a temporary directory or a uniquely named PostgreSQL database).
 pub struct TestDb {
+    /// The URL the database was opened with.
     pub url: String,
+    /// The open, migrated database.
     pub db: Db,
     /// `sqlite` or `postgres`, for messages.
     pub backend: &'static str,
@@ -102,10 +104,13 @@ Brand,ghost1,Upstream missing,1,10.00,-,-,DV,no,0,,,,,nowhere
 
 /// An order core over a test database with the embedded CA, and one account.
 pub struct Fixture {
+    /// The order core under test.
     pub orders: Orders,
     /// The account's operator (every right).
     pub op: Caller,
+    /// The id of the test account.
     pub account: i64,
+    /// The id of the account's pre-validated organisation.
     pub org: i64,
 }
 
@@ -160,10 +165,15 @@ pub async fn new_org(orders: &Orders, op: &Caller) -> i64 {
 /// The key types CSRs are made with.
 #[derive(Clone, Copy, Debug)]
 pub enum Key {
+    /// An ECDSA P-256 key.
     P256,
+    /// An ECDSA P-384 key.
     P384,
+    /// A 2048-bit RSA key.
     Rsa2048,
+    /// A 1024-bit RSA key, made by openssl, too weak for the order core.
     Rsa1024,
+    /// An Ed25519 key, which the order core does not accept.
     Ed25519,
 }
 
@@ -214,9 +224,13 @@ pub fn openssl_csr(names: &[&str], newkey: &str) -> String {
 /// Counts of the rows an operation may write, to show a refusal wrote nothing.
 #[derive(Clone, Debug, PartialEq, Eq)]
 pub struct Footprint {
+    /// The number of orders.
     pub orders: i64,
+    /// The number of ledger rows.
     pub ledger: i64,
+    /// The number of jobs.
     pub jobs: i64,
+    /// The sum of every balance, tokens and minor units alike.
     pub balances_sum: i64,
 }
 

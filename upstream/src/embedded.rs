@@ -25,12 +25,16 @@ pub struct EmbeddedCa {
 /// Why the embedded CA could not be loaded or created.
 #[derive(Debug, thiserror::Error)]
 pub enum EmbeddedCaError {
+    /// Reading or writing the CA's rows in the database failed.
     #[error(transparent)]
     Storage(#[from] storage::Error),
+    /// The stored CA key could not be unsealed with the configured secret key.
     #[error(transparent)]
     Sealed(#[from] storage::sealed::OpenError),
+    /// The named CA's key or certificate could not be generated or parsed.
     #[error("embedded CA {0}: {1}")]
     Key(String, rcgen::Error),
+    /// The named CA's rows are missing, or its unsealed key is not UTF-8 text.
     #[error("embedded CA {0}: stored key is not UTF-8 PEM")]
     NotPem(String),
 }

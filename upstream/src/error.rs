@@ -3,10 +3,20 @@
 pub enum UpstreamError {
     /// Worth retrying later: the network, a 5xx, a rate limit.
     #[error("upstream {upstream} temporarily failed: {detail}")]
-    Transient { upstream: String, detail: String },
+    Transient {
+        /// The configured name of the upstream that failed.
+        upstream: String,
+        /// What went wrong, for logs and the job's last error.
+        detail: String,
+    },
     /// Retrying will not help: the request itself was refused.
     #[error("upstream {upstream} refused: {detail}")]
-    Final { upstream: String, detail: String },
+    Final {
+        /// The configured name of the upstream that refused.
+        upstream: String,
+        /// Why it refused, for logs and the order's failure.
+        detail: String,
+    },
 }
 
 impl UpstreamError {

@@ -36,18 +36,22 @@ pub struct IssueRequest {
 pub struct Issued {
     /// Hexadecimal serial, lower case.
     pub serial: String,
+    /// The issued end-entity certificate, PEM.
     pub leaf_pem: String,
     /// Intermediates, leaf excluded, root excluded.
     pub chain_pem: String,
     /// UTC Unix seconds.
     pub not_before: i64,
+    /// End of validity, in UTC Unix seconds.
     pub not_after: i64,
 }
 
 /// What the order core asks an upstream to revoke.
 #[derive(Clone, Debug)]
 pub struct RevokeRequest {
+    /// The serial of the certificate to revoke, hexadecimal, lower case.
     pub serial: String,
+    /// The certificate to revoke, PEM.
     pub leaf_pem: String,
     /// RFC 5280 CRLReason code.
     pub reason: i64,

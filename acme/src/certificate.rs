@@ -1,0 +1,105 @@
+//! Certificate download and revocation (RFC 8555 §7.4.2, §7.6).
+
+use std::net::SocketAddr;
+
+use axum::body::Body;
+use axum::extract::{ConnectInfo, Path, State};
+use axum::http::{HeaderMap, StatusCode};
+use axum::response::Response;
+use base64::Engine as _;
+use base64::engine::general_purpose::URL_SAFE_NO_PAD;
+use serde_json::Value;
+use storage::acme_orders;
+use x509_parser::prelude::{FromDer, X509Certificate};
+
+use crate::Acme;
+use crate::context::{KeyMode, Reply};
+use crate::problem::Problem;
+
+/// `POST cert/<id>` (POST-as-GET): the leaf and its chain, PEM.
+pub(crate) async fn download(
+    State(acme): State<Acme>,
+    Path((dir, id)): Path<(String, i64)>,
+    ConnectInfo(peer): ConnectInfo<SocketAddr>,
+    headers: HeaderMap,
+    body: Body,
+) -> Response {
+    acme.clone()
+        .handle(&dir, &headers, async |ctx| {
+            let signed = acme.verify(&ctx, &format!("/acme/{dir}/cert/{id}"), &headers, body, KeyMode::Kid).await?;
+            let caller = ctx.caller(signed.account()?.id, &peer.ip().to_string());
+            let cert = acme.orders.certificate(&caller, id).await?;
+            let mut reply = Reply::json(StatusCode::OK, &Value::Null);
+            reply.body = Body::from(format!("{}{}", cert.leaf_pem, cert.chain_pem));
+            reply.content_type = "application/pem-certificate-chain";
+            Ok(reply)
+        })
+        .await
+}
+
+fn pem_der(pem: &str) -> Option<Vec<u8>> {
+    x509_parser::pem::parse_x509_pem(pem.as_bytes()).ok().map(|(_, p)| p.contents)
+}
+
+/// `POST revoke-cert`: by the account that ordered the certificate (`kid`)
+/// or by the certificate's own key (`jwk`). Final, and never refunded.
+pub(crate) async fn revoke(
+    State(acme): State<Acme>,
+    Path(dir): Path<String>,
+    ConnectInfo(peer): ConnectInfo<SocketAddr>,
+    headers: HeaderMap,
+    body: Body,
+) -> Response {
+    acme.clone()
+        .handle(&dir, &headers, async |ctx| {
+            let signed =
+                acme.verify(&ctx, &format!("/acme/{dir}/revoke-cert"), &headers, body, KeyMode::Either).await?;
+            let payload = signed.jws.json()?;
+            let der = payload
+                .get("certificate")
+                .and_then(Value::as_str)
+                .and_then(|s| URL_SAFE_NO_PAD.decode(s.trim_end_matches('=')).ok())
+                .ok_or_else(|| Problem::malformed("certificate must be base64url DER"))?;
+            let reason = payload.get("reason").and_then(Value::as_i64).unwrap_or(0);
+            if !(0..=10).contains(&reason) || reason == 7 {
+                return Err(Problem::new(
+                    "badRevocationReason",
+                    StatusCode::BAD_REQUEST,
+                    format!("{reason} is not an RFC 5280 reason code"),
+                ));
+            }
+            let (_, x509) =
+                X509Certificate::from_der(&der).map_err(|_| Problem::malformed("certificate is not DER X.509"))?;
+            let serial: String =
+                x509.raw_serial().iter().skip_while(|b| **b == 0).map(|b| format!("{b:02x}")).collect();
+            let acct = signed.account.as_ref().map_or(0, |a| a.id);
+            let caller = ctx.caller(acct, &peer.ip().to_string());
+            let unknown = || Problem::not_found("this directory issued no such certificate");
+            let cert = acme.orders.certificate_by_serial(&caller, &serial).await.map_err(|_| unknown())?;
+            if pem_der(&cert.leaf_pem).as_deref() != Some(der.as_slice()) {
+                return Err(unknown());
+            }
+            match &signed.account {
+                Some(a) => {
+                    let by = acme_orders::by_order(&mut *acme.orders.db().acquire().await?, cert.order_id).await?;
+                    if by.map(|o| o.account_id) != Some(a.id) {
+                        return Err(Problem::unauthorized("an account may only revoke the certificates it ordered"));
+                    }
+                }
+                None => {
+                    if !signed.jwk.matches_spki(x509.public_key().raw) {
+                        return Err(Problem::unauthorized(
+                            "the request is signed neither by the account nor by the certificate's key",
+                        ));
+                    }
+                }
+            }
+            let order = acme.orders.order_by_id(&caller, cert.order_id).await?;
+            let reference = order.reference.unwrap_or_default();
+            acme.orders.revoke(&caller, &reference, Some(&cert.serial), reason).await?;
+            let mut reply = Reply::json(StatusCode::OK, &Value::Null);
+            reply.body = Body::empty();
+            Ok(reply)
+        })
+        .await
+}

@@ -1,0 +1,280 @@
+//! What every ACME request goes through: finding its directory, the base
+//! URL the client used, the JWS checks (content type, size, nonce, `url`,
+//! key, signature), and the response headers every answer carries
+//! (`Replay-Nonce`, `Link: index`, problem documents for errors).
+
+use std::sync::atomic::Ordering;
+
+use axum::body::Body;
+use axum::http::{HeaderMap, HeaderValue, StatusCode, header};
+use axum::response::{IntoResponse, Response};
+use base64::Engine as _;
+use base64::engine::general_purpose::URL_SAFE_NO_PAD;
+use orders::{AcmeBinding, Caller, Right, Rights, Source};
+use serde_json::Value;
+use storage::acme_accounts::AcmeAccountRow;
+use storage::{acme_accounts, acme_nonces};
+
+use crate::Acme;
+use crate::jws::{Jwk, Jws};
+use crate::problem::Problem;
+
+/// Settings of the ACME front.
+#[derive(Clone, Debug)]
+pub struct Settings {
+    /// The base URL clients reach certgate at (`https://certs.example.com`);
+    /// without it, `http://` and the request's `Host`.
+    pub public_url: Option<String>,
+    /// The terms of service URL shown in every directory's `meta`.
+    pub terms_of_service: Option<String>,
+    /// The website shown in every directory's `meta`.
+    pub website: Option<String>,
+    /// The CAA identities shown in every directory's `meta`.
+    pub caa_identities: Vec<String>,
+    /// Seconds a nonce stays valid.
+    pub nonce_ttl_secs: i64,
+    /// Seconds an unfinalized order stays valid.
+    pub order_ttl_secs: i64,
+    /// The largest request body accepted, in bytes.
+    pub max_body_bytes: usize,
+}
+
+impl Default for Settings {
+    fn default() -> Settings {
+        Settings {
+            public_url: None,
+            terms_of_service: None,
+            website: None,
+            caa_identities: Vec::new(),
+            nonce_ttl_secs: 3600,
+            order_ttl_secs: 7 * 86_400,
+            max_body_bytes: 64 * 1024,
+        }
+    }
+}
+
+/// One request's directory and the URLs of its resources.
+pub(crate) struct Ctx {
+    pub base: String,
+    pub dir: AcmeBinding,
+}
+
+impl Ctx {
+    /// The URL of a resource of this directory, like `order/12`.
+    pub fn url(&self, rest: &str) -> String {
+        format!("{}/acme/{}/{rest}", self.base, self.dir.path)
+    }
+
+    /// The order core's caller for requests of this directory's ACME account `acct`.
+    pub fn caller(&self, acct: i64, ip: &str) -> Caller {
+        Caller {
+            account_id: self.dir.account_id,
+            login: format!("acme:{acct}"),
+            rights: Rights::from_iter([Right::Technical, Right::Commercial]),
+            ip: ip.to_string(),
+            source: Source::Acme,
+        }
+    }
+}
+
+/// Which key a resource must be signed with.
+#[derive(Clone, Copy, PartialEq, Eq)]
+pub(crate) enum KeyMode {
+    /// An embedded `jwk` (new-account).
+    Jwk,
+    /// A `kid` naming an existing account (everything else).
+    Kid,
+    /// Either (revoke-cert).
+    Either,
+}
+
+/// A request whose JWS verified.
+pub(crate) struct Signed {
+    pub jws: Jws,
+    /// The signing account, when signed by `kid`.
+    pub account: Option<AcmeAccountRow>,
+    /// The key that signed.
+    pub jwk: Jwk,
+}
+
+impl Signed {
+    /// The signing account, for `kid` resources.
+    pub fn account(&self) -> Result<&AcmeAccountRow, Problem> {
+        self.account.as_ref().ok_or_else(|| Problem::malformed("this resource must be signed with a kid"))
+    }
+}
+
+/// A successful ACME answer, before the common headers are added.
+pub(crate) struct Reply {
+    pub status: StatusCode,
+    pub body: Body,
+    pub content_type: &'static str,
+    pub location: Option<String>,
+    pub retry_after: Option<u64>,
+    pub links: Vec<String>,
+}
+
+impl Reply {
+    /// A JSON answer.
+    pub fn json(status: StatusCode, v: &Value) -> Reply {
+        Reply {
+            status,
+            body: Body::from(v.to_string()),
+            content_type: "application/json",
+            location: None,
+            retry_after: None,
+            links: Vec::new(),
+        }
+    }
+
+    /// Adds a `Location` header.
+    pub fn location(mut self, url: String) -> Reply {
+        self.location = Some(url);
+        self
+    }
+}
+
+impl Acme {
+    /// Finds the directory of a request and the base URL the client used.
+    pub(crate) async fn ctx(&self, dir: &str, headers: &HeaderMap) -> Result<Ctx, Problem> {
+        let binding = self
+            .orders
+            .acme_binding_by_path(dir)
+            .await?
+            .ok_or_else(|| Problem::not_found("no ACME directory at this URL"))?;
+        let base = match &self.settings.public_url {
+            Some(u) => u.trim_end_matches('/').to_string(),
+            None => {
+                let host = headers.get(header::HOST).and_then(|h| h.to_str().ok()).unwrap_or("localhost");
+                format!("http://{host}")
+            }
+        };
+        Ok(Ctx { base, dir: binding })
+    }
+
+    /// Checks everything about a signed request and returns its content.
+    pub(crate) async fn verify(
+        &self,
+        ctx: &Ctx,
+        path: &str,
+        headers: &HeaderMap,
+        body: Body,
+        mode: KeyMode,
+    ) -> Result<Signed, Problem> {
+        let ct = headers.get(header::CONTENT_TYPE).and_then(|v| v.to_str().ok()).unwrap_or("");
+        if ct.split(';').next().map(str::trim) != Some("application/jose+json") {
+            return Err(Problem::new(
+                "malformed",
+                StatusCode::UNSUPPORTED_MEDIA_TYPE,
+                "the Content-Type must be application/jose+json",
+            ));
+        }
+        let limit = self.settings.max_body_bytes;
+        let body = axum::body::to_bytes(body, limit).await.map_err(|_| {
+            Problem::new("malformed", StatusCode::PAYLOAD_TOO_LARGE, format!("the body exceeds {limit} bytes"))
+        })?;
+        let jws = Jws::parse(&body)?;
+        let nonce = jws.protected.nonce.as_deref().ok_or_else(|| Problem::bad_nonce("the JWS has no nonce"))?;
+        let fresh = acme_nonces::redeem(&mut *self.orders.db().acquire().await?, nonce, self.orders.now()).await?;
+        if !fresh {
+            return Err(Problem::bad_nonce("the nonce is unknown, expired or already used"));
+        }
+        let expected = format!("{}{path}", ctx.base);
+        match &jws.protected.url {
+            Some(url) if *url == expected => {}
+            Some(url) => {
+                return Err(Problem::unauthorized(format!(
+                    "the JWS url {url:?} does not match the request URL {expected:?}"
+                )));
+            }
+            None => return Err(Problem::malformed("the JWS has no url")),
+        }
+        if ctx.dir.revoked {
+            return Err(Problem::unauthorized("this ACME URL has been revoked; its accounts no longer work"));
+        }
+        let (account, jwk) = match (&jws.protected.jwk, &jws.protected.kid, mode) {
+            (Some(_), Some(_), _) => return Err(Problem::malformed("the JWS has both jwk and kid")),
+            (Some(jwk), None, KeyMode::Jwk | KeyMode::Either) => (None, Jwk::from_value(jwk)?),
+            (None, Some(kid), KeyMode::Kid | KeyMode::Either) => {
+                let account = self.account_by_kid(ctx, kid).await?;
+                let jwk: Value = serde_json::from_str(&account.jwk).map_err(Problem::internal)?;
+                (Some(account), Jwk::from_value(&jwk)?)
+            }
+            (_, _, KeyMode::Jwk) => return Err(Problem::malformed("this resource must be signed with a jwk")),
+            _ => return Err(Problem::malformed("this resource must be signed with a kid")),
+        };
+        jws.verify(&jwk)?;
+        Ok(Signed { jws, account, jwk })
+    }
+
+    async fn account_by_kid(&self, ctx: &Ctx, kid: &str) -> Result<AcmeAccountRow, Problem> {
+        let id = kid.strip_prefix(&ctx.url("acct/")).and_then(|s| s.parse::<i64>().ok()).ok_or_else(|| {
+            Problem::new("accountDoesNotExist", StatusCode::BAD_REQUEST, "the kid is not an account of this directory")
+        })?;
+        let account = acme_accounts::get(&mut *self.orders.db().acquire().await?, id).await?;
+        match account {
+            Some(a) if a.acme_url_id == ctx.dir.id && a.status == "valid" => Ok(a),
+            Some(a) if a.acme_url_id == ctx.dir.id => Err(Problem::unauthorized("this account is deactivated")),
+            _ => Err(Problem::new("accountDoesNotExist", StatusCode::BAD_REQUEST, "no such account in this directory")),
+        }
+    }
+
+    /// Makes a nonce that any instance will accept once.
+    pub(crate) async fn nonce(&self) -> Result<String, Problem> {
+        let mut bytes = [0u8; 16];
+        aws_lc_rs::rand::fill(&mut bytes).map_err(|_| Problem::internal("no randomness"))?;
+        let nonce = URL_SAFE_NO_PAD.encode(bytes);
+        let now = self.orders.now();
+        let mut c = self.orders.db().acquire().await?;
+        acme_nonces::insert(&mut c, &nonce, now + self.settings.nonce_ttl_secs).await?;
+        if self.nonces_issued.fetch_add(1, Ordering::Relaxed).is_multiple_of(512) {
+            acme_nonces::purge(&mut c, now).await?;
+        }
+        Ok(nonce)
+    }
+
+    /// Turns an outcome into the HTTP response, with a fresh nonce and the
+    /// directory link on success and on error alike.
+    pub(crate) async fn respond(&self, dir_url: Option<String>, outcome: Result<Reply, Problem>) -> Response {
+        let mut reply = match outcome {
+            Ok(r) => r,
+            Err(p) => {
+                let mut r = Reply::json(p.status, &p.body());
+                r.content_type = "application/problem+json";
+                r
+            }
+        };
+        if let Some(d) = dir_url {
+            reply.links.push(format!("<{d}>;rel=\"index\""));
+        }
+        let mut resp = (reply.status, reply.body).into_response();
+        let h = resp.headers_mut();
+        h.insert(header::CONTENT_TYPE, HeaderValue::from_static(reply.content_type));
+        h.insert(header::CACHE_CONTROL, HeaderValue::from_static("no-store"));
+        match self.nonce().await {
+            Ok(n) => {
+                if let Ok(v) = HeaderValue::from_str(&n) {
+                    h.insert("replay-nonce", v);
+                }
+            }
+            Err(p) => tracing::warn!(detail = %p.detail, "could not issue a nonce"),
+        }
+        if let Some(loc) = reply.location.and_then(|l| HeaderValue::from_str(&l).ok()) {
+            h.insert(header::LOCATION, loc);
+        }
+        if let Some(secs) = reply.retry_after {
+            h.insert(header::RETRY_AFTER, HeaderValue::from(secs));
+        }
+        for link in reply.links {
+            if let Ok(v) = HeaderValue::from_str(&link) {
+                h.append(header::LINK, v);
+            }
+        }
+        resp
+    }
+}
+
+/// Formats UTC Unix seconds as RFC 3339, as ACME objects carry times.
+pub(crate) fn rfc3339(ts: i64) -> String {
+    orders::iso(ts)
+}

@@ -1,0 +1,256 @@
+//! ACME orders: new-order (checked against the order core, nothing charged
+//! yet), reading an order (its status follows the certgate order once
+//! finalized), and finalize (the order core places and pays the order).
+
+use std::net::SocketAddr;
+
+use axum::body::Body;
+use axum::extract::{ConnectInfo, Path, State};
+use axum::http::{HeaderMap, StatusCode};
+use axum::response::Response;
+use base64::Engine as _;
+use base64::engine::general_purpose::URL_SAFE_NO_PAD;
+use orders::csr::Csr;
+use orders::{Caller, PlaceOrder};
+use serde_json::{Value, json};
+use storage::acme_orders::{self, AcmeOrderRow, NewAuthz};
+
+use crate::Acme;
+use crate::context::{Ctx, KeyMode, Reply, rfc3339};
+use crate::problem::Problem;
+
+/// Seconds a client should wait before polling a processing order again.
+const RETRY_AFTER: u64 = 1;
+
+fn random_token() -> Result<String, Problem> {
+    let mut b = [0u8; 32];
+    aws_lc_rs::rand::fill(&mut b).map_err(|_| Problem::internal("no randomness"))?;
+    Ok(URL_SAFE_NO_PAD.encode(b))
+}
+
+impl Acme {
+    /// The order as JSON, with its status brought up to date from the
+    /// certgate order placed at finalize.
+    pub(crate) async fn order_json(&self, ctx: &Ctx, caller: &Caller, o: &AcmeOrderRow) -> Result<Value, Problem> {
+        let mut status = o.status.clone();
+        let mut certificate = None;
+        let mut error = o.error.clone();
+        if let Some(order_id) = o.order_id {
+            let placed = self.orders.order_by_id(caller, order_id).await?;
+            status = match placed.status.as_str() {
+                "delivered" | "revoked" => "valid",
+                "failed" | "cancelled" | "cancelled_refunded" | "discarded" => "invalid",
+                _ => "processing",
+            }
+            .to_string();
+            if status == "valid" {
+                let reference = placed.reference.clone().unwrap_or_default();
+                let certs = self.orders.certificates(caller, &reference).await?;
+                certificate = certs.first().map(|c| ctx.url(&format!("cert/{}", c.id)));
+            }
+            if status == "invalid" {
+                error = Some(placed.failure.unwrap_or_else(|| format!("the order was {}", placed.status)));
+            }
+            if status != o.status && (status == "valid" || status == "invalid") {
+                let mut c = self.orders.db().acquire().await?;
+                acme_orders::set_status(&mut c, o.id, &status, None, error.as_deref()).await?;
+            }
+        }
+        let authzs = acme_orders::authzs(&mut *self.orders.db().acquire().await?, o.id).await?;
+        let identifiers: Vec<Value> = o.identifiers.lines().map(|n| json!({ "type": "dns", "value": n })).collect();
+        let mut v = json!({
+            "status": status,
+            "expires": rfc3339(o.expires_at),
+            "identifiers": identifiers,
+            "authorizations": authzs.iter().map(|a| ctx.url(&format!("authz/{}", a.id))).collect::<Vec<_>>(),
+            "finalize": ctx.url(&format!("order/{}/finalize", o.id)),
+        });
+        if let Some(c) = certificate {
+            v["certificate"] = json!(c);
+        }
+        if let Some(e) = error {
+            v["error"] = Problem::new("serverInternal", StatusCode::INTERNAL_SERVER_ERROR, e).body();
+        }
+        Ok(v)
+    }
+
+    async fn own_order(&self, account_id: i64, id: i64) -> Result<AcmeOrderRow, Problem> {
+        match acme_orders::get(&mut *self.orders.db().acquire().await?, id).await? {
+            Some(o) if o.account_id == account_id => Ok(o),
+            _ => Err(Problem::not_found("no such order for this account")),
+        }
+    }
+}
+
+/// `POST new-order`.
+pub(crate) async fn new_order(
+    State(acme): State<Acme>,
+    Path(dir): Path<String>,
+    ConnectInfo(peer): ConnectInfo<SocketAddr>,
+    headers: HeaderMap,
+    body: Body,
+) -> Response {
+    acme.clone()
+        .handle(&dir, &headers, async |ctx| {
+            let signed = acme.verify(&ctx, &format!("/acme/{dir}/new-order"), &headers, body, KeyMode::Kid).await?;
+            let account = signed.account()?.clone();
+            let payload = signed.jws.json()?;
+            for field in ["notBefore", "notAfter"] {
+                if payload.get(field).is_some_and(|v| !v.is_null()) {
+                    return Err(Problem::malformed(format!("{field} is not supported: the validity is the product's")));
+                }
+            }
+            let ids = payload
+                .get("identifiers")
+                .and_then(Value::as_array)
+                .filter(|a| !a.is_empty())
+                .ok_or_else(|| Problem::malformed("identifiers must be a non-empty array"))?;
+            let mut names = Vec::new();
+            for id in ids {
+                if id.get("type").and_then(Value::as_str) != Some("dns") {
+                    return Err(Problem::new(
+                        "unsupportedIdentifier",
+                        StatusCode::BAD_REQUEST,
+                        "only dns identifiers are supported",
+                    ));
+                }
+                let value = id
+                    .get("value")
+                    .and_then(Value::as_str)
+                    .ok_or_else(|| Problem::malformed("identifier without value"))?;
+                names.push(value.to_string());
+            }
+            let caller = ctx.caller(account.id, &peer.ip().to_string());
+            let names =
+                acme.orders.check_order(&caller, ctx.dir.organisation_id, &ctx.dir.product_code, &names).await?;
+            let uncovered = acme.orders.names_needing_dcv(ctx.dir.organisation_id, &names).await?;
+            if let Some(n) = uncovered.first() {
+                return Err(Problem::new(
+                    "rejectedIdentifier",
+                    StatusCode::BAD_REQUEST,
+                    format!(
+                        "{n} is not among the pre-validated domains of this ACME URL's organisation \
+                         (challenge validation is not offered by this gateway yet)"
+                    ),
+                ));
+            }
+            let mut authzs = Vec::new();
+            for n in &names {
+                let (identifier, wildcard) = match n.strip_prefix("*.") {
+                    Some(base) => (base.to_string(), true),
+                    None => (n.clone(), false),
+                };
+                authzs.push(NewAuthz { identifier, wildcard, status: "valid", token: random_token()? });
+            }
+            let expires = acme.orders.now() + acme.settings.order_ttl_secs;
+            let mut tx = acme.orders.db().begin().await?;
+            let id = acme_orders::insert(&mut tx, account.id, &names.join("\n"), "ready", expires, &authzs).await?;
+            storage::commit(tx).await?;
+            let o = acme.own_order(account.id, id).await?;
+            let body = acme.order_json(&ctx, &caller, &o).await?;
+            Ok(Reply::json(StatusCode::CREATED, &body).location(ctx.url(&format!("order/{id}"))))
+        })
+        .await
+}
+
+/// `POST order/<id>` (POST-as-GET).
+pub(crate) async fn order(
+    State(acme): State<Acme>,
+    Path((dir, id)): Path<(String, i64)>,
+    ConnectInfo(peer): ConnectInfo<SocketAddr>,
+    headers: HeaderMap,
+    body: Body,
+) -> Response {
+    acme.clone()
+        .handle(&dir, &headers, async |ctx| {
+            let signed = acme.verify(&ctx, &format!("/acme/{dir}/order/{id}"), &headers, body, KeyMode::Kid).await?;
+            let account = signed.account()?;
+            let o = acme.own_order(account.id, id).await?;
+            let caller = ctx.caller(account.id, &peer.ip().to_string());
+            let v = acme.order_json(&ctx, &caller, &o).await?;
+            let mut reply = Reply::json(StatusCode::OK, &v);
+            if v["status"] == "processing" {
+                reply.retry_after = Some(RETRY_AFTER);
+            }
+            Ok(reply)
+        })
+        .await
+}
+
+/// `POST order/<id>/finalize`: the CSR must name exactly the order's
+/// identifiers with a key other than the account's; the order core then
+/// places and pays the order (`DCACME-` reference) and queues its issuance.
+pub(crate) async fn finalize(
+    State(acme): State<Acme>,
+    Path((dir, id)): Path<(String, i64)>,
+    ConnectInfo(peer): ConnectInfo<SocketAddr>,
+    headers: HeaderMap,
+    body: Body,
+) -> Response {
+    acme.clone()
+        .handle(&dir, &headers, async |ctx| {
+            let path = format!("/acme/{dir}/order/{id}/finalize");
+            let signed = acme.verify(&ctx, &path, &headers, body, KeyMode::Kid).await?;
+            let account = signed.account()?.clone();
+            let o = acme.own_order(account.id, id).await?;
+            let caller = ctx.caller(account.id, &peer.ip().to_string());
+            if o.status != "ready" {
+                return Err(Problem::new(
+                    "orderNotReady",
+                    StatusCode::FORBIDDEN,
+                    format!("the order is {}, not ready", o.status),
+                ));
+            }
+            let payload = signed.jws.json()?;
+            let csr_b64 =
+                payload.get("csr").and_then(Value::as_str).ok_or_else(|| Problem::malformed("finalize needs a csr"))?;
+            let der = URL_SAFE_NO_PAD
+                .decode(csr_b64.trim_end_matches('='))
+                .map_err(|_| Problem::new("badCSR", StatusCode::BAD_REQUEST, "the csr is not base64url DER"))?;
+            let csr = Csr::parse(&der)?;
+            let mut csr_names: Vec<String> = csr.names();
+            let mut wanted: Vec<String> = o.identifiers.lines().map(str::to_string).collect();
+            csr_names.sort();
+            csr_names.dedup();
+            wanted.sort();
+            if csr_names != wanted {
+                return Err(Problem::new(
+                    "badCSR",
+                    StatusCode::BAD_REQUEST,
+                    format!("the CSR names {csr_names:?}; the order's identifiers are {wanted:?}"),
+                ));
+            }
+            if signed.jwk.matches_spki(&csr.public_key_der) {
+                return Err(Problem::new(
+                    "badCSR",
+                    StatusCode::BAD_REQUEST,
+                    "the CSR's key must not be the account key",
+                ));
+            }
+            // The common name first: the CSR's, else the first identifier.
+            let cn = csr.common_name.clone().filter(|c| wanted.contains(c)).unwrap_or_else(|| wanted[0].clone());
+            let mut names = vec![cn.clone()];
+            names.extend(wanted.iter().filter(|n| **n != cn).cloned());
+            let req = PlaceOrder {
+                organisation_id: ctx.dir.organisation_id,
+                product_code: ctx.dir.product_code.clone(),
+                csr: der,
+                names,
+                client_ref: None,
+                idempotency_key: Some(format!("acme-order-{}", o.id)),
+                dcv_done: true,
+            };
+            let placed = acme.orders.place(&caller, &req).await?;
+            let mut c = acme.orders.db().acquire().await?;
+            acme_orders::set_status(&mut c, o.id, "processing", Some(placed.order.id), None).await?;
+            drop(c);
+            let o = acme.own_order(account.id, id).await?;
+            let v = acme.order_json(&ctx, &caller, &o).await?;
+            let mut reply = Reply::json(StatusCode::OK, &v).location(ctx.url(&format!("order/{id}")));
+            if v["status"] == "processing" {
+                reply.retry_after = Some(RETRY_AFTER);
+            }
+            Ok(reply)
+        })
+        .await
+}

@@ -1,0 +1,174 @@
+//! The ACME front driven in-process by a real ACME client (instant-acme):
+//! an EAB account, orders for pre-validated names, finalize, download and
+//! revocation, on SQLite and PostgreSQL; the certificate chain verifies and
+//! exactly one token per certificate is spent.
+
+use std::net::SocketAddr;
+
+use base64::Engine as _;
+use base64::engine::general_purpose::URL_SAFE_NO_PAD;
+use certgate_acme::{Acme, Settings};
+use certgate_tests::{Fixture, TestDb, embedded_root, footprint, openssl_verify};
+use hyper_util::client::legacy::Client;
+use hyper_util::client::legacy::connect::HttpConnector;
+use hyper_util::rt::TokioExecutor;
+use instant_acme::{
+    Account, BodyWrapper, Error, ExternalAccountKey, HttpClient, Identifier, NewAccount, NewOrder, OrderStatus,
+    RetryPolicy, RevocationReason, RevocationRequest,
+};
+use orders::{Formula, Ledger, NewAcmeUrlCredentials, Worker};
+use rustls::pki_types::CertificateDer;
+use tokio::sync::watch;
+
+/// An HTTP client for instant-acme with TCP_NODELAY on (else every request
+/// on loopback waits for a delayed ACK).
+fn http() -> Box<dyn HttpClient> {
+    let mut connector = HttpConnector::new();
+    connector.set_nodelay(true);
+    Box::new(Client::builder(TokioExecutor::new()).build::<_, BodyWrapper<bytes::Bytes>>(connector))
+}
+
+/// A running gateway: the ACME routes on a loopback port and a job worker.
+struct Server {
+    base: String,
+    _stop: watch::Sender<bool>,
+}
+
+async fn serve(f: &Fixture) -> Server {
+    let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
+    let base = format!("http://{}", listener.local_addr().unwrap());
+    let router = Acme::new(f.orders.clone(), Settings::default()).router();
+    tokio::spawn(async move {
+        axum::serve(listener, router.into_make_service_with_connect_info::<SocketAddr>()).await.unwrap();
+    });
+    let (stop, rx) = watch::channel(false);
+    tokio::spawn(Worker::new(f.orders.clone(), "acme-test").run(rx));
+    Server { base, _stop: stop }
+}
+
+fn directory(s: &Server, c: &NewAcmeUrlCredentials) -> String {
+    format!("{}/acme/{}/directory", s.base, c.path)
+}
+
+fn eab(c: &NewAcmeUrlCredentials) -> ExternalAccountKey {
+    ExternalAccountKey::new(c.kid.clone(), &URL_SAFE_NO_PAD.decode(&c.hmac_key).unwrap())
+}
+
+async fn account(s: &Server, c: &NewAcmeUrlCredentials) -> Result<Account, Error> {
+    let new = NewAccount {
+        contact: &["mailto:ops@example.test"],
+        terms_of_service_agreed: true,
+        only_return_existing: false,
+    };
+    Account::builder_with_http(http()).create(&new, directory(s, c), Some(&eab(c))).await.map(|(a, _)| a)
+}
+
+fn problem_type(e: &Error) -> String {
+    match e {
+        Error::Api(p) => p.r#type.clone().unwrap_or_default(),
+        other => format!("not a problem: {other}"),
+    }
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn instant_acme_gets_and_revokes_certificates() {
+    for tdb in TestDb::all().await {
+        let f = Fixture::new(&tdb, Formula::Bulk).await;
+        f.orders.credit_tokens(&f.op, "ssl1", 3, "").await.unwrap();
+        f.orders.credit_tokens(&f.op, "sanssl1", 2, "").await.unwrap();
+        let creds = f.orders.create_acme_url(&f.op, "web", "ssl1", f.org).await.unwrap();
+        let server = serve(&f).await;
+        let acct = account(&server, &creds).await.unwrap();
+
+        let names = [Identifier::Dns("www.example.test".into()), Identifier::Dns("api.example.test".into())];
+        let mut order = acct.new_order(&NewOrder::new(&names)).await.unwrap();
+        assert_eq!(order.state().status, OrderStatus::Ready, "pre-validated names need no challenge");
+        assert_eq!(
+            f.orders.balance(&f.op, Ledger::Tokens, Some("ssl1")).await.unwrap(),
+            3,
+            "new-order checks funds but charges nothing"
+        );
+        let _key = order.finalize().await.unwrap();
+        let chain = order.poll_certificate(&RetryPolicy::default()).await.unwrap();
+        let pems: Vec<&str> = chain.split_inclusive("-----END CERTIFICATE-----\n").collect();
+        assert_eq!(pems.len(), 2, "leaf and issuing CA");
+        let root = embedded_root(f.orders.db()).await;
+        openssl_verify(&root, pems[1], pems[0]).unwrap();
+        assert_eq!(f.orders.balance(&f.op, Ledger::Tokens, Some("ssl1")).await.unwrap(), 2, "{}", tdb.backend);
+        assert_eq!(f.orders.balance(&f.op, Ledger::Tokens, Some("sanssl1")).await.unwrap(), 1);
+        let listed = f.orders.list_orders(&f.op, &Default::default()).await.unwrap();
+        assert_eq!(listed.len(), 1);
+        assert!(listed[0].reference.as_deref().unwrap().starts_with("DCACME-"), "{:?}", listed[0].reference);
+        assert_eq!(listed[0].source, "acme");
+
+        // A second order for the same names: another certificate, another token.
+        let mut again = acct.new_order(&NewOrder::new(&names[..1])).await.unwrap();
+        again.finalize().await.unwrap();
+        let second = again.poll_certificate(&RetryPolicy::default()).await.unwrap();
+        assert_ne!(second, chain);
+        assert_eq!(f.orders.balance(&f.op, Ledger::Tokens, Some("ssl1")).await.unwrap(), 1);
+
+        // Revocation by the account.
+        let (_, leaf) = x509_parser::pem::parse_x509_pem(pems[0].as_bytes()).unwrap();
+        let der = CertificateDer::from(leaf.contents.clone());
+        acct.revoke(&RevocationRequest { certificate: &der, reason: Some(RevocationReason::KeyCompromise) })
+            .await
+            .unwrap();
+        let certs = f.orders.certificates(&f.op, listed[0].reference.as_deref().unwrap()).await.unwrap();
+        assert_eq!(certs[0].revocation_reason, Some(1));
+        let err =
+            acct.revoke(&RevocationRequest { certificate: &der, reason: None }).await.expect_err("revoking twice");
+        assert_eq!(problem_type(&err), "urn:ietf:params:acme:error:alreadyRevoked");
+        assert_eq!(f.orders.balance(&f.op, Ledger::Tokens, Some("ssl1")).await.unwrap(), 1, "no refund");
+        tdb.cleanup().await;
+    }
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn refusals_are_problem_documents_and_change_nothing() {
+    let tdb = TestDb::sqlite().await;
+    let f = Fixture::new(&tdb, Formula::Bulk).await;
+    f.orders.credit_tokens(&f.op, "ssl1", 1, "").await.unwrap();
+    let creds = f.orders.create_acme_url(&f.op, "web", "ssl1", f.org).await.unwrap();
+    let other = f.orders.create_acme_url(&f.op, "other", "dv1", f.org).await.unwrap();
+    let server = serve(&f).await;
+    let dir = directory(&server, &creds);
+    let new = NewAccount { contact: &[], terms_of_service_agreed: true, only_return_existing: false };
+    let before = footprint(f.orders.db()).await;
+
+    // A wrong MAC, a KID of another ACME URL, and no EAB at all.
+    let wrong_mac = ExternalAccountKey::new(creds.kid.clone(), &[7u8; 32]);
+    let err = Account::builder_with_http(http()).create(&new, dir.clone(), Some(&wrong_mac)).await.err().unwrap();
+    assert_eq!(problem_type(&err), "urn:ietf:params:acme:error:unauthorized");
+    let err = Account::builder_with_http(http()).create(&new, dir.clone(), Some(&eab(&other))).await.err().unwrap();
+    assert_eq!(problem_type(&err), "urn:ietf:params:acme:error:unauthorized");
+    assert!(
+        format!("{err}").contains("another ACME URL")
+            || matches!(&err, Error::Api(p) if p.detail.as_deref().unwrap_or("").contains("another ACME URL"))
+    );
+    let err = Account::builder_with_http(http()).create(&new, dir.clone(), None).await.err().unwrap();
+    assert_eq!(problem_type(&err), "urn:ietf:params:acme:error:externalAccountRequired");
+
+    let acct = account(&server, &creds).await.unwrap();
+    // A name that is not pre-validated, too many names, and a wildcard the product allows.
+    let err = acct.new_order(&NewOrder::new(&[Identifier::Dns("www.other.test".into())])).await.err().unwrap();
+    assert_eq!(problem_type(&err), "urn:ietf:params:acme:error:rejectedIdentifier");
+    let many: Vec<Identifier> = (0..5).map(|i| Identifier::Dns(format!("n{i}.example.test"))).collect();
+    let err = acct.new_order(&NewOrder::new(&many)).await.err().unwrap();
+    assert_eq!(problem_type(&err), "urn:ietf:params:acme:error:rejectedIdentifier");
+    // Two names need a SAN token, which the account lacks.
+    let two = [Identifier::Dns("a.example.test".into()), Identifier::Dns("b.example.test".into())];
+    let err = acct.new_order(&NewOrder::new(&two)).await.err().unwrap();
+    assert_eq!(problem_type(&err), "urn:ietf:params:acme:error:unauthorized");
+    assert!(
+        matches!(&err, Error::Api(p) if p.detail.as_deref().unwrap_or("").contains("no token left for product sanssl1"))
+    );
+    let after = footprint(f.orders.db()).await;
+    assert_eq!((after.orders, after.ledger, after.jobs), (before.orders, before.ledger, before.jobs));
+
+    // A revoked ACME URL stops its accounts at once.
+    f.orders.revoke_acme_url(&f.op, creds.id).await.unwrap();
+    let err = acct.new_order(&NewOrder::new(&two[..1])).await.err().unwrap();
+    assert_eq!(problem_type(&err), "urn:ietf:params:acme:error:unauthorized");
+    assert_eq!(footprint(f.orders.db()).await.orders, before.orders);
+}

@@ -1,0 +1,182 @@
+//! Real ACME clients against a running `certgate demo`: the certbot line the
+//! demo prints works as printed; certbot renews and revokes; lego issues and
+//! revokes. The token balance afterwards is the starting one minus exactly
+//! the certificates issued. Without certbot or lego installed these tests
+//! say so and skip, except under `CI=true`, where they fail.
+
+use std::io::{BufRead, BufReader};
+use std::path::Path;
+use std::process::{Child, Command, Stdio};
+use std::time::{Duration, Instant};
+
+const BIN: &str = env!("CARGO_BIN_EXE_certgate");
+
+fn have(tool: &str) -> bool {
+    let found =
+        Command::new("sh").arg("-c").arg(format!("command -v {tool}")).output().is_ok_and(|o| o.status.success());
+    if !found {
+        if std::env::var("CI").as_deref() == Ok("true") {
+            panic!("{tool} is not installed, and CI=true requires it (.ci/run installs it)");
+        }
+        eprintln!("SKIPPING: {tool} is not installed (apt-get install {tool})");
+    }
+    found
+}
+
+struct Demo {
+    child: Child,
+    dir: tempfile::TempDir,
+    output: String,
+    directory: String,
+    kid: String,
+    hmac: String,
+}
+
+impl Drop for Demo {
+    fn drop(&mut self) {
+        let _ = self.child.kill();
+        let _ = self.child.wait();
+    }
+}
+
+fn start_demo() -> Demo {
+    let port = std::net::TcpListener::bind("127.0.0.1:0").unwrap().local_addr().unwrap().port();
+    let dir = tempfile::tempdir().unwrap();
+    let mut child = Command::new(BIN)
+        .args(["demo", "--listen", &format!("127.0.0.1:{port}"), "--data-dir"])
+        .arg(dir.path())
+        .env_remove("CERTGATE_SECRET_KEY")
+        .stdout(Stdio::piped())
+        .stderr(Stdio::null())
+        .spawn()
+        .unwrap();
+    let mut output = String::new();
+    let mut reader = BufReader::new(child.stdout.take().unwrap());
+    let mut line = String::new();
+    while reader.read_line(&mut line).unwrap() > 0 {
+        output.push_str(&line);
+        if line.contains("Press Ctrl-C") {
+            break;
+        }
+        line.clear();
+    }
+    let field = |name: &str| {
+        output.lines().find_map(|l| l.trim().strip_prefix(name)).map(|v| v.trim().to_string()).expect(name)
+    };
+    let (directory, kid, hmac) = (field("directory:"), field("EAB KID:"), field("EAB HMAC key:"));
+    Demo { child, dir, output, directory, kid, hmac }
+}
+
+impl Demo {
+    /// The certbot command exactly as the demo printed it.
+    fn certbot_line(&self) -> String {
+        let start = self.output.find("certbot certonly").expect("a certbot line");
+        let rest = &self.output[start..];
+        let end = rest.find("-d www.example.test").expect("for www.example.test") + "-d www.example.test".len();
+        rest[..end].to_string()
+    }
+
+    /// An operator command on the demo's database.
+    fn certgate(&self, args: &[&str]) -> String {
+        let secret = std::fs::read_to_string(self.dir.path().join("secret.key")).unwrap();
+        let url = format!("sqlite://{}", self.dir.path().join("certgate.db").display());
+        let out = Command::new(BIN)
+            .env("CERTGATE_SECRET_KEY", secret.trim())
+            .arg("--database-url")
+            .arg(url)
+            .args(args)
+            .output()
+            .unwrap();
+        assert!(out.status.success(), "certgate {args:?}: {}", String::from_utf8_lossy(&out.stderr));
+        String::from_utf8(out.stdout).unwrap()
+    }
+
+    fn tokens(&self) -> i64 {
+        let s = self.certgate(&["statement", "--account", "1"]);
+        s.lines()
+            .find(|l| l.starts_with("ssl1\t"))
+            .and_then(|l| l.rsplit('\t').next())
+            .and_then(|n| n.parse().ok())
+            .expect("ssl1 balance")
+    }
+
+    fn root(&self) -> std::path::PathBuf {
+        self.dir.path().join("embedded-root.pem")
+    }
+}
+
+fn run(cmd: &mut Command) -> String {
+    let out = cmd.output().expect("run client");
+    let text = format!("{}{}", String::from_utf8_lossy(&out.stdout), String::from_utf8_lossy(&out.stderr));
+    assert!(out.status.success(), "{cmd:?} failed:\n{text}");
+    text
+}
+
+fn verify_chain(root: &Path, fullchain: &Path) {
+    let pem = std::fs::read_to_string(fullchain).unwrap();
+    let parts: Vec<&str> = pem.split_inclusive("-----END CERTIFICATE-----\n").collect();
+    assert!(parts.len() >= 2, "{pem}");
+    certgate_tests::openssl_verify(&std::fs::read_to_string(root).unwrap(), &parts[1..].concat(), parts[0]).unwrap();
+}
+
+#[test]
+fn certbot_line_printed_by_the_demo_works_and_renews_and_revokes() {
+    if !have("certbot") {
+        return;
+    }
+    let demo = start_demo();
+    let start_tokens = demo.tokens();
+    run(Command::new("sh").arg("-c").arg(demo.certbot_line()));
+    let live = demo.dir.path().join("certbot/live/www.example.test");
+    verify_chain(&demo.root(), &live.join("fullchain.pem"));
+    assert_eq!(demo.tokens(), start_tokens - 1);
+
+    let dirs = |c: &mut Command| {
+        let d = demo.dir.path().join("certbot");
+        c.arg("--config-dir").arg(&d).arg("--work-dir").arg(&d).arg("--logs-dir").arg(&d);
+    };
+    let mut renew = Command::new("certbot");
+    renew.args(["renew", "-n", "--force-renewal", "--no-random-sleep-on-renew"]);
+    dirs(&mut renew);
+    run(&mut renew);
+    verify_chain(&demo.root(), &live.join("fullchain.pem"));
+    assert_eq!(demo.tokens(), start_tokens - 2, "one token per certificate");
+
+    let mut revoke = Command::new("certbot");
+    revoke
+        .args(["revoke", "-n", "--no-delete-after-revoke", "--reason", "superseded", "--server", &demo.directory])
+        .arg("--cert-path")
+        .arg(live.join("cert.pem"));
+    dirs(&mut revoke);
+    run(&mut revoke);
+    let orders = demo.certgate(&["order", "list", "--account", "1"]);
+    assert!(orders.lines().any(|l| l.contains("\trevoked\t")), "{orders}");
+    assert_eq!(demo.tokens(), start_tokens - 2, "revocation is not refunded");
+}
+
+#[test]
+fn lego_issues_and_revokes_with_eab() {
+    if !have("lego") {
+        return;
+    }
+    let demo = start_demo();
+    let start_tokens = demo.tokens();
+    let path = demo.dir.path().join("lego");
+    let lego = |verb: &str| {
+        let mut c = Command::new("lego");
+        c.args(["--server", &demo.directory, "--accept-tos", "--email", "ops@example.test", "--eab"])
+            .args(["--kid", &demo.kid, "--hmac", &demo.hmac, "--http", "--http.port", "127.0.0.1:5002"])
+            .args(["-d", "lego.example.test", "--path"])
+            .arg(&path)
+            .arg(verb);
+        c
+    };
+    let started = Instant::now();
+    run(&mut lego("run"));
+    assert!(started.elapsed() < Duration::from_secs(120));
+    verify_chain(&demo.root(), &path.join("certificates/lego.example.test.crt"));
+    assert_eq!(demo.tokens(), start_tokens - 1);
+    run(&mut lego("revoke"));
+    let orders = demo.certgate(&["order", "list", "--account", "1"]);
+    assert!(orders.lines().any(|l| l.contains("lego.example.test\trevoked")), "{orders}");
+}

@@ -1,0 +1,159 @@
+//! ACME orders and their authorizations: the protocol's view of an order
+//! until finalize places a certgate order.
+
+use crate::{Conn, Result, now};
+
+/// One row of `acme_orders`.
+#[derive(Clone, Debug, sqlx::FromRow)]
+pub struct AcmeOrderRow {
+    /// The order's number, the last segment of its URL.
+    pub id: i64,
+    /// The ACME account that created it.
+    pub account_id: i64,
+    /// Its DNS identifiers, one per line, as requested.
+    pub identifiers: String,
+    /// `pending`, `ready`, `processing`, `valid` or `invalid`.
+    pub status: String,
+    /// The certgate order placed at finalize.
+    pub order_id: Option<i64>,
+    /// Why it became invalid.
+    pub error: Option<String>,
+    /// When it expires if not finalized (UTC Unix seconds).
+    pub expires_at: i64,
+    /// When it was created (UTC Unix seconds).
+    pub created_at: i64,
+}
+
+/// One row of `acme_authzs`.
+#[derive(Clone, Debug, sqlx::FromRow)]
+pub struct AcmeAuthzRow {
+    /// The authorization's number, the last segment of its URL.
+    pub id: i64,
+    /// The ACME order it belongs to.
+    pub acme_order_id: i64,
+    /// The DNS name, without a `*.` prefix.
+    pub identifier: String,
+    /// 1 when the order asked for the wildcard of the name.
+    pub wildcard: i64,
+    /// `pending`, `valid`, `invalid`, `deactivated` or `expired`.
+    pub status: String,
+    /// The token its challenges share.
+    pub token: String,
+    /// When it became valid (UTC Unix seconds).
+    pub validated_at: Option<i64>,
+    /// When it expires (UTC Unix seconds).
+    pub expires_at: i64,
+    /// When it was created (UTC Unix seconds).
+    pub created_at: i64,
+}
+
+/// A new authorization of a new order.
+#[derive(Clone, Debug)]
+pub struct NewAuthz {
+    /// The DNS name, without a `*.` prefix.
+    pub identifier: String,
+    /// True for the wildcard of the name.
+    pub wildcard: bool,
+    /// `pending`, or `valid` for a pre-validated domain.
+    pub status: &'static str,
+    /// The token its challenges share.
+    pub token: String,
+}
+
+/// Creates an order with its authorizations; returns the order's id.
+pub async fn insert(
+    c: &mut Conn,
+    account_id: i64,
+    identifiers: &str,
+    status: &str,
+    expires_at: i64,
+    authzs: &[NewAuthz],
+) -> Result<i64> {
+    let t = now();
+    let id: i64 = sqlx::query_scalar(
+        "INSERT INTO acme_orders (account_id, identifiers, status, expires_at, created_at)
+         VALUES ($1, $2, $3, $4, $5) RETURNING id",
+    )
+    .bind(account_id)
+    .bind(identifiers)
+    .bind(status)
+    .bind(expires_at)
+    .bind(t)
+    .fetch_one(&mut *c)
+    .await?;
+    for a in authzs {
+        sqlx::query(
+            "INSERT INTO acme_authzs (acme_order_id, identifier, wildcard, status, token, validated_at, expires_at,
+                                      created_at)
+             VALUES ($1, $2, $3, $4, $5, $6, $7, $8)",
+        )
+        .bind(id)
+        .bind(&a.identifier)
+        .bind(i64::from(a.wildcard))
+        .bind(a.status)
+        .bind(&a.token)
+        .bind(if a.status == "valid" { Some(t) } else { None })
+        .bind(expires_at)
+        .bind(t)
+        .execute(&mut *c)
+        .await?;
+    }
+    Ok(id)
+}
+
+/// Reads an order.
+pub async fn get(c: &mut Conn, id: i64) -> Result<Option<AcmeOrderRow>> {
+    Ok(sqlx::query_as("SELECT * FROM acme_orders WHERE id = $1").bind(id).fetch_optional(c).await?)
+}
+
+/// The ACME order that placed a certgate order.
+pub async fn by_order(c: &mut Conn, order_id: i64) -> Result<Option<AcmeOrderRow>> {
+    Ok(sqlx::query_as("SELECT * FROM acme_orders WHERE order_id = $1").bind(order_id).fetch_optional(c).await?)
+}
+
+/// The orders of an account, oldest first.
+pub async fn for_account(c: &mut Conn, account_id: i64) -> Result<Vec<AcmeOrderRow>> {
+    Ok(sqlx::query_as("SELECT * FROM acme_orders WHERE account_id = $1 ORDER BY id")
+        .bind(account_id)
+        .fetch_all(c)
+        .await?)
+}
+
+/// Sets an order's status (and, at finalize, its certgate order).
+pub async fn set_status(c: &mut Conn, id: i64, status: &str, order_id: Option<i64>, error: Option<&str>) -> Result<()> {
+    sqlx::query(
+        "UPDATE acme_orders SET status = $2, order_id = COALESCE($3, order_id), error = COALESCE($4, error)
+         WHERE id = $1",
+    )
+    .bind(id)
+    .bind(status)
+    .bind(order_id)
+    .bind(error)
+    .execute(c)
+    .await?;
+    Ok(())
+}
+
+/// The authorizations of an order, in identifier order.
+pub async fn authzs(c: &mut Conn, acme_order_id: i64) -> Result<Vec<AcmeAuthzRow>> {
+    Ok(sqlx::query_as("SELECT * FROM acme_authzs WHERE acme_order_id = $1 ORDER BY id")
+        .bind(acme_order_id)
+        .fetch_all(c)
+        .await?)
+}
+
+/// Reads an authorization.
+pub async fn authz(c: &mut Conn, id: i64) -> Result<Option<AcmeAuthzRow>> {
+    Ok(sqlx::query_as("SELECT * FROM acme_authzs WHERE id = $1").bind(id).fetch_optional(c).await?)
+}
+
+/// Sets an authorization's status.
+pub async fn set_authz_status(c: &mut Conn, id: i64, status: &str) -> Result<()> {
+    sqlx::query("UPDATE acme_authzs SET status = $2, validated_at = CASE WHEN $2 = 'valid' THEN $3 ELSE validated_at END WHERE id = $1")
+        .bind(id)
+        .bind(status)
+        .bind(now())
+        .execute(c)
+        .await?;
+    Ok(())
+}
