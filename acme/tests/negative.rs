@@ -1,0 +1,249 @@
+//! Bad ACME requests over HTTP, made by hand so that each one is wrong in
+//! exactly one way: each gets the right problem type, a fresh nonce, and
+//! leaves nothing written or charged.
+
+use std::net::SocketAddr;
+
+use aws_lc_rs::rand::SystemRandom;
+use aws_lc_rs::signature::{ECDSA_P256_SHA256_FIXED_SIGNING, EcdsaKeyPair, KeyPair as _};
+use base64::Engine as _;
+use base64::engine::general_purpose::URL_SAFE_NO_PAD;
+use bytes::Bytes;
+use certgate_acme::{Acme, Settings};
+use certgate_tests::{Fixture, Footprint, Key, TestDb, csr, footprint, openssl_csr};
+use http_body_util::{BodyExt, Full};
+use hyper_util::client::legacy::Client;
+use hyper_util::client::legacy::connect::HttpConnector;
+use hyper_util::rt::TokioExecutor;
+use orders::{Formula, NewAcmeUrlCredentials, Worker};
+use serde_json::{Value, json};
+
+type Http = Client<HttpConnector, Full<Bytes>>;
+
+/// A hand-made ACME client: one P-256 key, raw JWS, raw HTTP.
+struct Raw {
+    http: Http,
+    key: EcdsaKeyPair,
+    dir: String,
+    kid: Option<String>,
+}
+
+struct Answer {
+    status: u16,
+    nonce: Option<String>,
+    location: Option<String>,
+    body: Value,
+}
+
+fn b64(b: &[u8]) -> String {
+    URL_SAFE_NO_PAD.encode(b)
+}
+
+impl Raw {
+    fn new(base: &str, path: &str) -> Raw {
+        let mut c = HttpConnector::new();
+        c.set_nodelay(true);
+        let pkcs8 = EcdsaKeyPair::generate_pkcs8(&ECDSA_P256_SHA256_FIXED_SIGNING, &SystemRandom::new()).unwrap();
+        let key = EcdsaKeyPair::from_pkcs8(&ECDSA_P256_SHA256_FIXED_SIGNING, pkcs8.as_ref()).unwrap();
+        Raw { http: Client::builder(TokioExecutor::new()).build(c), key, dir: format!("{base}/acme/{path}"), kid: None }
+    }
+
+    fn url(&self, rest: &str) -> String {
+        format!("{}/{rest}", self.dir)
+    }
+
+    fn jwk(&self) -> Value {
+        let p = self.key.public_key().as_ref();
+        json!({"crv": "P-256", "kty": "EC", "x": b64(&p[1..33]), "y": b64(&p[33..65])})
+    }
+
+    async fn send(&self, url: &str, content_type: &str, body: String) -> Answer {
+        let req =
+            hyper::Request::post(url).header("content-type", content_type).body(Full::new(Bytes::from(body))).unwrap();
+        let resp = self.http.request(req).await.unwrap();
+        let status = resp.status().as_u16();
+        let header = |n: &str| resp.headers().get(n).and_then(|v| v.to_str().ok()).map(str::to_string);
+        let (nonce, location) = (header("replay-nonce"), header("location"));
+        let bytes = resp.into_body().collect().await.unwrap().to_bytes();
+        Answer { status, nonce, location, body: serde_json::from_slice(&bytes).unwrap_or(Value::Null) }
+    }
+
+    async fn nonce(&self) -> String {
+        let req = hyper::Request::head(self.url("new-nonce")).body(Full::new(Bytes::new())).unwrap();
+        let resp = self.http.request(req).await.unwrap();
+        resp.headers()["replay-nonce"].to_str().unwrap().to_string()
+    }
+
+    /// A JWS over `payload` with the given protected header.
+    fn jws(&self, protected: &Value, payload: &str) -> String {
+        let p = b64(protected.to_string().as_bytes());
+        let body = if payload.is_empty() { String::new() } else { b64(payload.as_bytes()) };
+        let sig = self.key.sign(&SystemRandom::new(), format!("{p}.{body}").as_bytes()).unwrap();
+        json!({"protected": p, "payload": body, "signature": b64(sig.as_ref())}).to_string()
+    }
+
+    fn header(&self, url: &str, nonce: &str) -> Value {
+        match &self.kid {
+            Some(kid) => json!({"alg": "ES256", "kid": kid, "nonce": nonce, "url": url}),
+            None => json!({"alg": "ES256", "jwk": self.jwk(), "nonce": nonce, "url": url}),
+        }
+    }
+
+    async fn post(&self, rest: &str, payload: &str) -> Answer {
+        let url = self.url(rest);
+        let body = self.jws(&self.header(&url, &self.nonce().await), payload);
+        self.send(&url, "application/jose+json", body).await
+    }
+
+    async fn register(&mut self, creds: &NewAcmeUrlCredentials) -> Answer {
+        let url = self.url("new-account");
+        let eab_protected = b64(json!({"alg": "HS256", "kid": creds.kid, "url": url}).to_string().as_bytes());
+        let eab_payload = b64(self.jwk().to_string().as_bytes());
+        let key =
+            aws_lc_rs::hmac::Key::new(aws_lc_rs::hmac::HMAC_SHA256, &URL_SAFE_NO_PAD.decode(&creds.hmac_key).unwrap());
+        let mac = aws_lc_rs::hmac::sign(&key, format!("{eab_protected}.{eab_payload}").as_bytes());
+        let payload = json!({
+            "termsOfServiceAgreed": true,
+            "externalAccountBinding": {"protected": eab_protected, "payload": eab_payload, "signature": b64(mac.as_ref())},
+        });
+        let a = self.post("new-account", &payload.to_string()).await;
+        self.kid = a.location.clone();
+        a
+    }
+}
+
+fn problem(a: &Answer) -> &str {
+    a.body["type"].as_str().unwrap_or("").trim_start_matches("urn:ietf:params:acme:error:")
+}
+
+async fn serve(f: &Fixture) -> String {
+    let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
+    let base = format!("http://{}", listener.local_addr().unwrap());
+    let router = Acme::new(f.orders.clone(), Settings::default()).router();
+    tokio::spawn(async move {
+        axum::serve(listener, router.into_make_service_with_connect_info::<SocketAddr>()).await.unwrap();
+    });
+    base
+}
+
+fn csr_b64(pem: &str) -> String {
+    let (_, p) = x509_parser::pem::parse_x509_pem(pem.as_bytes()).unwrap();
+    b64(&p.contents)
+}
+
+async fn unchanged(f: &Fixture, before: &Footprint, what: &str) {
+    assert_eq!(&footprint(f.orders.db()).await, before, "{what} wrote or charged something");
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn each_bad_request_gets_its_problem_and_changes_nothing() {
+    let tdb = TestDb::sqlite().await;
+    let f = Fixture::new(&tdb, Formula::Bulk).await;
+    f.orders.credit_tokens(&f.op, "ssl1", 2, "").await.unwrap();
+    let creds = f.orders.create_acme_url(&f.op, "web", "ssl1", f.org).await.unwrap();
+    let base = serve(&f).await;
+    let mut alice = Raw::new(&base, &creds.path);
+    assert_eq!(alice.register(&creds).await.status, 201);
+
+    let www = json!({"identifiers": [{"type": "dns", "value": "www.example.test"}]}).to_string();
+    let before = footprint(f.orders.db()).await;
+
+    // A nonce is good once.
+    let nonce = alice.nonce().await;
+    let url = alice.url("new-order");
+    let ok = alice.send(&url, "application/jose+json", alice.jws(&alice.header(&url, &nonce), &www)).await;
+    assert_eq!(ok.status, 201);
+    let replay = alice.send(&url, "application/jose+json", alice.jws(&alice.header(&url, &nonce), &www)).await;
+    assert_eq!((replay.status, problem(&replay)), (400, "badNonce"));
+    assert!(replay.nonce.is_some(), "errors carry a fresh nonce too");
+    let order_url = ok.location.clone().unwrap();
+    let order_rest = order_url.split(&format!("/acme/{}/", creds.path)).nth(1).unwrap().to_string();
+    let before_orders = footprint(f.orders.db()).await;
+    assert_eq!(
+        (before_orders.orders, before_orders.ledger),
+        (before.orders, before.ledger),
+        "new-order charges nothing"
+    );
+    let before = before_orders;
+
+    // The url header must be the URL the request went to.
+    let wrong = alice.jws(&alice.header(&alice.url("new-account"), &alice.nonce().await), &www);
+    let a = alice.send(&url, "application/jose+json", wrong).await;
+    assert_eq!((a.status, problem(&a)), (403, "unauthorized"));
+
+    // alg none and HMAC are refused.
+    for alg in ["none", "HS256"] {
+        let h = json!({"alg": alg, "kid": alice.kid, "nonce": alice.nonce().await, "url": url});
+        let a = alice.send(&url, "application/jose+json", alice.jws(&h, &www)).await;
+        assert_eq!(problem(&a), "badSignatureAlgorithm", "{alg}");
+        assert!(a.body["algorithms"].as_array().is_some_and(|v| v.contains(&json!("ES256"))));
+    }
+
+    // A signature by another key than the account's.
+    let mallory = Raw::new(&base, &creds.path);
+    let forged = mallory.jws(&alice.header(&url, &alice.nonce().await), &www);
+    let a = alice.send(&url, "application/jose+json", forged).await;
+    assert_eq!((a.status, problem(&a)), (400, "malformed"));
+
+    // The wrong content type, and an oversized body.
+    let a = alice.send(&url, "application/json", alice.jws(&alice.header(&url, &alice.nonce().await), &www)).await;
+    assert_eq!((a.status, problem(&a)), (415, "malformed"));
+    let huge = json!({"identifiers": [{"type": "dns", "value": "x".repeat(70_000)}]}).to_string();
+    let a = alice.post("new-order", &huge).await;
+    assert_eq!((a.status, problem(&a)), (413, "malformed"));
+    unchanged(&f, &before, "bad JWS requests").await;
+
+    // Finalize with a CSR naming an extra name, or with a 1024-bit key.
+    let extra = csr(&["www.example.test", "extra.example.test"], Key::P256);
+    let a = alice.post(&format!("{order_rest}/finalize"), &json!({"csr": csr_b64(&extra)}).to_string()).await;
+    assert_eq!(problem(&a), "badCSR");
+    assert!(a.body["detail"].as_str().unwrap().contains("extra.example.test"), "{}", a.body);
+    let weak = openssl_csr(&["www.example.test"], "rsa:1024");
+    let a = alice.post(&format!("{order_rest}/finalize"), &json!({"csr": csr_b64(&weak)}).to_string()).await;
+    assert_eq!(problem(&a), "badCSR");
+    assert!(a.body["detail"].as_str().unwrap().contains("1024"), "{}", a.body);
+    unchanged(&f, &before, "bad CSRs").await;
+
+    // A good finalize charges once; another account cannot revoke the result.
+    let good = csr(&["www.example.test"], Key::P256);
+    let a = alice.post(&format!("{order_rest}/finalize"), &json!({"csr": csr_b64(&good)}).to_string()).await;
+    assert_eq!(a.status, 200, "{}", a.body);
+    let again = alice.post(&format!("{order_rest}/finalize"), &json!({"csr": csr_b64(&good)}).to_string()).await;
+    assert_eq!(problem(&again), "orderNotReady");
+    Worker::new(f.orders.clone(), "t").drain().await.unwrap();
+    let done = alice.post(&order_rest, "").await;
+    assert_eq!(done.body["status"], "valid", "{}", done.body);
+    let cert_rest =
+        done.body["certificate"].as_str().unwrap().split(&format!("/acme/{}/", creds.path)).nth(1).unwrap().to_string();
+    let pem = alice.post(&cert_rest, "").await;
+    assert_eq!(pem.status, 200);
+    let leaf_der = {
+        let certs = f.orders.list_orders(&f.op, &Default::default()).await.unwrap();
+        let c = f.orders.certificates(&f.op, certs[0].reference.as_deref().unwrap()).await.unwrap().remove(0);
+        x509_parser::pem::parse_x509_pem(c.leaf_pem.as_bytes()).unwrap().1.contents
+    };
+    let mut bob = Raw::new(&base, &creds.path);
+    assert_eq!(bob.register(&creds).await.status, 201, "one EAB key may bind several accounts");
+    let before = footprint(f.orders.db()).await;
+    let a = bob.post("revoke-cert", &json!({"certificate": b64(&leaf_der)}).to_string()).await;
+    assert_eq!((a.status, problem(&a)), (403, "unauthorized"));
+    let a = bob.post(&order_rest, "").await;
+    assert_eq!(a.status, 404, "another account's order is not visible");
+    unchanged(&f, &before, "bob's attempts").await;
+
+    // Without a pre-validation for the URL's organisation, new-order is refused.
+    let bare = storage::organisations::NewOrganisation { account_id: f.account, name: "Bare", ..Default::default() };
+    let bare = f.orders.create_organisation(&f.op, &bare).await.unwrap();
+    let unvalidated = f.orders.create_acme_url(&f.op, "bare", "ssl1", bare).await.unwrap();
+    let mut carol = Raw::new(&base, &unvalidated.path);
+    assert_eq!(carol.register(&unvalidated).await.status, 201);
+    let before = footprint(f.orders.db()).await;
+    let a = carol.post("new-order", &www).await;
+    assert_eq!(problem(&a), "unauthorized");
+    assert!(a.body["detail"].as_str().unwrap().contains("no active OV pre-validation"), "{}", a.body);
+    // A kid of another directory is not an account here.
+    carol.kid = alice.kid.clone();
+    let a = carol.post("new-order", &www).await;
+    assert_eq!(problem(&a), "accountDoesNotExist");
+    unchanged(&f, &before, "refused new-orders").await;
+}
