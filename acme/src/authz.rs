@@ -1,6 +1,6 @@
-//! ACME authorizations and their challenges. Every identifier this gateway
-//! accepts today is covered by a pre-validated domain (seed 6.9), so its
-//! authorization is valid from the start.
+//! ACME authorizations and their challenges. An identifier covered by a
+//! pre-validated domain (seed 6.9) is valid from the start; any other is
+//! validated by certgate's own VA once the client answers a challenge.
 
 use axum::body::Body;
 use axum::extract::{Path, State};
@@ -16,23 +16,41 @@ use crate::problem::Problem;
 /// The challenge types an authorization offers.
 const CHALLENGES: [&str; 3] = ["http-01", "dns-01", "tls-alpn-01"];
 
+/// The challenge types an authorization offers: a wildcard only dns-01.
+fn offered(a: &AcmeAuthzRow) -> &'static [&'static str] {
+    if a.wildcard == 1 { &CHALLENGES[1..2] } else { &CHALLENGES }
+}
+
 fn challenge_json(ctx: &Ctx, a: &AcmeAuthzRow, kind: &str) -> Value {
+    let chosen = a.challenge_type.as_deref() == Some(kind);
+    let status = match (chosen, a.challenge_type.is_some()) {
+        (true, _) => a.challenge_status.as_str(),
+        // A pre-validated authorization is valid without any challenge answered.
+        (false, false) if a.status == "valid" => "valid",
+        _ => "pending",
+    };
     let mut c = json!({
         "type": kind,
         "url": ctx.url(&format!("chall/{}/{kind}", a.id)),
         "token": a.token,
-        "status": if a.status == "valid" { "valid" } else { "pending" },
+        "status": status,
     });
-    if let Some(t) = a.validated_at {
+    if status == "valid"
+        && let Some(t) = a.validated_at
+    {
         c["validated"] = json!(rfc3339(t));
+    }
+    if chosen && let Some(e) = &a.error {
+        c["error"] = Problem::new("incorrectResponse", StatusCode::FORBIDDEN, e.clone()).body();
     }
     c
 }
 
 fn authz_json(ctx: &Ctx, a: &AcmeAuthzRow) -> Value {
-    // A valid authorization shows the one challenge that stands for its
-    // pre-validation; a pending one offers every type.
-    let kinds: &[&str] = if a.status == "valid" { &CHALLENGES[..1] } else { &CHALLENGES };
+    // A pre-validated authorization shows one valid challenge standing for
+    // its pre-validation; others offer every type they may use.
+    let pre_validated = a.status == "valid" && a.challenge_type.is_none();
+    let kinds: &[&str] = if pre_validated { &offered(a)[..1] } else { offered(a) };
     let mut v = json!({
         "status": a.status,
         "expires": rfc3339(a.expires_at),
@@ -87,8 +105,9 @@ pub(crate) async fn authz(
         .await
 }
 
-/// `POST chall/<authz>/<type>`: the client says it is ready. For a
-/// pre-validated (valid) authorization there is nothing to check.
+/// `POST chall/<authz>/<type>`: the client says it is ready. A pending
+/// authorization is then validated in the background by the VA; the client
+/// polls the authorization. A valid one has nothing left to check.
 pub(crate) async fn challenge(
     State(acme): State<Acme>,
     Path((dir, id, kind)): Path<(String, i64, String)>,
@@ -99,9 +118,29 @@ pub(crate) async fn challenge(
         .handle(&dir, &headers, async |ctx| {
             let path = format!("/acme/{dir}/chall/{id}/{kind}");
             let signed = acme.verify(&ctx, &path, &headers, body, KeyMode::Kid).await?;
-            let a = acme.own_authz(signed.account()?.id, id).await?;
-            if !CHALLENGES.contains(&kind.as_str()) {
-                return Err(Problem::not_found(format!("no {kind} challenge")));
+            let mut a = acme.own_authz(signed.account()?.id, id).await?;
+            if !offered(&a).contains(&kind.as_str()) {
+                return Err(Problem::not_found(format!("this authorization offers no {kind} challenge")));
+            }
+            let db = acme.orders.db();
+            if a.status == "pending" && acme_orders::start_challenge(&mut *db.acquire().await?, a.id, &kind).await? {
+                let key_authz = format!("{}.{}", a.token, signed.jwk.thumbprint());
+                let (va, db, name, authz_id, kind2) =
+                    (acme.va.clone(), db.clone(), a.identifier.clone(), a.id, kind.clone());
+                tokio::spawn(async move {
+                    let outcome = va.validate(&kind2, &name, &key_authz).await;
+                    if let Err(e) = &outcome {
+                        tracing::info!(authz = authz_id, challenge = %kind2, error = %e, "validation failed");
+                    }
+                    let mut c = match db.acquire().await {
+                        Ok(c) => c,
+                        Err(e) => return tracing::warn!(error = %e, "cannot record a validation"),
+                    };
+                    if let Err(e) = acme_orders::finish_challenge(&mut c, authz_id, outcome.err().as_deref()).await {
+                        tracing::warn!(error = %e, "cannot record a validation");
+                    }
+                });
+                a = acme.own_authz(signed.account()?.id, id).await?;
             }
             let mut reply = Reply::json(StatusCode::OK, &challenge_json(&ctx, &a, &kind));
             reply.links.push(format!("<{}>;rel=\"up\"", ctx.url(&format!("authz/{}", a.id))));

@@ -37,6 +37,8 @@ pub struct Settings {
     pub order_ttl_secs: i64,
     /// The largest request body accepted, in bytes.
     pub max_body_bytes: usize,
+    /// Where the validation authority connects for challenges.
+    pub va: crate::VaSettings,
 }
 
 impl Default for Settings {
@@ -49,6 +51,7 @@ impl Default for Settings {
             nonce_ttl_secs: 3600,
             order_ttl_secs: 7 * 86_400,
             max_body_bytes: 64 * 1024,
+            va: crate::VaSettings::default(),
         }
     }
 }

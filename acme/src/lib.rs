@@ -15,6 +15,7 @@ mod eab;
 pub mod jws;
 mod order;
 pub mod problem;
+mod va;
 
 use std::sync::Arc;
 use std::sync::atomic::AtomicU64;
@@ -24,6 +25,7 @@ use axum::routing::{get, post};
 use orders::Orders;
 
 pub use context::Settings;
+pub use va::VaSettings;
 
 /// The ACME front's shared state: the order core and the settings.
 #[derive(Clone)]
@@ -31,12 +33,14 @@ pub struct Acme {
     orders: Orders,
     settings: Arc<Settings>,
     nonces_issued: Arc<AtomicU64>,
+    va: Arc<va::Va>,
 }
 
 impl Acme {
     /// The ACME front over an order core.
     pub fn new(orders: Orders, settings: Settings) -> Acme {
-        Acme { orders, settings: Arc::new(settings), nonces_issued: Arc::new(AtomicU64::new(0)) }
+        let va = Arc::new(va::Va::new(settings.va.clone()));
+        Acme { orders, settings: Arc::new(settings), nonces_issued: Arc::new(AtomicU64::new(0)), va }
     }
 
     /// The routes of every ACME directory, to merge into the gateway's router.

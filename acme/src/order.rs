@@ -57,6 +57,25 @@ impl Acme {
             }
         }
         let authzs = acme_orders::authzs(&mut *self.orders.db().acquire().await?, o.id).await?;
+        if status == "pending" {
+            // The order follows its authorizations until finalize.
+            let next = if authzs.iter().all(|a| a.status == "valid") {
+                Some("ready")
+            } else if authzs.iter().any(|a| a.status != "valid" && a.status != "pending") {
+                Some("invalid")
+            } else {
+                None
+            };
+            if let Some(next) = next {
+                status = next.to_string();
+                let why = authzs.iter().find_map(|a| a.error.clone());
+                if next == "invalid" {
+                    error = why.clone().or_else(|| Some("an authorization is no longer valid".into()));
+                }
+                let mut c = self.orders.db().acquire().await?;
+                acme_orders::set_status(&mut c, o.id, next, None, error.as_deref()).await?;
+            }
+        }
         let identifiers: Vec<Value> = o.identifiers.lines().map(|n| json!({ "type": "dns", "value": n })).collect();
         let mut v = json!({
             "status": status,
@@ -69,7 +88,12 @@ impl Acme {
             v["certificate"] = json!(c);
         }
         if let Some(e) = error {
-            v["error"] = Problem::new("serverInternal", StatusCode::INTERNAL_SERVER_ERROR, e).body();
+            // Before finalize only a validation can fail; after, only issuance.
+            let p = match o.order_id {
+                None => Problem::unauthorized(e),
+                Some(_) => Problem::new("serverInternal", StatusCode::INTERNAL_SERVER_ERROR, e),
+            };
+            v["error"] = p.body();
         }
         Ok(v)
     }
@@ -124,27 +148,20 @@ pub(crate) async fn new_order(
             let names =
                 acme.orders.check_order(&caller, ctx.dir.organisation_id, &ctx.dir.product_code, &names).await?;
             let uncovered = acme.orders.names_needing_dcv(ctx.dir.organisation_id, &names).await?;
-            if let Some(n) = uncovered.first() {
-                return Err(Problem::new(
-                    "rejectedIdentifier",
-                    StatusCode::BAD_REQUEST,
-                    format!(
-                        "{n} is not among the pre-validated domains of this ACME URL's organisation \
-                         (challenge validation is not offered by this gateway yet)"
-                    ),
-                ));
-            }
             let mut authzs = Vec::new();
             for n in &names {
                 let (identifier, wildcard) = match n.strip_prefix("*.") {
                     Some(base) => (base.to_string(), true),
                     None => (n.clone(), false),
                 };
-                authzs.push(NewAuthz { identifier, wildcard, status: "valid", token: random_token()? });
+                // Pre-validated domains (seed 6.9) need no challenge.
+                let status = if uncovered.contains(n) { "pending" } else { "valid" };
+                authzs.push(NewAuthz { identifier, wildcard, status, token: random_token()? });
             }
+            let status = if uncovered.is_empty() { "ready" } else { "pending" };
             let expires = acme.orders.now() + acme.settings.order_ttl_secs;
             let mut tx = acme.orders.db().begin().await?;
-            let id = acme_orders::insert(&mut tx, account.id, &names.join("\n"), "ready", expires, &authzs).await?;
+            let id = acme_orders::insert(&mut tx, account.id, &names.join("\n"), status, expires, &authzs).await?;
             storage::commit(tx).await?;
             let o = acme.own_order(account.id, id).await?;
             let body = acme.order_json(&ctx, &caller, &o).await?;
@@ -194,11 +211,13 @@ pub(crate) async fn finalize(
             let account = signed.account()?.clone();
             let o = acme.own_order(account.id, id).await?;
             let caller = ctx.caller(account.id, &peer.ip().to_string());
-            if o.status != "ready" {
+            // Brings the status up to date with the authorizations first.
+            let current = acme.order_json(&ctx, &caller, &o).await?;
+            if current["status"] != "ready" {
                 return Err(Problem::new(
                     "orderNotReady",
                     StatusCode::FORBIDDEN,
-                    format!("the order is {}, not ready", o.status),
+                    format!("the order is {}, not ready", current["status"].as_str().unwrap_or("?")),
                 ));
             }
             let payload = signed.jws.json()?;

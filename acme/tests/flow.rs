@@ -150,9 +150,11 @@ async fn refusals_are_problem_documents_and_change_nothing() {
     assert_eq!(problem_type(&err), "urn:ietf:params:acme:error:externalAccountRequired");
 
     let acct = account(&server, &creds).await.unwrap();
-    // A name that is not pre-validated, too many names, and a wildcard the product allows.
-    let err = acct.new_order(&NewOrder::new(&[Identifier::Dns("www.other.test".into())])).await.err().unwrap();
-    assert_eq!(problem_type(&err), "urn:ietf:params:acme:error:rejectedIdentifier");
+    // A name that is not pre-validated waits for a challenge; too many names are refused.
+    let mut pending = acct.new_order(&NewOrder::new(&[Identifier::Dns("www.other.test".into())])).await.unwrap();
+    assert_eq!(pending.state().status, OrderStatus::Pending);
+    let err = pending.finalize().await.err().unwrap();
+    assert_eq!(problem_type(&err), "urn:ietf:params:acme:error:orderNotReady");
     let many: Vec<Identifier> = (0..5).map(|i| Identifier::Dns(format!("n{i}.example.test"))).collect();
     let err = acct.new_order(&NewOrder::new(&many)).await.err().unwrap();
     assert_eq!(problem_type(&err), "urn:ietf:params:acme:error:rejectedIdentifier");

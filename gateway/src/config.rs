@@ -86,6 +86,34 @@ pub struct AcmeConfig {
     pub order_ttl_secs: i64,
     /// The largest request body accepted, in bytes.
     pub max_body_bytes: usize,
+    /// Where the validation authority connects for challenges.
+    pub va: VaConfig,
+}
+
+/// Where the ACME front's validation authority connects.
+#[derive(Clone, Debug, Deserialize)]
+#[serde(deny_unknown_fields, default)]
+pub struct VaConfig {
+    /// Port of http-01 challenges (80 in production).
+    pub http_port: u16,
+    /// Port of tls-alpn-01 challenges (443 in production).
+    pub tls_port: u16,
+    /// DNS server (`IP:port`) for the VA's lookups; the system's when unset.
+    pub dns_server: Option<std::net::SocketAddr>,
+    /// Seconds one validation may take.
+    pub timeout_secs: u64,
+}
+
+impl Default for VaConfig {
+    fn default() -> Self {
+        let d = acme::VaSettings::default();
+        VaConfig {
+            http_port: d.http_port,
+            tls_port: d.tls_port,
+            dns_server: d.dns_server,
+            timeout_secs: d.timeout_secs,
+        }
+    }
 }
 
 impl Default for AcmeConfig {
@@ -98,6 +126,7 @@ impl Default for AcmeConfig {
             nonce_ttl_secs: d.nonce_ttl_secs,
             order_ttl_secs: d.order_ttl_secs,
             max_body_bytes: d.max_body_bytes,
+            va: VaConfig::default(),
         }
     }
 }
@@ -113,6 +142,12 @@ impl Config {
             nonce_ttl_secs: self.acme.nonce_ttl_secs,
             order_ttl_secs: self.acme.order_ttl_secs,
             max_body_bytes: self.acme.max_body_bytes,
+            va: acme::VaSettings {
+                http_port: self.acme.va.http_port,
+                tls_port: self.acme.va.tls_port,
+                dns_server: self.acme.va.dns_server,
+                timeout_secs: self.acme.va.timeout_secs,
+            },
         }
     }
 }

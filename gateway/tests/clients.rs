@@ -2,7 +2,9 @@
 //! demo prints works as printed; certbot renews and revokes; lego issues and
 //! revokes. The token balance afterwards is the starting one minus exactly
 //! the certificates issued. Without certbot or lego installed these tests
-//! say so and skip, except under `CI=true`, where they fail.
+//! say so and skip, except under `CI=true`, where they fail. Names outside
+//! the pre-validated `*.example.test` are validated by certgate's VA, which
+//! resolves them through pebble-challtestsrv's DNS (every name is 127.0.0.1).
 
 use std::io::{BufRead, BufReader};
 use std::path::Path;
@@ -11,17 +13,7 @@ use std::time::{Duration, Instant};
 
 const BIN: &str = env!("CARGO_BIN_EXE_certgate");
 
-fn have(tool: &str) -> bool {
-    let found =
-        Command::new("sh").arg("-c").arg(format!("command -v {tool}")).output().is_ok_and(|o| o.status.success());
-    if !found {
-        if std::env::var("CI").as_deref() == Ok("true") {
-            panic!("{tool} is not installed, and CI=true requires it (.ci/run installs it)");
-        }
-        eprintln!("SKIPPING: {tool} is not installed (apt-get install {tool})");
-    }
-    found
-}
+use certgate_tests::{ChallTestSrv, free_port, have_tool as have};
 
 struct Demo {
     child: Child,
@@ -39,12 +31,14 @@ impl Drop for Demo {
     }
 }
 
-fn start_demo() -> Demo {
-    let port = std::net::TcpListener::bind("127.0.0.1:0").unwrap().local_addr().unwrap().port();
+/// Starts `certgate demo`; `env` sets configuration (the VA's ports and DNS server).
+fn start_demo(env: &[(&str, String)]) -> Demo {
+    let port = free_port();
     let dir = tempfile::tempdir().unwrap();
     let mut child = Command::new(BIN)
         .args(["demo", "--listen", &format!("127.0.0.1:{port}"), "--data-dir"])
         .arg(dir.path())
+        .envs(env.iter().map(|(k, v)| (*k, v.as_str())))
         .env_remove("CERTGATE_SECRET_KEY")
         .stdout(Stdio::piped())
         .stderr(Stdio::null())
@@ -124,7 +118,7 @@ fn certbot_line_printed_by_the_demo_works_and_renews_and_revokes() {
     if !have("certbot") {
         return;
     }
-    let demo = start_demo();
+    let demo = start_demo(&[]);
     let start_tokens = demo.tokens();
     run(Command::new("sh").arg("-c").arg(demo.certbot_line()));
     let live = demo.dir.path().join("certbot/live/www.example.test");
@@ -159,13 +153,21 @@ fn lego_issues_and_revokes_with_eab() {
     if !have("lego") {
         return;
     }
-    let demo = start_demo();
+    let demo = start_demo(&[]);
     let start_tokens = demo.tokens();
     let path = demo.dir.path().join("lego");
     let lego = |verb: &str| {
         let mut c = Command::new("lego");
         c.args(["--server", &demo.directory, "--accept-tos", "--email", "ops@example.test", "--eab"])
-            .args(["--kid", &demo.kid, "--hmac", &demo.hmac, "--http", "--http.port", "127.0.0.1:5002"])
+            .args([
+                "--kid",
+                &demo.kid,
+                "--hmac",
+                &demo.hmac,
+                "--http",
+                "--http.port",
+                &format!("127.0.0.1:{}", free_port()),
+            ])
             .args(["-d", "lego.example.test", "--path"])
             .arg(&path)
             .arg(verb);
@@ -179,4 +181,58 @@ fn lego_issues_and_revokes_with_eab() {
     run(&mut lego("revoke"));
     let orders = demo.certgate(&["order", "list", "--account", "1"]);
     assert!(orders.lines().any(|l| l.contains("lego.example.test\trevoked")), "{orders}");
+}
+
+/// The VA's configuration pointing at a challenge server's DNS, which
+/// answers every name with 127.0.0.1, and at the clients' own ports.
+fn va_env(srv: &ChallTestSrv, http_port: u16, tls_port: u16) -> Vec<(&'static str, String)> {
+    vec![
+        ("CERTGATE_ACME__VA__DNS_SERVER", srv.dns.to_string()),
+        ("CERTGATE_ACME__VA__HTTP_PORT", http_port.to_string()),
+        ("CERTGATE_ACME__VA__TLS_PORT", tls_port.to_string()),
+    ]
+}
+
+#[test]
+fn certbot_standalone_answers_http01_for_a_name_not_pre_validated() {
+    if !have("certbot") {
+        return;
+    }
+    let Some(srv) = ChallTestSrv::start() else { return };
+    let port = free_port();
+    let demo = start_demo(&va_env(&srv, port, 443));
+    let start_tokens = demo.tokens();
+    let d = demo.dir.path().join("certbot");
+    run(Command::new("certbot")
+        .args(["certonly", "-n", "--agree-tos", "--register-unsafely-without-email", "--standalone"])
+        .args(["--http-01-address", "127.0.0.1", "--http-01-port", &port.to_string()])
+        .args(["--server", &demo.directory, "--eab-kid", &demo.kid, "--eab-hmac-key", &demo.hmac])
+        .args(["-d", "web.other.test", "--config-dir"])
+        .arg(&d)
+        .arg("--work-dir")
+        .arg(&d)
+        .arg("--logs-dir")
+        .arg(&d));
+    verify_chain(&demo.root(), &d.join("live/web.other.test/fullchain.pem"));
+    assert_eq!(demo.tokens(), start_tokens - 1);
+}
+
+#[test]
+fn lego_answers_tls_alpn01_for_a_name_not_pre_validated() {
+    if !have("lego") {
+        return;
+    }
+    let Some(srv) = ChallTestSrv::start() else { return };
+    let port = free_port();
+    let demo = start_demo(&va_env(&srv, 80, port));
+    let start_tokens = demo.tokens();
+    let path = demo.dir.path().join("lego");
+    run(Command::new("lego")
+        .args(["--server", &demo.directory, "--accept-tos", "--email", "ops@example.test", "--eab"])
+        .args(["--kid", &demo.kid, "--hmac", &demo.hmac, "--tls", "--tls.port", &format!("127.0.0.1:{port}")])
+        .args(["-d", "alpn.other.test", "--path"])
+        .arg(&path)
+        .arg("run"));
+    verify_chain(&demo.root(), &path.join("certificates/alpn.other.test.crt"));
+    assert_eq!(demo.tokens(), start_tokens - 1);
 }

@@ -45,6 +45,12 @@ pub struct AcmeAuthzRow {
     pub expires_at: i64,
     /// When it was created (UTC Unix seconds).
     pub created_at: i64,
+    /// The challenge type the client answered (`http-01`, `dns-01`, `tls-alpn-01`).
+    pub challenge_type: Option<String>,
+    /// `pending`, `processing`, `valid` or `invalid`.
+    pub challenge_status: String,
+    /// Why validation failed.
+    pub error: Option<String>,
 }
 
 /// A new authorization of a new order.
@@ -155,5 +161,37 @@ pub async fn set_authz_status(c: &mut Conn, id: i64, status: &str) -> Result<()>
         .bind(now())
         .execute(c)
         .await?;
+    Ok(())
+}
+
+/// Marks the challenge `kind` of a pending authorization as being validated;
+/// false when it was not pending (another challenge or request came first).
+pub async fn start_challenge(c: &mut Conn, id: i64, kind: &str) -> Result<bool> {
+    let r = sqlx::query(
+        "UPDATE acme_authzs SET challenge_type = $2, challenge_status = 'processing'
+         WHERE id = $1 AND status = 'pending' AND challenge_status = 'pending'",
+    )
+    .bind(id)
+    .bind(kind)
+    .execute(c)
+    .await?;
+    Ok(r.rows_affected() == 1)
+}
+
+/// Records the outcome of a validation: the authorization and its challenge
+/// become valid, or invalid with the error.
+pub async fn finish_challenge(c: &mut Conn, id: i64, error: Option<&str>) -> Result<()> {
+    let status = if error.is_some() { "invalid" } else { "valid" };
+    sqlx::query(
+        "UPDATE acme_authzs SET status = $2, challenge_status = $2, error = $3,
+             validated_at = CASE WHEN $2 = 'valid' THEN $4 ELSE validated_at END
+         WHERE id = $1 AND challenge_status = 'processing'",
+    )
+    .bind(id)
+    .bind(status)
+    .bind(error)
+    .bind(now())
+    .execute(c)
+    .await?;
     Ok(())
 }

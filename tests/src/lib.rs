@@ -278,3 +278,109 @@ pub async fn embedded_root(db: &Db) -> String {
         .expect("embedded root exists")
         .cert_pem
 }
+
+/// True when `tool` is on the PATH. When it is not, says so; under `CI=true`
+/// it panics instead, because CI installs every peer the tests need.
+pub fn have_tool(tool: &str) -> bool {
+    let found = std::process::Command::new("sh")
+        .arg("-c")
+        .arg(format!("command -v {tool}"))
+        .output()
+        .is_ok_and(|o| o.status.success());
+    if !found {
+        if std::env::var("CI").as_deref() == Ok("true") {
+            panic!("{tool} is not installed, and CI=true requires it (.ci/run installs it)");
+        }
+        eprintln!("SKIPPING: {tool} is not installed");
+    }
+    found
+}
+
+/// A free TCP port on loopback (free when asked; tests bind it soon after).
+pub fn free_port() -> u16 {
+    std::net::TcpListener::bind("127.0.0.1:0").and_then(|l| l.local_addr()).map(|a| a.port()).expect("a free port")
+}
+
+/// pebble-challtestsrv (from Debian's `pebble` package) on loopback: a DNS
+/// server that answers every A query with 127.0.0.1 and serves the TXT
+/// records it is told, and http-01 and tls-alpn-01 responders. It stops
+/// when dropped.
+pub struct ChallTestSrv {
+    child: std::process::Child,
+    /// Its DNS server.
+    pub dns: std::net::SocketAddr,
+    /// Its http-01 port.
+    pub http_port: u16,
+    /// Its tls-alpn-01 port.
+    pub tls_port: u16,
+    management: u16,
+}
+
+impl Drop for ChallTestSrv {
+    fn drop(&mut self) {
+        let _ = self.child.kill();
+        let _ = self.child.wait();
+    }
+}
+
+impl ChallTestSrv {
+    /// Starts one, or returns `None` (after saying why) when it is not installed.
+    pub fn start() -> Option<ChallTestSrv> {
+        if !have_tool("pebble-challtestsrv") {
+            return None;
+        }
+        let (dns, http, tls, mgmt) = (free_port(), free_port(), free_port(), free_port());
+        let child = std::process::Command::new("pebble-challtestsrv")
+            .args(["-dns01", &format!("127.0.0.1:{dns}"), "-http01", &format!("127.0.0.1:{http}")])
+            .args(["-tlsalpn01", &format!("127.0.0.1:{tls}"), "-https01", ""])
+            .args(["-management", &format!("127.0.0.1:{mgmt}"), "-defaultIPv6", ""])
+            .stdout(std::process::Stdio::null())
+            .stderr(std::process::Stdio::null())
+            .spawn()
+            .expect("start pebble-challtestsrv");
+        let srv = ChallTestSrv {
+            child,
+            dns: std::net::SocketAddr::from(([127, 0, 0, 1], dns)),
+            http_port: http,
+            tls_port: tls,
+            management: mgmt,
+        };
+        for _ in 0..100 {
+            if std::net::TcpStream::connect(("127.0.0.1", mgmt)).is_ok() {
+                return Some(srv);
+            }
+            std::thread::sleep(std::time::Duration::from_millis(50));
+        }
+        panic!("pebble-challtestsrv did not start");
+    }
+
+    /// Calls its management API with a JSON body.
+    pub fn manage(&self, path: &str, body: &str) {
+        use std::io::{Read, Write};
+        let mut s = std::net::TcpStream::connect(("127.0.0.1", self.management)).expect("management port");
+        write!(
+            s,
+            "POST {path} HTTP/1.1\r\nHost: 127.0.0.1\r\nContent-Type: application/json\r\nContent-Length: {}\r\nConnection: close\r\n\r\n{body}",
+            body.len()
+        )
+        .expect("write");
+        let mut out = String::new();
+        s.read_to_string(&mut out).expect("read");
+        assert!(out.starts_with("HTTP/1.1 200"), "challtestsrv {path}: {out}");
+    }
+
+    /// Serves `content` at `/.well-known/acme-challenge/<token>`.
+    pub fn add_http01(&self, token: &str, content: &str) {
+        self.manage("/add-http01", &format!(r#"{{"token":"{token}","content":"{content}"}}"#));
+    }
+
+    /// Serves the TXT record `_acme-challenge.<name>` with `value`.
+    pub fn set_dns01(&self, name: &str, value: &str) {
+        self.manage("/set-txt", &format!(r#"{{"host":"_acme-challenge.{name}.","value":"{value}"}}"#));
+    }
+
+    /// Answers tls-alpn-01 for `name` with the key authorization `content`.
+    pub fn add_tlsalpn01(&self, name: &str, content: &str) {
+        self.manage("/add-tlsalpn01", &format!(r#"{{"host":"{name}","content":"{content}"}}"#));
+    }
+}

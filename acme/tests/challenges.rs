@@ -1,0 +1,126 @@
+//! certgate's own VA against a real challenge server (pebble-challtestsrv):
+//! http-01, dns-01 and tls-alpn-01 for names that are not pre-validated, and
+//! a wrong answer that leaves the order invalid and uncharged.
+
+use std::net::SocketAddr;
+
+use base64::Engine as _;
+use base64::engine::general_purpose::URL_SAFE_NO_PAD;
+use certgate_acme::{Acme, Settings, VaSettings};
+use certgate_tests::{ChallTestSrv, Fixture, TestDb, embedded_root, openssl_verify};
+use hyper_util::client::legacy::Client;
+use hyper_util::client::legacy::connect::HttpConnector;
+use hyper_util::rt::TokioExecutor;
+use instant_acme::{
+    Account, AuthorizationStatus, BodyWrapper, ChallengeType, ExternalAccountKey, Identifier, NewAccount, NewOrder,
+    Order, OrderStatus, RetryPolicy,
+};
+use orders::{Formula, Ledger, Worker};
+use tokio::sync::watch;
+
+async fn setup(srv: &ChallTestSrv, f: &Fixture) -> (Account, watch::Sender<bool>) {
+    let settings = Settings {
+        va: VaSettings {
+            http_port: srv.http_port,
+            tls_port: srv.tls_port,
+            dns_server: Some(srv.dns),
+            timeout_secs: 10,
+        },
+        ..Settings::default()
+    };
+    let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
+    let base = format!("http://{}", listener.local_addr().unwrap());
+    let router = Acme::new(f.orders.clone(), settings).router();
+    tokio::spawn(async move {
+        axum::serve(listener, router.into_make_service_with_connect_info::<SocketAddr>()).await.unwrap();
+    });
+    let (stop, rx) = watch::channel(false);
+    tokio::spawn(Worker::new(f.orders.clone(), "va-test").run(rx));
+    let creds = f.orders.create_acme_url(&f.op, "web", "ssl1", f.org).await.unwrap();
+    let mut connector = HttpConnector::new();
+    connector.set_nodelay(true);
+    let http = Box::new(Client::builder(TokioExecutor::new()).build::<_, BodyWrapper<bytes::Bytes>>(connector));
+    let eab = ExternalAccountKey::new(creds.kid.clone(), &URL_SAFE_NO_PAD.decode(&creds.hmac_key).unwrap());
+    let new = NewAccount { contact: &[], terms_of_service_agreed: true, only_return_existing: false };
+    let dir = format!("{base}/acme/{}/directory", creds.path);
+    let (account, _) = Account::builder_with_http(http).create(&new, dir, Some(&eab)).await.unwrap();
+    (account, stop)
+}
+
+/// Orders `name`, answers its challenge of `kind` through the challenge
+/// server (or wrongly, when `honest` is false), and returns the order once
+/// it is ready or invalid.
+async fn order_with(srv: &ChallTestSrv, account: &Account, name: &str, kind: ChallengeType, honest: bool) -> Order {
+    let ids = [Identifier::Dns(name.to_string())];
+    let mut order = account.new_order(&NewOrder::new(&ids)).await.unwrap();
+    assert_eq!(order.state().status, OrderStatus::Pending, "{name} is not pre-validated");
+    let mut authzs = order.authorizations();
+    while let Some(authz) = authzs.next().await {
+        let mut authz = authz.unwrap();
+        assert_eq!(authz.status, AuthorizationStatus::Pending);
+        let mut challenge = authz.challenge(kind.clone()).expect("challenge offered");
+        let key_authz = challenge.key_authorization();
+        let answer = if honest { key_authz.as_str().to_string() } else { format!("{}x", key_authz.as_str()) };
+        match kind {
+            ChallengeType::Http01 => srv.add_http01(&challenge.token, &answer),
+            ChallengeType::Dns01 => {
+                let value = if honest { key_authz.dns_value() } else { "wrong".into() };
+                srv.set_dns01(name, &value)
+            }
+            ChallengeType::TlsAlpn01 => srv.add_tlsalpn01(name, &answer),
+            _ => unreachable!(),
+        }
+        // A wrong answer may already be judged in the reply to set_ready.
+        let ready = challenge.set_ready().await;
+        if honest {
+            ready.unwrap();
+        }
+    }
+    // An invalid order comes back as the error of its last validation.
+    let polled = order.poll_ready(&RetryPolicy::default()).await;
+    if honest {
+        polled.unwrap();
+    }
+    order.refresh().await.unwrap();
+    order
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn each_challenge_type_is_validated_by_certgates_va() {
+    let Some(srv) = ChallTestSrv::start() else { return };
+    let tdb = TestDb::sqlite().await;
+    let f = Fixture::new(&tdb, Formula::Bulk).await;
+    f.orders.credit_tokens(&f.op, "ssl1", 3, "").await.unwrap();
+    let (account, _stop) = setup(&srv, &f).await;
+    let root = embedded_root(f.orders.db()).await;
+    for (name, kind) in [
+        ("web.other.test", ChallengeType::Http01),
+        ("dns.other.test", ChallengeType::Dns01),
+        ("alpn.other.test", ChallengeType::TlsAlpn01),
+    ] {
+        let mut order = order_with(&srv, &account, name, kind.clone(), true).await;
+        assert_eq!(order.state().status, OrderStatus::Ready, "{kind:?}");
+        order.finalize().await.unwrap();
+        let chain = order.poll_certificate(&RetryPolicy::default()).await.unwrap();
+        let pems: Vec<&str> = chain.split_inclusive("-----END CERTIFICATE-----\n").collect();
+        openssl_verify(&root, pems[1], pems[0]).unwrap();
+    }
+    assert_eq!(f.orders.balance(&f.op, Ledger::Tokens, Some("ssl1")).await.unwrap(), 0, "one token per certificate");
+    tdb.cleanup().await;
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_wrong_answer_makes_the_order_invalid_and_charges_nothing() {
+    let Some(srv) = ChallTestSrv::start() else { return };
+    let tdb = TestDb::sqlite().await;
+    let f = Fixture::new(&tdb, Formula::Bulk).await;
+    f.orders.credit_tokens(&f.op, "ssl1", 1, "").await.unwrap();
+    let (account, _stop) = setup(&srv, &f).await;
+    for kind in [ChallengeType::Http01, ChallengeType::Dns01, ChallengeType::TlsAlpn01] {
+        let mut order = order_with(&srv, &account, "bad.other.test", kind.clone(), false).await;
+        assert_eq!(order.state().status, OrderStatus::Invalid, "{kind:?}");
+    }
+    assert_eq!(f.orders.balance(&f.op, Ledger::Tokens, Some("ssl1")).await.unwrap(), 1);
+    assert!(f.orders.list_orders(&f.op, &Default::default()).await.unwrap().is_empty());
+    tdb.cleanup().await;
+}
