@@ -178,3 +178,72 @@ pub(crate) async fn orders(
         })
         .await
 }
+
+/// `POST key-change` (RFC 8555 §7.3.5): the account, signing with its
+/// current key, sends an inner JWS signed by the new key naming the account
+/// and its old key.
+pub(crate) async fn key_change(
+    State(acme): State<Acme>,
+    Path(dir): Path<String>,
+    ConnectInfo(peer): ConnectInfo<SocketAddr>,
+    headers: HeaderMap,
+    body: Body,
+) -> Response {
+    acme.clone()
+        .handle(&dir, &headers, async |ctx| {
+            let url = ctx.url("key-change");
+            let signed = acme.verify(&ctx, &format!("/acme/{dir}/key-change"), &headers, body, KeyMode::Kid).await?;
+            let account = signed.account()?.clone();
+            let inner = crate::jws::Jws::parse(&signed.jws.payload)?;
+            if inner.protected.nonce.is_some() || inner.protected.kid.is_some() {
+                return Err(Problem::malformed("the inner JWS of key-change carries a jwk and no nonce"));
+            }
+            if inner.protected.url.as_deref() != Some(url.as_str()) {
+                return Err(Problem::malformed("the inner JWS url must be the key-change URL"));
+            }
+            let new_jwk = inner.protected.jwk.as_ref().ok_or_else(|| Problem::malformed("the inner JWS has no jwk"))?;
+            let new_key = crate::jws::Jwk::from_value(new_jwk)?;
+            inner.verify(&new_key)?;
+            let payload = inner.json()?;
+            if payload.get("account").and_then(Value::as_str) != Some(ctx.url(&format!("acct/{}", account.id)).as_str())
+            {
+                return Err(Problem::malformed("the inner payload's account is not the signing account"));
+            }
+            let old = payload.get("oldKey").ok_or_else(|| Problem::malformed("the inner payload has no oldKey"))?;
+            if crate::jws::Jwk::from_value(old)?.thumbprint() != signed.jwk.thumbprint() {
+                return Err(Problem::malformed("oldKey is not the account's current key"));
+            }
+            let thumbprint = new_key.thumbprint();
+            let db = acme.orders.db();
+            if let Some(other) =
+                acme_accounts::by_thumbprint(&mut *db.acquire().await?, ctx.dir.id, &thumbprint).await?
+            {
+                let conflict =
+                    Problem::new("malformed", StatusCode::CONFLICT, "the new key already belongs to an account");
+                let mut reply = Reply::json(conflict.status, &conflict.body());
+                reply.content_type = "application/problem+json";
+                return Ok(reply.location(ctx.url(&format!("acct/{}", other.id))));
+            }
+            let mut tx = db.begin().await?;
+            if !acme_accounts::set_key(&mut tx, account.id, &thumbprint, &new_key.canonical()).await? {
+                return Err(Problem::new(
+                    "malformed",
+                    StatusCode::CONFLICT,
+                    "the new key already belongs to an account",
+                ));
+            }
+            audit::record(
+                &mut tx,
+                &ctx.caller(account.id, &peer.ip().to_string()).actor(),
+                "acme.account.key_change",
+                "",
+            )
+            .await?;
+            commit(tx).await?;
+            let a = acme_accounts::get(&mut *db.acquire().await?, account.id)
+                .await?
+                .ok_or_else(|| Problem::not_found("gone"))?;
+            Ok(Reply::json(StatusCode::OK, &account_json(&ctx, &a)))
+        })
+        .await
+}

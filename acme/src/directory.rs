@@ -48,6 +48,8 @@ pub(crate) async fn directory(State(acme): State<Acme>, Path(dir): Path<String>,
             "newAccount": ctx.url("new-account"),
             "newOrder": ctx.url("new-order"),
             "revokeCert": ctx.url("revoke-cert"),
+            "keyChange": ctx.url("key-change"),
+            "renewalInfo": ctx.url("renewal-info"),
             "meta": meta,
         });
         Ok(Reply::json(StatusCode::OK, &body))

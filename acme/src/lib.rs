@@ -7,6 +7,7 @@
 //! It depends on `orders` and `storage`, never on `upstream`.
 
 mod account;
+mod ari;
 mod authz;
 mod certificate;
 mod context;
@@ -58,6 +59,8 @@ impl Acme {
             .route("/acme/{dir}/chall/{id}/{kind}", post(authz::challenge))
             .route("/acme/{dir}/cert/{id}", post(certificate::download))
             .route("/acme/{dir}/revoke-cert", post(certificate::revoke))
+            .route("/acme/{dir}/key-change", post(account::key_change))
+            .route("/acme/{dir}/renewal-info/{cert_id}", get(ari::renewal_info))
             .with_state(self)
     }
 }

@@ -87,6 +87,10 @@ impl Acme {
         if let Some(c) = certificate {
             v["certificate"] = json!(c);
         }
+        if let Some(replaced) = o.replaces {
+            let cert = self.orders.certificate(caller, replaced).await?;
+            v["replaces"] = json!(crate::ari::cert_id_of(&cert));
+        }
         if let Some(e) = error {
             // Before finalize only a validation can fail; after, only issuance.
             let p = match o.order_id {
@@ -145,8 +149,30 @@ pub(crate) async fn new_order(
                 names.push(value.to_string());
             }
             let caller = ctx.caller(account.id, &peer.ip().to_string());
-            let names =
-                acme.orders.check_order(&caller, ctx.dir.organisation_id, &ctx.dir.product_code, &names).await?;
+            let replaces = match payload.get("replaces").and_then(Value::as_str) {
+                Some(cert_id) => {
+                    let cert = acme.certificate_by_id(&caller, cert_id).await?;
+                    if acme_orders::replacing(&mut *acme.orders.db().acquire().await?, cert.id).await?.is_some() {
+                        return Err(Problem::new(
+                            "alreadyReplaced",
+                            StatusCode::CONFLICT,
+                            "another order already replaces this certificate",
+                        ));
+                    }
+                    Some(cert)
+                }
+                None => None,
+            };
+            let names = acme
+                .orders
+                .check_order(
+                    &caller,
+                    ctx.dir.organisation_id,
+                    &ctx.dir.product_code,
+                    &names,
+                    replaces.as_ref().map(|c| c.order_id),
+                )
+                .await?;
             let uncovered = acme.orders.names_needing_dcv(ctx.dir.organisation_id, &names).await?;
             let mut authzs = Vec::new();
             for n in &names {
@@ -161,7 +187,16 @@ pub(crate) async fn new_order(
             let status = if uncovered.is_empty() { "ready" } else { "pending" };
             let expires = acme.orders.now() + acme.settings.order_ttl_secs;
             let mut tx = acme.orders.db().begin().await?;
-            let id = acme_orders::insert(&mut tx, account.id, &names.join("\n"), status, expires, &authzs).await?;
+            let id = acme_orders::insert(
+                &mut tx,
+                account.id,
+                &names.join("\n"),
+                status,
+                expires,
+                replaces.map(|c| c.id),
+                &authzs,
+            )
+            .await?;
             storage::commit(tx).await?;
             let o = acme.own_order(account.id, id).await?;
             let body = acme.order_json(&ctx, &caller, &o).await?;
@@ -258,6 +293,10 @@ pub(crate) async fn finalize(
                 client_ref: None,
                 idempotency_key: Some(format!("acme-order-{}", o.id)),
                 dcv_done: true,
+                renews: match o.replaces {
+                    Some(cert_id) => Some(acme.orders.certificate(&caller, cert_id).await?.order_id),
+                    None => None,
+                },
             };
             let placed = acme.orders.place(&caller, &req).await?;
             let mut c = acme.orders.db().acquire().await?;

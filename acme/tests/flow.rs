@@ -13,8 +13,8 @@ use hyper_util::client::legacy::Client;
 use hyper_util::client::legacy::connect::HttpConnector;
 use hyper_util::rt::TokioExecutor;
 use instant_acme::{
-    Account, BodyWrapper, Error, ExternalAccountKey, HttpClient, Identifier, NewAccount, NewOrder, OrderStatus,
-    RetryPolicy, RevocationReason, RevocationRequest,
+    Account, BodyWrapper, CertificateIdentifier, Error, ExternalAccountKey, HttpClient, Identifier, NewAccount,
+    NewOrder, OrderStatus, RetryPolicy, RevocationReason, RevocationRequest,
 };
 use orders::{Formula, Ledger, NewAcmeUrlCredentials, Worker};
 use rustls::pki_types::CertificateDer;
@@ -173,4 +173,59 @@ async fn refusals_are_problem_documents_and_change_nothing() {
     let err = acct.new_order(&NewOrder::new(&two[..1])).await.err().unwrap();
     assert_eq!(problem_type(&err), "urn:ietf:params:acme:error:unauthorized");
     assert_eq!(footprint(f.orders.db()).await.orders, before.orders);
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn ari_window_replaces_as_a_renewal_and_key_change() {
+    for tdb in TestDb::all().await {
+        let f = Fixture::new(&tdb, Formula::Bulk).await;
+        f.orders.credit_tokens(&f.op, "ssl1", 1, "").await.unwrap();
+        f.orders.credit_tokens(&f.op, "renssl1", 1, "").await.unwrap();
+        let creds = f.orders.create_acme_url(&f.op, "web", "ssl1", f.org).await.unwrap();
+        let server = serve(&f).await;
+        let mut acct = account(&server, &creds).await.unwrap();
+        let www = [Identifier::Dns("www.example.test".into())];
+        let mut first = acct.new_order(&NewOrder::new(&www)).await.unwrap();
+        first.finalize().await.unwrap();
+        let chain = first.poll_certificate(&RetryPolicy::default()).await.unwrap();
+        let (_, leaf) = x509_parser::pem::parse_x509_pem(chain.as_bytes()).unwrap();
+        let der = CertificateDer::from(leaf.contents.clone());
+        let cert_id = CertificateIdentifier::try_from(&der).unwrap();
+
+        // A fresh one-year certificate: renew 65 days before it expires.
+        let (info, retry) = acct.renewal_info(&cert_id).await.unwrap();
+        let not_after = leaf.parse_x509().unwrap().validity().not_after.timestamp();
+        let start = info.suggested_window.start.unix_timestamp();
+        assert!((start - (not_after - 65 * 86_400)).abs() < 5, "window starts 65 days before expiry");
+        assert!(info.suggested_window.end.unix_timestamp() > start);
+        assert!(retry.as_secs() > 0);
+
+        // Inside the renewal window, an order replacing it is a renewal paid with the renewal token.
+        let now = f.orders.now();
+        f.orders.set_clock_offset(not_after - 80 * 86_400 - now);
+        let mut renewal = acct.new_order(&NewOrder::new(&www).replaces(cert_id.clone())).await.unwrap();
+        renewal.finalize().await.unwrap();
+        renewal.poll_certificate(&RetryPolicy::default()).await.unwrap();
+        let placed = f.orders.list_orders(&f.op, &Default::default()).await.unwrap();
+        assert_eq!(placed.len(), 2);
+        assert_eq!((placed[0].kind.as_str(), placed[0].renewal_of), ("renewal", Some(placed[1].id)), "{}", tdb.backend);
+        assert_eq!(f.orders.balance(&f.op, Ledger::Tokens, Some("renssl1")).await.unwrap(), 0);
+        assert_eq!(f.orders.balance(&f.op, Ledger::Tokens, Some("ssl1")).await.unwrap(), 0);
+        let err = acct.new_order(&NewOrder::new(&www).replaces(cert_id.clone())).await.err().unwrap();
+        assert_eq!(problem_type(&err), "urn:ietf:params:acme:error:alreadyReplaced");
+
+        // A revoked certificate should be replaced at once.
+        acct.revoke(&RevocationRequest { certificate: &der, reason: None }).await.unwrap();
+        let (info, _) = acct.renewal_info(&cert_id).await.unwrap();
+        assert!(info.suggested_window.end.unix_timestamp() < f.orders.now());
+
+        // Key change: the old key stops working, the new one works.
+        let old = acct.clone();
+        let _credentials = acct.update_key().await.unwrap();
+        f.orders.credit_tokens(&f.op, "ssl1", 1, "").await.unwrap();
+        acct.new_order(&NewOrder::new(&www)).await.unwrap();
+        let err = old.new_order(&NewOrder::new(&www)).await.err().unwrap();
+        assert_eq!(problem_type(&err), "urn:ietf:params:acme:error:malformed", "the old key's signature fails");
+        tdb.cleanup().await;
+    }
 }

@@ -225,6 +225,21 @@ impl Orders {
         self.order(caller, reference).await
     }
 
+    /// `Some(id)` when order `id` of the caller's account has a valid
+    /// certificate inside its renewal window now (from 90 days before expiry
+    /// to 30 days after); `None` when it exists but is outside the window.
+    pub(crate) async fn renewable(&self, caller: &Caller, id: i64) -> Result<Option<i64>> {
+        let o = self.order_by_id(caller, id).await?;
+        let certs = certificates::for_order(&mut *self.db().acquire().await?, o.id).await?;
+        let now = self.now();
+        Ok(certs
+            .iter()
+            .rev()
+            .find(|c| c.revoked_at.is_none())
+            .filter(|c| now >= c.not_after - 90 * DAY && now <= c.not_after + 30 * DAY)
+            .map(|_| o.id))
+    }
+
     /// Renews a delivered order (seed 5.2): a new order for the same product,
     /// organisation and names, from 90 days before expiry to 30 days after.
     /// Without a CSR the previous one is used again.

@@ -24,6 +24,10 @@ pub struct PlaceOrder {
     pub idempotency_key: Option<String>,
     /// True when the front has already validated control of every name (ACME challenges).
     pub dcv_done: bool,
+    /// The order whose certificate this one replaces (ACME `replaces`). Inside
+    /// that certificate's renewal window (seed 5.2) the new order is a
+    /// renewal, paid with renewal tokens where the product has them.
+    pub renews: Option<i64>,
 }
 
 /// The outcome of [`Orders::place`].
@@ -64,9 +68,13 @@ impl Orders {
         self.check_prevalidation(&product, org.id, &org.name).await?;
         let needs_dcv = !req.dcv_done && !self.names_needing_dcv(org.id, &checked.names).await?.is_empty();
 
+        let renewal_of = match req.renews {
+            Some(id) => self.renewable(caller, id).await?,
+            None => None,
+        };
         let spec = Spec {
-            kind: "new",
-            renewal_of: None,
+            kind: if renewal_of.is_some() { "renewal" } else { "new" },
+            renewal_of,
             client_ref: req.client_ref.as_deref(),
             idempotency_key: req.idempotency_key.as_deref(),
             needs_dcv,
@@ -151,12 +159,14 @@ impl Orders {
     /// pre-validation, and funds (tokens held, or the deposit in credit).
     /// Returns the names normalized. The ACME front calls it at new-order;
     /// the charge itself happens at finalize, through [`Orders::place`].
+    /// `renews` is as in [`PlaceOrder::renews`].
     pub async fn check_order(
         &self,
         caller: &Caller,
         organisation_id: i64,
         product_code: &str,
         names: &[String],
+        renews: Option<i64>,
     ) -> Result<Vec<String>> {
         caller.require(Right::Technical)?;
         let product = self.product(product_code).await?;
@@ -176,8 +186,12 @@ impl Orders {
         let mut c = self.db().acquire().await?;
         let account =
             accounts::get(&mut c, caller.account_id).await?.ok_or(OrderError::UnknownAccount(caller.account_id))?;
+        let renewal = match renews {
+            Some(id) => self.renewable(caller, id).await?.is_some(),
+            None => false,
+        };
         let q =
-            payment::quote(&mut c, &account, Orders::formula_of(&account)?, &product, plain, wildcard, false).await?;
+            payment::quote(&mut c, &account, Orders::formula_of(&account)?, &product, plain, wildcard, renewal).await?;
         payment::check_funds(&mut c, &account, &q).await?;
         Ok(wanted)
     }

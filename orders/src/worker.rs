@@ -60,7 +60,8 @@ impl Worker {
         Actor { account_id: None, name: self.owner.clone(), ip: "local".into(), source: "worker".into() }
     }
 
-    /// Runs jobs until `shutdown` turns true, polling when the queue is empty.
+    /// Runs jobs until `shutdown` turns true or its sender is dropped, polling
+    /// when the queue is empty.
     pub async fn run(self, mut shutdown: watch::Receiver<bool>) {
         loop {
             if *shutdown.borrow() {
@@ -76,7 +77,9 @@ impl Worker {
             if !busy {
                 tokio::select! {
                     _ = tokio::time::sleep(Duration::from_millis(250)) => {}
-                    _ = shutdown.changed() => {}
+                    // A dropped sender means nobody can stop us any more: stop now
+                    // rather than spin on an always-ready channel.
+                    changed = shutdown.changed() => if changed.is_err() { return },
                 }
             }
         }

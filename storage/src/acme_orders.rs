@@ -16,6 +16,8 @@ pub struct AcmeOrderRow {
     pub status: String,
     /// The certgate order placed at finalize.
     pub order_id: Option<i64>,
+    /// The certificate it replaces (RFC 9773).
+    pub replaces: Option<i64>,
     /// Why it became invalid.
     pub error: Option<String>,
     /// When it expires if not finalized (UTC Unix seconds).
@@ -73,17 +75,19 @@ pub async fn insert(
     identifiers: &str,
     status: &str,
     expires_at: i64,
+    replaces: Option<i64>,
     authzs: &[NewAuthz],
 ) -> Result<i64> {
     let t = now();
     let id: i64 = sqlx::query_scalar(
-        "INSERT INTO acme_orders (account_id, identifiers, status, expires_at, created_at)
-         VALUES ($1, $2, $3, $4, $5) RETURNING id",
+        "INSERT INTO acme_orders (account_id, identifiers, status, expires_at, replaces, created_at)
+         VALUES ($1, $2, $3, $4, $5, $6) RETURNING id",
     )
     .bind(account_id)
     .bind(identifiers)
     .bind(status)
     .bind(expires_at)
+    .bind(replaces)
     .bind(t)
     .fetch_one(&mut *c)
     .await?;
@@ -115,6 +119,14 @@ pub async fn get(c: &mut Conn, id: i64) -> Result<Option<AcmeOrderRow>> {
 /// The ACME order that placed a certgate order.
 pub async fn by_order(c: &mut Conn, order_id: i64) -> Result<Option<AcmeOrderRow>> {
     Ok(sqlx::query_as("SELECT * FROM acme_orders WHERE order_id = $1").bind(order_id).fetch_optional(c).await?)
+}
+
+/// The order, other than an invalid one, that already replaces a certificate.
+pub async fn replacing(c: &mut Conn, certificate_id: i64) -> Result<Option<AcmeOrderRow>> {
+    Ok(sqlx::query_as("SELECT * FROM acme_orders WHERE replaces = $1 AND status <> 'invalid' LIMIT 1")
+        .bind(certificate_id)
+        .fetch_optional(c)
+        .await?)
 }
 
 /// The orders of an account, oldest first.

@@ -51,3 +51,16 @@ async fn job_interrupted_between_debit_and_issuance_resumes_after_restart() {
         tdb.cleanup().await;
     }
 }
+
+/// A worker whose stop sender is gone stops, instead of spinning on a
+/// channel that is always ready (which starved every other task).
+#[tokio::test]
+async fn a_worker_stops_when_its_stop_sender_is_dropped() {
+    let tdb = TestDb::sqlite().await;
+    let f = Fixture::new(&tdb, Formula::Bulk).await;
+    let (tx, rx) = tokio::sync::watch::channel(false);
+    let running = tokio::spawn(Worker::new(f.orders.clone(), "w").run(rx));
+    tokio::time::sleep(Duration::from_millis(100)).await;
+    drop(tx);
+    tokio::time::timeout(Duration::from_secs(2), running).await.expect("the worker stopped").unwrap();
+}

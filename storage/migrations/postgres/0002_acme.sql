@@ -26,6 +26,8 @@ CREATE TABLE acme_orders (
     status      TEXT NOT NULL CHECK (status IN ('pending', 'ready', 'processing', 'valid', 'invalid')),
     -- The certgate order placed at finalize.
     order_id    BIGINT REFERENCES orders(id),
+    -- The certificate this order replaces (RFC 9773 "replaces").
+    replaces    BIGINT REFERENCES certificates(id),
     error       TEXT,
     expires_at  BIGINT NOT NULL,
     created_at  BIGINT NOT NULL
@@ -41,6 +43,10 @@ CREATE TABLE acme_authzs (
     status        TEXT NOT NULL CHECK (status IN ('pending', 'valid', 'invalid', 'deactivated', 'expired')),
     -- The token every challenge of this authorization shares.
     token         TEXT NOT NULL,
+    -- The challenge the client answered, its state, and why it failed.
+    challenge_type   TEXT,
+    challenge_status TEXT NOT NULL DEFAULT 'pending',
+    error            TEXT,
     validated_at  BIGINT,
     expires_at    BIGINT NOT NULL,
     created_at    BIGINT NOT NULL
