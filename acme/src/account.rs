@@ -72,7 +72,7 @@ pub(crate) async fn new_account(
     body: Body,
 ) -> Response {
     acme.clone()
-        .handle(&dir, &headers, async |ctx| {
+        .handle(&dir, &headers, peer, async |ctx| {
             let path = format!("/acme/{dir}/new-account");
             let signed = acme.verify(&ctx, &path, &headers, body, KeyMode::Jwk).await?;
             let payload = signed.jws.json()?;
@@ -105,7 +105,7 @@ pub(crate) async fn new_account(
                 acme_accounts::insert_or_get(&mut tx, ctx.dir.id, &thumbprint, &signed.jwk.canonical(), &contact)
                     .await?;
             if created {
-                let actor = ctx.caller(a.id, &peer.ip().to_string());
+                let actor = ctx.caller(a.id, &ctx.ip);
                 audit::record(&mut tx, &actor.actor(), "acme.account.create", &format!("ACME URL {}", ctx.dir.id))
                     .await?;
             }
@@ -126,7 +126,7 @@ pub(crate) async fn account(
     body: Body,
 ) -> Response {
     acme.clone()
-        .handle(&dir, &headers, async |ctx| {
+        .handle(&dir, &headers, peer, async |ctx| {
             let path = format!("/acme/{dir}/acct/{id}");
             let signed = acme.verify(&ctx, &path, &headers, body, KeyMode::Kid).await?;
             let a = signed.account()?.clone();
@@ -135,7 +135,7 @@ pub(crate) async fn account(
             }
             let payload = signed.jws.json()?;
             let db = acme.orders.db();
-            let actor = ctx.caller(a.id, &peer.ip().to_string()).actor();
+            let actor = ctx.caller(a.id, &ctx.ip).actor();
             if payload.get("status").and_then(Value::as_str) == Some("deactivated") {
                 let mut tx = db.begin().await?;
                 acme_accounts::deactivate(&mut tx, a.id).await?;
@@ -162,11 +162,12 @@ pub(crate) async fn account(
 pub(crate) async fn orders(
     State(acme): State<Acme>,
     Path((dir, id)): Path<(String, i64)>,
+    ConnectInfo(peer): ConnectInfo<SocketAddr>,
     headers: HeaderMap,
     body: Body,
 ) -> Response {
     acme.clone()
-        .handle(&dir, &headers, async |ctx| {
+        .handle(&dir, &headers, peer, async |ctx| {
             let path = format!("/acme/{dir}/acct/{id}/orders");
             let signed = acme.verify(&ctx, &path, &headers, body, KeyMode::Kid).await?;
             if signed.account()?.id != id {
@@ -190,7 +191,7 @@ pub(crate) async fn key_change(
     body: Body,
 ) -> Response {
     acme.clone()
-        .handle(&dir, &headers, async |ctx| {
+        .handle(&dir, &headers, peer, async |ctx| {
             let url = ctx.url("key-change");
             let signed = acme.verify(&ctx, &format!("/acme/{dir}/key-change"), &headers, body, KeyMode::Kid).await?;
             let account = signed.account()?.clone();
@@ -232,13 +233,7 @@ pub(crate) async fn key_change(
                     "the new key already belongs to an account",
                 ));
             }
-            audit::record(
-                &mut tx,
-                &ctx.caller(account.id, &peer.ip().to_string()).actor(),
-                "acme.account.key_change",
-                "",
-            )
-            .await?;
+            audit::record(&mut tx, &ctx.caller(account.id, &ctx.ip).actor(), "acme.account.key_change", "").await?;
             commit(tx).await?;
             let a = acme_accounts::get(&mut *db.acquire().await?, account.id)
                 .await?

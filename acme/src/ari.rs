@@ -1,7 +1,9 @@
 //! ACME Renewal Information (RFC 9773): the suggested renewal window of each
 //! certificate, and the certificate identifiers that `replaces` uses.
 
-use axum::extract::{Path, State};
+use std::net::SocketAddr;
+
+use axum::extract::{ConnectInfo, Path, State};
 use axum::http::{HeaderMap, StatusCode};
 use axum::response::Response;
 use base64::Engine as _;
@@ -76,11 +78,12 @@ impl Acme {
 pub(crate) async fn renewal_info(
     State(acme): State<Acme>,
     Path((dir, cert_id)): Path<(String, String)>,
+    ConnectInfo(peer): ConnectInfo<SocketAddr>,
     headers: HeaderMap,
 ) -> Response {
     acme.clone()
-        .handle(&dir, &headers, async |ctx| {
-            let caller = ctx.caller(0, "renewal-info");
+        .handle(&dir, &headers, peer, async |ctx| {
+            let caller = ctx.caller(0, &ctx.ip);
             let cert = acme.certificate_by_id(&caller, &cert_id).await?;
             let (start, end) = window(&cert, acme.orders.now());
             let body = json!({ "suggestedWindow": { "start": rfc3339(start), "end": rfc3339(end) } });

@@ -2,8 +2,10 @@
 //! pre-validated domain (seed 6.9) is valid from the start; any other is
 //! validated by certgate's own VA once the client answers a challenge.
 
+use std::net::SocketAddr;
+
 use axum::body::Body;
-use axum::extract::{Path, State};
+use axum::extract::{ConnectInfo, Path, State};
 use axum::http::{HeaderMap, StatusCode};
 use axum::response::Response;
 use serde_json::{Value, json};
@@ -78,11 +80,12 @@ impl Acme {
 pub(crate) async fn authz(
     State(acme): State<Acme>,
     Path((dir, id)): Path<(String, i64)>,
+    ConnectInfo(peer): ConnectInfo<SocketAddr>,
     headers: HeaderMap,
     body: Body,
 ) -> Response {
     acme.clone()
-        .handle(&dir, &headers, async |ctx| {
+        .handle(&dir, &headers, peer, async |ctx| {
             let signed = acme.verify(&ctx, &format!("/acme/{dir}/authz/{id}"), &headers, body, KeyMode::Kid).await?;
             let mut a = acme.own_authz(signed.account()?.id, id).await?;
             let payload = signed.jws.json()?;
@@ -111,11 +114,12 @@ pub(crate) async fn authz(
 pub(crate) async fn challenge(
     State(acme): State<Acme>,
     Path((dir, id, kind)): Path<(String, i64, String)>,
+    ConnectInfo(peer): ConnectInfo<SocketAddr>,
     headers: HeaderMap,
     body: Body,
 ) -> Response {
     acme.clone()
-        .handle(&dir, &headers, async |ctx| {
+        .handle(&dir, &headers, peer, async |ctx| {
             let path = format!("/acme/{dir}/chall/{id}/{kind}");
             let signed = acme.verify(&ctx, &path, &headers, body, KeyMode::Kid).await?;
             let mut a = acme.own_authz(signed.account()?.id, id).await?;

@@ -25,9 +25,9 @@ pub(crate) async fn download(
     body: Body,
 ) -> Response {
     acme.clone()
-        .handle(&dir, &headers, async |ctx| {
+        .handle(&dir, &headers, peer, async |ctx| {
             let signed = acme.verify(&ctx, &format!("/acme/{dir}/cert/{id}"), &headers, body, KeyMode::Kid).await?;
-            let caller = ctx.caller(signed.account()?.id, &peer.ip().to_string());
+            let caller = ctx.caller(signed.account()?.id, &ctx.ip);
             let cert = acme.orders.certificate(&caller, id).await?;
             let mut reply = Reply::json(StatusCode::OK, &Value::Null);
             reply.body = Body::from(format!("{}{}", cert.leaf_pem, cert.chain_pem));
@@ -51,7 +51,7 @@ pub(crate) async fn revoke(
     body: Body,
 ) -> Response {
     acme.clone()
-        .handle(&dir, &headers, async |ctx| {
+        .handle(&dir, &headers, peer, async |ctx| {
             let signed =
                 acme.verify(&ctx, &format!("/acme/{dir}/revoke-cert"), &headers, body, KeyMode::Either).await?;
             let payload = signed.jws.json()?;
@@ -73,7 +73,7 @@ pub(crate) async fn revoke(
             let serial: String =
                 x509.raw_serial().iter().skip_while(|b| **b == 0).map(|b| format!("{b:02x}")).collect();
             let acct = signed.account.as_ref().map_or(0, |a| a.id);
-            let caller = ctx.caller(acct, &peer.ip().to_string());
+            let caller = ctx.caller(acct, &ctx.ip);
             let unknown = || Problem::not_found("this directory issued no such certificate");
             let cert = acme.orders.certificate_by_serial(&caller, &serial).await.map_err(|_| unknown())?;
             if pem_der(&cert.leaf_pem).as_deref() != Some(der.as_slice()) {

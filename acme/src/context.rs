@@ -15,9 +15,12 @@ use serde_json::Value;
 use storage::acme_accounts::AcmeAccountRow;
 use storage::{acme_accounts, acme_nonces};
 
+use std::net::SocketAddr;
+
 use crate::Acme;
 use crate::jws::{Jwk, Jws};
 use crate::problem::Problem;
+use crate::proxy::client_view;
 
 /// Settings of the ACME front.
 #[derive(Clone, Debug)]
@@ -39,6 +42,8 @@ pub struct Settings {
     pub max_body_bytes: usize,
     /// Where the validation authority connects for challenges.
     pub va: crate::VaSettings,
+    /// Proxies whose `Forwarded` / `X-Forwarded-*` headers are believed.
+    pub trusted_proxies: Vec<crate::IpBlock>,
 }
 
 impl Default for Settings {
@@ -52,6 +57,7 @@ impl Default for Settings {
             order_ttl_secs: 7 * 86_400,
             max_body_bytes: 64 * 1024,
             va: crate::VaSettings::default(),
+            trusted_proxies: Vec::new(),
         }
     }
 }
@@ -60,6 +66,8 @@ impl Default for Settings {
 pub(crate) struct Ctx {
     pub base: String,
     pub dir: AcmeBinding,
+    /// The client's address, for the audit log.
+    pub ip: String,
 }
 
 impl Ctx {
@@ -139,20 +147,14 @@ impl Reply {
 
 impl Acme {
     /// Finds the directory of a request and the base URL the client used.
-    pub(crate) async fn ctx(&self, dir: &str, headers: &HeaderMap) -> Result<Ctx, Problem> {
+    pub(crate) async fn ctx(&self, dir: &str, headers: &HeaderMap, peer: SocketAddr) -> Result<Ctx, Problem> {
         let binding = self
             .orders
             .acme_binding_by_path(dir)
             .await?
             .ok_or_else(|| Problem::not_found("no ACME directory at this URL"))?;
-        let base = match &self.settings.public_url {
-            Some(u) => u.trim_end_matches('/').to_string(),
-            None => {
-                let host = headers.get(header::HOST).and_then(|h| h.to_str().ok()).unwrap_or("localhost");
-                format!("http://{host}")
-            }
-        };
-        Ok(Ctx { base, dir: binding })
+        let view = client_view(peer, headers, &self.settings.trusted_proxies, self.settings.public_url.as_deref());
+        Ok(Ctx { base: view.base, dir: binding, ip: view.ip.to_string() })
     }
 
     /// Checks everything about a signed request and returns its content.

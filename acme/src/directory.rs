@@ -1,6 +1,8 @@
 //! The directory of an ACME URL and its nonce resource.
 
-use axum::extract::{Path, State};
+use std::net::SocketAddr;
+
+use axum::extract::{ConnectInfo, Path, State};
 use axum::http::{HeaderMap, Method, StatusCode};
 use axum::response::Response;
 use serde_json::json;
@@ -16,9 +18,10 @@ impl Acme {
         &self,
         dir: &str,
         headers: &HeaderMap,
+        peer: SocketAddr,
         f: impl AsyncFnOnce(Ctx) -> Result<Reply, Problem>,
     ) -> Response {
-        match self.ctx(dir, headers).await {
+        match self.ctx(dir, headers, peer).await {
             Ok(ctx) => {
                 let index = ctx.url("directory");
                 let outcome = f(ctx).await;
@@ -30,9 +33,14 @@ impl Acme {
 }
 
 /// `GET /acme/<dir>/directory`.
-pub(crate) async fn directory(State(acme): State<Acme>, Path(dir): Path<String>, headers: HeaderMap) -> Response {
+pub(crate) async fn directory(
+    State(acme): State<Acme>,
+    Path(dir): Path<String>,
+    ConnectInfo(peer): ConnectInfo<SocketAddr>,
+    headers: HeaderMap,
+) -> Response {
     let settings = acme.settings.clone();
-    acme.handle(&dir, &headers, async |ctx| {
+    acme.handle(&dir, &headers, peer, async |ctx| {
         let mut meta = json!({ "externalAccountRequired": true });
         if let Some(tos) = &settings.terms_of_service {
             meta["termsOfService"] = json!(tos);
@@ -62,9 +70,10 @@ pub(crate) async fn new_nonce(
     State(acme): State<Acme>,
     Path(dir): Path<String>,
     method: Method,
+    ConnectInfo(peer): ConnectInfo<SocketAddr>,
     headers: HeaderMap,
 ) -> Response {
-    acme.handle(&dir, &headers, async |_ctx| {
+    acme.handle(&dir, &headers, peer, async |_ctx| {
         let status = if method == Method::HEAD { StatusCode::OK } else { StatusCode::NO_CONTENT };
         let mut r = Reply::json(status, &serde_json::Value::Null);
         r.body = axum::body::Body::empty();

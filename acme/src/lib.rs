@@ -16,6 +16,7 @@ mod eab;
 pub mod jws;
 mod order;
 pub mod problem;
+mod proxy;
 mod va;
 
 use std::sync::Arc;
@@ -26,6 +27,7 @@ use axum::routing::{get, post};
 use orders::Orders;
 
 pub use context::Settings;
+pub use proxy::IpBlock;
 pub use va::VaSettings;
 
 /// The ACME front's shared state: the order core and the settings.

@@ -119,7 +119,7 @@ pub(crate) async fn new_order(
     body: Body,
 ) -> Response {
     acme.clone()
-        .handle(&dir, &headers, async |ctx| {
+        .handle(&dir, &headers, peer, async |ctx| {
             let signed = acme.verify(&ctx, &format!("/acme/{dir}/new-order"), &headers, body, KeyMode::Kid).await?;
             let account = signed.account()?.clone();
             let payload = signed.jws.json()?;
@@ -148,7 +148,7 @@ pub(crate) async fn new_order(
                     .ok_or_else(|| Problem::malformed("identifier without value"))?;
                 names.push(value.to_string());
             }
-            let caller = ctx.caller(account.id, &peer.ip().to_string());
+            let caller = ctx.caller(account.id, &ctx.ip);
             let replaces = match payload.get("replaces").and_then(Value::as_str) {
                 Some(cert_id) => {
                     let cert = acme.certificate_by_id(&caller, cert_id).await?;
@@ -214,11 +214,11 @@ pub(crate) async fn order(
     body: Body,
 ) -> Response {
     acme.clone()
-        .handle(&dir, &headers, async |ctx| {
+        .handle(&dir, &headers, peer, async |ctx| {
             let signed = acme.verify(&ctx, &format!("/acme/{dir}/order/{id}"), &headers, body, KeyMode::Kid).await?;
             let account = signed.account()?;
             let o = acme.own_order(account.id, id).await?;
-            let caller = ctx.caller(account.id, &peer.ip().to_string());
+            let caller = ctx.caller(account.id, &ctx.ip);
             let v = acme.order_json(&ctx, &caller, &o).await?;
             let mut reply = Reply::json(StatusCode::OK, &v);
             if v["status"] == "processing" {
@@ -240,12 +240,12 @@ pub(crate) async fn finalize(
     body: Body,
 ) -> Response {
     acme.clone()
-        .handle(&dir, &headers, async |ctx| {
+        .handle(&dir, &headers, peer, async |ctx| {
             let path = format!("/acme/{dir}/order/{id}/finalize");
             let signed = acme.verify(&ctx, &path, &headers, body, KeyMode::Kid).await?;
             let account = signed.account()?.clone();
             let o = acme.own_order(account.id, id).await?;
-            let caller = ctx.caller(account.id, &peer.ip().to_string());
+            let caller = ctx.caller(account.id, &ctx.ip);
             // Brings the status up to date with the authorizations first.
             let current = acme.order_json(&ctx, &caller, &o).await?;
             if current["status"] != "ready" {

@@ -26,6 +26,10 @@ struct Raw {
     key: EcdsaKeyPair,
     dir: String,
     kid: Option<String>,
+    /// The directory as the client believes it is reached (behind a proxy).
+    public_dir: String,
+    /// Headers a proxy in front would add.
+    forwarded: Vec<(&'static str, String)>,
 }
 
 struct Answer {
@@ -45,11 +49,25 @@ impl Raw {
         c.set_nodelay(true);
         let pkcs8 = EcdsaKeyPair::generate_pkcs8(&ECDSA_P256_SHA256_FIXED_SIGNING, &SystemRandom::new()).unwrap();
         let key = EcdsaKeyPair::from_pkcs8(&ECDSA_P256_SHA256_FIXED_SIGNING, pkcs8.as_ref()).unwrap();
-        Raw { http: Client::builder(TokioExecutor::new()).build(c), key, dir: format!("{base}/acme/{path}"), kid: None }
+        let dir = format!("{base}/acme/{path}");
+        Raw {
+            http: Client::builder(TokioExecutor::new()).build(c),
+            key,
+            public_dir: dir.clone(),
+            dir,
+            kid: None,
+            forwarded: Vec::new(),
+        }
     }
 
+    /// The URL a request is signed for.
     fn url(&self, rest: &str) -> String {
-        format!("{}/{rest}", self.dir)
+        format!("{}/{rest}", self.public_dir)
+    }
+
+    /// The URL a request is sent to.
+    fn wire(&self, url: &str) -> String {
+        url.replacen(&self.public_dir, &self.dir, 1)
     }
 
     fn jwk(&self) -> Value {
@@ -58,8 +76,11 @@ impl Raw {
     }
 
     async fn send(&self, url: &str, content_type: &str, body: String) -> Answer {
-        let req =
-            hyper::Request::post(url).header("content-type", content_type).body(Full::new(Bytes::from(body))).unwrap();
+        let mut req = hyper::Request::post(self.wire(url)).header("content-type", content_type);
+        for (k, v) in &self.forwarded {
+            req = req.header(*k, v);
+        }
+        let req = req.body(Full::new(Bytes::from(body))).unwrap();
         let resp = self.http.request(req).await.unwrap();
         let status = resp.status().as_u16();
         let header = |n: &str| resp.headers().get(n).and_then(|v| v.to_str().ok()).map(str::to_string);
@@ -69,7 +90,7 @@ impl Raw {
     }
 
     async fn nonce(&self) -> String {
-        let req = hyper::Request::head(self.url("new-nonce")).body(Full::new(Bytes::new())).unwrap();
+        let req = hyper::Request::head(self.wire(&self.url("new-nonce"))).body(Full::new(Bytes::new())).unwrap();
         let resp = self.http.request(req).await.unwrap();
         resp.headers()["replay-nonce"].to_str().unwrap().to_string()
     }
@@ -117,9 +138,13 @@ fn problem(a: &Answer) -> &str {
 }
 
 async fn serve(f: &Fixture) -> String {
+    serve_with(f, Settings::default()).await
+}
+
+async fn serve_with(f: &Fixture, settings: Settings) -> String {
     let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
     let base = format!("http://{}", listener.local_addr().unwrap());
-    let router = Acme::new(f.orders.clone(), Settings::default()).router();
+    let router = Acme::new(f.orders.clone(), settings).router();
     tokio::spawn(async move {
         axum::serve(listener, router.into_make_service_with_connect_info::<SocketAddr>()).await.unwrap();
     });
@@ -246,4 +271,37 @@ async fn each_bad_request_gets_its_problem_and_changes_nothing() {
     let a = carol.post("new-order", &www).await;
     assert_eq!(problem(&a), "accountDoesNotExist");
     unchanged(&f, &before, "refused new-orders").await;
+}
+
+/// Behind a TLS terminator the client signs the https URL it used; that is
+/// believed only from a trusted proxy. The same headers from anyone else
+/// change nothing.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn forwarded_headers_are_believed_only_from_trusted_proxies() {
+    let tdb = TestDb::sqlite().await;
+    let f = Fixture::new(&tdb, Formula::Bulk).await;
+    let creds = f.orders.create_acme_url(&f.op, "web", "ssl1", f.org).await.unwrap();
+    let proxied = |base: &str| {
+        let mut r = Raw::new(base, &creds.path);
+        r.public_dir = format!("https://certs.example.test/acme/{}", creds.path);
+        r.forwarded = vec![
+            ("x-forwarded-proto", "https".into()),
+            ("x-forwarded-host", "certs.example.test".into()),
+            ("x-forwarded-for", "203.0.113.9".into()),
+        ];
+        r
+    };
+    let trusting = Settings { trusted_proxies: vec!["127.0.0.1".parse().unwrap()], ..Settings::default() };
+    let mut through_proxy = proxied(&serve_with(&f, trusting).await);
+    let a = through_proxy.register(&creds).await;
+    assert_eq!(a.status, 201, "{}", a.body);
+    assert!(a.location.as_deref().unwrap().starts_with("https://certs.example.test/acme/"), "{:?}", a.location);
+    let audit = storage::audit::list(&mut *f.orders.db().acquire().await.unwrap(), None, 5).await.unwrap();
+    assert!(audit.iter().any(|e| e.action == "acme.account.create" && e.ip == "203.0.113.9"), "{audit:?}");
+
+    let mut spoofing = proxied(&serve(&f).await);
+    let before = footprint(f.orders.db()).await;
+    let a = spoofing.register(&creds).await;
+    assert_eq!((a.status, problem(&a)), (403, "unauthorized"), "{}", a.body);
+    unchanged(&f, &before, "a spoofed X-Forwarded-Host").await;
 }

@@ -26,6 +26,10 @@ pub struct Config {
     /// The base URL clients reach this gateway at, for printed URLs.
     #[serde(default)]
     pub public_url: Option<String>,
+    /// Proxies (IP addresses or CIDR blocks) whose `Forwarded` and
+    /// `X-Forwarded-*` headers are believed; from anyone else they are ignored.
+    #[serde(default)]
+    pub trusted_proxies: Vec<String>,
     /// Settings of the order core.
     #[serde(default)]
     pub orders: OrdersConfig,
@@ -142,6 +146,7 @@ impl Config {
             nonce_ttl_secs: self.acme.nonce_ttl_secs,
             order_ttl_secs: self.acme.order_ttl_secs,
             max_body_bytes: self.acme.max_body_bytes,
+            trusted_proxies: self.trusted_proxies.iter().filter_map(|p| p.parse().ok()).collect(),
             va: acme::VaSettings {
                 http_port: self.acme.va.http_port,
                 tls_port: self.acme.va.tls_port,
@@ -186,6 +191,9 @@ impl Config {
         }
         b = b.add_source(config::Environment::with_prefix("CERTGATE").prefix_separator("_").separator("__"));
         let mut cfg: Config = b.build()?.try_deserialize()?;
+        for p in &cfg.trusted_proxies {
+            p.parse::<acme::IpBlock>().map_err(|e| ConfigError::Invalid(format!("trusted_proxies: {e}")))?;
+        }
         cfg.upstreams.entry("embedded".into()).or_insert(UpstreamConfig { kind: "embedded".into() });
         for (name, u) in &cfg.upstreams {
             if u.kind != "embedded" {
