@@ -296,7 +296,7 @@ async fn forwarded_headers_are_believed_only_from_trusted_proxies() {
     let a = through_proxy.register(&creds).await;
     assert_eq!(a.status, 201, "{}", a.body);
     assert!(a.location.as_deref().unwrap().starts_with("https://certs.example.test/acme/"), "{:?}", a.location);
-    let audit = storage::audit::list(&mut *f.orders.db().acquire().await.unwrap(), None, 5).await.unwrap();
+    let audit = storage::audit::list(&mut f.orders.db().acquire().await.unwrap(), None, 5).await.unwrap();
     assert!(audit.iter().any(|e| e.action == "acme.account.create" && e.ip == "203.0.113.9"), "{audit:?}");
 
     let mut spoofing = proxied(&serve(&f).await);
