@@ -127,6 +127,9 @@ pub(crate) async fn challenge(
                 return Err(Problem::not_found(format!("this authorization offers no {kind} challenge")));
             }
             let db = acme.orders.db();
+            if a.status == "pending" {
+                acme.limit_validation(signed.account()?.id).await?;
+            }
             if a.status == "pending" && acme_orders::start_challenge(&mut *db.acquire().await?, a.id, &kind).await? {
                 let key_authz = format!("{}.{}", a.token, signed.jwk.thumbprint());
                 let (va, db, name, authz_id, kind2) =

@@ -44,6 +44,12 @@ pub struct Settings {
     pub va: crate::VaSettings,
     /// Proxies whose `Forwarded` / `X-Forwarded-*` headers are believed.
     pub trusted_proxies: Vec<crate::IpBlock>,
+    /// Hourly limits per account and per ACME URL.
+    pub rate_limits: crate::RateLimits,
+    /// Refuse every n-th valid nonce with `badNonce`, to prove that clients
+    /// retry (like pebble's `PEBBLE_WFE_NONCEREJECT`, but deterministic, so a
+    /// client's retry is never refused too); 0 in production.
+    pub reject_every_nth_nonce: u64,
 }
 
 impl Default for Settings {
@@ -58,6 +64,8 @@ impl Default for Settings {
             max_body_bytes: 64 * 1024,
             va: crate::VaSettings::default(),
             trusted_proxies: Vec::new(),
+            rate_limits: crate::RateLimits::default(),
+            reject_every_nth_nonce: 0,
         }
     }
 }
@@ -184,6 +192,10 @@ impl Acme {
         if !fresh {
             return Err(Problem::bad_nonce("the nonce is unknown, expired or already used"));
         }
+        let nth = self.settings.reject_every_nth_nonce;
+        if nth > 1 && self.nonces_redeemed.fetch_add(1, Ordering::Relaxed) % nth == 0 {
+            return Err(Problem::bad_nonce("nonce refused on purpose (reject_every_nth_nonce is set)"));
+        }
         let expected = format!("{}{path}", ctx.base);
         match &jws.protected.url {
             Some(url) if *url == expected => {}
@@ -246,6 +258,7 @@ impl Acme {
             Err(p) => {
                 let mut r = Reply::json(p.status, &p.body());
                 r.content_type = "application/problem+json";
+                r.retry_after = p.retry_after;
                 r
             }
         };

@@ -17,6 +17,7 @@ pub mod jws;
 mod order;
 pub mod problem;
 mod proxy;
+mod rate_limit;
 mod va;
 
 use std::sync::Arc;
@@ -28,6 +29,7 @@ use orders::Orders;
 
 pub use context::Settings;
 pub use proxy::IpBlock;
+pub use rate_limit::RateLimits;
 pub use va::VaSettings;
 
 /// The ACME front's shared state: the order core and the settings.
@@ -36,6 +38,7 @@ pub struct Acme {
     orders: Orders,
     settings: Arc<Settings>,
     nonces_issued: Arc<AtomicU64>,
+    nonces_redeemed: Arc<AtomicU64>,
     va: Arc<va::Va>,
 }
 
@@ -43,7 +46,13 @@ impl Acme {
     /// The ACME front over an order core.
     pub fn new(orders: Orders, settings: Settings) -> Acme {
         let va = Arc::new(va::Va::new(settings.va.clone()));
-        Acme { orders, settings: Arc::new(settings), nonces_issued: Arc::new(AtomicU64::new(0)), va }
+        Acme {
+            orders,
+            settings: Arc::new(settings),
+            nonces_issued: Arc::new(AtomicU64::new(0)),
+            nonces_redeemed: Arc::new(AtomicU64::new(0)),
+            va,
+        }
     }
 
     /// The routes of every ACME directory, to merge into the gateway's router.

@@ -122,6 +122,7 @@ pub(crate) async fn new_order(
         .handle(&dir, &headers, peer, async |ctx| {
             let signed = acme.verify(&ctx, &format!("/acme/{dir}/new-order"), &headers, body, KeyMode::Kid).await?;
             let account = signed.account()?.clone();
+            acme.limit_new_order(&ctx, account.id).await?;
             let payload = signed.jws.json()?;
             for field in ["notBefore", "notAfter"] {
                 if payload.get(field).is_some_and(|v| !v.is_null()) {

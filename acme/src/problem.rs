@@ -17,12 +17,14 @@ pub struct Problem {
     pub status: StatusCode,
     /// What went wrong, for a person.
     pub detail: String,
+    /// Seconds after which a retry may succeed (rate limits).
+    pub retry_after: Option<u64>,
 }
 
 impl Problem {
     /// A problem of `kind` with `status` and `detail`.
     pub fn new(kind: &'static str, status: StatusCode, detail: impl Into<String>) -> Problem {
-        Problem { kind, status, detail: detail.into() }
+        Problem { kind, status, detail: detail.into(), retry_after: None }
     }
 
     /// The request is malformed.

@@ -33,6 +33,7 @@ struct Raw {
 }
 
 struct Answer {
+    retry_after: Option<String>,
     status: u16,
     nonce: Option<String>,
     location: Option<String>,
@@ -84,9 +85,9 @@ impl Raw {
         let resp = self.http.request(req).await.unwrap();
         let status = resp.status().as_u16();
         let header = |n: &str| resp.headers().get(n).and_then(|v| v.to_str().ok()).map(str::to_string);
-        let (nonce, location) = (header("replay-nonce"), header("location"));
+        let (nonce, location, retry_after) = (header("replay-nonce"), header("location"), header("retry-after"));
         let bytes = resp.into_body().collect().await.unwrap().to_bytes();
-        Answer { status, nonce, location, body: serde_json::from_slice(&bytes).unwrap_or(Value::Null) }
+        Answer { retry_after, status, nonce, location, body: serde_json::from_slice(&bytes).unwrap_or(Value::Null) }
     }
 
     async fn nonce(&self) -> String {
@@ -304,4 +305,29 @@ async fn forwarded_headers_are_believed_only_from_trusted_proxies() {
     let a = spoofing.register(&creds).await;
     assert_eq!((a.status, problem(&a)), (403, "unauthorized"), "{}", a.body);
     unchanged(&f, &before, "a spoofed X-Forwarded-Host").await;
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn new_orders_over_the_hourly_limit_are_rate_limited() {
+    let tdb = TestDb::sqlite().await;
+    let f = Fixture::new(&tdb, Formula::Bulk).await;
+    f.orders.credit_tokens(&f.op, "ssl1", 5, "").await.unwrap();
+    let creds = f.orders.create_acme_url(&f.op, "web", "ssl1", f.org).await.unwrap();
+    let limits = certgate_acme::RateLimits { orders_per_account: 2, ..Default::default() };
+    let base = serve_with(&f, Settings { rate_limits: limits, ..Settings::default() }).await;
+    let mut alice = Raw::new(&base, &creds.path);
+    alice.register(&creds).await;
+    let www = json!({"identifiers": [{"type": "dns", "value": "www.example.test"}]}).to_string();
+    assert_eq!(alice.post("new-order", &www).await.status, 201);
+    assert_eq!(alice.post("new-order", &www).await.status, 201);
+    let before = footprint(f.orders.db()).await;
+    let a = alice.post("new-order", &www).await;
+    assert_eq!((a.status, problem(&a)), (429, "rateLimited"), "{}", a.body);
+    let wait: u64 = a.retry_after.as_deref().unwrap().parse().unwrap();
+    assert!((3000..=3600).contains(&wait), "retry after {wait} s");
+    unchanged(&f, &before, "a rate-limited new-order").await;
+    // Another account of the same URL has its own allowance.
+    let mut bob = Raw::new(&base, &creds.path);
+    bob.register(&creds).await;
+    assert_eq!(bob.post("new-order", &www).await.status, 201);
 }

@@ -92,6 +92,33 @@ pub struct AcmeConfig {
     pub max_body_bytes: usize,
     /// Where the validation authority connects for challenges.
     pub va: VaConfig,
+    /// Hourly limits per ACME account and per ACME URL.
+    pub rate_limits: RateLimitsConfig,
+    /// Refuse every n-th nonce with badNonce (tests of client retries; 0 = never).
+    pub reject_every_nth_nonce: u64,
+}
+
+/// Hourly limits of the ACME front; 0 turns one off.
+#[derive(Clone, Debug, Deserialize)]
+#[serde(deny_unknown_fields, default)]
+pub struct RateLimitsConfig {
+    /// New orders per ACME account per hour.
+    pub orders_per_account: i64,
+    /// New orders per ACME URL per hour.
+    pub orders_per_url: i64,
+    /// Failed validations per ACME account per hour.
+    pub failed_validations_per_account: i64,
+}
+
+impl Default for RateLimitsConfig {
+    fn default() -> Self {
+        let d = acme::RateLimits::default();
+        RateLimitsConfig {
+            orders_per_account: d.orders_per_account,
+            orders_per_url: d.orders_per_url,
+            failed_validations_per_account: d.failed_validations_per_account,
+        }
+    }
 }
 
 /// Where the ACME front's validation authority connects.
@@ -131,6 +158,8 @@ impl Default for AcmeConfig {
             order_ttl_secs: d.order_ttl_secs,
             max_body_bytes: d.max_body_bytes,
             va: VaConfig::default(),
+            rate_limits: RateLimitsConfig::default(),
+            reject_every_nth_nonce: d.reject_every_nth_nonce,
         }
     }
 }
@@ -147,6 +176,12 @@ impl Config {
             order_ttl_secs: self.acme.order_ttl_secs,
             max_body_bytes: self.acme.max_body_bytes,
             trusted_proxies: self.trusted_proxies.iter().filter_map(|p| p.parse().ok()).collect(),
+            rate_limits: acme::RateLimits {
+                orders_per_account: self.acme.rate_limits.orders_per_account,
+                orders_per_url: self.acme.rate_limits.orders_per_url,
+                failed_validations_per_account: self.acme.rate_limits.failed_validations_per_account,
+            },
+            reject_every_nth_nonce: self.acme.reject_every_nth_nonce,
             va: acme::VaSettings {
                 http_port: self.acme.va.http_port,
                 tls_port: self.acme.va.tls_port,

@@ -118,9 +118,12 @@ fn certbot_line_printed_by_the_demo_works_and_renews_and_revokes() {
     if !have("certbot") {
         return;
     }
-    let demo = start_demo(&[]);
+    // Every third nonce is refused: certbot must retry badNonce.
+    let demo = start_demo(&[("CERTGATE_ACME__REJECT_EVERY_NTH_NONCE", "3".into())]);
     let start_tokens = demo.tokens();
     run(Command::new("sh").arg("-c").arg(demo.certbot_line()));
+    let log = std::fs::read_to_string(demo.dir.path().join("certbot/letsencrypt.log")).unwrap();
+    assert!(log.contains("badNonce"), "certbot met refused nonces and retried");
     let live = demo.dir.path().join("certbot/live/www.example.test");
     verify_chain(&demo.root(), &live.join("fullchain.pem"));
     assert_eq!(demo.tokens(), start_tokens - 1);
@@ -149,11 +152,12 @@ fn certbot_line_printed_by_the_demo_works_and_renews_and_revokes() {
 }
 
 #[test]
-fn lego_issues_and_revokes_with_eab() {
+fn lego_issues_renews_and_revokes_with_eab() {
     if !have("lego") {
         return;
     }
-    let demo = start_demo(&[]);
+    // Every third nonce is refused: lego must retry badNonce.
+    let demo = start_demo(&[("CERTGATE_ACME__REJECT_EVERY_NTH_NONCE", "3".into())]);
     let start_tokens = demo.tokens();
     let path = demo.dir.path().join("lego");
     let lego = |verb: &str| {
@@ -174,10 +178,14 @@ fn lego_issues_and_revokes_with_eab() {
         c
     };
     let started = Instant::now();
-    run(&mut lego("run"));
+    let out = run(&mut lego("run"));
+    assert!(out.contains("badNonce"), "lego met refused nonces and retried:\n{out}");
     assert!(started.elapsed() < Duration::from_secs(120));
     verify_chain(&demo.root(), &path.join("certificates/lego.example.test.crt"));
     assert_eq!(demo.tokens(), start_tokens - 1);
+    run(lego("renew").args(["--days", "400", "--no-random-sleep"]));
+    verify_chain(&demo.root(), &path.join("certificates/lego.example.test.crt"));
+    assert_eq!(demo.tokens(), start_tokens - 2, "one token per certificate");
     run(&mut lego("revoke"));
     let orders = demo.certgate(&["order", "list", "--account", "1"]);
     assert!(orders.lines().any(|l| l.contains("lego.example.test\trevoked")), "{orders}");

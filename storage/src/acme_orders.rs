@@ -41,7 +41,7 @@ pub struct AcmeAuthzRow {
     pub status: String,
     /// The token its challenges share.
     pub token: String,
-    /// When it became valid (UTC Unix seconds).
+    /// When its validation ended, valid or not (UTC Unix seconds).
     pub validated_at: Option<i64>,
     /// When it expires (UTC Unix seconds).
     pub expires_at: i64,
@@ -196,7 +196,7 @@ pub async fn finish_challenge(c: &mut Conn, id: i64, error: Option<&str>) -> Res
     let status = if error.is_some() { "invalid" } else { "valid" };
     sqlx::query(
         "UPDATE acme_authzs SET status = $2, challenge_status = $2, error = $3,
-             validated_at = CASE WHEN $2 = 'valid' THEN $4 ELSE validated_at END
+             validated_at = $4
          WHERE id = $1 AND challenge_status = 'processing'",
     )
     .bind(id)
@@ -206,4 +206,38 @@ pub async fn finish_challenge(c: &mut Conn, id: i64, error: Option<&str>) -> Res
     .execute(c)
     .await?;
     Ok(())
+}
+
+/// How many orders an account created since `since`, and when the oldest of them was.
+pub async fn created_since_by_account(c: &mut Conn, account_id: i64, since: i64) -> Result<(i64, Option<i64>)> {
+    Ok(sqlx::query_as("SELECT COUNT(*), MIN(created_at) FROM acme_orders WHERE account_id = $1 AND created_at >= $2")
+        .bind(account_id)
+        .bind(since)
+        .fetch_one(c)
+        .await?)
+}
+
+/// How many orders all accounts of an ACME URL created since `since`, and the oldest's time.
+pub async fn created_since_by_url(c: &mut Conn, acme_url_id: i64, since: i64) -> Result<(i64, Option<i64>)> {
+    Ok(sqlx::query_as(
+        "SELECT COUNT(*), MIN(o.created_at) FROM acme_orders o JOIN acme_accounts a ON a.id = o.account_id
+         WHERE a.acme_url_id = $1 AND o.created_at >= $2",
+    )
+    .bind(acme_url_id)
+    .bind(since)
+    .fetch_one(c)
+    .await?)
+}
+
+/// How many validations of an account's authorizations failed since
+/// `since`, and when the oldest of them was.
+pub async fn failed_validations_since(c: &mut Conn, account_id: i64, since: i64) -> Result<(i64, Option<i64>)> {
+    Ok(sqlx::query_as(
+        "SELECT COUNT(*), MIN(z.validated_at) FROM acme_authzs z JOIN acme_orders o ON o.id = z.acme_order_id
+         WHERE o.account_id = $1 AND z.challenge_status = 'invalid' AND z.validated_at >= $2",
+    )
+    .bind(account_id)
+    .bind(since)
+    .fetch_one(c)
+    .await?)
 }

@@ -1,0 +1,70 @@
+//! Rate limits per ACME URL and per account, counted in the shared database
+//! so that they hold across instances: new orders per hour, and failed
+//! validations per hour.
+
+use axum::http::StatusCode;
+use storage::acme_orders;
+
+use crate::Acme;
+use crate::context::Ctx;
+use crate::problem::Problem;
+
+const HOUR: i64 = 3600;
+
+/// The limits, per rolling hour; 0 turns a limit off.
+#[derive(Clone, Debug)]
+pub struct RateLimits {
+    /// New orders one ACME account may create per hour.
+    pub orders_per_account: i64,
+    /// New orders all accounts of one ACME URL may create per hour.
+    pub orders_per_url: i64,
+    /// Failed challenge validations one ACME account may have per hour.
+    pub failed_validations_per_account: i64,
+}
+
+impl Default for RateLimits {
+    fn default() -> RateLimits {
+        RateLimits { orders_per_account: 300, orders_per_url: 3000, failed_validations_per_account: 60 }
+    }
+}
+
+/// The problem for a limit reached; `retry_after` is when a slot frees up.
+pub(crate) fn limited(what: &str, limit: i64, retry_after: i64) -> Problem {
+    let mut p = Problem::new(
+        "rateLimited",
+        StatusCode::TOO_MANY_REQUESTS,
+        format!("too many {what}: at most {limit} per hour; retry after {retry_after} seconds"),
+    );
+    p.retry_after = Some(retry_after.max(1) as u64);
+    p
+}
+
+impl Acme {
+    fn check(&self, what: &str, limit: i64, (count, oldest): (i64, Option<i64>), now: i64) -> Result<(), Problem> {
+        if limit > 0 && count >= limit {
+            return Err(limited(what, limit, oldest.map_or(HOUR, |t| t + HOUR - now)));
+        }
+        Ok(())
+    }
+
+    /// Refuses a new order when the account or its ACME URL is over its hourly limit.
+    pub(crate) async fn limit_new_order(&self, ctx: &Ctx, account_id: i64) -> Result<(), Problem> {
+        let limits = &self.settings.rate_limits;
+        let now = self.orders.now();
+        let mut c = self.orders.db().acquire().await?;
+        let by_account = acme_orders::created_since_by_account(&mut c, account_id, now - HOUR).await?;
+        self.check("new orders for this account", limits.orders_per_account, by_account, now)?;
+        let by_url = acme_orders::created_since_by_url(&mut c, ctx.dir.id, now - HOUR).await?;
+        self.check("new orders for this ACME URL", limits.orders_per_url, by_url, now)
+    }
+
+    /// Refuses a validation when the account failed too many in the last hour.
+    pub(crate) async fn limit_validation(&self, account_id: i64) -> Result<(), Problem> {
+        let limit = self.settings.rate_limits.failed_validations_per_account;
+        let now = self.orders.now();
+        let failed =
+            acme_orders::failed_validations_since(&mut *self.orders.db().acquire().await?, account_id, now - HOUR)
+                .await?;
+        self.check("failed validations for this account", limit, failed, now)
+    }
+}
