@@ -193,7 +193,7 @@ impl Acme {
             return Err(Problem::bad_nonce("the nonce is unknown, expired or already used"));
         }
         let nth = self.settings.reject_every_nth_nonce;
-        if nth > 1 && self.nonces_redeemed.fetch_add(1, Ordering::Relaxed) % nth == 0 {
+        if nth > 1 && self.nonces_redeemed.fetch_add(1, Ordering::Relaxed).is_multiple_of(nth) {
             return Err(Problem::bad_nonce("nonce refused on purpose (reject_every_nth_nonce is set)"));
         }
         let expected = format!("{}{path}", ctx.base);
