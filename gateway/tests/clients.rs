@@ -244,3 +244,54 @@ fn lego_answers_tls_alpn01_for_a_name_not_pre_validated() {
     verify_chain(&demo.root(), &path.join("certificates/alpn.other.test.crt"));
     assert_eq!(demo.tokens(), start_tokens - 1);
 }
+
+/// certbot 5 (from PyPI; `.ci/run` installs it in a venv and names it in
+/// `CERTGATE_TEST_CERTBOT5`) follows ARI: a revoked certificate's window is
+/// past, so a plain `renew` replaces it, and a fresh one is left alone.
+#[test]
+fn certbot5_renews_when_ari_says_so() {
+    let certbot = match std::env::var("CERTGATE_TEST_CERTBOT5") {
+        Ok(path) if Path::new(&path).exists() => path,
+        _ if std::env::var("CI").as_deref() == Ok("true") => {
+            panic!("CI=true requires CERTGATE_TEST_CERTBOT5 (certbot 5 from PyPI, installed by .ci/run)")
+        }
+        _ => return eprintln!("SKIPPING: CERTGATE_TEST_CERTBOT5 does not name a certbot 5 binary"),
+    };
+    let demo = start_demo(&[]);
+    let start_tokens = demo.tokens();
+    let line = demo.certbot_line().replacen("certbot certonly", &format!("{certbot} certonly"), 1);
+    run(Command::new("sh").arg("-c").arg(line));
+    let d = demo.dir.path().join("certbot");
+    let dirs = |c: &mut Command| {
+        c.arg("--config-dir").arg(&d).arg("--work-dir").arg(&d).arg("--logs-dir").arg(&d);
+    };
+    // Once revoked, ARI's window is already past: a plain renew replaces it now.
+    let mut revoke = Command::new(&certbot);
+    revoke.args([
+        "revoke",
+        "-n",
+        "--no-delete-after-revoke",
+        "--server",
+        &demo.directory,
+        "--cert-name",
+        "www.example.test",
+    ]);
+    dirs(&mut revoke);
+    run(&mut revoke);
+    let mut renew = Command::new(&certbot);
+    renew.args(["renew", "-n", "--no-random-sleep-on-renew"]);
+    dirs(&mut renew);
+    run(&mut renew);
+    verify_chain(&demo.root(), &d.join("live/www.example.test/fullchain.pem"));
+    assert_eq!(demo.tokens(), start_tokens - 2, "one token per certificate");
+    let log = std::fs::read_to_string(d.join("letsencrypt.log")).unwrap();
+    assert!(log.contains("GET /acme/") && log.contains("/renewal-info/"), "certbot 5 asked for renewal information");
+    let after_ari = &log[log.rfind("/renewal-info/").unwrap_or(0)..];
+    assert!(after_ari.contains("due for renewal"), "the renewal followed the ARI window");
+    let mut renew = Command::new(&certbot);
+    renew.args(["renew", "-n", "--no-random-sleep-on-renew"]);
+    dirs(&mut renew);
+    let out = run(&mut renew);
+    assert!(out.contains("not due for renewal") || out.contains("No renewals were attempted"), "{out}");
+    assert_eq!(demo.tokens(), start_tokens - 2, "a fresh certificate is not renewed");
+}
