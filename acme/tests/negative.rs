@@ -46,10 +46,15 @@ fn b64(b: &[u8]) -> String {
 
 impl Raw {
     fn new(base: &str, path: &str) -> Raw {
+        let pkcs8 = EcdsaKeyPair::generate_pkcs8(&ECDSA_P256_SHA256_FIXED_SIGNING, &SystemRandom::new()).unwrap();
+        Raw::with_key(base, path, pkcs8.as_ref())
+    }
+
+    /// A client signing with a given P-256 key (PKCS#8 DER).
+    fn with_key(base: &str, path: &str, pkcs8: &[u8]) -> Raw {
         let mut c = HttpConnector::new();
         c.set_nodelay(true);
-        let pkcs8 = EcdsaKeyPair::generate_pkcs8(&ECDSA_P256_SHA256_FIXED_SIGNING, &SystemRandom::new()).unwrap();
-        let key = EcdsaKeyPair::from_pkcs8(&ECDSA_P256_SHA256_FIXED_SIGNING, pkcs8.as_ref()).unwrap();
+        let key = EcdsaKeyPair::from_pkcs8(&ECDSA_P256_SHA256_FIXED_SIGNING, pkcs8).unwrap();
         let dir = format!("{base}/acme/{path}");
         Raw {
             http: Client::builder(TokioExecutor::new()).build(c),
@@ -330,4 +335,45 @@ async fn new_orders_over_the_hourly_limit_are_rate_limited() {
     let mut bob = Raw::new(&base, &creds.path);
     bob.register(&creds).await;
     assert_eq!(bob.post("new-order", &www).await.status, 201);
+}
+
+/// revokeCert signed with the certificate's own key (no account) works; a
+/// stranger's key does not.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn revocation_by_the_certificate_key() {
+    let tdb = TestDb::sqlite().await;
+    let f = Fixture::new(&tdb, Formula::Bulk).await;
+    f.orders.credit_tokens(&f.op, "ssl1", 1, "").await.unwrap();
+    let creds = f.orders.create_acme_url(&f.op, "web", "ssl1", f.org).await.unwrap();
+    let base = serve(&f).await;
+    let mut alice = Raw::new(&base, &creds.path);
+    alice.register(&creds).await;
+    let order = alice
+        .post("new-order", &json!({"identifiers": [{"type": "dns", "value": "www.example.test"}]}).to_string())
+        .await;
+    let rest = order.location.unwrap().split(&format!("/acme/{}/", creds.path)).nth(1).unwrap().to_string();
+    let cert_key = rcgen::KeyPair::generate_for(&rcgen::PKCS_ECDSA_P256_SHA256).unwrap();
+    let mut params = rcgen::CertificateParams::new(vec!["www.example.test".to_string()]).unwrap();
+    params.distinguished_name = rcgen::DistinguishedName::new();
+    let csr = params.serialize_request(&cert_key).unwrap();
+    let a = alice.post(&format!("{rest}/finalize"), &json!({"csr": b64(csr.der())}).to_string()).await;
+    assert_eq!(a.status, 200, "{}", a.body);
+    Worker::new(f.orders.clone(), "t").drain().await.unwrap();
+    let list = f.orders.list_orders(&f.op, &Default::default()).await.unwrap();
+    let reference = list[0].reference.clone().unwrap();
+    let cert = f.orders.certificates(&f.op, &reference).await.unwrap().remove(0);
+    let der = x509_parser::pem::parse_x509_pem(cert.leaf_pem.as_bytes()).unwrap().1.contents;
+    let revoke = json!({"certificate": b64(&der), "reason": 1}).to_string();
+
+    let stranger = Raw::new(&base, &creds.path);
+    let before = footprint(f.orders.db()).await;
+    let a = stranger.post("revoke-cert", &revoke).await;
+    assert_eq!((a.status, problem(&a)), (403, "unauthorized"), "{}", a.body);
+    unchanged(&f, &before, "a stranger's revocation").await;
+
+    let holder = Raw::with_key(&base, &creds.path, cert_key.serialized_der());
+    let a = holder.post("revoke-cert", &revoke).await;
+    assert_eq!(a.status, 200, "{}", a.body);
+    let cert = f.orders.certificates(&f.op, &reference).await.unwrap().remove(0);
+    assert_eq!(cert.revocation_reason, Some(1));
 }
