@@ -13,8 +13,8 @@ use hyper_util::client::legacy::Client;
 use hyper_util::client::legacy::connect::HttpConnector;
 use hyper_util::rt::TokioExecutor;
 use instant_acme::{
-    Account, BodyWrapper, CertificateIdentifier, Error, ExternalAccountKey, HttpClient, Identifier, NewAccount,
-    NewOrder, OrderStatus, RetryPolicy, RevocationReason, RevocationRequest,
+    Account, AuthorizationStatus, BodyWrapper, CertificateIdentifier, Error, ExternalAccountKey, HttpClient,
+    Identifier, NewAccount, NewOrder, OrderStatus, RetryPolicy, RevocationReason, RevocationRequest,
 };
 use orders::{Formula, Ledger, NewAcmeUrlCredentials, Worker};
 use rustls::pki_types::CertificateDer;
@@ -155,6 +155,11 @@ async fn refusals_are_problem_documents_and_change_nothing() {
     assert_eq!(pending.state().status, OrderStatus::Pending);
     let err = pending.finalize().await.err().unwrap();
     assert_eq!(problem_type(&err), "urn:ietf:params:acme:error:orderNotReady");
+    // Deactivating its authorization makes the order invalid.
+    let mut authzs = pending.authorizations();
+    let mut authz = authzs.next().await.unwrap().unwrap();
+    assert_eq!(authz.deactivate().await.unwrap().status, AuthorizationStatus::Deactivated);
+    assert_eq!(pending.refresh().await.unwrap().status, OrderStatus::Invalid);
     let many: Vec<Identifier> = (0..5).map(|i| Identifier::Dns(format!("n{i}.example.test"))).collect();
     let err = acct.new_order(&NewOrder::new(&many)).await.err().unwrap();
     assert_eq!(problem_type(&err), "urn:ietf:params:acme:error:rejectedIdentifier");
