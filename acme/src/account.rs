@@ -1,18 +1,15 @@
 //! ACME accounts: creation with External Account Binding, lookup, contact
 //! update, deactivation, and the list of an account's orders.
 
-use std::net::SocketAddr;
-
-use axum::body::Body;
-use axum::extract::{ConnectInfo, Path, State};
-use axum::http::{HeaderMap, StatusCode};
+use axum::extract::{Path, State};
+use axum::http::StatusCode;
 use axum::response::Response;
 use serde_json::{Value, json};
 use storage::acme_accounts::{self, AcmeAccountRow};
 use storage::{acme_orders, audit, commit};
 
 use crate::Acme;
-use crate::context::{Ctx, KeyMode, Reply};
+use crate::context::{AcmeRequest, Ctx, KeyMode, Reply};
 use crate::problem::Problem;
 
 fn account_json(ctx: &Ctx, a: &AcmeAccountRow) -> Value {
@@ -64,17 +61,9 @@ fn contacts(payload: &Value) -> Result<Option<String>, Problem> {
 
 /// `POST new-account`: find the account of this key, or create one bound
 /// by EAB to this directory's ACME URL.
-pub(crate) async fn new_account(
-    State(acme): State<Acme>,
-    Path(dir): Path<String>,
-    ConnectInfo(peer): ConnectInfo<SocketAddr>,
-    headers: HeaderMap,
-    body: Body,
-) -> Response {
+pub(crate) async fn new_account(State(acme): State<Acme>, req: AcmeRequest) -> Response {
     acme.clone()
-        .handle(&dir, &headers, peer, async |ctx| {
-            let path = format!("/acme/{dir}/new-account");
-            let signed = acme.verify(&ctx, &path, &headers, body, KeyMode::Jwk).await?;
+        .signed(req, KeyMode::Jwk, async |ctx, signed| {
             let payload = signed.jws.json()?;
             let thumbprint = signed.jwk.thumbprint();
             let db = acme.orders.db();
@@ -120,15 +109,11 @@ pub(crate) async fn new_account(
 /// `POST acct/<id>`: read (POST-as-GET), update contacts, or deactivate.
 pub(crate) async fn account(
     State(acme): State<Acme>,
-    Path((dir, id)): Path<(String, i64)>,
-    ConnectInfo(peer): ConnectInfo<SocketAddr>,
-    headers: HeaderMap,
-    body: Body,
+    Path((_, id)): Path<(String, i64)>,
+    req: AcmeRequest,
 ) -> Response {
     acme.clone()
-        .handle(&dir, &headers, peer, async |ctx| {
-            let path = format!("/acme/{dir}/acct/{id}");
-            let signed = acme.verify(&ctx, &path, &headers, body, KeyMode::Kid).await?;
+        .signed(req, KeyMode::Kid, async |ctx, signed| {
             let a = signed.account()?.clone();
             if a.id != id {
                 return Err(Problem::unauthorized("an account may only read or change itself"));
@@ -159,17 +144,9 @@ pub(crate) async fn account(
 }
 
 /// `POST acct/<id>/orders`: the URLs of the account's orders.
-pub(crate) async fn orders(
-    State(acme): State<Acme>,
-    Path((dir, id)): Path<(String, i64)>,
-    ConnectInfo(peer): ConnectInfo<SocketAddr>,
-    headers: HeaderMap,
-    body: Body,
-) -> Response {
+pub(crate) async fn orders(State(acme): State<Acme>, Path((_, id)): Path<(String, i64)>, req: AcmeRequest) -> Response {
     acme.clone()
-        .handle(&dir, &headers, peer, async |ctx| {
-            let path = format!("/acme/{dir}/acct/{id}/orders");
-            let signed = acme.verify(&ctx, &path, &headers, body, KeyMode::Kid).await?;
+        .signed(req, KeyMode::Kid, async |ctx, signed| {
             if signed.account()?.id != id {
                 return Err(Problem::unauthorized("an account may only list its own orders"));
             }
@@ -183,17 +160,10 @@ pub(crate) async fn orders(
 /// `POST key-change` (RFC 8555 §7.3.5): the account, signing with its
 /// current key, sends an inner JWS signed by the new key naming the account
 /// and its old key.
-pub(crate) async fn key_change(
-    State(acme): State<Acme>,
-    Path(dir): Path<String>,
-    ConnectInfo(peer): ConnectInfo<SocketAddr>,
-    headers: HeaderMap,
-    body: Body,
-) -> Response {
+pub(crate) async fn key_change(State(acme): State<Acme>, req: AcmeRequest) -> Response {
     acme.clone()
-        .handle(&dir, &headers, peer, async |ctx| {
+        .signed(req, KeyMode::Kid, async |ctx, signed| {
             let url = ctx.url("key-change");
-            let signed = acme.verify(&ctx, &format!("/acme/{dir}/key-change"), &headers, body, KeyMode::Kid).await?;
             let account = signed.account()?.clone();
             let inner = crate::jws::Jws::parse(&signed.jws.payload)?;
             if inner.protected.nonce.is_some() || inner.protected.kid.is_some() {

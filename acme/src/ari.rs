@@ -1,10 +1,8 @@
 //! ACME Renewal Information (RFC 9773): the suggested renewal window of each
 //! certificate, and the certificate identifiers that `replaces` uses.
 
-use std::net::SocketAddr;
-
-use axum::extract::{ConnectInfo, Path, State};
-use axum::http::{HeaderMap, StatusCode};
+use axum::extract::{Path, State};
+use axum::http::StatusCode;
 use axum::response::Response;
 use base64::Engine as _;
 use base64::engine::general_purpose::URL_SAFE_NO_PAD;
@@ -14,7 +12,7 @@ use x509_parser::extensions::ParsedExtension;
 use x509_parser::prelude::{FromDer, X509Certificate};
 
 use crate::Acme;
-use crate::context::{Reply, rfc3339};
+use crate::context::{AcmeRequest, Reply, rfc3339};
 use crate::problem::Problem;
 
 /// Seconds clients should wait before asking again.
@@ -77,12 +75,11 @@ impl Acme {
 /// `GET renewal-info/<certID>`: the suggested window, unauthenticated.
 pub(crate) async fn renewal_info(
     State(acme): State<Acme>,
-    Path((dir, cert_id)): Path<(String, String)>,
-    ConnectInfo(peer): ConnectInfo<SocketAddr>,
-    headers: HeaderMap,
+    Path((_, cert_id)): Path<(String, String)>,
+    req: AcmeRequest,
 ) -> Response {
     acme.clone()
-        .handle(&dir, &headers, peer, async |ctx| {
+        .handle(&req.head, async |ctx| {
             let caller = ctx.caller(0, &ctx.ip);
             let cert = acme.certificate_by_id(&caller, &cert_id).await?;
             let (start, end) = window(&cert, acme.orders.now());

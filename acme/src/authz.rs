@@ -2,17 +2,14 @@
 //! pre-validated domain (seed 6.9) is valid from the start; any other is
 //! validated by certgate's own VA once the client answers a challenge.
 
-use std::net::SocketAddr;
-
-use axum::body::Body;
-use axum::extract::{ConnectInfo, Path, State};
-use axum::http::{HeaderMap, StatusCode};
+use axum::extract::{Path, State};
+use axum::http::StatusCode;
 use axum::response::Response;
 use serde_json::{Value, json};
 use storage::acme_orders::{self, AcmeAuthzRow};
 
 use crate::Acme;
-use crate::context::{Ctx, KeyMode, Reply, rfc3339};
+use crate::context::{AcmeRequest, Ctx, KeyMode, Reply, rfc3339};
 use crate::problem::Problem;
 
 /// The challenge types an authorization offers.
@@ -77,16 +74,9 @@ impl Acme {
 }
 
 /// `POST authz/<id>`: read it (POST-as-GET) or deactivate it.
-pub(crate) async fn authz(
-    State(acme): State<Acme>,
-    Path((dir, id)): Path<(String, i64)>,
-    ConnectInfo(peer): ConnectInfo<SocketAddr>,
-    headers: HeaderMap,
-    body: Body,
-) -> Response {
+pub(crate) async fn authz(State(acme): State<Acme>, Path((_, id)): Path<(String, i64)>, req: AcmeRequest) -> Response {
     acme.clone()
-        .handle(&dir, &headers, peer, async |ctx| {
-            let signed = acme.verify(&ctx, &format!("/acme/{dir}/authz/{id}"), &headers, body, KeyMode::Kid).await?;
+        .signed(req, KeyMode::Kid, async |ctx, signed| {
             let mut a = acme.own_authz(signed.account()?.id, id).await?;
             let payload = signed.jws.json()?;
             match payload.get("status").and_then(Value::as_str) {
@@ -113,15 +103,11 @@ pub(crate) async fn authz(
 /// polls the authorization. A valid one has nothing left to check.
 pub(crate) async fn challenge(
     State(acme): State<Acme>,
-    Path((dir, id, kind)): Path<(String, i64, String)>,
-    ConnectInfo(peer): ConnectInfo<SocketAddr>,
-    headers: HeaderMap,
-    body: Body,
+    Path((_, id, kind)): Path<(String, i64, String)>,
+    req: AcmeRequest,
 ) -> Response {
     acme.clone()
-        .handle(&dir, &headers, peer, async |ctx| {
-            let path = format!("/acme/{dir}/chall/{id}/{kind}");
-            let signed = acme.verify(&ctx, &path, &headers, body, KeyMode::Kid).await?;
+        .signed(req, KeyMode::Kid, async |ctx, signed| {
             let mut a = acme.own_authz(signed.account()?.id, id).await?;
             if !offered(&a).contains(&kind.as_str()) {
                 return Err(Problem::not_found(format!("this authorization offers no {kind} challenge")));

@@ -1,10 +1,8 @@
 //! Certificate download and revocation (RFC 8555 §7.4.2, §7.6).
 
-use std::net::SocketAddr;
-
 use axum::body::Body;
-use axum::extract::{ConnectInfo, Path, State};
-use axum::http::{HeaderMap, StatusCode};
+use axum::extract::{Path, State};
+use axum::http::StatusCode;
 use axum::response::Response;
 use base64::Engine as _;
 use base64::engine::general_purpose::URL_SAFE_NO_PAD;
@@ -13,20 +11,17 @@ use storage::acme_orders;
 use x509_parser::prelude::{FromDer, X509Certificate};
 
 use crate::Acme;
-use crate::context::{KeyMode, Reply};
+use crate::context::{AcmeRequest, KeyMode, Reply};
 use crate::problem::Problem;
 
 /// `POST cert/<id>` (POST-as-GET): the leaf and its chain, PEM.
 pub(crate) async fn download(
     State(acme): State<Acme>,
-    Path((dir, id)): Path<(String, i64)>,
-    ConnectInfo(peer): ConnectInfo<SocketAddr>,
-    headers: HeaderMap,
-    body: Body,
+    Path((_, id)): Path<(String, i64)>,
+    req: AcmeRequest,
 ) -> Response {
     acme.clone()
-        .handle(&dir, &headers, peer, async |ctx| {
-            let signed = acme.verify(&ctx, &format!("/acme/{dir}/cert/{id}"), &headers, body, KeyMode::Kid).await?;
+        .signed(req, KeyMode::Kid, async |ctx, signed| {
             let caller = ctx.caller(signed.account()?.id, &ctx.ip);
             let cert = acme.orders.certificate(&caller, id).await?;
             let mut reply = Reply::json(StatusCode::OK, &Value::Null);
@@ -43,17 +38,9 @@ fn pem_der(pem: &str) -> Option<Vec<u8>> {
 
 /// `POST revoke-cert`: by the account that ordered the certificate (`kid`)
 /// or by the certificate's own key (`jwk`). Final, and never refunded.
-pub(crate) async fn revoke(
-    State(acme): State<Acme>,
-    Path(dir): Path<String>,
-    ConnectInfo(peer): ConnectInfo<SocketAddr>,
-    headers: HeaderMap,
-    body: Body,
-) -> Response {
+pub(crate) async fn revoke(State(acme): State<Acme>, req: AcmeRequest) -> Response {
     acme.clone()
-        .handle(&dir, &headers, peer, async |ctx| {
-            let signed =
-                acme.verify(&ctx, &format!("/acme/{dir}/revoke-cert"), &headers, body, KeyMode::Either).await?;
+        .signed(req, KeyMode::Either, async |ctx, signed| {
             let payload = signed.jws.json()?;
             let der = payload
                 .get("certificate")

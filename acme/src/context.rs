@@ -107,6 +107,36 @@ pub(crate) enum KeyMode {
     Either,
 }
 
+/// An ACME request as every handler takes it: its head and its body.
+pub(crate) struct AcmeRequest {
+    pub head: Head,
+    pub body: Body,
+}
+
+/// What a request says besides its body: the directory path segment, the
+/// path (for the JWS `url` check), the peer and the headers.
+pub(crate) struct Head {
+    pub dir: String,
+    pub path: String,
+    pub peer: SocketAddr,
+    pub headers: HeaderMap,
+}
+
+impl<S: Send + Sync> axum::extract::FromRequest<S> for AcmeRequest {
+    type Rejection = std::convert::Infallible;
+
+    async fn from_request(req: axum::extract::Request, _state: &S) -> Result<AcmeRequest, Self::Rejection> {
+        let (parts, body) = req.into_parts();
+        let peer = parts
+            .extensions
+            .get::<axum::extract::ConnectInfo<SocketAddr>>()
+            .map_or(SocketAddr::from(([0, 0, 0, 0], 0)), |c| c.0);
+        let path = parts.uri.path().to_string();
+        let dir = path.strip_prefix("/acme/").and_then(|r| r.split('/').next()).unwrap_or_default().to_string();
+        Ok(AcmeRequest { head: Head { dir, path, peer, headers: parts.headers }, body })
+    }
+}
+
 /// A request whose JWS verified.
 pub(crate) struct Signed {
     pub jws: Jws,

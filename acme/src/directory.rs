@@ -1,27 +1,19 @@
 //! The directory of an ACME URL and its nonce resource.
 
-use std::net::SocketAddr;
-
-use axum::extract::{ConnectInfo, Path, State};
-use axum::http::{HeaderMap, Method, StatusCode};
+use axum::extract::State;
+use axum::http::{Method, StatusCode};
 use axum::response::Response;
 use serde_json::json;
 
 use crate::Acme;
-use crate::context::{Ctx, Reply};
+use crate::context::{AcmeRequest, Ctx, Head, KeyMode, Reply, Signed};
 use crate::problem::Problem;
 
 impl Acme {
     /// Resolves the directory of a request, runs `f`, and answers with the
     /// common headers; errors become problem documents.
-    pub(crate) async fn handle(
-        &self,
-        dir: &str,
-        headers: &HeaderMap,
-        peer: SocketAddr,
-        f: impl AsyncFnOnce(Ctx) -> Result<Reply, Problem>,
-    ) -> Response {
-        match self.ctx(dir, headers, peer).await {
+    pub(crate) async fn handle(&self, head: &Head, f: impl AsyncFnOnce(Ctx) -> Result<Reply, Problem>) -> Response {
+        match self.ctx(&head.dir, &head.headers, head.peer).await {
             Ok(ctx) => {
                 let index = ctx.url("directory");
                 let outcome = f(ctx).await;
@@ -30,17 +22,28 @@ impl Acme {
             Err(p) => self.respond(None, Err(p)).await,
         }
     }
+
+    /// As [`Acme::handle`], for a signed request: its JWS is checked first
+    /// (nonce, `url`, key of `mode`, signature), then `f` runs.
+    pub(crate) async fn signed(
+        &self,
+        req: AcmeRequest,
+        mode: KeyMode,
+        f: impl AsyncFnOnce(Ctx, Signed) -> Result<Reply, Problem>,
+    ) -> Response {
+        let AcmeRequest { head, body } = req;
+        self.handle(&head, async |ctx| {
+            let signed = self.verify(&ctx, &head.path, &head.headers, body, mode).await?;
+            f(ctx, signed).await
+        })
+        .await
+    }
 }
 
 /// `GET /acme/<dir>/directory`.
-pub(crate) async fn directory(
-    State(acme): State<Acme>,
-    Path(dir): Path<String>,
-    ConnectInfo(peer): ConnectInfo<SocketAddr>,
-    headers: HeaderMap,
-) -> Response {
+pub(crate) async fn directory(State(acme): State<Acme>, req: AcmeRequest) -> Response {
     let settings = acme.settings.clone();
-    acme.handle(&dir, &headers, peer, async |ctx| {
+    acme.handle(&req.head, async |ctx| {
         let mut meta = json!({ "externalAccountRequired": true });
         if let Some(tos) = &settings.terms_of_service {
             meta["termsOfService"] = json!(tos);
@@ -66,14 +69,8 @@ pub(crate) async fn directory(
 }
 
 /// `HEAD` (200) and `GET` (204) `/acme/<dir>/new-nonce`: just a fresh nonce.
-pub(crate) async fn new_nonce(
-    State(acme): State<Acme>,
-    Path(dir): Path<String>,
-    method: Method,
-    ConnectInfo(peer): ConnectInfo<SocketAddr>,
-    headers: HeaderMap,
-) -> Response {
-    acme.handle(&dir, &headers, peer, async |_ctx| {
+pub(crate) async fn new_nonce(State(acme): State<Acme>, method: Method, req: AcmeRequest) -> Response {
+    acme.handle(&req.head, async |_ctx| {
         let status = if method == Method::HEAD { StatusCode::OK } else { StatusCode::NO_CONTENT };
         let mut r = Reply::json(status, &serde_json::Value::Null);
         r.body = axum::body::Body::empty();

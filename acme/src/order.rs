@@ -2,11 +2,8 @@
 //! yet), reading an order (its status follows the certgate order once
 //! finalized), and finalize (the order core places and pays the order).
 
-use std::net::SocketAddr;
-
-use axum::body::Body;
-use axum::extract::{ConnectInfo, Path, State};
-use axum::http::{HeaderMap, StatusCode};
+use axum::extract::{Path, State};
+use axum::http::StatusCode;
 use axum::response::Response;
 use base64::Engine as _;
 use base64::engine::general_purpose::URL_SAFE_NO_PAD;
@@ -16,7 +13,7 @@ use serde_json::{Value, json};
 use storage::acme_orders::{self, AcmeOrderRow, NewAuthz};
 
 use crate::Acme;
-use crate::context::{Ctx, KeyMode, Reply, rfc3339};
+use crate::context::{AcmeRequest, Ctx, KeyMode, Reply, rfc3339};
 use crate::problem::Problem;
 
 /// Seconds a client should wait before polling a processing order again.
@@ -111,16 +108,9 @@ impl Acme {
 }
 
 /// `POST new-order`.
-pub(crate) async fn new_order(
-    State(acme): State<Acme>,
-    Path(dir): Path<String>,
-    ConnectInfo(peer): ConnectInfo<SocketAddr>,
-    headers: HeaderMap,
-    body: Body,
-) -> Response {
+pub(crate) async fn new_order(State(acme): State<Acme>, req: AcmeRequest) -> Response {
     acme.clone()
-        .handle(&dir, &headers, peer, async |ctx| {
-            let signed = acme.verify(&ctx, &format!("/acme/{dir}/new-order"), &headers, body, KeyMode::Kid).await?;
+        .signed(req, KeyMode::Kid, async |ctx, signed| {
             let account = signed.account()?.clone();
             acme.limit_new_order(&ctx, account.id).await?;
             let payload = signed.jws.json()?;
@@ -207,16 +197,9 @@ pub(crate) async fn new_order(
 }
 
 /// `POST order/<id>` (POST-as-GET).
-pub(crate) async fn order(
-    State(acme): State<Acme>,
-    Path((dir, id)): Path<(String, i64)>,
-    ConnectInfo(peer): ConnectInfo<SocketAddr>,
-    headers: HeaderMap,
-    body: Body,
-) -> Response {
+pub(crate) async fn order(State(acme): State<Acme>, Path((_, id)): Path<(String, i64)>, req: AcmeRequest) -> Response {
     acme.clone()
-        .handle(&dir, &headers, peer, async |ctx| {
-            let signed = acme.verify(&ctx, &format!("/acme/{dir}/order/{id}"), &headers, body, KeyMode::Kid).await?;
+        .signed(req, KeyMode::Kid, async |ctx, signed| {
             let account = signed.account()?;
             let o = acme.own_order(account.id, id).await?;
             let caller = ctx.caller(account.id, &ctx.ip);
@@ -235,15 +218,11 @@ pub(crate) async fn order(
 /// places and pays the order (`DCACME-` reference) and queues its issuance.
 pub(crate) async fn finalize(
     State(acme): State<Acme>,
-    Path((dir, id)): Path<(String, i64)>,
-    ConnectInfo(peer): ConnectInfo<SocketAddr>,
-    headers: HeaderMap,
-    body: Body,
+    Path((_, id)): Path<(String, i64)>,
+    req: AcmeRequest,
 ) -> Response {
     acme.clone()
-        .handle(&dir, &headers, peer, async |ctx| {
-            let path = format!("/acme/{dir}/order/{id}/finalize");
-            let signed = acme.verify(&ctx, &path, &headers, body, KeyMode::Kid).await?;
+        .signed(req, KeyMode::Kid, async |ctx, signed| {
             let account = signed.account()?.clone();
             let o = acme.own_order(account.id, id).await?;
             let caller = ctx.caller(account.id, &ctx.ip);
