@@ -71,7 +71,7 @@ pub async fn run(
     println!();
     println!("XML-RPC endpoint: {public_url}/xmlrpc (also /api-operations.php and /api-infos.php)");
     println!("Embedded CA root (trust it to verify certificates): {}", root_file.display());
-    println!("Note: the XML-RPC front is being built (issue 4) and answers 404 until it lands.");
+    println!("Note: the XML-RPC front answers system.*, solde, achat and statut so far (issue 4).");
     println!("Press Ctrl-C to stop.");
     crate::server::run(&app, listener).await?;
     Ok(())

@@ -32,14 +32,15 @@ pub async fn run(app: &App, listener: TcpListener) -> std::io::Result<()> {
     Ok(())
 }
 
-/// The routes of the gateway: the ACME directories and the health endpoints.
-/// The XML-RPC front joins here when it lands.
+/// The routes of the gateway: the ACME directories, the XML-RPC endpoints
+/// and the health endpoints.
 pub fn router(app: &App) -> Router {
     let health = Router::new()
         .route("/healthz", get(|| async { "ok" }))
         .route("/readyz", get(readyz))
         .with_state(app.db.clone());
-    acme::Acme::new(app.orders.clone(), app.config.acme_settings()).router().merge(health)
+    let xmlrpc = xmlrpc::XmlRpc::new(app.orders.clone(), xmlrpc::Limits::default()).router();
+    acme::Acme::new(app.orders.clone(), app.config.acme_settings()).router().merge(xmlrpc).merge(health)
 }
 
 async fn readyz(State(db): State<storage::Db>) -> (StatusCode, &'static str) {
