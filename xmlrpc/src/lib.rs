@@ -13,6 +13,7 @@ mod encode;
 mod error;
 pub mod fault;
 mod methods;
+mod modern;
 mod server;
 mod value;
 

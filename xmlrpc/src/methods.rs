@@ -5,7 +5,7 @@ use orders::{Caller, Ledger, Order, PlaceOrder, Right, format_money};
 
 use crate::args::{Arg, int, opt_string, string};
 use crate::fault::Fault;
-use crate::server::XmlRpc;
+use crate::server::{Peer, XmlRpc};
 use crate::{MethodCall, Value};
 
 /// Every method: name, signature and help.
@@ -21,6 +21,45 @@ const METHODS: &[(&str, &str, &str)] = &[
         "The status, names, dates and, once delivered, the certificate of each order of demande.",
     ),
     ("solde", "struct struct", "The account's token balances per product and its deposit balance."),
+    (
+        "revocation",
+        "struct struct struct",
+        "Revokes the certificate of each order of demande ({refTBS, motif}); final, not refunded.",
+    ),
+    (
+        "refabrication",
+        "struct struct struct",
+        "Reissues each order of demande with a new CSR; not paid; the old certificate is revoked later.",
+    ),
+    (
+        "renouvellement",
+        "struct struct struct",
+        "Renews each order of demande, from 90 days before expiry to 30 days after.",
+    ),
+    (
+        "changementCommandes",
+        "array struct",
+        "The orders changed between timestampChangementDepuis and timestampChangementJusqua.",
+    ),
+    ("order.cancel", "struct struct struct", "Cancels an order before issuance; what was paid is refunded."),
+    ("order.approve", "struct struct struct", "Approves an order waiting for approval (approval right)."),
+    ("order.reject", "struct struct struct", "Rejects an order waiting for approval (approval right)."),
+    (
+        "order.list",
+        "array struct struct",
+        "Lists orders, newest first: statut, produit, depuis, jusqua, limite, decalage.",
+    ),
+    ("cert.download", "struct struct struct", "An order's certificate: format pem, pem_chain or der."),
+    (
+        "account.statement",
+        "struct struct struct",
+        "The tokens, deposit or invoice ledger between two dates, as lines or CSV.",
+    ),
+    ("catalog.products", "array struct", "The products with their prices for the caller's account."),
+    ("acme.url.create", "struct struct struct", "Creates an ACME URL; its KID and HMAC key are shown this once."),
+    ("acme.url.list", "array struct", "The account's ACME URLs, credentials masked."),
+    ("acme.url.revoke", "struct struct struct", "Revokes an ACME URL for good."),
+    ("prevalidation.list", "array struct", "The account's pre-validations."),
     ("system.listMethods", "array", "The names of every method."),
     ("system.methodHelp", "string string", "What a method does."),
     ("system.methodSignature", "array string", "The types a method takes and returns."),
@@ -40,7 +79,7 @@ fn method_name(call: &MethodCall) -> Result<String, Fault> {
 }
 
 /// The `system.*` methods (no authentication), or `None` for other methods.
-pub(crate) async fn system(xr: &XmlRpc, call: &MethodCall, ip: &str, nested: bool) -> Option<Result<Value, Fault>> {
+pub(crate) async fn system(xr: &XmlRpc, call: &MethodCall, peer: &Peer, nested: bool) -> Option<Result<Value, Fault>> {
     let find = |n: &str| METHODS.iter().find(|m| m.0 == n).ok_or_else(|| Fault::unknown_method(n));
     Some(match call.method.as_str() {
         "system.listMethods" => Ok(Value::Array(METHODS.iter().map(|m| s(m.0)).collect())),
@@ -71,7 +110,7 @@ pub(crate) async fn system(xr: &XmlRpc, call: &MethodCall, ip: &str, nested: boo
             ),
         ])),
         "system.multicall" if nested => Err(Fault::new(-32600, "system.multicall cannot be nested")),
-        "system.multicall" => multicall(xr, call, ip).await,
+        "system.multicall" => multicall(xr, call, peer).await,
         _ => return None,
     })
 }
@@ -80,12 +119,12 @@ pub(crate) async fn system(xr: &XmlRpc, call: &MethodCall, ip: &str, nested: boo
 fn multicall<'a>(
     xr: &'a XmlRpc,
     call: &'a MethodCall,
-    ip: &'a str,
+    peer: &'a Peer,
 ) -> std::pin::Pin<Box<dyn std::future::Future<Output = Result<Value, Fault>> + Send + 'a>> {
-    Box::pin(multicall_inner(xr, call, ip))
+    Box::pin(multicall_inner(xr, call, peer))
 }
 
-async fn multicall_inner(xr: &XmlRpc, call: &MethodCall, ip: &str) -> Result<Value, Fault> {
+async fn multicall_inner(xr: &XmlRpc, call: &MethodCall, peer: &Peer) -> Result<Value, Fault> {
     let Some(Value::Array(calls)) = call.params.first() else {
         return Err(Fault::params("param1", "expected an array of calls"));
     };
@@ -99,7 +138,7 @@ async fn multicall_inner(xr: &XmlRpc, call: &MethodCall, ip: &str) -> Result<Val
                 Value::Array(p) => p,
                 _ => return Err(Fault::params(&format!("{path}.params"), "expected an array")),
             };
-            xr.dispatch(&MethodCall { method, params }, ip, true).await
+            xr.dispatch(&MethodCall { method, params }, peer, true).await
         };
         out.push(match one.await {
             Ok(v) => Value::Array(vec![v]),
@@ -113,12 +152,16 @@ async fn multicall_inner(xr: &XmlRpc, call: &MethodCall, ip: &str) -> Result<Val
 }
 
 /// The authenticated methods.
-pub(crate) async fn call(xr: &XmlRpc, caller: &Caller, call: &MethodCall) -> Result<Value, Fault> {
+pub(crate) async fn call(xr: &XmlRpc, caller: &Caller, call: &MethodCall, peer: &Peer) -> Result<Value, Fault> {
     match call.method.as_str() {
         "solde" => solde(xr, caller).await,
         "achat" => each_request(xr, caller, call, Legacy::Achat).await,
         "statut" => each_request(xr, caller, call, Legacy::Statut).await,
-        other => Err(Fault::unknown_method(other)),
+        "revocation" => each_request(xr, caller, call, Legacy::Revocation).await,
+        "refabrication" => each_request(xr, caller, call, Legacy::Refabrication).await,
+        "renouvellement" => each_request(xr, caller, call, Legacy::Renouvellement).await,
+        "changementCommandes" => changes(xr, caller, call).await,
+        other => crate::modern::call(xr, caller, call, peer).await.unwrap_or_else(|| Err(Fault::unknown_method(other))),
     }
 }
 
@@ -127,6 +170,9 @@ pub(crate) async fn call(xr: &XmlRpc, caller: &Caller, call: &MethodCall) -> Res
 enum Legacy {
     Achat,
     Statut,
+    Revocation,
+    Refabrication,
+    Renouvellement,
 }
 
 /// Runs the method on each member of `demande` (the second parameter); the
@@ -142,6 +188,9 @@ async fn each_request(xr: &XmlRpc, caller: &Caller, call: &MethodCall, method: L
         let outcome = match method {
             Legacy::Achat => achat(xr, caller, &path, arg).await,
             Legacy::Statut => statut(xr, caller, &path, arg).await,
+            Legacy::Revocation => revocation(xr, caller, arg).await,
+            Legacy::Refabrication => refabrication(xr, caller, arg).await,
+            Legacy::Renouvellement => renouvellement(xr, caller, arg).await,
         };
         let answer = match outcome {
             Ok(v) => v,
@@ -242,7 +291,8 @@ async fn organisation(xr: &XmlRpc, caller: &Caller, org: Arg<'_>) -> Result<i64,
     })
 }
 
-fn order_value(o: &Order, certs: &[orders::Certificate]) -> Value {
+/// An order as the API shows it, with its current certificate once delivered.
+pub(crate) fn order_value(o: &Order, certs: &[orders::Certificate]) -> Value {
     let mut v = vec![
         ("refTBS".into(), Value::Int(o.id)),
         ("reference".into(), s(o.reference.clone().unwrap_or_default())),
@@ -264,13 +314,97 @@ fn order_value(o: &Order, certs: &[orders::Certificate]) -> Value {
     Value::Struct(v)
 }
 
-async fn statut(xr: &XmlRpc, caller: &Caller, _path: &str, req: Arg<'_>) -> Result<Value, Fault> {
-    let reference = match req.v {
-        Value::Struct(_) => string(req, "refTBS")?,
-        Value::Int(i) => i.to_string(),
-        Value::String(s) => s.clone(),
-        other => return Err(Fault::params(req.path, &format!("expected refTBS, found {}", other.type_name()))),
+/// The order reference of a bulk request: `{refTBS}`, or the reference itself.
+fn ref_tbs(req: Arg<'_>) -> Result<String, Fault> {
+    match req.v {
+        Value::Struct(_) => string(req, "refTBS"),
+        Value::Int(i) => Ok(i.to_string()),
+        Value::String(s) => Ok(s.clone()),
+        other => Err(Fault::params(req.path, &format!("expected refTBS, found {}", other.type_name()))),
+    }
+}
+
+fn done(o: &Order) -> Value {
+    Value::Struct(vec![
+        ("messageReponse".into(), s("OK")),
+        ("refTBS".into(), Value::Int(o.id)),
+        ("statut".into(), s(o.status.clone())),
+    ])
+}
+
+async fn revocation(xr: &XmlRpc, caller: &Caller, req: Arg<'_>) -> Result<Value, Fault> {
+    let reference = ref_tbs(req)?;
+    let reason = if req.opt("motif").is_some() { int(req, "motif")? } else { 0 };
+    Ok(done(&xr.orders.revoke(caller, &reference, None, reason).await?))
+}
+
+/// The names and CSR of a `requete {CSR, domainePrincipal, domaines}`.
+fn requete(req: Arg<'_>) -> Result<(String, Vec<String>), Fault> {
+    let (r, path) = req.member("requete")?;
+    let r = Arg { v: &r, path: &path };
+    let mut names: Vec<String> = opt_string(r, "domainePrincipal").into_iter().collect();
+    if let Some(more) = opt_string(r, "domaines") {
+        names.extend(more.split(['\n', '\r', ',', ' ']).filter(|n| !n.is_empty()).map(str::to_string));
+    }
+    Ok((string(r, "CSR")?, names))
+}
+
+async fn refabrication(xr: &XmlRpc, caller: &Caller, req: Arg<'_>) -> Result<Value, Fault> {
+    let reference = ref_tbs(req)?;
+    let (csr, names) = requete(req)?;
+    let o = xr.orders.reissue(caller, &reference, &orders::Reissue { csr: csr.into_bytes(), names }).await?;
+    Ok(done(&o))
+}
+
+async fn renouvellement(xr: &XmlRpc, caller: &Caller, req: Arg<'_>) -> Result<Value, Fault> {
+    let reference = ref_tbs(req)?;
+    let csr = match req.opt("requete") {
+        Some(_) => Some(requete(req)?.0),
+        None => None,
     };
+    let client_ref = req.opt("divers").and_then(|d| opt_string(Arg { v: d, path: req.path }, "refClient"));
+    let placed = xr.orders.renew(caller, &reference, csr.as_deref().map(str::as_bytes), client_ref.as_deref()).await?;
+    Ok(done(&placed.order))
+}
+
+/// A date option: Unix seconds for `typeDate = "timestamp"`, ISO 8601 otherwise.
+fn date_option(opts: Arg<'_>, name: &str, iso: bool) -> Result<Option<i64>, Fault> {
+    let path = format!("{}.{name}", opts.path);
+    match opts.opt(name) {
+        None => Ok(None),
+        Some(Value::DateTime(t)) => Ok(Some(t.unix_timestamp())),
+        Some(Value::Int(i)) if !iso => Ok(Some(*i)),
+        Some(Value::String(v)) if !iso => {
+            v.trim().parse().map(Some).map_err(|_| Fault::params(&path, &format!("{v:?} is not a Unix timestamp")))
+        }
+        Some(Value::String(v)) => crate::parse_datetime(v)
+            .map(|t| Some(t.unix_timestamp()))
+            .ok_or_else(|| Fault::params(&path, &format!("{v:?} is not an ISO 8601 date"))),
+        Some(other) => Err(Fault::params(&path, &format!("expected a date, found {}", other.type_name()))),
+    }
+}
+
+/// `changementCommandes`: the orders changed within a date range, given in
+/// the first parameter beside `identification`.
+async fn changes(xr: &XmlRpc, caller: &Caller, call: &MethodCall) -> Result<Value, Fault> {
+    let opts = Arg { v: &call.params[0], path: "param1" };
+    let iso = match opt_string(opts, "typeDate").as_deref() {
+        None | Some("timestamp") => false,
+        Some("iso") => true,
+        Some(other) => {
+            return Err(Fault::params("param1.typeDate", &format!("{other:?} is neither timestamp nor iso")));
+        }
+    };
+    let from = date_option(opts, "timestampChangementDepuis", iso)?.unwrap_or(0);
+    let to = date_option(opts, "timestampChangementJusqua", iso)?.unwrap_or(0);
+    let filter =
+        storage::orders::OrderFilter { updated_from: from, updated_to: to, limit: 10_000, ..Default::default() };
+    let list = xr.orders.list_orders(caller, &filter).await?;
+    Ok(Value::Array(list.iter().map(|o| order_value(o, &[])).collect()))
+}
+
+async fn statut(xr: &XmlRpc, caller: &Caller, _path: &str, req: Arg<'_>) -> Result<Value, Fault> {
+    let reference = ref_tbs(req)?;
     let o = xr.orders.order(caller, &reference).await?;
     let certs = xr.orders.certificates(caller, &reference).await?;
     Ok(order_value(&o, &certs))

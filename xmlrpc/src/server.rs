@@ -16,17 +16,26 @@ use crate::args::{Arg, string};
 use crate::fault::Fault;
 use crate::{Limits, MethodCall, Value, encode, methods, parse_call};
 
+/// Who called and how they reached us: the client's address and the base URL
+/// they used (for the URLs some answers carry).
+pub(crate) struct Peer {
+    pub ip: String,
+    pub base: String,
+}
+
 /// The XML-RPC front: the order core and the codec's limits.
 #[derive(Clone)]
 pub struct XmlRpc {
     pub(crate) orders: Orders,
     limits: Limits,
+    public_url: Option<String>,
 }
 
 impl XmlRpc {
-    /// The front over an order core.
-    pub fn new(orders: Orders, limits: Limits) -> XmlRpc {
-        XmlRpc { orders, limits }
+    /// The front over an order core; `public_url` is the base URL clients
+    /// use (else `http://` and the request's `Host`).
+    pub fn new(orders: Orders, limits: Limits, public_url: Option<String>) -> XmlRpc {
+        XmlRpc { orders, limits, public_url }
     }
 
     /// Its routes: `/xmlrpc`, `/api-operations.php` and `/api-infos.php`.
@@ -49,12 +58,12 @@ impl XmlRpc {
     }
 
     /// Runs one call; `nested` forbids `system.multicall` inside itself.
-    pub(crate) async fn dispatch(&self, call: &MethodCall, ip: &str, nested: bool) -> Result<Value, Fault> {
-        if let Some(r) = methods::system(self, call, ip, nested).await {
+    pub(crate) async fn dispatch(&self, call: &MethodCall, peer: &Peer, nested: bool) -> Result<Value, Fault> {
+        if let Some(r) = methods::system(self, call, peer, nested).await {
             return r;
         }
-        let caller = self.caller(&call.params, ip).await?;
-        let outcome = methods::call(self, &caller, call).await;
+        let caller = self.caller(&call.params, &peer.ip).await?;
+        let outcome = methods::call(self, &caller, call, peer).await;
         let detail = match &outcome {
             Ok(_) => "ok".to_string(),
             Err(f) => format!("fault {}: {}", f.code, f.message),
@@ -65,14 +74,21 @@ impl XmlRpc {
     }
 }
 
-async fn endpoint(State(xr): State<XmlRpc>, ConnectInfo(peer): ConnectInfo<SocketAddr>, body: Body) -> Response {
-    let ip = peer.ip().to_string();
+async fn endpoint(
+    State(xr): State<XmlRpc>,
+    ConnectInfo(addr): ConnectInfo<SocketAddr>,
+    headers: axum::http::HeaderMap,
+    body: Body,
+) -> Response {
+    let host = headers.get(header::HOST).and_then(|h| h.to_str().ok()).unwrap_or("localhost");
+    let base = xr.public_url.clone().unwrap_or_else(|| format!("http://{host}"));
+    let peer = Peer { ip: addr.ip().to_string(), base: base.trim_end_matches('/').to_string() };
     let body = match axum::body::to_bytes(body, xr.limits.max_bytes).await {
         Ok(b) => b,
         Err(_) => return xml(encode::fault(-32700, &format!("the body exceeds {} bytes", xr.limits.max_bytes))),
     };
     let outcome = match parse_call(&body, &xr.limits) {
-        Ok(call) => xr.dispatch(&call, &ip, false).await,
+        Ok(call) => xr.dispatch(&call, &peer, false).await,
         Err(e) => Err(Fault::from(e)),
     };
     xml(match outcome {

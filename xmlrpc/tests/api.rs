@@ -73,7 +73,7 @@ async fn python_client_orders_in_bulk_polls_status_and_reads_balances() {
     f.orders.create_user(&f.op, "hoster", "a long password", rights).await.unwrap();
     let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
     let url = format!("http://{}", listener.local_addr().unwrap());
-    let router = XmlRpc::new(f.orders.clone(), Limits::default()).router();
+    let router = XmlRpc::new(f.orders.clone(), Limits::default(), None).router();
     tokio::spawn(async move {
         axum::serve(listener, router.into_make_service_with_connect_info::<SocketAddr>()).await.unwrap();
     });
@@ -113,4 +113,103 @@ async fn python_client_orders_in_bulk_polls_status_and_reads_balances() {
     let audit = storage::audit::list(&mut f.orders.db().acquire().await.unwrap(), None, 200).await.unwrap();
     assert!(audit.iter().any(|a| a.action == "xmlrpc.achat" && a.source == "xmlrpc"));
     assert!(audit.iter().all(|a| !a.detail.contains("a long password")), "no password in the audit log");
+}
+
+const LIFECYCLE: &str = r#"
+import json, os, time, xmlrpc.client
+from datetime import datetime, timezone
+x = xmlrpc.client.ServerProxy(os.environ["URL"] + "/xmlrpc", allow_none=True, use_builtin_types=True)
+ident = {"identification": {"utilisateur": "hoster", "motDePasse": os.environ["PASSWORD"]}}
+out = {}
+start = int(time.time()) - 1
+req = lambda csr, main: {"produit": {"code": "ssl1"}, "requete": {"CSR": csr, "domainePrincipal": main}}
+bought = x.achat(ident, {"keep": req(os.environ["CSR_A"], "a.example.test"), "drop": req(os.environ["CSR_C"], "c.example.test")})
+keep, drop = bought["keep"]["refTBS"], bought["drop"]["refTBS"]
+out["cancel"] = x.order.cancel(ident, {"reference": str(drop)})
+for _ in range(100):
+    if x.statut(ident, {"k": {"refTBS": keep}})["k"]["statut"] == "delivered":
+        break
+    time.sleep(0.1)
+out["reissue"] = x.refabrication(ident, {"k": {"refTBS": keep, "requete": {"CSR": os.environ["CSR_A2"]}}})
+for _ in range(100):
+    st = x.statut(ident, {"k": {"refTBS": keep}})["k"]
+    if st["statut"] == "delivered":
+        break
+    time.sleep(0.1)
+out["serial_after_reissue"] = st["numeroSerie"]
+out["der"] = len(x.cert.download(ident, {"reference": str(keep), "format": "der"})["contenu"])
+out["pem_chain"] = x.cert.download(ident, {"reference": str(keep), "format": "pem_chain"})["contenu"].count("BEGIN CERTIFICATE")
+out["revoke"] = x.revocation(ident, {"k": {"refTBS": keep, "motif": 4}})
+end = int(time.time()) + 1
+iso = lambda t: datetime.fromtimestamp(t, timezone.utc).strftime("%Y-%m-%dT%H:%M:%SZ")
+out["changes_ts"] = [o["refTBS"] for o in x.changementCommandes(dict(ident, typeDate="timestamp", timestampChangementDepuis=start, timestampChangementJusqua=end))]
+out["changes_iso"] = [o["refTBS"] for o in x.changementCommandes(dict(ident, typeDate="iso", timestampChangementDepuis=iso(start), timestampChangementJusqua=iso(end)))]
+out["changes_before"] = x.changementCommandes(dict(ident, typeDate="timestamp", timestampChangementDepuis=0, timestampChangementJusqua=start - 3600))
+out["list"] = [o["statut"] for o in x.order.list(ident, {})]
+out["statement"] = x.account.statement(ident, {"type": "tokens"})["lignes"]
+out["csv"] = x.account.statement(ident, {"type": "tokens", "csv": True})["csv"]
+out["products"] = [p["code"] for p in x.catalog.products(ident)]
+out["acme"] = x.acme.url.create(ident, {"nom": "web", "produit": "ssl1", "organisation": int(os.environ["ORG"])})
+out["acme_list"] = x.acme.url.list(ident)
+out["prevalidations"] = x.prevalidation.list(ident)
+print(json.dumps(out, default=str))
+"#;
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn python_client_cancels_reissues_revokes_and_manages_acme_urls() {
+    if !certgate_tests::have_tool("python3") {
+        return;
+    }
+    let tdb = TestDb::sqlite().await;
+    let f = Fixture::new(&tdb, Formula::Bulk).await;
+    f.orders.credit_tokens(&f.op, "ssl1", 2, "").await.unwrap();
+    f.orders.create_user(&f.op, "hoster", "a long password", Rights::all()).await.unwrap();
+    let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
+    let url = format!("http://{}", listener.local_addr().unwrap());
+    let router = XmlRpc::new(f.orders.clone(), Limits::default(), None).router();
+    tokio::spawn(async move {
+        axum::serve(listener, router.into_make_service_with_connect_info::<SocketAddr>()).await.unwrap();
+    });
+    let (_stop, rx) = watch::channel(false);
+    tokio::spawn(Worker::new(f.orders.clone(), "xmlrpc-test").run(rx));
+    let env = vec![
+        ("URL", url.clone()),
+        ("PASSWORD", "a long password".to_string()),
+        ("CSR_A", csr(&["a.example.test"], Key::P256)),
+        ("CSR_A2", csr(&["a.example.test"], Key::P384)),
+        ("CSR_C", csr(&["c.example.test"], Key::P256)),
+        ("ORG", f.org.to_string()),
+    ];
+    let out = tokio::task::spawn_blocking(move || python(LIFECYCLE, &env)).await.unwrap();
+
+    assert_eq!(out["cancel"]["statut"], "cancelled_refunded");
+    assert_eq!(out["reissue"]["k"]["messageReponse"], "OK", "{}", out["reissue"]);
+    assert!(out["der"].as_u64().unwrap() > 200);
+    assert_eq!(out["pem_chain"], 2);
+    assert_eq!(out["revoke"]["k"]["statut"], "delivered", "one certificate revoked, the order keeps the other");
+    let keep = out["changes_ts"].as_array().unwrap();
+    assert_eq!(keep.len(), 2, "both orders changed in the window: {}", out["changes_ts"]);
+    assert_eq!(out["changes_iso"], out["changes_ts"], "both typeDate forms give the same orders");
+    assert_eq!(out["changes_before"].as_array().unwrap().len(), 0);
+    let lines = out["statement"].as_array().unwrap();
+    let reasons: Vec<&str> = lines.iter().map(|l| l["motif"].as_str().unwrap()).collect();
+    assert_eq!(reasons, ["topup", "order", "order", "refund"], "the cancelled order was refunded once");
+    assert_eq!(lines.last().unwrap()["solde"], 1, "one token spent: the reissue was free");
+    assert!(out["csv"].as_str().unwrap().starts_with("date,reference,cn,reason,item,amount,balance"));
+    assert!(out["products"].as_array().unwrap().contains(&"ssl1".into()));
+    let acme = &out["acme"];
+    assert!(acme["directory"].as_str().unwrap().starts_with(&format!("{url}/acme/")));
+    let key = f.orders.acme_url_hmac_key(acme["id"].as_i64().unwrap()).await.unwrap();
+    use base64::Engine as _;
+    assert_eq!(base64::engine::general_purpose::URL_SAFE_NO_PAD.encode(key), acme["hmac"].as_str().unwrap());
+    let listed = &out["acme_list"][0];
+    assert!(listed["hmac"].as_str().unwrap().starts_with("*****"), "masked: {listed}");
+    assert_eq!(out["prevalidations"][0]["validation"], "OV");
+
+    // The reissue left the first certificate to be revoked later, and the revocation hit the current one.
+    let reference = keep.iter().map(|v| v.as_i64().unwrap()).min().unwrap().to_string();
+    let certs = f.orders.certificates(&f.op, &reference).await.unwrap();
+    assert_eq!(certs.len(), 2);
+    assert!(certs[0].revoke_after.is_some() && certs[0].revoked_at.is_none(), "delayed revocation of the old one");
+    assert_eq!(certs[1].revocation_reason, Some(4));
 }
