@@ -1,0 +1,184 @@
+//! The XML-RPC endpoint over HTTP with raw bodies: a legacy `achat` written
+//! by hand as real clients send it becomes an order; hostile or broken
+//! bodies get a clean fault (or refusal) and the server stays up; an ACME URL
+//! made through XML-RPC works for a real ACME client.
+
+use std::net::SocketAddr;
+
+use base64::Engine as _;
+use base64::engine::general_purpose::URL_SAFE_NO_PAD;
+use bytes::Bytes;
+use certgate_acme::{Acme, Settings};
+use certgate_tests::{Fixture, Key, TestDb, csr, footprint};
+use certgate_xmlrpc::{Limits, Value, XmlRpc};
+use http_body_util::{BodyExt, Full};
+use hyper_util::client::legacy::Client;
+use hyper_util::client::legacy::connect::HttpConnector;
+use hyper_util::rt::TokioExecutor;
+use orders::{Formula, Rights, Worker};
+
+struct Server {
+    url: String,
+    _stop: tokio::sync::watch::Sender<bool>,
+}
+
+async fn serve(f: &Fixture) -> Server {
+    f.orders.create_user(&f.op, "hoster", "a long password", Rights::all()).await.unwrap();
+    let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
+    let url = format!("http://{}", listener.local_addr().unwrap());
+    let router = XmlRpc::new(f.orders.clone(), Limits::default(), None)
+        .router()
+        .merge(Acme::new(f.orders.clone(), Settings::default()).router());
+    tokio::spawn(async move {
+        axum::serve(listener, router.into_make_service_with_connect_info::<SocketAddr>()).await.unwrap();
+    });
+    let (stop, rx) = tokio::sync::watch::channel(false);
+    tokio::spawn(Worker::new(f.orders.clone(), "t").run(rx));
+    Server { url, _stop: stop }
+}
+
+/// POSTs `body` and returns the HTTP status and the decoded answer (the
+/// response's single value, or the fault struct).
+async fn post(url: &str, body: Vec<u8>) -> (u16, Option<Value>) {
+    let mut c = HttpConnector::new();
+    c.set_nodelay(true);
+    let client: Client<_, Full<Bytes>> = Client::builder(TokioExecutor::new()).build(c);
+    let req = hyper::Request::post(url).header("content-type", "text/xml").body(Full::new(Bytes::from(body))).unwrap();
+    let resp = client.request(req).await.unwrap();
+    let status = resp.status().as_u16();
+    let bytes = resp.into_body().collect().await.unwrap().to_bytes();
+    // A response reads like a call whose single parameter is the answer.
+    let text = String::from_utf8_lossy(&bytes)
+        .replace("methodResponse>", "methodCall>")
+        .replace("<methodCall><params>", "<methodCall><methodName>r</methodName><params>")
+        .replace("<methodCall><fault>", "<methodCall><methodName>r</methodName><params><param>")
+        .replace("</fault></methodCall>", "</param></params></methodCall>");
+    let v = certgate_xmlrpc::parse_call(text.as_bytes(), &Limits::default()).ok().map(|c| c.params[0].clone());
+    (status, v)
+}
+
+fn fault_code(v: &Option<Value>) -> Option<i64> {
+    match v.as_ref()?.get("faultCode")? {
+        Value::Int(i) => Some(*i),
+        _ => None,
+    }
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_hand_written_legacy_achat_becomes_an_order() {
+    let tdb = TestDb::sqlite().await;
+    let f = Fixture::new(&tdb, Formula::Bulk).await;
+    f.orders.credit_tokens(&f.op, "ssl1", 1, "").await.unwrap();
+    let server = serve(&f).await;
+    let pem = csr(&["www.example.test"], Key::Rsa2048)
+        .replace("CERTIFICATE REQUEST", "NEW CERTIFICATE REQUEST")
+        .replace('\n', "\r\n");
+    let body = format!(
+        "<?xml version=\"1.0\"?>\r\n<methodCall>\r\n\t<methodName>achat</methodName>\r\n\t<params>\r\n\
+         \t\t<param><value><struct>\"\r\n\
+         \t\t\t<member><name>identification</name><value><struct>\r\n\
+         \t\t\t\t<member><name>utilisateur</name><value>hoster</value></member>\"\r\n\
+         \t\t\t\t<member><name>motDePasse</name><value><string>a long password</string></value></member>\r\n\
+         \t\t\t</struct></value></member>\r\n\t\t</struct></value></param>\r\n\
+         \t\t<param><value><struct><member><name>maRef</name><value><struct>\r\n\
+         \t\t\t<member><name>produit</name><value><struct><member><name>code</name><value>ssl</value></member>\
+         <member><name>dureeVie</name><value><int>1</int></value></member></struct></value></member>\"\r\n\
+         \t\t\t<member><name>requete</name><value><struct>\
+         <member><name>logiciel</name><value>ModSSL</value></member>\
+         <member><name>CSR</name><value>{pem}</value></member>\
+         <member><name>hashage</name><value>SHA256-FULL-CHAIN</value></member>\
+         <member><name>domainePrincipal</name><value>www.example.test</value></member>\
+         <member><name>domaines</name><value></value></member>\
+         </struct></value></member>\r\n\
+         \t\t\t<member><name>organisation</name><value><struct><member><name>siren</name><value>000</value></member>\
+         <member><name>nom</name><value>Example Org</value></member></struct></value></member>\r\n\
+         \t\t\t<member><name>paiement</name><value><struct><member><name>modePaiement</name><value>pre</value></member></struct></value></member>\r\n\
+         \t\t\t<member><name>divers</name><value><struct><member><name>refClient</name><value>myref</value></member></struct></value></member>\r\n\
+         \t\t</struct></value></member></struct></value></param>\r\n\t</params>\r\n</methodCall>\r\n"
+    );
+    let (status, v) = post(&format!("{}/api-operations.php", server.url), body.into_bytes()).await;
+    assert_eq!(status, 200);
+    let answer = v.unwrap();
+    let r = answer.get("maRef").unwrap();
+    assert_eq!(r.get("messageReponse").and_then(Value::as_str), Some("OK"), "{answer:?}");
+    let list = f.orders.list_orders(&f.op, &Default::default()).await.unwrap();
+    assert_eq!((list.len(), list[0].client_ref.as_deref(), list[0].source.as_str()), (1, Some("myref"), "xmlrpc"));
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn hostile_bodies_get_clean_faults_and_the_server_stays_up() {
+    let tdb = TestDb::sqlite().await;
+    let f = Fixture::new(&tdb, Formula::Bulk).await;
+    let server = serve(&f).await;
+    let url = format!("{}/xmlrpc", server.url);
+    let laughs = "<?xml version=\"1.0\"?><!DOCTYPE lolz [<!ENTITY lol \"lol\"><!ENTITY lol2 \"&lol;&lol;&lol;&lol;\">]>\
+        <methodCall><methodName>&lol2;</methodName></methodCall>";
+    let external = "<?xml version=\"1.0\"?><!DOCTYPE m [<!ENTITY x SYSTEM \"file:///etc/passwd\">]>\
+        <methodCall><methodName>solde</methodName><params><param><value>&x;</value></param></params></methodCall>";
+    let nested = format!(
+        "<methodCall><methodName>solde</methodName><params><param>{}{}</param></params></methodCall>",
+        "<value><array><data>".repeat(10_000),
+        "</data></array></value>".repeat(10_000)
+    );
+    let before = footprint(f.orders.db()).await;
+    let cases: Vec<(&str, Vec<u8>, i64)> = vec![
+        ("billion laughs", laughs.into(), -32700),
+        ("external entity", external.into(), -32700),
+        ("10,000 nested arrays", nested.into_bytes(), -32700),
+        ("invalid UTF-8", b"<methodCall><methodName>\xff\xfe</methodName></methodCall>".to_vec(), -32700),
+        ("truncated", b"<methodCall><methodName>solde</methodName><params><param><value>".to_vec(), -32700),
+        (
+            "unknown type",
+            b"<methodCall><methodName>solde</methodName><params><param><value><blob/></value></param></params></methodCall>"
+                .to_vec(),
+            -32600,
+        ),
+        ("2 MiB body", vec![b' '; 2 * 1024 * 1024], -32700),
+    ];
+    for (what, body, code) in cases {
+        let (status, v) = post(&url, body).await;
+        assert_eq!((status, fault_code(&v)), (200, Some(code)), "{what}: {v:?}");
+    }
+    assert_eq!(footprint(f.orders.db()).await, before);
+    // Still up.
+    let (_, v) = post(&url, certgate_xmlrpc::call("system.listMethods", &[]).into_bytes()).await;
+    assert!(matches!(v, Some(Value::Array(_))));
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn an_acme_url_made_through_xmlrpc_works_for_an_acme_client() {
+    let tdb = TestDb::sqlite().await;
+    let f = Fixture::new(&tdb, Formula::Bulk).await;
+    f.orders.credit_tokens(&f.op, "ssl1", 1, "").await.unwrap();
+    let server = serve(&f).await;
+    let ident = Value::Struct(vec![(
+        "identification".into(),
+        Value::Struct(vec![
+            ("utilisateur".into(), Value::String("hoster".into())),
+            ("motDePasse".into(), Value::String("a long password".into())),
+        ]),
+    )]);
+    let args = Value::Struct(vec![
+        ("nom".into(), Value::String("web".into())),
+        ("produit".into(), Value::String("ssl1".into())),
+        ("organisation".into(), Value::Int(f.org)),
+    ]);
+    let body = certgate_xmlrpc::call("acme.url.create", &[ident, args]);
+    let (_, v) = post(&format!("{}/xmlrpc", server.url), body.into_bytes()).await;
+    let v = v.unwrap();
+    let get = |k: &str| v.get(k).and_then(Value::as_str).unwrap().to_string();
+    let (directory, kid, hmac) = (get("directory"), get("kid"), get("hmac"));
+
+    let mut c = HttpConnector::new();
+    c.set_nodelay(true);
+    let http = Box::new(Client::builder(TokioExecutor::new()).build::<_, instant_acme::BodyWrapper<Bytes>>(c));
+    let eab = instant_acme::ExternalAccountKey::new(kid, &URL_SAFE_NO_PAD.decode(hmac).unwrap());
+    let new = instant_acme::NewAccount { contact: &[], terms_of_service_agreed: true, only_return_existing: false };
+    let (account, _) =
+        instant_acme::Account::builder_with_http(http).create(&new, directory, Some(&eab)).await.unwrap();
+    let ids = [instant_acme::Identifier::Dns("www.example.test".into())];
+    let mut order = account.new_order(&instant_acme::NewOrder::new(&ids)).await.unwrap();
+    order.finalize().await.unwrap();
+    let chain = order.poll_certificate(&instant_acme::RetryPolicy::default()).await.unwrap();
+    assert!(chain.contains("BEGIN CERTIFICATE"));
+}
