@@ -201,6 +201,8 @@ pub struct OrderFilter {
     pub status: String,
     /// Only orders of this product (empty: any).
     pub product_code: String,
+    /// Only orders with this client reference (empty: any).
+    pub client_ref: String,
     /// Only orders updated at or after this time.
     pub updated_from: i64,
     /// Only orders updated at or before this time (0: no bound).
@@ -216,6 +218,7 @@ pub async fn list(c: &mut Conn, f: &OrderFilter) -> Result<Vec<OrderRow>> {
     Ok(sqlx::query_as(
         "SELECT * FROM orders WHERE ($1 = 0 OR account_id = $1) AND ($2 = '' OR status = $2)
            AND ($3 = '' OR product_code = $3) AND updated_at >= $4 AND ($5 = 0 OR updated_at <= $5)
+           AND ($8 = '' OR client_ref = $8)
          ORDER BY id DESC LIMIT $6 OFFSET $7",
     )
     .bind(f.account_id)
@@ -225,6 +228,7 @@ pub async fn list(c: &mut Conn, f: &OrderFilter) -> Result<Vec<OrderRow>> {
     .bind(f.updated_to)
     .bind(if f.limit > 0 { f.limit } else { 100 })
     .bind(f.offset)
+    .bind(&f.client_ref)
     .fetch_all(c)
     .await?)
 }

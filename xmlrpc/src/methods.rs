@@ -161,6 +161,8 @@ pub(crate) async fn call(xr: &XmlRpc, caller: &Caller, call: &MethodCall, peer: 
         "refabrication" => each_request(xr, caller, call, Legacy::Refabrication).await,
         "renouvellement" => each_request(xr, caller, call, Legacy::Renouvellement).await,
         "changementCommandes" => changes(xr, caller, call).await,
+        "reference" => each_request(xr, caller, call, Legacy::Reference).await,
+        "enSommeil" => asleep(xr, caller).await,
         other => crate::modern::call(xr, caller, call, peer).await.unwrap_or_else(|| Err(Fault::unknown_method(other))),
     }
 }
@@ -173,6 +175,7 @@ enum Legacy {
     Revocation,
     Refabrication,
     Renouvellement,
+    Reference,
 }
 
 /// Runs the method on each member of `demande` (the second parameter); the
@@ -191,6 +194,7 @@ async fn each_request(xr: &XmlRpc, caller: &Caller, call: &MethodCall, method: L
             Legacy::Revocation => revocation(xr, caller, arg).await,
             Legacy::Refabrication => refabrication(xr, caller, arg).await,
             Legacy::Renouvellement => renouvellement(xr, caller, arg).await,
+            Legacy::Reference => by_client_ref(xr, caller, arg).await,
         };
         let answer = match outcome {
             Ok(v) => v,
@@ -365,6 +369,32 @@ async fn renouvellement(xr: &XmlRpc, caller: &Caller, req: Arg<'_>) -> Result<Va
     let client_ref = req.opt("divers").and_then(|d| opt_string(Arg { v: d, path: req.path }, "refClient"));
     let placed = xr.orders.renew(caller, &reference, csr.as_deref().map(str::as_bytes), client_ref.as_deref()).await?;
     Ok(done(&placed.order))
+}
+
+/// `reference`: the orders placed with a client reference (`{refClient}`).
+async fn by_client_ref(xr: &XmlRpc, caller: &Caller, req: Arg<'_>) -> Result<Value, Fault> {
+    let client_ref = match req.v {
+        Value::Struct(_) => string(req, "refClient")?,
+        Value::String(s) => s.clone(),
+        other => return Err(Fault::params(req.path, &format!("expected refClient, found {}", other.type_name()))),
+    };
+    let filter = storage::orders::OrderFilter { client_ref, limit: 1000, ..Default::default() };
+    let found = xr.orders.list_orders(caller, &filter).await?;
+    if found.is_empty() {
+        return Err(Fault::new(crate::fault::code::UNKNOWN_ORDER, "no order has this client reference"));
+    }
+    Ok(Value::Array(found.iter().map(|o| order_value(o, &[])).collect()))
+}
+
+/// `enSommeil`: the orders asleep, waiting on the customer rather than on
+/// certgate: for an approver, or for domain control validation.
+async fn asleep(xr: &XmlRpc, caller: &Caller) -> Result<Value, Fault> {
+    let mut out = Vec::new();
+    for status in ["pending_approval", "waiting_dcv"] {
+        let filter = storage::orders::OrderFilter { status: status.into(), limit: 1000, ..Default::default() };
+        out.extend(xr.orders.list_orders(caller, &filter).await?.iter().map(|o| order_value(o, &[])));
+    }
+    Ok(Value::Array(out))
 }
 
 /// A date option: Unix seconds for `typeDate = "timestamp"`, ISO 8601 otherwise.

@@ -122,7 +122,7 @@ x = xmlrpc.client.ServerProxy(os.environ["URL"] + "/xmlrpc", allow_none=True, us
 ident = {"identification": {"utilisateur": "hoster", "motDePasse": os.environ["PASSWORD"]}}
 out = {}
 start = int(time.time()) - 1
-req = lambda csr, main: {"produit": {"code": "ssl1"}, "requete": {"CSR": csr, "domainePrincipal": main}}
+req = lambda csr, main: {"produit": {"code": "ssl1"}, "requete": {"CSR": csr, "domainePrincipal": main}, "divers": {"refClient": "keep-ref" if main.startswith("a.") else "drop-ref"}}
 bought = x.achat(ident, {"keep": req(os.environ["CSR_A"], "a.example.test"), "drop": req(os.environ["CSR_C"], "c.example.test")})
 keep, drop = bought["keep"]["refTBS"], bought["drop"]["refTBS"]
 out["cancel"] = x.order.cancel(ident, {"reference": str(drop)})
@@ -152,6 +152,10 @@ out["products"] = [p["code"] for p in x.catalog.products(ident)]
 out["acme"] = x.acme.url.create(ident, {"nom": "web", "produit": "ssl1", "organisation": int(os.environ["ORG"])})
 out["acme_list"] = x.acme.url.list(ident)
 out["prevalidations"] = x.prevalidation.list(ident)
+out["reference"] = x.reference(ident, {"q": {"refClient": "keep-ref"}, "none": {"refClient": "nope"}})
+waiting = x.achat(ident, {"w": {"produit": {"code": "ssl1"}, "requete": {"CSR": os.environ["CSR_OTHER"], "domainePrincipal": "www.other.test"}}})
+out["asleep"] = [o["refTBS"] for o in x.enSommeil(ident)]
+out["waiting"] = waiting["w"]
 print(json.dumps(out, default=str))
 "#;
 
@@ -162,7 +166,7 @@ async fn python_client_cancels_reissues_revokes_and_manages_acme_urls() {
     }
     let tdb = TestDb::sqlite().await;
     let f = Fixture::new(&tdb, Formula::Bulk).await;
-    f.orders.credit_tokens(&f.op, "ssl1", 2, "").await.unwrap();
+    f.orders.credit_tokens(&f.op, "ssl1", 3, "").await.unwrap();
     f.orders.create_user(&f.op, "hoster", "a long password", Rights::all()).await.unwrap();
     let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
     let url = format!("http://{}", listener.local_addr().unwrap());
@@ -178,6 +182,7 @@ async fn python_client_cancels_reissues_revokes_and_manages_acme_urls() {
         ("CSR_A", csr(&["a.example.test"], Key::P256)),
         ("CSR_A2", csr(&["a.example.test"], Key::P384)),
         ("CSR_C", csr(&["c.example.test"], Key::P256)),
+        ("CSR_OTHER", csr(&["www.other.test"], Key::P256)),
         ("ORG", f.org.to_string()),
     ];
     let out = tokio::task::spawn_blocking(move || python(LIFECYCLE, &env)).await.unwrap();
@@ -194,7 +199,7 @@ async fn python_client_cancels_reissues_revokes_and_manages_acme_urls() {
     let lines = out["statement"].as_array().unwrap();
     let reasons: Vec<&str> = lines.iter().map(|l| l["motif"].as_str().unwrap()).collect();
     assert_eq!(reasons, ["topup", "order", "order", "refund"], "the cancelled order was refunded once");
-    assert_eq!(lines.last().unwrap()["solde"], 1, "one token spent: the reissue was free");
+    assert_eq!(lines.last().unwrap()["solde"], 2, "one token spent: the reissue was free");
     assert!(out["csv"].as_str().unwrap().starts_with("date,reference,cn,reason,item,amount,balance"));
     assert!(out["products"].as_array().unwrap().contains(&"ssl1".into()));
     let acme = &out["acme"];
@@ -205,6 +210,10 @@ async fn python_client_cancels_reissues_revokes_and_manages_acme_urls() {
     let listed = &out["acme_list"][0];
     assert!(listed["hmac"].as_str().unwrap().starts_with("*****"), "masked: {listed}");
     assert_eq!(out["prevalidations"][0]["validation"], "OV");
+    assert_eq!(out["reference"]["q"][0]["refClient"], "keep-ref");
+    assert_eq!(out["reference"]["none"]["faultCode"], 20);
+    assert_eq!(out["waiting"]["statut"], "waiting_dcv", "www.other.test is not pre-validated");
+    assert_eq!(out["asleep"], serde_json::json!([out["waiting"]["refTBS"]]));
 
     // The reissue left the first certificate to be revoked later, and the revocation hit the current one.
     let reference = keep.iter().map(|v| v.as_i64().unwrap()).min().unwrap().to_string();
