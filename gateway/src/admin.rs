@@ -1,8 +1,8 @@
 //! The operator's commands: they act through the order core as the operator
 //! of an account and print what they did.
 
+use orders::NewOrganisation;
 use orders::{Caller, Formula, Ledger, Orders, Rights, format_money, iso, parse_money};
-use storage::organisations::NewOrganisation;
 
 use crate::cli::{AccountCmd, AcmeUrlCmd, Command, OrderCmd, OrgCmd, PrevalidationCmd, ProductCmd, UserCmd};
 
@@ -31,7 +31,7 @@ pub async fn run(orders: &Orders, cmd: Command, public_url: &str) -> Result<(), 
             println!("{id}");
         }
         Command::Account(AccountCmd::List) => {
-            for a in storage::accounts::list(&mut *orders.db().acquire().await?).await? {
+            for a in orders.accounts().await? {
                 println!("{}\t{}\t{}\t{}\tapproval={}", a.id, a.name, a.formula, a.currency, a.approval_mode == 1);
             }
         }
@@ -122,7 +122,7 @@ pub async fn run(orders: &Orders, cmd: Command, public_url: &str) -> Result<(), 
             println!("{}\t{}", o.reference.unwrap_or_default(), o.status);
         }
         Command::Order(OrderCmd::List { account, status }) => {
-            let filter = storage::orders::OrderFilter { status, limit: 1000, ..Default::default() };
+            let filter = orders::OrderFilter { status, limit: 1000, ..Default::default() };
             for o in orders.list_orders(&Caller::operator(account), &filter).await? {
                 println!(
                     "{}\t{}\t{}\t{}\t{}\t{} {}\t{}",
@@ -146,7 +146,7 @@ pub async fn run(orders: &Orders, cmd: Command, public_url: &str) -> Result<(), 
         Command::Statement { account, kind, csv } => statement(orders, account, &kind, csv).await?,
         Command::Jobs { state, limit } => {
             println!("id\tkind\torder\tstate\tattempts\tnext run\tlast error");
-            for j in storage::jobs::list(&mut *orders.db().acquire().await?, &state, limit).await? {
+            for j in orders.jobs(&state, limit).await? {
                 println!(
                     "{}\t{}\t{}\t{}\t{}\t{}\t{}",
                     j.id,

@@ -7,8 +7,8 @@ use std::path::PathBuf;
 
 use base64::Engine as _;
 use base64::engine::general_purpose::URL_SAFE_NO_PAD;
+use orders::NewOrganisation;
 use orders::{Caller, Formula, Orders, Rights};
-use storage::organisations::NewOrganisation;
 
 use crate::admin::{AdminError, print_acme_credentials};
 use crate::app::App;
@@ -61,7 +61,7 @@ pub async fn run(
     let root_file = dir.join("embedded-root.pem");
     std::fs::write(&root_file, &app.embedded_root_pem)?;
 
-    let fresh = storage::accounts::list(&mut *app.db.acquire().await?).await?.is_empty();
+    let fresh = app.orders.accounts().await?.is_empty();
     println!("certgate demo on {public_url} (data in {})", dir.display());
     if fresh {
         seed(&app.orders, &public_url, &dir).await?;

@@ -39,6 +39,21 @@ impl Orders {
         Ok(id)
     }
 
+    /// Every account, oldest first (an operator's view).
+    pub async fn accounts(&self) -> Result<Vec<AccountRow>> {
+        Ok(accounts::list(&mut *self.db().acquire().await?).await?)
+    }
+
+    /// The organisations of the caller's account.
+    pub async fn organisations(&self, caller: &Caller) -> Result<Vec<OrganisationRow>> {
+        Ok(organisations::list(&mut *self.db().acquire().await?, caller.account_id).await?)
+    }
+
+    /// The latest upstream jobs, optionally in one state (an operator's view).
+    pub async fn jobs(&self, state: &str, limit: i64) -> Result<Vec<storage::jobs::JobRow>> {
+        Ok(storage::jobs::list(&mut *self.db().acquire().await?, state, limit).await?)
+    }
+
     /// Reads an account.
     pub async fn account(&self, id: i64) -> Result<AccountRow> {
         accounts::get(&mut *self.db().acquire().await?, id).await?.ok_or(OrderError::UnknownAccount(id))

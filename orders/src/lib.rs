@@ -32,8 +32,12 @@ pub use place::{PlaceOrder, Placed};
 pub use rights::{Caller, Right, Rights, Source};
 pub use statements::{Ledger, StatementLine, TokenBalance, balances_csv, iso, statement_csv};
 pub use status::{Formula, Status};
+pub use storage::accounts::AccountRow as Account;
 pub use storage::certificates::CertificateRow as Certificate;
+pub use storage::jobs::JobRow as Job;
+pub use storage::orders::OrderFilter;
 pub use storage::orders::OrderRow as Order;
+pub use storage::organisations::{NewOrganisation, OrganisationRow as Organisation};
 pub use worker::Worker;
 
 use storage::Db;

@@ -279,7 +279,7 @@ async fn achat(xr: &XmlRpc, caller: &Caller, path: &str, req: Arg<'_>) -> Result
 /// identification number (`siren`) or name; with a single organisation,
 /// that one.
 async fn organisation(xr: &XmlRpc, caller: &Caller, org: Arg<'_>) -> Result<i64, Fault> {
-    let orgs = storage::organisations::list(&mut *xr.orders.db().acquire().await?, caller.account_id).await?;
+    let orgs = xr.orders.organisations(caller).await?;
     let siren = opt_string(org, "siren");
     let name = opt_string(org, "nom");
     let found = orgs
@@ -378,7 +378,7 @@ async fn by_client_ref(xr: &XmlRpc, caller: &Caller, req: Arg<'_>) -> Result<Val
         Value::String(s) => s.clone(),
         other => return Err(Fault::params(req.path, &format!("expected refClient, found {}", other.type_name()))),
     };
-    let filter = storage::orders::OrderFilter { client_ref, limit: 1000, ..Default::default() };
+    let filter = orders::OrderFilter { client_ref, limit: 1000, ..Default::default() };
     let found = xr.orders.list_orders(caller, &filter).await?;
     if found.is_empty() {
         return Err(Fault::new(crate::fault::code::UNKNOWN_ORDER, "no order has this client reference"));
@@ -391,7 +391,7 @@ async fn by_client_ref(xr: &XmlRpc, caller: &Caller, req: Arg<'_>) -> Result<Val
 async fn asleep(xr: &XmlRpc, caller: &Caller) -> Result<Value, Fault> {
     let mut out = Vec::new();
     for status in ["pending_approval", "waiting_dcv"] {
-        let filter = storage::orders::OrderFilter { status: status.into(), limit: 1000, ..Default::default() };
+        let filter = orders::OrderFilter { status: status.into(), limit: 1000, ..Default::default() };
         out.extend(xr.orders.list_orders(caller, &filter).await?.iter().map(|o| order_value(o, &[])));
     }
     Ok(Value::Array(out))
@@ -427,8 +427,7 @@ async fn changes(xr: &XmlRpc, caller: &Caller, call: &MethodCall) -> Result<Valu
     };
     let from = date_option(opts, "timestampChangementDepuis", iso)?.unwrap_or(0);
     let to = date_option(opts, "timestampChangementJusqua", iso)?.unwrap_or(0);
-    let filter =
-        storage::orders::OrderFilter { updated_from: from, updated_to: to, limit: 10_000, ..Default::default() };
+    let filter = orders::OrderFilter { updated_from: from, updated_to: to, limit: 10_000, ..Default::default() };
     let list = xr.orders.list_orders(caller, &filter).await?;
     Ok(Value::Array(list.iter().map(|o| order_value(o, &[])).collect()))
 }

@@ -72,7 +72,7 @@ fn opt_date(a: Arg<'_>, name: &str) -> Result<i64, Fault> {
 }
 
 async fn list(xr: &XmlRpc, caller: &Caller, a: Arg<'_>) -> Result<Value, Fault> {
-    let filter = storage::orders::OrderFilter {
+    let filter = orders::OrderFilter {
         status: opt_string(a, "statut").unwrap_or_default(),
         product_code: opt_string(a, "produit").unwrap_or_default(),
         updated_from: opt_date(a, "depuis")?,

@@ -21,6 +21,20 @@ fn python(script: &str, env: &[(&str, String)]) -> serde_json::Value {
     serde_json::from_slice(&out.stdout).unwrap_or_else(|e| panic!("{e}: {}", String::from_utf8_lossy(&out.stdout)))
 }
 
+/// Serves the XML-RPC routes on a loopback port with a job worker; returns
+/// the base URL and the worker's stop handle.
+async fn serve(f: &Fixture) -> (String, watch::Sender<bool>) {
+    let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
+    let url = format!("http://{}", listener.local_addr().unwrap());
+    let router = XmlRpc::new(f.orders.clone(), Limits::default(), None).router();
+    tokio::spawn(async move {
+        axum::serve(listener, router.into_make_service_with_connect_info::<SocketAddr>()).await.unwrap();
+    });
+    let (_stop, rx) = watch::channel(false);
+    tokio::spawn(Worker::new(f.orders.clone(), "xmlrpc-test").run(rx));
+    (url, _stop)
+}
+
 const CLIENT: &str = r#"
 import json, os, sys, time, xmlrpc.client
 url = os.environ["URL"]
@@ -71,14 +85,7 @@ async fn python_client_orders_in_bulk_polls_status_and_reads_balances() {
     f.orders.credit_tokens(&f.op, "ssl1", 5, "").await.unwrap();
     let rights = Rights::parse("technical,commercial,billing").unwrap();
     f.orders.create_user(&f.op, "hoster", "a long password", rights).await.unwrap();
-    let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
-    let url = format!("http://{}", listener.local_addr().unwrap());
-    let router = XmlRpc::new(f.orders.clone(), Limits::default(), None).router();
-    tokio::spawn(async move {
-        axum::serve(listener, router.into_make_service_with_connect_info::<SocketAddr>()).await.unwrap();
-    });
-    let (_stop, rx) = watch::channel(false);
-    tokio::spawn(Worker::new(f.orders.clone(), "xmlrpc-test").run(rx));
+    let (url, _stop) = serve(&f).await;
     let env = vec![
         ("URL", url),
         ("PASSWORD", "a long password".to_string()),
@@ -168,14 +175,7 @@ async fn python_client_cancels_reissues_revokes_and_manages_acme_urls() {
     let f = Fixture::new(&tdb, Formula::Bulk).await;
     f.orders.credit_tokens(&f.op, "ssl1", 3, "").await.unwrap();
     f.orders.create_user(&f.op, "hoster", "a long password", Rights::all()).await.unwrap();
-    let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
-    let url = format!("http://{}", listener.local_addr().unwrap());
-    let router = XmlRpc::new(f.orders.clone(), Limits::default(), None).router();
-    tokio::spawn(async move {
-        axum::serve(listener, router.into_make_service_with_connect_info::<SocketAddr>()).await.unwrap();
-    });
-    let (_stop, rx) = watch::channel(false);
-    tokio::spawn(Worker::new(f.orders.clone(), "xmlrpc-test").run(rx));
+    let (url, _stop) = serve(&f).await;
     let env = vec![
         ("URL", url.clone()),
         ("PASSWORD", "a long password".to_string()),
