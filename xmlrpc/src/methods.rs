@@ -1,5 +1,7 @@
-//! The API methods: the introspection methods of `system.*`, and the
-//! legacy `solde`, `achat` and `statut` (the rest come with issue 4).
+//! The API methods: the introspection methods of `system.*`, and the legacy
+//! methods of seed 14 (bulk `demande` structs keyed by the client's own
+//! references). The English-named methods are in `modern`. The DCV methods
+//! are not served yet.
 
 use orders::{Caller, Ledger, Order, PlaceOrder, Right, format_money};
 
