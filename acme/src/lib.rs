@@ -4,7 +4,7 @@
 //! and authenticates ACME requests (JWS, nonces, EAB) and keeps the
 //! protocol's own state (accounts, orders, authorizations) through `storage`;
 //! everything about money, orders and certificates goes through `orders`.
-//! It depends on `orders` and `storage`, never on `upstream`.
+//! It depends on `orders`, `storage` and `validation`, never on `upstream`.
 
 mod account;
 mod ari;
@@ -18,7 +18,6 @@ mod order;
 pub mod problem;
 mod proxy;
 mod rate_limit;
-mod va;
 
 use std::sync::Arc;
 use std::sync::atomic::AtomicU64;
@@ -30,7 +29,7 @@ use orders::Orders;
 pub use context::Settings;
 pub use proxy::IpBlock;
 pub use rate_limit::RateLimits;
-pub use va::VaSettings;
+pub use validation::VaSettings;
 
 /// The ACME front's shared state: the order core and the settings.
 #[derive(Clone)]
@@ -39,13 +38,13 @@ pub struct Acme {
     settings: Arc<Settings>,
     nonces_issued: Arc<AtomicU64>,
     nonces_redeemed: Arc<AtomicU64>,
-    va: Arc<va::Va>,
+    va: Arc<validation::Va>,
 }
 
 impl Acme {
     /// The ACME front over an order core.
     pub fn new(orders: Orders, settings: Settings) -> Acme {
-        let va = Arc::new(va::Va::new(settings.va.clone()));
+        let va = Arc::new(validation::Va::new(settings.va.clone()));
         Acme {
             orders,
             settings: Arc::new(settings),

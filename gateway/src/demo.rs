@@ -71,7 +71,6 @@ pub async fn run(
     println!();
     println!("XML-RPC endpoint: {public_url}/xmlrpc (also /api-operations.php and /api-infos.php)");
     println!("Embedded CA root (trust it to verify certificates): {}", root_file.display());
-    println!("Note: the XML-RPC DCV methods (dcvAdresses, dcvEmailRenvoyer, dcvCodeValidation) are not served yet.");
     println!("Press Ctrl-C to stop.");
     crate::server::run(&app, listener).await?;
     Ok(())

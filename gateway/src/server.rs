@@ -39,8 +39,13 @@ pub fn router(app: &App) -> Router {
         .route("/healthz", get(|| async { "ok" }))
         .route("/readyz", get(readyz))
         .with_state(app.db.clone());
-    let xmlrpc =
-        xmlrpc::XmlRpc::new(app.orders.clone(), xmlrpc::Limits::default(), app.config.public_url.clone()).router();
+    let xmlrpc = xmlrpc::XmlRpc::new(
+        app.orders.clone(),
+        xmlrpc::Limits::default(),
+        app.config.public_url.clone(),
+        app.config.acme_settings().va,
+    )
+    .router();
     acme::Acme::new(app.orders.clone(), app.config.acme_settings()).router().merge(xmlrpc).merge(health)
 }
 

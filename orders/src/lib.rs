@@ -8,6 +8,7 @@ mod accounts;
 mod acme_urls;
 mod catalog;
 pub mod csr;
+mod dcv;
 mod error;
 mod lifecycle;
 pub mod names;
@@ -26,6 +27,7 @@ use std::sync::atomic::{AtomicI64, Ordering};
 
 pub use acme_urls::{AcmeBinding, AcmeUrl, NewAcmeUrlCredentials};
 pub use catalog::{ImportReport, Product, format_money, parse_money};
+pub use dcv::Dcv;
 pub use error::{OrderError, Result};
 pub use lifecycle::Reissue;
 pub use place::{PlaceOrder, Placed};

@@ -207,8 +207,12 @@ impl Orders {
         author: &str,
     ) -> Result<()> {
         payment::charge(tx, account, order_id, q, author).await?;
-        if status == Status::Processing {
-            jobs::enqueue(tx, "issue", order_id, None, self.now()).await?;
+        match status {
+            Status::Processing => {
+                jobs::enqueue(tx, "issue", order_id, None, self.now()).await?;
+            }
+            Status::WaitingDcv => Orders::start_dcv(tx, order_id).await?,
+            _ => {}
         }
         Ok(())
     }

@@ -45,6 +45,9 @@ pub struct OrderRow {
     pub upstream: String,
     /// The upstream's reference for the order, once it has one.
     pub upstream_ref: Option<String>,
+    /// The value the customer publishes to prove control of names that are
+    /// not pre-validated (set while the order waits for DCV).
+    pub dcv_token: Option<String>,
     /// Why the order failed, when it did.
     pub failure: Option<String>,
     /// When the order was placed, in UTC Unix seconds.
@@ -243,5 +246,11 @@ pub async fn update_request(c: &mut Conn, id: i64, cn: &str, sans: &str, csr_pem
         .bind(now())
         .execute(c)
         .await?;
+    Ok(())
+}
+
+/// Records the DCV token of an order waiting for domain control validation.
+pub async fn set_dcv_token(c: &mut Conn, id: i64, token: &str) -> Result<()> {
+    sqlx::query("UPDATE orders SET dcv_token = $2 WHERE id = $1").bind(id).bind(token).execute(c).await?;
     Ok(())
 }

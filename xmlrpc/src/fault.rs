@@ -37,6 +37,8 @@ pub mod code {
     pub const NO_PREVALIDATION: i32 = 15;
     /// Unknown organisation for this account.
     pub const UNKNOWN_ORGANISATION: i32 = 16;
+    /// Domain control is not proven yet for every name of the order.
+    pub const DCV_PENDING: i32 = 17;
     /// Unknown order.
     pub const UNKNOWN_ORDER: i32 = 20;
     /// The order is not in a state that allows the operation.

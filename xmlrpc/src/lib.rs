@@ -8,6 +8,7 @@
 //! in one place (`fault`). Depends on `orders` and `storage` only.
 
 mod args;
+mod dcv;
 mod decode;
 mod encode;
 mod error;

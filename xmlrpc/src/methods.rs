@@ -1,7 +1,7 @@
 //! The API methods: the introspection methods of `system.*`, and the legacy
 //! methods of seed 14 (bulk `demande` structs keyed by the client's own
-//! references). The English-named methods are in `modern`. The DCV methods
-//! are not served yet.
+//! references). The English-named methods are in `modern`, the DCV ones in
+//! `dcv`.
 
 use orders::{Caller, Ledger, Order, PlaceOrder, Right, format_money};
 
@@ -165,6 +165,9 @@ pub(crate) async fn call(xr: &XmlRpc, caller: &Caller, call: &MethodCall, peer: 
         "changementCommandes" => changes(xr, caller, call).await,
         "reference" => each_request(xr, caller, call, Legacy::Reference).await,
         "enSommeil" => asleep(xr, caller).await,
+        "dcvAdresses" => each_request(xr, caller, call, Legacy::DcvAddresses).await,
+        "dcvEmailRenvoyer" => each_request(xr, caller, call, Legacy::DcvRetest).await,
+        "dcvCodeValidation" => crate::dcv::code_validation(),
         other => crate::modern::call(xr, caller, call, peer).await.unwrap_or_else(|| Err(Fault::unknown_method(other))),
     }
 }
@@ -178,6 +181,8 @@ enum Legacy {
     Refabrication,
     Renouvellement,
     Reference,
+    DcvAddresses,
+    DcvRetest,
 }
 
 /// Runs the method on each member of `demande` (the second parameter); the
@@ -197,6 +202,8 @@ async fn each_request(xr: &XmlRpc, caller: &Caller, call: &MethodCall, method: L
             Legacy::Refabrication => refabrication(xr, caller, arg).await,
             Legacy::Renouvellement => renouvellement(xr, caller, arg).await,
             Legacy::Reference => by_client_ref(xr, caller, arg).await,
+            Legacy::DcvAddresses => crate::dcv::addresses(xr, caller, arg).await,
+            Legacy::DcvRetest => crate::dcv::retest(xr, caller, arg).await,
         };
         let answer = match outcome {
             Ok(v) => v,
@@ -321,7 +328,7 @@ pub(crate) fn order_value(o: &Order, certs: &[orders::Certificate]) -> Value {
 }
 
 /// The order reference of a bulk request: `{refTBS}`, or the reference itself.
-fn ref_tbs(req: Arg<'_>) -> Result<String, Fault> {
+pub(crate) fn ref_tbs(req: Arg<'_>) -> Result<String, Fault> {
     match req.v {
         Value::Struct(_) => string(req, "refTBS"),
         Value::Int(i) => Ok(i.to_string()),

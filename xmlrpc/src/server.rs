@@ -27,15 +27,17 @@ pub(crate) struct Peer {
 #[derive(Clone)]
 pub struct XmlRpc {
     pub(crate) orders: Orders,
+    pub(crate) va: std::sync::Arc<validation::Va>,
     limits: Limits,
     public_url: Option<String>,
 }
 
 impl XmlRpc {
     /// The front over an order core; `public_url` is the base URL clients
-    /// use (else `http://` and the request's `Host`).
-    pub fn new(orders: Orders, limits: Limits, public_url: Option<String>) -> XmlRpc {
-        XmlRpc { orders, limits, public_url }
+    /// use (else `http://` and the request's `Host`); `va` says where the
+    /// validation authority connects for domain control validation.
+    pub fn new(orders: Orders, limits: Limits, public_url: Option<String>, va: validation::VaSettings) -> XmlRpc {
+        XmlRpc { orders, va: std::sync::Arc::new(validation::Va::new(va)), limits, public_url }
     }
 
     /// Its routes: `/xmlrpc`, `/api-operations.php` and `/api-infos.php`.

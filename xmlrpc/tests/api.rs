@@ -26,7 +26,7 @@ fn python(script: &str, env: &[(&str, String)]) -> serde_json::Value {
 async fn serve(f: &Fixture) -> (String, watch::Sender<bool>) {
     let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
     let url = format!("http://{}", listener.local_addr().unwrap());
-    let router = XmlRpc::new(f.orders.clone(), Limits::default(), None).router();
+    let router = XmlRpc::new(f.orders.clone(), Limits::default(), None, Default::default()).router();
     tokio::spawn(async move {
         axum::serve(listener, router.into_make_service_with_connect_info::<SocketAddr>()).await.unwrap();
     });

@@ -23,10 +23,14 @@ struct Server {
 }
 
 async fn serve(f: &Fixture) -> Server {
+    serve_with(f, Default::default()).await
+}
+
+async fn serve_with(f: &Fixture, va: certgate_acme::VaSettings) -> Server {
     f.orders.create_user(&f.op, "hoster", "a long password", Rights::all()).await.unwrap();
     let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
     let url = format!("http://{}", listener.local_addr().unwrap());
-    let router = XmlRpc::new(f.orders.clone(), Limits::default(), None)
+    let router = XmlRpc::new(f.orders.clone(), Limits::default(), None, va)
         .router()
         .merge(Acme::new(f.orders.clone(), Settings::default()).router());
     tokio::spawn(async move {
@@ -181,4 +185,74 @@ async fn an_acme_url_made_through_xmlrpc_works_for_an_acme_client() {
     order.finalize().await.unwrap();
     let chain = order.poll_certificate(&instant_acme::RetryPolicy::default()).await.unwrap();
     assert!(chain.contains("BEGIN CERTIFICATE"));
+}
+
+fn ident() -> Value {
+    Value::Struct(vec![(
+        "identification".into(),
+        Value::Struct(vec![
+            ("utilisateur".into(), Value::String("hoster".into())),
+            ("motDePasse".into(), Value::String("a long password".into())),
+        ]),
+    )])
+}
+
+/// Calls a bulk legacy method with one request under the reference `r`,
+/// and returns that request's answer.
+async fn bulk(url: &str, method: &str, request: Value) -> Value {
+    let demande = Value::Struct(vec![("r".into(), request)]);
+    let (_, v) = post(url, certgate_xmlrpc::call(method, &[ident(), demande]).into_bytes()).await;
+    v.and_then(|v| v.get("r").cloned()).unwrap_or(Value::Nil)
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_name_not_pre_validated_is_proven_by_dns_then_issued() {
+    let Some(srv) = certgate_tests::ChallTestSrv::start() else { return };
+    let tdb = TestDb::sqlite().await;
+    let f = Fixture::new(&tdb, Formula::Bulk).await;
+    f.orders.credit_tokens(&f.op, "ssl1", 1, "").await.unwrap();
+    let va = certgate_acme::VaSettings { dns_server: Some(srv.dns), http_port: srv.http_port, ..Default::default() };
+    let server = serve_with(&f, va).await;
+    let url = format!("{}/xmlrpc", server.url);
+    let request = Value::Struct(vec![
+        ("produit".into(), Value::Struct(vec![("code".into(), Value::String("ssl1".into()))])),
+        ("requete".into(), Value::Struct(vec![("CSR".into(), Value::String(csr(&["www.other.test"], Key::P256)))])),
+    ]);
+    let bought = bulk(&url, "achat", request).await;
+    assert_eq!(bought.get("statut").and_then(Value::as_str), Some("waiting_dcv"), "{bought:?}");
+    let ref_tbs = bought.get("refTBS").cloned().unwrap();
+    let order = Value::Struct(vec![("refTBS".into(), ref_tbs.clone())]);
+
+    let addresses = bulk(&url, "dcvAdresses", order.clone()).await;
+    let Some(Value::Array(names)) = addresses.get("domaines") else { panic!("{addresses:?}") };
+    let dns = names[0].get("dns").unwrap();
+    let (record, token) =
+        (dns.get("nom").and_then(Value::as_str).unwrap(), dns.get("valeur").and_then(Value::as_str).unwrap());
+    assert_eq!(record, "_certgate-dcv.www.other.test.");
+    let http = names[0].get("http").unwrap();
+    assert!(
+        http.get("url")
+            .and_then(Value::as_str)
+            .unwrap()
+            .starts_with("http://www.other.test/.well-known/pki-validation/")
+    );
+
+    // Before anything is published, the retest says what is missing.
+    let early = bulk(&url, "dcvEmailRenvoyer", order.clone()).await;
+    assert_eq!(fault_code(&Some(early.clone())), Some(17), "{early:?}");
+    srv.manage("/set-txt", &format!(r#"{{"host":"{record}","value":"{token}"}}"#));
+    let done = bulk(&url, "dcvEmailRenvoyer", order.clone()).await;
+    assert_eq!(done.get("statut").and_then(Value::as_str), Some("processing"), "{done:?}");
+    let mut status = Value::Nil;
+    for _ in 0..100 {
+        status = bulk(&url, "statut", order.clone()).await;
+        if status.get("statut").and_then(Value::as_str) == Some("delivered") {
+            break;
+        }
+        tokio::time::sleep(std::time::Duration::from_millis(100)).await;
+    }
+    assert_eq!(status.get("statut").and_then(Value::as_str), Some("delivered"));
+    let code =
+        post(&url, certgate_xmlrpc::call("dcvCodeValidation", &[ident(), Value::Struct(vec![])]).into_bytes()).await.1;
+    assert_eq!(fault_code(&code), Some(41));
 }

@@ -1,7 +1,10 @@
-//! certgate's own validation authority: checks http-01, dns-01 (RFC 8555
-//! §8.3, §8.4) and tls-alpn-01 (RFC 8737) challenges for names that are not
-//! pre-validated. Ports and the DNS server are configurable, so tests run the
-//! challenges against a real challenge server on loopback.
+//! certgate's own validation authority (VA): proves control of a domain name
+//! by fetching a file over HTTP, reading a DNS TXT record, or checking a
+//! tls-alpn-01 certificate (RFC 8737). The ACME front uses it for http-01,
+//! dns-01 and tls-alpn-01 challenges; the XML-RPC front for the legacy DCV of
+//! orders whose names are not pre-validated. Ports and the DNS server are
+//! configurable, so tests run against a real challenge server on loopback.
+//! It depends on no other certgate crate.
 
 use std::net::{IpAddr, SocketAddr};
 use std::sync::Arc;
@@ -42,7 +45,7 @@ impl Default for VaSettings {
 }
 
 /// The validation authority.
-pub(crate) struct Va {
+pub struct Va {
     settings: VaSettings,
     resolver: Result<Resolver<TokioRuntimeProvider>, String>,
 }
@@ -51,7 +54,8 @@ pub(crate) struct Va {
 const ACME_IDENTIFIER_OID: &str = "1.3.6.1.5.5.7.1.31";
 
 impl Va {
-    pub(crate) fn new(settings: VaSettings) -> Va {
+    /// A VA with these ports and DNS server.
+    pub fn new(settings: VaSettings) -> Va {
         let builder = match settings.dns_server {
             Some(addr) => {
                 let mut udp = ConnectionConfig::udp();
@@ -76,7 +80,7 @@ impl Va {
 
     /// Checks one challenge of `kind` for `name`; the error says what was
     /// found instead, for the client's problem document.
-    pub(crate) async fn validate(&self, kind: &str, name: &str, key_authz: &str) -> Result<(), String> {
+    pub async fn validate(&self, kind: &str, name: &str, key_authz: &str) -> Result<(), String> {
         let work = async {
             match kind {
                 "http-01" => self.http01(name, key_authz).await,
@@ -85,9 +89,7 @@ impl Va {
                 other => Err(format!("unknown challenge type {other}")),
             }
         };
-        tokio::time::timeout(Duration::from_secs(self.settings.timeout_secs), work)
-            .await
-            .unwrap_or_else(|_| Err(format!("{kind} validation of {name} timed out")))
+        self.timed(&format!("{kind} validation of {name}"), work).await
     }
 
     fn resolver(&self) -> Result<&Resolver<TokioRuntimeProvider>, String> {
@@ -102,6 +104,16 @@ impl Va {
 
     async fn http01(&self, name: &str, key_authz: &str) -> Result<(), String> {
         let token = key_authz.split('.').next().unwrap_or("");
+        self.fetch_expecting(name, &format!("/.well-known/acme-challenge/{token}"), key_authz).await
+    }
+
+    /// Checks that `http://<name><path>` (on the configured HTTP port) holds
+    /// `expected`, give or take trailing white space.
+    pub async fn http_file(&self, name: &str, path: &str, expected: &str) -> Result<(), String> {
+        self.timed(&format!("HTTP check of {name}"), self.fetch_expecting(name, path, expected)).await
+    }
+
+    async fn fetch_expecting(&self, name: &str, path: &str, expected: &str) -> Result<(), String> {
         let addr = SocketAddr::new(self.address(name).await?, self.settings.http_port);
         let stream = tokio::net::TcpStream::connect(addr).await.map_err(|e| format!("connecting to {addr}: {e}"))?;
         let _ = stream.set_nodelay(true);
@@ -109,8 +121,7 @@ impl Va {
             .await
             .map_err(|e| format!("HTTP to {addr}: {e}"))?;
         tokio::spawn(conn);
-        let path = format!("/.well-known/acme-challenge/{token}");
-        let req = hyper::Request::get(&path)
+        let req = hyper::Request::get(path)
             .header(hyper::header::HOST, name)
             .header(hyper::header::USER_AGENT, "certgate-va")
             .body(Empty::<Bytes>::new())
@@ -125,18 +136,25 @@ impl Va {
             .map_err(|e| format!("reading http://{name}{path}: {e}"))?
             .to_bytes();
         let got = String::from_utf8_lossy(&body);
-        if got.trim_end() == key_authz {
+        if got.trim_end() == expected {
             Ok(())
         } else {
-            Err(format!("http://{name}{path} holds {:?}, not the key authorization", truncate(&got)))
+            Err(format!("http://{name}{path} holds {:?}, not the expected value", truncate(&got)))
         }
     }
 
     async fn dns01(&self, name: &str, key_authz: &str) -> Result<(), String> {
         let expected = URL_SAFE_NO_PAD.encode(digest(&SHA256, key_authz.as_bytes()));
-        let record = format!("_acme-challenge.{name}.");
-        let txt =
-            self.resolver()?.txt_lookup(record.as_str()).await.map_err(|e| format!("TXT lookup of {record}: {e}"))?;
+        self.txt_expecting(&format!("_acme-challenge.{name}."), &expected).await
+    }
+
+    /// Checks that the TXT record `record` holds `expected` among its values.
+    pub async fn dns_txt(&self, record: &str, expected: &str) -> Result<(), String> {
+        self.timed(&format!("DNS check of {record}"), self.txt_expecting(record, expected)).await
+    }
+
+    async fn txt_expecting(&self, record: &str, expected: &str) -> Result<(), String> {
+        let txt = self.resolver()?.txt_lookup(record).await.map_err(|e| format!("TXT lookup of {record}: {e}"))?;
         let values: Vec<String> = txt
             .answers()
             .iter()
@@ -147,11 +165,21 @@ impl Va {
                 _ => None,
             })
             .collect();
-        if values.contains(&expected) {
+        if values.iter().any(|v| v == expected) {
             Ok(())
         } else {
-            Err(format!("{record} holds {values:?}, not the key authorization digest"))
+            Err(format!("{record} holds {values:?}, not the expected value"))
         }
+    }
+
+    async fn timed(
+        &self,
+        what: &str,
+        work: impl std::future::Future<Output = Result<(), String>>,
+    ) -> Result<(), String> {
+        tokio::time::timeout(Duration::from_secs(self.settings.timeout_secs), work)
+            .await
+            .unwrap_or_else(|_| Err(format!("{what} timed out")))
     }
 
     async fn tls_alpn01(&self, name: &str, key_authz: &str) -> Result<(), String> {
