@@ -10,6 +10,7 @@ mod catalog;
 pub mod csr;
 mod dcv;
 mod error;
+pub mod formats;
 mod lifecycle;
 pub mod names;
 mod payment;

@@ -51,7 +51,7 @@ const METHODS: &[(&str, &str, &str)] = &[
         "array struct struct",
         "Lists orders, newest first: statut, produit, depuis, jusqua, limite, decalage.",
     ),
-    ("cert.download", "struct struct struct", "An order's certificate: format pem, pem_chain or der."),
+    ("cert.download", "struct struct struct", "An order's certificate: format pem, pem_chain, der or pkcs7."),
     (
         "account.statement",
         "struct struct struct",

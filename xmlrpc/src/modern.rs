@@ -2,8 +2,6 @@
 //! authentication: orders, certificates, statements, the catalogue, ACME URLs
 //! and pre-validations. Each takes (identification, arguments).
 
-use base64::Engine as _;
-use base64::engine::general_purpose::STANDARD;
 use orders::{Caller, Ledger, format_money, iso, statement_csv};
 
 use crate::args::{Arg, int, opt_string, string};
@@ -98,23 +96,17 @@ async fn download(xr: &XmlRpc, caller: &Caller, a: Arg<'_>) -> Result<Value, Fau
     let content = match format.as_str() {
         "pem" => s(cert.leaf_pem.clone()),
         "pem_chain" => s(format!("{}{}", cert.leaf_pem, cert.chain_pem)),
-        "der" => {
-            Value::Base64(pem_der(&cert.leaf_pem).ok_or_else(|| Fault::internal("stored certificate is not PEM"))?)
-        }
+        "der" => Value::Base64(
+            orders::formats::pem_blocks(&cert.leaf_pem)
+                .pop()
+                .ok_or_else(|| Fault::internal("stored certificate is not PEM"))?,
+        ),
+        "pkcs7" => Value::Base64(orders::formats::pkcs7_der(&format!("{}{}", cert.leaf_pem, cert.chain_pem))),
         other => {
-            return Err(Fault::new(
-                code::INVALID,
-                format!("format {other:?}: use pem, pem_chain or der (pkcs7 is not offered yet)"),
-            ));
+            return Err(Fault::new(code::INVALID, format!("format {other:?}: use pem, pem_chain, der or pkcs7")));
         }
     };
     Ok(Value::Struct(vec![("format".into(), s(format)), ("contenu".into(), content)]))
-}
-
-/// The DER inside a single PEM block.
-fn pem_der(pem: &str) -> Option<Vec<u8>> {
-    let body: String = pem.lines().filter(|l| !l.starts_with("-----")).collect();
-    STANDARD.decode(body.trim()).ok()
 }
 
 async fn statement(xr: &XmlRpc, caller: &Caller, a: Arg<'_>) -> Result<Value, Fault> {

@@ -130,7 +130,8 @@ ident = {"identification": {"utilisateur": "hoster", "motDePasse": os.environ["P
 out = {}
 start = int(time.time()) - 1
 req = lambda csr, main: {"produit": {"code": "ssl1"}, "requete": {"CSR": csr, "domainePrincipal": main}, "divers": {"refClient": "keep-ref" if main.startswith("a.") else "drop-ref"}}
-bought = x.achat(ident, {"keep": req(os.environ["CSR_A"], "a.example.test"), "drop": req(os.environ["CSR_C"], "c.example.test")})
+# "drop" names a domain that is not pre-validated, so it waits (paid) and cannot race the worker.
+bought = x.achat(ident, {"keep": req(os.environ["CSR_A"], "a.example.test"), "drop": req(os.environ["CSR_DROP"], "drop.other.test")})
 keep, drop = bought["keep"]["refTBS"], bought["drop"]["refTBS"]
 out["cancel"] = x.order.cancel(ident, {"reference": str(drop)})
 for _ in range(100):
@@ -145,6 +146,8 @@ for _ in range(100):
     time.sleep(0.1)
 out["serial_after_reissue"] = st["numeroSerie"]
 out["der"] = len(x.cert.download(ident, {"reference": str(keep), "format": "der"})["contenu"])
+import base64
+out["pkcs7"] = base64.b64encode(x.cert.download(ident, {"reference": str(keep), "format": "pkcs7"})["contenu"]).decode()
 out["pem_chain"] = x.cert.download(ident, {"reference": str(keep), "format": "pem_chain"})["contenu"].count("BEGIN CERTIFICATE")
 out["revoke"] = x.revocation(ident, {"k": {"refTBS": keep, "motif": 4}})
 end = int(time.time()) + 1
@@ -183,6 +186,7 @@ async fn python_client_cancels_reissues_revokes_and_manages_acme_urls() {
         ("CSR_A2", csr(&["a.example.test"], Key::P384)),
         ("CSR_C", csr(&["c.example.test"], Key::P256)),
         ("CSR_OTHER", csr(&["www.other.test"], Key::P256)),
+        ("CSR_DROP", csr(&["drop.other.test"], Key::P256)),
         ("ORG", f.org.to_string()),
     ];
     let out = tokio::task::spawn_blocking(move || python(LIFECYCLE, &env)).await.unwrap();
@@ -191,6 +195,18 @@ async fn python_client_cancels_reissues_revokes_and_manages_acme_urls() {
     assert_eq!(out["reissue"]["k"]["messageReponse"], "OK", "{}", out["reissue"]);
     assert!(out["der"].as_u64().unwrap() > 200);
     assert_eq!(out["pem_chain"], 2);
+    // The PKCS#7 bundle holds the leaf and its chain, as openssl reads it.
+    use base64::Engine as _;
+    let p7 = base64::engine::general_purpose::STANDARD.decode(out["pkcs7"].as_str().unwrap()).unwrap();
+    let file = tempfile::NamedTempFile::new().unwrap();
+    std::fs::write(file.path(), &p7).unwrap();
+    let printed = std::process::Command::new("openssl")
+        .args(["pkcs7", "-inform", "DER", "-print_certs", "-noout", "-in"])
+        .arg(file.path())
+        .output()
+        .unwrap();
+    assert!(printed.status.success(), "{}", String::from_utf8_lossy(&printed.stderr));
+    assert_eq!(String::from_utf8_lossy(&printed.stdout).matches("subject=").count(), 2);
     assert_eq!(out["revoke"]["k"]["statut"], "delivered", "one certificate revoked, the order keeps the other");
     let keep = out["changes_ts"].as_array().unwrap();
     assert_eq!(keep.len(), 2, "both orders changed in the window: {}", out["changes_ts"]);
@@ -205,7 +221,6 @@ async fn python_client_cancels_reissues_revokes_and_manages_acme_urls() {
     let acme = &out["acme"];
     assert!(acme["directory"].as_str().unwrap().starts_with(&format!("{url}/acme/")));
     let key = f.orders.acme_url_hmac_key(acme["id"].as_i64().unwrap()).await.unwrap();
-    use base64::Engine as _;
     assert_eq!(base64::engine::general_purpose::URL_SAFE_NO_PAD.encode(key), acme["hmac"].as_str().unwrap());
     let listed = &out["acme_list"][0];
     assert!(listed["hmac"].as_str().unwrap().starts_with("*****"), "masked: {listed}");
