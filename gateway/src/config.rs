@@ -36,6 +36,9 @@ pub struct Config {
     /// Settings of the ACME front.
     #[serde(default)]
     pub acme: AcmeConfig,
+    /// Settings of the XML-RPC front.
+    #[serde(default)]
+    pub xmlrpc: XmlRpcConfig,
     /// Upstream CAs by name; products name one. `embedded` is always defined.
     #[serde(default)]
     pub upstreams: BTreeMap<String, UpstreamConfig>,
@@ -71,6 +74,32 @@ impl From<&OrdersConfig> for orders::Settings {
             job_lease_secs: c.job_lease_secs,
             job_max_attempts: c.job_max_attempts,
         }
+    }
+}
+
+/// Bounds of the XML-RPC front's requests.
+#[derive(Clone, Debug, Deserialize)]
+#[serde(deny_unknown_fields, default)]
+pub struct XmlRpcConfig {
+    /// The largest request body, in bytes.
+    pub max_body_bytes: usize,
+    /// The deepest element nesting of a call.
+    pub max_depth: usize,
+    /// The most elements in one call.
+    pub max_elements: usize,
+}
+
+impl Default for XmlRpcConfig {
+    fn default() -> Self {
+        let d = xmlrpc::Limits::default();
+        XmlRpcConfig { max_body_bytes: d.max_bytes, max_depth: d.max_depth, max_elements: d.max_elements }
+    }
+}
+
+impl XmlRpcConfig {
+    /// The codec's limits in force.
+    pub fn limits(&self) -> xmlrpc::Limits {
+        xmlrpc::Limits { max_bytes: self.max_body_bytes, max_depth: self.max_depth, max_elements: self.max_elements }
     }
 }
 

@@ -56,6 +56,20 @@ fn http_get(port: u16, path: &str) -> Option<String> {
     Some(out)
 }
 
+fn http_post(port: u16, path: &str, body: &str) -> Option<String> {
+    let mut s = TcpStream::connect(("127.0.0.1", port)).ok()?;
+    s.set_read_timeout(Some(Duration::from_secs(5))).ok()?;
+    write!(
+        s,
+        "POST {path} HTTP/1.1\r\nHost: 127.0.0.1\r\nContent-Type: text/xml\r\nContent-Length: {}\r\nConnection: close\r\n\r\n{body}",
+        body.len()
+    )
+    .ok()?;
+    let mut out = String::new();
+    s.read_to_string(&mut out).ok()?;
+    Some(out)
+}
+
 fn wait_healthy(port: u16, child: &mut Child) {
     let start = Instant::now();
     while start.elapsed() < Duration::from_secs(30) {
@@ -196,12 +210,19 @@ fn operator_flow(env: &Env, backend: &str) {
     let mut child = env
         .cmd(&["serve"])
         .env("CERTGATE_LISTEN", format!("127.0.0.1:{port}"))
+        .env("CERTGATE_XMLRPC__MAX_BODY_BYTES", "300")
         .stdout(Stdio::null())
         .stderr(Stdio::null())
         .spawn()
         .unwrap();
     wait_healthy(port, &mut child);
     assert!(http_get(port, "/readyz").unwrap().starts_with("HTTP/1.1 200"));
+    // The XML-RPC body limit comes from configuration.
+    let small = "<methodCall><methodName>system.listMethods</methodName></methodCall>";
+    assert!(http_post(port, "/xmlrpc", small).unwrap().contains("<string>achat</string>"));
+    let big = format!("<methodCall><methodName>system.listMethods</methodName></methodCall>{}", " ".repeat(400));
+    let refused = http_post(port, "/xmlrpc", &big).unwrap();
+    assert!(refused.contains("<int>-32700</int>") && refused.contains("exceeds 300 bytes"), "{refused}");
     let start = Instant::now();
     while !env.ok(&["order", "list", "--account", &account]).contains("delivered") {
         assert!(start.elapsed() < Duration::from_secs(30), "order not delivered by serve's worker ({backend})");
