@@ -248,13 +248,7 @@ async fn product_code(xr: &XmlRpc, produit: Arg<'_>) -> Result<String, Fault> {
 async fn achat(xr: &XmlRpc, caller: &Caller, path: &str, req: Arg<'_>) -> Result<Value, Fault> {
     let (produit, produit_path) = req.member("produit")?;
     let product = product_code(xr, Arg { v: &produit, path: &produit_path }).await?;
-    let (requete, requete_path) = req.member("requete")?;
-    let requete = Arg { v: &requete, path: &requete_path };
-    let csr = string(requete, "CSR")?;
-    let mut names: Vec<String> = opt_string(requete, "domainePrincipal").into_iter().collect();
-    if let Some(more) = opt_string(requete, "domaines") {
-        names.extend(more.split(['\n', '\r', ',', ' ']).filter(|n| !n.is_empty()).map(str::to_string));
-    }
+    let (csr, names) = requete(req)?;
     let organisation = match req.opt("organisation") {
         Some(o) => organisation(xr, caller, Arg { v: o, path: &format!("{path}.organisation") }).await?,
         None => organisation(xr, caller, Arg { v: &Value::Struct(vec![]), path }).await?,
