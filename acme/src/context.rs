@@ -22,11 +22,14 @@ use crate::jws::{Jwk, Jws};
 use crate::problem::Problem;
 use crate::proxy::client_view;
 
-/// Settings of the ACME front.
-#[derive(Clone, Debug)]
+/// Settings of the ACME front (`[acme]`; `public_url` and `trusted_proxies`
+/// come from the top level of the configuration).
+#[derive(Clone, Debug, serde::Deserialize)]
+#[serde(default, deny_unknown_fields)]
 pub struct Settings {
     /// The base URL clients reach certgate at (`https://certs.example.com`);
     /// without it, `http://` and the request's `Host`.
+    #[serde(skip)]
     pub public_url: Option<String>,
     /// The terms of service URL shown in every directory's `meta`.
     pub terms_of_service: Option<String>,
@@ -43,6 +46,7 @@ pub struct Settings {
     /// Where the validation authority connects for challenges.
     pub va: crate::VaSettings,
     /// Proxies whose `Forwarded` / `X-Forwarded-*` headers are believed.
+    #[serde(skip)]
     pub trusted_proxies: Vec<crate::IpBlock>,
     /// Hourly limits per account and per ACME URL.
     pub rate_limits: crate::RateLimits,

@@ -12,7 +12,8 @@ use crate::problem::Problem;
 const HOUR: i64 = 3600;
 
 /// The limits, per rolling hour; 0 turns a limit off.
-#[derive(Clone, Debug)]
+#[derive(Clone, Debug, serde::Deserialize)]
+#[serde(default, deny_unknown_fields)]
 pub struct RateLimits {
     /// New orders one ACME account may create per hour.
     pub orders_per_account: i64,

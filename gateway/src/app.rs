@@ -54,7 +54,7 @@ impl App {
                 upstreams.push(Arc::new(ca));
             }
         }
-        let orders = Orders::new(db.clone(), key, upstreams, (&config.orders).into());
+        let orders = Orders::new(db.clone(), key, upstreams, config.orders.clone());
         Ok(App { config, db, orders, embedded_root_pem })
     }
 }

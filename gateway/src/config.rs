@@ -32,191 +32,26 @@ pub struct Config {
     pub trusted_proxies: Vec<String>,
     /// Settings of the order core.
     #[serde(default)]
-    pub orders: OrdersConfig,
+    pub orders: orders::Settings,
     /// Settings of the ACME front.
     #[serde(default)]
-    pub acme: AcmeConfig,
+    pub acme: acme::Settings,
     /// Settings of the XML-RPC front.
     #[serde(default)]
-    pub xmlrpc: XmlRpcConfig,
+    pub xmlrpc: xmlrpc::Limits,
     /// Upstream CAs by name; products name one. `embedded` is always defined.
     #[serde(default)]
     pub upstreams: BTreeMap<String, UpstreamConfig>,
 }
 
-/// Settings of the order core.
-#[derive(Clone, Debug, Deserialize)]
-#[serde(deny_unknown_fields, default)]
-pub struct OrdersConfig {
-    pub reissue_revoke_delay_days: i64,
-    pub max_failed_logins: i64,
-    pub job_lease_secs: i64,
-    pub job_max_attempts: i64,
-}
-
-impl Default for OrdersConfig {
-    fn default() -> Self {
-        let d = orders::Settings::default();
-        OrdersConfig {
-            reissue_revoke_delay_days: d.reissue_revoke_delay_days,
-            max_failed_logins: d.max_failed_logins,
-            job_lease_secs: d.job_lease_secs,
-            job_max_attempts: d.job_max_attempts,
-        }
-    }
-}
-
-impl From<&OrdersConfig> for orders::Settings {
-    fn from(c: &OrdersConfig) -> Self {
-        orders::Settings {
-            reissue_revoke_delay_days: c.reissue_revoke_delay_days,
-            max_failed_logins: c.max_failed_logins,
-            job_lease_secs: c.job_lease_secs,
-            job_max_attempts: c.job_max_attempts,
-        }
-    }
-}
-
-/// Bounds of the XML-RPC front's requests.
-#[derive(Clone, Debug, Deserialize)]
-#[serde(deny_unknown_fields, default)]
-pub struct XmlRpcConfig {
-    /// The largest request body, in bytes.
-    pub max_body_bytes: usize,
-    /// The deepest element nesting of a call.
-    pub max_depth: usize,
-    /// The most elements in one call.
-    pub max_elements: usize,
-}
-
-impl Default for XmlRpcConfig {
-    fn default() -> Self {
-        let d = xmlrpc::Limits::default();
-        XmlRpcConfig { max_body_bytes: d.max_bytes, max_depth: d.max_depth, max_elements: d.max_elements }
-    }
-}
-
-impl XmlRpcConfig {
-    /// The codec's limits in force.
-    pub fn limits(&self) -> xmlrpc::Limits {
-        xmlrpc::Limits { max_bytes: self.max_body_bytes, max_depth: self.max_depth, max_elements: self.max_elements }
-    }
-}
-
-/// Settings of the ACME front.
-#[derive(Clone, Debug, Deserialize)]
-#[serde(deny_unknown_fields, default)]
-pub struct AcmeConfig {
-    /// Shown as `meta.termsOfService` in every directory.
-    pub terms_of_service: Option<String>,
-    /// Shown as `meta.website` in every directory.
-    pub website: Option<String>,
-    /// Shown as `meta.caaIdentities` in every directory.
-    pub caa_identities: Vec<String>,
-    /// Seconds a nonce stays valid.
-    pub nonce_ttl_secs: i64,
-    /// Seconds an order may wait for finalize.
-    pub order_ttl_secs: i64,
-    /// The largest request body accepted, in bytes.
-    pub max_body_bytes: usize,
-    /// Where the validation authority connects for challenges.
-    pub va: VaConfig,
-    /// Hourly limits per ACME account and per ACME URL.
-    pub rate_limits: RateLimitsConfig,
-    /// Refuse every n-th nonce with badNonce (tests of client retries; 0 = never).
-    pub reject_every_nth_nonce: u64,
-}
-
-/// Hourly limits of the ACME front; 0 turns one off.
-#[derive(Clone, Debug, Deserialize)]
-#[serde(deny_unknown_fields, default)]
-pub struct RateLimitsConfig {
-    /// New orders per ACME account per hour.
-    pub orders_per_account: i64,
-    /// New orders per ACME URL per hour.
-    pub orders_per_url: i64,
-    /// Failed validations per ACME account per hour.
-    pub failed_validations_per_account: i64,
-}
-
-impl Default for RateLimitsConfig {
-    fn default() -> Self {
-        let d = acme::RateLimits::default();
-        RateLimitsConfig {
-            orders_per_account: d.orders_per_account,
-            orders_per_url: d.orders_per_url,
-            failed_validations_per_account: d.failed_validations_per_account,
-        }
-    }
-}
-
-/// Where the ACME front's validation authority connects.
-#[derive(Clone, Debug, Deserialize)]
-#[serde(deny_unknown_fields, default)]
-pub struct VaConfig {
-    /// Port of http-01 challenges (80 in production).
-    pub http_port: u16,
-    /// Port of tls-alpn-01 challenges (443 in production).
-    pub tls_port: u16,
-    /// DNS server (`IP:port`) for the VA's lookups; the system's when unset.
-    pub dns_server: Option<std::net::SocketAddr>,
-    /// Seconds one validation may take.
-    pub timeout_secs: u64,
-}
-
-impl Default for VaConfig {
-    fn default() -> Self {
-        let d = acme::VaSettings::default();
-        VaConfig {
-            http_port: d.http_port,
-            tls_port: d.tls_port,
-            dns_server: d.dns_server,
-            timeout_secs: d.timeout_secs,
-        }
-    }
-}
-
-impl Default for AcmeConfig {
-    fn default() -> Self {
-        let d = acme::Settings::default();
-        AcmeConfig {
-            terms_of_service: d.terms_of_service,
-            website: d.website,
-            caa_identities: d.caa_identities,
-            nonce_ttl_secs: d.nonce_ttl_secs,
-            order_ttl_secs: d.order_ttl_secs,
-            max_body_bytes: d.max_body_bytes,
-            va: VaConfig::default(),
-            rate_limits: RateLimitsConfig::default(),
-            reject_every_nth_nonce: d.reject_every_nth_nonce,
-        }
-    }
-}
-
 impl Config {
-    /// The ACME front's settings in force.
+    /// The ACME front's settings in force: `[acme]` plus the top-level
+    /// `public_url` and `trusted_proxies`.
     pub fn acme_settings(&self) -> acme::Settings {
         acme::Settings {
             public_url: self.public_url.clone(),
-            terms_of_service: self.acme.terms_of_service.clone(),
-            website: self.acme.website.clone(),
-            caa_identities: self.acme.caa_identities.clone(),
-            nonce_ttl_secs: self.acme.nonce_ttl_secs,
-            order_ttl_secs: self.acme.order_ttl_secs,
-            max_body_bytes: self.acme.max_body_bytes,
             trusted_proxies: self.trusted_proxies.iter().filter_map(|p| p.parse().ok()).collect(),
-            rate_limits: acme::RateLimits {
-                orders_per_account: self.acme.rate_limits.orders_per_account,
-                orders_per_url: self.acme.rate_limits.orders_per_url,
-                failed_validations_per_account: self.acme.rate_limits.failed_validations_per_account,
-            },
-            reject_every_nth_nonce: self.acme.reject_every_nth_nonce,
-            va: acme::VaSettings {
-                http_port: self.acme.va.http_port,
-                tls_port: self.acme.va.tls_port,
-                dns_server: self.acme.va.dns_server,
-                timeout_secs: self.acme.va.timeout_secs,
-            },
+            ..self.acme.clone()
         }
     }
 }

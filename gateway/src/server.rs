@@ -41,7 +41,7 @@ pub fn router(app: &App) -> Router {
         .with_state(app.db.clone());
     let xmlrpc = xmlrpc::XmlRpc::new(
         app.orders.clone(),
-        app.config.xmlrpc.limits(),
+        app.config.xmlrpc,
         app.config.public_url.clone(),
         app.config.acme_settings().va,
     )

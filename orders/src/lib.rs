@@ -47,8 +47,9 @@ use storage::Db;
 use storage::sealed::SecretKey;
 use upstream::Upstream;
 
-/// Settings of the order core that come from configuration.
-#[derive(Clone, Debug)]
+/// Settings of the order core that come from configuration (`[orders]`).
+#[derive(Clone, Debug, serde::Deserialize)]
+#[serde(default, deny_unknown_fields)]
 pub struct Settings {
     /// Days after a reissue's delivery before the old certificate is revoked
     /// (seed 5.3), when the common name did not change.

@@ -26,7 +26,8 @@ use x509_parser::extensions::{GeneralName, ParsedExtension};
 use x509_parser::prelude::{FromDer, X509Certificate};
 
 /// Where the VA connects and which DNS server it asks.
-#[derive(Clone, Debug)]
+#[derive(Clone, Debug, serde::Deserialize)]
+#[serde(default, deny_unknown_fields)]
 pub struct VaSettings {
     /// The port http-01 challenges are fetched from (80 in production).
     pub http_port: u16,

@@ -12,9 +12,11 @@ use crate::error::DecodeError;
 use crate::value::{Value, parse_datetime};
 
 /// Bounds on what a call may hold.
-#[derive(Clone, Copy, Debug)]
+#[derive(Clone, Copy, Debug, serde::Deserialize)]
+#[serde(default, deny_unknown_fields)]
 pub struct Limits {
     /// The largest body, in bytes.
+    #[serde(rename = "max_body_bytes")]
     pub max_bytes: usize,
     /// The deepest element nesting.
     pub max_depth: usize,
