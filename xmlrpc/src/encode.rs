@@ -67,12 +67,18 @@ pub fn response(v: &Value) -> String {
     out
 }
 
-/// A fault response: a struct of exactly `faultCode` and `faultString`.
-pub fn fault(code: i32, message: &str) -> String {
-    let v = Value::Struct(vec![
+/// The struct of exactly `faultCode` and `faultString` that a fault carries,
+/// also used for each failed entry of a bulk answer or a multicall.
+pub fn fault_value(code: i32, message: &str) -> Value {
+    Value::Struct(vec![
         ("faultCode".into(), Value::Int(i64::from(code))),
         ("faultString".into(), Value::String(message.into())),
-    ]);
+    ])
+}
+
+/// A fault response: a struct of exactly `faultCode` and `faultString`.
+pub fn fault(code: i32, message: &str) -> String {
+    let v = fault_value(code, message);
     let mut out = String::from("<?xml version=\"1.0\" encoding=\"UTF-8\"?>\n<methodResponse><fault>");
     write(&v, &mut out);
     out.push_str("</fault></methodResponse>\n");

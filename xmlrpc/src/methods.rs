@@ -144,10 +144,7 @@ async fn multicall_inner(xr: &XmlRpc, call: &MethodCall, peer: &Peer) -> Result<
         };
         out.push(match one.await {
             Ok(v) => Value::Array(vec![v]),
-            Err(f) => Value::Struct(vec![
-                ("faultCode".into(), Value::Int(i64::from(f.code))),
-                ("faultString".into(), s(f.message)),
-            ]),
+            Err(f) => crate::encode::fault_value(f.code, &f.message),
         });
     }
     Ok(Value::Array(out))
@@ -207,10 +204,7 @@ async fn each_request(xr: &XmlRpc, caller: &Caller, call: &MethodCall, method: L
         };
         let answer = match outcome {
             Ok(v) => v,
-            Err(fault) => Value::Struct(vec![
-                ("faultCode".into(), Value::Int(i64::from(fault.code))),
-                ("faultString".into(), s(fault.message)),
-            ]),
+            Err(fault) => crate::encode::fault_value(fault.code, &fault.message),
         };
         out.push((reference.clone(), answer));
     }
