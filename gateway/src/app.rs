@@ -6,9 +6,9 @@ use std::sync::Arc;
 use orders::Orders;
 use storage::Db;
 use storage::sealed::SecretKey;
-use upstream::{EmbeddedCa, Upstream};
+use upstream::{AcmeUpstream, EmbeddedCa, Upstream};
 
-use crate::config::Config;
+use crate::config::{Config, UpstreamConfig};
 
 /// Everything a command needs.
 pub struct App {
@@ -28,6 +28,8 @@ pub enum StartError {
     Storage(#[from] storage::Error),
     #[error("embedded CA: {0}")]
     Ca(#[from] upstream::EmbeddedCaError),
+    #[error("upstream {0}: {1}")]
+    Upstream(String, upstream::HttpSetupError),
     #[error("{0}")]
     Io(#[from] std::io::Error),
 }
@@ -46,12 +48,19 @@ impl App {
         let mut upstreams: Vec<Arc<dyn Upstream>> = Vec::new();
         let mut embedded_root_pem = String::new();
         for (name, u) in &config.upstreams {
-            if u.kind == "embedded" {
-                let ca = EmbeddedCa::load_or_create(&db, &key, name).await?;
-                if name == "embedded" {
-                    embedded_root_pem = ca.root_pem().to_string();
+            match u {
+                UpstreamConfig::Embedded => {
+                    let ca = EmbeddedCa::load_or_create(&db, &key, name).await?;
+                    if name == "embedded" {
+                        embedded_root_pem = ca.root_pem().to_string();
+                    }
+                    upstreams.push(Arc::new(ca));
                 }
-                upstreams.push(Arc::new(ca));
+                UpstreamConfig::Acme(settings) => {
+                    let ca = AcmeUpstream::new(name, settings.clone(), db.clone(), SecretKey::from_secret(&secret))
+                        .map_err(|e| StartError::Upstream(name.clone(), e))?;
+                    upstreams.push(Arc::new(ca));
+                }
             }
         }
         let orders = Orders::new(db.clone(), key, upstreams, config.orders.clone());

@@ -56,12 +56,14 @@ impl Config {
     }
 }
 
-/// One upstream CA.
+/// One upstream CA, by `kind`.
 #[derive(Clone, Debug, Deserialize)]
-#[serde(deny_unknown_fields)]
-pub struct UpstreamConfig {
-    /// `embedded` (the built-in CA). The `acme` kind is not built yet.
-    pub kind: String,
+#[serde(tag = "kind", rename_all = "lowercase")]
+pub enum UpstreamConfig {
+    /// The built-in CA, signing with keys kept sealed in the database.
+    Embedded,
+    /// A CA that speaks ACME, reached with the reseller's EAB credentials.
+    Acme(upstream::AcmeSettings),
 }
 
 fn default_listen() -> String {
@@ -93,15 +95,7 @@ impl Config {
         for p in &cfg.trusted_proxies {
             p.parse::<acme::IpBlock>().map_err(|e| ConfigError::Invalid(format!("trusted_proxies: {e}")))?;
         }
-        cfg.upstreams.entry("embedded".into()).or_insert(UpstreamConfig { kind: "embedded".into() });
-        for (name, u) in &cfg.upstreams {
-            if u.kind != "embedded" {
-                return Err(ConfigError::Invalid(format!(
-                    "upstream {name}: kind {:?} is not supported by this build (only \"embedded\")",
-                    u.kind
-                )));
-            }
-        }
+        cfg.upstreams.entry("embedded".into()).or_insert(UpstreamConfig::Embedded);
         Ok(cfg)
     }
 

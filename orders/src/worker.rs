@@ -9,7 +9,7 @@ use storage::audit::Actor;
 use storage::jobs::{self, JobRow};
 use storage::{Db, audit, certificates, commit, orders};
 use tokio::sync::watch;
-use upstream::{BoxFuture, Checkpoint, IssueRequest, RevokeRequest, UpstreamError};
+use upstream::{BoxFuture, Checkpoint, IssueRequest, RevokeRequest, Upstream, UpstreamError};
 
 use crate::csr::Csr;
 use crate::lifecycle::order_names;
@@ -46,8 +46,23 @@ impl Checkpoint for JobCheckpoint {
 
 enum Outcome {
     Done,
+    /// Retry later, up to the job's attempt limit.
     Retry(String),
+    /// Retry later: the upstream's deadline, not yet passed, bounds the retries.
+    RetryUntilDeadline(String),
     Failed(String),
+}
+
+/// A transient failure is retried, unless the upstream's deadline for the
+/// job has passed: then it is final, and the order fails and is refunded.
+fn after_transient(upstream: &dyn Upstream, job: &JobRow, now: i64, err: String) -> Outcome {
+    match upstream.retry_deadline_secs() {
+        Some(secs) if now >= job.created_at + secs => {
+            Outcome::Failed(format!("{err} (still failing {secs} s after the order was queued: giving up)"))
+        }
+        Some(_) => Outcome::RetryUntilDeadline(err),
+        None => Outcome::Retry(err),
+    }
 }
 
 impl Worker {
@@ -109,15 +124,19 @@ impl Worker {
             other => Ok(Outcome::Failed(format!("unknown job kind {other}"))),
         };
         let outcome = outcome.unwrap_or_else(|e| Outcome::Retry(e.to_string()));
+        let outcome = match outcome {
+            Outcome::Retry(err) if job.attempts >= self.orders.settings().job_max_attempts => Outcome::Failed(err),
+            other => other,
+        };
         let mut tx = db.begin().await?;
         match outcome {
             Outcome::Done => {}
-            Outcome::Retry(err) if job.attempts < self.orders.settings().job_max_attempts => {
+            Outcome::Retry(err) | Outcome::RetryUntilDeadline(err) => {
                 let backoff = (1i64 << job.attempts.clamp(0, 8)).min(300) + jitter(job.attempts);
                 tracing::info!(job = job.id, attempts = job.attempts, error = %err, "job will retry");
                 jobs::retry_later(&mut tx, job.id, &err, self.orders.now() + backoff).await?;
             }
-            Outcome::Retry(err) | Outcome::Failed(err) => {
+            Outcome::Failed(err) => {
                 tracing::warn!(job = job.id, error = %err, "job failed for good");
                 if job.kind == "issue" {
                     self.fail_order(&mut tx, job.order_id, &err).await?;
@@ -160,7 +179,7 @@ impl Worker {
         let issued = match upstream.issue(&req, job.upstream_ref.as_deref(), &checkpoint).await {
             Ok(issued) => issued,
             Err(e) if e.is_final() => return Ok(Outcome::Failed(e.to_string())),
-            Err(e) => return Ok(Outcome::Retry(e.to_string())),
+            Err(e) => return Ok(after_transient(upstream.as_ref(), job, self.orders.now(), e.to_string())),
         };
         let now = self.orders.now();
         let mut tx = db.begin().await?;
@@ -231,7 +250,7 @@ impl Worker {
                 Outcome::Done
             }
             Err(e) if e.is_final() => Outcome::Failed(e.to_string()),
-            Err(e) => Outcome::Retry(e.to_string()),
+            Err(e) => after_transient(upstream.as_ref(), job, self.orders.now(), e.to_string()),
         })
     }
 

@@ -25,6 +25,7 @@ pub mod prevalidations;
 pub mod prices;
 pub mod products;
 pub mod sealed;
+pub mod upstream_accounts;
 pub mod users;
 
 pub use db::{Backend, Conn, Db, Tx, commit};

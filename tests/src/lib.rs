@@ -14,6 +14,9 @@ use storage::organisations::NewOrganisation;
 use storage::sealed::SecretKey;
 use upstream::{EmbeddedCa, Upstream};
 
+mod pebble;
+pub use pebble::{PEBBLE_EAB_HMAC, PEBBLE_EAB_KID, Pebble, PebbleOptions};
+
 /// A database made for one test, removed by [`TestDb::cleanup`] (or left
 /// behind in a temporary directory or a uniquely named PostgreSQL database).
 pub struct TestDb {
@@ -146,9 +149,15 @@ impl Fixture {
 
 /// An order core over `db` with the embedded CA (a restart is another call).
 pub async fn order_core(db: &Db, settings: Settings) -> Orders {
+    order_core_with(db, settings, Vec::new()).await
+}
+
+/// An order core over `db` with the embedded CA and the `extra` upstreams.
+pub async fn order_core_with(db: &Db, settings: Settings, extra: Vec<Arc<dyn Upstream>>) -> Orders {
     let key = SecretKey::from_secret(TEST_SECRET);
     let ca = EmbeddedCa::load_or_create(db, &key, "embedded").await.expect("embedded CA");
-    let upstreams: Vec<Arc<dyn Upstream>> = vec![Arc::new(ca)];
+    let mut upstreams: Vec<Arc<dyn Upstream>> = vec![Arc::new(ca)];
+    upstreams.extend(extra);
     Orders::new(db.clone(), key, upstreams, settings)
 }
 

@@ -2,14 +2,17 @@
 //! issue and revoke, and its connectors. The embedded CA (rcgen, keys sealed
 //! in the database) serves demos and tests; the ACME connector to real CAs
 //! comes behind the same trait. Depends on `storage` only (for the embedded
-//! CA's keys); it knows nothing of orders, accounts or money.
+//! CA's keys and the ACME connector's account); it knows nothing of orders,
+//! accounts or money.
 
+mod acme;
 mod embedded;
 mod error;
 
 use std::future::Future;
 use std::pin::Pin;
 
+pub use acme::{AcmeSettings, AcmeUpstream, HttpSetupError, PendingAuthorizations};
 pub use embedded::{EmbeddedCa, EmbeddedCaError};
 pub use error::UpstreamError;
 
@@ -78,6 +81,26 @@ pub trait Upstream: Send + Sync {
         checkpoint: &'a dyn Checkpoint,
     ) -> BoxFuture<'a, Result<Issued, UpstreamError>>;
 
+    /// Seconds after a job was queued past which its transient failures are
+    /// final (the order fails and is refunded); `None` leaves it to the
+    /// job's attempt limit.
+    fn retry_deadline_secs(&self) -> Option<i64> {
+        None
+    }
+
     /// Revokes a certificate this upstream issued.
     fn revoke<'a>(&'a self, req: &'a RevokeRequest) -> BoxFuture<'a, Result<(), UpstreamError>>;
+}
+
+/// PEM text of one DER object, in 64-column lines.
+pub(crate) fn pem(label: &str, der: &[u8]) -> String {
+    use base64::Engine;
+    let b64 = base64::engine::general_purpose::STANDARD.encode(der);
+    let mut out = format!("-----BEGIN {label}-----\n");
+    for line in b64.as_bytes().chunks(64) {
+        out.push_str(&String::from_utf8_lossy(line));
+        out.push('\n');
+    }
+    out.push_str(&format!("-----END {label}-----\n"));
+    out
 }

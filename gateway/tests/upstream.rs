@@ -1,0 +1,239 @@
+//! `certgate serve` buying certificates from a real upstream ACME CA,
+//! pebble: certbot orders through certgate's ACME front and gets a chain
+//! that verifies against pebble's root; then certgate is killed (SIGKILL)
+//! between the upstream finalize and the download, and after a restart the
+//! same upstream order is resumed: pebble's list of the upstream account's
+//! orders shows one upstream order per certgate order, and each was charged once.
+
+use std::io::{BufRead, BufReader};
+use std::path::Path;
+use std::process::{Child, Command, Stdio};
+use std::sync::mpsc;
+use std::time::{Duration, Instant};
+
+use certgate_tests::{Key, PEBBLE_EAB_HMAC, PEBBLE_EAB_KID, Pebble, PebbleOptions, csr, free_port, have_tool};
+
+const BIN: &str = env!("CARGO_BIN_EXE_certgate");
+const SECRET: &str = "upstream-test-secret-key-0123456789";
+
+const PRICES: &str = "\
+Range,Code,Product,Validity (year),New order and renewal,Additional SAN,additional SAN Wildcard,Validation,Wildcard,Max SANs,SAN code,Wildcard SAN code,Renewal code,Renewal price,Upstream
+Brand,pb1,Pebble OV 1 year,1,10.00,5.00,-,OV,no,3,sanpb1,,,,pebble
+";
+
+struct Gateway<'a> {
+    dir: &'a Path,
+    config: std::path::PathBuf,
+}
+
+impl Gateway<'_> {
+    fn cmd(&self, args: &[&str]) -> Command {
+        let mut c = Command::new(BIN);
+        c.env("CERTGATE_SECRET_KEY", SECRET)
+            .env("CERTGATE_DATA_DIR", self.dir)
+            .env_remove("CERTGATE_FAILPOINT")
+            .arg("--config")
+            .arg(&self.config)
+            .args(args);
+        c
+    }
+
+    fn ok(&self, args: &[&str]) -> String {
+        let out = self.cmd(args).output().expect("run certgate");
+        assert!(out.status.success(), "certgate {args:?}: {}", String::from_utf8_lossy(&out.stderr));
+        String::from_utf8(out.stdout).expect("utf-8")
+    }
+
+    /// `serve` on `port`, its log lines (stderr) sent to the returned receiver.
+    fn serve(&self, port: u16, failpoint: Option<&str>) -> (Child, mpsc::Receiver<String>) {
+        let mut c = self.cmd(&["serve"]);
+        c.env("CERTGATE_LISTEN", format!("127.0.0.1:{port}")).stdout(Stdio::null()).stderr(Stdio::piped());
+        if let Some(f) = failpoint {
+            c.env("CERTGATE_FAILPOINT", f);
+        }
+        let mut child = c.spawn().expect("start serve");
+        let (tx, rx) = mpsc::channel();
+        let stderr = child.stderr.take().expect("stderr");
+        std::thread::spawn(move || {
+            for line in BufReader::new(stderr).lines().map_while(Result::ok) {
+                let _ = tx.send(line);
+            }
+        });
+        wait_healthy(port, &mut child);
+        (child, rx)
+    }
+
+    fn order_status(&self, account: &str, reference: &str) -> String {
+        let list = self.ok(&["order", "list", "--account", account]);
+        let line = list.lines().find(|l| l.starts_with(reference)).unwrap_or_else(|| panic!("{reference}: {list}"));
+        line.split('\t').nth(4).unwrap_or_default().to_string()
+    }
+}
+
+fn wait_healthy(port: u16, child: &mut Child) {
+    let start = Instant::now();
+    while start.elapsed() < Duration::from_secs(30) {
+        if std::net::TcpStream::connect(("127.0.0.1", port)).is_ok() {
+            return;
+        }
+        if let Ok(Some(status)) = child.try_wait() {
+            panic!("certgate exited early: {status}");
+        }
+        std::thread::sleep(Duration::from_millis(100));
+    }
+    panic!("certgate did not start listening");
+}
+
+fn stop(mut child: Child) {
+    let _ = Command::new("kill").arg("-TERM").arg(child.id().to_string()).status();
+    let start = Instant::now();
+    while child.try_wait().ok().flatten().is_none() {
+        if start.elapsed() > Duration::from_secs(20) {
+            let _ = child.kill();
+        }
+        std::thread::sleep(Duration::from_millis(50));
+    }
+}
+
+fn verify(pebble: &Pebble, pem: &str) {
+    let parts: Vec<&str> = pem.split_inclusive("-----END CERTIFICATE-----\n").collect();
+    assert!(parts.len() >= 2, "{pem}");
+    certgate_tests::openssl_verify(&pebble.issuer_root(), &parts[1..].concat(), parts[0]).expect("chain at pebble");
+}
+
+/// The token balance of `pb1`, from the operator's statement.
+fn tokens(g: &Gateway, account: &str) -> i64 {
+    let s = g.ok(&["statement", "--account", account]);
+    s.lines().find(|l| l.starts_with("pb1\t")).and_then(|l| l.rsplit('\t').next()?.parse().ok()).expect("pb1 balance")
+}
+
+/// The upstream account's credentials as certgate stored them (sealed).
+fn upstream_credentials(db_file: &Path, directory_url: &str) -> String {
+    let rt = tokio::runtime::Builder::new_current_thread().enable_all().build().unwrap();
+    rt.block_on(async {
+        let db = storage::Db::connect(&format!("sqlite://{}", db_file.display())).await.unwrap();
+        let mut c = db.acquire().await.unwrap();
+        let row = storage::upstream_accounts::get(&mut c, "pebble", directory_url).await.unwrap().expect("stored");
+        let key = storage::sealed::SecretKey::from_secret(SECRET);
+        let plain = key.open(&format!("upstream-account:pebble:{directory_url}"), &row.credentials_sealed).unwrap();
+        String::from_utf8(plain).unwrap()
+    })
+}
+
+#[test]
+fn certbot_through_certgate_to_pebble_and_a_crash_after_the_upstream_finalize() {
+    let Some(pebble) = Pebble::start(PebbleOptions::default()) else { return };
+    if !have_tool("certbot") {
+        return;
+    }
+    let dir = tempfile::tempdir().unwrap();
+    let config = dir.path().join("certgate.toml");
+    std::fs::write(
+        &config,
+        format!(
+            r#"
+[orders]
+job_lease_secs = 3
+
+[upstreams.pebble]
+kind = "acme"
+directory_url = "{dir_url}"
+eab_kid = "{PEBBLE_EAB_KID}"
+eab_hmac = "{PEBBLE_EAB_HMAC}"
+ca_bundle = "{bundle}"
+pending_authorizations = "trigger"
+request_timeout_secs = 5
+"#,
+            dir_url = pebble.directory_url,
+            bundle = pebble.ca_bundle.display()
+        ),
+    )
+    .unwrap();
+    let g = Gateway { dir: dir.path(), config };
+    g.ok(&["migrate"]);
+    let account = g.ok(&["account", "create", "--name", "Hoster", "--formula", "bulk"]).trim().to_string();
+    let org = g.ok(&["org", "create", "--account", &account, "--name", "Example Org"]).trim().to_string();
+    let prices = dir.path().join("prices.csv");
+    std::fs::write(&prices, PRICES).unwrap();
+    g.ok(&["product", "import", "--file", prices.to_str().unwrap()]);
+    g.ok(&["credit-tokens", "--account", &account, "--item", "pb1", "--count", "5"]);
+    g.ok(&["prevalidation", "add", "--account", &account, "--org", &org, "--brand", "Brand", "--validation", "OV"]);
+    g.ok(&["prevalidation", "domain", "--account", &account, "--org", &org, "--domain", "*.example.test"]);
+    let created = g.ok(&["acme-url", "create", "--account", &account, "--product", "pb1", "--org", &org]);
+    let field =
+        |name: &str| created.lines().find_map(|l| l.trim().strip_prefix(name)).map(|v| v.trim().to_string()).unwrap();
+    let (directory, kid, hmac) = (field("directory:"), field("EAB KID:"), field("EAB HMAC key:"));
+
+    // certbot orders through certgate's ACME front; the worker buys at pebble.
+    let port = free_port();
+    let directory = directory.replace("127.0.0.1:8080", &format!("127.0.0.1:{port}"));
+    let (serve, _log) = g.serve(port, None);
+    let cb = dir.path().join("certbot");
+    let out = Command::new("certbot")
+        .args(["certonly", "-n", "--agree-tos", "--register-unsafely-without-email", "--server", &directory])
+        .args(["--eab-kid", &kid, "--eab-hmac-key", &hmac, "--manual", "--preferred-challenges", "http"])
+        .args(["--manual-auth-hook", "/bin/true", "--manual-cleanup-hook", "/bin/true", "-d", "www.example.test"])
+        .arg("--config-dir")
+        .arg(&cb)
+        .arg("--work-dir")
+        .arg(&cb)
+        .arg("--logs-dir")
+        .arg(&cb)
+        .output()
+        .unwrap();
+    assert!(
+        out.status.success(),
+        "certbot: {}{}",
+        String::from_utf8_lossy(&out.stdout),
+        String::from_utf8_lossy(&out.stderr)
+    );
+    let fullchain = std::fs::read_to_string(cb.join("live/www.example.test/fullchain.pem")).unwrap();
+    verify(&pebble, &fullchain);
+    assert_eq!(tokens(&g, &account), 4);
+    stop(serve);
+
+    // certgate dies between the upstream finalize and the download.
+    let csr_file = dir.path().join("api.csr");
+    std::fs::write(&csr_file, csr(&["api.example.test"], Key::P256)).unwrap();
+    let placed = g.ok(&[
+        "order",
+        "place",
+        "--account",
+        &account,
+        "--org",
+        &org,
+        "--product",
+        "pb1",
+        "--csr",
+        csr_file.to_str().unwrap(),
+    ]);
+    let reference = placed.split('\t').next().unwrap().to_string();
+    let (mut serve, log) = g.serve(port, Some("upstream-after-finalize"));
+    let start = Instant::now();
+    loop {
+        let line = log.recv_timeout(Duration::from_secs(60)).expect("the failpoint is reached");
+        if line.contains("failpoint reached") {
+            break;
+        }
+        assert!(start.elapsed() < Duration::from_secs(60));
+    }
+    serve.kill().unwrap(); // SIGKILL
+    serve.wait().unwrap();
+    assert_eq!(g.order_status(&account, &reference), "processing");
+    let jobs = g.ok(&["jobs"]);
+    assert!(jobs.lines().any(|l| l.contains("\tissue\t") && l.contains("\tqueued\t")), "{jobs}");
+
+    // After a restart the lease expires and the same upstream order is resumed.
+    let (serve, _log) = g.serve(port, None);
+    let start = Instant::now();
+    while g.order_status(&account, &reference) != "delivered" {
+        assert!(start.elapsed() < Duration::from_secs(60), "the order was not resumed");
+        std::thread::sleep(Duration::from_millis(200));
+    }
+    stop(serve);
+    verify(&pebble, &g.ok(&["order", "cert", "--account", &account, "--reference", &reference]));
+    let credentials = upstream_credentials(&dir.path().join("certgate.db"), &pebble.directory_url);
+    let upstream_orders = pebble.account_orders(&credentials);
+    assert_eq!(upstream_orders.len(), 2, "one upstream order per certgate order: {upstream_orders:?}");
+    assert_eq!(tokens(&g, &account), 3, "each order charged once");
+}

@@ -1,0 +1,219 @@
+//! Pebble (Debian's `pebble` package), Let's Encrypt's ACME test CA, as a
+//! real upstream CA on loopback: External Account Binding required and
+//! `PEBBLE_VA_ALWAYS_VALID`, so its authorizations pass as if the domains
+//! were pre-validated at the CA. It keeps everything in memory and stops
+//! when dropped. Its TLS certificate comes from a root minted here, since
+//! the Debian package ships without pebble's test certificates.
+
+use std::path::PathBuf;
+use std::process::{Child, Command, Stdio};
+use std::time::Duration;
+
+use aws_lc_rs::rand::SystemRandom;
+use aws_lc_rs::signature::{ECDSA_P256_SHA256_FIXED_SIGNING, EcdsaKeyPair};
+use base64::Engine;
+use base64::engine::general_purpose::URL_SAFE_NO_PAD;
+use rcgen::{BasicConstraints, CertificateParams, IsCa, Issuer, KeyPair, KeyUsagePurpose};
+
+use crate::{free_port, have_tool};
+
+/// The EAB key ID pebble accepts.
+pub const PEBBLE_EAB_KID: &str = "certgate-test-kid";
+/// The EAB HMAC key pebble accepts (32 bytes, base64url).
+pub const PEBBLE_EAB_HMAC: &str = "zWNDZM6eQGHWpSRTPal5eIUYFTu7EajVIoguysqZ9wI";
+
+/// A running pebble.
+pub struct Pebble {
+    child: Child,
+    dir: tempfile::TempDir,
+    /// Its ACME directory URL.
+    pub directory_url: String,
+    /// Its management interface (roots, certificate status).
+    pub management_url: String,
+    /// The root its TLS certificate chains to.
+    pub ca_bundle: PathBuf,
+}
+
+impl Drop for Pebble {
+    fn drop(&mut self) {
+        // A frozen process ignores SIGTERM until thawed; SIGKILL does not wait.
+        let _ = self.child.kill();
+        let _ = self.child.wait();
+    }
+}
+
+/// Options for starting pebble.
+#[derive(Clone, Copy, Default)]
+pub struct PebbleOptions {
+    /// Percentage of good nonces pebble rejects as bad (`PEBBLE_WFE_NONCEREJECT`).
+    pub nonce_reject: u8,
+}
+
+impl Pebble {
+    /// Starts pebble, or returns `None` (after saying why) when it is not installed.
+    pub fn start(opts: PebbleOptions) -> Option<Pebble> {
+        if !have_tool("pebble") || !have_tool("curl") {
+            return None;
+        }
+        let dir = tempfile::tempdir().expect("tempdir");
+        let (root_pem, cert_pem, key_pem) = tls_material();
+        let path = |f: &str| dir.path().join(f);
+        std::fs::write(path("root.pem"), &root_pem).expect("write root");
+        std::fs::write(path("cert.pem"), &cert_pem).expect("write cert");
+        std::fs::write(path("key.pem"), &key_pem).expect("write key");
+        let (port, mgmt) = (free_port(), free_port());
+        let config = format!(
+            r#"{{"pebble": {{"listenAddress": "127.0.0.1:{port}", "managementListenAddress": "127.0.0.1:{mgmt}",
+            "certificate": "{cert}", "privateKey": "{key}", "httpPort": {hp}, "tlsPort": {tp},
+            "ocspResponderURL": "", "externalAccountBindingRequired": true,
+            "externalAccountMACKeys": {{"{PEBBLE_EAB_KID}": "{PEBBLE_EAB_HMAC}"}}}}}}"#,
+            cert = path("cert.pem").display(),
+            key = path("key.pem").display(),
+            hp = free_port(),
+            tp = free_port(),
+        );
+        std::fs::write(path("pebble.json"), config).expect("write config");
+        let log = std::fs::File::create(path("pebble.log")).expect("log file");
+        let child = Command::new("pebble")
+            .arg("-config")
+            .arg(path("pebble.json"))
+            .args(["-dnsserver", "127.0.0.1:1"])
+            .env("PEBBLE_VA_ALWAYS_VALID", "1")
+            .env("PEBBLE_VA_NOSLEEP", "1")
+            .env("PEBBLE_WFE_NONCEREJECT", opts.nonce_reject.to_string())
+            .env("PEBBLE_AUTHZREUSE", "0")
+            .stdout(log.try_clone().expect("log"))
+            .stderr(log)
+            .stdin(Stdio::null())
+            .spawn()
+            .expect("start pebble");
+        let pebble = Pebble {
+            child,
+            directory_url: format!("https://127.0.0.1:{port}/dir"),
+            management_url: format!("https://127.0.0.1:{mgmt}"),
+            ca_bundle: path("root.pem"),
+            dir,
+        };
+        for _ in 0..100 {
+            if pebble.curl(&pebble.directory_url).is_ok() {
+                return Some(pebble);
+            }
+            std::thread::sleep(Duration::from_millis(100));
+        }
+        panic!("pebble did not start: {}", pebble.log());
+    }
+
+    /// What pebble logged so far.
+    pub fn log(&self) -> String {
+        std::fs::read_to_string(self.dir.path().join("pebble.log")).unwrap_or_default()
+    }
+
+    /// Freezes pebble (SIGSTOP): connections are accepted by the kernel and never answered.
+    pub fn freeze(&self) {
+        self.signal("STOP");
+    }
+
+    /// Thaws a frozen pebble (SIGCONT).
+    pub fn thaw(&self) {
+        self.signal("CONT");
+    }
+
+    fn signal(&self, sig: &str) {
+        let ok = Command::new("kill").arg(format!("-{sig}")).arg(self.child.id().to_string()).status();
+        assert!(ok.is_ok_and(|s| s.success()), "kill -{sig} pebble");
+    }
+
+    /// The root that pebble's issued chains lead to, from its management interface.
+    pub fn issuer_root(&self) -> String {
+        self.curl(&format!("{}/roots/0", self.management_url)).expect("pebble root")
+    }
+
+    /// "Valid" or "Revoked", as pebble's management interface says of the serial (hex).
+    pub fn cert_status(&self, serial_hex: &str) -> String {
+        let serial = serial_hex.trim_start_matches('0');
+        let body = self.curl(&format!("{}/cert-status-by-serial/{serial}", self.management_url)).expect("cert status");
+        let v: serde_json::Value = serde_json::from_str(&body).expect("status JSON");
+        v["Status"].as_str().unwrap_or_default().to_string()
+    }
+
+    /// The URLs of the (not invalid) orders of the account whose instant-acme
+    /// credentials JSON is `credentials`, from the account's orders list.
+    pub fn account_orders(&self, credentials: &str) -> Vec<String> {
+        let creds: serde_json::Value = serde_json::from_str(credentials).expect("credentials JSON");
+        let kid = creds["id"].as_str().expect("account URL").to_string();
+        let pkcs8 = URL_SAFE_NO_PAD.decode(creds["key_pkcs8"].as_str().expect("key")).expect("key base64");
+        let key = EcdsaKeyPair::from_pkcs8(&ECDSA_P256_SHA256_FIXED_SIGNING, &pkcs8).expect("account key");
+        let account = self.post_as_get(&key, &kid, &kid);
+        let mut next = account.0["orders"].as_str().map(String::from);
+        let mut urls = Vec::new();
+        // Pebble pages the list (3 orders a page), linking the next page.
+        while let Some(url) = next {
+            let (page, link) = self.post_as_get(&key, &kid, &url);
+            urls.extend(page["orders"].as_array().into_iter().flatten().filter_map(|u| u.as_str().map(String::from)));
+            next = link;
+        }
+        urls
+    }
+
+    /// A signed POST-as-GET; returns the JSON body and the `rel="next"` link.
+    fn post_as_get(&self, key: &EcdsaKeyPair, kid: &str, url: &str) -> (serde_json::Value, Option<String>) {
+        let dir: serde_json::Value = serde_json::from_str(&self.curl(&self.directory_url).expect("directory")).unwrap();
+        let head = self.curl_args(&["-I", dir["newNonce"].as_str().expect("newNonce")]).expect("nonce");
+        let nonce = header(&head, "replay-nonce").expect("Replay-Nonce");
+        let protected = serde_json::json!({"alg": "ES256", "kid": kid, "nonce": nonce, "url": url}).to_string();
+        let protected = URL_SAFE_NO_PAD.encode(protected);
+        let sig = key.sign(&SystemRandom::new(), format!("{protected}.").as_bytes()).expect("sign");
+        let jws = serde_json::json!({"protected": protected, "payload": "", "signature": URL_SAFE_NO_PAD.encode(sig)});
+        let out = self
+            .curl_args(&["-i", "-H", "Content-Type: application/jose+json", "--data-binary", &jws.to_string(), url])
+            .expect("POST-as-GET");
+        let (head, body) = out.split_once("\r\n\r\n").expect("an HTTP answer");
+        let next = head
+            .lines()
+            .filter(|l| l.to_ascii_lowercase().starts_with("link:") && l.contains("rel=\"next\""))
+            .find_map(|l| Some(l.split_once('<')?.1.split_once('>')?.0.to_string()));
+        (serde_json::from_str(body).unwrap_or_else(|e| panic!("{url}: {e}: {out}")), next)
+    }
+
+    fn curl(&self, url: &str) -> Result<String, String> {
+        self.curl_args(&["-f", url])
+    }
+
+    fn curl_args(&self, args: &[&str]) -> Result<String, String> {
+        let out = Command::new("curl")
+            .args(["-s", "--max-time", "10", "--cacert"])
+            .arg(&self.ca_bundle)
+            .args(args)
+            .output()
+            .map_err(|e| e.to_string())?;
+        if out.status.success() {
+            Ok(String::from_utf8_lossy(&out.stdout).into_owned())
+        } else {
+            Err(format!("curl {args:?}: {}", out.status))
+        }
+    }
+}
+
+/// The value of header `name` (lower case) in an HTTP head.
+fn header(head: &str, name: &str) -> Option<String> {
+    head.lines().find_map(|l| {
+        let (k, v) = l.split_once(':')?;
+        (k.trim().eq_ignore_ascii_case(name)).then(|| v.trim().to_string())
+    })
+}
+
+/// A TLS root, and a certificate for localhost and 127.0.0.1 that it signed,
+/// with the certificate's key, all PEM.
+fn tls_material() -> (String, String, String) {
+    let root_key = KeyPair::generate().expect("root key");
+    let mut root = CertificateParams::new(Vec::<String>::new()).expect("root params");
+    root.is_ca = IsCa::Ca(BasicConstraints::Unconstrained);
+    root.key_usages = vec![KeyUsagePurpose::KeyCertSign, KeyUsagePurpose::CrlSign];
+    root.distinguished_name.push(rcgen::DnType::CommonName, "certgate test pebble TLS root");
+    let root_cert = root.self_signed(&root_key).expect("root");
+    let issuer = Issuer::new(root, root_key);
+    let leaf_key = KeyPair::generate().expect("leaf key");
+    let leaf = CertificateParams::new(vec!["localhost".to_string(), "127.0.0.1".to_string()]).expect("leaf params");
+    let leaf_cert = leaf.signed_by(&leaf_key, &issuer).expect("leaf");
+    (root_cert.pem(), leaf_cert.pem(), leaf_key.serialize_pem())
+}

@@ -1,0 +1,235 @@
+//! The ACME upstream connector against a real upstream CA, pebble, with the
+//! reseller's EAB credentials: issuance and revocation through the order
+//! core, domains that are not pre-validated upstream, wrong EAB credentials,
+//! a high rate of bad nonces, and an upstream that freezes (SIGSTOP) within
+//! and past the deadline. Each case checks what was charged and refunded.
+
+use std::sync::Arc;
+use std::time::{Duration, Instant};
+
+use certgate_tests::{
+    Fixture, Key, PEBBLE_EAB_HMAC, PEBBLE_EAB_KID, Pebble, PebbleOptions, TestDb, csr, footprint, new_org,
+    openssl_verify, order_core_with,
+};
+use orders::{Caller, Formula, Ledger, Order, PlaceOrder, Settings, Worker};
+use tokio::sync::watch;
+use upstream::{AcmeSettings, AcmeUpstream, PendingAuthorizations, Upstream};
+
+/// A product sold by the upstream called `pebble`.
+const PEBBLE_PRICES: &str = "\
+Range,Code,Product,Validity (year),New order and renewal,Additional SAN,additional SAN Wildcard,Validation,Wildcard,Max SANs,SAN code,Wildcard SAN code,Renewal code,Renewal price,Upstream
+Brand,pb1,Pebble DV 1 year,1,10.00,5.00,-,DV,no,3,sanpb1,,,,pebble
+";
+
+fn settings(pebble: &Pebble) -> AcmeSettings {
+    AcmeSettings {
+        eab_kid: Some(PEBBLE_EAB_KID.into()),
+        eab_hmac: Some(PEBBLE_EAB_HMAC.into()),
+        ca_bundle: Some(pebble.ca_bundle.clone()),
+        request_timeout_secs: 2,
+        attempt_secs: 10,
+        step_retries: 6,
+        deadline_secs: 120,
+        pending_authorizations: PendingAuthorizations::Trigger,
+        ..AcmeSettings::new(&pebble.directory_url)
+    }
+}
+
+/// An order core whose product `pb1` is bought at pebble, and a Bulk account with `tokens` of it.
+async fn fixture(tdb: &TestDb, acme: AcmeSettings, tokens: i64) -> Fixture {
+    let key = storage::sealed::SecretKey::from_secret(certgate_tests::TEST_SECRET);
+    let connector = AcmeUpstream::new("pebble", acme, tdb.db.clone(), key).expect("connector");
+    let upstreams: Vec<Arc<dyn Upstream>> = vec![Arc::new(connector)];
+    let orders = order_core_with(&tdb.db, Settings::default(), upstreams).await;
+    let account = orders.create_account("Pebble customer", Formula::Bulk, "EUR", false, 0).await.unwrap();
+    let op = Caller::operator(account);
+    orders.import_prices(&op, PEBBLE_PRICES, None).await.unwrap();
+    let org = new_org(&orders, &op).await;
+    orders.credit_tokens(&op, "pb1", tokens, "").await.unwrap();
+    orders.credit_tokens(&op, "sanpb1", 1, "").await.unwrap();
+    Fixture { orders, op, account, org }
+}
+
+async fn place(f: &Fixture, names: &[&str]) -> String {
+    let req = PlaceOrder {
+        organisation_id: f.org,
+        product_code: "pb1".into(),
+        csr: csr(names, Key::P256).into_bytes(),
+        ..Default::default()
+    };
+    f.orders.place(&f.op, &req).await.unwrap().order.reference.unwrap()
+}
+
+async fn tokens(f: &Fixture) -> i64 {
+    f.orders.balance(&f.op, Ledger::Tokens, Some("pb1")).await.unwrap()
+}
+
+/// Runs a worker until the order leaves `processing` or `within` passes.
+async fn settle(f: &Fixture, reference: &str, within: Duration) -> Order {
+    let (stop, rx) = watch::channel(false);
+    let worker = tokio::spawn(Worker::new(f.orders.clone(), "w").run(rx));
+    let start = Instant::now();
+    let order = loop {
+        let o = f.orders.order(&f.op, reference).await.unwrap();
+        if o.status != "processing" || start.elapsed() > within {
+            break o;
+        }
+        tokio::time::sleep(Duration::from_millis(100)).await;
+    };
+    stop.send(true).unwrap();
+    worker.await.unwrap();
+    order
+}
+
+/// How many upstream accounts are stored.
+async fn stored_accounts(f: &Fixture) -> i64 {
+    let mut c = f.orders.db().acquire().await.unwrap();
+    sqlx::query_scalar("SELECT COUNT(*) FROM upstream_accounts").fetch_one(&mut *c).await.unwrap()
+}
+
+/// The refunds of the account's token ledger.
+async fn refunds(f: &Fixture) -> usize {
+    let lines = f.orders.statement(&f.op, Ledger::Tokens, 0, i64::MAX).await.unwrap();
+    lines.iter().filter(|l| l.reason == "refund").count()
+}
+
+#[tokio::test]
+async fn issues_at_pebble_verifies_against_its_root_and_revokes_there() {
+    let Some(pebble) = Pebble::start(PebbleOptions::default()) else { return };
+    for tdb in TestDb::all().await {
+        let f = fixture(&tdb, settings(&pebble), 2).await;
+        let r = place(&f, &["www.example.test", "api.example.test"]).await;
+        let o = settle(&f, &r, Duration::from_secs(60)).await;
+        assert_eq!(o.status, "delivered", "{}: {:?}", tdb.backend, o.failure);
+        assert_eq!(tokens(&f).await, 1, "charged once");
+        let cert = &f.orders.certificates(&f.op, &r).await.unwrap()[0];
+        openssl_verify(&pebble.issuer_root(), &cert.chain_pem, &cert.leaf_pem)
+            .expect("chain verifies at pebble's root");
+        let (_, x509) = x509_parser::pem::parse_x509_pem(cert.leaf_pem.as_bytes()).unwrap();
+        let x509 = x509.parse_x509().unwrap();
+        let names: Vec<String> = x509
+            .subject_alternative_name()
+            .unwrap()
+            .unwrap()
+            .value
+            .general_names
+            .iter()
+            .map(|n| n.to_string())
+            .collect();
+        assert!(names.contains(&"DNSName(www.example.test)".to_string()), "{names:?}");
+        assert_eq!(pebble.cert_status(&cert.serial), "Valid");
+
+        f.orders.revoke(&f.op, &r, None, 1).await.unwrap();
+        Worker::new(f.orders.clone(), "w").drain().await.unwrap();
+        assert_eq!(pebble.cert_status(&cert.serial), "Revoked", "revoked at the upstream");
+
+        // The account was created once and is reused by a second order (and a restart).
+        assert_eq!(stored_accounts(&f).await, 1);
+        let again = fixture_again(&tdb, &pebble, &f).await;
+        let r2 = place(&again, &["www.example.test"]).await;
+        assert_eq!(settle(&again, &r2, Duration::from_secs(60)).await.status, "delivered");
+        assert_eq!(stored_accounts(&f).await, 1, "the stored account is reused");
+        tdb.cleanup().await;
+    }
+}
+
+/// The same account with a fresh order core and connector, as after a restart.
+async fn fixture_again(tdb: &TestDb, pebble: &Pebble, f: &Fixture) -> Fixture {
+    let key = storage::sealed::SecretKey::from_secret(certgate_tests::TEST_SECRET);
+    let connector = AcmeUpstream::new("pebble", settings(pebble), tdb.db.clone(), key).unwrap();
+    let orders = order_core_with(&tdb.db, Settings::default(), vec![Arc::new(connector)]).await;
+    Fixture { orders, op: f.op.clone(), account: f.account, org: f.org }
+}
+
+#[tokio::test]
+async fn a_domain_not_pre_validated_upstream_fails_for_good_and_is_refunded() {
+    let Some(pebble) = Pebble::start(PebbleOptions::default()) else { return };
+    let tdb = TestDb::sqlite().await;
+    let acme = AcmeSettings { pending_authorizations: PendingAuthorizations::Fail, ..settings(&pebble) };
+    let f = fixture(&tdb, acme, 1).await;
+    let r = place(&f, &["www.example.test"]).await;
+    assert_eq!(tokens(&f).await, 0);
+    let o = settle(&f, &r, Duration::from_secs(30)).await;
+    assert_eq!(o.status, "failed");
+    let why = o.failure.unwrap_or_default();
+    assert!(why.contains("www.example.test") && why.contains("upstream pebble"), "{why}");
+    assert_eq!(tokens(&f).await, 1, "refunded");
+    assert_eq!(refunds(&f).await, 1);
+    tdb.cleanup().await;
+}
+
+#[tokio::test]
+async fn wrong_upstream_eab_credentials_fail_clearly_and_refund() {
+    let Some(pebble) = Pebble::start(PebbleOptions::default()) else { return };
+    let tdb = TestDb::sqlite().await;
+    let acme =
+        AcmeSettings { eab_hmac: Some("d3JvbmctaG1hYy1rZXktb2YtMzItYnl0ZXMtbG9uZyE".into()), ..settings(&pebble) };
+    let f = fixture(&tdb, acme, 1).await;
+    let r = place(&f, &["www.example.test"]).await;
+    let o = settle(&f, &r, Duration::from_secs(30)).await;
+    assert_eq!(o.status, "failed");
+    let why = o.failure.unwrap_or_default();
+    assert!(why.contains("upstream pebble") && why.contains("account creation"), "{why}");
+    assert_eq!(tokens(&f).await, 1, "refunded");
+    assert_eq!(refunds(&f).await, 1);
+    assert_eq!(stored_accounts(&f).await, 0, "no account is stored");
+    tdb.cleanup().await;
+}
+
+#[tokio::test]
+async fn issuance_succeeds_when_pebble_rejects_half_of_the_nonces() {
+    let Some(pebble) = Pebble::start(PebbleOptions { nonce_reject: 50 }) else { return };
+    let tdb = TestDb::sqlite().await;
+    let f = fixture(&tdb, settings(&pebble), 2).await;
+    for names in [["www.example.test"], ["api.example.test"]] {
+        let r = place(&f, &names).await;
+        let o = settle(&f, &r, Duration::from_secs(90)).await;
+        assert_eq!(o.status, "delivered", "{:?}", o.failure);
+    }
+    assert_eq!(tokens(&f).await, 0);
+    // Two issuances take dozens of signed requests: at 50 %, pebble refused many of them.
+    assert!(pebble.log().contains("Configured to reject 50% of good nonces"), "{}", pebble.log());
+    tdb.cleanup().await;
+}
+
+#[tokio::test]
+async fn a_frozen_upstream_holds_the_order_until_it_answers_within_the_deadline() {
+    let Some(pebble) = Pebble::start(PebbleOptions::default()) else { return };
+    let tdb = TestDb::sqlite().await;
+    let acme = AcmeSettings { step_retries: 1, attempt_secs: 4, ..settings(&pebble) };
+    let f = fixture(&tdb, acme, 1).await;
+    pebble.freeze();
+    let r = place(&f, &["www.example.test"]).await;
+    let o = settle(&f, &r, Duration::from_secs(6)).await;
+    assert_eq!(o.status, "processing", "still waiting for the upstream");
+    let jobs = storage::jobs::for_order(&mut f.orders.db().acquire().await.unwrap(), o.id).await.unwrap();
+    assert!(jobs[0].attempts >= 1 && jobs[0].last_error.is_some(), "{:?}", jobs[0]);
+    pebble.thaw();
+    let o = settle(&f, &r, Duration::from_secs(60)).await;
+    assert_eq!(o.status, "delivered", "{:?}", o.failure);
+    assert_eq!(tokens(&f).await, 0, "charged once");
+    assert_eq!(refunds(&f).await, 0);
+    tdb.cleanup().await;
+}
+
+#[tokio::test]
+async fn a_frozen_upstream_past_the_deadline_fails_the_order_and_refunds_once() {
+    let Some(pebble) = Pebble::start(PebbleOptions::default()) else { return };
+    let tdb = TestDb::sqlite().await;
+    let acme = AcmeSettings { step_retries: 1, attempt_secs: 3, deadline_secs: 4, ..settings(&pebble) };
+    let f = fixture(&tdb, acme, 1).await;
+    pebble.freeze();
+    let r = place(&f, &["www.example.test"]).await;
+    let before = footprint(f.orders.db()).await;
+    let o = settle(&f, &r, Duration::from_secs(40)).await;
+    assert_eq!(o.status, "failed", "{:?}", o.failure);
+    assert!(o.failure.unwrap_or_default().contains("giving up"));
+    assert_eq!(tokens(&f).await, 1, "refunded");
+    assert_eq!(refunds(&f).await, 1, "exactly once");
+    // More work by the worker refunds nothing more.
+    Worker::new(f.orders.clone(), "w").drain().await.unwrap();
+    assert_eq!(refunds(&f).await, 1);
+    assert_eq!(footprint(f.orders.db()).await.ledger, before.ledger + 1);
+    pebble.thaw();
+    tdb.cleanup().await;
+}
