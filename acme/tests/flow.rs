@@ -234,3 +234,29 @@ async fn ari_window_replaces_as_a_renewal_and_key_change() {
         tdb.cleanup().await;
     }
 }
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn an_upstream_refusal_makes_the_acme_order_invalid_with_its_reason_and_refunds() {
+    let Some(pebble) = certgate_tests::Pebble::start(Default::default()) else { return };
+    let tdb = TestDb::sqlite().await;
+    // Pebble's authorizations start pending: with "fail", it stands for a CA
+    // where the domain was never pre-validated.
+    let acme = upstream::AcmeSettings {
+        pending_authorizations: upstream::PendingAuthorizations::Fail,
+        ..pebble.upstream_settings()
+    };
+    let f = Fixture::with_pebble(&tdb, acme, 1).await;
+    let creds = f.orders.create_acme_url(&f.op, "web", "pb1", f.org).await.unwrap();
+    let server = serve(&f).await;
+    let acct = account(&server, &creds).await.unwrap();
+    let mut order = acct.new_order(&NewOrder::new(&[Identifier::Dns("www.example.test".into())])).await.unwrap();
+    order.finalize().await.unwrap();
+    let err =
+        order.poll_certificate(&RetryPolicy::new().timeout(std::time::Duration::from_secs(30))).await.unwrap_err();
+    let Error::Api(problem) = err else { panic!("expected the order's problem, got {err}") };
+    let detail = problem.detail.unwrap_or_default();
+    assert!(detail.contains("upstream pebble") && detail.contains("www.example.test"), "{detail}");
+    assert_eq!(order.refresh().await.unwrap().status, OrderStatus::Invalid);
+    assert_eq!(f.orders.balance(&f.op, Ledger::Tokens, Some("pb1")).await.unwrap(), 1, "refunded");
+    tdb.cleanup().await;
+}

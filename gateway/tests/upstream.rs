@@ -11,15 +11,12 @@ use std::process::{Child, Command, Stdio};
 use std::sync::mpsc;
 use std::time::{Duration, Instant};
 
-use certgate_tests::{Key, PEBBLE_EAB_HMAC, PEBBLE_EAB_KID, Pebble, PebbleOptions, csr, free_port, have_tool};
+use certgate_tests::{
+    Key, PEBBLE_EAB_HMAC, PEBBLE_EAB_KID, PEBBLE_PRICES, Pebble, PebbleOptions, csr, free_port, have_tool,
+};
 
 const BIN: &str = env!("CARGO_BIN_EXE_certgate");
 const SECRET: &str = "upstream-test-secret-key-0123456789";
-
-const PRICES: &str = "\
-Range,Code,Product,Validity (year),New order and renewal,Additional SAN,additional SAN Wildcard,Validation,Wildcard,Max SANs,SAN code,Wildcard SAN code,Renewal code,Renewal price,Upstream
-Brand,pb1,Pebble OV 1 year,1,10.00,5.00,-,OV,no,3,sanpb1,,,,pebble
-";
 
 struct Gateway<'a> {
     dir: &'a Path,
@@ -154,7 +151,7 @@ request_timeout_secs = 5
     let account = g.ok(&["account", "create", "--name", "Hoster", "--formula", "bulk"]).trim().to_string();
     let org = g.ok(&["org", "create", "--account", &account, "--name", "Example Org"]).trim().to_string();
     let prices = dir.path().join("prices.csv");
-    std::fs::write(&prices, PRICES).unwrap();
+    std::fs::write(&prices, PEBBLE_PRICES).unwrap();
     g.ok(&["product", "import", "--file", prices.to_str().unwrap()]);
     g.ok(&["credit-tokens", "--account", &account, "--item", "pb1", "--count", "5"]);
     g.ok(&["prevalidation", "add", "--account", &account, "--org", &org, "--brand", "Brand", "--validation", "OV"]);

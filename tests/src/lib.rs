@@ -15,7 +15,7 @@ use storage::sealed::SecretKey;
 use upstream::{EmbeddedCa, Upstream};
 
 mod pebble;
-pub use pebble::{PEBBLE_EAB_HMAC, PEBBLE_EAB_KID, Pebble, PebbleOptions};
+pub use pebble::{PEBBLE_EAB_HMAC, PEBBLE_EAB_KID, PEBBLE_PRICES, Pebble, PebbleOptions, pebble_connector};
 
 /// A database made for one test, removed by [`TestDb::cleanup`] (or left
 /// behind in a temporary directory or a uniquely named PostgreSQL database).

@@ -15,7 +15,40 @@ use base64::Engine;
 use base64::engine::general_purpose::URL_SAFE_NO_PAD;
 use rcgen::{BasicConstraints, CertificateParams, IsCa, Issuer, KeyPair, KeyUsagePurpose};
 
-use crate::{free_port, have_tool};
+use std::sync::Arc;
+
+use orders::{Caller, Formula, Settings};
+use upstream::{AcmeSettings, AcmeUpstream, PendingAuthorizations, Upstream};
+
+use crate::{Fixture, TEST_SECRET, TestDb, free_port, have_tool, new_org, order_core_with};
+
+/// A price list whose product `pb1` (and its SAN item `sanpb1`) is sold by
+/// the upstream called `pebble`.
+pub const PEBBLE_PRICES: &str = "\
+Range,Code,Product,Validity (year),New order and renewal,Additional SAN,additional SAN Wildcard,Validation,Wildcard,Max SANs,SAN code,Wildcard SAN code,Renewal code,Renewal price,Upstream
+Brand,pb1,Pebble OV 1 year,1,10.00,5.00,-,OV,no,3,sanpb1,,,,pebble
+";
+
+/// The connector called `pebble` over the test database.
+pub fn pebble_connector(tdb: &TestDb, settings: AcmeSettings) -> Arc<dyn Upstream> {
+    let key = storage::sealed::SecretKey::from_secret(TEST_SECRET);
+    Arc::new(AcmeUpstream::new("pebble", settings, tdb.db.clone(), key).expect("connector"))
+}
+
+impl Fixture {
+    /// An order core whose product `pb1` is bought through `settings` (at
+    /// pebble), and a Bulk account holding `tokens` of it and one SAN token.
+    pub async fn with_pebble(tdb: &TestDb, settings: AcmeSettings, tokens: i64) -> Fixture {
+        let orders = order_core_with(&tdb.db, Settings::default(), vec![pebble_connector(tdb, settings)]).await;
+        let account = orders.create_account("Pebble customer", Formula::Bulk, "EUR", false, 0).await.expect("account");
+        let op = Caller::operator(account);
+        orders.import_prices(&op, PEBBLE_PRICES, None).await.expect("import");
+        let org = new_org(&orders, &op).await;
+        orders.credit_tokens(&op, "pb1", tokens, "").await.expect("tokens");
+        orders.credit_tokens(&op, "sanpb1", 1, "").await.expect("SAN token");
+        Fixture { orders, op, account, org }
+    }
+}
 
 /// The EAB key ID pebble accepts.
 pub const PEBBLE_EAB_KID: &str = "certgate-test-kid";
@@ -101,6 +134,22 @@ impl Pebble {
             std::thread::sleep(Duration::from_millis(100));
         }
         panic!("pebble did not start: {}", pebble.log());
+    }
+
+    /// Connector settings for this pebble: its EAB key and TLS root, pending
+    /// authorizations triggered (pebble validates them all), short timeouts.
+    pub fn upstream_settings(&self) -> AcmeSettings {
+        AcmeSettings {
+            eab_kid: Some(PEBBLE_EAB_KID.into()),
+            eab_hmac: Some(PEBBLE_EAB_HMAC.into()),
+            ca_bundle: Some(self.ca_bundle.clone()),
+            request_timeout_secs: 2,
+            attempt_secs: 10,
+            step_retries: 6,
+            deadline_secs: 120,
+            pending_authorizations: PendingAuthorizations::Trigger,
+            ..AcmeSettings::new(&self.directory_url)
+        }
     }
 
     /// What pebble logged so far.

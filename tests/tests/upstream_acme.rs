@@ -4,50 +4,21 @@
 //! a high rate of bad nonces, and an upstream that freezes (SIGSTOP) within
 //! and past the deadline. Each case checks what was charged and refunded.
 
-use std::sync::Arc;
 use std::time::{Duration, Instant};
 
 use certgate_tests::{
-    Fixture, Key, PEBBLE_EAB_HMAC, PEBBLE_EAB_KID, Pebble, PebbleOptions, TestDb, csr, footprint, new_org,
-    openssl_verify, order_core_with,
+    Fixture, Key, Pebble, PebbleOptions, TestDb, csr, footprint, openssl_verify, order_core_with, pebble_connector,
 };
-use orders::{Caller, Formula, Ledger, Order, PlaceOrder, Settings, Worker};
+use orders::{Ledger, Order, PlaceOrder, Settings, Worker};
 use tokio::sync::watch;
-use upstream::{AcmeSettings, AcmeUpstream, PendingAuthorizations, Upstream};
-
-/// A product sold by the upstream called `pebble`.
-const PEBBLE_PRICES: &str = "\
-Range,Code,Product,Validity (year),New order and renewal,Additional SAN,additional SAN Wildcard,Validation,Wildcard,Max SANs,SAN code,Wildcard SAN code,Renewal code,Renewal price,Upstream
-Brand,pb1,Pebble DV 1 year,1,10.00,5.00,-,DV,no,3,sanpb1,,,,pebble
-";
+use upstream::{AcmeSettings, PendingAuthorizations};
 
 fn settings(pebble: &Pebble) -> AcmeSettings {
-    AcmeSettings {
-        eab_kid: Some(PEBBLE_EAB_KID.into()),
-        eab_hmac: Some(PEBBLE_EAB_HMAC.into()),
-        ca_bundle: Some(pebble.ca_bundle.clone()),
-        request_timeout_secs: 2,
-        attempt_secs: 10,
-        step_retries: 6,
-        deadline_secs: 120,
-        pending_authorizations: PendingAuthorizations::Trigger,
-        ..AcmeSettings::new(&pebble.directory_url)
-    }
+    pebble.upstream_settings()
 }
 
-/// An order core whose product `pb1` is bought at pebble, and a Bulk account with `tokens` of it.
 async fn fixture(tdb: &TestDb, acme: AcmeSettings, tokens: i64) -> Fixture {
-    let key = storage::sealed::SecretKey::from_secret(certgate_tests::TEST_SECRET);
-    let connector = AcmeUpstream::new("pebble", acme, tdb.db.clone(), key).expect("connector");
-    let upstreams: Vec<Arc<dyn Upstream>> = vec![Arc::new(connector)];
-    let orders = order_core_with(&tdb.db, Settings::default(), upstreams).await;
-    let account = orders.create_account("Pebble customer", Formula::Bulk, "EUR", false, 0).await.unwrap();
-    let op = Caller::operator(account);
-    orders.import_prices(&op, PEBBLE_PRICES, None).await.unwrap();
-    let org = new_org(&orders, &op).await;
-    orders.credit_tokens(&op, "pb1", tokens, "").await.unwrap();
-    orders.credit_tokens(&op, "sanpb1", 1, "").await.unwrap();
-    Fixture { orders, op, account, org }
+    Fixture::with_pebble(tdb, acme, tokens).await
 }
 
 async fn place(f: &Fixture, names: &[&str]) -> String {
@@ -135,9 +106,7 @@ async fn issues_at_pebble_verifies_against_its_root_and_revokes_there() {
 
 /// The same account with a fresh order core and connector, as after a restart.
 async fn fixture_again(tdb: &TestDb, pebble: &Pebble, f: &Fixture) -> Fixture {
-    let key = storage::sealed::SecretKey::from_secret(certgate_tests::TEST_SECRET);
-    let connector = AcmeUpstream::new("pebble", settings(pebble), tdb.db.clone(), key).unwrap();
-    let orders = order_core_with(&tdb.db, Settings::default(), vec![Arc::new(connector)]).await;
+    let orders = order_core_with(&tdb.db, Settings::default(), vec![pebble_connector(tdb, settings(pebble))]).await;
     Fixture { orders, op: f.op.clone(), account: f.account, org: f.org }
 }
 
