@@ -38,7 +38,7 @@ impl Checkpoint for JobCheckpoint {
                 |e: storage::Error| UpstreamError::Transient { upstream: "checkpoint".into(), detail: e.to_string() };
             let mut tx = self.db.begin().await.map_err(fail)?;
             jobs::set_upstream_ref(&mut tx, self.job_id, upstream_ref).await.map_err(fail)?;
-            orders::set_upstream_ref(&mut tx, self.order_id, upstream_ref).await.map_err(fail)?;
+            orders::set_upstream_ref(&mut tx, self.order_id, upstream_ref, true).await.map_err(fail)?;
             commit(tx).await.map_err(fail)
         })
     }
@@ -206,9 +206,8 @@ impl Worker {
                     certificates::schedule_revocation(&mut tx, old.id, now + delay).await?;
                 }
             }
-            if order.upstream_ref.is_none() {
-                orders::set_upstream_ref(&mut tx, order.id, &issued.serial).await?;
-            }
+            // An upstream that recorded no handle of its own is referred to by the serial.
+            orders::set_upstream_ref(&mut tx, order.id, &issued.serial, false).await?;
             if !orders::transition(&mut tx, order.id, Status::Processing.as_str(), Status::Delivered.as_str()).await? {
                 tracing::warn!(order = order.id, "order left processing while its certificate was issued");
             }

@@ -167,14 +167,18 @@ pub async fn transition(c: &mut Conn, id: i64, from: &str, to: &str) -> Result<b
     Ok(r.rows_affected() == 1)
 }
 
-/// Records the upstream's reference of the order.
-pub async fn set_upstream_ref(c: &mut Conn, id: i64, upstream_ref: &str) -> Result<()> {
-    sqlx::query("UPDATE orders SET upstream_ref = $2, updated_at = $3 WHERE id = $1")
-        .bind(id)
-        .bind(upstream_ref)
-        .bind(now())
-        .execute(c)
-        .await?;
+/// Records the upstream's reference of the order; with `replace` false, only
+/// if it has none yet (so a serial never hides an upstream order's URL).
+pub async fn set_upstream_ref(c: &mut Conn, id: i64, upstream_ref: &str, replace: bool) -> Result<()> {
+    sqlx::query(
+        "UPDATE orders SET upstream_ref = $2, updated_at = $3 WHERE id = $1 AND ($4 = 1 OR upstream_ref IS NULL)",
+    )
+    .bind(id)
+    .bind(upstream_ref)
+    .bind(now())
+    .bind(i64::from(replace))
+    .execute(c)
+    .await?;
     Ok(())
 }
 

@@ -58,6 +58,7 @@ pub const PEBBLE_EAB_HMAC: &str = "zWNDZM6eQGHWpSRTPal5eIUYFTu7EajVIoguysqZ9wI";
 /// A running pebble.
 pub struct Pebble {
     child: Child,
+    opts: PebbleOptions,
     dir: tempfile::TempDir,
     /// Its ACME directory URL.
     pub directory_url: String,
@@ -106,34 +107,36 @@ impl Pebble {
             tp = free_port(),
         );
         std::fs::write(path("pebble.json"), config).expect("write config");
-        let log = std::fs::File::create(path("pebble.log")).expect("log file");
-        let child = Command::new("pebble")
-            .arg("-config")
-            .arg(path("pebble.json"))
-            .args(["-dnsserver", "127.0.0.1:1"])
-            .env("PEBBLE_VA_ALWAYS_VALID", "1")
-            .env("PEBBLE_VA_NOSLEEP", "1")
-            .env("PEBBLE_WFE_NONCEREJECT", opts.nonce_reject.to_string())
-            .env("PEBBLE_AUTHZREUSE", "0")
-            .stdout(log.try_clone().expect("log"))
-            .stderr(log)
-            .stdin(Stdio::null())
-            .spawn()
-            .expect("start pebble");
-        let pebble = Pebble {
+        let child = spawn(dir.path(), opts);
+        let mut pebble = Pebble {
             child,
+            opts,
             directory_url: format!("https://127.0.0.1:{port}/dir"),
             management_url: format!("https://127.0.0.1:{mgmt}"),
             ca_bundle: path("root.pem"),
             dir,
         };
+        pebble.wait_ready();
+        Some(pebble)
+    }
+
+    fn wait_ready(&mut self) {
         for _ in 0..100 {
-            if pebble.curl(&pebble.directory_url).is_ok() {
-                return Some(pebble);
+            if self.curl(&self.directory_url).is_ok() {
+                return;
             }
             std::thread::sleep(Duration::from_millis(100));
         }
-        panic!("pebble did not start: {}", pebble.log());
+        panic!("pebble did not start: {}", self.log());
+    }
+
+    /// Restarts pebble on the same ports: it forgets every account, order and
+    /// certificate, and issues from a new CA, as a reset test CA does.
+    pub fn restart(&mut self) {
+        let _ = self.child.kill();
+        let _ = self.child.wait();
+        self.child = spawn(self.dir.path(), self.opts);
+        self.wait_ready();
     }
 
     /// Connector settings for this pebble: its EAB key and TLS root, pending
@@ -241,6 +244,24 @@ impl Pebble {
             Err(format!("curl {args:?}: {}", out.status))
         }
     }
+}
+
+/// Starts pebble with the configuration written in `dir`, logging to `dir/pebble.log`.
+fn spawn(dir: &std::path::Path, opts: PebbleOptions) -> Child {
+    let log = std::fs::OpenOptions::new().create(true).append(true).open(dir.join("pebble.log")).expect("log file");
+    Command::new("pebble")
+        .arg("-config")
+        .arg(dir.join("pebble.json"))
+        .args(["-dnsserver", "127.0.0.1:1"])
+        .env("PEBBLE_VA_ALWAYS_VALID", "1")
+        .env("PEBBLE_VA_NOSLEEP", "1")
+        .env("PEBBLE_WFE_NONCEREJECT", opts.nonce_reject.to_string())
+        .env("PEBBLE_AUTHZREUSE", "0")
+        .stdout(log.try_clone().expect("log"))
+        .stderr(log)
+        .stdin(Stdio::null())
+        .spawn()
+        .expect("start pebble")
 }
 
 /// The value of header `name` (lower case) in an HTTP head.

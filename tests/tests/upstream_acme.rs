@@ -202,3 +202,33 @@ async fn a_frozen_upstream_past_the_deadline_fails_the_order_and_refunds_once() 
     pebble.thaw();
     tdb.cleanup().await;
 }
+
+#[tokio::test]
+async fn a_restarted_pebble_that_forgot_the_account_and_the_order_gets_a_new_one_of_each() {
+    let Some(mut pebble) = Pebble::start(PebbleOptions::default()) else { return };
+    let tdb = TestDb::sqlite().await;
+    let f = fixture(&tdb, settings(&pebble), 2).await;
+    let first = place(&f, &["www.example.test"]).await;
+    assert_eq!(settle(&f, &first, Duration::from_secs(60)).await.status, "delivered");
+    let old_order_url = f.orders.order(&f.op, &first).await.unwrap().upstream_ref.unwrap();
+    assert!(old_order_url.starts_with("https://"), "the upstream order URL is recorded: {old_order_url}");
+
+    pebble.restart();
+    // A job that recorded an upstream order the new pebble never saw, with an
+    // account it does not know: both are made anew, and nothing is bought twice.
+    let second = place(&f, &["api.example.test"]).await;
+    let o = f.orders.order(&f.op, &second).await.unwrap();
+    let mut c = f.orders.db().acquire().await.unwrap();
+    let job = storage::jobs::for_order(&mut c, o.id).await.unwrap().remove(0);
+    storage::jobs::set_upstream_ref(&mut c, job.id, &old_order_url).await.unwrap();
+    drop(c);
+    let o = settle(&f, &second, Duration::from_secs(60)).await;
+    let jobs = storage::jobs::for_order(&mut f.orders.db().acquire().await.unwrap(), o.id).await.unwrap();
+    assert_eq!(o.status, "delivered", "{:?} {:?}", o.failure, jobs);
+    assert_ne!(o.upstream_ref.as_deref(), Some(old_order_url.as_str()), "a new upstream order");
+    let cert = &f.orders.certificates(&f.op, &second).await.unwrap()[0];
+    openssl_verify(&pebble.issuer_root(), &cert.chain_pem, &cert.leaf_pem).expect("issued by the new pebble");
+    assert_eq!(stored_accounts(&f).await, 1, "the forgotten account was replaced");
+    assert_eq!(tokens(&f).await, 0, "each order charged once");
+    tdb.cleanup().await;
+}

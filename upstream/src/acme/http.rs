@@ -97,11 +97,48 @@ impl HttpClient for Http {
                 let rsp = sent.await.map_err(|e| Error::Other(Box::new(e)))?;
                 let (parts, body) = rsp.into_parts();
                 let body = body.collect().await.map_err(|e| Error::Other(Box::new(e)))?.to_bytes();
+                let body = problem_for_bare_error(parts.status, body);
                 Ok(BytesResponse::from(http::Response::from_parts(parts, Full::new(body))))
             };
             tokio::time::timeout(timeout, exchange)
                 .await
                 .unwrap_or_else(|_| Err(Error::Other(Box::new(TimedOut(timeout)))))
         })
+    }
+}
+
+/// An error status without a problem document (pebble's bare 404 for an
+/// unknown order, a proxy's HTML 502 page) becomes an RFC 7807 `about:blank`
+/// problem carrying the status, so that errors are sorted by what the
+/// upstream answered rather than failing as unreadable JSON.
+fn problem_for_bare_error(status: http::StatusCode, body: Bytes) -> Bytes {
+    if status.is_success() || status.is_redirection() || status.is_informational() {
+        return body;
+    }
+    if serde_json::from_slice::<serde_json::Map<String, serde_json::Value>>(&body).is_ok() {
+        return body;
+    }
+    let text: String = String::from_utf8_lossy(&body).chars().take(200).collect();
+    let detail = format!("HTTP {status} without a problem document: {}", text.trim());
+    let problem = serde_json::json!({"type": "about:blank", "status": status.as_u16(), "detail": detail});
+    Bytes::from(problem.to_string())
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn bare_error_statuses_become_problems_and_documents_pass_through() {
+        let p = problem_for_bare_error(http::StatusCode::NOT_FOUND, Bytes::new());
+        let v: serde_json::Value = serde_json::from_slice(&p).unwrap();
+        assert_eq!(v["status"], 404);
+        let html = problem_for_bare_error(http::StatusCode::BAD_GATEWAY, Bytes::from_static(b"<html>bad</html>"));
+        let v: serde_json::Value = serde_json::from_slice(&html).unwrap();
+        assert_eq!(v["status"], 502);
+        assert!(v["detail"].as_str().unwrap().contains("<html>bad</html>"));
+        let doc = Bytes::from_static(br#"{"type":"urn:ietf:params:acme:error:malformed","status":400}"#);
+        assert_eq!(problem_for_bare_error(http::StatusCode::BAD_REQUEST, doc.clone()), doc);
+        assert_eq!(problem_for_bare_error(http::StatusCode::OK, Bytes::new()), Bytes::new());
     }
 }
