@@ -91,6 +91,18 @@ impl Config {
             b = b.add_source(config::File::from(f).format(config::FileFormat::Toml).required(true));
         }
         b = b.add_source(config::Environment::with_prefix("CERTGATE").prefix_separator("_").separator("__"));
+        // List-valued keys come from the environment comma-separated. The
+        // environment source is not asked to parse values itself, since it
+        // would turn a digits-only secret into a number and drop its leading zeros.
+        for (var, key) in
+            [("CERTGATE_TRUSTED_PROXIES", "trusted_proxies"), ("CERTGATE_ACME__CAA_IDENTITIES", "acme.caa_identities")]
+        {
+            if let Ok(v) = std::env::var(var) {
+                let items: Vec<String> =
+                    v.split(',').map(str::trim).filter(|s| !s.is_empty()).map(String::from).collect();
+                b = b.set_override(key, items)?;
+            }
+        }
         let mut cfg: Config = b.build()?.try_deserialize()?;
         for p in &cfg.trusted_proxies {
             p.parse::<acme::IpBlock>().map_err(|e| ConfigError::Invalid(format!("trusted_proxies: {e}")))?;

@@ -143,7 +143,29 @@ fn configuration_errors_are_clear() {
         .unwrap();
     let out = Command::new(BIN).arg("--config").arg(&cfg).arg("check-config").output().unwrap();
     assert!(!out.status.success());
-    assert!(String::from_utf8_lossy(&out.stderr).contains("upstream digicert"), "{out:?}");
+    let err = String::from_utf8_lossy(&out.stderr);
+    assert!(err.contains("upstreams.digicert") && err.contains("`acme`"), "{err}");
+    std::fs::write(&cfg, format!("secret_key = \"{SECRET}\"\n[upstreams.digicert]\nkind = \"acme\"\n")).unwrap();
+    let out = Command::new(BIN).arg("--config").arg(&cfg).arg("check-config").output().unwrap();
+    assert!(!out.status.success());
+    assert!(String::from_utf8_lossy(&out.stderr).contains("upstreams.digicert.directory_url"), "{out:?}");
+
+    // List-valued keys come from the environment comma-separated, and are checked.
+    std::fs::write(&cfg, format!("secret_key = \"{SECRET}\"\n")).unwrap();
+    let check = |proxies: &str| {
+        Command::new(BIN)
+            .env("CERTGATE_TRUSTED_PROXIES", proxies)
+            .env("CERTGATE_ACME__CAA_IDENTITIES", "ca.example,ca2.example")
+            .arg("--config")
+            .arg(&cfg)
+            .arg("check-config")
+            .output()
+            .unwrap()
+    };
+    let out = check("10.0.0.1, 192.168.0.0/16");
+    assert!(out.status.success(), "{}", String::from_utf8_lossy(&out.stderr));
+    let out = check("10.0.0.1,not-an-address");
+    assert!(String::from_utf8_lossy(&out.stderr).contains("trusted_proxies"), "{out:?}");
 
     std::fs::write(&cfg, format!("secret_key = \"{SECRET}\"\nlisten = \"127.0.0.1:9\"\n")).unwrap();
     let out = Command::new(BIN).arg("--config").arg(&cfg).arg("check-config").output().unwrap();
