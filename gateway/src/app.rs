@@ -13,7 +13,6 @@ use crate::config::{Config, UpstreamConfig};
 /// Everything a command needs.
 pub struct App {
     pub config: Config,
-    pub db: Db,
     pub orders: Orders,
     /// The embedded CA's root, PEM, for printing what to trust.
     pub embedded_root_pem: String,
@@ -64,6 +63,6 @@ impl App {
             }
         }
         let orders = Orders::new(db.clone(), key, upstreams, config.orders.clone());
-        Ok(App { config, db, orders, embedded_root_pem })
+        Ok(App { config, orders, embedded_root_pem })
     }
 }

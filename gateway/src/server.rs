@@ -38,7 +38,7 @@ pub fn router(app: &App) -> Router {
     let health = Router::new()
         .route("/healthz", get(|| async { "ok" }))
         .route("/readyz", get(readyz))
-        .with_state(app.db.clone());
+        .with_state(app.orders.clone());
     let xmlrpc = xmlrpc::XmlRpc::new(
         app.orders.clone(),
         app.config.xmlrpc,
@@ -49,8 +49,22 @@ pub fn router(app: &App) -> Router {
     acme::Acme::new(app.orders.clone(), app.config.acme_settings()).router().merge(xmlrpc).merge(health)
 }
 
-async fn readyz(State(db): State<storage::Db>) -> (StatusCode, &'static str) {
-    if db.ping().await { (StatusCode::OK, "ready") } else { (StatusCode::SERVICE_UNAVAILABLE, "database unreachable") }
+/// 200 when the instance may take traffic, else 503; the body says why, one
+/// check per line, for the operator reading a failed probe.
+async fn readyz(State(orders): State<orders::Orders>) -> (StatusCode, String) {
+    let r = orders.readiness().await;
+    let yes_no = |b: bool| if b { "ok" } else { "FAILED" };
+    let mut body = format!(
+        "{}\ndatabase: {}\nmigrations current: {}\nupstreams: {}\n",
+        if r.ready() { "ready" } else { "not ready" },
+        yes_no(r.database),
+        yes_no(r.migrations_current),
+        r.upstreams.join(", ")
+    );
+    for (product, upstream) in &r.unconfigured {
+        body.push_str(&format!("warning: product {product} names upstream {upstream}, which is not configured\n"));
+    }
+    (if r.ready() { StatusCode::OK } else { StatusCode::SERVICE_UNAVAILABLE }, body)
 }
 
 async fn shutdown_signal() {

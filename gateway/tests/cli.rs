@@ -238,7 +238,9 @@ fn operator_flow(env: &Env, backend: &str) {
         .spawn()
         .unwrap();
     wait_healthy(port, &mut child);
-    assert!(http_get(port, "/readyz").unwrap().starts_with("HTTP/1.1 200"));
+    let ready = http_get(port, "/readyz").unwrap();
+    assert!(ready.starts_with("HTTP/1.1 200") && ready.contains("migrations current: ok"), "{ready}");
+    assert!(ready.contains("warning: product ghost1 names upstream nowhere"), "{ready}");
     // The XML-RPC body limit comes from configuration.
     let small = "<methodCall><methodName>system.listMethods</methodName></methodCall>";
     assert!(http_post(port, "/xmlrpc", small).unwrap().contains("<string>achat</string>"));

@@ -118,6 +118,7 @@ impl Worker {
         else {
             return Ok(false);
         };
+        upstream::pause_at_failpoint("worker-after-claim").await;
         let outcome = match job.kind.as_str() {
             "issue" => self.issue(&job).await,
             "revoke" => self.revoke(&job).await,

@@ -94,14 +94,29 @@ impl Db {
         Ok(Db { pool, backend, write_turn: Arc::new(Mutex::new(())) })
     }
 
-    /// Applies the pending migrations of this backend.
-    pub async fn migrate(&self) -> Result<()> {
-        let migrator = match self.backend {
+    fn migrator(&self) -> &'static sqlx::migrate::Migrator {
+        match self.backend {
             Backend::Sqlite => &MIGRATE_SQLITE,
             Backend::Postgres => &MIGRATE_POSTGRES,
-        };
-        migrator.run(&self.pool).await?;
+        }
+    }
+
+    /// Applies the pending migrations of this backend. On PostgreSQL sqlx
+    /// holds an advisory lock meanwhile, so instances starting together
+    /// apply each migration once.
+    pub async fn migrate(&self) -> Result<()> {
+        self.migrator().run(&self.pool).await?;
         Ok(())
+    }
+
+    /// True when every migration this build knows has been applied (an
+    /// instance of an older build must not serve a newer schema, and the
+    /// other way round).
+    pub async fn migrations_current(&self) -> Result<bool> {
+        let latest = self.migrator().iter().map(|m| m.version).max().unwrap_or(0);
+        let applied: Option<i64> =
+            sqlx::query_scalar("SELECT MAX(version) FROM _sqlx_migrations WHERE success").fetch_one(&self.pool).await?;
+        Ok(applied == Some(latest))
     }
 
     /// Which engine this database runs on.

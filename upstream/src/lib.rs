@@ -92,6 +92,18 @@ pub trait Upstream: Send + Sync {
     fn revoke<'a>(&'a self, req: &'a RevokeRequest) -> BoxFuture<'a, Result<(), UpstreamError>>;
 }
 
+/// Crash tests set `CERTGATE_FAILPOINT` to a point's name (such as
+/// `upstream-after-finalize` or `worker-after-claim`): the task that reaches
+/// it then stops there for good, so that the test can kill the process
+/// (SIGKILL) at exactly that point and check what a restart or another
+/// instance resumes. Shared by the connectors and the job worker.
+pub async fn pause_at_failpoint(name: &str) {
+    if std::env::var("CERTGATE_FAILPOINT").is_ok_and(|v| v == name) {
+        tracing::warn!(failpoint = name, "failpoint reached; pausing until killed");
+        std::future::pending::<()>().await;
+    }
+}
+
 /// PEM text of one DER object, in 64-column lines.
 pub(crate) fn pem(label: &str, der: &[u8]) -> String {
     use base64::Engine;

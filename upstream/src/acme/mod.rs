@@ -208,7 +208,7 @@ impl AcmeUpstream {
                     // answer was lost: only the fresh state says what to do.
                     return Err(Failure::Acme("finalize", e));
                 }
-                pause_at_failpoint("upstream-after-finalize").await;
+                crate::pause_at_failpoint("upstream-after-finalize").await;
             }
             OrderStatus::Processing => {
                 tokio::time::sleep(Duration::from_millis(250)).await;
@@ -279,16 +279,6 @@ impl AcmeUpstream {
             not_before: x509.validity().not_before.timestamp(),
             not_after: x509.validity().not_after.timestamp(),
         })
-    }
-}
-
-/// Crash tests set `CERTGATE_FAILPOINT` to a point's name: the process then
-/// stops there for good, so that the test can kill it (SIGKILL) at exactly
-/// that point and check what a restart resumes.
-async fn pause_at_failpoint(name: &str) {
-    if std::env::var("CERTGATE_FAILPOINT").is_ok_and(|v| v == name) {
-        tracing::warn!(failpoint = name, "failpoint reached; pausing until killed");
-        std::future::pending::<()>().await;
     }
 }
 

@@ -1,0 +1,310 @@
+//! Two `certgate serve` processes on one PostgreSQL database are one gateway.
+//! A round-robin load balancer in the test sends every request to the other
+//! instance (one connection per request), so a nonce from one instance is
+//! redeemed at the other, an ACME account made at one is used at the other,
+//! and each instance's worker takes jobs queued by either. Mid-run one
+//! instance is killed with SIGKILL; the other finishes its jobs once their
+//! leases expire. Every order is issued once and charged once, none is lost.
+
+use std::process::{Child, Command, Stdio};
+use std::sync::Arc;
+use std::sync::atomic::{AtomicBool, AtomicUsize, Ordering};
+use std::time::{Duration, Instant};
+
+use base64::Engine as _;
+use base64::engine::general_purpose::URL_SAFE_NO_PAD;
+use bytes::Bytes;
+use certgate_tests::{Key, TestDb, csr, free_port};
+use http_body_util::{BodyExt, Full};
+use hyper_util::client::legacy::Client;
+use hyper_util::client::legacy::connect::HttpConnector;
+use hyper_util::rt::TokioExecutor;
+use instant_acme::{
+    Account, BodyWrapper, ExternalAccountKey, HttpClient, Identifier, NewAccount, NewOrder, RetryPolicy,
+};
+
+const BIN: &str = env!("CARGO_BIN_EXE_certgate");
+const SECRET: &str = "instances-test-secret-key-0123456789";
+const ACME_CLIENTS: usize = 4;
+const ORDERS_PER_CLIENT: usize = 3;
+const XMLRPC_ORDERS: usize = 4;
+
+fn certgate(db_url: &str, dir: &std::path::Path, args: &[&str]) -> Command {
+    let mut c = Command::new(BIN);
+    c.env("CERTGATE_SECRET_KEY", SECRET)
+        .env("CERTGATE_DATA_DIR", dir)
+        .env("CERTGATE_ORDERS__JOB_LEASE_SECS", "3")
+        .env_remove("CERTGATE_CONFIG")
+        .arg("--database-url")
+        .arg(db_url)
+        .args(args);
+    c
+}
+
+fn ok(db_url: &str, dir: &std::path::Path, args: &[&str]) -> String {
+    let out = certgate(db_url, dir, args).output().expect("run certgate");
+    assert!(out.status.success(), "certgate {args:?}: {}", String::from_utf8_lossy(&out.stderr));
+    String::from_utf8(out.stdout).expect("utf-8")
+}
+
+/// Forwards each accepted connection to the next backend in turn, skipping
+/// a backend that refuses connections (a killed instance).
+async fn load_balancer(backends: Vec<u16>) -> u16 {
+    let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
+    let port = listener.local_addr().unwrap().port();
+    let next = Arc::new(AtomicUsize::new(0));
+    tokio::spawn(async move {
+        while let Ok((mut inbound, _)) = listener.accept().await {
+            let backends = backends.clone();
+            let first = next.fetch_add(1, Ordering::Relaxed);
+            tokio::spawn(async move {
+                for i in 0..backends.len() {
+                    let port = backends[(first + i) % backends.len()];
+                    if let Ok(mut outbound) = tokio::net::TcpStream::connect(("127.0.0.1", port)).await {
+                        let _ = tokio::io::copy_bidirectional(&mut inbound, &mut outbound).await;
+                        return;
+                    }
+                }
+            });
+        }
+    });
+    port
+}
+
+fn wait_listening(port: u16, child: &mut Child) {
+    let start = Instant::now();
+    while std::net::TcpStream::connect(("127.0.0.1", port)).is_err() {
+        assert!(start.elapsed() < Duration::from_secs(30), "instance did not start");
+        assert!(child.try_wait().unwrap().is_none(), "instance exited early");
+        std::thread::sleep(Duration::from_millis(100));
+    }
+}
+
+/// instant-acme's client: TCP_NODELAY on, and no connection reuse, so that
+/// every request goes through the load balancer to the other instance.
+fn acme_http() -> Box<dyn HttpClient> {
+    let mut connector = HttpConnector::new();
+    connector.set_nodelay(true);
+    Box::new(Client::builder(TokioExecutor::new()).pool_max_idle_per_host(0).build::<_, BodyWrapper<Bytes>>(connector))
+}
+
+/// One ACME client: an EAB account, then `ORDERS_PER_CLIENT` certificates;
+/// an issuance cut short by the killed instance is started again.
+async fn acme_client(directory: String, kid: String, hmac: String, n: usize) -> usize {
+    let eab = ExternalAccountKey::new(kid, &URL_SAFE_NO_PAD.decode(&hmac).unwrap());
+    let new = NewAccount { contact: &[], terms_of_service_agreed: true, only_return_existing: false };
+    let account = loop {
+        match Account::builder_with_http(acme_http()).create(&new, directory.clone(), Some(&eab)).await {
+            Ok((a, _)) => break a,
+            Err(e) => {
+                eprintln!("client {n}: account: {e}; again");
+                tokio::time::sleep(Duration::from_millis(200)).await;
+            }
+        }
+    };
+    let mut issued = 0;
+    for i in 0..ORDERS_PER_CLIENT {
+        let ids = [Identifier::Dns(format!("c{n}-o{i}.example.test"))];
+        for attempt in 0.. {
+            assert!(attempt < 5, "client {n} order {i}: too many attempts");
+            let mut order = match account.new_order(&NewOrder::new(&ids)).await {
+                Ok(o) => o,
+                Err(e) => {
+                    eprintln!("client {n} order {i}: new-order: {e}; again");
+                    continue;
+                }
+            };
+            if let Err(e) = order.finalize().await {
+                eprintln!("client {n} order {i}: finalize: {e}; again");
+                continue;
+            }
+            let policy = RetryPolicy::new().initial_delay(Duration::from_millis(200)).timeout(Duration::from_secs(60));
+            match order.poll_certificate(&policy).await {
+                Ok(chain) if chain.contains("BEGIN CERTIFICATE") => {
+                    issued += 1;
+                    break;
+                }
+                other => eprintln!("client {n} order {i}: poll: {:?}; again", other.err()),
+            }
+        }
+    }
+    issued
+}
+
+/// One legacy `achat` through the load balancer; true when it placed an order.
+async fn achat(base: String, n: usize) -> bool {
+    let pem = csr(&[&format!("x{n}.example.test")], Key::P256);
+    let body = format!(
+        "<?xml version=\"1.0\"?><methodCall><methodName>achat</methodName><params>\
+         <param><value><struct><member><name>identification</name><value><struct>\
+         <member><name>utilisateur</name><value>hoster</value></member>\
+         <member><name>motDePasse</name><value>a long password</value></member>\
+         </struct></value></member></struct></value></param>\
+         <param><value><struct><member><name>ref{n}</name><value><struct>\
+         <member><name>produit</name><value><struct><member><name>code</name><value>ssl</value></member>\
+         <member><name>dureeVie</name><value><int>1</int></value></member></struct></value></member>\
+         <member><name>requete</name><value><struct><member><name>CSR</name><value>{pem}</value></member>\
+         <member><name>domainePrincipal</name><value>x{n}.example.test</value></member></struct></value></member>\
+         <member><name>organisation</name><value><struct><member><name>nom</name><value>Example Org</value></member>\
+         </struct></value></member>\
+         <member><name>paiement</name><value><struct><member><name>modePaiement</name><value>pre</value></member>\
+         </struct></value></member></struct></value></member></struct></value></param></params></methodCall>"
+    );
+    let client: Client<_, Full<Bytes>> = Client::builder(TokioExecutor::new()).build(HttpConnector::new());
+    for _ in 0..5 {
+        let req = hyper::Request::post(format!("{base}/api-operations.php"))
+            .header("content-type", "text/xml")
+            .body(Full::new(Bytes::from(body.clone())))
+            .unwrap();
+        if let Ok(resp) = client.request(req).await
+            && let Ok(bytes) = resp.into_body().collect().await
+        {
+            let text = String::from_utf8_lossy(&bytes.to_bytes()).into_owned();
+            assert!(text.contains("<name>messageReponse</name><value><string>OK</string>"), "{text}");
+            return true;
+        }
+        // The instance died under the request: a real integration retries.
+        tokio::time::sleep(Duration::from_millis(200)).await;
+    }
+    false
+}
+
+async fn count(db: &storage::Db, sql: &'static str) -> i64 {
+    sqlx::query_scalar(sql).fetch_one(&mut *db.acquire().await.unwrap()).await.unwrap()
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 4)]
+async fn two_instances_share_nonces_accounts_jobs_and_the_ledger_and_survive_a_sigkill() {
+    let Some(tdb) = TestDb::postgres().await else {
+        assert_ne!(std::env::var("CI").as_deref(), Ok("true"), "CI=true requires CERTGATE_TEST_POSTGRES_URL");
+        eprintln!("SKIPPING: CERTGATE_TEST_POSTGRES_URL is not set; two instances need PostgreSQL");
+        return;
+    };
+    let dir = tempfile::tempdir().unwrap();
+    let (url, d) = (tdb.url.clone(), dir.path().to_path_buf());
+    let total = ACME_CLIENTS * ORDERS_PER_CLIENT + XMLRPC_ORDERS;
+    let start_tokens = total as i64 + 10;
+    let setup = tokio::task::spawn_blocking(move || {
+        let account = ok(&url, &d, &["account", "create", "--name", "Hoster", "--formula", "bulk"]).trim().to_string();
+        let org = ok(&url, &d, &["org", "create", "--account", &account, "--name", "Example Org"]).trim().to_string();
+        let prices = d.join("prices.csv");
+        std::fs::write(&prices, certgate_tests::TEST_PRICES).unwrap();
+        ok(&url, &d, &["product", "import", "--file", prices.to_str().unwrap()]);
+        ok(&url, &d, &["credit-tokens", "--account", &account, "--item", "ssl1", "--count", &start_tokens.to_string()]);
+        ok(
+            &url,
+            &d,
+            &["prevalidation", "add", "--account", &account, "--org", &org, "--brand", "Brand", "--validation", "OV"],
+        );
+        ok(&url, &d, &["prevalidation", "domain", "--account", &account, "--org", &org, "--domain", "*.example.test"]);
+        let user =
+            certgate(&url, &d, &["user", "create", "--account", &account, "--login", "hoster", "--rights", "all"])
+                .env("CERTGATE_USER_PASSWORD", "a long password")
+                .output()
+                .unwrap();
+        assert!(user.status.success(), "{}", String::from_utf8_lossy(&user.stderr));
+        ok(&url, &d, &["acme-url", "create", "--account", &account, "--product", "ssl1", "--org", &org])
+    });
+    let created = setup.await.unwrap();
+    let field = |name: &str| created.lines().find_map(|l| l.trim().strip_prefix(name)).map(|v| v.trim().to_string());
+    let (directory, kid, hmac) =
+        (field("directory:").unwrap(), field("EAB KID:").unwrap(), field("EAB HMAC key:").unwrap());
+    let path = &directory[directory.find("/acme/").unwrap()..];
+
+    // Both instances start together on the same database: migrations run once.
+    let ports = [free_port(), free_port()];
+    // The second one's worker stops after taking its first job, lease held,
+    // while its HTTP side goes on serving: when it is killed, that job must
+    // be finished by the first one once the lease expires.
+    let mut instances: Vec<Child> = ports
+        .iter()
+        .enumerate()
+        .map(|(i, port)| {
+            certgate(&tdb.url, dir.path(), &["serve"])
+                .env("CERTGATE_LISTEN", format!("127.0.0.1:{port}"))
+                .env("CERTGATE_FAILPOINT", if i == 1 { "worker-after-claim" } else { "" })
+                .stdout(Stdio::null())
+                .stderr(Stdio::null())
+                .spawn()
+                .unwrap()
+        })
+        .collect();
+    for (port, child) in ports.iter().zip(instances.iter_mut()) {
+        wait_listening(*port, child);
+    }
+    let lb = load_balancer(ports.to_vec()).await;
+    let base = format!("http://127.0.0.1:{lb}");
+    let directory = format!("{base}{path}");
+
+    // Kill the second instance once a third of the orders exist and it holds a lease.
+    let killed = Arc::new(AtomicBool::new(false));
+    let mut victim = instances.pop().unwrap();
+    let victim_owner = format!("%-{}", victim.id());
+    let (db, flag) = (tdb.db.clone(), killed.clone());
+    let killer = tokio::spawn(async move {
+        let leased = |db: storage::Db, owner: String| async move {
+            let q = sqlx::query_scalar::<_, i64>("SELECT COUNT(*) FROM jobs WHERE lease_owner LIKE $1");
+            q.bind(owner).fetch_one(&mut *db.acquire().await.unwrap()).await.unwrap()
+        };
+        while count(&db, "SELECT COUNT(*) FROM orders").await < (total / 3) as i64
+            || leased(db.clone(), victim_owner.clone()).await == 0
+        {
+            tokio::time::sleep(Duration::from_millis(20)).await;
+        }
+        victim.kill().unwrap(); // SIGKILL
+        victim.wait().unwrap();
+        flag.store(true, Ordering::SeqCst);
+    });
+
+    let mut acme = Vec::new();
+    for n in 0..ACME_CLIENTS {
+        acme.push(tokio::spawn(acme_client(directory.clone(), kid.clone(), hmac.clone(), n)));
+    }
+    let mut legacy = Vec::new();
+    for n in 0..XMLRPC_ORDERS {
+        legacy.push(tokio::spawn(achat(base.clone(), n)));
+    }
+    let mut issued = 0;
+    for t in acme {
+        issued += t.await.unwrap();
+    }
+    let mut achats = 0;
+    for t in legacy {
+        achats += usize::from(t.await.unwrap());
+    }
+    killer.await.unwrap();
+    assert!(killed.load(Ordering::SeqCst), "the second instance was killed mid-run");
+    assert_eq!(issued, ACME_CLIENTS * ORDERS_PER_CLIENT, "every ACME client got every certificate");
+    assert_eq!(achats, XMLRPC_ORDERS);
+
+    // The survivor finishes every job, including those the dead one leased.
+    let db = &tdb.db;
+    let start = Instant::now();
+    while count(db, "SELECT COUNT(*) FROM orders WHERE status = 'processing'").await > 0 {
+        assert!(start.elapsed() < Duration::from_secs(60), "orders left processing");
+        tokio::time::sleep(Duration::from_millis(200)).await;
+    }
+    let delivered = count(db, "SELECT COUNT(*) FROM orders WHERE status = 'delivered'").await;
+    assert!(delivered >= total as i64, "none lost: {delivered} of at least {total}");
+    assert_eq!(count(db, "SELECT COUNT(*) FROM orders WHERE status NOT IN ('delivered')").await, 0);
+    let twice = "SELECT COUNT(*) FROM (SELECT order_id FROM certificates GROUP BY order_id HAVING COUNT(*) > 1) t";
+    assert_eq!(count(db, twice).await, 0, "no order issued twice");
+    assert_eq!(count(db, "SELECT COUNT(*) FROM certificates").await, delivered, "one certificate per order");
+    let debits = "SELECT COUNT(*) FROM ledger WHERE reason = 'order'";
+    assert_eq!(count(db, debits).await, delivered, "one debit per order");
+    let balance = "SELECT CAST(COALESCE(SUM(amount), 0) AS BIGINT) FROM balances WHERE item = 'ssl1'";
+    assert_eq!(count(db, balance).await, start_tokens - delivered, "charged once each");
+    // The job the dead instance held was taken over, and both took jobs.
+    let retaken = "SELECT COUNT(*) FROM jobs WHERE kind = 'issue' AND state = 'done' AND attempts > 1";
+    assert!(count(db, retaken).await >= 1, "the leased job was finished by the survivor");
+    let workers = "SELECT COUNT(DISTINCT actor) FROM audit_log WHERE action = 'order.deliver'";
+    assert_eq!(count(db, workers).await, 1, "the paused worker delivered nothing; the survivor all");
+    let migrations = "SELECT COUNT(*) FROM _sqlx_migrations";
+    assert_eq!(count(db, migrations).await, count(db, "SELECT COUNT(DISTINCT version) FROM _sqlx_migrations").await);
+
+    for mut c in instances {
+        let _ = Command::new("kill").arg("-TERM").arg(c.id().to_string()).status();
+        assert!(c.wait().unwrap().success(), "the survivor stops cleanly on SIGTERM");
+    }
+    tdb.cleanup().await;
+}
