@@ -39,6 +39,7 @@ impl Problem {
 
     /// The nonce is missing, unknown, expired or used.
     pub fn bad_nonce(detail: impl Into<String>) -> Problem {
+        metrics::counter!("certgate_acme_nonce_rejections_total").increment(1);
         Problem::new("badNonce", StatusCode::BAD_REQUEST, detail)
     }
 

@@ -41,8 +41,18 @@ pub(crate) fn limited(what: &str, limit: i64, retry_after: i64) -> Problem {
 }
 
 impl Acme {
-    fn check(&self, what: &str, limit: i64, (count, oldest): (i64, Option<i64>), now: i64) -> Result<(), Problem> {
+    /// Refuses when `count` reached `limit`; `key` names the limit in the
+    /// metrics, `what` in the problem's detail.
+    fn check(
+        &self,
+        key: &'static str,
+        what: &str,
+        limit: i64,
+        (count, oldest): (i64, Option<i64>),
+        now: i64,
+    ) -> Result<(), Problem> {
         if limit > 0 && count >= limit {
+            metrics::counter!("certgate_rate_limit_rejections_total", "limit" => key).increment(1);
             return Err(limited(what, limit, oldest.map_or(HOUR, |t| t + HOUR - now)));
         }
         Ok(())
@@ -54,9 +64,9 @@ impl Acme {
         let now = self.orders.now();
         let mut c = self.orders.db().acquire().await?;
         let by_account = acme_orders::created_since_by_account(&mut c, account_id, now - HOUR).await?;
-        self.check("new orders for this account", limits.orders_per_account, by_account, now)?;
+        self.check("orders_per_account", "new orders for this account", limits.orders_per_account, by_account, now)?;
         let by_url = acme_orders::created_since_by_url(&mut c, ctx.dir.id, now - HOUR).await?;
-        self.check("new orders for this ACME URL", limits.orders_per_url, by_url, now)
+        self.check("orders_per_url", "new orders for this ACME URL", limits.orders_per_url, by_url, now)
     }
 
     /// Refuses a validation when the account failed too many in the last hour.
@@ -66,6 +76,6 @@ impl Acme {
         let failed =
             acme_orders::failed_validations_since(&mut *self.orders.db().acquire().await?, account_id, now - HOUR)
                 .await?;
-        self.check("failed validations for this account", limit, failed, now)
+        self.check("failed_validations_per_account", "failed validations for this account", limit, failed, now)
     }
 }

@@ -6,6 +6,8 @@ mod app;
 mod cli;
 mod config;
 mod demo;
+mod metrics;
+mod request_id;
 mod server;
 
 use std::process::ExitCode;

@@ -16,7 +16,8 @@ pub async fn run(app: &App, listener: TcpListener) -> std::io::Result<()> {
     let owner = format!("{}-{}", hostname(), std::process::id());
     let worker = orders::Worker::new(app.orders.clone(), owner);
     let worker_task = tokio::spawn(worker.run(stop_rx.clone()));
-    let router = router(app).into_make_service_with_connect_info::<std::net::SocketAddr>();
+    let metrics = crate::metrics::install().map_err(std::io::Error::other)?;
+    let router = router(app, metrics).into_make_service_with_connect_info::<std::net::SocketAddr>();
     let mut stop_rx2 = stop_rx.clone();
     let server = axum::serve(listener, router).with_graceful_shutdown(async move {
         let _ = stop_rx2.changed().await;
@@ -32,13 +33,16 @@ pub async fn run(app: &App, listener: TcpListener) -> std::io::Result<()> {
     Ok(())
 }
 
-/// The routes of the gateway: the ACME directories, the XML-RPC endpoints
-/// and the health endpoints.
-pub fn router(app: &App) -> Router {
+/// The routes of the gateway: the ACME directories, the XML-RPC endpoints,
+/// the health endpoints and `/metrics`, each request counted, timed and
+/// given a request ID.
+pub fn router(app: &App, metrics: metrics_exporter_prometheus::PrometheusHandle) -> Router {
     let health = Router::new()
         .route("/healthz", get(|| async { "ok" }))
         .route("/readyz", get(readyz))
         .with_state(app.orders.clone());
+    let exporter = crate::metrics::Exporter { handle: metrics, orders: app.orders.clone() };
+    let metrics = Router::new().route("/metrics", get(crate::metrics::render)).with_state(exporter);
     let xmlrpc = xmlrpc::XmlRpc::new(
         app.orders.clone(),
         app.config.xmlrpc,
@@ -46,7 +50,13 @@ pub fn router(app: &App) -> Router {
         app.config.acme_settings().va,
     )
     .router();
-    acme::Acme::new(app.orders.clone(), app.config.acme_settings()).router().merge(xmlrpc).merge(health)
+    acme::Acme::new(app.orders.clone(), app.config.acme_settings())
+        .router()
+        .merge(xmlrpc)
+        .merge(health)
+        .merge(metrics)
+        .layer(axum::middleware::from_fn(crate::metrics::track))
+        .layer(axum::middleware::from_fn(crate::request_id::assign))
 }
 
 /// 200 when the instance may take traffic, else 503; the body says why, one

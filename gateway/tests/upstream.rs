@@ -4,6 +4,9 @@
 //! between the upstream finalize and the download, and after a restart the
 //! same upstream order is resumed: pebble's list of the upstream account's
 //! orders shows one upstream order per certgate order, and each was charged once.
+//! The same run serves `/metrics`, returns request IDs, logs JSON at debug
+//! level, and no log line of it holds a secret: the gateway's secret key,
+//! either EAB HMAC key, an API password, or certbot's private key.
 
 use std::io::{BufRead, BufReader};
 use std::path::Path;
@@ -44,7 +47,11 @@ impl Gateway<'_> {
     /// `serve` on `port`, its log lines (stderr) sent to the returned receiver.
     fn serve(&self, port: u16, failpoint: Option<&str>) -> (Child, mpsc::Receiver<String>) {
         let mut c = self.cmd(&["serve"]);
-        c.env("CERTGATE_LISTEN", format!("127.0.0.1:{port}")).stdout(Stdio::null()).stderr(Stdio::piped());
+        c.env("CERTGATE_LISTEN", format!("127.0.0.1:{port}"))
+            .env("CERTGATE_LOG", "debug")
+            .env("CERTGATE_LOG_FORMAT", "json")
+            .stdout(Stdio::null())
+            .stderr(Stdio::piped());
         if let Some(f) = failpoint {
             c.env("CERTGATE_FAILPOINT", f);
         }
@@ -96,6 +103,41 @@ fn verify(pebble: &Pebble, pem: &str) {
     let parts: Vec<&str> = pem.split_inclusive("-----END CERTIFICATE-----\n").collect();
     assert!(parts.len() >= 2, "{pem}");
     certgate_tests::openssl_verify(&pebble.issuer_root(), &parts[1..].concat(), parts[0]).expect("chain at pebble");
+}
+
+/// A request to the gateway; the whole answer, head and body.
+fn http(port: u16, request: &str) -> String {
+    use std::io::{Read, Write};
+    let mut s = std::net::TcpStream::connect(("127.0.0.1", port)).expect("connect");
+    s.write_all(request.as_bytes()).expect("write");
+    let mut out = String::new();
+    s.read_to_string(&mut out).expect("read");
+    out
+}
+
+/// The value of a metric line that starts with `series` (name and labels).
+fn metric(text: &str, series: &str) -> f64 {
+    text.lines()
+        .find(|l| l.starts_with(series))
+        .and_then(|l| l.rsplit(' ').next()?.parse().ok())
+        .unwrap_or_else(|| panic!("no {series} in:\n{text}"))
+}
+
+/// An XML-RPC `solde` call as `login` with `password`.
+fn solde(port: u16, login: &str, password: &str) -> String {
+    let body = format!(
+        "<methodCall><methodName>solde</methodName><params><param><value><struct><member><name>identification</name>\
+         <value><struct><member><name>utilisateur</name><value>{login}</value></member><member><name>motDePasse</name>\
+         <value>{password}</value></member></struct></value></member></struct></value></param></params></methodCall>"
+    );
+    http(
+        port,
+        &format!(
+            "POST /xmlrpc HTTP/1.1\r\nHost: 127.0.0.1\r\nContent-Type: text/xml\r\nContent-Length: {}\r\n\
+             Connection: close\r\n\r\n{body}",
+            body.len()
+        ),
+    )
 }
 
 /// The token balance of `pb1`, from the operator's statement.
@@ -164,7 +206,14 @@ request_timeout_secs = 5
     // certbot orders through certgate's ACME front; the worker buys at pebble.
     let port = free_port();
     let directory = directory.replace("127.0.0.1:8080", &format!("127.0.0.1:{port}"));
-    let (serve, _log) = g.serve(port, None);
+    let password = "api user password 7f3a";
+    let user = g
+        .cmd(&["user", "create", "--account", &account, "--login", "hoster", "--rights", "all"])
+        .env("CERTGATE_USER_PASSWORD", password)
+        .output()
+        .unwrap();
+    assert!(user.status.success(), "{}", String::from_utf8_lossy(&user.stderr));
+    let (serve, log1) = g.serve(port, None);
     let cb = dir.path().join("certbot");
     let out = Command::new("certbot")
         .args(["certonly", "-n", "--agree-tos", "--register-unsafely-without-email", "--server", &directory])
@@ -187,6 +236,26 @@ request_timeout_secs = 5
     let fullchain = std::fs::read_to_string(cb.join("live/www.example.test/fullchain.pem")).unwrap();
     verify(&pebble, &fullchain);
     assert_eq!(tokens(&g, &account), 4);
+
+    // XML-RPC with a wrong, then the right password.
+    assert!(solde(port, "hoster", "not the password").contains("<name>faultCode</name>"));
+    assert!(solde(port, "hoster", password).contains("<name>pb1</name>"));
+    // A request ID is made up, or taken from a sane client header, and returned.
+    let healthz = http(port, "GET /healthz HTTP/1.1\r\nHost: x\r\nConnection: close\r\n\r\n");
+    assert!(healthz.to_ascii_lowercase().contains("x-request-id: "), "{healthz}");
+    let mine = "GET /healthz HTTP/1.1\r\nHost: x\r\nX-Request-Id: trace-me-42\r\nConnection: close\r\n\r\n";
+    assert!(http(port, mine).to_ascii_lowercase().contains("x-request-id: trace-me-42"));
+    // The metrics of what just happened.
+    let m = http(port, "GET /metrics HTTP/1.1\r\nHost: x\r\nConnection: close\r\n\r\n");
+    assert!(
+        metric(&m, "certgate_http_requests_total{front=\"acme\",route=\"/acme/{dir}/new-order\",status=\"201\"}")
+            >= 1.0
+    );
+    assert!(metric(&m, "certgate_upstream_request_duration_seconds_count{upstream=\"pebble\",op=\"issue\"}") >= 1.0);
+    assert_eq!(metric(&m, "certgate_ledger_debits_total{kind=\"tokens\"}"), 1.0);
+    assert_eq!(metric(&m, "certgate_orders{state=\"delivered\"}"), 1.0);
+    assert_eq!(metric(&m, "certgate_jobs_queued "), 0.0);
+    assert!(!m.contains(&directory[directory.find("/acme/").unwrap()..]), "no raw ACME path in the labels");
     stop(serve);
 
     // certgate dies between the upstream finalize and the download.
@@ -221,7 +290,7 @@ request_timeout_secs = 5
     assert!(jobs.lines().any(|l| l.contains("\tissue\t") && l.contains("\tqueued\t")), "{jobs}");
 
     // After a restart the lease expires and the same upstream order is resumed.
-    let (serve, _log) = g.serve(port, None);
+    let (serve, log3) = g.serve(port, None);
     let start = Instant::now();
     while g.order_status(&account, &reference) != "delivered" {
         assert!(start.elapsed() < Duration::from_secs(60), "the order was not resumed");
@@ -233,4 +302,19 @@ request_timeout_secs = 5
     let upstream_orders = pebble.account_orders(&credentials);
     assert_eq!(upstream_orders.len(), 2, "one upstream order per certgate order: {upstream_orders:?}");
     assert_eq!(tokens(&g, &account), 3, "each order charged once");
+
+    // Every log line of the three runs is JSON, and none holds a secret.
+    let lines: Vec<String> = [log1, log, log3].iter().flat_map(|rx| rx.try_iter().collect::<Vec<_>>()).collect();
+    assert!(lines.len() > 100, "debug logs were written: {}", lines.len());
+    for l in &lines {
+        assert!(l.starts_with('{') && l.ends_with('}'), "not a JSON line: {l}");
+    }
+    assert!(lines.iter().any(|l| l.contains("\"request_id\"") && l.contains("served")), "request lines carry their ID");
+    let key = std::fs::read_to_string(cb.join("live/www.example.test/privkey.pem")).unwrap();
+    let key_body: String = key.lines().filter(|l| !l.starts_with("-----")).collect();
+    let secrets = [SECRET, PEBBLE_EAB_HMAC, hmac.as_str(), password, &key_body[key_body.len() / 2..][..40], &key_body[key_body.len() - 40..]];
+    for secret in secrets {
+        let leaked: Vec<&String> = lines.iter().filter(|l| l.contains(secret)).collect();
+        assert!(leaked.is_empty(), "a secret is in the logs: {leaked:?}");
+    }
 }

@@ -140,7 +140,17 @@ pub(crate) async fn charge(c: &mut Conn, account: &AccountRow, order_id: i64, q:
             ledger::apply(c, &movement("invoice", &account.currency, q.total()), None).await?;
         }
     }
+    metrics::counter!("certgate_ledger_debits_total", "kind" => kind_label(&q.payment)).increment(1);
     Ok(())
+}
+
+/// The `kind` label of the ledger metrics.
+fn kind_label(payment: &Payment) -> &'static str {
+    match payment {
+        Payment::Tokens => "tokens",
+        Payment::Deposit => "deposit",
+        Payment::Invoice => "invoice",
+    }
 }
 
 /// Refuses, as [`charge`] would, when the account cannot pay the quote now;
@@ -173,6 +183,7 @@ pub(crate) async fn check_funds(c: &mut Conn, account: &AccountRow, q: &Quote) -
 /// Reverses every charge of an order (tokens back, deposit back, or a credit
 /// on the invoice). Running it twice refunds once.
 pub(crate) async fn refund(c: &mut Conn, order_id: i64, author: &str, note: &str) -> Result<()> {
+    let mut refunded = None;
     for row in ledger::for_order(c, order_id).await? {
         if row.reason != "order" {
             continue;
@@ -187,7 +198,16 @@ pub(crate) async fn refund(c: &mut Conn, order_id: i64, author: &str, note: &str
             author,
             note,
         };
-        ledger::apply(c, &m, None).await?;
+        if let Applied::Done(_) = ledger::apply(c, &m, None).await? {
+            refunded = Some(match row.asset.as_str() {
+                "token" => "tokens",
+                "deposit" => "deposit",
+                _ => "invoice",
+            });
+        }
+    }
+    if let Some(kind) = refunded {
+        metrics::counter!("certgate_ledger_refunds_total", "kind" => kind).increment(1);
     }
     Ok(())
 }

@@ -177,7 +177,11 @@ impl Worker {
             validity_days: product.validity_days,
         };
         let checkpoint = JobCheckpoint { db: db.clone(), job_id: job.id, order_id: order.id };
-        let issued = match upstream.issue(&req, job.upstream_ref.as_deref(), &checkpoint).await {
+        let op = if job.upstream_ref.is_some() { "resume" } else { "issue" };
+        let started = std::time::Instant::now();
+        let result = upstream.issue(&req, job.upstream_ref.as_deref(), &checkpoint).await;
+        observe_upstream(upstream.name(), op, started, result.as_ref().err());
+        let issued = match result {
             Ok(issued) => issued,
             Err(e) if e.is_final() => return Ok(Outcome::Failed(e.to_string())),
             Err(e) => return Ok(after_transient(upstream.as_ref(), job, self.orders.now(), e.to_string())),
@@ -243,7 +247,10 @@ impl Worker {
             leaf_pem: cert.leaf_pem.clone(),
             reason: cert.revocation_reason.unwrap_or(0),
         };
-        Ok(match upstream.revoke(&req).await {
+        let started = std::time::Instant::now();
+        let result = upstream.revoke(&req).await;
+        observe_upstream(upstream.name(), "revoke", started, result.as_ref().err());
+        Ok(match result {
             Ok(()) => {
                 let mut c = db.acquire().await?;
                 jobs::finish(&mut c, job.id, "done", None).await?;
@@ -283,6 +290,17 @@ impl Worker {
             commit(tx).await?;
         }
         Ok(())
+    }
+}
+
+/// Records an upstream call's latency, and its error by class.
+fn observe_upstream(upstream: &str, op: &'static str, started: std::time::Instant, err: Option<&UpstreamError>) {
+    let name = upstream.to_string();
+    metrics::histogram!("certgate_upstream_request_duration_seconds", "upstream" => name.clone(), "op" => op)
+        .record(started.elapsed().as_secs_f64());
+    if let Some(e) = err {
+        let class = if e.is_final() { "permanent" } else { "transient" };
+        metrics::counter!("certgate_upstream_errors_total", "upstream" => name, "class" => class).increment(1);
     }
 }
 

@@ -133,3 +133,8 @@ pub async fn list(c: &mut Conn, state: &str, limit: i64) -> Result<Vec<JobRow>> 
 pub async fn for_order(c: &mut Conn, order_id: i64) -> Result<Vec<JobRow>> {
     Ok(sqlx::query_as("SELECT * FROM jobs WHERE order_id = $1 ORDER BY id").bind(order_id).fetch_all(c).await?)
 }
+
+/// The number of queued jobs and when the oldest of them was queued.
+pub async fn queue_depth(c: &mut Conn) -> Result<(i64, Option<i64>)> {
+    Ok(sqlx::query_as("SELECT COUNT(*), MIN(created_at) FROM jobs WHERE state = 'queued'").fetch_one(c).await?)
+}

@@ -258,3 +258,8 @@ pub async fn set_dcv_token(c: &mut Conn, id: i64, token: &str) -> Result<()> {
     sqlx::query("UPDATE orders SET dcv_token = $2 WHERE id = $1").bind(id).bind(token).execute(c).await?;
     Ok(())
 }
+
+/// How many orders are in each status, database-wide.
+pub async fn count_by_status(c: &mut Conn) -> Result<Vec<(String, i64)>> {
+    Ok(sqlx::query_as("SELECT status, COUNT(*) FROM orders GROUP BY status ORDER BY status").fetch_all(c).await?)
+}
