@@ -1,6 +1,7 @@
 //! The `certgate` binary as an operator uses it: configuration, the operator
 //! commands end to end on SQLite and PostgreSQL, `serve` with its worker and
-//! graceful stop, and the demo.
+//! graceful stop, the demo, and the XML-RPC hostile-input suite with the
+//! server's peak memory measured.
 
 use std::io::{BufRead, BufReader, Read, Write};
 use std::net::TcpStream;
@@ -300,5 +301,156 @@ fn demo_prints_everything_needed_and_serves_until_stopped() {
     }
     wait_healthy(port, &mut child);
     assert!(dir.path().join("certgate.db").exists());
+    assert!(terminate(child).success());
+}
+
+/// How a streamed request body is framed.
+enum Framing {
+    Length(usize),
+    Chunked,
+}
+
+/// POSTs `body` to `/xmlrpc` piece by piece, and stops sending when the
+/// server stops reading (a write times out or fails). Returns the response
+/// and how many body bytes were sent.
+fn post_stream(port: u16, framing: Framing, body: impl Iterator<Item = Vec<u8>>) -> (String, usize) {
+    let mut s = TcpStream::connect(("127.0.0.1", port)).expect("connect");
+    s.set_read_timeout(Some(Duration::from_secs(30))).unwrap();
+    s.set_write_timeout(Some(Duration::from_secs(5))).unwrap();
+    let header = match framing {
+        Framing::Length(n) => format!("Content-Length: {n}"),
+        Framing::Chunked => "Transfer-Encoding: chunked".to_string(),
+    };
+    write!(
+        s,
+        "POST /xmlrpc HTTP/1.1\r\nHost: 127.0.0.1\r\nContent-Type: text/xml\r\n{header}\r\nConnection: close\r\n\r\n"
+    )
+    .unwrap();
+    // The answer may come while the body is still being sent: read it meanwhile.
+    let mut reader = s.try_clone().unwrap();
+    let response = std::thread::spawn(move || {
+        let mut out = Vec::new();
+        let _ = reader.read_to_end(&mut out);
+        String::from_utf8_lossy(&out).into_owned()
+    });
+    let mut sent = 0;
+    let mut refused = false;
+    for piece in body {
+        let wrote = match framing {
+            Framing::Length(_) => s.write_all(&piece),
+            Framing::Chunked => {
+                write!(s, "{:x}\r\n", piece.len()).and_then(|_| s.write_all(&piece)).and_then(|_| s.write_all(b"\r\n"))
+            }
+        };
+        if wrote.is_err() {
+            refused = true;
+            break;
+        }
+        sent += piece.len();
+    }
+    if matches!(framing, Framing::Chunked) && !refused {
+        let _ = s.write_all(b"0\r\n\r\n");
+    }
+    (response.join().unwrap(), sent)
+}
+
+/// The peak resident set (VmHWM) of a process, in KiB.
+fn peak_rss_kib(pid: u32) -> u64 {
+    let status = std::fs::read_to_string(format!("/proc/{pid}/status")).expect("/proc/<pid>/status");
+    status
+        .lines()
+        .find_map(|l| l.strip_prefix("VmHWM:"))
+        .and_then(|v| v.trim().trim_end_matches("kB").trim().parse().ok())
+        .expect("VmHWM in /proc/<pid>/status")
+}
+
+/// The hostile-input suite against the real `certgate serve`: each body gets
+/// a clean fault (or a 413), the server stays up, and its peak memory grows
+/// by less than a stated bound while it refuses 100 MiB bodies without
+/// buffering them.
+#[cfg(target_os = "linux")]
+#[test]
+fn hostile_bodies_leave_serve_up_and_within_its_memory_bound() {
+    const BOUND_MIB: u64 = 64;
+    const HUNDRED_MIB: usize = 100 * 1024 * 1024;
+    let port = free_port();
+    let dir = tempfile::tempdir().unwrap();
+    let mut child = Command::new(BIN)
+        .arg("serve")
+        .env("CERTGATE_SECRET_KEY", SECRET)
+        .env("CERTGATE_DATA_DIR", dir.path())
+        .env("CERTGATE_LISTEN", format!("127.0.0.1:{port}"))
+        .env_remove("CERTGATE_CONFIG")
+        .env_remove("CERTGATE_DATABASE_URL")
+        .stdout(Stdio::null())
+        .stderr(Stdio::null())
+        .spawn()
+        .unwrap();
+    wait_healthy(port, &mut child);
+    let list_methods = "<methodCall><methodName>system.listMethods</methodName></methodCall>";
+    assert!(http_post(port, "/xmlrpc", list_methods).unwrap().contains("<string>achat</string>"));
+    let before = peak_rss_kib(child.id());
+
+    let call =
+        |params: &str| format!("<methodCall><methodName>solde</methodName><params>{params}</params></methodCall>");
+    let nested = call(&format!(
+        "<param>{}{}</param>",
+        "<value><array><data>".repeat(10_000),
+        "</data></array></value>".repeat(10_000)
+    ));
+    // Just under the 1 MiB body bound: as many elements as fit, all parsed.
+    let many =
+        call(&format!("<param><value><array><data>{}</data></array></value></param>", "<value/>".repeat(116_000)));
+    let small: Vec<(&str, Vec<u8>, &str)> = vec![
+        (
+            "billion laughs",
+            b"<?xml version=\"1.0\"?><!DOCTYPE lolz [<!ENTITY lol \"lol\"><!ENTITY lol2 \"&lol;&lol;&lol;&lol;\">]>\
+              <methodCall><methodName>&lol2;</methodName></methodCall>"
+                .to_vec(),
+            "<int>-32700</int>",
+        ),
+        (
+            "external entity",
+            b"<?xml version=\"1.0\"?><!DOCTYPE m [<!ENTITY x SYSTEM \"file:///etc/passwd\">]>\
+              <methodCall><methodName>&x;</methodName></methodCall>"
+                .to_vec(),
+            "<int>-32700</int>",
+        ),
+        ("10,000 nested arrays", nested.into_bytes(), "<int>-32700</int>"),
+        ("invalid UTF-8", b"<methodCall><methodName>\xff\xfe</methodName></methodCall>".to_vec(), "<int>-32700</int>"),
+        ("truncated", call("<param><value>").into_bytes(), "<int>-32700</int>"),
+        ("unknown type", call("<param><value><blob/></value></param>").into_bytes(), "<int>-32600</int>"),
+        // Parsed whole, then refused for want of identification.
+        ("116,000 values in 1 MiB", many.into_bytes(), "<int>-32602</int>"),
+    ];
+    let mut peaks = Vec::new();
+    for round in 1..=3 {
+        for (what, body, fault) in &small {
+            let (response, _) = post_stream(port, Framing::Length(body.len()), std::iter::once(body.clone()));
+            assert!(response.starts_with("HTTP/1.1 200") && response.contains(fault), "{what}: {response}");
+        }
+        let spaces = || std::iter::repeat_n(vec![b' '; 64 * 1024], HUNDRED_MIB / (64 * 1024));
+        for (what, framing) in [("100 MiB body", Framing::Length(HUNDRED_MIB)), ("100 MiB chunked", Framing::Chunked)] {
+            let (response, sent) = post_stream(port, framing, spaces());
+            let refused = response.starts_with("HTTP/1.1 413")
+                || (response.starts_with("HTTP/1.1 200") && response.contains("<int>-32700</int>"));
+            assert!(refused, "{what}: {response}");
+            eprintln!("round {round}: {what}: refused after {} KiB sent", sent / 1024);
+        }
+        peaks.push(peak_rss_kib(child.id()));
+    }
+    let after = *peaks.last().unwrap();
+    eprintln!(
+        "serve peak RSS (VmHWM): {} KiB before the hostile suite, {} KiB after each of {} rounds; growth {} KiB (bound {} MiB)",
+        before,
+        peaks.iter().map(u64::to_string).collect::<Vec<_>>().join(" / "),
+        peaks.len(),
+        after - before,
+        BOUND_MIB
+    );
+    assert!(after - before < BOUND_MIB * 1024, "peak RSS grew by {} KiB", after - before);
+    // Still up and still answering.
+    assert!(http_get(port, "/healthz").unwrap().starts_with("HTTP/1.1 200"));
+    assert!(http_post(port, "/xmlrpc", list_methods).unwrap().contains("<string>achat</string>"));
     assert!(terminate(child).success());
 }

@@ -7,9 +7,8 @@
 use orders::{Caller, Dcv};
 
 use crate::Value;
-use crate::args::Arg;
 use crate::fault::{Fault, code};
-use crate::methods::ref_tbs;
+use crate::methods::order_ref;
 use crate::server::XmlRpc;
 
 fn s(v: impl Into<String>) -> Value {
@@ -27,8 +26,8 @@ fn txt_record(name: &str) -> String {
 }
 
 /// `dcvAdresses`: per name, the HTTP file and the DNS record that prove control.
-pub(crate) async fn addresses(xr: &XmlRpc, caller: &Caller, req: Arg<'_>) -> Result<Value, Fault> {
-    let dcv = xr.orders.dcv(caller, &ref_tbs(req)?).await?;
+pub(crate) async fn addresses(xr: &XmlRpc, caller: &Caller, req: &Value, path: &str) -> Result<Value, Fault> {
+    let dcv = xr.orders.dcv(caller, &order_ref(req, path)?).await?;
     let names = dcv
         .names
         .iter()
@@ -72,8 +71,8 @@ async fn check(xr: &XmlRpc, dcv: &Dcv, name: &str) -> Result<(), String> {
 }
 
 /// `dcvEmailRenvoyer`: checks again; when every name passes, the order goes on.
-pub(crate) async fn retest(xr: &XmlRpc, caller: &Caller, req: Arg<'_>) -> Result<Value, Fault> {
-    let dcv = xr.orders.dcv(caller, &ref_tbs(req)?).await?;
+pub(crate) async fn retest(xr: &XmlRpc, caller: &Caller, req: &Value, path: &str) -> Result<Value, Fault> {
+    let dcv = xr.orders.dcv(caller, &order_ref(req, path)?).await?;
     let mut failures = Vec::new();
     for name in &dcv.names {
         if let Err(e) = check(xr, &dcv, name).await {

@@ -4,7 +4,7 @@
 
 use orders::OrderError;
 
-use crate::DecodeError;
+use crate::{DecodeError, ParamError};
 
 /// An XML-RPC fault: a stable code and a message for people.
 #[derive(Clone, Debug, PartialEq, Eq)]
@@ -81,6 +81,13 @@ impl Fault {
 impl From<DecodeError> for Fault {
     fn from(e: DecodeError) -> Fault {
         Fault::new(e.fault_code(), e.to_string())
+    }
+}
+
+/// A parameter that does not fit the method's struct: -32602, with its path.
+impl From<ParamError> for Fault {
+    fn from(e: ParamError) -> Fault {
+        Fault::params(e.path(), e.message())
     }
 }
 

@@ -5,10 +5,11 @@
 
 use orders::{Caller, Ledger, Order, PlaceOrder, Right, format_money};
 
-use crate::args::{Arg, int, opt_string, string};
 use crate::fault::Fault;
 use crate::server::{Peer, XmlRpc};
-use crate::{MethodCall, Value};
+use crate::{DateParam, Keyed, MethodCall, Value, fault_value, from_value, parse_datetime};
+use serde::Deserialize;
+use serde::de::DeserializeOwned;
 
 /// Every method: name, signature and help.
 const METHODS: &[(&str, &str, &str)] = &[
@@ -126,25 +127,28 @@ fn multicall<'a>(
     Box::pin(multicall_inner(xr, call, peer))
 }
 
+/// One call of `system.multicall`.
+#[derive(Deserialize)]
+struct CallSpec {
+    #[serde(rename = "methodName")]
+    method: String,
+    params: Vec<Value>,
+}
+
 async fn multicall_inner(xr: &XmlRpc, call: &MethodCall, peer: &Peer) -> Result<Value, Fault> {
     let Some(Value::Array(calls)) = call.params.first() else {
         return Err(Fault::params("param1", "expected an array of calls"));
     };
     let mut out = Vec::new();
+    // Each call is read on its own, so that a malformed one faults alone.
     for (i, c) in calls.iter().enumerate() {
-        let path = format!("param1[{i}]");
-        let arg = Arg { v: c, path: &path };
         let one = async {
-            let method = string(arg, "methodName")?;
-            let params = match arg.member("params")?.0 {
-                Value::Array(p) => p,
-                _ => return Err(Fault::params(&format!("{path}.params"), "expected an array")),
-            };
+            let CallSpec { method, params } = from_value(c, &format!("param1[{i}]"))?;
             xr.dispatch(&MethodCall { method, params }, peer, true).await
         };
         out.push(match one.await {
             Ok(v) => Value::Array(vec![v]),
-            Err(f) => crate::encode::fault_value(f.code, &f.message),
+            Err(f) => fault_value(f.code, &f.message),
         });
     }
     Ok(Value::Array(out))
@@ -183,32 +187,39 @@ enum Legacy {
 }
 
 /// Runs the method on each member of `demande` (the second parameter); the
-/// answer is a struct keyed by the same references, with a fault struct for
-/// each request that failed.
+/// answer is a struct keyed by the same references, in the same order, with
+/// a fault struct for each request that failed.
 async fn each_request(xr: &XmlRpc, caller: &Caller, call: &MethodCall, method: Legacy) -> Result<Value, Fault> {
     let demande = call.params.get(1).ok_or_else(|| Fault::params("demande", "missing"))?;
-    let members = Arg { v: demande, path: "demande" }.members()?;
-    let mut out = Vec::new();
-    for (reference, req) in members {
+    // Each request is read into its method's struct on its own, below, so
+    // that a malformed request faults alone and the others go on.
+    let Keyed(requests) = from_value::<Keyed<Value>>(demande, "demande")?;
+    let mut out = Vec::with_capacity(requests.len());
+    for (reference, req) in requests {
         let path = format!("demande.{reference}");
-        let arg = Arg { v: req, path: &path };
         let outcome = match method {
-            Legacy::Achat => achat(xr, caller, &path, arg).await,
-            Legacy::Statut => statut(xr, caller, &path, arg).await,
-            Legacy::Revocation => revocation(xr, caller, arg).await,
-            Legacy::Refabrication => refabrication(xr, caller, arg).await,
-            Legacy::Renouvellement => renouvellement(xr, caller, arg).await,
-            Legacy::Reference => by_client_ref(xr, caller, arg).await,
-            Legacy::DcvAddresses => crate::dcv::addresses(xr, caller, arg).await,
-            Legacy::DcvRetest => crate::dcv::retest(xr, caller, arg).await,
+            Legacy::Achat => achat(xr, caller, &req, &path).await,
+            Legacy::Statut => statut(xr, caller, &req, &path).await,
+            Legacy::Revocation => revocation(xr, caller, &req, &path).await,
+            Legacy::Refabrication => refabrication(xr, caller, &req, &path).await,
+            Legacy::Renouvellement => renouvellement(xr, caller, &req, &path).await,
+            Legacy::Reference => by_client_ref(xr, caller, &req, &path).await,
+            Legacy::DcvAddresses => crate::dcv::addresses(xr, caller, &req, &path).await,
+            Legacy::DcvRetest => crate::dcv::retest(xr, caller, &req, &path).await,
         };
-        let answer = match outcome {
-            Ok(v) => v,
-            Err(fault) => crate::encode::fault_value(fault.code, &fault.message),
-        };
-        out.push((reference.clone(), answer));
+        out.push((reference, outcome.unwrap_or_else(|fault| fault_value(fault.code, &fault.message))));
     }
     Ok(Value::Struct(out))
+}
+
+/// Reads one bulk request into its method's struct. A bare reference (an int
+/// or a string) stands for `{key: reference}`, as clients that only name an
+/// order send it.
+fn bulk_request<T: DeserializeOwned>(req: &Value, path: &str, key: &str) -> Result<T, Fault> {
+    Ok(match req {
+        Value::Int(_) | Value::String(_) => from_value(&Value::Struct(vec![(key.into(), req.clone())]), path)?,
+        _ => from_value(req, path)?,
+    })
 }
 
 async fn solde(xr: &XmlRpc, caller: &Caller) -> Result<Value, Fault> {
@@ -226,38 +237,88 @@ async fn solde(xr: &XmlRpc, caller: &Caller) -> Result<Value, Fault> {
     ]))
 }
 
-/// The product code of a legacy `produit {code, dureeVie}`: `ssl` for one
-/// year is `ssl1` when such a product exists, else the code as given.
-async fn product_code(xr: &XmlRpc, produit: Arg<'_>) -> Result<String, Fault> {
-    let code = string(produit, "code")?;
-    if let Some(years) = produit.opt("dureeVie").and(int(produit, "dureeVie").ok()) {
-        let with_years = format!("{code}{years}");
-        if xr.orders.product(&with_years).await.is_ok() {
-            return Ok(with_years);
-        }
-    }
-    Ok(code)
+/// A legacy `produit {code, dureeVie}`.
+#[derive(Deserialize)]
+struct Produit {
+    code: String,
+    #[serde(rename = "dureeVie")]
+    years: Option<i64>,
 }
 
-async fn achat(xr: &XmlRpc, caller: &Caller, path: &str, req: Arg<'_>) -> Result<Value, Fault> {
-    let (produit, produit_path) = req.member("produit")?;
-    let product = product_code(xr, Arg { v: &produit, path: &produit_path }).await?;
-    let (csr, names) = requete(req)?;
-    let organisation = match req.opt("organisation") {
-        Some(o) => organisation(xr, caller, Arg { v: o, path: &format!("{path}.organisation") }).await?,
-        None => organisation(xr, caller, Arg { v: &Value::Struct(vec![]), path }).await?,
+/// A legacy `requete {CSR, domainePrincipal, domaines}`; what else clients
+/// send there (`logiciel`, `hashage`, `adresseDVC`) is not needed.
+#[derive(Deserialize)]
+struct Requete {
+    #[serde(rename = "CSR")]
+    csr: String,
+    #[serde(rename = "domainePrincipal")]
+    main_name: Option<String>,
+    /// More names, one per line (or separated by commas or spaces).
+    #[serde(rename = "domaines")]
+    more_names: Option<String>,
+}
+
+impl Requete {
+    fn names(&self) -> Vec<String> {
+        let more = self.more_names.iter().flat_map(|m| m.split(['\n', '\r', ',', ' '])).filter(|n| !n.is_empty());
+        self.main_name.iter().map(String::as_str).chain(more).map(str::to_string).collect()
+    }
+}
+
+/// The organisation a legacy request names (`siren` or `nom`); the other
+/// members real clients send (address, phone...) are not needed.
+#[derive(Default, Deserialize)]
+struct Organisation {
+    siren: Option<String>,
+    nom: Option<String>,
+}
+
+/// A legacy `divers {refClient}`.
+#[derive(Deserialize)]
+struct Divers {
+    #[serde(rename = "refClient")]
+    client_ref: Option<String>,
+}
+
+/// An `achat` request; `contactAdm` and `paiement` are read by nobody: the
+/// account's formula decides the payment.
+#[derive(Deserialize)]
+struct Achat {
+    produit: Produit,
+    requete: Requete,
+    organisation: Option<Organisation>,
+    divers: Option<Divers>,
+}
+
+/// The product code of a legacy `produit`: `ssl` for one year is `ssl1` when
+/// such a product exists, else the code as given.
+async fn product_code(xr: &XmlRpc, produit: Produit) -> String {
+    if let Some(years) = produit.years {
+        let with_years = format!("{}{years}", produit.code);
+        if xr.orders.product(&with_years).await.is_ok() {
+            return with_years;
+        }
+    }
+    produit.code
+}
+
+async fn achat(xr: &XmlRpc, caller: &Caller, req: &Value, path: &str) -> Result<Value, Fault> {
+    let a: Achat = from_value(req, path)?;
+    let names = a.requete.names();
+    let organisation = match &a.organisation {
+        Some(o) => organisation(xr, caller, o, &format!("{path}.organisation")).await?,
+        None => organisation(xr, caller, &Organisation::default(), path).await?,
     };
-    let client_ref = req.opt("divers").and_then(|d| opt_string(Arg { v: d, path }, "refClient"));
     let placed = xr
         .orders
         .place(
             caller,
             &PlaceOrder {
                 organisation_id: organisation,
-                product_code: product,
-                csr: csr.into_bytes(),
+                product_code: product_code(xr, a.produit).await,
+                csr: a.requete.csr.into_bytes(),
                 names,
-                client_ref,
+                client_ref: a.divers.and_then(|d| d.client_ref),
                 ..Default::default()
             },
         )
@@ -275,20 +336,15 @@ async fn achat(xr: &XmlRpc, caller: &Caller, path: &str, req: Arg<'_>) -> Result
 /// The organisation of the caller's account a legacy request names, by its
 /// identification number (`siren`) or name; with a single organisation,
 /// that one.
-async fn organisation(xr: &XmlRpc, caller: &Caller, org: Arg<'_>) -> Result<i64, Fault> {
+async fn organisation(xr: &XmlRpc, caller: &Caller, org: &Organisation, path: &str) -> Result<i64, Fault> {
     let orgs = xr.orders.organisations(caller).await?;
-    let siren = opt_string(org, "siren");
-    let name = opt_string(org, "nom");
     let found = orgs
         .iter()
-        .find(|o| siren.as_deref().is_some_and(|s| !s.is_empty() && o.ident == s))
-        .or_else(|| orgs.iter().find(|o| name.as_deref().is_some_and(|n| o.name.eq_ignore_ascii_case(n))))
+        .find(|o| org.siren.as_deref().is_some_and(|s| !s.is_empty() && o.ident == s))
+        .or_else(|| orgs.iter().find(|o| org.nom.as_deref().is_some_and(|n| o.name.eq_ignore_ascii_case(n))))
         .or(if orgs.len() == 1 { orgs.first() } else { None });
     found.map(|o| o.id).ok_or_else(|| {
-        Fault::new(
-            crate::fault::code::UNKNOWN_ORGANISATION,
-            format!("{}: no organisation of this account matches", org.path),
-        )
+        Fault::new(crate::fault::code::UNKNOWN_ORGANISATION, format!("{path}: no organisation of this account matches"))
     })
 }
 
@@ -315,14 +371,16 @@ pub(crate) fn order_value(o: &Order, certs: &[orders::Certificate]) -> Value {
     Value::Struct(v)
 }
 
-/// The order reference of a bulk request: `{refTBS}`, or the reference itself.
-pub(crate) fn ref_tbs(req: Arg<'_>) -> Result<String, Fault> {
-    match req.v {
-        Value::Struct(_) => string(req, "refTBS"),
-        Value::Int(i) => Ok(i.to_string()),
-        Value::String(s) => Ok(s.clone()),
-        other => Err(Fault::params(req.path, &format!("expected refTBS, found {}", other.type_name()))),
-    }
+/// A bulk request that names an order: `{refTBS}`, or the reference itself.
+#[derive(Deserialize)]
+struct OrderRef {
+    #[serde(rename = "refTBS")]
+    reference: String,
+}
+
+/// The order a bulk request names.
+pub(crate) fn order_ref(req: &Value, path: &str) -> Result<String, Fault> {
+    bulk_request::<OrderRef>(req, path, "refTBS").map(|r| r.reference)
 }
 
 fn done(o: &Order) -> Value {
@@ -333,48 +391,61 @@ fn done(o: &Order) -> Value {
     ])
 }
 
-async fn revocation(xr: &XmlRpc, caller: &Caller, req: Arg<'_>) -> Result<Value, Fault> {
-    let reference = ref_tbs(req)?;
-    let reason = if req.opt("motif").is_some() { int(req, "motif")? } else { 0 };
-    Ok(done(&xr.orders.revoke(caller, &reference, None, reason).await?))
+/// A `revocation` request; `motif` is an RFC 5280 reason code.
+#[derive(Deserialize)]
+struct Revocation {
+    #[serde(rename = "refTBS")]
+    reference: String,
+    motif: Option<i64>,
 }
 
-/// The names and CSR of a `requete {CSR, domainePrincipal, domaines}`.
-fn requete(req: Arg<'_>) -> Result<(String, Vec<String>), Fault> {
-    let (r, path) = req.member("requete")?;
-    let r = Arg { v: &r, path: &path };
-    let mut names: Vec<String> = opt_string(r, "domainePrincipal").into_iter().collect();
-    if let Some(more) = opt_string(r, "domaines") {
-        names.extend(more.split(['\n', '\r', ',', ' ']).filter(|n| !n.is_empty()).map(str::to_string));
-    }
-    Ok((string(r, "CSR")?, names))
+async fn revocation(xr: &XmlRpc, caller: &Caller, req: &Value, path: &str) -> Result<Value, Fault> {
+    let r: Revocation = bulk_request(req, path, "refTBS")?;
+    Ok(done(&xr.orders.revoke(caller, &r.reference, None, r.motif.unwrap_or(0)).await?))
 }
 
-async fn refabrication(xr: &XmlRpc, caller: &Caller, req: Arg<'_>) -> Result<Value, Fault> {
-    let reference = ref_tbs(req)?;
-    let (csr, names) = requete(req)?;
-    let o = xr.orders.reissue(caller, &reference, &orders::Reissue { csr: csr.into_bytes(), names }).await?;
-    Ok(done(&o))
+/// A `refabrication` request: the order and its new CSR.
+#[derive(Deserialize)]
+struct Refabrication {
+    #[serde(rename = "refTBS")]
+    reference: String,
+    requete: Requete,
 }
 
-async fn renouvellement(xr: &XmlRpc, caller: &Caller, req: Arg<'_>) -> Result<Value, Fault> {
-    let reference = ref_tbs(req)?;
-    let csr = match req.opt("requete") {
-        Some(_) => Some(requete(req)?.0),
-        None => None,
-    };
-    let client_ref = req.opt("divers").and_then(|d| opt_string(Arg { v: d, path: req.path }, "refClient"));
-    let placed = xr.orders.renew(caller, &reference, csr.as_deref().map(str::as_bytes), client_ref.as_deref()).await?;
+async fn refabrication(xr: &XmlRpc, caller: &Caller, req: &Value, path: &str) -> Result<Value, Fault> {
+    let r: Refabrication = bulk_request(req, path, "refTBS")?;
+    let reissue = orders::Reissue { names: r.requete.names(), csr: r.requete.csr.into_bytes() };
+    Ok(done(&xr.orders.reissue(caller, &r.reference, &reissue).await?))
+}
+
+/// A `renouvellement` request: the order, and optionally a new CSR and client reference.
+#[derive(Deserialize)]
+struct Renouvellement {
+    #[serde(rename = "refTBS")]
+    reference: String,
+    requete: Option<Requete>,
+    divers: Option<Divers>,
+}
+
+async fn renouvellement(xr: &XmlRpc, caller: &Caller, req: &Value, path: &str) -> Result<Value, Fault> {
+    let r: Renouvellement = bulk_request(req, path, "refTBS")?;
+    let csr = r.requete.map(|q| q.csr);
+    let client_ref = r.divers.and_then(|d| d.client_ref);
+    let placed =
+        xr.orders.renew(caller, &r.reference, csr.as_deref().map(str::as_bytes), client_ref.as_deref()).await?;
     Ok(done(&placed.order))
 }
 
-/// `reference`: the orders placed with a client reference (`{refClient}`).
-async fn by_client_ref(xr: &XmlRpc, caller: &Caller, req: Arg<'_>) -> Result<Value, Fault> {
-    let client_ref = match req.v {
-        Value::Struct(_) => string(req, "refClient")?,
-        Value::String(s) => s.clone(),
-        other => return Err(Fault::params(req.path, &format!("expected refClient, found {}", other.type_name()))),
-    };
+/// A `reference` request: `{refClient}`, or the client reference itself.
+#[derive(Deserialize)]
+struct ClientRef {
+    #[serde(rename = "refClient")]
+    client_ref: String,
+}
+
+/// `reference`: the orders placed with a client reference.
+async fn by_client_ref(xr: &XmlRpc, caller: &Caller, req: &Value, path: &str) -> Result<Value, Fault> {
+    let ClientRef { client_ref } = bulk_request(req, path, "refClient")?;
     let filter = orders::OrderFilter { client_ref, limit: 1000, ..Default::default() };
     let found = xr.orders.list_orders(caller, &filter).await?;
     if found.is_empty() {
@@ -394,43 +465,65 @@ async fn asleep(xr: &XmlRpc, caller: &Caller) -> Result<Value, Fault> {
     Ok(Value::Array(out))
 }
 
-/// A date option: Unix seconds for `typeDate = "timestamp"`, ISO 8601 otherwise.
-fn date_option(opts: Arg<'_>, name: &str, iso: bool) -> Result<Option<i64>, Fault> {
-    let path = format!("{}.{name}", opts.path);
-    match opts.opt(name) {
-        None => Ok(None),
-        Some(Value::DateTime(t)) => Ok(Some(t.unix_timestamp())),
-        Some(Value::Int(i)) if !iso => Ok(Some(*i)),
-        Some(Value::String(v)) if !iso => {
-            v.trim().parse().map(Some).map_err(|_| Fault::params(&path, &format!("{v:?} is not a Unix timestamp")))
-        }
-        Some(Value::String(v)) => crate::parse_datetime(v)
-            .map(|t| Some(t.unix_timestamp()))
-            .ok_or_else(|| Fault::params(&path, &format!("{v:?} is not an ISO 8601 date"))),
-        Some(other) => Err(Fault::params(&path, &format!("expected a date, found {}", other.type_name()))),
-    }
+/// How `changementCommandes` reads its dates given as text.
+#[derive(Clone, Copy, Deserialize, PartialEq)]
+#[serde(rename_all = "lowercase")]
+pub(crate) enum TypeDate {
+    /// Unix seconds.
+    Timestamp,
+    /// ISO 8601, UTC when no zone is given.
+    Iso,
 }
 
-/// `changementCommandes`: the orders changed within a date range, given in
-/// the first parameter beside `identification`.
-async fn changes(xr: &XmlRpc, caller: &Caller, call: &MethodCall) -> Result<Value, Fault> {
-    let opts = Arg { v: &call.params[0], path: "param1" };
-    let iso = match opt_string(opts, "typeDate").as_deref() {
-        None | Some("timestamp") => false,
-        Some("iso") => true,
-        Some(other) => {
-            return Err(Fault::params("param1.typeDate", &format!("{other:?} is neither timestamp nor iso")));
+/// Unix seconds of a date parameter (0 when absent). Text is read as `read`
+/// says, or as either form when the method has no such flag.
+pub(crate) fn unix_time(date: Option<&DateParam>, path: &str, read: Option<TypeDate>) -> Result<i64, Fault> {
+    let as_seconds = |v: &str| v.trim().parse::<i64>().ok();
+    let as_iso = |v: &str| parse_datetime(v).map(|t| t.unix_timestamp());
+    Ok(match (date, read) {
+        (None, _) => 0,
+        (Some(DateParam::DateTime(t)), _) => t.unix_timestamp(),
+        (Some(DateParam::Int(_)), Some(TypeDate::Iso)) => {
+            return Err(Fault::params(path, "expected an ISO 8601 date, found int"));
         }
-    };
-    let from = date_option(opts, "timestampChangementDepuis", iso)?.unwrap_or(0);
-    let to = date_option(opts, "timestampChangementJusqua", iso)?.unwrap_or(0);
+        (Some(DateParam::Int(i)), _) => *i,
+        (Some(DateParam::Text(v)), Some(TypeDate::Timestamp)) => {
+            as_seconds(v).ok_or_else(|| Fault::params(path, &format!("{v:?} is not a Unix timestamp")))?
+        }
+        (Some(DateParam::Text(v)), Some(TypeDate::Iso)) => {
+            as_iso(v).ok_or_else(|| Fault::params(path, &format!("{v:?} is not an ISO 8601 date")))?
+        }
+        (Some(DateParam::Text(v)), None) => {
+            as_iso(v).or_else(|| as_seconds(v)).ok_or_else(|| Fault::params(path, &format!("{v:?} is not a date")))?
+        }
+    })
+}
+
+/// The options of `changementCommandes`, beside `identification` in the first parameter.
+#[derive(Deserialize)]
+struct Changes {
+    #[serde(rename = "typeDate")]
+    read: Option<TypeDate>,
+    #[serde(rename = "timestampChangementDepuis")]
+    from: Option<DateParam>,
+    #[serde(rename = "timestampChangementJusqua")]
+    to: Option<DateParam>,
+}
+
+/// `changementCommandes`: the orders changed within a date range.
+async fn changes(xr: &XmlRpc, caller: &Caller, call: &MethodCall) -> Result<Value, Fault> {
+    let options = call.params.first().ok_or_else(|| Fault::params("param1", "missing"))?;
+    let c: Changes = from_value(options, "param1")?;
+    let read = Some(c.read.unwrap_or(TypeDate::Timestamp));
+    let from = unix_time(c.from.as_ref(), "param1.timestampChangementDepuis", read)?;
+    let to = unix_time(c.to.as_ref(), "param1.timestampChangementJusqua", read)?;
     let filter = orders::OrderFilter { updated_from: from, updated_to: to, limit: 10_000, ..Default::default() };
     let list = xr.orders.list_orders(caller, &filter).await?;
     Ok(Value::Array(list.iter().map(|o| order_value(o, &[])).collect()))
 }
 
-async fn statut(xr: &XmlRpc, caller: &Caller, _path: &str, req: Arg<'_>) -> Result<Value, Fault> {
-    let reference = ref_tbs(req)?;
+async fn statut(xr: &XmlRpc, caller: &Caller, req: &Value, path: &str) -> Result<Value, Fault> {
+    let reference = order_ref(req, path)?;
     let o = xr.orders.order(caller, &reference).await?;
     let certs = xr.orders.certificates(caller, &reference).await?;
     Ok(order_value(&o, &certs))

@@ -3,42 +3,48 @@
 //! and pre-validations. Each takes (identification, arguments).
 
 use orders::{Caller, Ledger, format_money, iso, statement_csv};
+use serde::Deserialize;
+use serde::de::DeserializeOwned;
 
-use crate::args::{Arg, int, opt_string, string};
 use crate::fault::{Fault, code};
-use crate::methods::order_value;
+use crate::methods::{order_value, unix_time};
 use crate::server::{Peer, XmlRpc};
-use crate::{MethodCall, Value};
+use crate::{DateParam, MethodCall, Value, from_value};
 
 fn s(v: impl Into<String>) -> Value {
     Value::String(v.into())
 }
 
 /// The second parameter, the method's arguments (an empty struct when absent).
-fn args(call: &MethodCall) -> Arg<'_> {
+fn args<T: DeserializeOwned>(call: &MethodCall) -> Result<T, Fault> {
     static EMPTY: Value = Value::Struct(Vec::new());
-    Arg { v: call.params.get(1).unwrap_or(&EMPTY), path: "param2" }
+    Ok(from_value(call.params.get(1).unwrap_or(&EMPTY), "param2")?)
+}
+
+/// The arguments of the methods on one order.
+#[derive(Deserialize)]
+struct ByReference {
+    reference: String,
 }
 
 /// Runs a modern method, or `None` when `call` names none.
 pub(crate) async fn call(xr: &XmlRpc, caller: &Caller, call: &MethodCall, peer: &Peer) -> Option<Result<Value, Fault>> {
-    let a = args(call);
     let o = &xr.orders;
+    let reference = || args::<ByReference>(call).map(|a| a.reference);
     Some(match call.method.as_str() {
-        "order.cancel" => async { Ok(one(xr, caller, &o.cancel(caller, &string(a, "reference")?).await?).await) }.await,
-        "order.approve" => {
-            async { Ok(one(xr, caller, &o.approve(caller, &string(a, "reference")?).await?).await) }.await
-        }
-        "order.reject" => async { Ok(one(xr, caller, &o.reject(caller, &string(a, "reference")?).await?).await) }.await,
-        "order.list" => list(xr, caller, a).await,
-        "cert.download" => download(xr, caller, a).await,
-        "account.statement" => statement(xr, caller, a).await,
+        "order.cancel" => async { Ok(one(xr, caller, &o.cancel(caller, &reference()?).await?).await) }.await,
+        "order.approve" => async { Ok(one(xr, caller, &o.approve(caller, &reference()?).await?).await) }.await,
+        "order.reject" => async { Ok(one(xr, caller, &o.reject(caller, &reference()?).await?).await) }.await,
+        "order.list" => list(xr, caller, call).await,
+        "cert.download" => download(xr, caller, call).await,
+        "account.statement" => statement(xr, caller, call).await,
         "catalog.products" => products(xr, caller).await,
-        "acme.url.create" => acme_create(xr, caller, a, peer).await,
+        "acme.url.create" => acme_create(xr, caller, call, peer).await,
         "acme.url.list" => acme_list(xr, caller, peer).await,
         "acme.url.revoke" => {
             async {
-                o.revoke_acme_url(caller, int(a, "id")?).await?;
+                let AcmeRevoke { id } = args(call)?;
+                o.revoke_acme_url(caller, id).await?;
                 Ok(Value::Struct(vec![("messageReponse".into(), s("OK"))]))
             }
             .await
@@ -54,38 +60,49 @@ async fn one(xr: &XmlRpc, caller: &Caller, order: &orders::Order) -> Value {
     order_value(order, &certs)
 }
 
-fn opt_date(a: Arg<'_>, name: &str) -> Result<i64, Fault> {
-    match a.opt(name) {
-        None => Ok(0),
-        Some(Value::DateTime(t)) => Ok(t.unix_timestamp()),
-        Some(Value::Int(i)) => Ok(*i),
-        Some(Value::String(v)) => crate::parse_datetime(v)
-            .map(|t| t.unix_timestamp())
-            .or_else(|| v.trim().parse().ok())
-            .ok_or_else(|| Fault::params(&format!("{}.{name}", a.path), &format!("{v:?} is not a date"))),
-        Some(other) => {
-            Err(Fault::params(&format!("{}.{name}", a.path), &format!("expected a date, found {}", other.type_name())))
-        }
-    }
+/// The `depuis` and `jusqua` bounds of a listing, in Unix seconds (0 when absent).
+fn period(depuis: Option<&DateParam>, jusqua: Option<&DateParam>) -> Result<(i64, i64), Fault> {
+    Ok((unix_time(depuis, "param2.depuis", None)?, unix_time(jusqua, "param2.jusqua", None)?))
 }
 
-async fn list(xr: &XmlRpc, caller: &Caller, a: Arg<'_>) -> Result<Value, Fault> {
+/// The filters of `order.list`; dates are Unix seconds or ISO 8601.
+#[derive(Deserialize)]
+struct ListArgs {
+    statut: Option<String>,
+    produit: Option<String>,
+    depuis: Option<DateParam>,
+    jusqua: Option<DateParam>,
+    limite: Option<i64>,
+    decalage: Option<i64>,
+}
+
+async fn list(xr: &XmlRpc, caller: &Caller, call: &MethodCall) -> Result<Value, Fault> {
+    let a: ListArgs = args(call)?;
+    let (updated_from, updated_to) = period(a.depuis.as_ref(), a.jusqua.as_ref())?;
     let filter = orders::OrderFilter {
-        status: opt_string(a, "statut").unwrap_or_default(),
-        product_code: opt_string(a, "produit").unwrap_or_default(),
-        updated_from: opt_date(a, "depuis")?,
-        updated_to: opt_date(a, "jusqua")?,
-        limit: if a.opt("limite").is_some() { int(a, "limite")?.clamp(1, 1000) } else { 100 },
-        offset: if a.opt("decalage").is_some() { int(a, "decalage")?.max(0) } else { 0 },
+        status: a.statut.unwrap_or_default(),
+        product_code: a.produit.unwrap_or_default(),
+        updated_from,
+        updated_to,
+        limit: a.limite.map_or(100, |l| l.clamp(1, 1000)),
+        offset: a.decalage.map_or(0, |d| d.max(0)),
         ..Default::default()
     };
     let list = xr.orders.list_orders(caller, &filter).await?;
     Ok(Value::Array(list.iter().map(|o| order_value(o, &[])).collect()))
 }
 
-async fn download(xr: &XmlRpc, caller: &Caller, a: Arg<'_>) -> Result<Value, Fault> {
-    let reference = string(a, "reference")?;
-    let format = opt_string(a, "format").unwrap_or_else(|| "pem".into());
+/// The arguments of `cert.download`; the format is checked below, where an
+/// unknown one is a business fault (41) rather than a type error.
+#[derive(Deserialize)]
+struct DownloadArgs {
+    reference: String,
+    format: Option<String>,
+}
+
+async fn download(xr: &XmlRpc, caller: &Caller, call: &MethodCall) -> Result<Value, Fault> {
+    let DownloadArgs { reference, format } = args(call)?;
+    let format = format.unwrap_or_else(|| "pem".into());
     let certs = xr.orders.certificates(caller, &reference).await?;
     let cert = certs
         .iter()
@@ -109,21 +126,38 @@ async fn download(xr: &XmlRpc, caller: &Caller, a: Arg<'_>) -> Result<Value, Fau
     Ok(Value::Struct(vec![("format".into(), s(format)), ("contenu".into(), content)]))
 }
 
-async fn statement(xr: &XmlRpc, caller: &Caller, a: Arg<'_>) -> Result<Value, Fault> {
-    let which = match opt_string(a, "type").as_deref().unwrap_or("tokens") {
-        "tokens" | "jetons" => Ledger::Tokens,
-        "deposit" | "depot" => Ledger::Deposit,
-        "invoice" | "facture" => Ledger::Invoice,
-        other => {
-            return Err(Fault::params(
-                &format!("{}.type", a.path),
-                &format!("{other:?}: use tokens, deposit or invoice"),
-            ));
-        }
+/// Which ledger `account.statement` reads, in English or French.
+#[derive(Deserialize)]
+#[serde(rename_all = "lowercase")]
+enum LedgerName {
+    #[serde(alias = "jetons")]
+    Tokens,
+    #[serde(alias = "depot")]
+    Deposit,
+    #[serde(alias = "facture")]
+    Invoice,
+}
+
+/// The arguments of `account.statement`.
+#[derive(Deserialize)]
+struct StatementArgs {
+    #[serde(rename = "type")]
+    ledger: Option<LedgerName>,
+    depuis: Option<DateParam>,
+    jusqua: Option<DateParam>,
+    csv: Option<bool>,
+}
+
+async fn statement(xr: &XmlRpc, caller: &Caller, call: &MethodCall) -> Result<Value, Fault> {
+    let a: StatementArgs = args(call)?;
+    let which = match a.ledger {
+        None | Some(LedgerName::Tokens) => Ledger::Tokens,
+        Some(LedgerName::Deposit) => Ledger::Deposit,
+        Some(LedgerName::Invoice) => Ledger::Invoice,
     };
-    let to = opt_date(a, "jusqua")?;
-    let lines = xr.orders.statement(caller, which, opt_date(a, "depuis")?, if to == 0 { i64::MAX } else { to }).await?;
-    if a.opt("csv").is_some_and(|v| *v == Value::Bool(true)) {
+    let (from, to) = period(a.depuis.as_ref(), a.jusqua.as_ref())?;
+    let lines = xr.orders.statement(caller, which, from, if to == 0 { i64::MAX } else { to }).await?;
+    if a.csv == Some(true) {
         return Ok(Value::Struct(vec![("csv".into(), s(statement_csv(&lines)))]));
     }
     let money = which != Ledger::Tokens;
@@ -169,9 +203,23 @@ async fn products(xr: &XmlRpc, caller: &Caller) -> Result<Value, Fault> {
     Ok(Value::Array(out))
 }
 
-async fn acme_create(xr: &XmlRpc, caller: &Caller, a: Arg<'_>, peer: &Peer) -> Result<Value, Fault> {
-    let name = opt_string(a, "nom").unwrap_or_default();
-    let c = xr.orders.create_acme_url(caller, &name, &string(a, "produit")?, int(a, "organisation")?).await?;
+/// The arguments of `acme.url.create`.
+#[derive(Deserialize)]
+struct AcmeCreate {
+    nom: Option<String>,
+    produit: String,
+    organisation: i64,
+}
+
+/// The arguments of `acme.url.revoke`.
+#[derive(Deserialize)]
+struct AcmeRevoke {
+    id: i64,
+}
+
+async fn acme_create(xr: &XmlRpc, caller: &Caller, call: &MethodCall, peer: &Peer) -> Result<Value, Fault> {
+    let a: AcmeCreate = args(call)?;
+    let c = xr.orders.create_acme_url(caller, &a.nom.unwrap_or_default(), &a.produit, a.organisation).await?;
     Ok(Value::Struct(vec![
         ("id".into(), Value::Int(c.id)),
         ("directory".into(), s(format!("{}/acme/{}/directory", peer.base, c.path))),

@@ -11,16 +11,31 @@ use axum::http::{HeaderValue, header};
 use axum::response::{IntoResponse, Response};
 use axum::routing::post;
 use orders::{Caller, Orders, Source};
+use serde::Deserialize;
 
-use crate::args::{Arg, string};
 use crate::fault::Fault;
-use crate::{Limits, MethodCall, Value, encode, methods, parse_call};
+use crate::{Limits, MethodCall, Value, from_value, methods, parse_call};
 
 /// Who called and how they reached us: the client's address and the base URL
 /// they used (for the URLs some answers carry).
 pub(crate) struct Peer {
     pub ip: String,
     pub base: String,
+}
+
+/// The first parameter of an authenticated call; the method's own options
+/// may sit beside `identification`.
+#[derive(Deserialize)]
+struct Authenticated {
+    identification: Identification,
+}
+
+/// An API user's credentials. No `Debug`, so the password cannot reach a log.
+#[derive(Deserialize)]
+struct Identification {
+    utilisateur: String,
+    #[serde(rename = "motDePasse")]
+    mot_de_passe: String,
 }
 
 /// The XML-RPC front: the order core and the codec's limits.
@@ -52,11 +67,9 @@ impl XmlRpc {
     /// Authenticates the caller from `identification {utilisateur, motDePasse}`
     /// in the first parameter.
     pub(crate) async fn caller(&self, params: &[Value], ip: &str) -> Result<Caller, Fault> {
-        let first = params.first().ok_or_else(|| Fault::params("param 1", "missing (it carries identification)"))?;
-        let (ident, path) = Arg { v: first, path: "param1" }.member("identification")?;
-        let ident = Arg { v: &ident, path: &path };
-        let (login, password) = (string(ident, "utilisateur")?, string(ident, "motDePasse")?);
-        Ok(self.orders.authenticate(&login, &password, ip, Source::Xmlrpc).await?)
+        let first = params.first().ok_or_else(|| Fault::params("param1", "missing (it carries identification)"))?;
+        let Authenticated { identification: id } = from_value(first, "param1")?;
+        Ok(self.orders.authenticate(&id.utilisateur, &id.mot_de_passe, ip, Source::Xmlrpc).await?)
     }
 
     /// Runs one call; `nested` forbids `system.multicall` inside itself.
@@ -87,15 +100,15 @@ async fn endpoint(
     let peer = Peer { ip: addr.ip().to_string(), base: base.trim_end_matches('/').to_string() };
     let body = match axum::body::to_bytes(body, xr.limits.max_bytes).await {
         Ok(b) => b,
-        Err(_) => return xml(encode::fault(-32700, &format!("the body exceeds {} bytes", xr.limits.max_bytes))),
+        Err(_) => return xml(crate::fault(-32700, &format!("the body exceeds {} bytes", xr.limits.max_bytes))),
     };
     let outcome = match parse_call(&body, &xr.limits) {
         Ok(call) => xr.dispatch(&call, &peer, false).await,
         Err(e) => Err(Fault::from(e)),
     };
     xml(match outcome {
-        Ok(v) => encode::response(&v),
-        Err(f) => encode::fault(f.code, &f.message),
+        Ok(v) => crate::response(&v),
+        Err(f) => crate::fault(f.code, &f.message),
     })
 }
 

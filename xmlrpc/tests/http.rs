@@ -1,7 +1,8 @@
 //! The XML-RPC endpoint over HTTP with raw bodies: a legacy `achat` written
 //! by hand as real clients send it becomes an order; hostile or broken
 //! bodies get a clean fault (or refusal) and the server stays up; an ACME URL
-//! made through XML-RPC works for a real ACME client.
+//! made through XML-RPC works for a real ACME client; a bad parameter is a
+//! -32602 fault naming its path, and a bad bulk request faults alone.
 
 use std::net::SocketAddr;
 
@@ -255,4 +256,90 @@ async fn a_name_not_pre_validated_is_proven_by_dns_then_issued() {
     let code =
         post(&url, certgate_xmlrpc::call("dcvCodeValidation", &[ident(), Value::Struct(vec![])]).into_bytes()).await.1;
     assert_eq!(fault_code(&code), Some(41));
+}
+
+fn st(members: &[(&str, Value)]) -> Value {
+    Value::Struct(members.iter().map(|(k, v)| (k.to_string(), v.clone())).collect())
+}
+
+fn text(s: &str) -> Value {
+    Value::String(s.into())
+}
+
+/// The fault code and string of a fault struct.
+fn fault_of(v: &Value) -> (Option<i64>, Option<&str>) {
+    (fault_code(&Some(v.clone())), v.get("faultString").and_then(Value::as_str))
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_bad_parameter_is_a_fault_naming_its_path_and_a_bad_bulk_request_faults_alone() {
+    let tdb = TestDb::sqlite().await;
+    let f = Fixture::new(&tdb, Formula::Bulk).await;
+    f.orders.credit_tokens(&f.op, "ssl1", 1, "").await.unwrap();
+    let server = serve(&f).await;
+    let url = format!("{}/xmlrpc", server.url);
+    let produit = st(&[("code", text("ssl")), ("dureeVie", Value::Int(1))]);
+    let pem = csr(&["www.example.test"], Key::P256);
+    let demande = st(&[
+        ("first", st(&[("produit", produit.clone()), ("requete", st(&[("CSR", text(&pem))]))])),
+        (
+            "noCsr",
+            st(&[("produit", produit.clone()), ("requete", st(&[("domainePrincipal", text("a.example.test"))]))]),
+        ),
+        ("csrStruct", st(&[("produit", produit.clone()), ("requete", st(&[("CSR", st(&[]))]))])),
+        (
+            "badYears",
+            st(&[
+                ("produit", st(&[("code", text("ssl")), ("dureeVie", text("one"))])),
+                ("requete", st(&[("CSR", text(&pem))])),
+            ]),
+        ),
+    ]);
+    let before = footprint(f.orders.db()).await.ledger;
+    let (_, answer) = post(&url, certgate_xmlrpc::call("achat", &[ident(), demande]).into_bytes()).await;
+    let Some(Value::Struct(answers)) = answer else { panic!("{answer:?}") };
+    let keys: Vec<&str> = answers.iter().map(|(k, _)| k.as_str()).collect();
+    assert_eq!(keys, ["first", "noCsr", "csrStruct", "badYears"], "the answer keeps the requests' order");
+    assert_eq!(answers[0].1.get("messageReponse").and_then(Value::as_str), Some("OK"), "{:?}", answers[0]);
+    assert_eq!(fault_of(&answers[1].1), (Some(-32602), Some("demande.noCsr.requete.CSR: missing")));
+    assert_eq!(
+        fault_of(&answers[2].1),
+        (Some(-32602), Some("demande.csrStruct.requete.CSR: expected a string, found struct"))
+    );
+    assert_eq!(
+        fault_of(&answers[3].1),
+        (Some(-32602), Some("demande.badYears.produit.dureeVie: \"one\" is not an integer"))
+    );
+    assert_eq!(footprint(f.orders.db()).await.ledger - before, 1, "one debit, for the one good request");
+
+    // Whole-call faults name the parameter's path too.
+    let no_password = st(&[("identification", st(&[("utilisateur", text("hoster"))]))]);
+    let cases = [
+        ("solde", vec![no_password], "param1.identification.motDePasse: missing"),
+        ("achat", vec![ident(), Value::Array(vec![])], "demande: expected a struct, found array"),
+        ("order.list", vec![ident(), st(&[("limite", text("many"))])], "param2.limite: \"many\" is not an integer"),
+        (
+            "acme.url.create",
+            vec![ident(), st(&[("produit", text("ssl1")), ("organisation", Value::Bool(true))])],
+            "param2.organisation: expected an int, found boolean",
+        ),
+        (
+            "changementCommandes",
+            vec![st(&[
+                ("identification", ident().get("identification").cloned().unwrap()),
+                ("typeDate", text("iso")),
+                ("timestampChangementDepuis", Value::Int(0)),
+            ])],
+            "param1.timestampChangementDepuis: expected an ISO 8601 date, found int",
+        ),
+    ];
+    for (method, params, message) in cases {
+        let (status, v) = post(&url, certgate_xmlrpc::call(method, &params).into_bytes()).await;
+        let v = v.unwrap();
+        assert_eq!((status, fault_of(&v)), (200, (Some(-32602), Some(message))), "{method}");
+    }
+    let calls = Value::Array(vec![st(&[("params", Value::Array(vec![]))])]);
+    let (_, v) = post(&url, certgate_xmlrpc::call("system.multicall", &[calls]).into_bytes()).await;
+    let Some(Value::Array(entries)) = v else { panic!("{v:?}") };
+    assert_eq!(fault_of(&entries[0]), (Some(-32602), Some("param1[0].methodName: missing")));
 }

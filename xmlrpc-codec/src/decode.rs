@@ -3,6 +3,8 @@
 //! predefined entities and character references; a DOCTYPE is refused, so
 //! nothing else can be defined), then read by a small recursive descent.
 
+use std::borrow::Cow;
+
 use base64::Engine as _;
 use base64::engine::general_purpose::STANDARD;
 use quick_xml::Reader;
@@ -41,9 +43,45 @@ pub struct MethodCall {
 
 #[derive(Debug, PartialEq)]
 enum Tok {
-    Start(String),
-    End(String),
+    Start(Name),
+    End(Name),
     Text(String),
+}
+
+/// An element's name: one of XML-RPC's own names without an allocation (a
+/// 1 MiB body holds over 100,000 elements, and each token used to carry a
+/// copy of its name), or any other name for the message that refuses it.
+type Name = Cow<'static, str>;
+
+const ELEMENTS: &[&str] = &[
+    "methodCall",
+    "methodName",
+    "params",
+    "param",
+    "value",
+    "i4",
+    "int",
+    "i8",
+    "ex:i8",
+    "boolean",
+    "string",
+    "double",
+    "dateTime.iso8601",
+    "base64",
+    "struct",
+    "member",
+    "name",
+    "array",
+    "data",
+    "nil",
+    "ex:nil",
+];
+
+fn element(raw: &str) -> Name {
+    match ELEMENTS.iter().find(|e| **e == raw) {
+        Some(e) => Cow::Borrowed(e),
+        None => Cow::Owned(raw.to_string()),
+    }
 }
 
 fn bad(msg: impl Into<String>) -> DecodeError {
@@ -54,8 +92,9 @@ fn not_rpc(msg: impl Into<String>) -> DecodeError {
     DecodeError::NotXmlRpc(msg.into())
 }
 
-/// The body as text, honouring the declared charset (UTF-8 or ISO-8859-1).
-fn to_text(body: &[u8]) -> Result<String, DecodeError> {
+/// The body as text, honouring the declared charset (UTF-8 or ISO-8859-1);
+/// UTF-8 is borrowed, not copied.
+fn to_text(body: &[u8]) -> Result<Cow<'_, str>, DecodeError> {
     let head = String::from_utf8_lossy(&body[..body.len().min(200)]).to_ascii_lowercase();
     let encoding = head
         .strip_prefix("\u{feff}")
@@ -69,11 +108,11 @@ fn to_text(body: &[u8]) -> Result<String, DecodeError> {
     match encoding.as_deref() {
         None | Some("utf-8" | "utf8" | "us-ascii" | "ascii") => {
             let s = std::str::from_utf8(body).map_err(|_| bad("the body is not valid UTF-8"))?;
-            Ok(s.trim_start_matches('\u{feff}').to_string())
+            Ok(Cow::Borrowed(s.trim_start_matches('\u{feff}')))
         }
         // Every ISO-8859-1 byte is the Unicode code point of the same value.
         Some("iso-8859-1" | "latin1" | "latin-1" | "iso8859-1" | "iso_8859-1") => {
-            Ok(body.iter().map(|b| char::from(*b)).collect())
+            Ok(Cow::Owned(body.iter().map(|b| char::from(*b)).collect()))
         }
         Some(other) => Err(bad(format!("unsupported charset {other:?}; use UTF-8 or ISO-8859-1"))),
     }
@@ -99,17 +138,17 @@ fn tokens(text: &str, limits: &Limits) -> Result<Vec<Tok>, DecodeError> {
             Event::Start(s) => {
                 depth += 1;
                 elements += 1;
-                out.push(Tok::Start(s.name().as_ref().to_string()));
+                out.push(Tok::Start(element(s.name().as_ref())));
             }
             Event::Empty(s) => {
                 elements += 1;
-                let name = s.name().as_ref().to_string();
+                let name = element(s.name().as_ref());
                 out.push(Tok::Start(name.clone()));
                 out.push(Tok::End(name));
             }
             Event::End(e) => {
                 depth = depth.saturating_sub(1);
-                out.push(Tok::End(e.name().as_ref().to_string()));
+                out.push(Tok::End(element(e.name().as_ref())));
             }
             Event::Text(t) => push_text(&mut out, &t.xml10_content()),
             Event::CData(c) => push_text(&mut out, &c.into_inner()),
@@ -162,7 +201,7 @@ impl Parser {
         }
     }
 
-    fn peek_start(&mut self) -> Option<String> {
+    fn peek_start(&mut self) -> Option<Name> {
         self.skip_text();
         match self.toks.get(self.pos) {
             Some(Tok::Start(n)) => Some(n.clone()),
@@ -230,7 +269,7 @@ impl Parser {
         }
         let ty = self.peek_start().ok_or_else(|| not_rpc("<value> holds neither text nor a type element"))?;
         self.pos += 1;
-        let v = match ty.as_str() {
+        let v = match &*ty {
             "i4" | "int" | "i8" | "ex:i8" => {
                 let t = self.text_until_end(&ty)?;
                 Value::Int(t.trim().parse().map_err(|_| not_rpc(format!("<{ty}> {t:?} is not an integer")))?)

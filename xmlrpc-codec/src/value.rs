@@ -69,9 +69,15 @@ fn num(s: &str) -> Option<u32> {
 /// Parses the date forms clients send: the spec's compact
 /// `19980717T14:08:55`, ISO 8601 with dashes (`1998-07-17T14:08:55`), with
 /// or without colons, fractions of a second, and `Z` or `±hh:mm` offsets.
-/// A time without a zone is UTC.
+/// A time without a zone is UTC. A date whose UTC form falls outside the
+/// years 0000 to 9999 is refused: XML-RPC cannot write it back.
 pub fn parse_datetime(s: &str) -> Option<OffsetDateTime> {
     let s = s.trim();
+    // The fields are cut by byte offsets below, which a multi-byte character
+    // would straddle (fuzz finding).
+    if !s.is_ascii() {
+        return None;
+    }
     let (date, rest) = s.split_once(['T', 't', ' ']).unwrap_or((s, "00:00:00"));
     let date: String = date.chars().filter(|c| *c != '-').collect();
     if date.len() != 8 {
@@ -109,7 +115,10 @@ pub fn parse_datetime(s: &str) -> Option<OffsetDateTime> {
     };
     let date = Date::from_calendar_date(y as i32, Month::try_from(m as u8).ok()?, d as u8).ok()?;
     let time = Time::from_hms_nano(hh as u8, mm as u8, ss as u8, nanos).ok()?;
-    Some(PrimitiveDateTime::new(date, time).assume_offset(offset).to_offset(UtcOffset::UTC))
+    // `to_offset` panics when the offset carries the date out of time's range
+    // (9999-12-31T23:00:00-05:00 is in year 10000).
+    let utc = PrimitiveDateTime::new(date, time).assume_offset(offset).checked_to_offset(UtcOffset::UTC)?;
+    (0..=9999).contains(&utc.year()).then_some(utc)
 }
 
 #[cfg(test)]
@@ -135,5 +144,18 @@ mod tests {
         for bad in ["", "yesterday", "1998-13-01T00:00:00", "19980717T25:00:00", "1998-07-17T14:08:55+2"] {
             assert_eq!(parse_datetime(bad), None, "{bad}");
         }
+    }
+
+    #[test]
+    fn dates_the_fuzzer_broke_are_refused_without_panicking() {
+        // A multi-byte character where the fields are cut used to panic.
+        for bad in ["1998\u{feff}7", "123é567", "19980717T1é:00", "1998-07-17T14:08:55+0é:00"] {
+            assert_eq!(parse_datetime(bad), None, "{bad:?}");
+        }
+        // Offsets that carry the date out of the years XML-RPC can write.
+        assert_eq!(parse_datetime("9999-12-31T23:00:00-05:00"), None, "year 10000 used to panic");
+        assert_eq!(parse_datetime("0000-01-01T00:00:00+01:00"), None, "year -1 cannot be written back");
+        assert_eq!(parse_datetime("9999-12-31T23:59:59Z").map(|t| t.year()), Some(9999));
+        assert_eq!(parse_datetime("0000-01-01T00:00:00Z").map(|t| t.year()), Some(0));
     }
 }

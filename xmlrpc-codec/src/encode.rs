@@ -14,6 +14,9 @@ fn escape(s: &str, out: &mut String) {
             '&' => out.push_str("&amp;"),
             '<' => out.push_str("&lt;"),
             '>' => out.push_str("&gt;"),
+            // A reader normalises a raw CR (and CRLF) to LF; a character
+            // reference is not normalised, so the CR survives (fuzz finding).
+            '\r' => out.push_str("&#13;"),
             c => out.push(c),
         }
     }
@@ -97,4 +100,19 @@ pub fn call(method: &str, params: &[Value]) -> String {
     }
     out.push_str("</params></methodCall>\n");
     out
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::{Limits, parse_call};
+
+    #[test]
+    fn a_carriage_return_survives_the_round_trip() {
+        // Fuzz finding: a raw CR was read back as LF.
+        let v = Value::Struct(vec![("a\rb".into(), Value::String("x\r\ny\r".into()))]);
+        let body = call("m\rn", std::slice::from_ref(&v));
+        let back = parse_call(body.as_bytes(), &Limits::default()).unwrap();
+        assert_eq!((back.method.as_str(), back.params), ("m\rn", vec![v]));
+    }
 }
