@@ -41,7 +41,11 @@ pub async fn track(req: Request, next: Next) -> Response {
     let matched = req.extensions().get::<MatchedPath>().map(|m| m.as_str().to_string());
     let started = Instant::now();
     let response = next.run(req).await;
-    let route = matched.unwrap_or_else(|| "unmatched".into());
+    // An XML-RPC call is labelled with its method: every call shares the endpoint.
+    let route = match response.extensions().get::<xmlrpc::CalledMethod>() {
+        Some(xmlrpc::CalledMethod(method)) => (*method).to_string(),
+        None => matched.unwrap_or_else(|| "unmatched".into()),
+    };
     let status = response.status().as_u16().to_string();
     metrics::counter!("certgate_http_requests_total", "front" => front, "route" => route.clone(), "status" => status)
         .increment(1);

@@ -255,6 +255,8 @@ request_timeout_secs = 5
     assert_eq!(metric(&m, "certgate_ledger_debits_total{kind=\"tokens\"}"), 1.0);
     assert_eq!(metric(&m, "certgate_orders{state=\"delivered\"}"), 1.0);
     assert_eq!(metric(&m, "certgate_jobs_queued "), 0.0);
+    assert_eq!(metric(&m, "certgate_http_requests_total{front=\"xmlrpc\",route=\"solde\",status=\"200\"}"), 2.0);
+    assert_eq!(metric(&m, "certgate_xmlrpc_faults_total{method=\"solde\",code=\"1\"}"), 1.0, "the wrong password");
     assert!(!m.contains(&directory[directory.find("/acme/").unwrap()..]), "no raw ACME path in the labels");
     stop(serve);
 
@@ -312,7 +314,14 @@ request_timeout_secs = 5
     assert!(lines.iter().any(|l| l.contains("\"request_id\"") && l.contains("served")), "request lines carry their ID");
     let key = std::fs::read_to_string(cb.join("live/www.example.test/privkey.pem")).unwrap();
     let key_body: String = key.lines().filter(|l| !l.starts_with("-----")).collect();
-    let secrets = [SECRET, PEBBLE_EAB_HMAC, hmac.as_str(), password, &key_body[key_body.len() / 2..][..40], &key_body[key_body.len() - 40..]];
+    let secrets = [
+        SECRET,
+        PEBBLE_EAB_HMAC,
+        hmac.as_str(),
+        password,
+        &key_body[key_body.len() / 2..][..40],
+        &key_body[key_body.len() - 40..],
+    ];
     for secret in secrets {
         let leaked: Vec<&String> = lines.iter().filter(|l| l.contains(secret)).collect();
         assert!(leaked.is_empty(), "a secret is in the logs: {leaked:?}");

@@ -13,7 +13,7 @@ mod methods;
 mod modern;
 mod server;
 
-pub use server::XmlRpc;
+pub use server::{CalledMethod, XmlRpc};
 pub use xmlrpc_codec::{
     DateParam, DecodeError, Keyed, Limits, MethodCall, ParamError, Value, call, fault, fault_value, from_value,
     parse_call, parse_datetime, response,

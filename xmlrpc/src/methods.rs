@@ -70,6 +70,12 @@ const METHODS: &[(&str, &str, &str)] = &[
     ("system.multicall", "array array", "Runs several calls in one; each answers or faults on its own."),
 ];
 
+/// The method's name as a static string, or `None` for a method that does
+/// not exist (a bounded label for the metrics).
+pub(crate) fn known(name: &str) -> Option<&'static str> {
+    METHODS.iter().find(|m| m.0 == name).map(|m| m.0)
+}
+
 fn s(v: impl Into<String>) -> Value {
     Value::String(v.into())
 }

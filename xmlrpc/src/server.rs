@@ -16,6 +16,12 @@ use serde::Deserialize;
 use crate::fault::Fault;
 use crate::{Limits, MethodCall, Value, from_value, methods, parse_call};
 
+/// The method a request called, put in the response's extensions for the
+/// gateway's metrics: its name when it exists, `unknown` when it does not,
+/// `unparsed` when the body was not a call.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub struct CalledMethod(pub &'static str);
+
 /// Who called and how they reached us: the client's address and the base URL
 /// they used (for the URLs some answers carry).
 pub(crate) struct Peer {
@@ -102,14 +108,20 @@ async fn endpoint(
         Ok(b) => b,
         Err(_) => return xml(crate::fault(-32700, &format!("the body exceeds {} bytes", xr.limits.max_bytes))),
     };
-    let outcome = match parse_call(&body, &xr.limits) {
-        Ok(call) => xr.dispatch(&call, &peer, false).await,
-        Err(e) => Err(Fault::from(e)),
+    let (method, outcome) = match parse_call(&body, &xr.limits) {
+        Ok(call) => (methods::known(&call.method).unwrap_or("unknown"), xr.dispatch(&call, &peer, false).await),
+        Err(e) => ("unparsed", Err(Fault::from(e))),
     };
-    xml(match outcome {
+    let mut response = xml(match outcome {
         Ok(v) => crate::response(&v),
-        Err(f) => crate::fault(f.code, &f.message),
-    })
+        Err(f) => {
+            metrics::counter!("certgate_xmlrpc_faults_total", "method" => method, "code" => f.code.to_string())
+                .increment(1);
+            crate::fault(f.code, &f.message)
+        }
+    });
+    response.extensions_mut().insert(CalledMethod(method));
+    response
 }
 
 fn xml(body: String) -> Response {
