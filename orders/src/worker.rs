@@ -82,7 +82,7 @@ impl Worker {
             if *shutdown.borrow() {
                 return;
             }
-            let busy = match self.run_once().await {
+            let busy = match self.run_next(Some(&mut shutdown)).await {
                 Ok(busy) => busy,
                 Err(e) => {
                     tracing::warn!(error = %e, "job worker error");
@@ -112,12 +112,38 @@ impl Worker {
     /// Revokes superseded certificates that are due, then runs one ready job.
     /// Returns whether a job ran.
     pub async fn run_once(&self) -> Result<bool> {
+        self.run_next(None).await
+    }
+
+    /// As [`Worker::run_once`]; when `shutdown` turns true first, the job's
+    /// attempt is abandoned and its lease released at once, so that another
+    /// instance can take it now rather than when the lease expires. Giving up
+    /// anywhere is safe: the upstream order's URL is recorded before finalize.
+    async fn run_next(&self, shutdown: Option<&mut watch::Receiver<bool>>) -> Result<bool> {
         self.revoke_due().await?;
         let db = self.orders.db();
         let Some(job) = jobs::claim(db, &self.owner, self.orders.now(), self.orders.settings().job_lease_secs).await?
         else {
             return Ok(false);
         };
+        let Some(shutdown) = shutdown else {
+            return self.process(job).await;
+        };
+        let id = job.id;
+        tokio::select! {
+            done = self.process(job) => done,
+            _ = stopping(shutdown) => {
+                let mut c = db.acquire().await?;
+                jobs::release(&mut c, id, &self.owner).await?;
+                tracing::info!(job = id, "shutting down: job released for another worker");
+                Ok(true)
+            }
+        }
+    }
+
+    /// Runs a claimed job and records its outcome.
+    async fn process(&self, job: JobRow) -> Result<bool> {
+        let db = self.orders.db();
         upstream::pause_at_failpoint("worker-after-claim").await;
         let outcome = match job.kind.as_str() {
             "issue" => self.issue(&job).await,
@@ -301,6 +327,14 @@ fn observe_upstream(upstream: &str, op: &'static str, started: std::time::Instan
     if let Some(e) = err {
         let class = if e.is_final() { "permanent" } else { "transient" };
         metrics::counter!("certgate_upstream_errors_total", "upstream" => name, "class" => class).increment(1);
+    }
+}
+
+/// Resolves when `shutdown` turns true. A dropped sender means nobody will
+/// ask for a stop, so the job in hand is not abandoned for it.
+async fn stopping(shutdown: &mut watch::Receiver<bool>) {
+    if shutdown.wait_for(|stop| *stop).await.is_err() {
+        std::future::pending::<()>().await;
     }
 }
 

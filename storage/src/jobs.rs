@@ -105,6 +105,21 @@ pub async fn finish(c: &mut Conn, id: i64, state: &str, error: Option<&str>) -> 
     Ok(())
 }
 
+/// Gives up `owner`'s lease on a job still queued, so any worker may take it
+/// now; a job that meanwhile finished is left alone.
+pub async fn release(c: &mut Conn, id: i64, owner: &str) -> Result<()> {
+    sqlx::query(
+        "UPDATE jobs SET lease_owner = NULL, lease_until = NULL, updated_at = $3
+         WHERE id = $1 AND lease_owner = $2 AND state = 'queued'",
+    )
+    .bind(id)
+    .bind(owner)
+    .bind(now())
+    .execute(c)
+    .await?;
+    Ok(())
+}
+
 /// Releases a job to run again at `run_after`, recording the error.
 pub async fn retry_later(c: &mut Conn, id: i64, error: &str, run_after: i64) -> Result<()> {
     sqlx::query(

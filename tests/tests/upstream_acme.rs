@@ -232,3 +232,35 @@ async fn a_restarted_pebble_that_forgot_the_account_and_the_order_gets_a_new_one
     assert_eq!(tokens(&f).await, 0, "each order charged once");
     tdb.cleanup().await;
 }
+
+#[tokio::test]
+async fn a_stopping_worker_abandons_its_attempt_and_releases_the_lease_at_once() {
+    let Some(pebble) = Pebble::start(PebbleOptions::default()) else { return };
+    let tdb = TestDb::sqlite().await;
+    let acme = AcmeSettings { request_timeout_secs: 20, attempt_secs: 60, ..settings(&pebble) };
+    let f = fixture(&tdb, acme, 1).await;
+    pebble.freeze();
+    let r = place(&f, &["www.example.test"]).await;
+    let id = f.orders.order(&f.op, &r).await.unwrap().id;
+    let job =
+        async || storage::jobs::for_order(&mut f.orders.db().acquire().await.unwrap(), id).await.unwrap().remove(0);
+    let (stop, rx) = watch::channel(false);
+    let worker = tokio::spawn(Worker::new(f.orders.clone(), "stopping").run(rx));
+    let start = Instant::now();
+    while job().await.lease_owner.is_none() {
+        assert!(start.elapsed() < Duration::from_secs(10), "the worker never took the job");
+        tokio::time::sleep(Duration::from_millis(20)).await;
+    }
+    // The worker is now stuck on the frozen upstream, with 20 s to wait.
+    let stopping = Instant::now();
+    stop.send(true).unwrap();
+    worker.await.unwrap();
+    assert!(stopping.elapsed() < Duration::from_secs(2), "stopped in {:?}", stopping.elapsed());
+    let j = job().await;
+    assert_eq!((j.state.as_str(), j.lease_owner.as_deref(), j.lease_until), ("queued", None, None), "released");
+    pebble.thaw();
+    let o = settle(&f, &r, Duration::from_secs(60)).await;
+    assert_eq!(o.status, "delivered", "{:?}", o.failure);
+    assert_eq!(tokens(&f).await, 0, "charged once");
+    tdb.cleanup().await;
+}
