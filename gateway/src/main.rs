@@ -7,6 +7,7 @@ mod cli;
 mod config;
 mod demo;
 mod server;
+mod tls;
 
 use std::process::ExitCode;
 
@@ -46,9 +47,12 @@ async fn run(cli: Cli) -> Result<(), Box<dyn std::error::Error>> {
         config.database_url = Some(url);
     }
     match cli.command {
-        Command::Demo { listen, data_dir } => demo::run(listen, data_dir, config).await,
+        Command::Demo { listen, data_dir, tls } => demo::run(listen, data_dir, tls, config).await,
         Command::CheckConfig => {
             config.secret_key()?;
+            if let Some(settings) = &config.tls {
+                tls::load(settings)?;
+            }
             println!(
                 "configuration ok: database {}, upstreams {:?}",
                 redact(&config.database_url()),
@@ -62,10 +66,9 @@ async fn run(cli: Cli) -> Result<(), Box<dyn std::error::Error>> {
             Ok(())
         }
         Command::Serve => {
-            let listener = tokio::net::TcpListener::bind(&config.listen).await?;
+            let listeners = server::Listeners::bind(&config).await?;
             let app = App::open(config).await?;
-            tracing::info!(listen = %listener.local_addr()?, "certgate serving");
-            server::run(&app, listener).await?;
+            server::run(&app, listeners).await?;
             Ok(())
         }
         cmd => {

@@ -2,32 +2,89 @@
 
 use axum::Router;
 use axum::extract::State;
-use axum::http::StatusCode;
+use axum::http::{HeaderValue, StatusCode, header};
 use axum::routing::get;
+use axum::serve::Listener;
 use tokio::net::TcpListener;
 use tokio::sync::watch;
 
 use crate::app::App;
+use crate::config::Config;
+use crate::tls::{self, TlsError, TlsListener};
 
-/// Serves HTTP on `listener` and runs the job worker until Ctrl-C or SIGTERM;
-/// then stops taking requests and jobs and returns.
-pub async fn run(app: &App, listener: TcpListener) -> std::io::Result<()> {
+/// Where `serve` and `demo` take connections: plain HTTP, HTTPS, or both.
+pub struct Listeners {
+    /// The plain-HTTP listener.
+    pub http: Option<TcpListener>,
+    /// The HTTPS listener.
+    pub tls: Option<TlsListener>,
+}
+
+/// Why a listener could not be set up.
+#[derive(Debug, thiserror::Error)]
+pub enum ListenError {
+    /// The plain-HTTP address could not be bound.
+    #[error("listen {0}: {1}")]
+    Http(String, std::io::Error),
+    /// The HTTPS listener or its certificate could not be set up.
+    #[error(transparent)]
+    Tls(#[from] TlsError),
+}
+
+impl Listeners {
+    /// Binds the listeners the configuration asks for.
+    pub async fn bind(config: &Config) -> Result<Listeners, ListenError> {
+        let http = match config.http_listen() {
+            Some(addr) => Some(TcpListener::bind(&addr).await.map_err(|e| ListenError::Http(addr, e))?),
+            None => None,
+        };
+        let tls = match &config.tls {
+            Some(settings) => Some(TlsListener::bind(settings).await?),
+            None => None,
+        };
+        Ok(Listeners { http, tls })
+    }
+
+    fn announce(&self) {
+        if let Some(addr) = self.http.as_ref().and_then(|l| l.local_addr().ok()) {
+            tracing::info!(listen = %addr, "certgate serving HTTP");
+        }
+        if let Some(addr) = self.tls.as_ref().and_then(|l| l.local_addr().ok()) {
+            tracing::info!(listen = %addr, "certgate serving HTTPS");
+        }
+    }
+}
+
+/// Serves on `listeners` and runs the job worker until Ctrl-C or SIGTERM;
+/// then stops taking requests and jobs, drains both listeners and returns.
+pub async fn run(app: &App, listeners: Listeners) -> std::io::Result<()> {
+    listeners.announce();
     let (stop_tx, stop_rx) = watch::channel(false);
     let owner = format!("{}-{}", hostname(), std::process::id());
     let worker = orders::Worker::new(app.orders.clone(), owner);
     let worker_task = tokio::spawn(worker.run(stop_rx.clone()));
-    let router = router(app).into_make_service_with_connect_info::<std::net::SocketAddr>();
-    let mut stop_rx2 = stop_rx.clone();
-    let server = axum::serve(listener, router).with_graceful_shutdown(async move {
-        let _ = stop_rx2.changed().await;
-    });
+    let router = router(app);
+    let stopped = |mut rx: watch::Receiver<bool>| async move {
+        let _ = rx.changed().await;
+    };
+    let http = async {
+        let Some(listener) = listeners.http else { return Ok(()) };
+        let service = router.clone().into_make_service_with_connect_info::<std::net::SocketAddr>();
+        axum::serve(listener, service).with_graceful_shutdown(stopped(stop_rx.clone())).await
+    };
+    let https = async {
+        let Some(listener) = listeners.tls else { return Ok(()) };
+        tls::serve(listener, router.clone(), stopped(stop_rx.clone())).await
+    };
     let signals = tokio::spawn(async move {
         shutdown_signal().await;
         tracing::info!("shutting down");
         let _ = stop_tx.send(true);
     });
-    server.await?;
+    let (http, https) = tokio::join!(http, https);
     signals.abort();
+    http?;
+    https?;
     let _ = worker_task.await;
     Ok(())
 }
@@ -46,7 +103,23 @@ pub fn router(app: &App) -> Router {
         app.config.acme_settings().va,
     )
     .router();
-    acme::Acme::new(app.orders.clone(), app.config.acme_settings()).router().merge(xmlrpc).merge(health)
+    acme::Acme::new(app.orders.clone(), app.config.acme_settings())
+        .router()
+        .merge(xmlrpc)
+        .merge(health)
+        .layer(axum::middleware::map_request(host_from_authority))
+}
+
+/// HTTP/2 carries the host in `:authority`, which hyper puts in the URI, not
+/// in a `Host` header; both fronts build their URLs from `Host`, so it is
+/// filled in as RFC 9113 asks of a server that speaks HTTP/1.1 inside.
+async fn host_from_authority(mut req: axum::extract::Request) -> axum::extract::Request {
+    if !req.headers().contains_key(header::HOST)
+        && let Some(host) = req.uri().authority().and_then(|a| HeaderValue::from_str(a.as_str()).ok())
+    {
+        req.headers_mut().insert(header::HOST, host);
+    }
+    req
 }
 
 async fn readyz(State(db): State<storage::Db>) -> (StatusCode, &'static str) {
