@@ -14,7 +14,7 @@ use upstream::{EmbeddedCa, IssueRequest};
 use crate::admin::{AdminError, print_acme_credentials};
 use crate::app::App;
 use crate::config::Config;
-use crate::server::Listeners;
+use crate::listeners::Listeners;
 use crate::tls::TlsSettings;
 
 /// The demo's product list, in the CSV import format (seed 8.1.1 columns).
@@ -68,7 +68,7 @@ pub async fn run(
     });
     let public_url = config.public_url();
     let app = App::open(config).await?;
-    let ca = app.embedded_ca.clone().ok_or(DemoTlsError::NoEmbeddedCa)?;
+    let ca = app.embedded_ca.clone().ok_or(DemoError::NoEmbeddedCa)?;
     let root_file = dir.join("embedded-root.pem");
     std::fs::write(&root_file, ca.root_pem())?;
     if let Some(settings) = &app.config.tls {
@@ -128,9 +128,9 @@ async fn seed(orders: &Orders, public_url: &str, dir: &Path, ca_bundle: Option<&
     Ok(())
 }
 
-/// Why the demo could not make its HTTPS certificate.
+/// Why the demo could not provide its CA root or its HTTPS certificate.
 #[derive(Debug, thiserror::Error)]
-pub enum DemoTlsError {
+pub enum DemoError {
     /// The `embedded` upstream is configured as another kind.
     #[error("the demo needs the upstream named `embedded` to be the embedded CA")]
     NoEmbeddedCa,
@@ -147,7 +147,7 @@ pub enum DemoTlsError {
 
 /// Has the embedded CA certify a fresh key for `localhost` and the listening
 /// address, so clients that trust its root reach the demo over HTTPS.
-fn mint_https_cert(ca: &EmbeddedCa, listen: SocketAddr, settings: &TlsSettings) -> Result<(), DemoTlsError> {
+fn mint_https_cert(ca: &EmbeddedCa, listen: SocketAddr, settings: &TlsSettings) -> Result<(), DemoError> {
     let key = rcgen::KeyPair::generate()?;
     let names = vec!["localhost".to_string(), listen.ip().to_string()];
     let csr = rcgen::CertificateParams::new(names.clone())?.serialize_request(&key)?;

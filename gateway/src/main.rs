@@ -6,6 +6,7 @@ mod app;
 mod cli;
 mod config;
 mod demo;
+mod listeners;
 mod server;
 mod tls;
 
@@ -66,7 +67,7 @@ async fn run(cli: Cli) -> Result<(), Box<dyn std::error::Error>> {
             Ok(())
         }
         Command::Serve => {
-            let listeners = server::Listeners::bind(&config).await?;
+            let listeners = listeners::Listeners::bind(&config).await?;
             let app = App::open(config).await?;
             server::run(&app, listeners).await?;
             Ok(())

@@ -62,6 +62,9 @@ pub enum TlsError {
     /// The HTTPS address could not be bound.
     #[error("TLS listener {0}: {1}")]
     Bind(String, std::io::Error),
+    /// SIGHUP, which reloads the certificate, could not be caught.
+    #[error("TLS: cannot catch SIGHUP: {0}")]
+    Signal(std::io::Error),
 }
 
 fn provider() -> Arc<CryptoProvider> {
@@ -121,6 +124,8 @@ impl TlsListener {
     /// Loads the certificate (a bad one stops start-up), binds the address
     /// and starts accepting and watching the files.
     pub async fn bind(settings: &TlsSettings) -> Result<TlsListener, TlsError> {
+        // Stamped before reading, so a change made while loading is picked up by the next poll.
+        let stamp = stamp(settings);
         let slot = Arc::new(CertSlot(RwLock::new(Arc::new(load(settings)?))));
         let mut config = rustls::ServerConfig::builder_with_provider(provider())
             .with_safe_default_protocol_versions()?
@@ -129,9 +134,9 @@ impl TlsListener {
         config.alpn_protocols = vec![b"h2".to_vec(), b"http/1.1".to_vec()];
         let tcp = TcpListener::bind(&settings.listen).await.map_err(|e| TlsError::Bind(settings.listen.clone(), e))?;
         let local = tcp.local_addr().map_err(|e| TlsError::Bind(settings.listen.clone(), e))?;
-        let hangup = hangup_signal().map_err(|e| TlsError::Bind(settings.listen.clone(), e))?;
+        let hangup = hangup_signal().map_err(TlsError::Signal)?;
         let (tx, handshaken) = mpsc::channel(64);
-        let watcher = Watcher { settings: settings.clone(), slot, stamp: stamp(settings) };
+        let watcher = Watcher { settings: settings.clone(), slot, stamp };
         tokio::spawn(accept_loop(tcp, TlsAcceptor::from(Arc::new(config)), tx, watcher, hangup));
         Ok(TlsListener { local, handshaken })
     }

@@ -250,8 +250,9 @@ fn https_and_http_side_by_side_with_sighup_reload_and_draining_stop() {
     }
 
     // The ACME front builds https URLs over TLS, whatever a client claims in
-    // headers, and http ones on the plain listener.
-    let out = pki.curl(&["-H", "X-Forwarded-Proto: http"], &format!("{https}{dir_path}"));
+    // headers, and http ones on the plain listener. Over HTTP/2 the host
+    // (with its port) comes from :authority, as there is no Host header.
+    let out = pki.curl(&["--http2", "-H", "X-Forwarded-Proto: http"], &format!("{https}{dir_path}"));
     let directory = String::from_utf8_lossy(&out.stdout);
     assert!(directory.contains(&format!("\"newNonce\":\"https://localhost:{https_port}/acme/")), "{directory}");
     let out = Command::new("curl")
