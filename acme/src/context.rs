@@ -20,7 +20,7 @@ use std::net::SocketAddr;
 use crate::Acme;
 use crate::jws::{Jwk, Jws};
 use crate::problem::Problem;
-use crate::proxy::client_view;
+use crate::proxy::{Https, client_view};
 
 /// Settings of the ACME front (`[acme]`; `public_url` and `trusted_proxies`
 /// come from the top level of the configuration).
@@ -118,11 +118,12 @@ pub(crate) struct AcmeRequest {
 }
 
 /// What a request says besides its body: the directory path segment, the
-/// path (for the JWS `url` check), the peer and the headers.
+/// path (for the JWS `url` check), the peer, the connection's scheme and the headers.
 pub(crate) struct Head {
     pub dir: String,
     pub path: String,
     pub peer: SocketAddr,
+    pub scheme: &'static str,
     pub headers: HeaderMap,
 }
 
@@ -137,7 +138,8 @@ impl<S: Send + Sync> axum::extract::FromRequest<S> for AcmeRequest {
             .map_or(SocketAddr::from(([0, 0, 0, 0], 0)), |c| c.0);
         let path = parts.uri.path().to_string();
         let dir = path.strip_prefix("/acme/").and_then(|r| r.split('/').next()).unwrap_or_default().to_string();
-        Ok(AcmeRequest { head: Head { dir, path, peer, headers: parts.headers }, body })
+        let scheme = if parts.extensions.get::<Https>().is_some() { "https" } else { "http" };
+        Ok(AcmeRequest { head: Head { dir, path, peer, scheme, headers: parts.headers }, body })
     }
 }
 
@@ -189,13 +191,14 @@ impl Reply {
 
 impl Acme {
     /// Finds the directory of a request and the base URL the client used.
-    pub(crate) async fn ctx(&self, dir: &str, headers: &HeaderMap, peer: SocketAddr) -> Result<Ctx, Problem> {
+    pub(crate) async fn ctx(&self, head: &Head) -> Result<Ctx, Problem> {
         let binding = self
             .orders
-            .acme_binding_by_path(dir)
+            .acme_binding_by_path(&head.dir)
             .await?
             .ok_or_else(|| Problem::not_found("no ACME directory at this URL"))?;
-        let view = client_view(peer, headers, &self.settings.trusted_proxies, self.settings.public_url.as_deref());
+        let (trusted, public_url) = (&self.settings.trusted_proxies, self.settings.public_url.as_deref());
+        let view = client_view(head.peer, &head.headers, trusted, public_url, head.scheme);
         Ok(Ctx { base: view.base, dir: binding, ip: view.ip.to_string() })
     }
 

@@ -13,7 +13,7 @@ impl Acme {
     /// Resolves the directory of a request, runs `f`, and answers with the
     /// common headers; errors become problem documents.
     pub(crate) async fn handle(&self, head: &Head, f: impl AsyncFnOnce(Ctx) -> Result<Reply, Problem>) -> Response {
-        match self.ctx(&head.dir, &head.headers, head.peer).await {
+        match self.ctx(head).await {
             Ok(ctx) => {
                 let index = ctx.url("directory");
                 let outcome = f(ctx).await;

@@ -27,7 +27,7 @@ use axum::routing::{get, post};
 use orders::Orders;
 
 pub use context::Settings;
-pub use proxy::IpBlock;
+pub use proxy::{Https, IpBlock};
 pub use rate_limit::RateLimits;
 pub use validation::VaSettings;
 

@@ -53,6 +53,12 @@ impl IpBlock {
     }
 }
 
+/// Marks a request that reached certgate over its own TLS listener. The
+/// server inserts it as a request extension, which no header can forge, so
+/// the URLs certgate builds say `https` without a proxy telling it so.
+#[derive(Clone, Copy, Debug, Default)]
+pub struct Https;
+
 /// The request as the client made it.
 #[derive(Clone, Debug, PartialEq, Eq)]
 pub(crate) struct ClientView {
@@ -95,17 +101,19 @@ fn forwarded_for(headers: &HeaderMap) -> Vec<IpAddr> {
         .unwrap_or_default()
 }
 
-/// Works out what the client saw. `public_url`, when configured, is the base.
+/// Works out what the client saw. `public_url`, when configured, is the base;
+/// `scheme` is the one the connection itself used (`https` over certgate's own TLS).
 pub(crate) fn client_view(
     peer: SocketAddr,
     headers: &HeaderMap,
     trusted: &[IpBlock],
     public_url: Option<&str>,
+    scheme: &str,
 ) -> ClientView {
     let is_trusted = |ip: IpAddr| trusted.iter().any(|b| b.contains(ip));
     let host_header = || headers.get(header::HOST).and_then(|h| h.to_str().ok()).unwrap_or("localhost").to_string();
     if !is_trusted(peer.ip()) {
-        let base = public_url.map(str::to_string).unwrap_or_else(|| format!("http://{}", host_header()));
+        let base = public_url.map(str::to_string).unwrap_or_else(|| format!("{scheme}://{}", host_header()));
         return ClientView { base: base.trim_end_matches('/').to_string(), ip: peer.ip() };
     }
     // The client is the last address, from the right, that is not a trusted proxy.
@@ -117,7 +125,7 @@ pub(crate) fn client_view(
             let proto = forwarded(headers, "proto")
                 .or_else(|| first_value(headers, "x-forwarded-proto").map(str::to_string))
                 .filter(|p| p == "http" || p == "https")
-                .unwrap_or_else(|| "http".into());
+                .unwrap_or_else(|| scheme.into());
             let host = forwarded(headers, "host")
                 .or_else(|| first_value(headers, "x-forwarded-host").map(str::to_string))
                 .unwrap_or_else(host_header);
@@ -160,13 +168,25 @@ mod tests {
             ("x-forwarded-for", "203.0.113.7, 127.0.0.1"),
         ]);
         let proxy: SocketAddr = "127.0.0.1:5555".parse().unwrap();
-        let v = client_view(proxy, &h, &trusted, None);
+        let v = client_view(proxy, &h, &trusted, None, "http");
         assert_eq!(v, ClientView { base: "https://certs.example.com".into(), ip: "203.0.113.7".parse().unwrap() });
         let stranger: SocketAddr = "198.51.100.9:5555".parse().unwrap();
-        let v = client_view(stranger, &h, &trusted, None);
+        let v = client_view(stranger, &h, &trusted, None, "http");
         assert_eq!(v, ClientView { base: "http://10.0.0.5:8080".into(), ip: stranger.ip() }, "spoofed headers ignored");
         let f = headers(&[("host", "x"), ("forwarded", "for=\"[2001:db8::1]:4711\";proto=https;host=acme.example")]);
-        let v = client_view(proxy, &f, &trusted, None);
+        let v = client_view(proxy, &f, &trusted, None, "http");
         assert_eq!(v, ClientView { base: "https://acme.example".into(), ip: "2001:db8::1".parse().unwrap() });
+    }
+
+    #[test]
+    fn the_connection_scheme_is_the_default() {
+        let h = headers(&[("host", "localhost:8443"), ("x-forwarded-proto", "http")]);
+        let stranger: SocketAddr = "198.51.100.9:5555".parse().unwrap();
+        let v = client_view(stranger, &h, &[], None, "https");
+        assert_eq!(v.base, "https://localhost:8443", "over TLS, an untrusted forwarded proto changes nothing");
+        let trusted: Vec<IpBlock> = vec!["127.0.0.1".parse().unwrap()];
+        let proxy: SocketAddr = "127.0.0.1:5555".parse().unwrap();
+        let v = client_view(proxy, &headers(&[("host", "localhost:8443")]), &trusted, None, "https");
+        assert_eq!(v.base, "https://localhost:8443", "a trusted proxy that names no proto used TLS itself");
     }
 }

@@ -87,7 +87,7 @@ pub async fn run(orders: &Orders, cmd: Command, public_url: &str) -> Result<(), 
         }
         Command::AcmeUrl(AcmeUrlCmd::Create { account, product, org, name }) => {
             let c = orders.create_acme_url(&Caller::operator(account), &name, &product, org).await?;
-            print_acme_credentials(public_url, &c, "domain.ltd", None);
+            print_acme_credentials(public_url, &c, "domain.ltd", None, None);
         }
         Command::AcmeUrl(AcmeUrlCmd::List { account }) => {
             for u in orders.acme_urls(&Caller::operator(account)).await? {
@@ -219,12 +219,14 @@ fn money(s: &str) -> Result<i64, AdminError> {
 /// Prints an ACME URL's credentials, once, with a ready certbot line (seed
 /// 6.8.2). With `work_dir`, the line keeps certbot's files there and uses
 /// no-op manual hooks, which suits pre-validated domains whose authorizations
-/// are valid at once; without, it is the seed's line for a web server.
+/// are valid at once; without, it is the seed's line for a web server. With
+/// `ca_bundle`, certbot trusts that root for the directory's HTTPS.
 pub fn print_acme_credentials(
     public_url: &str,
     c: &orders::NewAcmeUrlCredentials,
     domain: &str,
     work_dir: Option<&std::path::Path>,
+    ca_bundle: Option<&std::path::Path>,
 ) {
     let directory = format!("{public_url}/acme/{}/directory", c.path);
     println!("ACME URL {} created. Its credentials are shown only now:", c.id);
@@ -241,8 +243,9 @@ pub fn print_acme_credentials(
         }
         None => "--apache --config-dir /path/to/a/config/directory".to_string(),
     };
+    let env = ca_bundle.map(|b| format!("REQUESTS_CA_BUNDLE={} ", b.display())).unwrap_or_default();
     println!(
-        "    certbot certonly --register-unsafely-without-email --agree-tos -n \\\n      --eab-kid {} --eab-hmac-key {} --key-type rsa \\\n      --server {directory} \\\n      {how} -d {domain}",
+        "    {env}certbot certonly --register-unsafely-without-email --agree-tos -n \\\n      --eab-kid {} --eab-hmac-key {} --key-type rsa \\\n      --server {directory} \\\n      {how} -d {domain}",
         c.kid, c.hmac_key
     );
 }

@@ -14,8 +14,9 @@ use crate::config::{Config, UpstreamConfig};
 pub struct App {
     pub config: Config,
     pub orders: Orders,
-    /// The embedded CA's root, PEM, for printing what to trust.
-    pub embedded_root_pem: String,
+    /// The CA named `embedded`, for printing its root and for the demo's own
+    /// HTTPS certificate.
+    pub embedded_ca: Option<Arc<EmbeddedCa>>,
 }
 
 /// A failure while starting up, with a message for the operator.
@@ -45,15 +46,15 @@ impl App {
         db.migrate().await?;
         let key = SecretKey::from_secret(&secret);
         let mut upstreams: Vec<Arc<dyn Upstream>> = Vec::new();
-        let mut embedded_root_pem = String::new();
+        let mut embedded_ca = None;
         for (name, u) in &config.upstreams {
             match u {
                 UpstreamConfig::Embedded => {
-                    let ca = EmbeddedCa::load_or_create(&db, &key, name).await?;
+                    let ca = Arc::new(EmbeddedCa::load_or_create(&db, &key, name).await?);
                     if name == "embedded" {
-                        embedded_root_pem = ca.root_pem().to_string();
+                        embedded_ca = Some(ca.clone());
                     }
-                    upstreams.push(Arc::new(ca));
+                    upstreams.push(ca);
                 }
                 UpstreamConfig::Acme(settings) => {
                     let ca = AcmeUpstream::new(name, settings.clone(), db.clone(), SecretKey::from_secret(&secret))
@@ -63,6 +64,6 @@ impl App {
             }
         }
         let orders = Orders::new(db.clone(), key, upstreams, config.orders.clone());
-        Ok(App { config, orders, embedded_root_pem })
+        Ok(App { config, orders, embedded_ca })
     }
 }

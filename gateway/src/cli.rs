@@ -31,6 +31,10 @@ pub enum Command {
         /// Keep the database here (default: a temporary directory removed at exit).
         #[arg(long)]
         data_dir: Option<PathBuf>,
+        /// Serve HTTPS instead of HTTP, with a certificate for localhost and the
+        /// listening address from the embedded CA; trust `embedded-root.pem`.
+        #[arg(long)]
+        tls: bool,
     },
     /// Run the gateway: HTTP server and job worker.
     Serve,

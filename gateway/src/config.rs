@@ -7,12 +7,18 @@ use std::path::{Path, PathBuf};
 
 use serde::Deserialize;
 
+use crate::tls::TlsSettings;
+
 /// The whole configuration of one certgate process.
 #[derive(Clone, Debug, Deserialize)]
 pub struct Config {
-    /// Address the HTTP server listens on.
-    #[serde(default = "default_listen")]
-    pub listen: String,
+    /// Address the plain-HTTP server listens on; without it, `127.0.0.1:8080`
+    /// unless `[tls]` is set, which then serves HTTPS alone.
+    #[serde(default)]
+    pub listen: Option<String>,
+    /// HTTPS, beside or instead of plain HTTP.
+    #[serde(default)]
+    pub tls: Option<TlsSettings>,
     /// Where the SQLite database and demo files live.
     #[serde(default = "default_data_dir")]
     pub data_dir: PathBuf,
@@ -66,10 +72,6 @@ pub enum UpstreamConfig {
     Acme(upstream::AcmeSettings),
 }
 
-fn default_listen() -> String {
-    "127.0.0.1:8080".into()
-}
-
 fn default_data_dir() -> PathBuf {
     PathBuf::from("certgate-data")
 }
@@ -116,9 +118,22 @@ impl Config {
         self.database_url.clone().unwrap_or_else(|| format!("sqlite://{}", self.data_dir.join("certgate.db").display()))
     }
 
-    /// The base URL for printed links.
+    /// The address plain HTTP listens on, if it is served.
+    pub fn http_listen(&self) -> Option<String> {
+        match (&self.listen, &self.tls) {
+            (Some(l), _) => Some(l.clone()),
+            (None, Some(_)) => None,
+            (None, None) => Some("127.0.0.1:8080".into()),
+        }
+    }
+
+    /// The base URL for printed links: HTTPS when it is served.
     pub fn public_url(&self) -> String {
-        self.public_url.clone().unwrap_or_else(|| format!("http://{}", self.listen)).trim_end_matches('/').to_string()
+        let own = || match &self.tls {
+            Some(tls) => format!("https://{}", tls.listen),
+            None => format!("http://{}", self.http_listen().unwrap_or_default()),
+        };
+        self.public_url.clone().unwrap_or_else(own).trim_end_matches('/').to_string()
     }
 
     /// The secret key, or a clear error saying how to set one.

@@ -3,16 +3,19 @@
 //! certbot and XML-RPC clients.
 
 use std::net::SocketAddr;
-use std::path::PathBuf;
+use std::path::{Path, PathBuf};
 
 use base64::Engine as _;
 use base64::engine::general_purpose::URL_SAFE_NO_PAD;
 use orders::NewOrganisation;
 use orders::{Caller, Formula, Orders, Rights};
+use upstream::{EmbeddedCa, IssueRequest};
 
 use crate::admin::{AdminError, print_acme_credentials};
 use crate::app::App;
 use crate::config::Config;
+use crate::listeners::Listeners;
+use crate::tls::TlsSettings;
 
 /// The demo's product list, in the CSV import format (seed 8.1.1 columns).
 pub const DEMO_PRICES: &str = "\
@@ -29,10 +32,12 @@ fn random_token(bytes: usize) -> String {
     URL_SAFE_NO_PAD.encode(b)
 }
 
-/// Runs the demo until Ctrl-C.
+/// Runs the demo until Ctrl-C; with `tls`, over HTTPS with a certificate
+/// from the embedded CA instead of plain HTTP.
 pub async fn run(
     listen: SocketAddr,
     data_dir: Option<PathBuf>,
+    tls: bool,
     mut config: Config,
 ) -> Result<(), Box<dyn std::error::Error>> {
     let _temp;
@@ -54,29 +59,47 @@ pub async fn run(
     config.secret_key = Some(std::fs::read_to_string(&key_file)?.trim().to_string());
     config.database_url = Some(format!("sqlite://{}", dir.join("certgate.db").display()));
     config.data_dir = dir.clone();
-    config.listen = listen.to_string();
+    config.listen = (!tls).then(|| listen.to_string());
+    config.tls = tls.then(|| TlsSettings {
+        listen: listen.to_string(),
+        cert_file: dir.join("https-cert.pem"),
+        key_file: dir.join("https-key.pem"),
+        reload_secs: 0,
+    });
     let public_url = config.public_url();
-    let listener = tokio::net::TcpListener::bind(listen).await?;
     let app = App::open(config).await?;
+    let ca = app.embedded_ca.clone().ok_or(DemoError::NoEmbeddedCa)?;
     let root_file = dir.join("embedded-root.pem");
-    std::fs::write(&root_file, &app.embedded_root_pem)?;
+    std::fs::write(&root_file, ca.root_pem())?;
+    if let Some(settings) = &app.config.tls {
+        mint_https_cert(&ca, listen, settings)?;
+    }
+    let listeners = Listeners::bind(&app.config).await?;
 
     let fresh = app.orders.accounts().await?.is_empty();
     println!("certgate demo on {public_url} (data in {})", dir.display());
     if fresh {
-        seed(&app.orders, &public_url, &dir).await?;
+        seed(&app.orders, &public_url, &dir, tls.then_some(root_file.as_path())).await?;
     } else {
         println!("The data directory was set up by an earlier run; its credentials were shown then.");
     }
     println!();
     println!("XML-RPC endpoint: {public_url}/xmlrpc (also /api-operations.php and /api-infos.php)");
     println!("Embedded CA root (trust it to verify certificates): {}", root_file.display());
+    if let Some(settings) = &app.config.tls {
+        println!(
+            "HTTPS certificate (from the embedded CA, for localhost and {}): {}",
+            listen.ip(),
+            settings.cert_file.display()
+        );
+        println!("Python clients trust the root with: REQUESTS_CA_BUNDLE={}", root_file.display());
+    }
     println!("Press Ctrl-C to stop.");
-    crate::server::run(&app, listener).await?;
+    crate::server::run(&app, listeners).await?;
     Ok(())
 }
 
-async fn seed(orders: &Orders, public_url: &str, dir: &std::path::Path) -> Result<(), AdminError> {
+async fn seed(orders: &Orders, public_url: &str, dir: &Path, ca_bundle: Option<&Path>) -> Result<(), AdminError> {
     let account = orders.create_account("Demo Hosting", Formula::Bulk, "EUR", false, 0).await?;
     let op = Caller::operator(account);
     let org = NewOrganisation {
@@ -99,8 +122,47 @@ async fn seed(orders: &Orders, public_url: &str, dir: &std::path::Path) -> Resul
     println!("Demo account {account} (bulk: 100 ssl1 tokens, 100 sanssl1 tokens), organisation {org},");
     println!("product ssl1 (OV), an active OV pre-validation, pre-validated domains *.example.test.");
     println!();
-    print_acme_credentials(public_url, &creds, "www.example.test", Some(dir));
+    print_acme_credentials(public_url, &creds, "www.example.test", Some(dir), ca_bundle);
     println!();
     println!("XML-RPC API user: {DEMO_API_LOGIN}  password: {password}");
+    Ok(())
+}
+
+/// Why the demo could not provide its CA root or its HTTPS certificate.
+#[derive(Debug, thiserror::Error)]
+pub enum DemoError {
+    /// The `embedded` upstream is configured as another kind.
+    #[error("the demo needs the upstream named `embedded` to be the embedded CA")]
+    NoEmbeddedCa,
+    /// The key or its CSR could not be made.
+    #[error("HTTPS key: {0}")]
+    Key(#[from] rcgen::Error),
+    /// The embedded CA refused to sign.
+    #[error("HTTPS certificate: {0}")]
+    Sign(#[from] upstream::UpstreamError),
+    /// The files could not be written.
+    #[error("HTTPS certificate files: {0}")]
+    Io(#[from] std::io::Error),
+}
+
+/// Has the embedded CA certify a fresh key for `localhost` and the listening
+/// address, so clients that trust its root reach the demo over HTTPS.
+fn mint_https_cert(ca: &EmbeddedCa, listen: SocketAddr, settings: &TlsSettings) -> Result<(), DemoError> {
+    let key = rcgen::KeyPair::generate()?;
+    let names = vec!["localhost".to_string(), listen.ip().to_string()];
+    let csr = rcgen::CertificateParams::new(names.clone())?.serialize_request(&key)?;
+    let issued = ca.sign(&IssueRequest {
+        order_reference: "demo-https".into(),
+        csr_der: csr.der().to_vec(),
+        public_key_der: rcgen::PublicKeyData::subject_public_key_info(&key),
+        names,
+        validity_days: 30,
+    })?;
+    std::fs::write(&settings.cert_file, format!("{}{}", issued.leaf_pem, issued.chain_pem))?;
+    let mut file = std::fs::OpenOptions::new();
+    file.write(true).create(true).truncate(true);
+    #[cfg(unix)]
+    std::os::unix::fs::OpenOptionsExt::mode(&mut file, 0o600);
+    std::io::Write::write_all(&mut file.open(&settings.key_file)?, key.serialize_pem().as_bytes())?;
     Ok(())
 }

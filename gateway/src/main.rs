@@ -6,9 +6,11 @@ mod app;
 mod cli;
 mod config;
 mod demo;
+mod listeners;
 mod metrics;
 mod request_id;
 mod server;
+mod tls;
 
 use std::process::ExitCode;
 
@@ -48,9 +50,12 @@ async fn run(cli: Cli) -> Result<(), Box<dyn std::error::Error>> {
         config.database_url = Some(url);
     }
     match cli.command {
-        Command::Demo { listen, data_dir } => demo::run(listen, data_dir, config).await,
+        Command::Demo { listen, data_dir, tls } => demo::run(listen, data_dir, tls, config).await,
         Command::CheckConfig => {
             config.secret_key()?;
+            if let Some(settings) = &config.tls {
+                tls::load(settings)?;
+            }
             println!(
                 "configuration ok: database {}, upstreams {:?}",
                 redact(&config.database_url()),
@@ -64,10 +69,9 @@ async fn run(cli: Cli) -> Result<(), Box<dyn std::error::Error>> {
             Ok(())
         }
         Command::Serve => {
-            let listener = tokio::net::TcpListener::bind(&config.listen).await?;
+            let listeners = listeners::Listeners::bind(&config).await?;
             let app = App::open(config).await?;
-            tracing::info!(listen = %listener.local_addr()?, "certgate serving");
-            server::run(&app, listener).await?;
+            server::run(&app, listeners).await?;
             Ok(())
         }
         cmd => {

@@ -2,33 +2,45 @@
 
 use axum::Router;
 use axum::extract::State;
-use axum::http::StatusCode;
+use axum::http::{HeaderValue, StatusCode, header};
 use axum::routing::get;
-use tokio::net::TcpListener;
 use tokio::sync::watch;
 
 use crate::app::App;
+use crate::listeners::Listeners;
+use crate::tls;
 
-/// Serves HTTP on `listener` and runs the job worker until Ctrl-C or SIGTERM;
-/// then stops taking requests and jobs and returns.
-pub async fn run(app: &App, listener: TcpListener) -> std::io::Result<()> {
+/// Serves on `listeners` and runs the job worker until Ctrl-C or SIGTERM;
+/// then stops taking requests and jobs, drains both listeners and returns.
+pub async fn run(app: &App, listeners: Listeners) -> std::io::Result<()> {
+    listeners.announce();
     let (stop_tx, stop_rx) = watch::channel(false);
     let owner = format!("{}-{}", hostname(), std::process::id());
     let worker = orders::Worker::new(app.orders.clone(), owner);
     let worker_task = tokio::spawn(worker.run(stop_rx.clone()));
     let metrics = crate::metrics::install().map_err(std::io::Error::other)?;
-    let router = router(app, metrics).into_make_service_with_connect_info::<std::net::SocketAddr>();
-    let mut stop_rx2 = stop_rx.clone();
-    let server = axum::serve(listener, router).with_graceful_shutdown(async move {
-        let _ = stop_rx2.changed().await;
-    });
+    let router = router(app, metrics);
+    let stopped = |mut rx: watch::Receiver<bool>| async move {
+        let _ = rx.changed().await;
+    };
+    let http = async {
+        let Some(listener) = listeners.http else { return Ok(()) };
+        let service = router.clone().into_make_service_with_connect_info::<std::net::SocketAddr>();
+        axum::serve(listener, service).with_graceful_shutdown(stopped(stop_rx.clone())).await
+    };
+    let https = async {
+        let Some(listener) = listeners.tls else { return Ok(()) };
+        tls::serve(listener, router.clone(), stopped(stop_rx.clone())).await
+    };
     let signals = tokio::spawn(async move {
         shutdown_signal().await;
         tracing::info!("shutting down");
         let _ = stop_tx.send(true);
     });
-    server.await?;
+    let (http, https) = tokio::join!(http, https);
     signals.abort();
+    http?;
+    https?;
     let _ = worker_task.await;
     Ok(())
 }
@@ -57,6 +69,19 @@ pub fn router(app: &App, metrics: metrics_exporter_prometheus::PrometheusHandle)
         .merge(metrics)
         .layer(axum::middleware::from_fn(crate::metrics::track))
         .layer(axum::middleware::from_fn(crate::request_id::assign))
+        .layer(axum::middleware::map_request(host_from_authority))
+}
+
+/// HTTP/2 carries the host in `:authority`, which hyper puts in the URI, not
+/// in a `Host` header; both fronts build their URLs from `Host`, so it is
+/// filled in as RFC 9113 asks of a server that speaks HTTP/1.1 inside.
+async fn host_from_authority(mut req: axum::extract::Request) -> axum::extract::Request {
+    if !req.headers().contains_key(header::HOST)
+        && let Some(host) = req.uri().authority().and_then(|a| HeaderValue::from_str(a.as_str()).ok())
+    {
+        req.headers_mut().insert(header::HOST, host);
+    }
+    req
 }
 
 /// 200 when the instance may take traffic, else 503; the body says why, one

@@ -17,6 +17,7 @@ use certgate_tests::{ChallTestSrv, free_port, have_tool as have};
 
 struct Demo {
     child: Child,
+    port: u16,
     dir: tempfile::TempDir,
     output: String,
     directory: String,
@@ -33,11 +34,17 @@ impl Drop for Demo {
 
 /// Starts `certgate demo`; `env` sets configuration (the VA's ports and DNS server).
 fn start_demo(env: &[(&str, String)]) -> Demo {
+    start_demo_with(&[], env)
+}
+
+/// Starts `certgate demo` with extra arguments (`--tls`).
+fn start_demo_with(args: &[&str], env: &[(&str, String)]) -> Demo {
     let port = free_port();
     let dir = tempfile::tempdir().unwrap();
     let mut child = Command::new(BIN)
         .args(["demo", "--listen", &format!("127.0.0.1:{port}"), "--data-dir"])
         .arg(dir.path())
+        .args(args)
         .envs(env.iter().map(|(k, v)| (*k, v.as_str())))
         .env_remove("CERTGATE_SECRET_KEY")
         .stdout(Stdio::piped())
@@ -58,14 +65,15 @@ fn start_demo(env: &[(&str, String)]) -> Demo {
         output.lines().find_map(|l| l.trim().strip_prefix(name)).map(|v| v.trim().to_string()).expect(name)
     };
     let (directory, kid, hmac) = (field("directory:"), field("EAB KID:"), field("EAB HMAC key:"));
-    Demo { child, dir, output, directory, kid, hmac }
+    Demo { child, port, dir, output, directory, kid, hmac }
 }
 
 impl Demo {
-    /// The certbot command exactly as the demo printed it.
+    /// The certbot command exactly as the demo printed it, environment included.
     fn certbot_line(&self) -> String {
         let start = self.output.find("certbot certonly").expect("a certbot line");
-        let rest = &self.output[start..];
+        let start = self.output[..start].rfind('\n').map_or(0, |n| n + 1);
+        let rest = self.output[start..].trim_start();
         let end = rest.find("-d www.example.test").expect("for www.example.test") + "-d www.example.test".len();
         rest[..end].to_string()
     }
@@ -189,6 +197,32 @@ fn lego_issues_renews_and_revokes_with_eab() {
     run(&mut lego("revoke"));
     let orders = demo.certgate(&["order", "list", "--account", "1"]);
     assert!(orders.lines().any(|l| l.contains("lego.example.test\trevoked")), "{orders}");
+}
+
+/// `demo --tls` serves HTTPS (HTTP/2 too) with a certificate from its
+/// embedded CA, and prints an https directory and a certbot line that trusts
+/// that root: certbot gets a certificate with it as printed.
+#[test]
+fn certbot_line_printed_by_the_https_demo_works() {
+    if !have("certbot") || !have("curl") {
+        return;
+    }
+    let demo = start_demo_with(&["--tls"], &[]);
+    let port = demo.port;
+    assert!(demo.directory.starts_with(&format!("https://127.0.0.1:{port}/acme/")), "{}", demo.output);
+    let line = demo.certbot_line();
+    assert!(line.starts_with(&format!("REQUESTS_CA_BUNDLE={} certbot certonly", demo.root().display())), "{line}");
+    let health = Command::new("curl")
+        .args(["-sS", "--http2", "-w", " %{http_version}", "--cacert"])
+        .arg(demo.root())
+        .arg(format!("https://localhost:{port}/healthz"))
+        .output()
+        .unwrap();
+    assert_eq!(String::from_utf8_lossy(&health.stdout), "ok 2", "{health:?}");
+    let start_tokens = demo.tokens();
+    run(Command::new("sh").arg("-c").arg(line));
+    verify_chain(&demo.root(), &demo.dir.path().join("certbot/live/www.example.test/fullchain.pem"));
+    assert_eq!(demo.tokens(), start_tokens - 1);
 }
 
 /// The VA's configuration pointing at a challenge server's DNS, which

@@ -99,10 +99,15 @@ impl EmbeddedCa {
         let mut dn = DistinguishedName::new();
         dn.push(DnType::CommonName, cn.as_str());
         params.distinguished_name = dn;
+        // The order core only passes domain names; an address comes from the
+        // demo's own HTTPS certificate, and clients match it only as an IP SAN.
         params.subject_alt_names = req
             .names
             .iter()
-            .map(|n| n.clone().try_into().map(SanType::DnsName))
+            .map(|n| match n.parse::<std::net::IpAddr>() {
+                Ok(ip) => Ok(SanType::IpAddress(ip)),
+                Err(_) => n.clone().try_into().map(SanType::DnsName),
+            })
             .collect::<Result<_, _>>()
             .map_err(|e| refuse(format!("unusable name: {e}")))?;
         params.is_ca = IsCa::ExplicitNoCa;

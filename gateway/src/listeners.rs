@@ -1,0 +1,52 @@
+//! The listeners `serve` and `demo` take connections on: plain HTTP, HTTPS,
+//! or both, as the configuration says.
+
+use axum::serve::Listener;
+use tokio::net::TcpListener;
+
+use crate::config::Config;
+use crate::tls::{TlsError, TlsListener};
+
+/// Where `serve` and `demo` take connections: plain HTTP, HTTPS, or both.
+pub struct Listeners {
+    /// The plain-HTTP listener.
+    pub http: Option<TcpListener>,
+    /// The HTTPS listener.
+    pub tls: Option<TlsListener>,
+}
+
+/// Why a listener could not be set up.
+#[derive(Debug, thiserror::Error)]
+pub enum ListenError {
+    /// The plain-HTTP address could not be bound.
+    #[error("listen {0}: {1}")]
+    Http(String, std::io::Error),
+    /// The HTTPS listener or its certificate could not be set up.
+    #[error(transparent)]
+    Tls(#[from] TlsError),
+}
+
+impl Listeners {
+    /// Binds the listeners the configuration asks for.
+    pub async fn bind(config: &Config) -> Result<Listeners, ListenError> {
+        let http = match config.http_listen() {
+            Some(addr) => Some(TcpListener::bind(&addr).await.map_err(|e| ListenError::Http(addr, e))?),
+            None => None,
+        };
+        let tls = match &config.tls {
+            Some(settings) => Some(TlsListener::bind(settings).await?),
+            None => None,
+        };
+        Ok(Listeners { http, tls })
+    }
+
+    /// Logs where the gateway takes connections.
+    pub fn announce(&self) {
+        if let Some(addr) = self.http.as_ref().and_then(|l| l.local_addr().ok()) {
+            tracing::info!(listen = %addr, "certgate serving HTTP");
+        }
+        if let Some(addr) = self.tls.as_ref().and_then(|l| l.local_addr().ok()) {
+            tracing::info!(listen = %addr, "certgate serving HTTPS");
+        }
+    }
+}
