@@ -20,7 +20,7 @@ use std::net::SocketAddr;
 use crate::Acme;
 use crate::jws::{Jwk, Jws};
 use crate::problem::Problem;
-use crate::proxy::{Https, client_view};
+use proxy::{Https, client_view};
 
 /// Settings of the ACME front (`[acme]`; `public_url` and `trusted_proxies`
 /// come from the top level of the configuration).

@@ -16,7 +16,6 @@ mod eab;
 pub mod jws;
 mod order;
 pub mod problem;
-mod proxy;
 mod rate_limit;
 
 use std::sync::Arc;

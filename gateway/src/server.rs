@@ -55,14 +55,16 @@ pub fn router(app: &App, metrics: metrics_exporter_prometheus::PrometheusHandle)
         .with_state(app.orders.clone());
     let exporter = crate::metrics::Exporter { handle: metrics, orders: app.orders.clone() };
     let metrics = Router::new().route("/metrics", get(crate::metrics::render)).with_state(exporter);
+    let acme_settings = app.config.acme_settings();
     let xmlrpc = xmlrpc::XmlRpc::new(
         app.orders.clone(),
         app.config.xmlrpc,
         app.config.public_url.clone(),
-        app.config.acme_settings().va,
+        acme_settings.va.clone(),
     )
+    .with_trusted_proxies(acme_settings.trusted_proxies.clone())
     .router();
-    acme::Acme::new(app.orders.clone(), app.config.acme_settings())
+    acme::Acme::new(app.orders.clone(), acme_settings)
         .router()
         .merge(xmlrpc)
         .merge(health)

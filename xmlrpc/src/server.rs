@@ -51,14 +51,23 @@ pub struct XmlRpc {
     pub(crate) va: std::sync::Arc<validation::Va>,
     limits: Limits,
     public_url: Option<String>,
+    trusted_proxies: Vec<proxy::IpBlock>,
 }
 
 impl XmlRpc {
     /// The front over an order core; `public_url` is the base URL clients
-    /// use (else `http://` and the request's `Host`); `va` says where the
+    /// use (else the scheme and `Host` they used); `va` says where the
     /// validation authority connects for domain control validation.
     pub fn new(orders: Orders, limits: Limits, public_url: Option<String>, va: validation::VaSettings) -> XmlRpc {
-        XmlRpc { orders, va: std::sync::Arc::new(validation::Va::new(va)), limits, public_url }
+        let va = std::sync::Arc::new(validation::Va::new(va));
+        XmlRpc { orders, va, limits, public_url, trusted_proxies: Vec::new() }
+    }
+
+    /// Believes `Forwarded` / `X-Forwarded-*` from these proxies only, for
+    /// the client's address (audit, lockout) and the URLs answers carry.
+    pub fn with_trusted_proxies(mut self, trusted: Vec<proxy::IpBlock>) -> XmlRpc {
+        self.trusted_proxies = trusted;
+        self
     }
 
     /// Its routes: `/xmlrpc`, `/api-operations.php` and `/api-infos.php`.
@@ -98,12 +107,13 @@ impl XmlRpc {
 async fn endpoint(
     State(xr): State<XmlRpc>,
     ConnectInfo(addr): ConnectInfo<SocketAddr>,
+    https: Option<axum::Extension<proxy::Https>>,
     headers: axum::http::HeaderMap,
     body: Body,
 ) -> Response {
-    let host = headers.get(header::HOST).and_then(|h| h.to_str().ok()).unwrap_or("localhost");
-    let base = xr.public_url.clone().unwrap_or_else(|| format!("http://{host}"));
-    let peer = Peer { ip: addr.ip().to_string(), base: base.trim_end_matches('/').to_string() };
+    let scheme = if https.is_some() { "https" } else { "http" };
+    let view = proxy::client_view(addr, &headers, &xr.trusted_proxies, xr.public_url.as_deref(), scheme);
+    let peer = Peer { ip: view.ip.to_string(), base: view.base };
     let body = match axum::body::to_bytes(body, xr.limits.max_bytes).await {
         Ok(b) => b,
         Err(_) => return xml(crate::fault(-32700, &format!("the body exceeds {} bytes", xr.limits.max_bytes))),

@@ -28,10 +28,16 @@ async fn serve(f: &Fixture) -> Server {
 }
 
 async fn serve_with(f: &Fixture, va: certgate_acme::VaSettings) -> Server {
+    serve_behind(f, va, Vec::new()).await
+}
+
+/// As [`serve_with`], believing forwarding headers from `trusted` proxies only.
+async fn serve_behind(f: &Fixture, va: certgate_acme::VaSettings, trusted: Vec<certgate_acme::IpBlock>) -> Server {
     f.orders.create_user(&f.op, "hoster", "a long password", Rights::all()).await.unwrap();
     let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
     let url = format!("http://{}", listener.local_addr().unwrap());
     let router = XmlRpc::new(f.orders.clone(), Limits::default(), None, va)
+        .with_trusted_proxies(trusted)
         .router()
         .merge(Acme::new(f.orders.clone(), Settings::default()).router());
     tokio::spawn(async move {
@@ -342,4 +348,38 @@ async fn a_bad_parameter_is_a_fault_naming_its_path_and_a_bad_bulk_request_fault
     let (_, v) = post(&url, certgate_xmlrpc::call("system.multicall", &[calls]).into_bytes()).await;
     let Some(Value::Array(entries)) = v else { panic!("{v:?}") };
     assert_eq!(fault_of(&entries[0]), (Some(-32602), Some("param1[0].methodName: missing")));
+}
+
+/// `solde` as the test user, with extra request headers; the raw answer.
+async fn solde_with_headers(url: &str, headers: &[(&str, &str)]) -> String {
+    let ident = Value::Struct(vec![(
+        "identification".into(),
+        Value::Struct(vec![
+            ("utilisateur".into(), Value::String("hoster".into())),
+            ("motDePasse".into(), Value::String("a long password".into())),
+        ]),
+    )]);
+    let client: Client<_, Full<Bytes>> = Client::builder(TokioExecutor::new()).build(HttpConnector::new());
+    let mut req = hyper::Request::post(format!("{url}/xmlrpc")).header("content-type", "text/xml");
+    for (k, v) in headers {
+        req = req.header(*k, *v);
+    }
+    let body = certgate_xmlrpc::call("solde", &[ident]);
+    let resp = client.request(req.body(Full::new(Bytes::from(body))).unwrap()).await.unwrap();
+    String::from_utf8_lossy(&resp.into_body().collect().await.unwrap().to_bytes()).into_owned()
+}
+
+#[tokio::test]
+async fn forwarding_headers_count_only_from_trusted_proxies() {
+    let spoof = [("x-forwarded-for", "203.0.113.9"), ("forwarded", "for=203.0.113.9;proto=https")];
+    for (trusted, expected) in [(vec![], "127.0.0.1"), (vec!["127.0.0.1".parse().unwrap()], "203.0.113.9")] {
+        let tdb = TestDb::sqlite().await;
+        let f = Fixture::new(&tdb, Formula::Bulk).await;
+        let server = serve_behind(&f, Default::default(), trusted).await;
+        assert!(solde_with_headers(&server.url, &spoof).await.contains("<name>formule</name>"));
+        let audit = storage::audit::list(&mut f.orders.db().acquire().await.unwrap(), None, 10).await.unwrap();
+        let call = audit.iter().find(|a| a.action == "xmlrpc.solde").expect("the call is audited");
+        assert_eq!(call.ip, expected, "the audited client address");
+        tdb.cleanup().await;
+    }
 }

@@ -1,10 +1,12 @@
 //! What the client saw: the scheme and host it used and its own address,
 //! believed from `Forwarded` / `X-Forwarded-*` headers only when the direct
-//! peer is a configured trusted proxy.
+//! peer is a configured trusted proxy. Shared by both fronts, so that the
+//! ACME URLs, the XML-RPC answers, the audit log and the rate limits all
+//! see the same client. Depends on `http` only.
 
 use std::net::{IpAddr, SocketAddr};
 
-use axum::http::{HeaderMap, header};
+use http::{HeaderMap, header};
 
 /// An IP address or a CIDR block of trusted proxies (`10.0.0.0/8`, `::1`).
 #[derive(Clone, Debug, PartialEq, Eq)]
@@ -61,7 +63,7 @@ pub struct Https;
 
 /// The request as the client made it.
 #[derive(Clone, Debug, PartialEq, Eq)]
-pub(crate) struct ClientView {
+pub struct ClientView {
     /// `scheme://host[:port]` the client used.
     pub base: String,
     /// The client's address (the proxy's own when it is not trusted).
@@ -103,7 +105,7 @@ fn forwarded_for(headers: &HeaderMap) -> Vec<IpAddr> {
 
 /// Works out what the client saw. `public_url`, when configured, is the base;
 /// `scheme` is the one the connection itself used (`https` over certgate's own TLS).
-pub(crate) fn client_view(
+pub fn client_view(
     peer: SocketAddr,
     headers: &HeaderMap,
     trusted: &[IpBlock],
