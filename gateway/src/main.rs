@@ -8,6 +8,7 @@ mod config;
 mod demo;
 mod listeners;
 mod metrics;
+mod prometheus;
 mod request_id;
 mod server;
 mod tls;

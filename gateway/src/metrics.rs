@@ -9,17 +9,25 @@ use std::time::Instant;
 use axum::extract::{MatchedPath, Request, State};
 use axum::middleware::Next;
 use axum::response::{IntoResponse, Response};
-use metrics_exporter_prometheus::{BuildError, Matcher, PrometheusBuilder, PrometheusHandle};
+
+use crate::prometheus::Registry;
 
 const HTTP_BUCKETS: &[f64] = &[0.001, 0.0025, 0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1.0, 2.5, 5.0, 10.0];
 const UPSTREAM_BUCKETS: &[f64] = &[0.01, 0.05, 0.1, 0.25, 0.5, 1.0, 2.5, 5.0, 10.0, 30.0, 60.0, 120.0];
 
-/// Installs the process-wide recorder; returns the handle that renders it.
-pub fn install() -> Result<PrometheusHandle, BuildError> {
-    PrometheusBuilder::new()
-        .set_buckets_for_metric(Matcher::Full("certgate_http_request_duration_seconds".into()), HTTP_BUCKETS)?
-        .set_buckets_for_metric(Matcher::Full("certgate_upstream_request_duration_seconds".into()), UPSTREAM_BUCKETS)?
-        .install_recorder()
+/// Why the recorder could not be installed.
+#[derive(Debug, thiserror::Error)]
+#[error("a metrics recorder is already installed")]
+pub struct AlreadyInstalled;
+
+/// Installs the process-wide recorder; returns the registry that renders it.
+pub fn install() -> Result<Registry, AlreadyInstalled> {
+    let registry = Registry::new(&[
+        ("certgate_http_request_duration_seconds", HTTP_BUCKETS),
+        ("certgate_upstream_request_duration_seconds", UPSTREAM_BUCKETS),
+    ]);
+    metrics::set_global_recorder(registry.clone()).map_err(|_| AlreadyInstalled)?;
+    Ok(registry)
 }
 
 /// Which front a path belongs to.
@@ -58,7 +66,7 @@ pub async fn track(req: Request, next: Next) -> Response {
 #[derive(Clone)]
 pub struct Exporter {
     /// Renders the recorder.
-    pub handle: PrometheusHandle,
+    pub registry: Registry,
     /// Reads the database-wide gauges.
     pub orders: orders::Orders,
 }
@@ -76,6 +84,5 @@ pub async fn render(State(exporter): State<Exporter>) -> Response {
         // The counters are still worth serving without the gauges.
         Err(e) => tracing::warn!(error = %e, "metrics: cannot read the gauges"),
     }
-    exporter.handle.run_upkeep();
-    ([(axum::http::header::CONTENT_TYPE, "text/plain; version=0.0.4")], exporter.handle.render()).into_response()
+    ([(axum::http::header::CONTENT_TYPE, "text/plain; version=0.0.4")], exporter.registry.render()).into_response()
 }

@@ -48,12 +48,12 @@ pub async fn run(app: &App, listeners: Listeners) -> std::io::Result<()> {
 /// The routes of the gateway: the ACME directories, the XML-RPC endpoints,
 /// the health endpoints and `/metrics`, each request counted, timed and
 /// given a request ID.
-pub fn router(app: &App, metrics: metrics_exporter_prometheus::PrometheusHandle) -> Router {
+pub fn router(app: &App, metrics: crate::prometheus::Registry) -> Router {
     let health = Router::new()
         .route("/healthz", get(|| async { "ok" }))
         .route("/readyz", get(readyz))
         .with_state(app.orders.clone());
-    let exporter = crate::metrics::Exporter { handle: metrics, orders: app.orders.clone() };
+    let exporter = crate::metrics::Exporter { registry: metrics, orders: app.orders.clone() };
     let metrics = Router::new().route("/metrics", get(crate::metrics::render)).with_state(exporter);
     let acme_settings = app.config.acme_settings();
     let xmlrpc = xmlrpc::XmlRpc::new(
