@@ -19,12 +19,19 @@ use orders::{Formula, Ledger, Worker};
 use tokio::sync::watch;
 
 async fn setup(srv: &ChallTestSrv, f: &Fixture) -> (Account, watch::Sender<bool>) {
+    setup_va(srv, f, true).await
+}
+
+/// As [`setup`]; `private` lets the VA connect to loopback (every name
+/// resolves to 127.0.0.1 at the challenge server).
+async fn setup_va(srv: &ChallTestSrv, f: &Fixture, private: bool) -> (Account, watch::Sender<bool>) {
     let settings = Settings {
         va: VaSettings {
             http_port: srv.http_port,
             tls_port: srv.tls_port,
             dns_server: Some(srv.dns),
             timeout_secs: 10,
+            allow_private_addresses: private,
         },
         ..Settings::default()
     };
@@ -122,5 +129,26 @@ async fn a_wrong_answer_makes_the_order_invalid_and_charges_nothing() {
     }
     assert_eq!(f.orders.balance(&f.op, Ledger::Tokens, Some("ssl1")).await.unwrap(), 1);
     assert!(f.orders.list_orders(&f.op, &Default::default()).await.unwrap().is_empty());
+    tdb.cleanup().await;
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn by_default_the_va_does_not_connect_to_private_addresses() {
+    let Some(srv) = ChallTestSrv::start() else { return };
+    let tdb = TestDb::sqlite().await;
+    let f = Fixture::new(&tdb, Formula::Bulk).await;
+    f.orders.credit_tokens(&f.op, "ssl1", 1, "").await.unwrap();
+    let (account, _stop) = setup_va(&srv, &f, false).await;
+    // Whatever the answer, the name resolves to 127.0.0.1: the VA refuses to connect.
+    for kind in [ChallengeType::Http01, ChallengeType::TlsAlpn01] {
+        let mut order = order_with(&srv, &account, "inside.other.test", kind.clone(), false).await;
+        assert_eq!(order.state().status, OrderStatus::Invalid, "{kind:?}");
+        let mut authzs = order.authorizations();
+        let authz = authzs.next().await.unwrap().unwrap();
+        let error = authz.challenges.iter().find_map(|c| c.error.clone()).expect("the challenge's error");
+        let detail = error.detail.unwrap_or_default();
+        assert!(detail.contains("127.0.0.1") && detail.contains("private"), "{detail}");
+    }
+    assert_eq!(f.orders.balance(&f.op, Ledger::Tokens, Some("ssl1")).await.unwrap(), 1, "nothing charged");
     tdb.cleanup().await;
 }

@@ -232,6 +232,8 @@ fn va_env(srv: &ChallTestSrv, http_port: u16, tls_port: u16) -> Vec<(&'static st
         ("CERTGATE_ACME__VA__DNS_SERVER", srv.dns.to_string()),
         ("CERTGATE_ACME__VA__HTTP_PORT", http_port.to_string()),
         ("CERTGATE_ACME__VA__TLS_PORT", tls_port.to_string()),
+        // pebble-challtestsrv answers every name with 127.0.0.1.
+        ("CERTGATE_ACME__VA__ALLOW_PRIVATE_ADDRESSES", "true".into()),
     ]
 }
 

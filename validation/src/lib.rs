@@ -37,11 +37,15 @@ pub struct VaSettings {
     pub dns_server: Option<SocketAddr>,
     /// Seconds one validation may take.
     pub timeout_secs: u64,
+    /// Let the VA connect to loopback, private and link-local addresses.
+    /// Off by default: a customer's DNS could otherwise point a check at the
+    /// gateway's own network. Tests on loopback turn it on.
+    pub allow_private_addresses: bool,
 }
 
 impl Default for VaSettings {
     fn default() -> VaSettings {
-        VaSettings { http_port: 80, tls_port: 443, dns_server: None, timeout_secs: 10 }
+        VaSettings { http_port: 80, tls_port: 443, dns_server: None, timeout_secs: 10, allow_private_addresses: false }
     }
 }
 
@@ -49,6 +53,29 @@ impl Default for VaSettings {
 pub struct Va {
     settings: VaSettings,
     resolver: Result<Resolver<TokioRuntimeProvider>, String>,
+}
+
+/// True for an address on the public internet, false for loopback, private
+/// (RFC 1918, unique local), shared (RFC 6598), link-local and unspecified ones.
+fn is_public(ip: IpAddr) -> bool {
+    match ip {
+        IpAddr::V4(v4) => {
+            let [a, b, ..] = v4.octets();
+            !(v4.is_loopback()
+                || v4.is_private()
+                || v4.is_link_local()
+                || v4.is_unspecified()
+                || v4.is_broadcast()
+                || (a == 100 && (64..128).contains(&b)))
+        }
+        IpAddr::V6(v6) => match v6.to_ipv4_mapped() {
+            Some(v4) => is_public(IpAddr::V4(v4)),
+            None => {
+                let first = v6.segments()[0];
+                !(v6.is_loopback() || v6.is_unspecified() || (first & 0xfe00) == 0xfc00 || (first & 0xffc0) == 0xfe80)
+            }
+        },
+    }
 }
 
 /// The acmeIdentifier extension of RFC 8737.
@@ -100,7 +127,13 @@ impl Va {
     async fn address(&self, name: &str) -> Result<IpAddr, String> {
         let ips =
             self.resolver()?.lookup_ip(format!("{name}.")).await.map_err(|e| format!("DNS lookup of {name}: {e}"))?;
-        ips.iter().next().ok_or_else(|| format!("{name} has no address"))
+        let first = ips.iter().next().ok_or_else(|| format!("{name} has no address"))?;
+        if self.settings.allow_private_addresses {
+            return Ok(first);
+        }
+        ips.iter().find(|ip| is_public(*ip)).ok_or_else(|| {
+            format!("{name} resolves to {first}, a loopback, private or link-local address, which the VA does not connect to")
+        })
     }
 
     async fn http01(&self, name: &str, key_authz: &str) -> Result<(), String> {
@@ -311,5 +344,32 @@ impl ServerCertVerifier for AnyCertificate {
             SignatureScheme::RSA_PKCS1_SHA384,
             SignatureScheme::ED25519,
         ]
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn only_public_addresses_are_public() {
+        for ip in [
+            "127.0.0.1",
+            "10.1.2.3",
+            "172.16.0.1",
+            "192.168.1.1",
+            "169.254.1.1",
+            "100.64.0.1",
+            "0.0.0.0",
+            "::1",
+            "fd00::1",
+            "fe80::1",
+            "::ffff:10.0.0.1",
+        ] {
+            assert!(!is_public(ip.parse().unwrap()), "{ip}");
+        }
+        for ip in ["93.184.216.34", "100.128.0.1", "2001:db8::1", "::ffff:93.184.216.34"] {
+            assert!(is_public(ip.parse().unwrap()), "{ip}");
+        }
     }
 }

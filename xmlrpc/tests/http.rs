@@ -218,7 +218,12 @@ async fn a_name_not_pre_validated_is_proven_by_dns_then_issued() {
     let tdb = TestDb::sqlite().await;
     let f = Fixture::new(&tdb, Formula::Bulk).await;
     f.orders.credit_tokens(&f.op, "ssl1", 1, "").await.unwrap();
-    let va = certgate_acme::VaSettings { dns_server: Some(srv.dns), http_port: srv.http_port, ..Default::default() };
+    let va = certgate_acme::VaSettings {
+        dns_server: Some(srv.dns),
+        http_port: srv.http_port,
+        allow_private_addresses: true,
+        ..Default::default()
+    };
     let server = serve_with(&f, va).await;
     let url = format!("{}/xmlrpc", server.url);
     let request = Value::Struct(vec![
