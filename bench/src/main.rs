@@ -1,15 +1,28 @@
-//! `bench`: measures certgate's order core under load. `bench orders` places
-//! N orders from C concurrent callers (CSR check, pricing, conditional debit,
-//! job enqueue in one transaction), then has W workers issue them all with
-//! the embedded CA, and reports throughput, latency percentiles and the CPU
-//! time this process spent per order. SQLite by default; `--postgres URL`
-//! runs it on a fresh database of that server.
+//! `bench`: measures certgate. `bench orders` drives the order core in
+//! process; `bench acme` is an ACME load generator for any directory URL;
+//! `bench compare` runs certgate (SQLite, PostgreSQL) and pebble under the
+//! same ACME load in one run; `bench floor` times the cryptography of one
+//! issuance; `bench xmlrpc` measures the XML-RPC front and its codec; `bench
+//! scale` times the order core's queries with a million orders. See
+//! BENCHMARKS.md for the commands and the results.
 
+mod acme_load;
+mod compare;
+mod floor;
+mod gateway;
+mod procstat;
+mod scale;
+mod stats;
+mod xmlrpc_load;
+
+use std::path::PathBuf;
+use std::sync::Arc;
 use std::time::{Duration, Instant};
 
 use certgate_tests::{Fixture, Key, TestDb, csr};
 use clap::{Parser, Subcommand};
 use orders::{Formula, PlaceOrder, Worker};
+use stats::ms;
 
 #[derive(Parser)]
 struct Cli {
@@ -34,32 +47,284 @@ enum Cmd {
         #[arg(long)]
         postgres: Option<String>,
     },
-}
-
-/// CPU seconds (user + system) this process has used, from /proc.
-fn cpu_seconds() -> f64 {
-    let stat = std::fs::read_to_string("/proc/self/stat").unwrap_or_default();
-    let after = stat.rsplit_once(") ").map(|(_, s)| s).unwrap_or("");
-    let fields: Vec<&str> = after.split_whitespace().collect();
-    let ticks = |i: usize| fields.get(i).and_then(|v| v.parse::<f64>().ok()).unwrap_or(0.0);
-    // utime and stime are fields 14 and 15 of the file, 12 and 13 after the name.
-    (ticks(11) + ticks(12)) / 100.0
-}
-
-fn percentile(sorted: &[Duration], p: f64) -> Duration {
-    if sorted.is_empty() {
-        return Duration::ZERO;
-    }
-    sorted[((sorted.len() - 1) as f64 * p).round() as usize]
-}
-
-fn ms(d: Duration) -> String {
-    format!("{:.2} ms", d.as_secs_f64() * 1000.0)
+    /// Full ACME issuances from N concurrent clients against a directory URL.
+    Acme {
+        /// The ACME directory URL.
+        #[arg(long)]
+        directory: String,
+        /// The EAB key ID.
+        #[arg(long)]
+        eab_kid: String,
+        /// The EAB HMAC key (base64url).
+        #[arg(long)]
+        eab_hmac: String,
+        /// Extra root(s) to trust for an https directory (PEM).
+        #[arg(long)]
+        ca_bundle: Option<PathBuf>,
+        /// Concurrent clients, each with its own EAB account.
+        #[arg(long, default_value_t = 4)]
+        clients: usize,
+        /// Issuances in all.
+        #[arg(long, default_value_t = 200)]
+        issuances: usize,
+        /// Start issuances at this rate (per second) instead of back to back.
+        #[arg(long)]
+        rate: Option<f64>,
+        /// The server's process id, to charge it the CPU it used (with its children).
+        #[arg(long)]
+        server_pid: Option<u32>,
+        /// Also charge the postgres backends of this database.
+        #[arg(long)]
+        postgres_db: Option<String>,
+        /// Names are made up under this domain.
+        #[arg(long, default_value = "bench.test")]
+        domain: String,
+        /// Seconds without a finished issuance that count as a stall.
+        #[arg(long, default_value_t = 10)]
+        stall_secs: u64,
+    },
+    /// certgate on SQLite and PostgreSQL, and pebble, under the same ACME load.
+    Compare {
+        /// The certgate binary (default: the one beside this bench binary).
+        #[arg(long)]
+        certgate: Option<PathBuf>,
+        /// A PostgreSQL URL whose user may create databases.
+        #[arg(long, default_value = "postgres://postgres@127.0.0.1:5432/test")]
+        postgres: String,
+        /// Skip PostgreSQL.
+        #[arg(long)]
+        no_postgres: bool,
+        /// Skip pebble.
+        #[arg(long)]
+        no_pebble: bool,
+        /// Concurrencies.
+        #[arg(long, value_delimiter = ',', default_value = "1,4,16,64")]
+        clients: Vec<usize>,
+        /// Issuances per run against certgate.
+        #[arg(long, default_value_t = 300)]
+        issuances: usize,
+        /// Issuances per run against pebble.
+        #[arg(long, default_value_t = 3000)]
+        pebble_issuances: usize,
+        /// Seconds without a finished issuance that count as a stall.
+        #[arg(long, default_value_t = 10)]
+        stall_secs: u64,
+    },
+    /// The CPU cost of the cryptography of one issuance on the server.
+    Floor {
+        /// Iterations of each part.
+        #[arg(long, default_value_t = 5000)]
+        iterations: usize,
+    },
+    /// XML-RPC statut and achat against a certgate serve it starts, and the codec's speed.
+    Xmlrpc {
+        /// The certgate binary (default: the one beside this bench binary).
+        #[arg(long)]
+        certgate: Option<PathBuf>,
+        /// A PostgreSQL URL whose user may create databases (default: SQLite).
+        #[arg(long)]
+        postgres: Option<String>,
+        /// Calls of each method.
+        #[arg(long, default_value_t = 1000)]
+        calls: usize,
+        /// Concurrent callers.
+        #[arg(long, default_value_t = 8)]
+        clients: usize,
+        /// Requests in the document the codec decodes.
+        #[arg(long, default_value_t = 1000)]
+        entries: usize,
+    },
+    /// The order core's queries with many orders in the database.
+    Scale {
+        /// Orders to insert.
+        #[arg(long, default_value_t = 1_000_000)]
+        orders: i64,
+        /// A PostgreSQL URL whose user may create databases (default: SQLite).
+        #[arg(long)]
+        postgres: Option<String>,
+        /// Runs of each call.
+        #[arg(long, default_value_t = 20)]
+        runs: usize,
+        /// Drop the indexes of migration 0005 first (the "before" numbers).
+        #[arg(long)]
+        without_new_indexes: bool,
+    },
 }
 
 #[tokio::main]
 async fn main() {
-    let Cmd::Orders { orders: n, concurrency, workers, postgres } = Cli::parse().cmd;
+    // One crypto provider for every TLS client in the process.
+    let _ = rustls::crypto::aws_lc_rs::default_provider().install_default();
+    match Cli::parse().cmd {
+        Cmd::Orders { orders, concurrency, workers, postgres } => {
+            order_core(orders, concurrency, workers, postgres).await
+        }
+        Cmd::Acme {
+            directory,
+            eab_kid,
+            eab_hmac,
+            ca_bundle,
+            clients,
+            issuances,
+            rate,
+            server_pid,
+            postgres_db,
+            domain,
+            stall_secs,
+        } => {
+            use base64::Engine as _;
+            let eab_hmac = base64::engine::general_purpose::URL_SAFE_NO_PAD
+                .decode(eab_hmac.trim_end_matches('='))
+                .expect("--eab-hmac is base64url");
+            let target = acme_load::Target { directory, eab_kid, eab_hmac, ca_bundle, domain };
+            let mut probes = Vec::new();
+            if let Some(pid) = server_pid {
+                probes.push(acme_load::Probe {
+                    name: format!("server (pid {pid} and children)"),
+                    read: Box::new(move || procstat::tree_cpu_seconds(pid)),
+                });
+            }
+            if let Some(db) = postgres_db {
+                probes.push(acme_load::Probe {
+                    name: format!("postgres backends of {db}"),
+                    read: Box::new(move || procstat::postgres_cpu_seconds_for(&db)),
+                });
+            }
+            let load = acme_load::Load {
+                clients,
+                issuances,
+                rate,
+                stall: Duration::from_secs(stall_secs),
+                timeout: Duration::from_secs(stall_secs * 30),
+            };
+            println!("load average before: {}", procstat::loadavg());
+            match acme_load::run(&target, &load, &probes).await {
+                Ok(r) => r.print(),
+                Err(e) => {
+                    eprintln!("{e}");
+                    std::process::exit(1);
+                }
+            }
+        }
+        Cmd::Compare {
+            certgate,
+            postgres,
+            no_postgres,
+            no_pebble,
+            clients,
+            issuances,
+            pebble_issuances,
+            stall_secs,
+        } => {
+            let opts = compare::Options {
+                certgate: certgate.unwrap_or_else(gateway::default_binary),
+                postgres: (!no_postgres).then_some(postgres),
+                levels: clients,
+                issuances,
+                pebble_issuances,
+                stall_secs,
+                no_pebble,
+            };
+            compare::run(opts).await;
+        }
+        Cmd::Floor { iterations } => floor::measure(iterations).print(),
+        Cmd::Xmlrpc { certgate, postgres, calls, clients, entries } => {
+            xmlrpc_bench(certgate.unwrap_or_else(gateway::default_binary), postgres, calls, clients, entries).await
+        }
+        Cmd::Scale { orders, postgres, runs, without_new_indexes } => {
+            scale::run(orders, postgres, runs, without_new_indexes).await
+        }
+    }
+}
+
+/// XML-RPC calls against a certgate serve started here, then the codec alone.
+async fn xmlrpc_bench(bin: PathBuf, postgres: Option<String>, calls: usize, clients: usize, entries: usize) {
+    let tdb = match postgres {
+        Some(url) => {
+            // SAFETY: set before any other thread reads the environment.
+            unsafe { std::env::set_var("CERTGATE_TEST_POSTGRES_URL", url) };
+            TestDb::postgres().await.expect("postgres database")
+        }
+        None => TestDb::sqlite().await,
+    };
+    let url = tdb.url.clone();
+    tdb.db.close().await;
+    let dir = tempfile::Builder::new().prefix("certgate-bench-").tempdir().expect("temp dir");
+    let gw = gateway::Gateway::start(&bin, dir.path(), &url, (calls * 2 + 100) as u64).expect("certgate serve");
+    let pid = gw.pid;
+    let cpu = move || procstat::tree_cpu_seconds(pid);
+    let endpoint = format!("{}/api-operations.php", gw.base);
+    println!("backend: {}  callers: {clients}  (load {})", tdb.backend, procstat::loadavg());
+    let csrs = Arc::new(xmlrpc_load::csrs(64, gateway::DOMAIN));
+    let (login, password) = (gateway::API_LOGIN, gateway::API_PASSWORD);
+    // One order to ask the status of, issued before the statut run.
+    let first = {
+        let c = csrs.clone();
+        let body: Arc<dyn Fn(usize) -> String + Send + Sync> =
+            Arc::new(move |i| xmlrpc_load::achat_body(login, password, &c, 1, i));
+        xmlrpc_load::run(&endpoint, "achat", 1, 1, body, &cpu).await
+    };
+    assert_eq!(first.ok, 1, "the first achat: {:?}", first.first_error);
+    tokio::time::sleep(Duration::from_millis(600)).await;
+    let statut: Arc<dyn Fn(usize) -> String + Send + Sync> =
+        Arc::new(move |_| xmlrpc_load::statut_body(login, password, 1));
+    let s = xmlrpc_load::run(&endpoint, "statut", clients, calls, statut, &cpu).await;
+    s.print();
+    let c = csrs.clone();
+    let achat: Arc<dyn Fn(usize) -> String + Send + Sync> =
+        Arc::new(move |i| xmlrpc_load::achat_body(login, password, &c, 1, i + 1));
+    let cpu0 = cpu();
+    let a = xmlrpc_load::run(&endpoint, "achat", clients, calls, achat, &cpu).await;
+    a.print();
+    // The worker issues the orders while and after they are placed: wait
+    // for the queue to drain to charge issuance too.
+    let t = Instant::now();
+    let last = (calls + 1) as i64;
+    while !gw_order_delivered(&endpoint, last).await && t.elapsed() < Duration::from_secs(120) {
+        tokio::time::sleep(Duration::from_millis(100)).await;
+    }
+    println!(
+        "achat + issuance by the worker: {:.3} ms server CPU per order (queue drained {:.1} s after the last call)",
+        (cpu() - cpu0) * 1000.0 / a.ok.max(1) as f64,
+        t.elapsed().as_secs_f64()
+    );
+    drop(gw);
+    tdb.cleanup().await;
+
+    println!("one Argon2 password verification (certgate's parameters): {}", ms(xmlrpc_load::argon2_verify(20)));
+    let codec = xmlrpc_load::codec(entries);
+    println!(
+        "codec: achat with {entries} requests, {:.2} MB: parse_call {:.1} MB/s, quick-xml event scan {:.1} MB/s ({:.1}x)",
+        codec.bytes as f64 / 1e6,
+        codec.parse_call,
+        codec.quick_xml_scan,
+        codec.quick_xml_scan / codec.parse_call
+    );
+}
+
+/// True when order `reference` is delivered, by a plain `statut` call.
+async fn gw_order_delivered(endpoint: &str, reference: i64) -> bool {
+    use http_body_util::BodyExt;
+    let mut tcp = hyper_util::client::legacy::connect::HttpConnector::new();
+    tcp.set_nodelay(true);
+    let client: hyper_util::client::legacy::Client<_, http_body_util::Full<bytes::Bytes>> =
+        hyper_util::client::legacy::Client::builder(hyper_util::rt::TokioExecutor::new()).build(tcp);
+    let body = xmlrpc_load::statut_body(gateway::API_LOGIN, gateway::API_PASSWORD, reference);
+    let Ok(req) = http::Request::post(endpoint).body(http_body_util::Full::new(bytes::Bytes::from(body))) else {
+        return false;
+    };
+    match client.request(req).await {
+        Ok(rsp) => rsp
+            .into_body()
+            .collect()
+            .await
+            .is_ok_and(|b| String::from_utf8_lossy(&b.to_bytes()).contains("<string>delivered</string>")),
+        Err(_) => false,
+    }
+}
+
+/// `bench orders`: the order core in process.
+async fn order_core(n: usize, concurrency: usize, workers: usize, postgres: Option<String>) {
     let tdb = match postgres {
         Some(url) => {
             // SAFETY: set before any other thread reads the environment.
@@ -72,7 +337,7 @@ async fn main() {
     f.orders.credit_tokens(&f.op, "ssl1", n as i64, "bench").await.expect("tokens");
     let csrs: Vec<String> = (0..n.min(64)).map(|_| csr(&["www.example.test"], Key::P256)).collect();
 
-    let cpu0 = cpu_seconds();
+    let cpu0 = procstat::own_cpu_seconds();
     let t0 = Instant::now();
     let mut tasks = tokio::task::JoinSet::new();
     let per_task = n.div_ceil(concurrency);
@@ -100,8 +365,8 @@ async fn main() {
         lat.extend(r.expect("task"));
     }
     let place_wall = t0.elapsed();
-    let cpu1 = cpu_seconds();
-    lat.sort();
+    let cpu1 = procstat::own_cpu_seconds();
+    let lat = stats::Samples::new(lat);
 
     let t1 = Instant::now();
     let mut issuers = tokio::task::JoinSet::new();
@@ -114,7 +379,7 @@ async fn main() {
         issued += r.expect("worker");
     }
     let issue_wall = t1.elapsed();
-    let cpu2 = cpu_seconds();
+    let cpu2 = procstat::own_cpu_seconds();
     assert_eq!(issued, n, "every order issued once");
     let left = f.orders.balance(&f.op, orders::Ledger::Tokens, Some("ssl1")).await.expect("balance");
     assert_eq!(left, 0, "exactly one token per order");
@@ -123,9 +388,9 @@ async fn main() {
     println!(
         "place:  {:.0} orders/s  p50 {}  p99 {}  max {}  cpu {:.2} ms/order",
         n as f64 / place_wall.as_secs_f64(),
-        ms(percentile(&lat, 0.5)),
-        ms(percentile(&lat, 0.99)),
-        ms(*lat.last().unwrap_or(&Duration::ZERO)),
+        ms(lat.p(0.5)),
+        ms(lat.p(0.99)),
+        ms(lat.max()),
         (cpu1 - cpu0) * 1000.0 / n as f64
     );
     println!(

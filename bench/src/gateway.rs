@@ -1,0 +1,174 @@
+//! A `certgate serve` started by the bench, set up with the operator CLI
+//! as an operator would: an account, an organisation with a pre-validated
+//! domain, the embedded CA, an ACME URL, an API user and plenty of tokens.
+
+use std::path::{Path, PathBuf};
+use std::process::{Child, Command, Stdio};
+use std::time::{Duration, Instant};
+
+use base64::Engine as _;
+use base64::engine::general_purpose::URL_SAFE_NO_PAD;
+
+/// The secret the bench's gateways seal with.
+const SECRET: &str = "bench-secret-key-0123456789abcdef";
+
+/// The price list: product `ssl1` from the embedded CA (P-256 issuing key).
+const PRICES: &str = "\
+Range,Code,Product,Validity (year),New order and renewal,Additional SAN,additional SAN Wildcard,Validation,Wildcard,Max SANs,SAN code,Wildcard SAN code,Renewal code,Upstream
+TBS X509,ssl1,TBS X509 SSL OV 1 year,1,106.95,68.20,309.23,OV,yes,10,sanssl1,sanwildssl1,renssl1,embedded
+";
+
+/// The domain the bench's organisation has pre-validated.
+pub const DOMAIN: &str = "bench.test";
+
+/// The API user's login.
+pub const API_LOGIN: &str = "bench-api";
+/// The API user's password.
+pub const API_PASSWORD: &str = "bench api password, long enough";
+
+/// A running gateway.
+pub struct Gateway {
+    child: Child,
+    /// Its process id, for CPU accounting.
+    pub pid: u32,
+    /// Its base URL.
+    pub base: String,
+    /// The ACME directory URL.
+    pub directory: String,
+    /// The EAB key ID.
+    pub eab_kid: String,
+    /// The EAB HMAC key, decoded.
+    pub eab_hmac: Vec<u8>,
+}
+
+impl Drop for Gateway {
+    fn drop(&mut self) {
+        // SIGTERM first: serve drains and releases its job leases.
+        let _ = Command::new("kill").arg("-TERM").arg(self.pid.to_string()).status();
+        let start = Instant::now();
+        while start.elapsed() < Duration::from_secs(10) {
+            if let Ok(Some(_)) = self.child.try_wait() {
+                return;
+            }
+            std::thread::sleep(Duration::from_millis(50));
+        }
+        let _ = self.child.kill();
+        let _ = self.child.wait();
+    }
+}
+
+fn cli(bin: &Path, dir: &Path, db_url: &str, listen: &str, args: &[&str]) -> Result<String, String> {
+    let out = Command::new(bin)
+        .env("CERTGATE_SECRET_KEY", SECRET)
+        .env("CERTGATE_DATA_DIR", dir)
+        .env("CERTGATE_LISTEN", listen)
+        .env("CERTGATE_USER_PASSWORD", API_PASSWORD)
+        .env_remove("CERTGATE_CONFIG")
+        .arg("--database-url")
+        .arg(db_url)
+        .args(args)
+        .output()
+        .map_err(|e| format!("{}: {e}", bin.display()))?;
+    if !out.status.success() {
+        return Err(format!("certgate {args:?}: {}", String::from_utf8_lossy(&out.stderr)));
+    }
+    Ok(String::from_utf8_lossy(&out.stdout).into_owned())
+}
+
+/// A free loopback port.
+pub fn free_port() -> u16 {
+    std::net::TcpListener::bind("127.0.0.1:0").and_then(|l| l.local_addr()).map(|a| a.port()).unwrap_or(18080)
+}
+
+/// The `certgate` binary beside this one (both come from `cargo build --release`).
+pub fn default_binary() -> PathBuf {
+    let me = std::env::current_exe().unwrap_or_default();
+    me.parent().map(|d| d.join("certgate")).unwrap_or_else(|| PathBuf::from("certgate"))
+}
+
+impl Gateway {
+    /// Sets up a migrated, empty database at `db_url` with the CLI, then
+    /// starts `serve` on it. `tokens` is how many `ssl1` tokens the account gets.
+    pub fn start(bin: &Path, dir: &Path, db_url: &str, tokens: u64) -> Result<Gateway, String> {
+        let port = free_port();
+        let listen = format!("127.0.0.1:{port}");
+        let run = |args: &[&str]| cli(bin, dir, db_url, &listen, args);
+        run(&["migrate"])?;
+        let account = run(&["account", "create", "--name", "Bench Hosting", "--formula", "bulk"])?.trim().to_string();
+        let org = run(&["org", "create", "--account", &account, "--name", "Bench Org", "--ident", "123456789"])?
+            .trim()
+            .to_string();
+        let prices = dir.join("prices.csv");
+        std::fs::write(&prices, PRICES).map_err(|e| e.to_string())?;
+        run(&["product", "import", "--file", &prices.display().to_string()])?;
+        run(&["credit-tokens", "--account", &account, "--item", "ssl1", "--count", &tokens.to_string()])?;
+        run(&[
+            "prevalidation",
+            "add",
+            "--account",
+            &account,
+            "--org",
+            &org,
+            "--brand",
+            "TBS X509",
+            "--validation",
+            "OV",
+        ])?;
+        let wildcard = format!("*.{DOMAIN}");
+        run(&["prevalidation", "domain", "--account", &account, "--org", &org, "--domain", &wildcard])?;
+        run(&["user", "create", "--account", &account, "--login", API_LOGIN, "--rights", "all"])?;
+        let created = run(&["acme-url", "create", "--account", &account, "--product", "ssl1", "--org", &org])?;
+        let field = |name: &str| {
+            created
+                .lines()
+                .find_map(|l| l.trim().strip_prefix(name))
+                .map(|v| v.trim().to_string())
+                .ok_or_else(|| format!("acme-url create printed no {name}: {created}"))
+        };
+        let (directory, eab_kid, hmac) = (field("directory:")?, field("EAB KID:")?, field("EAB HMAC key:")?);
+        let eab_hmac = URL_SAFE_NO_PAD.decode(&hmac).map_err(|e| format!("HMAC key: {e}"))?;
+
+        let log = std::fs::File::create(dir.join("serve.log")).map_err(|e| e.to_string())?;
+        let child = Command::new(bin)
+            .env("CERTGATE_SECRET_KEY", SECRET)
+            .env("CERTGATE_DATA_DIR", dir)
+            .env("CERTGATE_LISTEN", &listen)
+            // The bench places many orders per account and per hour.
+            .env("CERTGATE_ACME__RATE_LIMITS__ORDERS_PER_ACCOUNT", "1000000000")
+            .env("CERTGATE_ACME__RATE_LIMITS__ORDERS_PER_URL", "1000000000")
+            .env_remove("CERTGATE_CONFIG")
+            .arg("--database-url")
+            .arg(db_url)
+            .arg("serve")
+            .stdin(Stdio::null())
+            .stdout(log.try_clone().map_err(|e| e.to_string())?)
+            .stderr(log)
+            .spawn()
+            .map_err(|e| format!("{}: {e}", bin.display()))?;
+        let pid = child.id();
+        let mut g = Gateway { child, pid, base: format!("http://{listen}"), directory, eab_kid, eab_hmac };
+        g.wait_healthy(port)?;
+        Ok(g)
+    }
+
+    fn wait_healthy(&mut self, port: u16) -> Result<(), String> {
+        use std::io::{Read, Write};
+        let start = Instant::now();
+        while start.elapsed() < Duration::from_secs(30) {
+            if let Ok(mut s) = std::net::TcpStream::connect(("127.0.0.1", port)) {
+                let _ = s.set_read_timeout(Some(Duration::from_secs(2)));
+                let _ = write!(s, "GET /healthz HTTP/1.1\r\nHost: 127.0.0.1\r\nConnection: close\r\n\r\n");
+                let mut out = String::new();
+                let _ = s.read_to_string(&mut out);
+                if out.starts_with("HTTP/1.1 200") {
+                    return Ok(());
+                }
+            }
+            if let Ok(Some(status)) = self.child.try_wait() {
+                return Err(format!("certgate serve exited: {status}"));
+            }
+            std::thread::sleep(Duration::from_millis(100));
+        }
+        Err("certgate serve did not become healthy".into())
+    }
+}

@@ -1,0 +1,205 @@
+//! The order core with a million orders in the database: the list filters
+//! of `order.list`, `changementCommandes` over one day, and one order placed
+//! (the conditional token debit), each timed through `orders::Orders`.
+
+use std::time::{Duration, Instant};
+
+use certgate_tests::{Fixture, Key, TestDb, csr};
+use orders::{Formula, OrderFilter, PlaceOrder};
+
+use crate::stats::{Samples, ms};
+
+/// Seconds between two made-up orders: a million orders over about a year.
+const SPACING: i64 = 31;
+
+/// The rows, all of the bench account (the worst case for its filters):
+/// product `dv1` for one order in 7, else `ssl1`; `cancelled` one in 100,
+/// `processing` one in 1000, `failed` one in 100,000 (ten rows), else
+/// `delivered`. `created_at` is spread over the past year, one order every
+/// 31 s, and `updated_at` is a minute later. The CSR column holds a short
+/// placeholder: a real one (about 1 kB) makes the tables larger, so full
+/// scans would be slower than measured here, index lookups not.
+fn insert_sql(postgres: bool) -> String {
+    let source = if postgres { "generate_series(1, $3) AS g(n)" } else { "seq" };
+    let prefix = if postgres {
+        String::new()
+    } else {
+        "WITH RECURSIVE seq(n) AS (SELECT 1 UNION ALL SELECT n + 1 FROM seq WHERE n < $3) ".to_string()
+    };
+    format!(
+        "{prefix}INSERT INTO orders (reference, account_id, organisation_id, product_code, kind, cn, sans, csr_pem,
+            source, client_ref, created_by, payment, price, currency, status, upstream, created_at, updated_at)
+         SELECT 'S' || n, $1, $2, CASE WHEN n % 7 = 0 THEN 'dv1' ELSE 'ssl1' END, 'new',
+            'h' || n || '.example.test', '', '-----BEGIN CERTIFICATE REQUEST-----',
+            CASE n % 3 WHEN 0 THEN 'acme' WHEN 1 THEN 'xmlrpc' ELSE 'cli' END, 'ref' || n, 'bench', 'tokens',
+            10000, 'EUR',
+            CASE WHEN n % 100000 = 3 THEN 'failed' WHEN n % 1000 = 1 THEN 'processing'
+                 WHEN n % 100 = 0 THEN 'cancelled' ELSE 'delivered' END,
+            'embedded', $4 - ($3 - n) * {SPACING}, $4 - ($3 - n) * {SPACING} + 60
+         FROM {source}"
+    )
+}
+
+/// One timed call, repeated.
+struct Timed {
+    what: String,
+    rows: usize,
+    samples: Samples,
+}
+
+async fn time<F, Fut>(what: &str, runs: usize, mut f: F) -> Timed
+where
+    F: FnMut() -> Fut,
+    Fut: std::future::Future<Output = usize>,
+{
+    let mut v = Vec::new();
+    let mut rows = 0;
+    for _ in 0..runs {
+        let s = Instant::now();
+        rows = f().await;
+        v.push(s.elapsed());
+    }
+    Timed { what: what.to_string(), rows, samples: Samples::new(v) }
+}
+
+/// Fills a fresh database of `backend` with `n` orders and times the calls.
+/// `postgres` is an admin URL; without it, SQLite.
+/// `without_new_indexes` drops the indexes of migration 0005 first, to show
+/// what they change.
+pub async fn run(n: i64, postgres: Option<String>, runs: usize, without_new_indexes: bool) {
+    let tdb = match postgres {
+        Some(url) => {
+            // SAFETY: set before any other thread reads the environment.
+            unsafe { std::env::set_var("CERTGATE_TEST_POSTGRES_URL", url) };
+            TestDb::postgres().await.expect("postgres database")
+        }
+        None => TestDb::sqlite().await,
+    };
+    let pg = tdb.backend == "postgres";
+    let f = Fixture::new(&tdb, Formula::Bulk).await;
+    f.orders.credit_tokens(&f.op, "ssl1", 1000, "bench").await.expect("tokens");
+    let now = f.orders.now();
+
+    let t = Instant::now();
+    {
+        let mut c = tdb.db.acquire().await.expect("connection");
+        sqlx::query(sqlx::AssertSqlSafe(insert_sql(pg)))
+            .bind(f.account)
+            .bind(f.org)
+            .bind(n)
+            .bind(now - 3600)
+            .execute(&mut *c)
+            .await
+            .expect("bulk insert");
+        if without_new_indexes {
+            for index in ["orders_account_status", "orders_account_client_ref"] {
+                sqlx::query(sqlx::AssertSqlSafe(format!("DROP INDEX {index}")))
+                    .execute(&mut *c)
+                    .await
+                    .expect("drop index");
+            }
+        }
+        if pg {
+            // Autovacuum would analyze a table that grew this much within a minute.
+            sqlx::query("ANALYZE orders").execute(&mut *c).await.expect("analyze");
+        }
+    }
+    println!(
+        "backend: {}  {n} orders inserted in {:.1} s  (load {})",
+        tdb.backend,
+        t.elapsed().as_secs_f64(),
+        crate::procstat::loadavg()
+    );
+
+    let list = |filter: OrderFilter| {
+        let (orders, op) = (f.orders.clone(), f.op.clone());
+        move || {
+            let (orders, op, filter) = (orders.clone(), op.clone(), filter.clone());
+            async move { orders.list_orders(&op, &filter).await.expect("list").len() }
+        }
+    };
+    let day = 86_400;
+    let old = now - 200 * day;
+    let filter = |status: &str, product: &str, client_ref: &str, from: i64, to: i64, limit: i64| OrderFilter {
+        status: status.into(),
+        product_code: product.into(),
+        client_ref: client_ref.into(),
+        updated_from: from,
+        updated_to: to,
+        limit,
+        ..Default::default()
+    };
+    let calls = [
+        ("order.list, newest 50", filter("", "", "", 0, 0, 50)),
+        ("order.list statut=delivered produit=ssl1", filter("delivered", "ssl1", "", 0, 0, 50)),
+        ("order.list statut=cancelled produit=dv1 (1 in 700)", filter("cancelled", "dv1", "", 0, 0, 50)),
+        ("order.list statut=failed (10 rows)", filter("failed", "", "", 0, 0, 50)),
+        ("order.list depuis/jusqua one day 200 days ago", filter("", "", "", old, old + day, 50)),
+        ("order.list refClient=ref123457", filter("", "", "ref123457", 0, 0, 50)),
+        // changementCommandes asks the order core for up to 10,000 orders.
+        ("changementCommandes, one day 200 days ago", filter("", "", "", old, old + day, 10_000)),
+        ("changementCommandes, the last day", filter("", "", "", now - day, now, 10_000)),
+    ];
+    let mut results = Vec::new();
+    for (what, q) in calls {
+        results.push(time(what, runs, list(q)).await);
+    }
+    let csrs: Vec<String> = (0..runs).map(|i| csr(&[&format!("p{i}.example.test")], Key::P256)).collect();
+    let mut i = 0;
+    results.push(
+        time("place one order (token debit)", runs, || {
+            let req = PlaceOrder {
+                organisation_id: f.org,
+                product_code: "ssl1".into(),
+                csr: csrs[i % csrs.len()].clone().into_bytes(),
+                ..Default::default()
+            };
+            i += 1;
+            let (orders, op) = (f.orders.clone(), f.op.clone());
+            async move {
+                orders.place(&op, &req).await.expect("place");
+                1
+            }
+        })
+        .await,
+    );
+    // The same filters as plain conjunctions, as a query built from the
+    // filters present would write them: what the order core's catch-all
+    // `($2 = '' OR status = $2)` form costs where the planner cannot see
+    // through it (SQLite always; PostgreSQL when it picks a generic plan).
+    let by_account = "SELECT * FROM orders WHERE account_id = $1";
+    let direct_calls = [
+        ("direct SQL: account and status=failed", "AND status = $2 ORDER BY id DESC LIMIT 50", None, Some("failed")),
+        ("direct SQL: account and refClient", "AND client_ref = $2 ORDER BY id DESC LIMIT 50", None, Some("ref123457")),
+        (
+            "direct SQL: account and one day 200 days ago (changementCommandes)",
+            "AND updated_at >= $2 AND updated_at <= $3 ORDER BY id DESC LIMIT 10000",
+            Some(old),
+            None,
+        ),
+    ];
+    for (what, rest, from, text) in direct_calls {
+        let (db, account) = (tdb.db.clone(), f.account);
+        let sql = format!("{by_account} {rest}");
+        let call = move || {
+            let (db, sql) = (db.clone(), sql.clone());
+            async move {
+                let mut conn = db.acquire().await.expect("connection");
+                let q = sqlx::query(sqlx::AssertSqlSafe(sql)).bind(account);
+                let q = match (from, text) {
+                    (Some(from), _) => q.bind(from).bind(from + day),
+                    (None, text) => q.bind(text.unwrap_or_default()),
+                };
+                q.fetch_all(&mut *conn).await.expect("direct query").len()
+            }
+        };
+        results.push(time(what, runs, call).await);
+    }
+    println!("| call | rows | p50 | max | under 50 ms |");
+    println!("|---|---|---|---|---|");
+    for r in &results {
+        let ok = if r.samples.max() < Duration::from_millis(50) { "yes" } else { "**no**" };
+        println!("| {} | {} | {} | {} | {ok} |", r.what, r.rows, ms(r.samples.p(0.5)), ms(r.samples.max()));
+    }
+    tdb.cleanup().await;
+}
