@@ -92,7 +92,7 @@ pub async fn run(n: i64, postgres: Option<String>, runs: usize, without_new_inde
             .await
             .expect("bulk insert");
         if without_new_indexes {
-            for index in ["orders_account_status", "orders_account_client_ref"] {
+            for index in ["orders_account_status", "orders_account_client_ref", "orders_account_id"] {
                 sqlx::query(sqlx::AssertSqlSafe(format!("DROP INDEX {index}")))
                     .execute(&mut *c)
                     .await

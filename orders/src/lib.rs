@@ -84,6 +84,8 @@ struct Inner {
     upstreams: HashMap<String, Arc<dyn Upstream>>,
     settings: Settings,
     clock_offset: AtomicI64,
+    /// Wakes an idle job worker of this process when a job was queued.
+    jobs_queued: tokio::sync::Notify,
 }
 
 impl Orders {
@@ -91,7 +93,16 @@ impl Orders {
     /// seals stored secrets, and the configured upstreams by name.
     pub fn new(db: Db, secret: SecretKey, upstreams: Vec<Arc<dyn Upstream>>, settings: Settings) -> Orders {
         let upstreams = upstreams.into_iter().map(|u| (u.name().to_string(), u)).collect();
-        Orders { inner: Arc::new(Inner { db, secret, upstreams, settings, clock_offset: AtomicI64::new(0) }) }
+        Orders {
+            inner: Arc::new(Inner {
+                db,
+                secret,
+                upstreams,
+                settings,
+                clock_offset: AtomicI64::new(0),
+                jobs_queued: tokio::sync::Notify::new(),
+            }),
+        }
     }
 
     /// The database, for the fronts' own protocol state.
@@ -113,6 +124,19 @@ impl Orders {
     /// reach renewal windows and delayed revocations without waiting.
     pub fn set_clock_offset(&self, secs: i64) {
         self.inner.clock_offset.store(secs, Ordering::Relaxed);
+    }
+
+    /// Tells an idle worker of this process that a job was committed, so an
+    /// order is issued now rather than at the worker's next poll. A permit is
+    /// kept when no worker waits, so the news is never lost; workers of other
+    /// instances still find the job at their next poll.
+    pub(crate) fn wake_workers(&self) {
+        self.inner.jobs_queued.notify_one();
+    }
+
+    /// Resolves when a job may have been queued since the last call.
+    pub(crate) async fn job_queued(&self) {
+        self.inner.jobs_queued.notified().await;
     }
 
     fn upstream(&self, name: &str) -> Result<&Arc<dyn Upstream>> {

@@ -113,6 +113,7 @@ impl Orders {
         self.pay_and_queue(&mut tx, &account, o.id, &q, next, &caller.login).await?;
         audit::record(&mut tx, &caller.actor(), "order.approve", &reference_and(&o, next.as_str())).await?;
         commit(tx).await?;
+        self.wake_workers();
         self.order(caller, reference).await
     }
 
@@ -136,6 +137,7 @@ impl Orders {
         jobs::enqueue(&mut tx, "issue", o.id, None, self.now()).await?;
         audit::record(&mut tx, &caller.actor(), "order.dcv", &reference_of(&o)).await?;
         commit(tx).await?;
+        self.wake_workers();
         self.order(caller, reference).await
     }
 
@@ -192,6 +194,7 @@ impl Orders {
         )
         .await?;
         commit(tx).await?;
+        self.wake_workers();
         self.order(caller, reference).await
     }
 
@@ -222,6 +225,7 @@ impl Orders {
         audit::record(&mut tx, &caller.actor(), "order.reissue", &format!("{} {}", reference_of(&o), checked.names[0]))
             .await?;
         commit(tx).await?;
+        self.wake_workers();
         self.order(caller, reference).await
     }
 

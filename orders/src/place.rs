@@ -151,6 +151,7 @@ impl Orders {
         .await?;
         let order = orders::get(&mut tx, id).await?.ok_or_else(|| OrderError::UnknownOrder(id.to_string()))?;
         commit(tx).await?;
+        self.wake_workers();
         Ok(Placed { order, replayed: false })
     }
 

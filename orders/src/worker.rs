@@ -91,6 +91,8 @@ impl Worker {
             };
             if !busy {
                 tokio::select! {
+                    _ = self.orders.job_queued() => {}
+                    // Jobs queued by other instances, and retries coming due, are found by polling.
                     _ = tokio::time::sleep(Duration::from_millis(250)) => {}
                     // A dropped sender means nobody can stop us any more: stop now
                     // rather than spin on an always-ready channel.

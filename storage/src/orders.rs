@@ -220,24 +220,52 @@ pub struct OrderFilter {
     pub offset: i64,
 }
 
-/// Lists orders, newest first.
+/// Lists orders, newest first (within a date range: most recently changed first).
 pub async fn list(c: &mut Conn, f: &OrderFilter) -> Result<Vec<OrderRow>> {
-    Ok(sqlx::query_as(
-        "SELECT * FROM orders WHERE ($1 = 0 OR account_id = $1) AND ($2 = '' OR status = $2)
-           AND ($3 = '' OR product_code = $3) AND updated_at >= $4 AND ($5 = 0 OR updated_at <= $5)
-           AND ($8 = '' OR client_ref = $8)
-         ORDER BY id DESC LIMIT $6 OFFSET $7",
-    )
-    .bind(f.account_id)
-    .bind(&f.status)
-    .bind(&f.product_code)
-    .bind(f.updated_from)
-    .bind(f.updated_to)
-    .bind(if f.limit > 0 { f.limit } else { 100 })
-    .bind(f.offset)
-    .bind(&f.client_ref)
-    .fetch_all(c)
-    .await?)
+    // Only the filters given go into the WHERE clause: a catch-all
+    // `($1 = '' OR status = $1)` keeps SQLite from using any index.
+    enum Arg<'a> {
+        Int(i64),
+        Text(&'a str),
+    }
+    let mut conditions = Vec::new();
+    let mut args: Vec<Arg<'_>> = Vec::new();
+    let mut add = |column: &str, op: &str, arg| {
+        args.push(arg);
+        conditions.push(format!("{column} {op} ${}", args.len()));
+    };
+    if f.account_id != 0 {
+        add("account_id", "=", Arg::Int(f.account_id));
+    }
+    if !f.status.is_empty() {
+        add("status", "=", Arg::Text(&f.status));
+    }
+    if !f.product_code.is_empty() {
+        add("product_code", "=", Arg::Text(&f.product_code));
+    }
+    if !f.client_ref.is_empty() {
+        add("client_ref", "=", Arg::Text(&f.client_ref));
+    }
+    if f.updated_from != 0 {
+        add("updated_at", ">=", Arg::Int(f.updated_from));
+    }
+    if f.updated_to != 0 {
+        add("updated_at", "<=", Arg::Int(f.updated_to));
+    }
+    let filter = if conditions.is_empty() { String::new() } else { format!("WHERE {}", conditions.join(" AND ")) };
+    // Within a date range, most recently changed first: the range's index then
+    // gives the order too (PostgreSQL otherwise walks every id backwards).
+    let order = if f.updated_from != 0 || f.updated_to != 0 { "updated_at DESC, id DESC" } else { "id DESC" };
+    let n = args.len();
+    let sql = format!("SELECT * FROM orders {filter} ORDER BY {order} LIMIT ${} OFFSET ${}", n + 1, n + 2);
+    let mut q = sqlx::query_as(sqlx::AssertSqlSafe(sql));
+    for a in args {
+        q = match a {
+            Arg::Int(i) => q.bind(i),
+            Arg::Text(t) => q.bind(t),
+        };
+    }
+    Ok(q.bind(if f.limit > 0 { f.limit } else { 100 }).bind(f.offset).fetch_all(c).await?)
 }
 
 /// Replaces the request of an order (a reissue with a new CSR).

@@ -4,3 +4,5 @@
 -- The status index ends with id so that "newest first" reads it in order.
 CREATE INDEX orders_account_status ON orders (account_id, status, id);
 CREATE INDEX orders_account_client_ref ON orders (account_id, client_ref);
+-- Newest first for one account, now that the list only filters on what is given.
+CREATE INDEX orders_account_id ON orders (account_id, id);
