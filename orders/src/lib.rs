@@ -22,6 +22,7 @@ pub mod statements;
 mod stats;
 mod status;
 mod users;
+mod verified;
 mod worker;
 
 use std::collections::HashMap;
@@ -86,6 +87,8 @@ struct Inner {
     clock_offset: AtomicI64,
     /// Wakes an idle job worker of this process when a job was queued.
     jobs_queued: tokio::sync::Notify,
+    /// Passwords that verified recently.
+    verified: verified::Verified,
 }
 
 impl Orders {
@@ -101,6 +104,7 @@ impl Orders {
                 settings,
                 clock_offset: AtomicI64::new(0),
                 jobs_queued: tokio::sync::Notify::new(),
+                verified: verified::Verified::default(),
             }),
         }
     }
