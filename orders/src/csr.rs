@@ -95,20 +95,8 @@ impl Csr {
 
     /// The request as `CERTIFICATE REQUEST` PEM, as stored with the order.
     pub fn pem(&self) -> String {
-        pem("CERTIFICATE REQUEST", &self.der)
+        upstream::pem("CERTIFICATE REQUEST", &self.der)
     }
-}
-
-/// Encodes DER as PEM with 64-character lines.
-pub fn pem(label: &str, der: &[u8]) -> String {
-    let b64 = STANDARD.encode(der);
-    let mut out = format!("-----BEGIN {label}-----\n");
-    for chunk in b64.as_bytes().chunks(64) {
-        out.push_str(&String::from_utf8_lossy(chunk));
-        out.push('\n');
-    }
-    out.push_str(&format!("-----END {label}-----\n"));
-    out
 }
 
 fn decode(input: &[u8]) -> Result<Vec<u8>> {

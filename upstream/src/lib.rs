@@ -104,15 +104,22 @@ pub async fn pause_at_failpoint(name: &str) {
     }
 }
 
-/// PEM text of one DER object, in 64-column lines.
-pub(crate) fn pem(label: &str, der: &[u8]) -> String {
-    use base64::Engine;
-    let b64 = base64::engine::general_purpose::STANDARD.encode(der);
-    let mut out = format!("-----BEGIN {label}-----\n");
-    for line in b64.as_bytes().chunks(64) {
-        out.push_str(&String::from_utf8_lossy(line));
-        out.push('\n');
+/// PEM text of one DER object (`label` such as `CERTIFICATE`), in 64-column
+/// lines ending with LF, as certgate stores and serves certificates.
+pub fn pem(label: &str, der: &[u8]) -> String {
+    let config = ::pem::EncodeConfig::new().set_line_ending(::pem::LineEnding::LF);
+    ::pem::encode_config(&::pem::Pem::new(label, der), config)
+}
+
+#[cfg(test)]
+mod tests {
+    #[test]
+    fn pem_is_64_column_lf_text_that_reads_back() {
+        let der: Vec<u8> = (0..=255u8).collect();
+        let text = super::pem("CERTIFICATE", &der);
+        assert!(text.starts_with("-----BEGIN CERTIFICATE-----\n") && text.ends_with("-----END CERTIFICATE-----\n"));
+        assert!(!text.contains('\r') && text.lines().all(|l| l.len() <= 64));
+        let back = ::pem::parse(&text).unwrap();
+        assert_eq!((back.tag(), back.contents()), ("CERTIFICATE", der.as_slice()));
     }
-    out.push_str(&format!("-----END {label}-----\n"));
-    out
 }
