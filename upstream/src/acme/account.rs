@@ -13,11 +13,7 @@ use crate::UpstreamError;
 
 impl AcmeUpstream {
     fn storage_error(&self, e: impl std::fmt::Display) -> UpstreamError {
-        UpstreamError::Transient { upstream: self.name.clone(), detail: format!("account storage: {e}") }
-    }
-
-    fn final_error(&self, detail: String) -> UpstreamError {
-        UpstreamError::Final { upstream: self.name.clone(), detail }
+        self.transient(format!("account storage: {e}"))
     }
 
     fn seal_label(&self) -> String {
@@ -89,11 +85,11 @@ impl AcmeUpstream {
                 let key = URL_SAFE_NO_PAD
                     .decode(trimmed.trim_end_matches('='))
                     .or_else(|_| URL_SAFE.decode(trimmed))
-                    .map_err(|_| self.final_error("eab_hmac is not base64url".into()))?;
+                    .map_err(|_| self.refused("eab_hmac is not base64url".into()))?;
                 Ok(Some(ExternalAccountKey::new(kid.clone(), &key)))
             }
             (None, None) => Ok(None),
-            _ => Err(self.final_error("eab_kid and eab_hmac must be configured together".into())),
+            _ => Err(self.refused("eab_kid and eab_hmac must be configured together".into())),
         }
     }
 

@@ -112,7 +112,7 @@ impl AcmeUpstream {
         checkpoint: &dyn Checkpoint,
     ) -> Result<Issued, UpstreamError> {
         let (account, account_url) = self.account().await?;
-        let mut order = match resume {
+        let resumed = match resume {
             Some(url) => match account.order(url.to_string()).await {
                 Ok(order) => Some(order),
                 // The upstream forgot the order (a reset test CA): nothing was
@@ -125,12 +125,14 @@ impl AcmeUpstream {
             },
             None => None,
         };
-        if order.is_none() {
-            let new = self.new_order(&account, &account_url, req).await?;
-            checkpoint.record(new.url()).await?;
-            order = Some(new);
-        }
-        let Some(mut order) = order else { unreachable!("an order was just set") };
+        let mut order = match resumed {
+            Some(order) => order,
+            None => {
+                let new = self.new_order(&account, &account_url, req).await?;
+                checkpoint.record(new.url()).await?;
+                new
+            }
+        };
         let deadline = Instant::now() + self.settings.attempt();
         let mut failures = 0u32;
         let mut stale = false;
