@@ -120,10 +120,7 @@ async fn pebble_runs(opts: &Options, rows: &mut Vec<Row>) {
             println!("pebble is not installed (apt-get install -y pebble): skipped");
             return;
         };
-        let Some(pid) = procstat::child_named("pebble") else {
-            println!("pebble's process was not found");
-            return;
-        };
+        let pid = pebble.pid();
         let target = Target {
             directory: pebble.directory_url.clone(),
             eab_kid: PEBBLE_EAB_KID.into(),

@@ -57,13 +57,6 @@ pub fn tree_cpu_seconds(pid: u32) -> f64 {
     tree.iter().map(|p| cpu_seconds(*p)).sum()
 }
 
-/// The live child of this process whose command name is `name` (pebble,
-/// started through `certgate_tests::Pebble`, which keeps its id private).
-pub fn child_named(name: &str) -> Option<u32> {
-    let me = std::process::id();
-    pids().into_iter().find(|p| parent_and_name(*p).is_some_and(|(pp, n)| pp == me && n == name))
-}
-
 /// CPU seconds of every process called `postgres` on the machine (all
 /// databases: other users' activity is counted too).
 pub fn all_postgres_cpu_seconds() -> f64 {

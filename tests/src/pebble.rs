@@ -155,6 +155,11 @@ impl Pebble {
         }
     }
 
+    /// Pebble's process id (for CPU accounting and signals).
+    pub fn pid(&self) -> u32 {
+        self.child.id()
+    }
+
     /// What pebble logged so far.
     pub fn log(&self) -> String {
         std::fs::read_to_string(self.dir.path().join("pebble.log")).unwrap_or_default()
@@ -171,7 +176,7 @@ impl Pebble {
     }
 
     fn signal(&self, sig: &str) {
-        let ok = Command::new("kill").arg(format!("-{sig}")).arg(self.child.id().to_string()).status();
+        let ok = Command::new("kill").arg(format!("-{sig}")).arg(self.pid().to_string()).status();
         assert!(ok.is_ok_and(|s| s.success()), "kill -{sig} pebble");
     }
 
@@ -195,23 +200,30 @@ impl Pebble {
         let kid = creds["id"].as_str().expect("account URL").to_string();
         let pkcs8 = URL_SAFE_NO_PAD.decode(creds["key_pkcs8"].as_str().expect("key")).expect("key base64");
         let key = EcdsaKeyPair::from_pkcs8(&ECDSA_P256_SHA256_FIXED_SIGNING, &pkcs8).expect("account key");
-        let account = self.post_as_get(&key, &kid, &kid);
+        let dir: serde_json::Value = serde_json::from_str(&self.curl(&self.directory_url).expect("directory")).unwrap();
+        let head = self.curl_args(&["-I", dir["newNonce"].as_str().expect("newNonce")]).expect("nonce");
+        let mut nonce = header(&head, "replay-nonce").expect("Replay-Nonce");
+        let account = self.post_as_get(&key, &kid, &kid, &mut nonce);
         let mut next = account.0["orders"].as_str().map(String::from);
         let mut urls = Vec::new();
         // Pebble pages the list (3 orders a page), linking the next page.
         while let Some(url) = next {
-            let (page, link) = self.post_as_get(&key, &kid, &url);
+            let (page, link) = self.post_as_get(&key, &kid, &url, &mut nonce);
             urls.extend(page["orders"].as_array().into_iter().flatten().filter_map(|u| u.as_str().map(String::from)));
             next = link;
         }
         urls
     }
 
-    /// A signed POST-as-GET; returns the JSON body and the `rel="next"` link.
-    fn post_as_get(&self, key: &EcdsaKeyPair, kid: &str, url: &str) -> (serde_json::Value, Option<String>) {
-        let dir: serde_json::Value = serde_json::from_str(&self.curl(&self.directory_url).expect("directory")).unwrap();
-        let head = self.curl_args(&["-I", dir["newNonce"].as_str().expect("newNonce")]).expect("nonce");
-        let nonce = header(&head, "replay-nonce").expect("Replay-Nonce");
+    /// A signed POST-as-GET with `nonce`, which it replaces with the answer's
+    /// fresh one; returns the JSON body and the `rel="next"` link.
+    fn post_as_get(
+        &self,
+        key: &EcdsaKeyPair,
+        kid: &str,
+        url: &str,
+        nonce: &mut String,
+    ) -> (serde_json::Value, Option<String>) {
         let protected = serde_json::json!({"alg": "ES256", "kid": kid, "nonce": nonce, "url": url}).to_string();
         let protected = URL_SAFE_NO_PAD.encode(protected);
         let sig = key.sign(&SystemRandom::new(), format!("{protected}.").as_bytes()).expect("sign");
@@ -220,6 +232,7 @@ impl Pebble {
             .curl_args(&["-i", "-H", "Content-Type: application/jose+json", "--data-binary", &jws.to_string(), url])
             .expect("POST-as-GET");
         let (head, body) = out.split_once("\r\n\r\n").expect("an HTTP answer");
+        *nonce = header(head, "replay-nonce").expect("a fresh Replay-Nonce");
         let next = head
             .lines()
             .filter(|l| l.to_ascii_lowercase().starts_with("link:") && l.contains("rel=\"next\""))
