@@ -5,102 +5,17 @@
 
 use std::io::{BufRead, BufReader, Read, Write};
 use std::net::TcpStream;
-use std::path::Path;
-use std::process::{Child, Command, Output, Stdio};
+
+use std::process::{Command, Stdio};
 use std::time::{Duration, Instant};
 
 use certgate_tests::{Key, TestDb, csr};
 
-const BIN: &str = env!("CARGO_BIN_EXE_certgate");
+mod common;
+
+use common::{BIN, Certgate, http_get, http_post, terminate, wait_healthy};
+
 const SECRET: &str = "cli-test-secret-key-0123456789";
-
-struct Env<'a> {
-    dir: &'a Path,
-    db_url: String,
-}
-
-impl Env<'_> {
-    fn cmd(&self, args: &[&str]) -> Command {
-        let mut c = Command::new(BIN);
-        c.env("CERTGATE_SECRET_KEY", SECRET)
-            .env("CERTGATE_DATA_DIR", self.dir)
-            .env_remove("CERTGATE_CONFIG")
-            .arg("--database-url")
-            .arg(&self.db_url)
-            .args(args);
-        c
-    }
-
-    fn ok(&self, args: &[&str]) -> String {
-        let out = self.cmd(args).output().expect("run certgate");
-        assert!(out.status.success(), "certgate {args:?} failed: {}", String::from_utf8_lossy(&out.stderr));
-        String::from_utf8(out.stdout).expect("utf-8")
-    }
-
-    fn fails(&self, args: &[&str]) -> Output {
-        let out = self.cmd(args).output().expect("run certgate");
-        assert!(!out.status.success(), "certgate {args:?} should fail");
-        out
-    }
-}
-
-fn free_port() -> u16 {
-    std::net::TcpListener::bind("127.0.0.1:0").unwrap().local_addr().unwrap().port()
-}
-
-fn http_get(port: u16, path: &str) -> Option<String> {
-    let mut s = TcpStream::connect(("127.0.0.1", port)).ok()?;
-    s.set_read_timeout(Some(Duration::from_secs(5))).ok()?;
-    write!(s, "GET {path} HTTP/1.1\r\nHost: 127.0.0.1\r\nConnection: close\r\n\r\n").ok()?;
-    let mut out = String::new();
-    s.read_to_string(&mut out).ok()?;
-    Some(out)
-}
-
-fn http_post(port: u16, path: &str, body: &str) -> Option<String> {
-    let mut s = TcpStream::connect(("127.0.0.1", port)).ok()?;
-    s.set_read_timeout(Some(Duration::from_secs(5))).ok()?;
-    write!(
-        s,
-        "POST {path} HTTP/1.1\r\nHost: 127.0.0.1\r\nContent-Type: text/xml\r\nContent-Length: {}\r\nConnection: close\r\n\r\n{body}",
-        body.len()
-    )
-    .ok()?;
-    let mut out = String::new();
-    s.read_to_string(&mut out).ok()?;
-    Some(out)
-}
-
-fn wait_healthy(port: u16, child: &mut Child) {
-    let start = Instant::now();
-    while start.elapsed() < Duration::from_secs(30) {
-        if let Some(r) = http_get(port, "/healthz")
-            && r.starts_with("HTTP/1.1 200")
-        {
-            return;
-        }
-        if let Ok(Some(status)) = child.try_wait() {
-            panic!("certgate exited early: {status}");
-        }
-        std::thread::sleep(Duration::from_millis(100));
-    }
-    panic!("certgate did not become healthy");
-}
-
-fn terminate(mut child: Child) -> std::process::ExitStatus {
-    Command::new("kill").arg("-TERM").arg(child.id().to_string()).status().expect("kill");
-    let start = Instant::now();
-    loop {
-        if let Some(status) = child.try_wait().expect("wait") {
-            return status;
-        }
-        if start.elapsed() > Duration::from_secs(20) {
-            let _ = child.kill();
-            panic!("certgate did not stop on SIGTERM");
-        }
-        std::thread::sleep(Duration::from_millis(50));
-    }
-}
 
 #[test]
 fn help_documents_every_command() {
@@ -181,18 +96,20 @@ async fn operator_commands_run_an_account_end_to_end() {
         let backend = tdb.backend;
         tdb.db.close().await;
         let path = dir.path().to_path_buf();
-        tokio::task::spawn_blocking(move || operator_flow(&Env { dir: &path, db_url: url }, backend)).await.unwrap();
+        tokio::task::spawn_blocking(move || operator_flow(&Certgate::with_database(&path, SECRET, &url), backend))
+            .await
+            .unwrap();
         tdb.cleanup().await;
     }
 }
 
-fn operator_flow(env: &Env, backend: &str) {
+fn operator_flow(env: &Certgate, backend: &str) {
     env.ok(&["migrate"]);
     let account = env.ok(&["account", "create", "--name", "Hoster", "--formula", "bulk"]).trim().to_string();
     let bad = env.fails(&["account", "create", "--name", "X", "--formula", "gold"]);
     assert!(String::from_utf8_lossy(&bad.stderr).contains("formula"));
     let org = env.ok(&["org", "create", "--account", &account, "--name", "Example Org"]).trim().to_string();
-    let prices = env.dir.join("prices.csv");
+    let prices = env.dir().join("prices.csv");
     std::fs::write(&prices, certgate_tests::TEST_PRICES).unwrap();
     let imported = env.ok(&["product", "import", "--file", prices.to_str().unwrap()]);
     assert!(imported.starts_with("imported 3 products"), "{imported}");
@@ -217,7 +134,7 @@ fn operator_flow(env: &Env, backend: &str) {
     assert!(!listed.contains(&hmac) && !listed.contains(&kid), "list must mask: {listed}");
     assert!(listed.contains(&format!("*****{}", &hmac[hmac.len() - 4..])));
 
-    let csr_file = env.dir.join("www.csr");
+    let csr_file = env.dir().join("www.csr");
     std::fs::write(&csr_file, csr(&["www.example.test"], Key::P256)).unwrap();
     let csr_path = csr_file.to_str().unwrap();
     let placed =
@@ -229,7 +146,7 @@ fn operator_flow(env: &Env, backend: &str) {
     assert!(String::from_utf8_lossy(&refused.stderr).contains("no token left for product dv1"), "{refused:?}");
 
     // serve runs the job worker: the order is issued, then SIGTERM stops it cleanly.
-    let port = free_port();
+    let port = certgate_tests::free_port();
     let mut child = env
         .cmd(&["serve"])
         .env("CERTGATE_LISTEN", format!("127.0.0.1:{port}"))
@@ -266,7 +183,7 @@ fn operator_flow(env: &Env, backend: &str) {
 
 #[test]
 fn demo_prints_everything_needed_and_serves_until_stopped() {
-    let port = free_port();
+    let port = certgate_tests::free_port();
     let dir = tempfile::tempdir().unwrap();
     let mut child = Command::new(BIN)
         .args(["demo", "--listen", &format!("127.0.0.1:{port}"), "--data-dir"])
@@ -373,7 +290,7 @@ fn peak_rss_kib(pid: u32) -> u64 {
 fn hostile_bodies_leave_serve_up_and_within_its_memory_bound() {
     const BOUND_MIB: u64 = 64;
     const HUNDRED_MIB: usize = 100 * 1024 * 1024;
-    let port = free_port();
+    let port = certgate_tests::free_port();
     let dir = tempfile::tempdir().unwrap();
     let mut child = Command::new(BIN)
         .arg("serve")

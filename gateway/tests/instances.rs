@@ -23,29 +23,14 @@ use instant_acme::{
     Account, BodyWrapper, ExternalAccountKey, HttpClient, Identifier, NewAccount, NewOrder, RetryPolicy,
 };
 
-const BIN: &str = env!("CARGO_BIN_EXE_certgate");
+mod common;
+
+use common::{Certgate, wait_healthy};
+
 const SECRET: &str = "instances-test-secret-key-0123456789";
 const ACME_CLIENTS: usize = 4;
 const ORDERS_PER_CLIENT: usize = 3;
 const XMLRPC_ORDERS: usize = 4;
-
-fn certgate(db_url: &str, dir: &std::path::Path, args: &[&str]) -> Command {
-    let mut c = Command::new(BIN);
-    c.env("CERTGATE_SECRET_KEY", SECRET)
-        .env("CERTGATE_DATA_DIR", dir)
-        .env("CERTGATE_ORDERS__JOB_LEASE_SECS", "3")
-        .env_remove("CERTGATE_CONFIG")
-        .arg("--database-url")
-        .arg(db_url)
-        .args(args);
-    c
-}
-
-fn ok(db_url: &str, dir: &std::path::Path, args: &[&str]) -> String {
-    let out = certgate(db_url, dir, args).output().expect("run certgate");
-    assert!(out.status.success(), "certgate {args:?}: {}", String::from_utf8_lossy(&out.stderr));
-    String::from_utf8(out.stdout).expect("utf-8")
-}
 
 /// Forwards each accepted connection to the next backend in turn, skipping
 /// a backend that refuses connections (a killed instance).
@@ -69,15 +54,6 @@ async fn load_balancer(backends: Vec<u16>) -> u16 {
         }
     });
     port
-}
-
-fn wait_listening(port: u16, child: &mut Child) {
-    let start = Instant::now();
-    while std::net::TcpStream::connect(("127.0.0.1", port)).is_err() {
-        assert!(start.elapsed() < Duration::from_secs(30), "instance did not start");
-        assert!(child.try_wait().unwrap().is_none(), "instance exited early");
-        std::thread::sleep(Duration::from_millis(100));
-    }
 }
 
 /// instant-acme's client: TCP_NODELAY on, and no connection reuse, so that
@@ -181,29 +157,27 @@ async fn two_instances_share_nonces_accounts_jobs_and_the_ledger_and_survive_a_s
         return;
     };
     let dir = tempfile::tempdir().unwrap();
-    let (url, d) = (tdb.url.clone(), dir.path().to_path_buf());
+    let g = Certgate::with_database(dir.path(), SECRET, &tdb.url);
+    let setup_g = g.clone();
     let total = ACME_CLIENTS * ORDERS_PER_CLIENT + XMLRPC_ORDERS;
     let start_tokens = total as i64 + 10;
     let setup = tokio::task::spawn_blocking(move || {
-        let account = ok(&url, &d, &["account", "create", "--name", "Hoster", "--formula", "bulk"]).trim().to_string();
-        let org = ok(&url, &d, &["org", "create", "--account", &account, "--name", "Example Org"]).trim().to_string();
-        let prices = d.join("prices.csv");
+        let ok = |args: &[&str]| setup_g.ok(args);
+        let account = ok(&["account", "create", "--name", "Hoster", "--formula", "bulk"]).trim().to_string();
+        let org = ok(&["org", "create", "--account", &account, "--name", "Example Org"]).trim().to_string();
+        let prices = setup_g.dir().join("prices.csv");
         std::fs::write(&prices, certgate_tests::TEST_PRICES).unwrap();
-        ok(&url, &d, &["product", "import", "--file", prices.to_str().unwrap()]);
-        ok(&url, &d, &["credit-tokens", "--account", &account, "--item", "ssl1", "--count", &start_tokens.to_string()]);
-        ok(
-            &url,
-            &d,
-            &["prevalidation", "add", "--account", &account, "--org", &org, "--brand", "Brand", "--validation", "OV"],
-        );
-        ok(&url, &d, &["prevalidation", "domain", "--account", &account, "--org", &org, "--domain", "*.example.test"]);
-        let user =
-            certgate(&url, &d, &["user", "create", "--account", &account, "--login", "hoster", "--rights", "all"])
-                .env("CERTGATE_USER_PASSWORD", "a long password")
-                .output()
-                .unwrap();
+        ok(&["product", "import", "--file", prices.to_str().unwrap()]);
+        ok(&["credit-tokens", "--account", &account, "--item", "ssl1", "--count", &start_tokens.to_string()]);
+        ok(&["prevalidation", "add", "--account", &account, "--org", &org, "--brand", "Brand", "--validation", "OV"]);
+        ok(&["prevalidation", "domain", "--account", &account, "--org", &org, "--domain", "*.example.test"]);
+        let user = setup_g
+            .cmd(&["user", "create", "--account", &account, "--login", "hoster", "--rights", "all"])
+            .env("CERTGATE_USER_PASSWORD", "a long password")
+            .output()
+            .unwrap();
         assert!(user.status.success(), "{}", String::from_utf8_lossy(&user.stderr));
-        ok(&url, &d, &["acme-url", "create", "--account", &account, "--product", "ssl1", "--org", &org])
+        ok(&["acme-url", "create", "--account", &account, "--product", "ssl1", "--org", &org])
     });
     let created = setup.await.unwrap();
     let field = |name: &str| created.lines().find_map(|l| l.trim().strip_prefix(name)).map(|v| v.trim().to_string());
@@ -220,8 +194,9 @@ async fn two_instances_share_nonces_accounts_jobs_and_the_ledger_and_survive_a_s
         .iter()
         .enumerate()
         .map(|(i, port)| {
-            certgate(&tdb.url, dir.path(), &["serve"])
+            g.cmd(&["serve"])
                 .env("CERTGATE_LISTEN", format!("127.0.0.1:{port}"))
+                .env("CERTGATE_ORDERS__JOB_LEASE_SECS", "3")
                 .env("CERTGATE_FAILPOINT", if i == 1 { "worker-after-claim" } else { "" })
                 .stdout(Stdio::null())
                 .stderr(Stdio::null())
@@ -230,7 +205,7 @@ async fn two_instances_share_nonces_accounts_jobs_and_the_ledger_and_survive_a_s
         })
         .collect();
     for (port, child) in ports.iter().zip(instances.iter_mut()) {
-        wait_listening(*port, child);
+        wait_healthy(*port, child);
     }
     let lb = load_balancer(ports.to_vec()).await;
     let base = format!("http://127.0.0.1:{lb}");
@@ -294,7 +269,7 @@ async fn two_instances_share_nonces_accounts_jobs_and_the_ledger_and_survive_a_s
     assert_eq!(count(db, debits).await, delivered, "one debit per order");
     let balance = "SELECT CAST(COALESCE(SUM(amount), 0) AS BIGINT) FROM balances WHERE item = 'ssl1'";
     assert_eq!(count(db, balance).await, start_tokens - delivered, "charged once each");
-    // The job the dead instance held was taken over, and both took jobs.
+    // The job the dead instance held was taken over by the survivor.
     let retaken = "SELECT COUNT(*) FROM jobs WHERE kind = 'issue' AND state = 'done' AND attempts > 1";
     assert!(count(db, retaken).await >= 1, "the leased job was finished by the survivor");
     let workers = "SELECT COUNT(DISTINCT actor) FROM audit_log WHERE action = 'order.deliver'";

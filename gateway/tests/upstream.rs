@@ -18,85 +18,46 @@ use certgate_tests::{
     Key, PEBBLE_EAB_HMAC, PEBBLE_EAB_KID, PEBBLE_PRICES, Pebble, PebbleOptions, csr, free_port, have_tool,
 };
 
-const BIN: &str = env!("CARGO_BIN_EXE_certgate");
+mod common;
+
+use common::{Certgate, terminate, wait_healthy};
+
 const SECRET: &str = "upstream-test-secret-key-0123456789";
 
-struct Gateway<'a> {
-    dir: &'a Path,
-    config: std::path::PathBuf,
+/// `serve` on `port` at debug level in JSON, its log lines (stderr) sent to
+/// the returned receiver.
+fn start_serve(g: &Certgate, port: u16, failpoint: Option<&str>) -> (Child, mpsc::Receiver<String>) {
+    let mut c = g.cmd(&["serve"]);
+    c.env("CERTGATE_LISTEN", format!("127.0.0.1:{port}"))
+        .env("CERTGATE_LOG", "debug")
+        .env("CERTGATE_LOG_FORMAT", "json")
+        .stdout(Stdio::null())
+        .stderr(Stdio::piped());
+    if let Some(f) = failpoint {
+        c.env("CERTGATE_FAILPOINT", f);
+    }
+    let mut child = c.spawn().expect("start serve");
+    let (tx, rx) = mpsc::channel();
+    let stderr = child.stderr.take().expect("stderr");
+    std::thread::spawn(move || {
+        for line in BufReader::new(stderr).lines().map_while(Result::ok) {
+            let _ = tx.send(line);
+        }
+    });
+    wait_healthy(port, &mut child);
+    (child, rx)
 }
 
-impl Gateway<'_> {
-    fn cmd(&self, args: &[&str]) -> Command {
-        let mut c = Command::new(BIN);
-        c.env("CERTGATE_SECRET_KEY", SECRET)
-            .env("CERTGATE_DATA_DIR", self.dir)
-            .env_remove("CERTGATE_FAILPOINT")
-            .arg("--config")
-            .arg(&self.config)
-            .args(args);
-        c
-    }
-
-    fn ok(&self, args: &[&str]) -> String {
-        let out = self.cmd(args).output().expect("run certgate");
-        assert!(out.status.success(), "certgate {args:?}: {}", String::from_utf8_lossy(&out.stderr));
-        String::from_utf8(out.stdout).expect("utf-8")
-    }
-
-    /// `serve` on `port`, its log lines (stderr) sent to the returned receiver.
-    fn serve(&self, port: u16, failpoint: Option<&str>) -> (Child, mpsc::Receiver<String>) {
-        let mut c = self.cmd(&["serve"]);
-        c.env("CERTGATE_LISTEN", format!("127.0.0.1:{port}"))
-            .env("CERTGATE_LOG", "debug")
-            .env("CERTGATE_LOG_FORMAT", "json")
-            .stdout(Stdio::null())
-            .stderr(Stdio::piped());
-        if let Some(f) = failpoint {
-            c.env("CERTGATE_FAILPOINT", f);
-        }
-        let mut child = c.spawn().expect("start serve");
-        let (tx, rx) = mpsc::channel();
-        let stderr = child.stderr.take().expect("stderr");
-        std::thread::spawn(move || {
-            for line in BufReader::new(stderr).lines().map_while(Result::ok) {
-                let _ = tx.send(line);
-            }
-        });
-        wait_healthy(port, &mut child);
-        (child, rx)
-    }
-
-    fn order_status(&self, account: &str, reference: &str) -> String {
-        let list = self.ok(&["order", "list", "--account", account]);
-        let line = list.lines().find(|l| l.starts_with(reference)).unwrap_or_else(|| panic!("{reference}: {list}"));
-        line.split('\t').nth(4).unwrap_or_default().to_string()
-    }
+/// The status of an order, from the operator's order list.
+fn order_status(g: &Certgate, account: &str, reference: &str) -> String {
+    let list = g.ok(&["order", "list", "--account", account]);
+    let line = list.lines().find(|l| l.starts_with(reference)).unwrap_or_else(|| panic!("{reference}: {list}"));
+    line.split('\t').nth(4).unwrap_or_default().to_string()
 }
 
-fn wait_healthy(port: u16, child: &mut Child) {
-    let start = Instant::now();
-    while start.elapsed() < Duration::from_secs(30) {
-        if std::net::TcpStream::connect(("127.0.0.1", port)).is_ok() {
-            return;
-        }
-        if let Ok(Some(status)) = child.try_wait() {
-            panic!("certgate exited early: {status}");
-        }
-        std::thread::sleep(Duration::from_millis(100));
-    }
-    panic!("certgate did not start listening");
-}
-
-fn stop(mut child: Child) {
-    let _ = Command::new("kill").arg("-TERM").arg(child.id().to_string()).status();
-    let start = Instant::now();
-    while child.try_wait().ok().flatten().is_none() {
-        if start.elapsed() > Duration::from_secs(20) {
-            let _ = child.kill();
-        }
-        std::thread::sleep(Duration::from_millis(50));
-    }
+/// Stops `serve`, which must exit cleanly.
+fn stop(child: Child) {
+    assert!(terminate(child).success(), "serve exits 0 on SIGTERM");
 }
 
 fn verify(pebble: &Pebble, pem: &str) {
@@ -107,12 +68,7 @@ fn verify(pebble: &Pebble, pem: &str) {
 
 /// A request to the gateway; the whole answer, head and body.
 fn http(port: u16, request: &str) -> String {
-    use std::io::{Read, Write};
-    let mut s = std::net::TcpStream::connect(("127.0.0.1", port)).expect("connect");
-    s.write_all(request.as_bytes()).expect("write");
-    let mut out = String::new();
-    s.read_to_string(&mut out).expect("read");
-    out
+    common::http(port, request).expect("an answer")
 }
 
 /// The value of a metric line that starts with `series` (name and labels).
@@ -141,7 +97,7 @@ fn solde(port: u16, login: &str, password: &str) -> String {
 }
 
 /// The token balance of `pb1`, from the operator's statement.
-fn tokens(g: &Gateway, account: &str) -> i64 {
+fn tokens(g: &Certgate, account: &str) -> i64 {
     let s = g.ok(&["statement", "--account", account]);
     s.lines().find(|l| l.starts_with("pb1\t")).and_then(|l| l.rsplit('\t').next()?.parse().ok()).expect("pb1 balance")
 }
@@ -188,7 +144,7 @@ request_timeout_secs = 5
         ),
     )
     .unwrap();
-    let g = Gateway { dir: dir.path(), config };
+    let g = Certgate::with_config(dir.path(), SECRET, &config);
     g.ok(&["migrate"]);
     let account = g.ok(&["account", "create", "--name", "Hoster", "--formula", "bulk"]).trim().to_string();
     let org = g.ok(&["org", "create", "--account", &account, "--name", "Example Org"]).trim().to_string();
@@ -213,7 +169,7 @@ request_timeout_secs = 5
         .output()
         .unwrap();
     assert!(user.status.success(), "{}", String::from_utf8_lossy(&user.stderr));
-    let (serve, log1) = g.serve(port, None);
+    let (serve, log1) = start_serve(&g, port, None);
     let cb = dir.path().join("certbot");
     let out = Command::new("certbot")
         .args(["certonly", "-n", "--agree-tos", "--register-unsafely-without-email", "--server", &directory])
@@ -276,7 +232,7 @@ request_timeout_secs = 5
         csr_file.to_str().unwrap(),
     ]);
     let reference = placed.split('\t').next().unwrap().to_string();
-    let (mut serve, log) = g.serve(port, Some("upstream-after-finalize"));
+    let (mut serve, log) = start_serve(&g, port, Some("upstream-after-finalize"));
     let start = Instant::now();
     loop {
         let line = log.recv_timeout(Duration::from_secs(60)).expect("the failpoint is reached");
@@ -287,14 +243,14 @@ request_timeout_secs = 5
     }
     serve.kill().unwrap(); // SIGKILL
     serve.wait().unwrap();
-    assert_eq!(g.order_status(&account, &reference), "processing");
+    assert_eq!(order_status(&g, &account, &reference), "processing");
     let jobs = g.ok(&["jobs"]);
     assert!(jobs.lines().any(|l| l.contains("\tissue\t") && l.contains("\tqueued\t")), "{jobs}");
 
     // After a restart the lease expires and the same upstream order is resumed.
-    let (serve, log3) = g.serve(port, None);
+    let (serve, log3) = start_serve(&g, port, None);
     let start = Instant::now();
-    while g.order_status(&account, &reference) != "delivered" {
+    while order_status(&g, &account, &reference) != "delivered" {
         assert!(start.elapsed() < Duration::from_secs(60), "the order was not resumed");
         std::thread::sleep(Duration::from_millis(200));
     }
