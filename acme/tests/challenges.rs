@@ -4,16 +4,10 @@
 
 use std::net::SocketAddr;
 
-use base64::Engine as _;
-use base64::engine::general_purpose::URL_SAFE_NO_PAD;
 use certgate_acme::{Acme, Settings, VaSettings};
-use certgate_tests::{ChallTestSrv, Fixture, TestDb, embedded_root, openssl_verify};
-use hyper_util::client::legacy::Client;
-use hyper_util::client::legacy::connect::HttpConnector;
-use hyper_util::rt::TokioExecutor;
+use certgate_tests::{ChallTestSrv, Connections, Fixture, TestDb, acme_account, embedded_root, openssl_verify};
 use instant_acme::{
-    Account, AuthorizationStatus, BodyWrapper, ChallengeType, ExternalAccountKey, Identifier, NewAccount, NewOrder,
-    Order, OrderStatus, RetryPolicy,
+    Account, AuthorizationStatus, ChallengeType, Identifier, NewOrder, Order, OrderStatus, RetryPolicy,
 };
 use orders::{Formula, Ledger, Worker};
 use tokio::sync::watch;
@@ -44,13 +38,8 @@ async fn setup_va(srv: &ChallTestSrv, f: &Fixture, private: bool) -> (Account, w
     let (stop, rx) = watch::channel(false);
     tokio::spawn(Worker::new(f.orders.clone(), "va-test").run(rx));
     let creds = f.orders.create_acme_url(&f.op, "web", "ssl1", f.org).await.unwrap();
-    let mut connector = HttpConnector::new();
-    connector.set_nodelay(true);
-    let http = Box::new(Client::builder(TokioExecutor::new()).build::<_, BodyWrapper<bytes::Bytes>>(connector));
-    let eab = ExternalAccountKey::new(creds.kid.clone(), &URL_SAFE_NO_PAD.decode(&creds.hmac_key).unwrap());
-    let new = NewAccount { contact: &[], terms_of_service_agreed: true, only_return_existing: false };
     let dir = format!("{base}/acme/{}/directory", creds.path);
-    let (account, _) = Account::builder_with_http(http).create(&new, dir, Some(&eab)).await.unwrap();
+    let account = acme_account(&dir, &creds.kid, &creds.hmac_key, Connections::Reused).await.unwrap();
     (account, stop)
 }
 

@@ -8,25 +8,14 @@ use std::net::SocketAddr;
 use base64::Engine as _;
 use base64::engine::general_purpose::URL_SAFE_NO_PAD;
 use certgate_acme::{Acme, Settings};
-use certgate_tests::{Fixture, TestDb, embedded_root, footprint, openssl_verify};
-use hyper_util::client::legacy::Client;
-use hyper_util::client::legacy::connect::HttpConnector;
-use hyper_util::rt::TokioExecutor;
+use certgate_tests::{Connections, Fixture, TestDb, acme_http, embedded_root, footprint, openssl_verify};
 use instant_acme::{
-    Account, AuthorizationStatus, BodyWrapper, CertificateIdentifier, Error, ExternalAccountKey, HttpClient,
-    Identifier, NewAccount, NewOrder, OrderStatus, RetryPolicy, RevocationReason, RevocationRequest,
+    Account, AuthorizationStatus, CertificateIdentifier, Error, ExternalAccountKey, Identifier, NewAccount, NewOrder,
+    OrderStatus, RetryPolicy, RevocationReason, RevocationRequest,
 };
 use orders::{Formula, Ledger, NewAcmeUrlCredentials, Worker};
 use rustls::pki_types::CertificateDer;
 use tokio::sync::watch;
-
-/// An HTTP client for instant-acme with TCP_NODELAY on (else every request
-/// on loopback waits for a delayed ACK).
-fn http() -> Box<dyn HttpClient> {
-    let mut connector = HttpConnector::new();
-    connector.set_nodelay(true);
-    Box::new(Client::builder(TokioExecutor::new()).build::<_, BodyWrapper<bytes::Bytes>>(connector))
-}
 
 /// A running gateway: the ACME routes on a loopback port and a job worker.
 struct Server {
@@ -60,7 +49,10 @@ async fn account(s: &Server, c: &NewAcmeUrlCredentials) -> Result<Account, Error
         terms_of_service_agreed: true,
         only_return_existing: false,
     };
-    Account::builder_with_http(http()).create(&new, directory(s, c), Some(&eab(c))).await.map(|(a, _)| a)
+    Account::builder_with_http(acme_http(Connections::Reused))
+        .create(&new, directory(s, c), Some(&eab(c)))
+        .await
+        .map(|(a, _)| a)
 }
 
 fn problem_type(e: &Error) -> String {
@@ -138,15 +130,24 @@ async fn refusals_are_problem_documents_and_change_nothing() {
 
     // A wrong MAC, a KID of another ACME URL, and no EAB at all.
     let wrong_mac = ExternalAccountKey::new(creds.kid.clone(), &[7u8; 32]);
-    let err = Account::builder_with_http(http()).create(&new, dir.clone(), Some(&wrong_mac)).await.err().unwrap();
+    let err = Account::builder_with_http(acme_http(Connections::Reused))
+        .create(&new, dir.clone(), Some(&wrong_mac))
+        .await
+        .err()
+        .unwrap();
     assert_eq!(problem_type(&err), "urn:ietf:params:acme:error:unauthorized");
-    let err = Account::builder_with_http(http()).create(&new, dir.clone(), Some(&eab(&other))).await.err().unwrap();
+    let err = Account::builder_with_http(acme_http(Connections::Reused))
+        .create(&new, dir.clone(), Some(&eab(&other)))
+        .await
+        .err()
+        .unwrap();
     assert_eq!(problem_type(&err), "urn:ietf:params:acme:error:unauthorized");
     assert!(
         format!("{err}").contains("another ACME URL")
             || matches!(&err, Error::Api(p) if p.detail.as_deref().unwrap_or("").contains("another ACME URL"))
     );
-    let err = Account::builder_with_http(http()).create(&new, dir.clone(), None).await.err().unwrap();
+    let err =
+        Account::builder_with_http(acme_http(Connections::Reused)).create(&new, dir.clone(), None).await.err().unwrap();
     assert_eq!(problem_type(&err), "urn:ietf:params:acme:error:externalAccountRequired");
 
     let acct = account(&server, &creds).await.unwrap();

@@ -11,17 +11,13 @@ use std::sync::Arc;
 use std::sync::atomic::{AtomicBool, AtomicUsize, Ordering};
 use std::time::{Duration, Instant};
 
-use base64::Engine as _;
-use base64::engine::general_purpose::URL_SAFE_NO_PAD;
 use bytes::Bytes;
-use certgate_tests::{Key, TestDb, csr, free_port};
+use certgate_tests::{Connections, Key, TestDb, acme_account, csr, free_port};
 use http_body_util::{BodyExt, Full};
 use hyper_util::client::legacy::Client;
 use hyper_util::client::legacy::connect::HttpConnector;
 use hyper_util::rt::TokioExecutor;
-use instant_acme::{
-    Account, BodyWrapper, ExternalAccountKey, HttpClient, Identifier, NewAccount, NewOrder, RetryPolicy,
-};
+use instant_acme::{Identifier, NewOrder, RetryPolicy};
 
 mod common;
 
@@ -56,22 +52,13 @@ async fn load_balancer(backends: Vec<u16>) -> u16 {
     port
 }
 
-/// instant-acme's client: TCP_NODELAY on, and no connection reuse, so that
-/// every request goes through the load balancer to the other instance.
-fn acme_http() -> Box<dyn HttpClient> {
-    let mut connector = HttpConnector::new();
-    connector.set_nodelay(true);
-    Box::new(Client::builder(TokioExecutor::new()).pool_max_idle_per_host(0).build::<_, BodyWrapper<Bytes>>(connector))
-}
-
 /// One ACME client: an EAB account, then `ORDERS_PER_CLIENT` certificates;
 /// an issuance cut short by the killed instance is started again.
 async fn acme_client(directory: String, kid: String, hmac: String, n: usize) -> usize {
-    let eab = ExternalAccountKey::new(kid, &URL_SAFE_NO_PAD.decode(&hmac).unwrap());
-    let new = NewAccount { contact: &[], terms_of_service_agreed: true, only_return_existing: false };
+    // Every request goes through the load balancer to the other instance.
     let account = loop {
-        match Account::builder_with_http(acme_http()).create(&new, directory.clone(), Some(&eab)).await {
-            Ok((a, _)) => break a,
+        match acme_account(&directory, &kid, &hmac, Connections::PerRequest).await {
+            Ok(a) => break a,
             Err(e) => {
                 eprintln!("client {n}: account: {e}; again");
                 tokio::time::sleep(Duration::from_millis(200)).await;

@@ -14,7 +14,9 @@ use storage::organisations::NewOrganisation;
 use storage::sealed::SecretKey;
 use upstream::{EmbeddedCa, Upstream};
 
+mod acme_client;
 mod pebble;
+pub use acme_client::{Connections, acme_account, acme_http};
 pub use pebble::{PEBBLE_EAB_HMAC, PEBBLE_EAB_KID, PEBBLE_PRICES, Pebble, PebbleOptions, pebble_connector};
 
 /// A database made for one test, removed by [`TestDb::cleanup`] (or left

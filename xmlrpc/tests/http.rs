@@ -6,8 +6,6 @@
 
 use std::net::SocketAddr;
 
-use base64::Engine as _;
-use base64::engine::general_purpose::URL_SAFE_NO_PAD;
 use bytes::Bytes;
 use certgate_acme::{Acme, Settings};
 use certgate_tests::{Fixture, Key, TestDb, csr, footprint};
@@ -180,13 +178,8 @@ async fn an_acme_url_made_through_xmlrpc_works_for_an_acme_client() {
     let get = |k: &str| v.get(k).and_then(Value::as_str).unwrap().to_string();
     let (directory, kid, hmac) = (get("directory"), get("kid"), get("hmac"));
 
-    let mut c = HttpConnector::new();
-    c.set_nodelay(true);
-    let http = Box::new(Client::builder(TokioExecutor::new()).build::<_, instant_acme::BodyWrapper<Bytes>>(c));
-    let eab = instant_acme::ExternalAccountKey::new(kid, &URL_SAFE_NO_PAD.decode(hmac).unwrap());
-    let new = instant_acme::NewAccount { contact: &[], terms_of_service_agreed: true, only_return_existing: false };
-    let (account, _) =
-        instant_acme::Account::builder_with_http(http).create(&new, directory, Some(&eab)).await.unwrap();
+    let account =
+        certgate_tests::acme_account(&directory, &kid, &hmac, certgate_tests::Connections::Reused).await.unwrap();
     let ids = [instant_acme::Identifier::Dns("www.example.test".into())];
     let mut order = account.new_order(&instant_acme::NewOrder::new(&ids)).await.unwrap();
     order.finalize().await.unwrap();
