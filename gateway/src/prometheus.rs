@@ -3,7 +3,7 @@
 //! pulls a second major version of `rand` into the tree; certgate needs
 //! only counters, gauges and fixed-bucket histograms.
 
-use std::collections::BTreeMap;
+use std::collections::HashMap;
 use std::fmt::Write as _;
 use std::sync::atomic::{AtomicU64, Ordering};
 use std::sync::{Arc, Mutex, PoisonError};
@@ -38,13 +38,29 @@ impl HistogramFn for HistogramCells {
     }
 }
 
-/// Series keyed by (metric name, full series name), so that every series of
-/// one metric renders together under a single `# TYPE` line.
+/// Series by their `metrics` key: the macros register on every call, so the
+/// lookup must not format anything; names are rendered at scrape time.
 #[derive(Default)]
 struct Series {
-    counters: BTreeMap<(String, String), Arc<AtomicU64>>,
-    gauges: BTreeMap<(String, String), Arc<AtomicU64>>,
-    histograms: BTreeMap<(String, String), Arc<HistogramCells>>,
+    counters: HashMap<Key, Arc<AtomicU64>>,
+    gauges: HashMap<Key, Arc<AtomicU64>>,
+    histograms: HashMap<Key, Arc<HistogramCells>>,
+}
+
+/// The cell of `key`, made by `make` on first use; the key is cloned only then.
+fn cell<T>(map: &mut HashMap<Key, Arc<T>>, key: &Key, make: impl FnOnce() -> T) -> Arc<T> {
+    if let Some(c) = map.get(key) {
+        return c.clone();
+    }
+    map.entry(key.clone()).or_insert_with(|| Arc::new(make())).clone()
+}
+
+/// The series of `map` sorted by (metric name, series name), so that every
+/// series of one metric renders together under a single `# TYPE` line.
+fn sorted<T>(map: &HashMap<Key, Arc<T>>) -> Vec<(String, String, &T)> {
+    let mut v: Vec<_> = map.iter().map(|(k, c)| (k.name().to_string(), series_name(k), c.as_ref())).collect();
+    v.sort_by(|a, b| (&a.0, &a.1).cmp(&(&b.0, &b.1)));
+    v
 }
 
 /// The metrics recorded so far; cheap to clone, shared by the recorder and
@@ -53,11 +69,6 @@ struct Series {
 pub struct Registry {
     series: Arc<Mutex<Series>>,
     buckets: Buckets,
-}
-
-/// The metric's name and its series' `name{label="value",...}`.
-fn series_key(key: &Key) -> (String, String) {
-    (key.name().to_string(), series_name(key))
 }
 
 /// `name{label="value",...}`, label values escaped as the format asks.
@@ -113,26 +124,26 @@ impl Registry {
             }
         };
         let mut last = String::new();
-        for ((metric, name), v) in &series.counters {
-            typed(&mut out, metric, "counter", &mut last);
+        for (metric, name, v) in sorted(&series.counters) {
+            typed(&mut out, &metric, "counter", &mut last);
             let _ = writeln!(out, "{name} {}", v.load(Ordering::Relaxed));
         }
-        for ((metric, name), v) in &series.gauges {
-            typed(&mut out, metric, "gauge", &mut last);
+        for (metric, name, v) in sorted(&series.gauges) {
+            typed(&mut out, &metric, "gauge", &mut last);
             let _ = writeln!(out, "{name} {}", f64::from_bits(v.load(Ordering::Relaxed)));
         }
-        for ((metric, name), h) in &series.histograms {
-            typed(&mut out, metric, "histogram", &mut last);
+        for (metric, name, h) in sorted(&series.histograms) {
+            typed(&mut out, &metric, "histogram", &mut last);
             let mut cumulative = 0;
             for (bound, n) in h.bounds.iter().zip(&h.counts) {
                 cumulative += n.load(Ordering::Relaxed);
-                let _ = writeln!(out, "{} {cumulative}", with_label(name, "_bucket", &format!("le=\"{bound}\"")));
+                let _ = writeln!(out, "{} {cumulative}", with_label(&name, "_bucket", &format!("le=\"{bound}\"")));
             }
             let count = h.count.load(Ordering::Relaxed);
-            let _ = writeln!(out, "{} {count}", with_label(name, "_bucket", "le=\"+Inf\""));
+            let _ = writeln!(out, "{} {count}", with_label(&name, "_bucket", "le=\"+Inf\""));
             let _ =
-                writeln!(out, "{} {}", with_suffix(name, "_sum"), f64::from_bits(h.sum_bits.load(Ordering::Relaxed)));
-            let _ = writeln!(out, "{} {count}", with_suffix(name, "_count"));
+                writeln!(out, "{} {}", with_suffix(&name, "_sum"), f64::from_bits(h.sum_bits.load(Ordering::Relaxed)));
+            let _ = writeln!(out, "{} {count}", with_suffix(&name, "_count"));
         }
         out
     }
@@ -144,29 +155,21 @@ impl Recorder for Registry {
     fn describe_histogram(&self, _: KeyName, _: Option<Unit>, _: SharedString) {}
 
     fn register_counter(&self, key: &Key, _: &Metadata<'_>) -> Counter {
-        Counter::from_arc(self.lock().counters.entry(series_key(key)).or_default().clone())
+        Counter::from_arc(cell(&mut self.lock().counters, key, AtomicU64::default))
     }
 
     fn register_gauge(&self, key: &Key, _: &Metadata<'_>) -> Gauge {
-        Gauge::from_arc(self.lock().gauges.entry(series_key(key)).or_default().clone())
+        Gauge::from_arc(cell(&mut self.lock().gauges, key, AtomicU64::default))
     }
 
     fn register_histogram(&self, key: &Key, _: &Metadata<'_>) -> Histogram {
         let bounds = self.buckets.iter().find(|(n, _)| *n == key.name()).map_or(DEFAULT_BUCKETS, |(_, b)| *b);
-        let cells = self
-            .lock()
-            .histograms
-            .entry(series_key(key))
-            .or_insert_with(|| {
-                Arc::new(HistogramCells {
-                    bounds,
-                    counts: bounds.iter().map(|_| AtomicU64::new(0)).collect(),
-                    sum_bits: AtomicU64::new(0f64.to_bits()),
-                    count: AtomicU64::new(0),
-                })
-            })
-            .clone();
-        Histogram::from_arc(cells)
+        Histogram::from_arc(cell(&mut self.lock().histograms, key, || HistogramCells {
+            bounds,
+            counts: bounds.iter().map(|_| AtomicU64::new(0)).collect(),
+            sum_bits: AtomicU64::new(0f64.to_bits()),
+            count: AtomicU64::new(0),
+        }))
     }
 }
 
