@@ -13,14 +13,6 @@ use orders::{Ledger, Order, PlaceOrder, Settings, Worker};
 use tokio::sync::watch;
 use upstream::{AcmeSettings, PendingAuthorizations};
 
-fn settings(pebble: &Pebble) -> AcmeSettings {
-    pebble.upstream_settings()
-}
-
-async fn fixture(tdb: &TestDb, acme: AcmeSettings, tokens: i64) -> Fixture {
-    Fixture::with_pebble(tdb, acme, tokens).await
-}
-
 async fn place(f: &Fixture, names: &[&str]) -> String {
     let req = PlaceOrder {
         organisation_id: f.org,
@@ -68,7 +60,7 @@ async fn refunds(f: &Fixture) -> usize {
 async fn issues_at_pebble_verifies_against_its_root_and_revokes_there() {
     let Some(pebble) = Pebble::start(PebbleOptions::default()) else { return };
     for tdb in TestDb::all().await {
-        let f = fixture(&tdb, settings(&pebble), 2).await;
+        let f = Fixture::with_pebble(&tdb, pebble.upstream_settings(), 2).await;
         let r = place(&f, &["www.example.test", "api.example.test"]).await;
         let o = settle(&f, &r, Duration::from_secs(60)).await;
         assert_eq!(o.status, "delivered", "{}: {:?}", tdb.backend, o.failure);
@@ -106,7 +98,8 @@ async fn issues_at_pebble_verifies_against_its_root_and_revokes_there() {
 
 /// The same account with a fresh order core and connector, as after a restart.
 async fn fixture_again(tdb: &TestDb, pebble: &Pebble, f: &Fixture) -> Fixture {
-    let orders = order_core_with(&tdb.db, Settings::default(), vec![pebble_connector(tdb, settings(pebble))]).await;
+    let orders =
+        order_core_with(&tdb.db, Settings::default(), vec![pebble_connector(tdb, pebble.upstream_settings())]).await;
     Fixture { orders, op: f.op.clone(), account: f.account, org: f.org }
 }
 
@@ -114,8 +107,8 @@ async fn fixture_again(tdb: &TestDb, pebble: &Pebble, f: &Fixture) -> Fixture {
 async fn a_domain_not_pre_validated_upstream_fails_for_good_and_is_refunded() {
     let Some(pebble) = Pebble::start(PebbleOptions::default()) else { return };
     let tdb = TestDb::sqlite().await;
-    let acme = AcmeSettings { pending_authorizations: PendingAuthorizations::Fail, ..settings(&pebble) };
-    let f = fixture(&tdb, acme, 1).await;
+    let acme = AcmeSettings { pending_authorizations: PendingAuthorizations::Fail, ..pebble.upstream_settings() };
+    let f = Fixture::with_pebble(&tdb, acme, 1).await;
     let r = place(&f, &["www.example.test"]).await;
     assert_eq!(tokens(&f).await, 0);
     let o = settle(&f, &r, Duration::from_secs(30)).await;
@@ -131,9 +124,11 @@ async fn a_domain_not_pre_validated_upstream_fails_for_good_and_is_refunded() {
 async fn wrong_upstream_eab_credentials_fail_clearly_and_refund() {
     let Some(pebble) = Pebble::start(PebbleOptions::default()) else { return };
     let tdb = TestDb::sqlite().await;
-    let acme =
-        AcmeSettings { eab_hmac: Some("d3JvbmctaG1hYy1rZXktb2YtMzItYnl0ZXMtbG9uZyE".into()), ..settings(&pebble) };
-    let f = fixture(&tdb, acme, 1).await;
+    let acme = AcmeSettings {
+        eab_hmac: Some("d3JvbmctaG1hYy1rZXktb2YtMzItYnl0ZXMtbG9uZyE".into()),
+        ..pebble.upstream_settings()
+    };
+    let f = Fixture::with_pebble(&tdb, acme, 1).await;
     let r = place(&f, &["www.example.test"]).await;
     let o = settle(&f, &r, Duration::from_secs(30)).await;
     assert_eq!(o.status, "failed");
@@ -149,7 +144,7 @@ async fn wrong_upstream_eab_credentials_fail_clearly_and_refund() {
 async fn issuance_succeeds_when_pebble_rejects_half_of_the_nonces() {
     let Some(pebble) = Pebble::start(PebbleOptions { nonce_reject: 50 }) else { return };
     let tdb = TestDb::sqlite().await;
-    let f = fixture(&tdb, settings(&pebble), 2).await;
+    let f = Fixture::with_pebble(&tdb, pebble.upstream_settings(), 2).await;
     for names in [["www.example.test"], ["api.example.test"]] {
         let r = place(&f, &names).await;
         let o = settle(&f, &r, Duration::from_secs(90)).await;
@@ -165,8 +160,8 @@ async fn issuance_succeeds_when_pebble_rejects_half_of_the_nonces() {
 async fn a_frozen_upstream_holds_the_order_until_it_answers_within_the_deadline() {
     let Some(pebble) = Pebble::start(PebbleOptions::default()) else { return };
     let tdb = TestDb::sqlite().await;
-    let acme = AcmeSettings { step_retries: 1, attempt_secs: 4, ..settings(&pebble) };
-    let f = fixture(&tdb, acme, 1).await;
+    let acme = AcmeSettings { step_retries: 1, attempt_secs: 4, ..pebble.upstream_settings() };
+    let f = Fixture::with_pebble(&tdb, acme, 1).await;
     pebble.freeze();
     let r = place(&f, &["www.example.test"]).await;
     let o = settle(&f, &r, Duration::from_secs(6)).await;
@@ -185,8 +180,8 @@ async fn a_frozen_upstream_holds_the_order_until_it_answers_within_the_deadline(
 async fn a_frozen_upstream_past_the_deadline_fails_the_order_and_refunds_once() {
     let Some(pebble) = Pebble::start(PebbleOptions::default()) else { return };
     let tdb = TestDb::sqlite().await;
-    let acme = AcmeSettings { step_retries: 1, attempt_secs: 3, deadline_secs: 4, ..settings(&pebble) };
-    let f = fixture(&tdb, acme, 1).await;
+    let acme = AcmeSettings { step_retries: 1, attempt_secs: 3, deadline_secs: 4, ..pebble.upstream_settings() };
+    let f = Fixture::with_pebble(&tdb, acme, 1).await;
     pebble.freeze();
     let r = place(&f, &["www.example.test"]).await;
     let before = footprint(f.orders.db()).await;
@@ -207,7 +202,7 @@ async fn a_frozen_upstream_past_the_deadline_fails_the_order_and_refunds_once() 
 async fn a_restarted_pebble_that_forgot_the_account_and_the_order_gets_a_new_one_of_each() {
     let Some(mut pebble) = Pebble::start(PebbleOptions::default()) else { return };
     let tdb = TestDb::sqlite().await;
-    let f = fixture(&tdb, settings(&pebble), 2).await;
+    let f = Fixture::with_pebble(&tdb, pebble.upstream_settings(), 2).await;
     let first = place(&f, &["www.example.test"]).await;
     assert_eq!(settle(&f, &first, Duration::from_secs(60)).await.status, "delivered");
     let old_order_url = f.orders.order(&f.op, &first).await.unwrap().upstream_ref.unwrap();
@@ -237,8 +232,8 @@ async fn a_restarted_pebble_that_forgot_the_account_and_the_order_gets_a_new_one
 async fn a_stopping_worker_abandons_its_attempt_and_releases_the_lease_at_once() {
     let Some(pebble) = Pebble::start(PebbleOptions::default()) else { return };
     let tdb = TestDb::sqlite().await;
-    let acme = AcmeSettings { request_timeout_secs: 20, attempt_secs: 60, ..settings(&pebble) };
-    let f = fixture(&tdb, acme, 1).await;
+    let acme = AcmeSettings { request_timeout_secs: 20, attempt_secs: 60, ..pebble.upstream_settings() };
+    let f = Fixture::with_pebble(&tdb, acme, 1).await;
     pebble.freeze();
     let r = place(&f, &["www.example.test"]).await;
     let id = f.orders.order(&f.op, &r).await.unwrap().id;
