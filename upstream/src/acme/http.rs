@@ -30,6 +30,9 @@ pub enum HttpSetupError {
         /// What was wrong with it.
         detail: String,
     },
+    /// rustls refused the client configuration.
+    #[error("TLS client setup: {0}")]
+    Tls(#[from] rustls::Error),
 }
 
 /// An exchange that did not finish in time.
@@ -68,7 +71,7 @@ impl Http {
         }
         let tls = rustls::ClientConfig::builder_with_provider(rustls::crypto::aws_lc_rs::default_provider().into())
             .with_safe_default_protocol_versions()
-            .map_err(|e| HttpSetupError::Bundle { path: "(TLS setup)".into(), detail: e.to_string() })?
+            .map_err(HttpSetupError::Tls)?
             .with_root_certificates(roots)
             .with_no_client_auth();
         let mut tcp = HttpConnector::new();
