@@ -8,8 +8,6 @@ use std::sync::atomic::Ordering;
 use axum::body::Body;
 use axum::http::{HeaderMap, HeaderValue, StatusCode, header};
 use axum::response::{IntoResponse, Response};
-use base64::Engine as _;
-use base64::engine::general_purpose::URL_SAFE_NO_PAD;
 use orders::{AcmeBinding, Caller, Right, Rights, Source};
 use serde_json::Value;
 use storage::acme_accounts::AcmeAccountRow;
@@ -19,6 +17,7 @@ use std::net::SocketAddr;
 
 use crate::Acme;
 use crate::jws::{Jwk, Jws};
+use crate::nonce::Refused;
 use crate::problem::Problem;
 use proxy::{Https, client_view};
 
@@ -225,12 +224,9 @@ impl Acme {
         })?;
         let jws = Jws::parse(&body)?;
         let nonce = jws.protected.nonce.as_deref().ok_or_else(|| Problem::bad_nonce("the JWS has no nonce"))?;
-        let fresh = acme_nonces::redeem(&mut *self.orders.db().acquire().await?, nonce, self.orders.now()).await?;
-        if !fresh {
-            return Err(Problem::bad_nonce("the nonce is unknown, expired or already used"));
-        }
+        let redeemed = self.redeem_nonce(nonce).await?;
         let nth = self.settings.reject_every_nth_nonce;
-        if nth > 1 && self.nonces_redeemed.fetch_add(1, Ordering::Relaxed).is_multiple_of(nth) {
+        if nth > 1 && redeemed.is_multiple_of(nth) {
             return Err(Problem::bad_nonce("nonce refused on purpose (reject_every_nth_nonce is set)"));
         }
         let expected = format!("{}{path}", ctx.base);
@@ -273,18 +269,32 @@ impl Acme {
         }
     }
 
-    /// Makes a nonce that any instance will accept once.
-    pub(crate) async fn nonce(&self) -> Result<String, Problem> {
-        let mut bytes = [0u8; 16];
-        aws_lc_rs::rand::fill(&mut bytes).map_err(|_| Problem::internal("no randomness"))?;
-        let nonce = URL_SAFE_NO_PAD.encode(bytes);
+    /// Makes a nonce that any instance will accept once. Nothing is written:
+    /// the nonce is sealed (see `nonce.rs`).
+    pub(crate) fn nonce(&self) -> Result<String, Problem> {
+        self.nonces.issue(self.orders.now()).map_err(|_| Problem::internal("no randomness"))
+    }
+
+    /// Accepts a nonce once, on any instance: its seal and expiry are checked
+    /// here, then its use is recorded in the database. Returns how many
+    /// nonces this instance redeemed before.
+    async fn redeem_nonce(&self, nonce: &str) -> Result<u64, Problem> {
         let now = self.orders.now();
-        let mut c = self.orders.db().acquire().await?;
-        acme_nonces::insert(&mut c, &nonce, now + self.settings.nonce_ttl_secs).await?;
-        if self.nonces_issued.fetch_add(1, Ordering::Relaxed).is_multiple_of(512) {
+        let expires_at = self.nonces.check(nonce, now).map_err(|why| {
+            Problem::bad_nonce(match why {
+                Refused::Unknown => "the nonce is not one this server issued",
+                Refused::Expired => "the nonce has expired",
+            })
+        })?;
+        let mut c = self.orders.db().acquire_writer().await?;
+        if !acme_nonces::redeem(&mut c, nonce, expires_at).await? {
+            return Err(Problem::bad_nonce("the nonce was already used"));
+        }
+        let redeemed = self.nonces_redeemed.fetch_add(1, Ordering::Relaxed);
+        if redeemed.is_multiple_of(512) {
             acme_nonces::purge(&mut c, now).await?;
         }
-        Ok(nonce)
+        Ok(redeemed)
     }
 
     /// Turns an outcome into the HTTP response, with a fresh nonce and the
@@ -306,7 +316,7 @@ impl Acme {
         let h = resp.headers_mut();
         h.insert(header::CONTENT_TYPE, HeaderValue::from_static(reply.content_type));
         h.insert(header::CACHE_CONTROL, HeaderValue::from_static("no-store"));
-        match self.nonce().await {
+        match self.nonce() {
             Ok(n) => {
                 if let Ok(v) = HeaderValue::from_str(&n) {
                     h.insert("replay-nonce", v);

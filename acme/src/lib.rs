@@ -14,6 +14,7 @@ mod context;
 mod directory;
 mod eab;
 pub mod jws;
+mod nonce;
 mod order;
 pub mod problem;
 mod rate_limit;
@@ -35,7 +36,7 @@ pub use validation::VaSettings;
 pub struct Acme {
     orders: Orders,
     settings: Arc<Settings>,
-    nonces_issued: Arc<AtomicU64>,
+    nonces: Arc<nonce::Nonces>,
     nonces_redeemed: Arc<AtomicU64>,
     va: Arc<validation::Va>,
 }
@@ -44,13 +45,8 @@ impl Acme {
     /// The ACME front over an order core.
     pub fn new(orders: Orders, settings: Settings) -> Acme {
         let va = Arc::new(validation::Va::new(settings.va.clone()));
-        Acme {
-            orders,
-            settings: Arc::new(settings),
-            nonces_issued: Arc::new(AtomicU64::new(0)),
-            nonces_redeemed: Arc::new(AtomicU64::new(0)),
-            va,
-        }
+        let nonces = Arc::new(nonce::Nonces::new(orders.mac_key("acme-nonce"), settings.nonce_ttl_secs));
+        Acme { orders, settings: Arc::new(settings), nonces, nonces_redeemed: Arc::new(AtomicU64::new(0)), va }
     }
 
     /// The routes of every ACME directory, to merge into the gateway's router.

@@ -10,7 +10,7 @@ use base64::engine::general_purpose::URL_SAFE_NO_PAD;
 use orders::csr::Csr;
 use orders::{Caller, PlaceOrder};
 use serde_json::{Value, json};
-use storage::acme_orders::{self, AcmeOrderRow, NewAuthz};
+use storage::acme_orders::{self, AcmeAuthzRow, AcmeOrderRow, NewAuthz};
 
 use crate::Acme;
 use crate::context::{AcmeRequest, Ctx, KeyMode, Reply, rfc3339};
@@ -25,10 +25,26 @@ fn random_token() -> Result<String, Problem> {
     Ok(URL_SAFE_NO_PAD.encode(b))
 }
 
+/// An ACME order's state as shown to the client: its status brought up to
+/// date, its certificate once valid, and its authorizations.
+pub(crate) struct OrderView {
+    status: String,
+    certificate: Option<i64>,
+    error: Option<String>,
+    authzs: Vec<AcmeAuthzRow>,
+}
+
 impl Acme {
-    /// The order as JSON, with its status brought up to date from the
-    /// certgate order placed at finalize.
+    /// The order as JSON, with its status brought up to date.
     pub(crate) async fn order_json(&self, ctx: &Ctx, caller: &Caller, o: &AcmeOrderRow) -> Result<Value, Problem> {
+        let view = self.order_view(caller, o).await?;
+        self.render_order(ctx, caller, o, view).await
+    }
+
+    /// Brings the order's status up to date, and stores it when it changed:
+    /// from the certgate order placed at finalize, or before finalize from
+    /// the authorizations.
+    async fn order_view(&self, caller: &Caller, o: &AcmeOrderRow) -> Result<OrderView, Problem> {
         let mut status = o.status.clone();
         let mut certificate = None;
         let mut error = o.error.clone();
@@ -41,15 +57,13 @@ impl Acme {
             }
             .to_string();
             if status == "valid" {
-                let reference = placed.reference.clone().unwrap_or_default();
-                let certs = self.orders.certificates(caller, &reference).await?;
-                certificate = certs.first().map(|c| ctx.url(&format!("cert/{}", c.id)));
+                certificate = self.orders.certificates_of(caller, &placed).await?.first().map(|c| c.id);
             }
             if status == "invalid" {
                 error = Some(placed.failure.unwrap_or_else(|| format!("the order was {}", placed.status)));
             }
             if status != o.status && (status == "valid" || status == "invalid") {
-                let mut c = self.orders.db().acquire().await?;
+                let mut c = self.orders.db().acquire_writer().await?;
                 acme_orders::set_status(&mut c, o.id, &status, None, error.as_deref()).await?;
             }
         }
@@ -69,26 +83,37 @@ impl Acme {
                 if next == "invalid" {
                     error = why.clone().or_else(|| Some("an authorization is no longer valid".into()));
                 }
-                let mut c = self.orders.db().acquire().await?;
+                let mut c = self.orders.db().acquire_writer().await?;
                 acme_orders::set_status(&mut c, o.id, next, None, error.as_deref()).await?;
             }
         }
+        Ok(OrderView { status, certificate, error, authzs })
+    }
+
+    /// The order object of RFC 8555 §7.1.3 for a view of it.
+    async fn render_order(
+        &self,
+        ctx: &Ctx,
+        caller: &Caller,
+        o: &AcmeOrderRow,
+        view: OrderView,
+    ) -> Result<Value, Problem> {
         let identifiers: Vec<Value> = o.identifiers.lines().map(|n| json!({ "type": "dns", "value": n })).collect();
         let mut v = json!({
-            "status": status,
+            "status": view.status,
             "expires": rfc3339(o.expires_at),
             "identifiers": identifiers,
-            "authorizations": authzs.iter().map(|a| ctx.url(&format!("authz/{}", a.id))).collect::<Vec<_>>(),
+            "authorizations": view.authzs.iter().map(|a| ctx.url(&format!("authz/{}", a.id))).collect::<Vec<_>>(),
             "finalize": ctx.url(&format!("order/{}/finalize", o.id)),
         });
-        if let Some(c) = certificate {
-            v["certificate"] = json!(c);
+        if let Some(c) = view.certificate {
+            v["certificate"] = json!(ctx.url(&format!("cert/{c}")));
         }
         if let Some(replaced) = o.replaces {
             let cert = self.orders.certificate(caller, replaced).await?;
             v["replaces"] = json!(crate::ari::cert_id_of(&cert));
         }
-        if let Some(e) = error {
+        if let Some(e) = view.error {
             // Before finalize only a validation can fail; after, only issuance.
             let p = match o.order_id {
                 None => Problem::unauthorized(e),
@@ -178,7 +203,7 @@ pub(crate) async fn new_order(State(acme): State<Acme>, req: AcmeRequest) -> Res
             let status = if uncovered.is_empty() { "ready" } else { "pending" };
             let expires = acme.orders.now() + acme.settings.order_ttl_secs;
             let mut tx = acme.orders.db().begin().await?;
-            let id = acme_orders::insert(
+            let (o, authzs) = acme_orders::insert(
                 &mut tx,
                 account.id,
                 &names.join("\n"),
@@ -189,9 +214,9 @@ pub(crate) async fn new_order(State(acme): State<Acme>, req: AcmeRequest) -> Res
             )
             .await?;
             storage::commit(tx).await?;
-            let o = acme.own_order(account.id, id).await?;
-            let body = acme.order_json(&ctx, &caller, &o).await?;
-            Ok(Reply::json(StatusCode::CREATED, &body).location(ctx.url(&format!("order/{id}"))))
+            let view = OrderView { status: o.status.clone(), certificate: None, error: None, authzs };
+            let body = acme.render_order(&ctx, &caller, &o, view).await?;
+            Ok(Reply::json(StatusCode::CREATED, &body).location(ctx.url(&format!("order/{}", o.id))))
         })
         .await
 }
@@ -215,7 +240,9 @@ pub(crate) async fn order(State(acme): State<Acme>, Path((_, id)): Path<(String,
 
 /// `POST order/<id>/finalize`: the CSR must name exactly the order's
 /// identifiers with a key other than the account's; the order core then
-/// places and pays the order (`DCACME-` reference) and queues its issuance.
+/// places and pays the order (`DCACME-` reference) and has it issued: at
+/// once when its upstream signs at once (the order is valid in the answer),
+/// else by a job (the order is processing and the client polls).
 pub(crate) async fn finalize(
     State(acme): State<Acme>,
     Path((_, id)): Path<(String, i64)>,
@@ -224,15 +251,15 @@ pub(crate) async fn finalize(
     acme.clone()
         .signed(req, KeyMode::Kid, async |ctx, signed| {
             let account = signed.account()?.clone();
-            let o = acme.own_order(account.id, id).await?;
+            let mut o = acme.own_order(account.id, id).await?;
             let caller = ctx.caller(account.id, &ctx.ip);
             // Brings the status up to date with the authorizations first.
-            let current = acme.order_json(&ctx, &caller, &o).await?;
-            if current["status"] != "ready" {
+            let mut view = acme.order_view(&caller, &o).await?;
+            if view.status != "ready" {
                 return Err(Problem::new(
                     "orderNotReady",
                     StatusCode::FORBIDDEN,
-                    format!("the order is {}, not ready", current["status"].as_str().unwrap_or("?")),
+                    format!("the order is {}, not ready", view.status),
                 ));
             }
             let payload = signed.jws.json()?;
@@ -278,12 +305,24 @@ pub(crate) async fn finalize(
                     None => None,
                 },
             };
-            let placed = acme.orders.place(&caller, &req).await?;
-            let mut c = acme.orders.db().acquire().await?;
-            acme_orders::set_status(&mut c, o.id, "processing", Some(placed.order.id), None).await?;
-            drop(c);
-            let o = acme.own_order(account.id, id).await?;
-            let v = acme.order_json(&ctx, &caller, &o).await?;
+            let placed = acme.orders.place_and_issue(&caller, &req).await?;
+            let v = if placed.replayed {
+                // A retried finalize: the order's state is whatever the first one left.
+                let mut c = acme.orders.db().acquire_writer().await?;
+                acme_orders::set_status(&mut c, o.id, "processing", Some(placed.order.id), None).await?;
+                drop(c);
+                let o = acme.own_order(account.id, id).await?;
+                acme.order_json(&ctx, &caller, &o).await?
+            } else {
+                // Signed at once (the embedded CA): valid already; else the worker issues it.
+                view.status = if placed.certificate_id.is_some() { "valid" } else { "processing" }.into();
+                view.certificate = placed.certificate_id;
+                let mut c = acme.orders.db().acquire_writer().await?;
+                acme_orders::set_status(&mut c, o.id, &view.status, Some(placed.order.id), None).await?;
+                drop(c);
+                o.order_id = Some(placed.order.id);
+                acme.render_order(&ctx, &caller, &o, view).await?
+            };
             let mut reply = Reply::json(StatusCode::OK, &v).location(ctx.url(&format!("order/{id}")));
             if v["status"] == "processing" {
                 reply.retry_after = Some(RETRY_AFTER);

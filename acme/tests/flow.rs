@@ -81,6 +81,14 @@ async fn instant_acme_gets_and_revokes_certificates() {
             "new-order checks funds but charges nothing"
         );
         let _key = order.finalize().await.unwrap();
+        // The embedded CA signs inside finalize's transaction: no job to wait for.
+        assert_eq!(order.state().status, OrderStatus::Valid, "finalize answers with the order valid");
+        assert!(order.state().certificate.is_some(), "and its certificate URL");
+        let mut c = f.orders.db().acquire().await.unwrap();
+        let jobs: Vec<(String, String)> =
+            sqlx::query_as("SELECT kind, state FROM jobs").fetch_all(&mut *c).await.unwrap();
+        assert_eq!(jobs, [("issue".to_string(), "done".to_string())], "the certificate still has its job");
+        drop(c);
         let chain = order.poll_certificate(&RetryPolicy::default()).await.unwrap();
         let pems: Vec<&str> = chain.split_inclusive("-----END CERTIFICATE-----\n").collect();
         assert_eq!(pems.len(), 2, "leaf and issuing CA");

@@ -187,6 +187,26 @@ async fn each_bad_request_gets_its_problem_and_changes_nothing() {
     let replay = alice.send(&url, "application/jose+json", alice.jws(&alice.header(&url, &nonce), &www)).await;
     assert_eq!((replay.status, problem(&replay)), (400, "badNonce"));
     assert!(replay.nonce.is_some(), "errors carry a fresh nonce too");
+    // Nonces are sealed, not stored: an altered one, or one past its expiry,
+    // is refused before anything is written (not even its use).
+    let used = async |f: &Fixture| -> i64 {
+        let mut c = f.orders.db().acquire().await.unwrap();
+        sqlx::query_scalar("SELECT COUNT(*) FROM acme_used_nonces").fetch_one(&mut *c).await.unwrap()
+    };
+    let used_before = used(&f).await;
+    let fresh = alice.nonce().await;
+    let altered = format!("{}{}", if fresh.starts_with('A') { 'B' } else { 'A' }, &fresh[1..]);
+    for (what, nonce) in [("altered", altered.as_str()), ("made up", "bm90LWEtbm9uY2UtdGhpcy1zZXJ2ZXItbWFkZQ")] {
+        let a = alice.send(&url, "application/jose+json", alice.jws(&alice.header(&url, nonce), &www)).await;
+        assert_eq!((a.status, problem(&a)), (400, "badNonce"), "{what}");
+        assert!(a.body["detail"].as_str().unwrap().contains("not one this server issued"), "{what}: {}", a.body);
+    }
+    f.orders.set_clock_offset(3601);
+    let a = alice.send(&url, "application/jose+json", alice.jws(&alice.header(&url, &fresh), &www)).await;
+    assert_eq!((a.status, problem(&a)), (400, "badNonce"));
+    assert!(a.body["detail"].as_str().unwrap().contains("expired"), "{}", a.body);
+    f.orders.set_clock_offset(0);
+    assert_eq!(used(&f).await, used_before, "refused nonces leave no trace");
     let order_url = ok.location.clone().unwrap();
     let order_rest = order_url.split(&format!("/acme/{}/", creds.path)).nth(1).unwrap().to_string();
     let before_orders = footprint(f.orders.db()).await;

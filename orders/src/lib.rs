@@ -9,6 +9,7 @@ mod acme_urls;
 mod catalog;
 pub mod csr;
 mod dcv;
+mod delivery;
 mod error;
 pub mod formats;
 mod lifecycle;
@@ -149,5 +150,11 @@ impl Orders {
 
     fn secret(&self) -> &SecretKey {
         &self.inner.secret
+    }
+
+    /// An HMAC key for one `purpose` of a front (such as sealing ACME
+    /// nonces), derived from the secret key, so every instance has the same.
+    pub fn mac_key(&self, purpose: &str) -> aws_lc_rs::hmac::Key {
+        self.inner.secret.mac_key(purpose)
     }
 }

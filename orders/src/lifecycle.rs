@@ -81,7 +81,15 @@ impl Orders {
     /// The certificates of an order, oldest first.
     pub async fn certificates(&self, caller: &Caller, reference: &str) -> Result<Vec<Certificate>> {
         let o = self.order(caller, reference).await?;
-        Ok(certificates::for_order(&mut *self.db().acquire().await?, o.id).await?)
+        self.certificates_of(caller, &o).await
+    }
+
+    /// The certificates of an order already read (first issued first).
+    pub async fn certificates_of(&self, caller: &Caller, order: &Order) -> Result<Vec<Certificate>> {
+        if order.account_id != caller.account_id {
+            return Err(OrderError::UnknownOrder(order.id.to_string()));
+        }
+        Ok(certificates::for_order(&mut *self.db().acquire().await?, order.id).await?)
     }
 
     /// Approves an order waiting for approval: it is charged and goes on.
@@ -269,7 +277,14 @@ impl Orders {
         let checked = check_request(csr.unwrap_or(o.csr_pem.as_bytes()), &order_names(&o), &product)?;
         self.check_prevalidation(&product, org.id, &org.name).await?;
         let needs_dcv = !self.names_needing_dcv(org.id, &checked.names).await?.is_empty();
-        let spec = Spec { kind: "renewal", renewal_of: Some(o.id), client_ref, idempotency_key: None, needs_dcv };
+        let spec = Spec {
+            kind: "renewal",
+            renewal_of: Some(o.id),
+            client_ref,
+            idempotency_key: None,
+            needs_dcv,
+            issue_now: false,
+        };
         self.record(caller, org.id, &product, &checked, &spec).await
     }
 

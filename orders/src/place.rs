@@ -1,9 +1,11 @@
 //! Placing an order: validate everything first, then in one transaction
 //! record the order, pay for it and queue its issuance.
 
-use storage::{accounts, audit, commit, jobs, orders, prevalidations};
+use storage::{accounts, audit, certificates, commit, jobs, orders, prevalidations};
+use upstream::{BoxFuture, Checkpoint, UpstreamError};
 
 use crate::csr::Csr;
+use crate::delivery;
 use crate::payment::{self, Quote};
 use crate::{Caller, Order, OrderError, Orders, Product, Result, Right, Source, Status, names};
 
@@ -37,6 +39,9 @@ pub struct Placed {
     pub order: Order,
     /// True when an earlier order with the same idempotency key was returned.
     pub replayed: bool,
+    /// The certificate, when [`Orders::place_and_issue`] issued it in the
+    /// order's own transaction.
+    pub certificate_id: Option<i64>,
 }
 
 /// How a validated order is to be recorded.
@@ -46,6 +51,8 @@ pub(crate) struct Spec<'a> {
     pub client_ref: Option<&'a str>,
     pub idempotency_key: Option<&'a str>,
     pub needs_dcv: bool,
+    /// Sign in the order's transaction when the upstream can (see [`Orders::place_and_issue`]).
+    pub issue_now: bool,
 }
 
 /// What validation of a request yields: the checked CSR and names.
@@ -61,6 +68,18 @@ impl Orders {
     /// or nothing. With approval mode on and a caller without the approval
     /// right, the order waits for an approver and nothing is charged yet.
     pub async fn place(&self, caller: &Caller, req: &PlaceOrder) -> Result<Placed> {
+        self.place_with(caller, req, false).await
+    }
+
+    /// As [`Orders::place`]; and when the product's upstream signs at once
+    /// (the embedded CA), the certificate is issued and the order delivered in
+    /// the same transaction that pays for it, with no job to wait for. The
+    /// ACME front uses it at finalize, which may then answer with a valid order.
+    pub async fn place_and_issue(&self, caller: &Caller, req: &PlaceOrder) -> Result<Placed> {
+        self.place_with(caller, req, true).await
+    }
+
+    async fn place_with(&self, caller: &Caller, req: &PlaceOrder, issue_now: bool) -> Result<Placed> {
         caller.require(Right::Technical)?;
         let product = self.product(&req.product_code).await?;
         let org = self.organisation(caller.account_id, req.organisation_id).await?;
@@ -78,6 +97,7 @@ impl Orders {
             client_ref: req.client_ref.as_deref(),
             idempotency_key: req.idempotency_key.as_deref(),
             needs_dcv,
+            issue_now,
         };
         self.record(caller, org.id, &product, &checked, &spec).await
     }
@@ -95,7 +115,8 @@ impl Orders {
         if let Some(key) = spec.idempotency_key
             && let Some(order) = orders::by_idempotency_key(&mut tx, caller.account_id, key).await?
         {
-            return Ok(Placed { order, replayed: true });
+            let certificate_id = certificates::for_order(&mut tx, order.id).await?.first().map(|c| c.id);
+            return Ok(Placed { order, replayed: true, certificate_id });
         }
         let account =
             accounts::get(&mut tx, caller.account_id).await?.ok_or(OrderError::UnknownAccount(caller.account_id))?;
@@ -132,7 +153,11 @@ impl Orders {
             reference_prefix: if caller.source == Source::Acme { "DCACME-" } else { "" },
         };
         let id = orders::insert(&mut tx, &new).await?;
-        if !pending {
+        let at_once =
+            spec.issue_now && status == Status::Processing && self.upstream(&product.upstream)?.issues_at_once();
+        if at_once {
+            payment::charge(&mut tx, &account, id, &q, &caller.login).await?;
+        } else if !pending {
             self.pay_and_queue(&mut tx, &account, id, &q, status, &caller.login).await?;
         }
         audit::record(
@@ -149,10 +174,18 @@ impl Orders {
             ),
         )
         .await?;
-        let order = orders::get(&mut tx, id).await?.ok_or_else(|| OrderError::UnknownOrder(id.to_string()))?;
+        let get = async |tx: &mut storage::Tx| {
+            orders::get(tx, id).await?.ok_or_else(|| OrderError::UnknownOrder(id.to_string()))
+        };
+        let mut order = get(&mut tx).await?;
+        let mut certificate_id = None;
+        if at_once {
+            certificate_id = self.issue_at_once(&mut tx, &order, &checked.csr, product, caller).await?;
+            order = get(&mut tx).await?;
+        }
         commit(tx).await?;
         self.wake_workers();
-        Ok(Placed { order, replayed: false })
+        Ok(Placed { order, replayed: false, certificate_id })
     }
 
     /// Checks, without writing anything, that an order of `product_code` for
@@ -195,6 +228,35 @@ impl Orders {
             payment::quote(&mut c, &account, Orders::formula_of(&account)?, &product, plain, wildcard, renewal).await?;
         payment::check_funds(&mut c, &account, &q).await?;
         Ok(wanted)
+    }
+
+    /// Signs a paid order in its own transaction and delivers it. Should the
+    /// upstream refuse, the order is queued like any other, so the worker's
+    /// retries and final refund apply; the caller sees it processing.
+    async fn issue_at_once(
+        &self,
+        tx: &mut storage::Tx,
+        order: &Order,
+        csr: &Csr,
+        product: &Product,
+        caller: &Caller,
+    ) -> Result<Option<i64>> {
+        let upstream = self.upstream(&order.upstream)?.clone();
+        let req = delivery::issue_request(order, csr.clone(), product.validity_days);
+        let started = std::time::Instant::now();
+        let result = upstream.issue(&req, None, &NoCheckpoint).await;
+        delivery::observe_upstream(upstream.name(), "issue", started, result.as_ref().err());
+        match result {
+            Ok(issued) => {
+                let job_id = jobs::record_done(tx, "issue", order.id).await?;
+                self.deliver(tx, order, job_id, &issued, &caller.actor(), false).await
+            }
+            Err(e) => {
+                tracing::warn!(order = order.id, error = %e, "signing at once failed: the order is queued instead");
+                jobs::enqueue(tx, "issue", order.id, None, self.now()).await?;
+                Ok(None)
+            }
+        }
     }
 
     /// Charges an order and, when it is ready for issuance, queues the job.
@@ -278,4 +340,13 @@ fn limits(names: &[String], product: &Product) -> Result<(i64, i64)> {
     }
     let wildcard = extra.iter().filter(|n| n.starts_with("*.")).count() as i64;
     Ok((asked - wildcard, wildcard))
+}
+
+/// An upstream that signs at once records no handle to resume from.
+struct NoCheckpoint;
+
+impl Checkpoint for NoCheckpoint {
+    fn record<'a>(&'a self, _upstream_ref: &'a str) -> BoxFuture<'a, std::result::Result<(), UpstreamError>> {
+        Box::pin(async { Ok(()) })
+    }
 }

@@ -9,10 +9,10 @@ use storage::audit::Actor;
 use storage::jobs::{self, JobRow};
 use storage::{Db, audit, certificates, commit, orders};
 use tokio::sync::watch;
-use upstream::{BoxFuture, Checkpoint, IssueRequest, RevokeRequest, Upstream, UpstreamError};
+use upstream::{BoxFuture, Checkpoint, RevokeRequest, Upstream, UpstreamError};
 
 use crate::csr::Csr;
-use crate::lifecycle::order_names;
+use crate::delivery::{self, SUPERSEDED, observe_upstream};
 use crate::{OrderError, Orders, Result, Status, payment};
 
 /// Runs jobs for one process; several workers (and instances) may run side by side.
@@ -21,9 +21,6 @@ pub struct Worker {
     orders: Orders,
     owner: String,
 }
-
-/// The revocation reason given to certificates superseded by a reissue.
-const SUPERSEDED: i64 = 4;
 
 struct JobCheckpoint {
     db: Db,
@@ -197,13 +194,7 @@ impl Worker {
             Err(e) => return Ok(Outcome::Failed(e.to_string())),
         };
         let product = self.orders.product(&order.product_code).await?;
-        let req = IssueRequest {
-            order_reference: order.reference.clone().unwrap_or_default(),
-            csr_der: csr.der,
-            public_key_der: csr.public_key_der,
-            names: order_names(&order),
-            validity_days: product.validity_days,
-        };
+        let req = delivery::issue_request(&order, csr, product.validity_days);
         let checkpoint = JobCheckpoint { db: db.clone(), job_id: job.id, order_id: order.id };
         let op = if job.upstream_ref.is_some() { "resume" } else { "issue" };
         let started = std::time::Instant::now();
@@ -214,39 +205,8 @@ impl Worker {
             Err(e) if e.is_final() => return Ok(Outcome::Failed(e.to_string())),
             Err(e) => return Ok(after_transient(upstream.as_ref(), job, self.orders.now(), e.to_string())),
         };
-        let now = self.orders.now();
         let mut tx = db.begin().await?;
-        let new = certificates::NewCertificate {
-            order_id: order.id,
-            job_id: job.id,
-            serial: &issued.serial,
-            cn: &order.cn,
-            leaf_pem: &issued.leaf_pem,
-            chain_pem: &issued.chain_pem,
-            not_before: issued.not_before,
-            not_after: issued.not_after,
-        };
-        if let Some(cert_id) = certificates::insert(&mut tx, &new).await? {
-            for old in certificates::for_order(&mut tx, order.id).await? {
-                if old.id == cert_id || old.revoked_at.is_some() || old.revoke_after.is_some() {
-                    continue;
-                }
-                if old.cn != order.cn {
-                    certificates::mark_revoked(&mut tx, old.id, SUPERSEDED, now).await?;
-                    jobs::enqueue(&mut tx, "revoke", order.id, Some(old.id), now).await?;
-                } else {
-                    let delay = self.orders.settings().reissue_revoke_delay_days * 86_400;
-                    certificates::schedule_revocation(&mut tx, old.id, now + delay).await?;
-                }
-            }
-            // An upstream that recorded no handle of its own is referred to by the serial.
-            orders::set_upstream_ref(&mut tx, order.id, &issued.serial, false).await?;
-            if !orders::transition(&mut tx, order.id, Status::Processing.as_str(), Status::Delivered.as_str()).await? {
-                tracing::warn!(order = order.id, "order left processing while its certificate was issued");
-            }
-            audit::record(&mut tx, &self.actor(), "order.deliver", &format!("{} serial {}", order.id, issued.serial))
-                .await?;
-        }
+        self.orders.deliver(&mut tx, &order, job.id, &issued, &self.actor(), true).await?;
         jobs::finish(&mut tx, job.id, "done", None).await?;
         commit(tx).await?;
         Ok(Outcome::Done)
@@ -318,17 +278,6 @@ impl Worker {
             commit(tx).await?;
         }
         Ok(())
-    }
-}
-
-/// Records an upstream call's latency, and its error by class.
-fn observe_upstream(upstream: &str, op: &'static str, started: std::time::Instant, err: Option<&UpstreamError>) {
-    let name = upstream.to_string();
-    metrics::histogram!("certgate_upstream_request_duration_seconds", "upstream" => name.clone(), "op" => op)
-        .record(started.elapsed().as_secs_f64());
-    if let Some(e) = err {
-        let class = if e.is_final() { "permanent" } else { "transient" };
-        metrics::counter!("certgate_upstream_errors_total", "upstream" => name, "class" => class).increment(1);
     }
 }
 

@@ -68,7 +68,7 @@ pub struct NewAuthz {
     pub token: String,
 }
 
-/// Creates an order with its authorizations; returns the order's id.
+/// Creates an order with its authorizations; returns them as stored.
 pub async fn insert(
     c: &mut Conn,
     account_id: i64,
@@ -77,11 +77,11 @@ pub async fn insert(
     expires_at: i64,
     replaces: Option<i64>,
     authzs: &[NewAuthz],
-) -> Result<i64> {
+) -> Result<(AcmeOrderRow, Vec<AcmeAuthzRow>)> {
     let t = now();
-    let id: i64 = sqlx::query_scalar(
+    let order: AcmeOrderRow = sqlx::query_as(
         "INSERT INTO acme_orders (account_id, identifiers, status, expires_at, replaces, created_at)
-         VALUES ($1, $2, $3, $4, $5, $6) RETURNING id",
+         VALUES ($1, $2, $3, $4, $5, $6) RETURNING *",
     )
     .bind(account_id)
     .bind(identifiers)
@@ -91,24 +91,27 @@ pub async fn insert(
     .bind(t)
     .fetch_one(&mut *c)
     .await?;
+    let mut rows = Vec::with_capacity(authzs.len());
     for a in authzs {
-        sqlx::query(
-            "INSERT INTO acme_authzs (acme_order_id, identifier, wildcard, status, token, validated_at, expires_at,
-                                      created_at)
-             VALUES ($1, $2, $3, $4, $5, $6, $7, $8)",
-        )
-        .bind(id)
-        .bind(&a.identifier)
-        .bind(i64::from(a.wildcard))
-        .bind(a.status)
-        .bind(&a.token)
-        .bind(if a.status == "valid" { Some(t) } else { None })
-        .bind(expires_at)
-        .bind(t)
-        .execute(&mut *c)
-        .await?;
+        rows.push(
+            sqlx::query_as(
+                "INSERT INTO acme_authzs (acme_order_id, identifier, wildcard, status, token, validated_at,
+                                          expires_at, created_at)
+                 VALUES ($1, $2, $3, $4, $5, $6, $7, $8) RETURNING *",
+            )
+            .bind(order.id)
+            .bind(&a.identifier)
+            .bind(i64::from(a.wildcard))
+            .bind(a.status)
+            .bind(&a.token)
+            .bind(if a.status == "valid" { Some(t) } else { None })
+            .bind(expires_at)
+            .bind(t)
+            .fetch_one(&mut *c)
+            .await?,
+        );
     }
-    Ok(id)
+    Ok((order, rows))
 }
 
 /// Reads an order.

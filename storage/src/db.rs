@@ -36,6 +36,26 @@ impl DerefMut for Tx {
     }
 }
 
+/// A connection for one autocommit write, holding this process's SQLite
+/// write turn until dropped. It dereferences to a [`Conn`].
+pub struct Writer {
+    conn: sqlx::pool::PoolConnection<Any>,
+    _write_turn: Option<OwnedMutexGuard<()>>,
+}
+
+impl Deref for Writer {
+    type Target = Conn;
+    fn deref(&self) -> &Conn {
+        &self.conn
+    }
+}
+
+impl DerefMut for Writer {
+    fn deref_mut(&mut self) -> &mut Conn {
+        &mut self.conn
+    }
+}
+
 /// Which database engine a [`Db`] talks to, for the few statements that differ.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
 pub enum Backend {
@@ -130,6 +150,17 @@ impl Db {
     /// Borrows a connection for reads or single statements.
     pub async fn acquire(&self) -> Result<sqlx::pool::PoolConnection<Any>> {
         Ok(self.pool.acquire().await?)
+    }
+
+    /// Borrows a connection for one writing statement outside a transaction
+    /// (autocommit). On SQLite it waits for this process's write turn, as
+    /// [`Db::begin`] does, rather than in SQLite's sleeping busy handler.
+    pub async fn acquire_writer(&self) -> Result<Writer> {
+        let turn = match self.backend {
+            Backend::Sqlite => Some(self.write_turn.clone().lock_owned().await),
+            Backend::Postgres => None,
+        };
+        Ok(Writer { conn: self.pool.acquire().await?, _write_turn: turn })
     }
 
     /// Starts a write transaction. On SQLite it takes the write lock at once

@@ -57,6 +57,22 @@ pub async fn enqueue(
     .await?)
 }
 
+/// Records a job that was done as soon as it was created (an issuance signed
+/// inside the order's transaction), so that its certificate has a job like
+/// every other; returns its id.
+pub async fn record_done(c: &mut Conn, kind: &str, order_id: i64) -> Result<i64> {
+    let t = now();
+    Ok(sqlx::query_scalar(
+        "INSERT INTO jobs (kind, order_id, state, attempts, run_after, created_at, updated_at)
+         VALUES ($1, $2, 'done', 1, $3, $3, $3) RETURNING id",
+    )
+    .bind(kind)
+    .bind(order_id)
+    .bind(t)
+    .fetch_one(c)
+    .await?)
+}
+
 /// Leases the job that is runnable first at time `at` to `owner` for
 /// `lease_secs`, or returns `None`.
 /// On PostgreSQL, `SKIP LOCKED` lets several instances claim side by side.

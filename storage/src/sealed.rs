@@ -4,12 +4,16 @@
 
 use aws_lc_rs::aead::{AES_256_GCM, Aad, LessSafeKey, NONCE_LEN, Nonce, UnboundKey};
 use aws_lc_rs::digest::{SHA256, digest};
+use aws_lc_rs::hmac;
 use base64::Engine as _;
 use base64::engine::general_purpose::STANDARD;
 
 /// The key that seals and opens secrets stored in the database.
 pub struct SecretKey {
     key: LessSafeKey,
+    /// The root of the keys derived for other purposes (MACs), kept apart
+    /// from the sealing key.
+    derive_root: hmac::Key,
 }
 
 /// A sealed secret could not be opened: wrong key, or the value was altered.
@@ -26,7 +30,16 @@ impl SecretKey {
         let hash = digest(&SHA256, secret.as_bytes());
         // A 32-byte key always fits AES-256.
         let unbound = UnboundKey::new(&AES_256_GCM, hash.as_ref()).expect("32-byte AES-256 key");
-        SecretKey { key: LessSafeKey::new(unbound) }
+        let root = digest(&SHA256, [b"certgate derive\0".as_slice(), secret.as_bytes()].concat().as_slice());
+        SecretKey { key: LessSafeKey::new(unbound), derive_root: hmac::Key::new(hmac::HMAC_SHA256, root.as_ref()) }
+    }
+
+    /// An HMAC-SHA256 key for one purpose, derived from the secret: every
+    /// instance with the same secret derives the same key, and keys of
+    /// different `purpose`s are unrelated.
+    pub fn mac_key(&self, purpose: &str) -> hmac::Key {
+        let derived = hmac::sign(&self.derive_root, purpose.as_bytes());
+        hmac::Key::new(hmac::HMAC_SHA256, derived.as_ref())
     }
 
     /// Seals a secret as base64 of nonce, ciphertext and tag. `label` binds the
@@ -70,5 +83,15 @@ mod tests {
         assert!(k.open("ca", &s).is_err());
         assert!(SecretKey::from_secret("two").open("eab", &s).is_err());
         assert!(k.open("eab", "not base64!").is_err());
+    }
+
+    #[test]
+    fn mac_keys_depend_on_secret_and_purpose() {
+        let tag = |secret: &str, purpose: &str| {
+            hmac::sign(&SecretKey::from_secret(secret).mac_key(purpose), b"message").as_ref().to_vec()
+        };
+        assert_eq!(tag("one", "nonce"), tag("one", "nonce"));
+        assert_ne!(tag("one", "nonce"), tag("two", "nonce"));
+        assert_ne!(tag("one", "nonce"), tag("one", "other"));
     }
 }

@@ -140,6 +140,10 @@ impl Upstream for EmbeddedCa {
         Box::pin(async move { self.sign(req) })
     }
 
+    fn issues_at_once(&self) -> bool {
+        true
+    }
+
     /// The embedded CA's revocation state is the certificates table itself
     /// (the order core marks the certificate revoked), so nothing is sent.
     fn revoke<'a>(&'a self, _req: &'a RevokeRequest) -> BoxFuture<'a, Result<(), UpstreamError>> {

@@ -81,6 +81,13 @@ pub trait Upstream: Send + Sync {
         checkpoint: &'a dyn Checkpoint,
     ) -> BoxFuture<'a, Result<Issued, UpstreamError>>;
 
+    /// True when `issue` signs locally in well under a millisecond and never
+    /// waits on a network: the order core may then issue inside the order's
+    /// own transaction instead of queueing a job.
+    fn issues_at_once(&self) -> bool {
+        false
+    }
+
     /// Seconds after a job was queued past which its transient failures are
     /// final (the order fails and is refunded); `None` leaves it to the
     /// job's attempt limit.

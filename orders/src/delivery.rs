@@ -1,0 +1,94 @@
+//! Delivering an order: what an upstream is asked to sign, and how its
+//! certificate is stored. Shared by the job worker and by orders whose
+//! upstream signs at once inside the order's own transaction.
+
+use storage::audit::{self, Actor};
+use storage::{certificates, jobs, orders};
+use upstream::{IssueRequest, Issued, UpstreamError};
+
+use crate::csr::Csr;
+use crate::lifecycle::order_names;
+use crate::{Order, Orders, Result, Status};
+
+/// The revocation reason given to certificates superseded by a reissue.
+pub(crate) const SUPERSEDED: i64 = 4;
+
+/// What the upstream is asked to sign for `order`, whose CSR is `csr`.
+pub(crate) fn issue_request(order: &Order, csr: Csr, validity_days: i64) -> IssueRequest {
+    IssueRequest {
+        order_reference: order.reference.clone().unwrap_or_default(),
+        csr_der: csr.der,
+        public_key_der: csr.public_key_der,
+        names: order_names(order),
+        validity_days,
+    }
+}
+
+impl Orders {
+    /// Stores the certificate `issued` by job `job_id` and delivers the order,
+    /// in the caller's transaction. Storing is once per job, so a retried job
+    /// changes nothing. With `may_supersede` (a reissue may have replaced an
+    /// earlier certificate), the order's older certificates are revoked: at
+    /// once when the common name changed, else after the reissue delay.
+    pub(crate) async fn deliver(
+        &self,
+        tx: &mut storage::Conn,
+        order: &Order,
+        job_id: i64,
+        issued: &Issued,
+        actor: &Actor,
+        may_supersede: bool,
+    ) -> Result<Option<i64>> {
+        let now = self.now();
+        let new = certificates::NewCertificate {
+            order_id: order.id,
+            job_id,
+            serial: &issued.serial,
+            cn: &order.cn,
+            leaf_pem: &issued.leaf_pem,
+            chain_pem: &issued.chain_pem,
+            not_before: issued.not_before,
+            not_after: issued.not_after,
+        };
+        let Some(cert_id) = certificates::insert(tx, &new).await? else {
+            return Ok(None);
+        };
+        if may_supersede {
+            for old in certificates::for_order(tx, order.id).await? {
+                if old.id == cert_id || old.revoked_at.is_some() || old.revoke_after.is_some() {
+                    continue;
+                }
+                if old.cn != order.cn {
+                    certificates::mark_revoked(tx, old.id, SUPERSEDED, now).await?;
+                    jobs::enqueue(tx, "revoke", order.id, Some(old.id), now).await?;
+                } else {
+                    let delay = self.settings().reissue_revoke_delay_days * 86_400;
+                    certificates::schedule_revocation(tx, old.id, now + delay).await?;
+                }
+            }
+        }
+        // An upstream that recorded no handle of its own is referred to by the serial.
+        orders::set_upstream_ref(tx, order.id, &issued.serial, false).await?;
+        if !orders::transition(tx, order.id, Status::Processing.as_str(), Status::Delivered.as_str()).await? {
+            tracing::warn!(order = order.id, "order left processing while its certificate was issued");
+        }
+        audit::record(tx, actor, "order.deliver", &format!("{} serial {}", order.id, issued.serial)).await?;
+        Ok(Some(cert_id))
+    }
+}
+
+/// Records an upstream call's latency, and its error by class.
+pub(crate) fn observe_upstream(
+    upstream: &str,
+    op: &'static str,
+    started: std::time::Instant,
+    err: Option<&UpstreamError>,
+) {
+    let name = upstream.to_string();
+    metrics::histogram!("certgate_upstream_request_duration_seconds", "upstream" => name.clone(), "op" => op)
+        .record(started.elapsed().as_secs_f64());
+    if let Some(e) = err {
+        let class = if e.is_final() { "permanent" } else { "transient" };
+        metrics::counter!("certgate_upstream_errors_total", "upstream" => name, "class" => class).increment(1);
+    }
+}
