@@ -64,12 +64,9 @@ fn authz_json(ctx: &Ctx, a: &AcmeAuthzRow) -> Value {
 
 impl Acme {
     async fn own_authz(&self, account_id: i64, id: i64) -> Result<AcmeAuthzRow, Problem> {
-        let mut c = self.orders.db().acquire().await?;
-        let a = acme_orders::authz(&mut c, id).await?.ok_or_else(|| Problem::not_found("no such authorization"))?;
-        match acme_orders::get(&mut c, a.acme_order_id).await? {
-            Some(o) if o.account_id == account_id => Ok(a),
-            _ => Err(Problem::not_found("no such authorization for this account")),
-        }
+        acme_orders::authz_of_account(&mut *self.orders.db().acquire().await?, id, account_id)
+            .await?
+            .ok_or_else(|| Problem::not_found("no such authorization for this account"))
     }
 }
 

@@ -191,11 +191,18 @@ impl Reply {
 impl Acme {
     /// Finds the directory of a request and the base URL the client used.
     pub(crate) async fn ctx(&self, head: &Head) -> Result<Ctx, Problem> {
-        let binding = self
-            .orders
-            .acme_binding_by_path(&head.dir)
-            .await?
-            .ok_or_else(|| Problem::not_found("no ACME directory at this URL"))?;
+        let binding = match self.bindings.get(&head.dir) {
+            Some(b) => b,
+            None => {
+                let b = self
+                    .orders
+                    .acme_binding_by_path(&head.dir)
+                    .await?
+                    .ok_or_else(|| Problem::not_found("no ACME directory at this URL"))?;
+                self.bindings.remember(&b);
+                b
+            }
+        };
         let (trusted, public_url) = (&self.settings.trusted_proxies, self.settings.public_url.as_deref());
         let view = client_view(head.peer, &head.headers, trusted, public_url, head.scheme);
         Ok(Ctx { base: view.base, dir: binding, ip: view.ip.to_string() })
@@ -239,12 +246,16 @@ impl Acme {
             }
             None => return Err(Problem::malformed("the JWS has no url")),
         }
-        if ctx.dir.revoked {
-            return Err(Problem::unauthorized("this ACME URL has been revoked; its accounts no longer work"));
-        }
         let (account, jwk) = match (&jws.protected.jwk, &jws.protected.kid, mode) {
             (Some(_), Some(_), _) => return Err(Problem::malformed("the JWS has both jwk and kid")),
-            (Some(jwk), None, KeyMode::Jwk | KeyMode::Either) => (None, Jwk::from_value(jwk)?),
+            (Some(jwk), None, KeyMode::Jwk | KeyMode::Either) => {
+                // The remembered binding's revocation flag may be stale: read it afresh.
+                let fresh = self.orders.acme_binding_by_path(&ctx.dir.path).await?;
+                if fresh.is_none_or(|b| b.revoked) {
+                    return Err(url_revoked());
+                }
+                (None, Jwk::from_value(jwk)?)
+            }
             (None, Some(kid), KeyMode::Kid | KeyMode::Either) => {
                 let account = self.account_by_kid(ctx, kid).await?;
                 let jwk: Value = serde_json::from_str(&account.jwk).map_err(Problem::internal)?;
@@ -261,10 +272,11 @@ impl Acme {
         let id = kid.strip_prefix(&ctx.url("acct/")).and_then(|s| s.parse::<i64>().ok()).ok_or_else(|| {
             Problem::new("accountDoesNotExist", StatusCode::BAD_REQUEST, "the kid is not an account of this directory")
         })?;
-        let account = acme_accounts::get(&mut *self.orders.db().acquire().await?, id).await?;
+        let account = acme_accounts::signer(&mut *self.orders.db().acquire().await?, id).await?;
         match account {
-            Some(a) if a.acme_url_id == ctx.dir.id && a.status == "valid" => Ok(a),
-            Some(a) if a.acme_url_id == ctx.dir.id => Err(Problem::unauthorized("this account is deactivated")),
+            Some((a, true)) if a.acme_url_id == ctx.dir.id => Err(url_revoked()),
+            Some((a, _)) if a.acme_url_id == ctx.dir.id && a.status == "valid" => Ok(a),
+            Some((a, _)) if a.acme_url_id == ctx.dir.id => Err(Problem::unauthorized("this account is deactivated")),
             _ => Err(Problem::new("accountDoesNotExist", StatusCode::BAD_REQUEST, "no such account in this directory")),
         }
     }
@@ -337,6 +349,10 @@ impl Acme {
         }
         resp
     }
+}
+
+fn url_revoked() -> Problem {
+    Problem::unauthorized("this ACME URL has been revoked; its accounts no longer work")
 }
 
 /// Formats UTC Unix seconds as RFC 3339, as ACME objects carry times.

@@ -9,6 +9,7 @@
 mod account;
 mod ari;
 mod authz;
+mod bindings;
 mod certificate;
 mod context;
 mod directory;
@@ -37,6 +38,7 @@ pub struct Acme {
     orders: Orders,
     settings: Arc<Settings>,
     nonces: Arc<nonce::Nonces>,
+    bindings: Arc<bindings::Bindings>,
     nonces_redeemed: Arc<AtomicU64>,
     va: Arc<validation::Va>,
 }
@@ -46,7 +48,14 @@ impl Acme {
     pub fn new(orders: Orders, settings: Settings) -> Acme {
         let va = Arc::new(validation::Va::new(settings.va.clone()));
         let nonces = Arc::new(nonce::Nonces::new(orders.mac_key("acme-nonce"), settings.nonce_ttl_secs));
-        Acme { orders, settings: Arc::new(settings), nonces, nonces_redeemed: Arc::new(AtomicU64::new(0)), va }
+        Acme {
+            orders,
+            settings: Arc::new(settings),
+            nonces,
+            bindings: Arc::default(),
+            nonces_redeemed: Arc::new(AtomicU64::new(0)),
+            va,
+        }
     }
 
     /// The routes of every ACME directory, to merge into the gateway's router.

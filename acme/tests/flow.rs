@@ -187,6 +187,9 @@ async fn refusals_are_problem_documents_and_change_nothing() {
     let err = acct.new_order(&NewOrder::new(&two[..1])).await.err().unwrap();
     assert_eq!(problem_type(&err), "urn:ietf:params:acme:error:unauthorized");
     assert_eq!(footprint(f.orders.db()).await.orders, before.orders);
+    // And no new account can be made with its EAB credentials.
+    let err = account(&server, &creds).await.err().expect("a new account on a revoked ACME URL");
+    assert_eq!(problem_type(&err), "urn:ietf:params:acme:error:unauthorized");
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]

@@ -259,8 +259,16 @@ async fn two_instances_share_nonces_accounts_jobs_and_the_ledger_and_survive_a_s
     // The job the dead instance held was taken over by the survivor.
     let retaken = "SELECT COUNT(*) FROM jobs WHERE kind = 'issue' AND state = 'done' AND attempts > 1";
     assert!(count(db, retaken).await >= 1, "the leased job was finished by the survivor");
-    let workers = "SELECT COUNT(DISTINCT actor) FROM audit_log WHERE action = 'order.deliver'";
+    // ACME orders are signed inside finalize (the embedded CA signs at once);
+    // every queued job (the XML-RPC orders') was delivered by the survivor's worker.
+    let workers = "SELECT COUNT(DISTINCT actor) FROM audit_log WHERE action = 'order.deliver' AND source = 'worker'";
     assert_eq!(count(db, workers).await, 1, "the paused worker delivered nothing; the survivor all");
+    let at_finalize = "SELECT COUNT(*) FROM audit_log WHERE action = 'order.deliver' AND source = 'acme'";
+    assert_eq!(
+        count(db, at_finalize).await,
+        (ACME_CLIENTS * ORDERS_PER_CLIENT) as i64,
+        "each ACME order delivered at its finalize"
+    );
     let migrations = "SELECT COUNT(*) FROM _sqlx_migrations";
     assert_eq!(count(db, migrations).await, count(db, "SELECT COUNT(DISTINCT version) FROM _sqlx_migrations").await);
 

@@ -8,7 +8,7 @@ use upstream::{IssueRequest, Issued, UpstreamError};
 
 use crate::csr::Csr;
 use crate::lifecycle::order_names;
-use crate::{Order, Orders, Result, Status};
+use crate::{Order, Orders, Result};
 
 /// The revocation reason given to certificates superseded by a reissue.
 pub(crate) const SUPERSEDED: i64 = 4;
@@ -68,9 +68,9 @@ impl Orders {
             }
         }
         // An upstream that recorded no handle of its own is referred to by the serial.
-        orders::set_upstream_ref(tx, order.id, &issued.serial, false).await?;
-        if !orders::transition(tx, order.id, Status::Processing.as_str(), Status::Delivered.as_str()).await? {
+        if orders::deliver(tx, order.id, &issued.serial).await?.is_none() {
             tracing::warn!(order = order.id, "order left processing while its certificate was issued");
+            orders::set_upstream_ref(tx, order.id, &issued.serial, false).await?;
         }
         audit::record(tx, actor, "order.deliver", &format!("{} serial {}", order.id, issued.serial)).await?;
         Ok(Some(cert_id))

@@ -57,10 +57,9 @@ impl Orders {
 
     /// Reads a certificate of the caller's account by its id.
     pub async fn certificate(&self, caller: &Caller, id: i64) -> Result<Certificate> {
-        let cert = certificates::get(&mut *self.db().acquire().await?, id).await?;
-        let cert = cert.ok_or_else(|| OrderError::UnknownOrder(format!("certificate {id}")))?;
-        self.order_by_id(caller, cert.order_id).await?;
-        Ok(cert)
+        caller.require(Right::Commercial).or_else(|_| caller.require(Right::Technical))?;
+        let cert = certificates::get_of_account(&mut *self.db().acquire().await?, id, caller.account_id).await?;
+        cert.ok_or_else(|| OrderError::UnknownOrder(format!("certificate {id}")))
     }
 
     /// Reads a certificate of the caller's account by its serial (hexadecimal).

@@ -152,7 +152,8 @@ impl Orders {
             upstream: &product.upstream,
             reference_prefix: if caller.source == Source::Acme { "DCACME-" } else { "" },
         };
-        let id = orders::insert(&mut tx, &new).await?;
+        let mut order = orders::insert(&mut tx, &new).await?;
+        let id = order.id;
         let at_once =
             spec.issue_now && status == Status::Processing && self.upstream(&product.upstream)?.issues_at_once();
         if at_once {
@@ -174,14 +175,13 @@ impl Orders {
             ),
         )
         .await?;
-        let get = async |tx: &mut storage::Tx| {
-            orders::get(tx, id).await?.ok_or_else(|| OrderError::UnknownOrder(id.to_string()))
-        };
-        let mut order = get(&mut tx).await?;
         let mut certificate_id = None;
         if at_once {
             certificate_id = self.issue_at_once(&mut tx, &order, &checked.csr, product, caller).await?;
-            order = get(&mut tx).await?;
+        }
+        if at_once || status == Status::WaitingDcv {
+            // Delivery and the DCV token changed the row since it was inserted.
+            order = orders::get(&mut tx, id).await?.ok_or_else(|| OrderError::UnknownOrder(id.to_string()))?;
         }
         commit(tx).await?;
         self.wake_workers();

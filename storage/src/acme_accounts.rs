@@ -50,6 +50,27 @@ pub async fn get(c: &mut Conn, id: i64) -> Result<Option<AcmeAccountRow>> {
     Ok(sqlx::query_as("SELECT * FROM acme_accounts WHERE id = $1").bind(id).fetch_optional(c).await?)
 }
 
+/// An account with the state of its ACME URL, read together.
+#[derive(sqlx::FromRow)]
+struct SignerRow {
+    #[sqlx(flatten)]
+    account: AcmeAccountRow,
+    url_revoked_at: Option<i64>,
+}
+
+/// Reads an account by id for a request it signed, with whether its ACME URL
+/// has been revoked (then none of its accounts may act), in one statement.
+pub async fn signer(c: &mut Conn, id: i64) -> Result<Option<(AcmeAccountRow, bool)>> {
+    let row: Option<SignerRow> = sqlx::query_as(
+        "SELECT a.*, u.revoked_at AS url_revoked_at FROM acme_accounts a JOIN acme_urls u ON u.id = a.acme_url_id
+         WHERE a.id = $1",
+    )
+    .bind(id)
+    .fetch_optional(c)
+    .await?;
+    Ok(row.map(|r| (r.account, r.url_revoked_at.is_some())))
+}
+
 /// Reads the account of a key on an ACME URL.
 pub async fn by_thumbprint(c: &mut Conn, acme_url_id: i64, thumbprint: &str) -> Result<Option<AcmeAccountRow>> {
     Ok(sqlx::query_as("SELECT * FROM acme_accounts WHERE acme_url_id = $1 AND thumbprint = $2")

@@ -163,9 +163,16 @@ pub async fn authzs(c: &mut Conn, acme_order_id: i64) -> Result<Vec<AcmeAuthzRow
         .await?)
 }
 
-/// Reads an authorization.
-pub async fn authz(c: &mut Conn, id: i64) -> Result<Option<AcmeAuthzRow>> {
-    Ok(sqlx::query_as("SELECT * FROM acme_authzs WHERE id = $1").bind(id).fetch_optional(c).await?)
+/// Reads an authorization if an order of ACME account `account_id` holds it.
+pub async fn authz_of_account(c: &mut Conn, id: i64, account_id: i64) -> Result<Option<AcmeAuthzRow>> {
+    Ok(sqlx::query_as(
+        "SELECT z.* FROM acme_authzs z JOIN acme_orders o ON o.id = z.acme_order_id
+         WHERE z.id = $1 AND o.account_id = $2",
+    )
+    .bind(id)
+    .bind(account_id)
+    .fetch_optional(c)
+    .await?)
 }
 
 /// Sets an authorization's status.

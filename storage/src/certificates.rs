@@ -76,6 +76,17 @@ pub async fn insert(c: &mut Conn, n: &NewCertificate<'_>) -> Result<Option<i64>>
     .await?)
 }
 
+/// Reads one certificate if an order of `account_id` holds it.
+pub async fn get_of_account(c: &mut Conn, id: i64, account_id: i64) -> Result<Option<CertificateRow>> {
+    Ok(sqlx::query_as(
+        "SELECT c.* FROM certificates c JOIN orders o ON o.id = c.order_id WHERE c.id = $1 AND o.account_id = $2",
+    )
+    .bind(id)
+    .bind(account_id)
+    .fetch_optional(c)
+    .await?)
+}
+
 /// Reads one certificate.
 pub async fn get(c: &mut Conn, id: i64) -> Result<Option<CertificateRow>> {
     Ok(sqlx::query_as("SELECT * FROM certificates WHERE id = $1").bind(id).fetch_optional(c).await?)

@@ -81,46 +81,38 @@ pub async fn apply(c: &mut Conn, m: &Movement<'_>, floor: Option<i64>) -> Result
         }
     }
     let t = now();
-    sqlx::query(
-        "INSERT INTO balances (account_id, asset, item, amount, updated_at) VALUES ($1, $2, $3, 0, $4)
-         ON CONFLICT (account_id, asset, item) DO NOTHING",
-    )
-    .bind(m.account_id)
-    .bind(m.asset)
-    .bind(m.item)
-    .bind(t)
-    .execute(&mut *c)
-    .await?;
-    let updated: Option<i64> = match floor {
-        Some(floor) => {
-            sqlx::query_scalar(
-                "UPDATE balances SET amount = amount + $4, updated_at = $5
-             WHERE account_id = $1 AND asset = $2 AND item = $3 AND amount + $4 >= $6
+    let update = async |c: &mut Conn| -> Result<Option<i64>> {
+        Ok(sqlx::query_scalar(
+            "UPDATE balances SET amount = amount + $4, updated_at = $5
+             WHERE account_id = $1 AND asset = $2 AND item = $3 AND ($6 IS NULL OR amount + $4 >= $6)
              RETURNING amount",
-            )
-            .bind(m.account_id)
-            .bind(m.asset)
-            .bind(m.item)
-            .bind(m.amount)
-            .bind(t)
-            .bind(floor)
-            .fetch_optional(&mut *c)
-            .await?
-        }
-        None => {
-            sqlx::query_scalar(
-                "UPDATE balances SET amount = amount + $4, updated_at = $5
-             WHERE account_id = $1 AND asset = $2 AND item = $3 RETURNING amount",
-            )
-            .bind(m.account_id)
-            .bind(m.asset)
-            .bind(m.item)
-            .bind(m.amount)
-            .bind(t)
-            .fetch_optional(&mut *c)
-            .await?
-        }
+        )
+        .bind(m.account_id)
+        .bind(m.asset)
+        .bind(m.item)
+        .bind(m.amount)
+        .bind(t)
+        .bind(floor)
+        .fetch_optional(c)
+        .await?)
     };
+    let mut updated = update(c).await?;
+    if updated.is_none() {
+        // The first movement of this (account, asset, item) creates its balance at 0.
+        let created = sqlx::query(
+            "INSERT INTO balances (account_id, asset, item, amount, updated_at) VALUES ($1, $2, $3, 0, $4)
+             ON CONFLICT (account_id, asset, item) DO NOTHING",
+        )
+        .bind(m.account_id)
+        .bind(m.asset)
+        .bind(m.item)
+        .bind(t)
+        .execute(&mut *c)
+        .await?;
+        if created.rows_affected() == 1 {
+            updated = update(c).await?;
+        }
+    }
     let Some(balance) = updated else {
         return Ok(Applied::Insufficient(self::balance(c, m.account_id, m.asset, m.item).await?));
     };

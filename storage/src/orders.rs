@@ -97,8 +97,8 @@ pub struct NewOrder<'a> {
     pub reference_prefix: &'a str,
 }
 
-/// Inserts an order, gives it its reference, and returns its id.
-pub async fn insert(c: &mut Conn, o: &NewOrder<'_>) -> Result<i64> {
+/// Inserts an order, gives it its reference, and returns it as stored.
+pub async fn insert(c: &mut Conn, o: &NewOrder<'_>) -> Result<OrderRow> {
     let t = now();
     let id: i64 = sqlx::query_scalar(
         "INSERT INTO orders (account_id, organisation_id, product_code, kind, renewal_of, cn, sans,
@@ -127,12 +127,11 @@ pub async fn insert(c: &mut Conn, o: &NewOrder<'_>) -> Result<i64> {
     .bind(t)
     .fetch_one(&mut *c)
     .await?;
-    sqlx::query("UPDATE orders SET reference = $1 WHERE id = $2")
+    Ok(sqlx::query_as("UPDATE orders SET reference = $1 WHERE id = $2 RETURNING *")
         .bind(format!("{}{id}", o.reference_prefix))
         .bind(id)
-        .execute(c)
-        .await?;
-    Ok(id)
+        .fetch_one(c)
+        .await?)
 }
 
 /// Reads one order by id.
@@ -165,6 +164,22 @@ pub async fn transition(c: &mut Conn, id: i64, from: &str, to: &str) -> Result<b
         .execute(c)
         .await?;
     Ok(r.rows_affected() == 1)
+}
+
+/// Delivers an order that is processing, in one statement: its status
+/// becomes `delivered`, and `serial` becomes its upstream reference unless it
+/// has one (an upstream order's URL). Returns the order as stored, or `None`
+/// when it was no longer processing (then nothing changed).
+pub async fn deliver(c: &mut Conn, id: i64, serial: &str) -> Result<Option<OrderRow>> {
+    Ok(sqlx::query_as(
+        "UPDATE orders SET status = 'delivered', upstream_ref = COALESCE(upstream_ref, $2), updated_at = $3
+         WHERE id = $1 AND status = 'processing' RETURNING *",
+    )
+    .bind(id)
+    .bind(serial)
+    .bind(now())
+    .fetch_optional(c)
+    .await?)
 }
 
 /// Records the upstream's reference of the order; with `replace` false, only
