@@ -1,7 +1,7 @@
 //! Placing an order: validate everything first, then in one transaction
 //! record the order, pay for it and queue its issuance.
 
-use storage::{accounts, audit, certificates, commit, jobs, orders, prevalidations};
+use storage::{accounts, audit, certificates, commit, jobs, orders, prevalidations, products};
 use upstream::{BoxFuture, Checkpoint, UpstreamError};
 
 use crate::csr::Csr;
@@ -81,11 +81,11 @@ impl Orders {
 
     async fn place_with(&self, caller: &Caller, req: &PlaceOrder, issue_now: bool) -> Result<Placed> {
         caller.require(Right::Technical)?;
-        let product = self.product(&req.product_code).await?;
-        let org = self.organisation(caller.account_id, req.organisation_id).await?;
-        let checked = check_request(&req.csr, &req.names, &product)?;
-        self.check_prevalidation(&product, org.id, &org.name).await?;
-        let needs_dcv = !req.dcv_done && !self.names_needing_dcv(org.id, &checked.names).await?.is_empty();
+        let ctx = self.order_context(caller.account_id, req.organisation_id, &req.product_code).await?;
+        let (product, org_id) = (&ctx.product, req.organisation_id);
+        let checked = check_request(&req.csr, &req.names, product)?;
+        ctx.check_prevalidation()?;
+        let needs_dcv = !req.dcv_done && !self.names_needing_dcv(org_id, &checked.names).await?.is_empty();
 
         let renewal_of = match req.renews {
             Some(id) => self.renewable(caller, id).await?,
@@ -99,7 +99,26 @@ impl Orders {
             needs_dcv,
             issue_now,
         };
-        self.record(caller, org.id, &product, &checked, &spec).await
+        self.record(caller, org_id, product, &checked, &spec).await
+    }
+
+    /// The product and organisation of an order, and whether the organisation
+    /// holds the product's pre-validation: one query when both exist, and the
+    /// precise refusal when one does not.
+    async fn order_context(&self, account_id: i64, organisation_id: i64, product_code: &str) -> Result<OrderContext> {
+        let mut c = self.db().acquire().await?;
+        match products::orderable(&mut c, product_code, account_id, organisation_id, self.now()).await? {
+            Some((product, organisation, prevalidated)) => {
+                Ok(OrderContext { product: Product::from(product), organisation, prevalidated })
+            }
+            None => {
+                drop(c);
+                self.product(product_code).await?;
+                self.organisation(account_id, organisation_id).await?;
+                // Both exist after all: they were created in between.
+                Err(OrderError::UnknownOrganisation(organisation_id))
+            }
+        }
     }
 
     /// Records, pays and queues a validated order in one transaction.
@@ -184,7 +203,10 @@ impl Orders {
             order = orders::get(&mut tx, id).await?.ok_or_else(|| OrderError::UnknownOrder(id.to_string()))?;
         }
         commit(tx).await?;
-        self.wake_workers();
+        if certificate_id.is_none() {
+            // A job may have been queued; an order signed at once left none.
+            self.wake_workers();
+        }
         Ok(Placed { order, replayed: false, certificate_id })
     }
 
@@ -203,8 +225,8 @@ impl Orders {
         renews: Option<i64>,
     ) -> Result<Vec<String>> {
         caller.require(Right::Technical)?;
-        let product = self.product(product_code).await?;
-        let org = self.organisation(caller.account_id, organisation_id).await?;
+        let ctx = self.order_context(caller.account_id, organisation_id, product_code).await?;
+        let product = &ctx.product;
         let mut wanted: Vec<String> = Vec::new();
         for n in names {
             let n = names::normalize(n)?;
@@ -215,8 +237,8 @@ impl Orders {
         if wanted.is_empty() {
             return Err(OrderError::Invalid("an order needs at least one name".into()));
         }
-        let (plain, wildcard) = limits(&wanted, &product)?;
-        self.check_prevalidation(&product, org.id, &org.name).await?;
+        let (plain, wildcard) = limits(&wanted, product)?;
+        ctx.check_prevalidation()?;
         let mut c = self.db().acquire().await?;
         let account =
             accounts::get(&mut c, caller.account_id).await?.ok_or(OrderError::UnknownAccount(caller.account_id))?;
@@ -225,7 +247,7 @@ impl Orders {
             None => false,
         };
         let q =
-            payment::quote(&mut c, &account, Orders::formula_of(&account)?, &product, plain, wildcard, renewal).await?;
+            payment::quote(&mut c, &account, Orders::formula_of(&account)?, product, plain, wildcard, renewal).await?;
         payment::check_funds(&mut c, &account, &q).await?;
         Ok(wanted)
     }
@@ -293,13 +315,35 @@ impl Orders {
             )
             .await?
         {
-            return Err(OrderError::NoPrevalidation {
-                organisation: org_name.to_string(),
-                brand: product.brand.clone(),
-                validation: product.validation.clone(),
-            });
+            return Err(no_prevalidation(product, org_name));
         }
         Ok(())
+    }
+}
+
+/// What ordering a product for an organisation of the account needs to know.
+struct OrderContext {
+    product: Product,
+    organisation: String,
+    prevalidated: bool,
+}
+
+impl OrderContext {
+    /// Refuses when the product needs a pre-validation the organisation lacks.
+    fn check_prevalidation(&self) -> Result<()> {
+        if self.product.needs_prevalidation && !self.prevalidated {
+            return Err(no_prevalidation(&self.product, &self.organisation));
+        }
+        Ok(())
+    }
+}
+
+/// The refusal of an order whose organisation lacks the product's pre-validation.
+fn no_prevalidation(product: &Product, organisation: &str) -> OrderError {
+    OrderError::NoPrevalidation {
+        organisation: organisation.to_string(),
+        brand: product.brand.clone(),
+        validation: product.validation.clone(),
     }
 }
 

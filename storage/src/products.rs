@@ -70,3 +70,40 @@ pub async fn get(c: &mut Conn, code: &str) -> Result<Option<ProductRow>> {
 pub async fn list(c: &mut Conn) -> Result<Vec<ProductRow>> {
     Ok(sqlx::query_as("SELECT * FROM products ORDER BY code").fetch_all(c).await?)
 }
+
+/// A product with what ordering it for an organisation needs to know.
+#[derive(sqlx::FromRow)]
+struct OrderableRow {
+    #[sqlx(flatten)]
+    product: ProductRow,
+    organisation_name: String,
+    prevalidations: i64,
+}
+
+/// For an order of `code` by account `account_id` for its organisation
+/// `organisation_id`, in one statement: the product, the organisation's name,
+/// and whether the organisation holds an active pre-validation (at `at`) for
+/// the product's brand and validation type. `None` when the product does not
+/// exist or the organisation is not the account's.
+pub async fn orderable(
+    c: &mut Conn,
+    code: &str,
+    account_id: i64,
+    organisation_id: i64,
+    at: i64,
+) -> Result<Option<(ProductRow, String, bool)>> {
+    let row: Option<OrderableRow> = sqlx::query_as(
+        "SELECT p.*, o.name AS organisation_name,
+                (SELECT COUNT(*) FROM prevalidations v WHERE v.organisation_id = o.id AND v.brand = p.brand
+                    AND v.validation = p.validation AND v.state = 'active' AND v.expires_at > $4) AS prevalidations
+         FROM products p JOIN organisations o ON o.id = $3 AND o.account_id = $2
+         WHERE p.code = $1",
+    )
+    .bind(code)
+    .bind(account_id)
+    .bind(organisation_id)
+    .bind(at)
+    .fetch_optional(c)
+    .await?;
+    Ok(row.map(|r| (r.product, r.organisation_name, r.prevalidations > 0)))
+}
