@@ -3,7 +3,8 @@
 //! `bench compare` runs certgate (SQLite, PostgreSQL) and pebble under the
 //! same ACME load in one run; `bench floor` times the cryptography of one
 //! issuance; `bench xmlrpc` measures the XML-RPC front and its codec; `bench
-//! scale` times the order core's queries with a million orders. See
+//! scale` times the order core's queries with a million orders; `bench
+//! statements` the cost of one database statement through sqlx. See
 //! BENCHMARKS.md for the commands and the results.
 
 mod acme_load;
@@ -12,6 +13,7 @@ mod floor;
 mod gateway;
 mod procstat;
 mod scale;
+mod statements;
 mod stats;
 mod xmlrpc_load;
 
@@ -134,6 +136,15 @@ enum Cmd {
         #[arg(long, default_value_t = 1000)]
         entries: usize,
     },
+    /// The CPU and wall time of one database statement through sqlx.
+    Statements {
+        /// Statements of each kind.
+        #[arg(long, default_value_t = 20_000)]
+        count: usize,
+        /// A PostgreSQL URL whose user may create databases (default: SQLite).
+        #[arg(long)]
+        postgres: Option<String>,
+    },
     /// The order core's queries with many orders in the database.
     Scale {
         /// Orders to insert.
@@ -231,9 +242,23 @@ async fn main() {
         Cmd::Xmlrpc { certgate, postgres, calls, clients, entries } => {
             xmlrpc_bench(certgate.unwrap_or_else(gateway::default_binary), postgres, calls, clients, entries).await
         }
+        Cmd::Statements { count, postgres } => statements::run(count, postgres).await,
         Cmd::Scale { orders, postgres, runs, without_new_indexes } => {
             scale::run(orders, postgres, runs, without_new_indexes).await
         }
+    }
+}
+
+/// A fresh migrated database: PostgreSQL (a new database made through the
+/// admin URL `postgres`) or, without it, SQLite in a temporary directory.
+async fn bench_db(postgres: Option<String>) -> TestDb {
+    match postgres {
+        Some(url) => {
+            // SAFETY: set before any other thread reads the environment.
+            unsafe { std::env::set_var("CERTGATE_TEST_POSTGRES_URL", url) };
+            TestDb::postgres().await.expect("postgres database")
+        }
+        None => TestDb::sqlite().await,
     }
 }
 

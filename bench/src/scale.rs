@@ -4,7 +4,7 @@
 
 use std::time::{Duration, Instant};
 
-use certgate_tests::{Fixture, Key, TestDb, csr};
+use certgate_tests::{Fixture, Key, csr};
 use orders::{Formula, OrderFilter, PlaceOrder};
 
 use crate::stats::{Samples, ms};
@@ -67,14 +67,7 @@ where
 /// `without_new_indexes` drops the indexes of migration 0005 first, to show
 /// what they change.
 pub async fn run(n: i64, postgres: Option<String>, runs: usize, without_new_indexes: bool) {
-    let tdb = match postgres {
-        Some(url) => {
-            // SAFETY: set before any other thread reads the environment.
-            unsafe { std::env::set_var("CERTGATE_TEST_POSTGRES_URL", url) };
-            TestDb::postgres().await.expect("postgres database")
-        }
-        None => TestDb::sqlite().await,
-    };
+    let tdb = crate::bench_db(postgres).await;
     let pg = tdb.backend == "postgres";
     let f = Fixture::new(&tdb, Formula::Bulk).await;
     f.orders.credit_tokens(&f.op, "ssl1", 1000, "bench").await.expect("tokens");
