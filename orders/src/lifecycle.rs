@@ -271,11 +271,10 @@ impl Orders {
         if now < last.not_after - 90 * DAY || now > last.not_after + 30 * DAY {
             return Err(OrderError::OutsideRenewalWindow(reference.to_string()));
         }
-        let product = self.product(&o.product_code).await?;
-        let org = self.organisation(caller.account_id, o.organisation_id).await?;
-        let checked = check_request(csr.unwrap_or(o.csr_pem.as_bytes()), &order_names(&o), &product)?;
-        self.check_prevalidation(&product, org.id, &org.name).await?;
-        let needs_dcv = !self.names_needing_dcv(org.id, &checked.names).await?.is_empty();
+        let ctx = self.order_context(caller.account_id, o.organisation_id, &o.product_code).await?;
+        let checked = check_request(csr.unwrap_or(o.csr_pem.as_bytes()), &order_names(&o), &ctx.product)?;
+        ctx.check_prevalidation()?;
+        let needs_dcv = !self.names_needing_dcv(o.organisation_id, &checked.names).await?.is_empty();
         let spec = Spec {
             kind: "renewal",
             renewal_of: Some(o.id),
@@ -284,7 +283,7 @@ impl Orders {
             needs_dcv,
             issue_now: false,
         };
-        self.record(caller, org.id, &product, &checked, &spec).await
+        self.record(caller, o.organisation_id, &ctx.product, &checked, &spec).await
     }
 
     /// Moves an order between statuses inside a transaction; refuses when a

@@ -1,7 +1,7 @@
 //! Placing an order: validate everything first, then in one transaction
 //! record the order, pay for it and queue its issuance.
 
-use storage::{accounts, audit, certificates, commit, jobs, orders, prevalidations, products};
+use storage::{accounts, audit, certificates, commit, jobs, orders, products};
 use upstream::{BoxFuture, Checkpoint, UpstreamError};
 
 use crate::csr::Csr;
@@ -105,7 +105,12 @@ impl Orders {
     /// The product and organisation of an order, and whether the organisation
     /// holds the product's pre-validation: one query when both exist, and the
     /// precise refusal when one does not.
-    async fn order_context(&self, account_id: i64, organisation_id: i64, product_code: &str) -> Result<OrderContext> {
+    pub(crate) async fn order_context(
+        &self,
+        account_id: i64,
+        organisation_id: i64,
+        product_code: &str,
+    ) -> Result<OrderContext> {
         let mut c = self.db().acquire().await?;
         match products::orderable(&mut c, product_code, account_id, organisation_id, self.now()).await? {
             Some((product, organisation, prevalidated)) => {
@@ -301,49 +306,26 @@ impl Orders {
         }
         Ok(())
     }
-
-    /// Refuses when the product needs an active pre-validation of the
-    /// organisation (at its brand, for its validation type) and there is none.
-    pub(crate) async fn check_prevalidation(&self, product: &Product, org_id: i64, org_name: &str) -> Result<()> {
-        if product.needs_prevalidation
-            && !prevalidations::has_active(
-                &mut *self.db().acquire().await?,
-                org_id,
-                &product.brand,
-                &product.validation,
-                self.now(),
-            )
-            .await?
-        {
-            return Err(no_prevalidation(product, org_name));
-        }
-        Ok(())
-    }
 }
 
 /// What ordering a product for an organisation of the account needs to know.
-struct OrderContext {
-    product: Product,
+pub(crate) struct OrderContext {
+    pub product: Product,
     organisation: String,
     prevalidated: bool,
 }
 
 impl OrderContext {
     /// Refuses when the product needs a pre-validation the organisation lacks.
-    fn check_prevalidation(&self) -> Result<()> {
+    pub fn check_prevalidation(&self) -> Result<()> {
         if self.product.needs_prevalidation && !self.prevalidated {
-            return Err(no_prevalidation(&self.product, &self.organisation));
+            return Err(OrderError::NoPrevalidation {
+                organisation: self.organisation.clone(),
+                brand: self.product.brand.clone(),
+                validation: self.product.validation.clone(),
+            });
         }
         Ok(())
-    }
-}
-
-/// The refusal of an order whose organisation lacks the product's pre-validation.
-fn no_prevalidation(product: &Product, organisation: &str) -> OrderError {
-    OrderError::NoPrevalidation {
-        organisation: organisation.to_string(),
-        brand: product.brand.clone(),
-        validation: product.validation.clone(),
     }
 }
 

@@ -44,22 +44,6 @@ pub async fn insert(
     .await?)
 }
 
-/// True when the organisation has an active, unexpired pre-validation of this
-/// brand and validation type at time `at`.
-pub async fn has_active(c: &mut Conn, organisation_id: i64, brand: &str, validation: &str, at: i64) -> Result<bool> {
-    let n: i64 = sqlx::query_scalar(
-        "SELECT COUNT(*) FROM prevalidations WHERE organisation_id = $1 AND brand = $2
-         AND validation = $3 AND state = 'active' AND expires_at > $4",
-    )
-    .bind(organisation_id)
-    .bind(brand)
-    .bind(validation)
-    .bind(at)
-    .fetch_one(c)
-    .await?;
-    Ok(n > 0)
-}
-
 /// Lists the pre-validations of the organisations of an account.
 pub async fn list_for_account(c: &mut Conn, account_id: i64) -> Result<Vec<PrevalidationRow>> {
     Ok(sqlx::query_as(

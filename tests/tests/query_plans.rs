@@ -16,7 +16,11 @@ const HOT: [(&str, &str); 4] = [
         "acme_orders_account_created",
     ),
     (
-        "SELECT COUNT(*) FROM prevalidations WHERE organisation_id = $1 AND brand = $2 AND validation = $3 AND state = 'active' AND expires_at > $4",
+        "SELECT p.*, o.name AS organisation_name,
+                (SELECT COUNT(*) FROM prevalidations v WHERE v.organisation_id = o.id AND v.brand = p.brand
+                    AND v.validation = p.validation AND v.state = 'active' AND v.expires_at > $4) AS prevalidations
+         FROM products p JOIN organisations o ON o.id = $3 AND o.account_id = $2
+         WHERE p.code = $1",
         "prevalidations_organisation",
     ),
     ("DELETE FROM acme_used_nonces WHERE expires_at <= $1", "acme_used_nonces_expiry"),
