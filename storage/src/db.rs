@@ -14,47 +14,33 @@ use crate::{Error, Result};
 /// function takes one, so the caller decides the transaction boundaries.
 pub type Conn = AnyConnection;
 
-/// A write transaction; commit it with [`commit`], or dropping it rolls back.
-/// It dereferences to a [`Conn`], so every query function takes it.
-pub struct Tx {
-    inner: sqlx::Transaction<'static, Any>,
-    // Held until the transaction ends: SQLite writers of this process queue
-    // here instead of sleeping in SQLite's busy handler.
+/// A connection that holds this process's SQLite write turn until dropped
+/// (none on PostgreSQL): SQLite writers of one process queue here instead of
+/// sleeping in SQLite's busy handler. It dereferences to a [`Conn`].
+pub struct Turn<C> {
+    inner: C,
     _write_turn: Option<OwnedMutexGuard<()>>,
 }
 
-impl Deref for Tx {
+impl<C: Deref<Target = Conn>> Deref for Turn<C> {
     type Target = Conn;
     fn deref(&self) -> &Conn {
         &self.inner
     }
 }
 
-impl DerefMut for Tx {
+impl<C: DerefMut<Target = Conn>> DerefMut for Turn<C> {
     fn deref_mut(&mut self) -> &mut Conn {
         &mut self.inner
     }
 }
 
-/// A connection for one autocommit write, holding this process's SQLite
-/// write turn until dropped. It dereferences to a [`Conn`].
-pub struct Writer {
-    conn: sqlx::pool::PoolConnection<Any>,
-    _write_turn: Option<OwnedMutexGuard<()>>,
-}
+/// A write transaction; commit it with [`commit`], or dropping it rolls back.
+/// It dereferences to a [`Conn`], so every query function takes it.
+pub type Tx = Turn<sqlx::Transaction<'static, Any>>;
 
-impl Deref for Writer {
-    type Target = Conn;
-    fn deref(&self) -> &Conn {
-        &self.conn
-    }
-}
-
-impl DerefMut for Writer {
-    fn deref_mut(&mut self) -> &mut Conn {
-        &mut self.conn
-    }
-}
+/// A connection for one autocommit write.
+pub type Writer = Turn<sqlx::pool::PoolConnection<Any>>;
 
 /// Which database engine a [`Db`] talks to, for the few statements that differ.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
@@ -156,27 +142,31 @@ impl Db {
     /// (autocommit). On SQLite it waits for this process's write turn, as
     /// [`Db::begin`] does, rather than in SQLite's sleeping busy handler.
     pub async fn acquire_writer(&self) -> Result<Writer> {
-        let turn = match self.backend {
-            Backend::Sqlite => Some(self.write_turn.clone().lock_owned().await),
-            Backend::Postgres => None,
-        };
-        Ok(Writer { conn: self.pool.acquire().await?, _write_turn: turn })
+        let turn = self.write_turn().await;
+        Ok(Turn { inner: self.pool.acquire().await?, _write_turn: turn })
     }
 
     /// Starts a write transaction. On SQLite it takes the write lock at once
     /// (`BEGIN IMMEDIATE`), so a read-then-write cannot fail half-way with
     /// "database is locked" when another writer got there first.
-    /// Writers of one process take turns before touching the file (SQLite's
-    /// own busy handler polls with sleeps, which costs tens of milliseconds
-    /// under contention); other processes still wait on the lock itself.
     pub async fn begin(&self) -> Result<Tx> {
-        Ok(match self.backend {
-            Backend::Sqlite => {
-                let turn = self.write_turn.clone().lock_owned().await;
-                Tx { inner: self.pool.begin_with("BEGIN IMMEDIATE").await?, _write_turn: Some(turn) }
-            }
-            Backend::Postgres => Tx { inner: self.pool.begin().await?, _write_turn: None },
-        })
+        let turn = self.write_turn().await;
+        let inner = match self.backend {
+            Backend::Sqlite => self.pool.begin_with("BEGIN IMMEDIATE").await?,
+            Backend::Postgres => self.pool.begin().await?,
+        };
+        Ok(Turn { inner, _write_turn: turn })
+    }
+
+    /// On SQLite, waits for this process's turn to write: writers of one
+    /// process take turns before touching the file (SQLite's own busy handler
+    /// polls with sleeps, which costs tens of milliseconds under contention);
+    /// other processes still wait on the lock itself. PostgreSQL needs none.
+    async fn write_turn(&self) -> Option<OwnedMutexGuard<()>> {
+        match self.backend {
+            Backend::Sqlite => Some(self.write_turn.clone().lock_owned().await),
+            Backend::Postgres => None,
+        }
     }
 
     /// True when the database answers a trivial query.

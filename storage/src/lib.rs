@@ -28,7 +28,7 @@ pub mod sealed;
 pub mod upstream_accounts;
 pub mod users;
 
-pub use db::{Backend, Conn, Db, Tx, Writer, commit};
+pub use db::{Backend, Conn, Db, Turn, Tx, Writer, commit};
 pub use error::{Error, Result};
 
 /// The current time as UTC Unix seconds, the unit of every timestamp column.
