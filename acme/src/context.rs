@@ -199,7 +199,7 @@ impl Acme {
                     .acme_binding_by_path(&head.dir)
                     .await?
                     .ok_or_else(|| Problem::not_found("no ACME directory at this URL"))?;
-                self.bindings.remember(&b);
+                self.bindings.remember(b.path.clone(), b.clone());
                 b
             }
         };

@@ -52,7 +52,7 @@ impl Acme {
             orders,
             settings: Arc::new(settings),
             nonces,
-            bindings: Arc::default(),
+            bindings: Arc::new(bindings::bindings()),
             nonces_redeemed: Arc::new(AtomicU64::new(0)),
             va,
         }

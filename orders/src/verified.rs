@@ -5,24 +5,33 @@
 //! password: a changed password changes the key, and the lock and rights are
 //! still read from the database on every call.
 
-use std::collections::HashMap;
-use std::sync::{Mutex, PoisonError};
 use std::time::{Duration, Instant};
 
 use aws_lc_rs::digest::{SHA256, digest};
+
+use crate::memo::Memo;
 
 /// How long a verified password is remembered.
 const TTL: Duration = Duration::from_secs(60);
 /// Past this many entries the memory is cleared rather than grown.
 const MAX_ENTRIES: usize = 10_000;
 
+/// What a verification is remembered by: a digest of user, hash and password.
+pub(crate) type Key = [u8; 32];
+
 /// Verified (user, hash, password) digests and when they were verified.
-#[derive(Default)]
 pub(crate) struct Verified {
-    entries: Mutex<HashMap<[u8; 32], Instant>>,
+    entries: Memo<Key, Instant>,
 }
 
-fn key(user_id: i64, hash: &str, password: &str) -> [u8; 32] {
+impl Default for Verified {
+    fn default() -> Verified {
+        Verified { entries: Memo::new(MAX_ENTRIES) }
+    }
+}
+
+/// The key of a verification of `password` against user `user_id`'s stored `hash`.
+pub(crate) fn key(user_id: i64, hash: &str, password: &str) -> Key {
     let mut input = Vec::with_capacity(hash.len() + password.len() + 10);
     input.extend_from_slice(&user_id.to_be_bytes());
     input.extend_from_slice(hash.as_bytes());
@@ -34,19 +43,14 @@ fn key(user_id: i64, hash: &str, password: &str) -> [u8; 32] {
 }
 
 impl Verified {
-    /// True when this password verified against this hash within the TTL.
-    pub(crate) fn recently(&self, user_id: i64, hash: &str, password: &str) -> bool {
-        let entries = self.entries.lock().unwrap_or_else(PoisonError::into_inner);
-        entries.get(&key(user_id, hash, password)).is_some_and(|at| at.elapsed() < TTL)
+    /// True when this verification succeeded within the TTL.
+    pub(crate) fn recently(&self, key: &Key) -> bool {
+        self.entries.get(key).is_some_and(|at| at.elapsed() < TTL)
     }
 
     /// Remembers a successful verification.
-    pub(crate) fn remember(&self, user_id: i64, hash: &str, password: &str) {
-        let mut entries = self.entries.lock().unwrap_or_else(PoisonError::into_inner);
-        if entries.len() >= MAX_ENTRIES {
-            entries.clear();
-        }
-        entries.insert(key(user_id, hash, password), Instant::now());
+    pub(crate) fn remember(&self, key: Key) {
+        self.entries.remember(key, Instant::now());
     }
 }
 
@@ -57,10 +61,10 @@ mod tests {
     #[test]
     fn remembers_only_the_same_user_hash_and_password() {
         let v = Verified::default();
-        v.remember(1, "$argon2id$a", "secret");
-        assert!(v.recently(1, "$argon2id$a", "secret"));
-        assert!(!v.recently(1, "$argon2id$a", "Secret"));
-        assert!(!v.recently(1, "$argon2id$b", "secret"), "a changed password hash forgets it");
-        assert!(!v.recently(2, "$argon2id$a", "secret"));
+        v.remember(key(1, "$argon2id$a", "secret"));
+        assert!(v.recently(&key(1, "$argon2id$a", "secret")));
+        assert!(!v.recently(&key(1, "$argon2id$a", "Secret")));
+        assert!(!v.recently(&key(1, "$argon2id$b", "secret")), "a changed password hash forgets it");
+        assert!(!v.recently(&key(2, "$argon2id$a", "secret")));
     }
 }
