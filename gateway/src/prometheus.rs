@@ -163,12 +163,16 @@ impl Recorder for Registry {
     }
 
     fn register_histogram(&self, key: &Key, _: &Metadata<'_>) -> Histogram {
-        let bounds = self.buckets.iter().find(|(n, _)| *n == key.name()).map_or(DEFAULT_BUCKETS, |(_, b)| *b);
-        Histogram::from_arc(cell(&mut self.lock().histograms, key, || HistogramCells {
-            bounds,
-            counts: bounds.iter().map(|_| AtomicU64::new(0)).collect(),
-            sum_bits: AtomicU64::new(0f64.to_bits()),
-            count: AtomicU64::new(0),
+        // The macros register on every call: the buckets are looked up only
+        // when the series is new.
+        Histogram::from_arc(cell(&mut self.lock().histograms, key, || {
+            let bounds = self.buckets.iter().find(|(n, _)| *n == key.name()).map_or(DEFAULT_BUCKETS, |(_, b)| *b);
+            HistogramCells {
+                bounds,
+                counts: bounds.iter().map(|_| AtomicU64::new(0)).collect(),
+                sum_bits: AtomicU64::new(0f64.to_bits()),
+                count: AtomicU64::new(0),
+            }
         }))
     }
 }
