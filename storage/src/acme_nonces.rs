@@ -16,9 +16,12 @@ pub async fn redeem(c: &mut Conn, nonce: &str, expires_at: i64) -> Result<bool> 
     Ok(r.rows_affected() == 1)
 }
 
+/// The statement of [`purge`] (public so that a test can check that it uses an index).
+pub const PURGE: &str = "DELETE FROM acme_used_nonces WHERE expires_at <= $1";
+
 /// Forgets used nonces that have expired (they are refused by their expiry
 /// anyway); returns how many.
 pub async fn purge(c: &mut Conn, now: i64) -> Result<u64> {
-    let r = sqlx::query("DELETE FROM acme_used_nonces WHERE expires_at <= $1").bind(now).execute(c).await?;
+    let r = sqlx::query(PURGE).bind(now).execute(c).await?;
     Ok(r.rows_affected())
 }

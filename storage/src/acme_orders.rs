@@ -218,13 +218,14 @@ pub async fn finish_challenge(c: &mut Conn, id: i64, error: Option<&str>) -> Res
     Ok(())
 }
 
+/// The statement of [`created_since_by_account`], run at every new-order
+/// (public so that a test can check that it uses an index).
+pub const CREATED_SINCE_BY_ACCOUNT: &str =
+    "SELECT COUNT(*), MIN(created_at) FROM acme_orders WHERE account_id = $1 AND created_at >= $2";
+
 /// How many orders an account created since `since`, and when the oldest of them was.
 pub async fn created_since_by_account(c: &mut Conn, account_id: i64, since: i64) -> Result<(i64, Option<i64>)> {
-    Ok(sqlx::query_as("SELECT COUNT(*), MIN(created_at) FROM acme_orders WHERE account_id = $1 AND created_at >= $2")
-        .bind(account_id)
-        .bind(since)
-        .fetch_one(c)
-        .await?)
+    Ok(sqlx::query_as(CREATED_SINCE_BY_ACCOUNT).bind(account_id).bind(since).fetch_one(c).await?)
 }
 
 /// How many orders all accounts of an ACME URL created since `since`, and the oldest's time.

@@ -80,6 +80,14 @@ struct OrderableRow {
     prevalidations: i64,
 }
 
+/// The statement of [`orderable`], run at every new order (public so that a
+/// test can check that it uses an index).
+pub const ORDERABLE: &str = "SELECT p.*, o.name AS organisation_name,
+        (SELECT COUNT(*) FROM prevalidations v WHERE v.organisation_id = o.id AND v.brand = p.brand
+            AND v.validation = p.validation AND v.state = 'active' AND v.expires_at > $4) AS prevalidations
+     FROM products p JOIN organisations o ON o.id = $3 AND o.account_id = $2
+     WHERE p.code = $1";
+
 /// For an order of `code` by account `account_id` for its organisation
 /// `organisation_id`, in one statement: the product, the organisation's name,
 /// and whether the organisation holds an active pre-validation (at `at`) for
@@ -92,18 +100,7 @@ pub async fn orderable(
     organisation_id: i64,
     at: i64,
 ) -> Result<Option<(ProductRow, String, bool)>> {
-    let row: Option<OrderableRow> = sqlx::query_as(
-        "SELECT p.*, o.name AS organisation_name,
-                (SELECT COUNT(*) FROM prevalidations v WHERE v.organisation_id = o.id AND v.brand = p.brand
-                    AND v.validation = p.validation AND v.state = 'active' AND v.expires_at > $4) AS prevalidations
-         FROM products p JOIN organisations o ON o.id = $3 AND o.account_id = $2
-         WHERE p.code = $1",
-    )
-    .bind(code)
-    .bind(account_id)
-    .bind(organisation_id)
-    .bind(at)
-    .fetch_optional(c)
-    .await?;
+    let row: Option<OrderableRow> =
+        sqlx::query_as(ORDERABLE).bind(code).bind(account_id).bind(organisation_id).bind(at).fetch_optional(c).await?;
     Ok(row.map(|r| (r.product, r.organisation_name, r.prevalidations > 0)))
 }

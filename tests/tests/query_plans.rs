@@ -5,25 +5,12 @@
 
 use certgate_tests::TestDb;
 
-/// The statements, as `storage` runs them, with the index each must use.
+/// The statements `storage` runs, with the index each must use.
 const HOT: [(&str, &str); 4] = [
-    (
-        "SELECT * FROM certificates WHERE revoked_at IS NULL AND revoke_after IS NOT NULL AND revoke_after <= $1 ORDER BY id",
-        "certificates_revoke_due",
-    ),
-    (
-        "SELECT COUNT(*), MIN(created_at) FROM acme_orders WHERE account_id = $1 AND created_at >= $2",
-        "acme_orders_account_created",
-    ),
-    (
-        "SELECT p.*, o.name AS organisation_name,
-                (SELECT COUNT(*) FROM prevalidations v WHERE v.organisation_id = o.id AND v.brand = p.brand
-                    AND v.validation = p.validation AND v.state = 'active' AND v.expires_at > $4) AS prevalidations
-         FROM products p JOIN organisations o ON o.id = $3 AND o.account_id = $2
-         WHERE p.code = $1",
-        "prevalidations_organisation",
-    ),
-    ("DELETE FROM acme_used_nonces WHERE expires_at <= $1", "acme_used_nonces_expiry"),
+    (storage::certificates::DUE_REVOCATIONS, "certificates_revoke_due"),
+    (storage::acme_orders::CREATED_SINCE_BY_ACCOUNT, "acme_orders_account_created"),
+    (storage::products::ORDERABLE, "prevalidations_organisation"),
+    (storage::acme_nonces::PURGE, "acme_used_nonces_expiry"),
 ];
 
 #[tokio::test]
