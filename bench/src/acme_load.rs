@@ -197,7 +197,7 @@ impl Report {
         self.issued as f64 / self.wall.as_secs_f64().max(1e-9)
     }
 
-    /// Milliseconds of the first probe's CPU per issuance.
+    /// Milliseconds of CPU per issuance that probe number `probe` measured.
     pub fn cpu_per_issuance_ms(&self, probe: usize) -> Option<f64> {
         let (_, s) = self.cpu.get(probe)?;
         (self.issued > 0).then(|| s * 1000.0 / self.issued as f64)
@@ -232,8 +232,8 @@ impl Report {
             };
             println!("  {:<12} p50 {:>9}  p99 {:>9}  n {:>6}{per}", kind.name(), ms(s.p(0.5)), ms(s.p(0.99)), s.len());
         }
-        for (name, secs) in &self.cpu {
-            let per = if self.issued > 0 { secs * 1000.0 / self.issued as f64 } else { 0.0 };
+        for (i, (name, secs)) in self.cpu.iter().enumerate() {
+            let per = self.cpu_per_issuance_ms(i).unwrap_or(0.0);
             println!("  CPU {name}: {:.2} s = {per:.3} ms/issuance", secs);
         }
         let per = if self.issued > 0 { self.client_cpu * 1000.0 / self.issued as f64 } else { 0.0 };

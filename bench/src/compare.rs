@@ -60,7 +60,7 @@ fn load(clients: usize, issuances: usize, stall: u64) -> Load {
 
 /// Runs the levels against one certgate, then once at half its peak rate.
 async fn certgate_runs(opts: &Options, label: &str, tdb: TestDb, rows: &mut Vec<Row>, half: &mut Vec<Row>) {
-    let pg_db = (tdb.backend == "postgres").then(|| tdb.url.rsplit('/').next().unwrap_or("").to_string());
+    let pg_db = tdb.pg_name().map(str::to_string);
     let url = tdb.url.clone();
     tdb.db.close().await;
     let dir = tempfile::Builder::new().prefix("certgate-bench-").tempdir().expect("temp dir");
@@ -153,12 +153,8 @@ pub async fn run(opts: Options) {
     let (mut rows, mut half) = (Vec::new(), Vec::new());
     certgate_runs(&opts, "certgate SQLite", TestDb::sqlite().await, &mut rows, &mut half).await;
     if let Some(url) = &opts.postgres {
-        // SAFETY: set before the PostgreSQL fixture reads it; no other thread reads the environment.
-        unsafe { std::env::set_var("CERTGATE_TEST_POSTGRES_URL", url) };
-        match TestDb::postgres().await {
-            Some(tdb) => certgate_runs(&opts, "certgate PostgreSQL", tdb, &mut rows, &mut half).await,
-            None => println!("PostgreSQL skipped"),
-        }
+        let tdb = crate::bench_db(Some(url.clone())).await;
+        certgate_runs(&opts, "certgate PostgreSQL", tdb, &mut rows, &mut half).await;
     }
     if !opts.no_pebble {
         pebble_runs(&opts, &mut rows).await;

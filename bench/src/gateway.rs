@@ -75,11 +75,6 @@ fn cli(bin: &Path, dir: &Path, db_url: &str, listen: &str, args: &[&str]) -> Res
     Ok(String::from_utf8_lossy(&out.stdout).into_owned())
 }
 
-/// A free loopback port.
-pub fn free_port() -> u16 {
-    std::net::TcpListener::bind("127.0.0.1:0").and_then(|l| l.local_addr()).map(|a| a.port()).unwrap_or(18080)
-}
-
 /// The `certgate` binary beside this one (both come from `cargo build --release`).
 pub fn default_binary() -> PathBuf {
     let me = std::env::current_exe().unwrap_or_default();
@@ -90,7 +85,7 @@ impl Gateway {
     /// Sets up a migrated, empty database at `db_url` with the CLI, then
     /// starts `serve` on it. `tokens` is how many `ssl1` tokens the account gets.
     pub fn start(bin: &Path, dir: &Path, db_url: &str, tokens: u64) -> Result<Gateway, String> {
-        let port = free_port();
+        let port = certgate_tests::free_port();
         let listen = format!("127.0.0.1:{port}");
         let run = |args: &[&str]| cli(bin, dir, db_url, &listen, args);
         run(&["migrate"])?;

@@ -251,7 +251,7 @@ async fn main() {
 
 /// A fresh migrated database: PostgreSQL (a new database made through the
 /// admin URL `postgres`) or, without it, SQLite in a temporary directory.
-async fn bench_db(postgres: Option<String>) -> TestDb {
+pub(crate) async fn bench_db(postgres: Option<String>) -> TestDb {
     match postgres {
         Some(url) => {
             // SAFETY: set before any other thread reads the environment.
@@ -264,14 +264,7 @@ async fn bench_db(postgres: Option<String>) -> TestDb {
 
 /// XML-RPC calls against a certgate serve started here, then the codec alone.
 async fn xmlrpc_bench(bin: PathBuf, postgres: Option<String>, calls: usize, clients: usize, entries: usize) {
-    let tdb = match postgres {
-        Some(url) => {
-            // SAFETY: set before any other thread reads the environment.
-            unsafe { std::env::set_var("CERTGATE_TEST_POSTGRES_URL", url) };
-            TestDb::postgres().await.expect("postgres database")
-        }
-        None => TestDb::sqlite().await,
-    };
+    let tdb = bench_db(postgres).await;
     let url = tdb.url.clone();
     tdb.db.close().await;
     let dir = tempfile::Builder::new().prefix("certgate-bench-").tempdir().expect("temp dir");
@@ -350,14 +343,7 @@ async fn gw_order_delivered(endpoint: &str, reference: i64) -> bool {
 
 /// `bench orders`: the order core in process.
 async fn order_core(n: usize, concurrency: usize, workers: usize, postgres: Option<String>) {
-    let tdb = match postgres {
-        Some(url) => {
-            // SAFETY: set before any other thread reads the environment.
-            unsafe { std::env::set_var("CERTGATE_TEST_POSTGRES_URL", url) };
-            TestDb::postgres().await.expect("postgres database")
-        }
-        None => TestDb::sqlite().await,
-    };
+    let tdb = bench_db(postgres).await;
     let f = Fixture::new(&tdb, Formula::Bulk).await;
     f.orders.credit_tokens(&f.op, "ssl1", n as i64, "bench").await.expect("tokens");
     let csrs: Vec<String> = (0..n.min(64)).map(|_| csr(&["www.example.test"], Key::P256)).collect();

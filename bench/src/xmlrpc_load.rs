@@ -60,12 +60,8 @@ pub fn csrs(n: usize, domain: &str) -> Vec<(String, String)> {
     (0..n)
         .map(|i| {
             let name = format!("x{i}.{domain}");
-            let key = rcgen::KeyPair::generate().expect("key");
-            let mut params = rcgen::CertificateParams::new(vec![name.clone()]).expect("params");
-            // rcgen's default subject is a made-up common name, which certgate refuses.
-            params.distinguished_name = rcgen::DistinguishedName::new();
-            params.distinguished_name.push(rcgen::DnType::CommonName, name.as_str());
-            (name, params.serialize_request(&key).expect("CSR").pem().expect("PEM"))
+            let pem = certgate_tests::csr(&[&name], certgate_tests::Key::P256);
+            (name, pem)
         })
         .collect()
 }

@@ -69,6 +69,11 @@ impl TestDb {
         Some(TestDb { url, db, backend: "postgres", _dir: None, pg_admin: Some((admin, name)) })
     }
 
+    /// The name of the PostgreSQL database this test made, if it is one.
+    pub fn pg_name(&self) -> Option<&str> {
+        self.pg_admin.as_ref().map(|(_, name)| name.as_str())
+    }
+
     /// Every backend to run a storage or order test on: SQLite always,
     /// PostgreSQL when configured. Under `CI=true` PostgreSQL is required.
     pub async fn all() -> Vec<TestDb> {
