@@ -4,43 +4,39 @@ use std::time::Duration;
 
 use tokio::sync::{Mutex, OwnedMutexGuard};
 
-use sqlx::any::{AnyConnectOptions, AnyPoolOptions};
-use sqlx::{Any, AnyConnection, AnyPool, Connection as _, Executor as _};
+use sqlx::AnyConnection;
+use sqlx::any::AnyConnectOptions;
 use std::str::FromStr as _;
 
+use crate::pool::{Pool, Pooled};
 use crate::{Error, Result};
 
 /// A connection borrowed from the pool or held by a transaction; every query
 /// function takes one, so the caller decides the transaction boundaries.
 pub type Conn = AnyConnection;
 
-/// A connection that holds this process's SQLite write turn until dropped
-/// (none on PostgreSQL): SQLite writers of one process queue here instead of
-/// sleeping in SQLite's busy handler. It dereferences to a [`Conn`].
-pub struct Turn<C> {
-    inner: C,
-    _write_turn: Option<OwnedMutexGuard<()>>,
-}
+/// A write transaction; commit it with [`commit`], or dropping it rolls back.
+/// It dereferences to a [`Conn`], so every query function takes it. On
+/// SQLite it holds this process's write turn until it ends.
+#[derive(Debug)]
+pub struct Tx(Pooled);
 
-impl<C: Deref<Target = Conn>> Deref for Turn<C> {
+impl Deref for Tx {
     type Target = Conn;
     fn deref(&self) -> &Conn {
-        &self.inner
+        &self.0
     }
 }
 
-impl<C: DerefMut<Target = Conn>> DerefMut for Turn<C> {
+impl DerefMut for Tx {
     fn deref_mut(&mut self) -> &mut Conn {
-        &mut self.inner
+        &mut self.0
     }
 }
 
-/// A write transaction; commit it with [`commit`], or dropping it rolls back.
-/// It dereferences to a [`Conn`], so every query function takes it.
-pub type Tx = Turn<sqlx::Transaction<'static, Any>>;
-
-/// A connection for one autocommit write.
-pub type Writer = Turn<sqlx::pool::PoolConnection<Any>>;
+/// A connection for one autocommit write; on SQLite it holds this process's
+/// write turn until dropped.
+pub type Writer = Pooled;
 
 /// Which database engine a [`Db`] talks to, for the few statements that differ.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
@@ -54,7 +50,7 @@ pub enum Backend {
 /// The database: a pool plus the backend it runs on.
 #[derive(Clone, Debug)]
 pub struct Db {
-    pool: AnyPool,
+    pool: Pool,
     backend: Backend,
     write_turn: Arc<Mutex<()>>,
 }
@@ -80,25 +76,10 @@ impl Db {
             url.to_string()
         };
         let options = AnyConnectOptions::from_str(&url)?;
-        let mut pool = AnyPoolOptions::new()
-            .max_connections(if backend == Backend::Sqlite { 8 } else { 16 })
-            .acquire_timeout(Duration::from_secs(30))
-            // A ping before every acquire doubled the round trips of short
-            // requests; a connection that died is found by its next query.
-            .test_before_acquire(false);
+        let size = if backend == Backend::Sqlite { 8 } else { 16 };
+        let pool = Pool::new(options, backend, size, Duration::from_secs(30));
         if backend == Backend::Sqlite {
-            // Writers queue on the file lock instead of failing at once.
-            pool = pool.after_connect(|conn, _| {
-                Box::pin(async move {
-                    conn.execute("PRAGMA busy_timeout = 30000").await?;
-                    conn.execute("PRAGMA synchronous = NORMAL").await?;
-                    Ok(())
-                })
-            });
-        }
-        let pool = pool.connect_with(options).await?;
-        if backend == Backend::Sqlite {
-            pool.execute("PRAGMA journal_mode = WAL").await?;
+            sqlx::Executor::execute(&mut *pool.acquire().await?, "PRAGMA journal_mode = WAL").await?;
         }
         Ok(Db { pool, backend, write_turn: Arc::new(Mutex::new(())) })
     }
@@ -114,7 +95,7 @@ impl Db {
     /// holds an advisory lock meanwhile, so instances starting together
     /// apply each migration once.
     pub async fn migrate(&self) -> Result<()> {
-        self.migrator().run(&self.pool).await?;
+        self.migrator().run(&mut *self.pool.acquire().await?).await?;
         Ok(())
     }
 
@@ -123,8 +104,9 @@ impl Db {
     /// other way round).
     pub async fn migrations_current(&self) -> Result<bool> {
         let latest = self.migrator().iter().map(|m| m.version).max().unwrap_or(0);
-        let applied: Option<i64> =
-            sqlx::query_scalar("SELECT MAX(version) FROM _sqlx_migrations WHERE success").fetch_one(&self.pool).await?;
+        let applied: Option<i64> = sqlx::query_scalar("SELECT MAX(version) FROM _sqlx_migrations WHERE success")
+            .fetch_one(&mut *self.pool.acquire().await?)
+            .await?;
         Ok(applied == Some(latest))
     }
 
@@ -134,8 +116,8 @@ impl Db {
     }
 
     /// Borrows a connection for reads or single statements.
-    pub async fn acquire(&self) -> Result<sqlx::pool::PoolConnection<Any>> {
-        Ok(self.pool.acquire().await?)
+    pub async fn acquire(&self) -> Result<Pooled> {
+        self.pool.acquire().await
     }
 
     /// Borrows a connection for one writing statement outside a transaction
@@ -143,19 +125,22 @@ impl Db {
     /// [`Db::begin`] does, rather than in SQLite's sleeping busy handler.
     pub async fn acquire_writer(&self) -> Result<Writer> {
         let turn = self.write_turn().await;
-        Ok(Turn { inner: self.pool.acquire().await?, _write_turn: turn })
+        let mut conn = self.pool.acquire().await?;
+        conn.hold(turn);
+        Ok(conn)
     }
 
     /// Starts a write transaction. On SQLite it takes the write lock at once
     /// (`BEGIN IMMEDIATE`), so a read-then-write cannot fail half-way with
     /// "database is locked" when another writer got there first.
     pub async fn begin(&self) -> Result<Tx> {
-        let turn = self.write_turn().await;
-        let inner = match self.backend {
-            Backend::Sqlite => self.pool.begin_with("BEGIN IMMEDIATE").await?,
-            Backend::Postgres => self.pool.begin().await?,
-        };
-        Ok(Turn { inner, _write_turn: turn })
+        let mut conn = self.acquire_writer().await?;
+        conn.begin(match self.backend {
+            Backend::Sqlite => "BEGIN IMMEDIATE",
+            Backend::Postgres => "BEGIN",
+        })
+        .await?;
+        Ok(Tx(conn))
     }
 
     /// On SQLite, waits for this process's turn to write: writers of one
@@ -171,19 +156,21 @@ impl Db {
 
     /// True when the database answers a trivial query.
     pub async fn ping(&self) -> bool {
+        use sqlx::Connection as _;
         match self.pool.acquire().await {
             Ok(mut c) => c.ping().await.is_ok(),
             Err(_) => false,
         }
     }
 
-    /// Closes the pool, waiting for borrowed connections to come back.
+    /// Closes the pool, waiting (up to the acquire timeout) for borrowed
+    /// connections to come back.
     pub async fn close(&self) {
         self.pool.close().await;
     }
 }
 
 /// Commits a transaction.
-pub async fn commit(tx: Tx) -> Result<()> {
-    Ok(tx.inner.commit().await?)
+pub async fn commit(mut tx: Tx) -> Result<()> {
+    tx.0.commit().await
 }

@@ -21,6 +21,7 @@ pub mod jobs;
 pub mod ledger;
 pub mod orders;
 pub mod organisations;
+mod pool;
 pub mod prevalidations;
 pub mod prices;
 pub mod products;
@@ -28,8 +29,9 @@ pub mod sealed;
 pub mod upstream_accounts;
 pub mod users;
 
-pub use db::{Backend, Conn, Db, Turn, Tx, Writer, commit};
+pub use db::{Backend, Conn, Db, Tx, Writer, commit};
 pub use error::{Error, Result};
+pub use pool::{Pooled, RECHECK};
 
 /// The current time as UTC Unix seconds, the unit of every timestamp column.
 pub fn now() -> i64 {

@@ -1,0 +1,100 @@
+//! certgate's connection pool (`storage::Pooled`): a connection goes back
+//! without a ping, so these show what the ping used to guard against cannot
+//! leak into the next borrower: a transaction dropped or cancelled half-way is
+//! rolled back, and a connection the server killed is replaced.
+
+use std::time::Duration;
+
+use certgate_tests::TestDb;
+use sqlx::{Connection as _, Executor as _};
+use storage::{Db, commit};
+
+async fn scratch_table(db: &Db) {
+    let mut c = db.acquire().await.unwrap();
+    c.execute("CREATE TABLE pool_probe (tag TEXT NOT NULL)").await.unwrap();
+}
+
+async fn count(db: &Db, tag: &str) -> i64 {
+    let mut c = db.acquire().await.unwrap();
+    sqlx::query_scalar("SELECT COUNT(*) FROM pool_probe WHERE tag = $1").bind(tag).fetch_one(&mut *c).await.unwrap()
+}
+
+/// Writes one row in a transaction of its own and commits it: this fails (or,
+/// on PostgreSQL, also commits a leftover) if the borrowed connection were
+/// still inside someone else's transaction.
+async fn write_committed(db: &Db) {
+    let mut tx = db.begin().await.unwrap();
+    sqlx::query("INSERT INTO pool_probe (tag) VALUES ('committed')").execute(&mut *tx).await.unwrap();
+    commit(tx).await.unwrap();
+}
+
+#[tokio::test]
+async fn a_dropped_transaction_is_rolled_back_before_its_connection_is_lent_again() {
+    for tdb in TestDb::all().await {
+        let db = &tdb.db;
+        scratch_table(db).await;
+        for _ in 0..5 {
+            let mut tx = db.begin().await.unwrap();
+            sqlx::query("INSERT INTO pool_probe (tag) VALUES ('dropped')").execute(&mut *tx).await.unwrap();
+            drop(tx);
+            // The connection comes back after its rollback; borrowed first
+            // (most recent first) by the next writer.
+            tokio::time::sleep(Duration::from_millis(50)).await;
+            write_committed(db).await;
+        }
+        assert_eq!((count(db, "dropped").await, count(db, "committed").await), (0, 5), "{}", tdb.backend);
+        tdb.cleanup().await;
+    }
+}
+
+#[tokio::test]
+async fn a_transaction_cancelled_while_it_begins_or_writes_leaves_nothing_behind() {
+    for tdb in TestDb::all().await {
+        let db = &tdb.db;
+        scratch_table(db).await;
+        let mut cancelled = 0;
+        for i in 0..40 {
+            // Cancelled at its first await that is not ready: inside BEGIN,
+            // or inside the INSERT.
+            let attempt = async {
+                let mut tx = db.begin().await.unwrap();
+                sqlx::query("INSERT INTO pool_probe (tag) VALUES ('cancelled')").execute(&mut *tx).await.unwrap();
+                tokio::time::sleep(Duration::from_secs(10)).await;
+                commit(tx).await.unwrap();
+            };
+            let budget = Duration::from_micros(if i % 2 == 0 { 0 } else { 300 });
+            if tokio::time::timeout(budget, attempt).await.is_err() {
+                cancelled += 1;
+            }
+            write_committed(db).await;
+        }
+        assert_eq!(cancelled, 40, "{}: every attempt was cut short", tdb.backend);
+        assert_eq!((count(db, "cancelled").await, count(db, "committed").await), (0, 40), "{}", tdb.backend);
+        tdb.cleanup().await;
+    }
+}
+
+#[tokio::test]
+async fn a_connection_the_server_killed_is_replaced_once_it_is_rechecked() {
+    let Some(tdb) = TestDb::postgres().await else {
+        assert_ne!(std::env::var("CI").as_deref(), Ok("true"), "CI=true needs CERTGATE_TEST_POSTGRES_URL");
+        eprintln!("SKIPPING: CERTGATE_TEST_POSTGRES_URL is not set");
+        return;
+    };
+    let db = &tdb.db;
+    let pid: i32 =
+        sqlx::query_scalar("SELECT pg_backend_pid()").fetch_one(&mut *db.acquire().await.unwrap()).await.unwrap();
+    let mut admin = sqlx::PgConnection::connect(&tdb.url).await.unwrap();
+    let killed: bool =
+        sqlx::query_scalar("SELECT pg_terminate_backend($1)").bind(pid).fetch_one(&mut admin).await.unwrap();
+    assert!(killed);
+    admin.close().await.unwrap();
+    tokio::time::sleep(storage::RECHECK + Duration::from_millis(100)).await;
+    // The killed connection is the most recently returned, so it is the one
+    // lent next: its check finds it dead and a new one is opened instead.
+    let mut c = db.acquire().await.unwrap();
+    let now: i32 = sqlx::query_scalar("SELECT pg_backend_pid()").fetch_one(&mut *c).await.unwrap();
+    assert_ne!(now, pid);
+    drop(c);
+    tdb.cleanup().await;
+}
