@@ -292,15 +292,19 @@ impl Acme {
     /// nonces this instance redeemed before.
     async fn redeem_nonce(&self, nonce: &str) -> Result<u64, Problem> {
         let now = self.orders.now();
-        let expires_at = self.nonces.check(nonce, now).map_err(|why| {
+        let sealed = self.nonces.check(nonce, now).map_err(|why| {
             Problem::bad_nonce(match why {
                 Refused::Unknown => "the nonce is not one this server issued",
                 Refused::Expired => "the nonce has expired",
             })
         })?;
+        let used_before = Problem::bad_nonce("the nonce was already used");
+        if let Some(fresh) = self.nonces.redeem_here(&sealed) {
+            return if fresh { Ok(self.nonces_redeemed.fetch_add(1, Ordering::Relaxed)) } else { Err(used_before) };
+        }
         let mut c = self.orders.db().acquire_writer().await?;
-        if !acme_nonces::redeem(&mut c, nonce, expires_at).await? {
-            return Err(Problem::bad_nonce("the nonce was already used"));
+        if !acme_nonces::redeem(&mut c, nonce, sealed.expires_at).await? {
+            return Err(used_before);
         }
         let redeemed = self.nonces_redeemed.fetch_add(1, Ordering::Relaxed);
         if redeemed.is_multiple_of(512) {

@@ -397,3 +397,42 @@ async fn revocation_by_the_certificate_key() {
     let cert = f.orders.certificates(&f.op, &reference).await.unwrap().remove(0);
     assert_eq!(cert.revocation_reason, Some(1));
 }
+
+/// On SQLite one process owns the database, so it remembers nonce uses in
+/// memory and seals with a key of its own: nothing is written per request,
+/// a replay is still refused, and a nonce from before a restart (another
+/// process) is refused as unknown, with a fresh nonce to retry with.
+#[tokio::test]
+async fn sqlite_nonces_are_redeemed_in_memory_and_die_with_the_process() {
+    let tdb = TestDb::sqlite().await;
+    let f = Fixture::new(&tdb, Formula::Bulk).await;
+    let creds = f.orders.create_acme_url(&f.op, "web", "ssl1", f.org).await.unwrap();
+    let (before_restart, after_restart) = (serve(&f).await, serve(&f).await);
+    let pkcs8 = EcdsaKeyPair::generate_pkcs8(&ECDSA_P256_SHA256_FIXED_SIGNING, &SystemRandom::new()).unwrap();
+    let mut alice = Raw::with_key(&before_restart, &creds.path, pkcs8.as_ref());
+    assert_eq!(alice.register(&creds).await.status, 201);
+    let used = async || -> i64 {
+        let mut c = f.orders.db().acquire().await.unwrap();
+        sqlx::query_scalar("SELECT COUNT(*) FROM acme_used_nonces").fetch_one(&mut *c).await.unwrap()
+    };
+    let kid = alice.kid.clone().unwrap();
+    let rest = kid.strip_prefix(&alice.url("")).unwrap().to_string();
+    let nonce = alice.nonce().await;
+    let url = alice.url(&rest);
+    let first = alice.send(&url, "application/jose+json", alice.jws(&alice.header(&url, &nonce), "")).await;
+    assert_eq!(first.status, 200, "{}", first.body);
+    let replay = alice.send(&url, "application/jose+json", alice.jws(&alice.header(&url, &nonce), "")).await;
+    assert_eq!((replay.status, problem(&replay)), (400, "badNonce"));
+    assert_eq!(used().await, 0, "no use was written");
+
+    let old = alice.nonce().await;
+    let mut restarted = Raw::with_key(&after_restart, &creds.path, pkcs8.as_ref());
+    restarted.kid = Some(kid.replacen(&before_restart, &after_restart, 1));
+    let url = restarted.url(&rest);
+    let a = restarted.send(&url, "application/jose+json", restarted.jws(&restarted.header(&url, &old), "")).await;
+    assert_eq!((a.status, problem(&a)), (400, "badNonce"));
+    assert!(a.body["detail"].as_str().unwrap().contains("not one this server issued"), "{}", a.body);
+    let retry = a.nonce.expect("the refusal carries a fresh nonce");
+    let a = restarted.send(&url, "application/jose+json", restarted.jws(&restarted.header(&url, &retry), "")).await;
+    assert_eq!(a.status, 200, "the retry with the fresh nonce is accepted: {}", a.body);
+}
