@@ -3,11 +3,12 @@
 //! domain, the embedded CA, an ACME URL, an API user and plenty of tokens.
 
 use std::path::{Path, PathBuf};
-use std::process::{Child, Command, Stdio};
-use std::time::{Duration, Instant};
+use std::process::{Child, Stdio};
+use std::time::Duration;
 
 use base64::Engine as _;
 use base64::engine::general_purpose::URL_SAFE_NO_PAD;
+use certgate_tests::binary::{self, Certgate};
 
 /// The secret the bench's gateways seal with.
 const SECRET: &str = "bench-secret-key-0123456789abcdef";
@@ -44,35 +45,11 @@ pub struct Gateway {
 impl Drop for Gateway {
     fn drop(&mut self) {
         // SIGTERM first: serve drains and releases its job leases.
-        let _ = Command::new("kill").arg("-TERM").arg(self.pid.to_string()).status();
-        let start = Instant::now();
-        while start.elapsed() < Duration::from_secs(10) {
-            if let Ok(Some(_)) = self.child.try_wait() {
-                return;
-            }
-            std::thread::sleep(Duration::from_millis(50));
+        if binary::stop(&mut self.child, Duration::from_secs(10)).is_none() {
+            let _ = self.child.kill();
+            let _ = self.child.wait();
         }
-        let _ = self.child.kill();
-        let _ = self.child.wait();
     }
-}
-
-fn cli(bin: &Path, dir: &Path, db_url: &str, listen: &str, args: &[&str]) -> Result<String, String> {
-    let out = Command::new(bin)
-        .env("CERTGATE_SECRET_KEY", SECRET)
-        .env("CERTGATE_DATA_DIR", dir)
-        .env("CERTGATE_LISTEN", listen)
-        .env("CERTGATE_USER_PASSWORD", API_PASSWORD)
-        .env_remove("CERTGATE_CONFIG")
-        .arg("--database-url")
-        .arg(db_url)
-        .args(args)
-        .output()
-        .map_err(|e| format!("{}: {e}", bin.display()))?;
-    if !out.status.success() {
-        return Err(format!("certgate {args:?}: {}", String::from_utf8_lossy(&out.stderr)));
-    }
-    Ok(String::from_utf8_lossy(&out.stdout).into_owned())
 }
 
 /// The `certgate` binary beside this one (both come from `cargo build --release`).
@@ -87,7 +64,10 @@ impl Gateway {
     pub fn start(bin: &Path, dir: &Path, db_url: &str, tokens: u64) -> Result<Gateway, String> {
         let port = certgate_tests::free_port();
         let listen = format!("127.0.0.1:{port}");
-        let run = |args: &[&str]| cli(bin, dir, db_url, &listen, args);
+        let certgate = Certgate::with_database(bin, dir, SECRET, db_url)
+            .env("CERTGATE_LISTEN", &listen)
+            .env("CERTGATE_USER_PASSWORD", API_PASSWORD);
+        let run = |args: &[&str]| certgate.run(args);
         run(&["migrate"])?;
         let account = run(&["account", "create", "--name", "Bench Hosting", "--formula", "bulk"])?.trim().to_string();
         let org = run(&["org", "create", "--account", &account, "--name", "Bench Org", "--ident", "123456789"])?
@@ -114,56 +94,26 @@ impl Gateway {
         run(&["user", "create", "--account", &account, "--login", API_LOGIN, "--rights", "all"])?;
         let created = run(&["acme-url", "create", "--account", &account, "--product", "ssl1", "--org", &org])?;
         let field = |name: &str| {
-            created
-                .lines()
-                .find_map(|l| l.trim().strip_prefix(name))
-                .map(|v| v.trim().to_string())
-                .ok_or_else(|| format!("acme-url create printed no {name}: {created}"))
+            binary::field(&created, name).ok_or_else(|| format!("acme-url create printed no {name}: {created}"))
         };
         let (directory, eab_kid, hmac) = (field("directory:")?, field("EAB KID:")?, field("EAB HMAC key:")?);
         let eab_hmac = URL_SAFE_NO_PAD.decode(&hmac).map_err(|e| format!("HMAC key: {e}"))?;
 
         let log = std::fs::File::create(dir.join("serve.log")).map_err(|e| e.to_string())?;
-        let child = Command::new(bin)
-            .env("CERTGATE_SECRET_KEY", SECRET)
-            .env("CERTGATE_DATA_DIR", dir)
-            .env("CERTGATE_LISTEN", &listen)
+        let child = certgate
+            .cmd(&["serve"])
             // The bench places many orders per account and per hour.
             .env("CERTGATE_ACME__RATE_LIMITS__ORDERS_PER_ACCOUNT", "1000000000")
             .env("CERTGATE_ACME__RATE_LIMITS__ORDERS_PER_URL", "1000000000")
-            .env_remove("CERTGATE_CONFIG")
-            .arg("--database-url")
-            .arg(db_url)
-            .arg("serve")
             .stdin(Stdio::null())
             .stdout(log.try_clone().map_err(|e| e.to_string())?)
             .stderr(log)
             .spawn()
             .map_err(|e| format!("{}: {e}", bin.display()))?;
         let pid = child.id();
+        // Built first, so that a serve that never becomes healthy is stopped.
         let mut g = Gateway { child, pid, base: format!("http://{listen}"), directory, eab_kid, eab_hmac };
-        g.wait_healthy(port)?;
+        binary::wait_healthy(port, &mut g.child)?;
         Ok(g)
-    }
-
-    fn wait_healthy(&mut self, port: u16) -> Result<(), String> {
-        use std::io::{Read, Write};
-        let start = Instant::now();
-        while start.elapsed() < Duration::from_secs(30) {
-            if let Ok(mut s) = std::net::TcpStream::connect(("127.0.0.1", port)) {
-                let _ = s.set_read_timeout(Some(Duration::from_secs(2)));
-                let _ = write!(s, "GET /healthz HTTP/1.1\r\nHost: 127.0.0.1\r\nConnection: close\r\n\r\n");
-                let mut out = String::new();
-                let _ = s.read_to_string(&mut out);
-                if out.starts_with("HTTP/1.1 200") {
-                    return Ok(());
-                }
-            }
-            if let Ok(Some(status)) = self.child.try_wait() {
-                return Err(format!("certgate serve exited: {status}"));
-            }
-            std::thread::sleep(Duration::from_millis(100));
-        }
-        Err("certgate serve did not become healthy".into())
     }
 }

@@ -96,7 +96,7 @@ async fn operator_commands_run_an_account_end_to_end() {
         let backend = tdb.backend;
         tdb.db.close().await;
         let path = dir.path().to_path_buf();
-        tokio::task::spawn_blocking(move || operator_flow(&Certgate::with_database(&path, SECRET, &url), backend))
+        tokio::task::spawn_blocking(move || operator_flow(&Certgate::with_database(BIN, &path, SECRET, &url), backend))
             .await
             .unwrap();
         tdb.cleanup().await;
@@ -125,8 +125,7 @@ fn operator_flow(env: &Certgate, backend: &str) {
     assert!(user.status.success(), "{}", String::from_utf8_lossy(&user.stderr));
 
     let created = env.ok(&["acme-url", "create", "--account", &account, "--product", "ssl1", "--org", &org]);
-    let field =
-        |name: &str| created.lines().find_map(|l| l.trim().strip_prefix(name)).map(|v| v.trim().to_string()).unwrap();
+    let field = |name: &str| common::field(&created, name).expect(name);
     let (kid, hmac) = (field("EAB KID:"), field("EAB HMAC key:"));
     assert!(created.contains(&format!("--eab-kid {kid} --eab-hmac-key {hmac}")), "{created}");
     assert!(created.contains("/acme/") && created.contains("/directory"));

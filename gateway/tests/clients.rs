@@ -61,9 +61,7 @@ fn start_demo_with(args: &[&str], env: &[(&str, String)]) -> Demo {
         }
         line.clear();
     }
-    let field = |name: &str| {
-        output.lines().find_map(|l| l.trim().strip_prefix(name)).map(|v| v.trim().to_string()).expect(name)
-    };
+    let field = |name: &str| certgate_tests::binary::field(&output, name).expect(name);
     let (directory, kid, hmac) = (field("directory:"), field("EAB KID:"), field("EAB HMAC key:"));
     Demo { child, port, dir, output, directory, kid, hmac }
 }

@@ -144,7 +144,7 @@ async fn two_instances_share_nonces_accounts_jobs_and_the_ledger_and_survive_a_s
         return;
     };
     let dir = tempfile::tempdir().unwrap();
-    let g = Certgate::with_database(dir.path(), SECRET, &tdb.url);
+    let g = Certgate::with_database(common::BIN, dir.path(), SECRET, &tdb.url);
     let setup_g = g.clone();
     let total = ACME_CLIENTS * ORDERS_PER_CLIENT + XMLRPC_ORDERS;
     let start_tokens = total as i64 + 10;
@@ -167,7 +167,7 @@ async fn two_instances_share_nonces_accounts_jobs_and_the_ledger_and_survive_a_s
         ok(&["acme-url", "create", "--account", &account, "--product", "ssl1", "--org", &org])
     });
     let created = setup.await.unwrap();
-    let field = |name: &str| created.lines().find_map(|l| l.trim().strip_prefix(name)).map(|v| v.trim().to_string());
+    let field = |name: &str| common::field(&created, name);
     let (directory, kid, hmac) =
         (field("directory:").unwrap(), field("EAB KID:").unwrap(), field("EAB HMAC key:").unwrap());
     let path = &directory[directory.find("/acme/").unwrap()..];

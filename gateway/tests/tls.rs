@@ -145,16 +145,8 @@ impl Serve {
 
     /// SIGTERM, then the exit status.
     fn terminate(mut self) -> std::process::ExitStatus {
-        self.signal("-TERM");
-        let mut child = self.0.take().expect("running");
-        let start = Instant::now();
-        loop {
-            if let Some(status) = child.try_wait().unwrap() {
-                return status;
-            }
-            assert!(start.elapsed() < Duration::from_secs(20), "certgate did not stop on SIGTERM");
-            std::thread::sleep(Duration::from_millis(50));
-        }
+        let status = certgate_tests::binary::stop(self.child(), Duration::from_secs(20));
+        status.expect("certgate did not stop on SIGTERM")
     }
 }
 
@@ -180,7 +172,7 @@ fn acme_url(pki: &Pki) -> String {
     std::fs::write(&prices, certgate_tests::TEST_PRICES).unwrap();
     pki.ok(&["product", "import", "--file", prices.to_str().unwrap()]);
     let created = pki.ok(&["acme-url", "create", "--account", &account, "--product", "ssl1", "--org", &org]);
-    let directory = created.lines().find_map(|l| l.trim().strip_prefix("directory:")).unwrap().trim();
+    let directory = certgate_tests::binary::field(&created, "directory:").unwrap();
     let start = directory.find("/acme/").unwrap();
     directory[start..].to_string()
 }

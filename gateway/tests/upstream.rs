@@ -144,7 +144,7 @@ request_timeout_secs = 5
         ),
     )
     .unwrap();
-    let g = Certgate::with_config(dir.path(), SECRET, &config);
+    let g = Certgate::with_config(common::BIN, dir.path(), SECRET, &config);
     g.ok(&["migrate"]);
     let account = g.ok(&["account", "create", "--name", "Hoster", "--formula", "bulk"]).trim().to_string();
     let org = g.ok(&["org", "create", "--account", &account, "--name", "Example Org"]).trim().to_string();
@@ -155,8 +155,7 @@ request_timeout_secs = 5
     g.ok(&["prevalidation", "add", "--account", &account, "--org", &org, "--brand", "Brand", "--validation", "OV"]);
     g.ok(&["prevalidation", "domain", "--account", &account, "--org", &org, "--domain", "*.example.test"]);
     let created = g.ok(&["acme-url", "create", "--account", &account, "--product", "pb1", "--org", &org]);
-    let field =
-        |name: &str| created.lines().find_map(|l| l.trim().strip_prefix(name)).map(|v| v.trim().to_string()).unwrap();
+    let field = |name: &str| common::field(&created, name).expect(name);
     let (directory, kid, hmac) = (field("directory:"), field("EAB KID:"), field("EAB HMAC key:"));
 
     // certbot orders through certgate's ACME front; the worker buys at pebble.

@@ -15,6 +15,7 @@ use storage::sealed::SecretKey;
 use upstream::{EmbeddedCa, Upstream};
 
 mod acme_client;
+pub mod binary;
 mod pebble;
 pub use acme_client::{Connections, acme_account, acme_http};
 pub use pebble::{PEBBLE_EAB_HMAC, PEBBLE_EAB_KID, PEBBLE_PRICES, Pebble, PebbleOptions, pebble_connector};
