@@ -62,11 +62,12 @@ impl Acme {
     pub(crate) async fn limit_new_order(&self, ctx: &Ctx, account_id: i64) -> Result<(), Problem> {
         let limits = &self.settings.rate_limits;
         let now = self.orders.now();
-        let mut c = self.orders.db().acquire().await?;
-        let by_account = acme_orders::created_since_by_account(&mut c, account_id, now - HOUR).await?;
-        self.check("orders_per_account", "new orders for this account", limits.orders_per_account, by_account, now)?;
-        let by_url = acme_orders::created_since_by_url(&mut c, ctx.dir.id, now - HOUR).await?;
-        self.check("orders_per_url", "new orders for this ACME URL", limits.orders_per_url, by_url, now)
+        let created =
+            acme_orders::created_since(&mut *self.orders.db().acquire().await?, account_id, ctx.dir.id, now - HOUR)
+                .await?;
+        let account = created.by_account;
+        self.check("orders_per_account", "new orders for this account", limits.orders_per_account, account, now)?;
+        self.check("orders_per_url", "new orders for this ACME URL", limits.orders_per_url, created.by_url, now)
     }
 
     /// Refuses a validation when the account failed too many in the last hour.

@@ -8,7 +8,7 @@ use upstream::{IssueRequest, Issued, UpstreamError};
 
 use crate::csr::Csr;
 use crate::lifecycle::order_names;
-use crate::{Order, Orders, Result};
+use crate::{Order, OrderError, Orders, Result};
 
 /// The revocation reason given to certificates superseded by a reissue.
 pub(crate) const SUPERSEDED: i64 = 4;
@@ -30,6 +30,8 @@ impl Orders {
     /// changes nothing. With `may_supersede` (a reissue may have replaced an
     /// earlier certificate), the order's older certificates are revoked: at
     /// once when the common name changed, else after the reissue delay.
+    /// Returns the certificate's id and the order as delivered, or `None` when
+    /// this job had stored its certificate already.
     pub(crate) async fn deliver(
         &self,
         tx: &mut storage::Conn,
@@ -38,7 +40,7 @@ impl Orders {
         issued: &Issued,
         actor: &Actor,
         may_supersede: bool,
-    ) -> Result<Option<i64>> {
+    ) -> Result<Option<(i64, Order)>> {
         let now = self.now();
         let new = certificates::NewCertificate {
             order_id: order.id,
@@ -68,12 +70,16 @@ impl Orders {
             }
         }
         // An upstream that recorded no handle of its own is referred to by the serial.
-        if orders::deliver(tx, order.id, &issued.serial).await?.is_none() {
-            tracing::warn!(order = order.id, "order left processing while its certificate was issued");
-            orders::set_upstream_ref(tx, order.id, &issued.serial, false).await?;
-        }
+        let delivered = match orders::deliver(tx, order.id, &issued.serial).await? {
+            Some(delivered) => delivered,
+            None => {
+                tracing::warn!(order = order.id, "order left processing while its certificate was issued");
+                orders::set_upstream_ref(tx, order.id, &issued.serial, false).await?;
+                orders::get(tx, order.id).await?.ok_or_else(|| OrderError::UnknownOrder(order.id.to_string()))?
+            }
+        };
         audit::record(tx, actor, "order.deliver", &format!("{} serial {}", order.id, issued.serial)).await?;
-        Ok(Some(cert_id))
+        Ok(Some((cert_id, delivered)))
     }
 }
 

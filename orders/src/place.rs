@@ -200,11 +200,14 @@ impl Orders {
         )
         .await?;
         let mut certificate_id = None;
-        if at_once {
-            certificate_id = self.issue_at_once(&mut tx, &order, &checked.csr, product, caller).await?;
+        if at_once
+            && let Some((certificate, delivered)) =
+                self.issue_at_once(&mut tx, &order, &checked.csr, product, caller).await?
+        {
+            (certificate_id, order) = (Some(certificate), delivered);
         }
-        if at_once || status == Status::WaitingDcv {
-            // Delivery and the DCV token changed the row since it was inserted.
+        if status == Status::WaitingDcv {
+            // The DCV token changed the row since it was inserted.
             order = orders::get(&mut tx, id).await?.ok_or_else(|| OrderError::UnknownOrder(id.to_string()))?;
         }
         commit(tx).await?;
@@ -260,6 +263,7 @@ impl Orders {
     /// Signs a paid order in its own transaction and delivers it. Should the
     /// upstream refuse, the order is queued like any other, so the worker's
     /// retries and final refund apply; the caller sees it processing.
+    /// Returns the certificate's id and the delivered order when signed.
     async fn issue_at_once(
         &self,
         tx: &mut storage::Tx,
@@ -267,7 +271,7 @@ impl Orders {
         csr: &Csr,
         product: &Product,
         caller: &Caller,
-    ) -> Result<Option<i64>> {
+    ) -> Result<Option<(i64, Order)>> {
         let upstream = self.upstream(&order.upstream)?.clone();
         let req = delivery::issue_request(order, csr.clone(), product.validity_days);
         let started = std::time::Instant::now();

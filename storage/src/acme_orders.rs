@@ -218,26 +218,29 @@ pub async fn finish_challenge(c: &mut Conn, id: i64, error: Option<&str>) -> Res
     Ok(())
 }
 
-/// The statement of [`created_since_by_account`], run at every new-order
-/// (public so that a test can check that it uses an index).
-pub const CREATED_SINCE_BY_ACCOUNT: &str =
-    "SELECT COUNT(*), MIN(created_at) FROM acme_orders WHERE account_id = $1 AND created_at >= $2";
+/// The statement of [`created_since`], run at every new-order (public so
+/// that a test can check that it uses an index).
+pub const CREATED_SINCE: &str = "SELECT a.n, a.oldest, u.n, u.oldest
+     FROM (SELECT COUNT(*) AS n, MIN(created_at) AS oldest FROM acme_orders
+           WHERE account_id = $1 AND created_at >= $2) a,
+          (SELECT COUNT(*) AS n, MIN(o.created_at) AS oldest FROM acme_orders o
+           JOIN acme_accounts c ON c.id = o.account_id WHERE c.acme_url_id = $3 AND o.created_at >= $4) u";
 
-/// How many orders an account created since `since`, and when the oldest of them was.
-pub async fn created_since_by_account(c: &mut Conn, account_id: i64, since: i64) -> Result<(i64, Option<i64>)> {
-    Ok(sqlx::query_as(CREATED_SINCE_BY_ACCOUNT).bind(account_id).bind(since).fetch_one(c).await?)
+/// How many orders were created since `since` by an account and by all
+/// accounts of its ACME URL, each with the oldest one's time, in one query.
+pub async fn created_since(c: &mut Conn, account_id: i64, acme_url_id: i64, since: i64) -> Result<CreatedSince> {
+    let (by_account, oldest_by_account, by_url, oldest_by_url) =
+        sqlx::query_as(CREATED_SINCE).bind(account_id).bind(since).bind(acme_url_id).bind(since).fetch_one(c).await?;
+    Ok(CreatedSince { by_account: (by_account, oldest_by_account), by_url: (by_url, oldest_by_url) })
 }
 
-/// How many orders all accounts of an ACME URL created since `since`, and the oldest's time.
-pub async fn created_since_by_url(c: &mut Conn, acme_url_id: i64, since: i64) -> Result<(i64, Option<i64>)> {
-    Ok(sqlx::query_as(
-        "SELECT COUNT(*), MIN(o.created_at) FROM acme_orders o JOIN acme_accounts a ON a.id = o.account_id
-         WHERE a.acme_url_id = $1 AND o.created_at >= $2",
-    )
-    .bind(acme_url_id)
-    .bind(since)
-    .fetch_one(c)
-    .await?)
+/// Orders created in a window: how many, and when the oldest was.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub struct CreatedSince {
+    /// By the account.
+    pub by_account: (i64, Option<i64>),
+    /// By every account of the account's ACME URL.
+    pub by_url: (i64, Option<i64>),
 }
 
 /// How many validations of an account's authorizations failed since

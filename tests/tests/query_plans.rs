@@ -8,7 +8,7 @@ use certgate_tests::TestDb;
 /// The statements `storage` runs, with the index each must use.
 const HOT: [(&str, &str); 4] = [
     (storage::certificates::DUE_REVOCATIONS, "certificates_revoke_due"),
-    (storage::acme_orders::CREATED_SINCE_BY_ACCOUNT, "acme_orders_account_created"),
+    (storage::acme_orders::CREATED_SINCE, "acme_orders_account_created"),
     (storage::products::ORDERABLE, "prevalidations_organisation"),
     (storage::acme_nonces::PURGE, "acme_used_nonces_expiry"),
 ];
@@ -25,7 +25,13 @@ async fn hot_queries_use_an_index_on_sqlite() {
         }
         let plan: Vec<String> = q.fetch_all(&mut *c).await.unwrap().into_iter().map(|r| r.3).collect();
         assert!(plan.iter().any(|step| step.contains(index)), "{sql}\n  should use {index}, plan: {plan:?}");
-        assert!(!plan.iter().any(|step| step.starts_with("SCAN")), "{sql}\n  scans a table: {plan:?}");
+        // Scanning a subquery's own one-row result is fine; scanning a table is not.
+        let subqueries: Vec<&str> = plan
+            .iter()
+            .filter_map(|step| step.strip_prefix("CO-ROUTINE ").or_else(|| step.strip_prefix("MATERIALIZE ")))
+            .collect();
+        let table_scan = plan.iter().filter_map(|step| step.strip_prefix("SCAN ")).find(|t| !subqueries.contains(t));
+        assert!(table_scan.is_none(), "{sql}\n  scans a table: {plan:?}");
     }
     drop(c);
     tdb.cleanup().await;
