@@ -298,7 +298,10 @@ async fn xmlrpc_bench(bin: PathBuf, postgres: Option<String>, calls: usize, clie
     // for the queue to drain to charge issuance too.
     let t = Instant::now();
     let last = (calls + 1) as i64;
-    while !gw_order_delivered(&endpoint, last).await && t.elapsed() < Duration::from_secs(120) {
+    let client = xmlrpc_load::http_client();
+    while !xmlrpc_load::delivered(&client, &endpoint, login, password, last).await
+        && t.elapsed() < Duration::from_secs(120)
+    {
         tokio::time::sleep(Duration::from_millis(100)).await;
     }
     println!(
@@ -318,27 +321,6 @@ async fn xmlrpc_bench(bin: PathBuf, postgres: Option<String>, calls: usize, clie
         codec.quick_xml_scan,
         codec.quick_xml_scan / codec.parse_call
     );
-}
-
-/// True when order `reference` is delivered, by a plain `statut` call.
-async fn gw_order_delivered(endpoint: &str, reference: i64) -> bool {
-    use http_body_util::BodyExt;
-    let mut tcp = hyper_util::client::legacy::connect::HttpConnector::new();
-    tcp.set_nodelay(true);
-    let client: hyper_util::client::legacy::Client<_, http_body_util::Full<bytes::Bytes>> =
-        hyper_util::client::legacy::Client::builder(hyper_util::rt::TokioExecutor::new()).build(tcp);
-    let body = xmlrpc_load::statut_body(gateway::API_LOGIN, gateway::API_PASSWORD, reference);
-    let Ok(req) = http::Request::post(endpoint).body(http_body_util::Full::new(bytes::Bytes::from(body))) else {
-        return false;
-    };
-    match client.request(req).await {
-        Ok(rsp) => rsp
-            .into_body()
-            .collect()
-            .await
-            .is_ok_and(|b| String::from_utf8_lossy(&b.to_bytes()).contains("<string>delivered</string>")),
-        Err(_) => false,
-    }
 }
 
 /// `bench orders`: the order core in process.

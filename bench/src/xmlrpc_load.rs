@@ -113,6 +113,36 @@ impl CallReport {
     }
 }
 
+/// An HTTP client for XML-RPC calls.
+pub type Http = Client<HttpConnector, Full<Bytes>>;
+
+/// A client with TCP_NODELAY on (without it every call on loopback waits for
+/// a delayed ACK).
+pub fn http_client() -> Http {
+    let mut tcp = HttpConnector::new();
+    tcp.set_nodelay(true);
+    Client::builder(TokioExecutor::new()).build(tcp)
+}
+
+/// Posts one XML-RPC call; the HTTP status and the answer's text.
+pub async fn post(client: &Http, url: &str, body: String) -> Result<(http::StatusCode, String), String> {
+    let req = http::Request::post(url)
+        .header("content-type", "text/xml")
+        .body(Full::new(Bytes::from(body)))
+        .map_err(|e| e.to_string())?;
+    let rsp = client.request(req).await.map_err(|e| e.to_string())?;
+    let status = rsp.status();
+    let body = rsp.into_body().collect().await.map_err(|e| e.to_string())?;
+    Ok((status, String::from_utf8_lossy(&body.to_bytes()).into_owned()))
+}
+
+/// True when order `reference` is delivered, by a plain `statut` call.
+pub async fn delivered(client: &Http, url: &str, login: &str, password: &str, reference: i64) -> bool {
+    post(client, url, statut_body(login, password, reference))
+        .await
+        .is_ok_and(|(_, text)| text.contains("<string>delivered</string>"))
+}
+
 /// Sends `calls` bodies made by `body(i)` from `clients` concurrent callers to `url`.
 pub async fn run(
     url: &str,
@@ -122,9 +152,7 @@ pub async fn run(
     body: Arc<dyn Fn(usize) -> String + Send + Sync>,
     server_cpu: &(dyn Fn() -> f64 + Sync),
 ) -> CallReport {
-    let mut tcp = HttpConnector::new();
-    tcp.set_nodelay(true);
-    let client: Client<_, Full<Bytes>> = Client::builder(TokioExecutor::new()).build(tcp);
+    let client = http_client();
     let bodies: Arc<Vec<String>> = Arc::new((0..calls).map(|i| body(i)).collect());
     let next = Arc::new(AtomicUsize::new(0));
     let cpu0 = server_cpu();
@@ -140,26 +168,10 @@ pub async fn run(
                     return out;
                 }
                 let start = Instant::now();
-                let req = http::Request::post(url.as_str())
-                    .header("content-type", "text/xml")
-                    .body(Full::new(Bytes::from(bodies[i].clone())))
-                    .expect("request");
-                let r = match client.request(req).await {
-                    Ok(rsp) => {
-                        let status = rsp.status();
-                        match rsp.into_body().collect().await {
-                            Ok(b) => {
-                                let text = String::from_utf8_lossy(&b.to_bytes()).into_owned();
-                                if status.is_success() && !text.contains("faultCode") {
-                                    Ok(start.elapsed())
-                                } else {
-                                    Err(format!("HTTP {status}: {}", text.chars().take(300).collect::<String>()))
-                                }
-                            }
-                            Err(e) => Err(e.to_string()),
-                        }
-                    }
-                    Err(e) => Err(e.to_string()),
+                let r = match post(&client, &url, bodies[i].clone()).await {
+                    Ok((status, text)) if status.is_success() && !text.contains("faultCode") => Ok(start.elapsed()),
+                    Ok((status, text)) => Err(format!("HTTP {status}: {}", text.chars().take(300).collect::<String>())),
+                    Err(e) => Err(e),
                 };
                 out.push(r);
             }
