@@ -13,6 +13,7 @@ use axum::response::{IntoResponse, Response};
 use crate::prometheus::Registry;
 
 const HTTP_BUCKETS: &[f64] = &[0.001, 0.0025, 0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1.0, 2.5, 5.0, 10.0];
+const WRITE_TURN_BUCKETS: &[f64] = &[0.0001, 0.00025, 0.0005, 0.001, 0.0025, 0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 1.0];
 const UPSTREAM_BUCKETS: &[f64] = &[0.01, 0.05, 0.1, 0.25, 0.5, 1.0, 2.5, 5.0, 10.0, 30.0, 60.0, 120.0];
 
 /// Why the recorder could not be installed.
@@ -25,6 +26,8 @@ pub fn install() -> Result<Registry, AlreadyInstalled> {
     let registry = Registry::new(&[
         ("certgate_http_request_duration_seconds", HTTP_BUCKETS),
         ("certgate_upstream_request_duration_seconds", UPSTREAM_BUCKETS),
+        (storage::WRITE_TURN_WAIT, WRITE_TURN_BUCKETS),
+        (storage::WRITE_TURN_HELD, WRITE_TURN_BUCKETS),
     ]);
     metrics::set_global_recorder(registry.clone()).map_err(|_| AlreadyInstalled)?;
     Ok(registry)

@@ -212,6 +212,11 @@ request_timeout_secs = 5
     assert_eq!(metric(&m, "certgate_jobs_queued "), 0.0);
     assert_eq!(metric(&m, "certgate_http_requests_total{front=\"xmlrpc\",route=\"solde\",status=\"200\"}"), 2.0);
     assert_eq!(metric(&m, "certgate_xmlrpc_faults_total{method=\"solde\",code=\"1\"}"), 1.0, "the wrong password");
+    // SQLite writers take turns, and how long they waited and held the turn is shown.
+    for turn in [storage::WRITE_TURN_WAIT, storage::WRITE_TURN_HELD] {
+        assert!(metric(&m, &format!("{turn}_count")) >= 2.0, "{turn}");
+        assert!(metric(&m, &format!("{turn}_bucket{{le=\"+Inf\"}}")) >= 2.0, "{turn}");
+    }
     assert!(!m.contains(&directory[directory.find("/acme/").unwrap()..]), "no raw ACME path in the labels");
     stop(serve);
 

@@ -1,6 +1,6 @@
 use std::ops::{Deref, DerefMut};
 use std::sync::Arc;
-use std::time::Duration;
+use std::time::{Duration, Instant};
 
 use tokio::sync::{Mutex, OwnedMutexGuard};
 
@@ -37,6 +37,25 @@ impl DerefMut for Tx {
 /// A connection for one autocommit write; on SQLite it holds this process's
 /// write turn until dropped.
 pub type Writer = Pooled;
+
+/// The histogram of how long SQLite writers waited for the write turn.
+pub const WRITE_TURN_WAIT: &str = "certgate_db_write_turn_wait_seconds";
+/// The histogram of how long SQLite writers held the write turn.
+pub const WRITE_TURN_HELD: &str = "certgate_db_write_turn_held_seconds";
+
+/// This process's SQLite write turn, held until dropped; how long it was
+/// held goes to [`WRITE_TURN_HELD`]: everyone else's wait is made of it.
+#[derive(Debug)]
+pub struct WriteTurn {
+    _guard: OwnedMutexGuard<()>,
+    since: Instant,
+}
+
+impl Drop for WriteTurn {
+    fn drop(&mut self) {
+        metrics::histogram!(WRITE_TURN_HELD).record(self.since.elapsed().as_secs_f64());
+    }
+}
 
 /// Which database engine a [`Db`] talks to, for the few statements that differ.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
@@ -147,9 +166,15 @@ impl Db {
     /// process take turns before touching the file (SQLite's own busy handler
     /// polls with sleeps, which costs tens of milliseconds under contention);
     /// other processes still wait on the lock itself. PostgreSQL needs none.
-    async fn write_turn(&self) -> Option<OwnedMutexGuard<()>> {
+    async fn write_turn(&self) -> Option<WriteTurn> {
         match self.backend {
-            Backend::Sqlite => Some(self.write_turn.clone().lock_owned().await),
+            Backend::Sqlite => {
+                let asked = Instant::now();
+                let guard = self.write_turn.clone().lock_owned().await;
+                let since = Instant::now();
+                metrics::histogram!(WRITE_TURN_WAIT).record(since.duration_since(asked).as_secs_f64());
+                Some(WriteTurn { _guard: guard, since })
+            }
             Backend::Postgres => None,
         }
     }

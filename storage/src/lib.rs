@@ -29,7 +29,7 @@ pub mod sealed;
 pub mod upstream_accounts;
 pub mod users;
 
-pub use db::{Backend, Conn, Db, Tx, Writer, commit};
+pub use db::{Backend, Conn, Db, Tx, WRITE_TURN_HELD, WRITE_TURN_WAIT, WriteTurn, Writer, commit};
 pub use error::{Error, Result};
 pub use pool::{Pooled, RECHECK};
 

@@ -13,9 +13,9 @@ use std::time::{Duration, Instant};
 
 use sqlx::any::AnyConnectOptions;
 use sqlx::{AnyConnection, Connection as _, Executor as _};
-use tokio::sync::{OwnedMutexGuard, OwnedSemaphorePermit, Semaphore};
+use tokio::sync::{OwnedSemaphorePermit, Semaphore};
 
-use crate::{Backend, Conn, Result};
+use crate::{Backend, Conn, Result, WriteTurn};
 
 /// How long a connection may go unchecked before it is pinged on its way out:
 /// a connection the server dropped fails requests for at most this long.
@@ -131,7 +131,7 @@ pub struct Pooled {
     conn: ManuallyDrop<AnyConnection>,
     checked: Instant,
     in_transaction: bool,
-    write_turn: Option<OwnedMutexGuard<()>>,
+    write_turn: Option<WriteTurn>,
     permit: Option<OwnedSemaphorePermit>,
     shared: Arc<Shared>,
 }
@@ -149,7 +149,7 @@ impl Pooled {
     }
 
     /// Makes this connection hold the write turn until it is dropped.
-    pub(crate) fn hold(&mut self, write_turn: Option<OwnedMutexGuard<()>>) {
+    pub(crate) fn hold(&mut self, write_turn: Option<WriteTurn>) {
         self.write_turn = write_turn;
     }
 
