@@ -8,7 +8,7 @@ use axum::response::Response;
 use base64::Engine as _;
 use base64::engine::general_purpose::URL_SAFE_NO_PAD;
 use orders::csr::Csr;
-use orders::{Caller, PlaceOrder};
+use orders::{AlsoWrite, BoxFuture, Caller, PlaceOrder, Placed};
 use serde_json::{Value, json};
 use storage::acme_orders::{self, AcmeAuthzRow, AcmeOrderRow, NewAuthz};
 
@@ -238,6 +238,24 @@ pub(crate) async fn order(State(acme): State<Acme>, Path((_, id)): Path<(String,
         .await
 }
 
+/// An ACME order's status once finalize placed its certgate order: valid
+/// when signed at once (the embedded CA), else processing until the worker
+/// delivers it.
+fn finalized_status(placed: &Placed) -> &'static str {
+    if placed.certificate_id.is_some() { "valid" } else { "processing" }
+}
+
+/// Links ACME order `.0` to the certgate order that finalize placed, in the
+/// transaction that places it: the two cannot disagree, and finalize makes
+/// no write of its own afterwards.
+struct Finalized(i64);
+
+impl AlsoWrite for Finalized {
+    fn write<'a>(&'a self, tx: &'a mut storage::Conn, placed: &'a Placed) -> BoxFuture<'a, storage::Result<()>> {
+        Box::pin(acme_orders::set_status(tx, self.0, finalized_status(placed), Some(placed.order.id), None))
+    }
+}
+
 /// `POST order/<id>/finalize`: the CSR must name exactly the order's
 /// identifiers with a key other than the account's; the order core then
 /// places and pays the order (`DCACME-` reference) and has it issued: at
@@ -305,7 +323,7 @@ pub(crate) async fn finalize(
                     None => None,
                 },
             };
-            let placed = acme.orders.place_and_issue(&caller, &req).await?;
+            let placed = acme.orders.place_and_issue(&caller, &req, &Finalized(o.id)).await?;
             let v = if placed.replayed {
                 // A retried finalize: the order's state is whatever the first one left.
                 let mut c = acme.orders.db().acquire_writer().await?;
@@ -314,12 +332,9 @@ pub(crate) async fn finalize(
                 let o = acme.own_order(account.id, id).await?;
                 acme.order_json(&ctx, &caller, &o).await?
             } else {
-                // Signed at once (the embedded CA): valid already; else the worker issues it.
-                view.status = if placed.certificate_id.is_some() { "valid" } else { "processing" }.into();
+                // The order's status and link were written with the order (`Finalized`).
+                view.status = finalized_status(&placed).into();
                 view.certificate = placed.certificate_id;
-                let mut c = acme.orders.db().acquire_writer().await?;
-                acme_orders::set_status(&mut c, o.id, &view.status, Some(placed.order.id), None).await?;
-                drop(c);
                 o.order_id = Some(placed.order.id);
                 acme.render_order(&ctx, &caller, &o, view).await?
             };

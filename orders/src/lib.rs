@@ -37,7 +37,7 @@ pub use dcv::Dcv;
 pub use error::{OrderError, Result};
 pub use lifecycle::Reissue;
 pub use memo::Memo;
-pub use place::{PlaceOrder, Placed};
+pub use place::{AlsoWrite, PlaceOrder, Placed};
 pub use readiness::Readiness;
 pub use rights::{Caller, Right, Rights, Source};
 pub use statements::{Ledger, StatementLine, TokenBalance, balances_csv, iso, statement_csv};
@@ -49,6 +49,7 @@ pub use storage::jobs::JobRow as Job;
 pub use storage::orders::OrderFilter;
 pub use storage::orders::OrderRow as Order;
 pub use storage::organisations::{NewOrganisation, OrganisationRow as Organisation};
+pub use upstream::BoxFuture;
 pub use worker::Worker;
 
 use storage::Db;

@@ -282,6 +282,7 @@ impl Orders {
             idempotency_key: None,
             needs_dcv,
             issue_now: false,
+            also: None,
         };
         self.record(caller, o.organisation_id, &ctx.product, &checked, &spec).await
     }

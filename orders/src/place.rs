@@ -44,6 +44,14 @@ pub struct Placed {
     pub certificate_id: Option<i64>,
 }
 
+/// What a front also writes in the transaction that places an order, so that
+/// its own record of the order (the ACME order's link and status) commits
+/// with the order or not at all, without a write of its own afterwards.
+pub trait AlsoWrite: Send + Sync {
+    /// Writes in the placing transaction, just before it commits.
+    fn write<'a>(&'a self, tx: &'a mut storage::Conn, placed: &'a Placed) -> BoxFuture<'a, storage::Result<()>>;
+}
+
 /// How a validated order is to be recorded.
 pub(crate) struct Spec<'a> {
     pub kind: &'a str,
@@ -53,6 +61,8 @@ pub(crate) struct Spec<'a> {
     pub needs_dcv: bool,
     /// Sign in the order's transaction when the upstream can (see [`Orders::place_and_issue`]).
     pub issue_now: bool,
+    /// The front's own write in the same transaction.
+    pub also: Option<&'a dyn AlsoWrite>,
 }
 
 /// What validation of a request yields: the checked CSR and names.
@@ -68,18 +78,25 @@ impl Orders {
     /// or nothing. With approval mode on and a caller without the approval
     /// right, the order waits for an approver and nothing is charged yet.
     pub async fn place(&self, caller: &Caller, req: &PlaceOrder) -> Result<Placed> {
-        self.place_with(caller, req, false).await
+        self.place_with(caller, req, false, None).await
     }
 
     /// As [`Orders::place`]; and when the product's upstream signs at once
     /// (the embedded CA), the certificate is issued and the order delivered in
     /// the same transaction that pays for it, with no job to wait for. The
     /// ACME front uses it at finalize, which may then answer with a valid order.
-    pub async fn place_and_issue(&self, caller: &Caller, req: &PlaceOrder) -> Result<Placed> {
-        self.place_with(caller, req, true).await
+    /// `also` is written in the same transaction (not for a replayed order).
+    pub async fn place_and_issue(&self, caller: &Caller, req: &PlaceOrder, also: &dyn AlsoWrite) -> Result<Placed> {
+        self.place_with(caller, req, true, Some(also)).await
     }
 
-    async fn place_with(&self, caller: &Caller, req: &PlaceOrder, issue_now: bool) -> Result<Placed> {
+    async fn place_with(
+        &self,
+        caller: &Caller,
+        req: &PlaceOrder,
+        issue_now: bool,
+        also: Option<&dyn AlsoWrite>,
+    ) -> Result<Placed> {
         caller.require(Right::Technical)?;
         let ctx = self.order_context(caller.account_id, req.organisation_id, &req.product_code).await?;
         let (product, org_id) = (&ctx.product, req.organisation_id);
@@ -98,6 +115,7 @@ impl Orders {
             idempotency_key: req.idempotency_key.as_deref(),
             needs_dcv,
             issue_now,
+            also,
         };
         self.record(caller, org_id, product, &checked, &spec).await
     }
@@ -210,12 +228,16 @@ impl Orders {
             // The DCV token changed the row since it was inserted.
             order = orders::get(&mut tx, id).await?.ok_or_else(|| OrderError::UnknownOrder(id.to_string()))?;
         }
+        let placed = Placed { order, replayed: false, certificate_id };
+        if let Some(also) = spec.also {
+            also.write(&mut tx, &placed).await?;
+        }
         commit(tx).await?;
         if certificate_id.is_none() {
             // A job may have been queued; an order signed at once left none.
             self.wake_workers();
         }
-        Ok(Placed { order, replayed: false, certificate_id })
+        Ok(placed)
     }
 
     /// Checks, without writing anything, that an order of `product_code` for

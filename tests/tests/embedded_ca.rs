@@ -110,3 +110,57 @@ async fn ca_keys_are_sealed_at_rest_and_shared_by_every_instance() {
         tdb.cleanup().await;
     }
 }
+
+/// A front's own write in the placing transaction: a table of its own,
+/// written with the order's number and whether it was signed at once.
+struct RecordPlaced;
+
+impl orders::AlsoWrite for RecordPlaced {
+    fn write<'a>(
+        &'a self,
+        tx: &'a mut storage::Conn,
+        placed: &'a orders::Placed,
+    ) -> orders::BoxFuture<'a, storage::Result<()>> {
+        Box::pin(async move {
+            sqlx::query("INSERT INTO front_record (order_id, signed) VALUES ($1, $2)")
+                .bind(placed.order.id)
+                .bind(i64::from(placed.certificate_id.is_some()))
+                .execute(tx)
+                .await?;
+            Ok(())
+        })
+    }
+}
+
+#[tokio::test]
+async fn a_front_write_in_the_placing_transaction_commits_with_the_order_or_not_at_all() {
+    for tdb in TestDb::all().await {
+        let f = Fixture::new(&tdb, Formula::Bulk).await;
+        f.orders.credit_tokens(&f.op, "ssl1", 1, "").await.unwrap();
+        let req = PlaceOrder {
+            organisation_id: f.org,
+            product_code: "ssl1".into(),
+            csr: csr(&["www.example.test"], Key::P256).into_bytes(),
+            ..Default::default()
+        };
+        // The front's table is missing: its write fails, and the order with it.
+        let before = certgate_tests::footprint(f.orders.db()).await;
+        assert!(f.orders.place_and_issue(&f.op, &req, &RecordPlaced).await.is_err(), "{}", tdb.backend);
+        assert_eq!(certgate_tests::footprint(f.orders.db()).await, before, "{}: nothing placed or charged", tdb.backend);
+
+        let mut c = f.orders.db().acquire().await.unwrap();
+        sqlx::query("CREATE TABLE front_record (order_id BIGINT NOT NULL, signed BIGINT NOT NULL)")
+            .execute(&mut *c)
+            .await
+            .unwrap();
+        drop(c);
+        let placed = f.orders.place_and_issue(&f.op, &req, &RecordPlaced).await.unwrap();
+        assert_eq!(placed.order.status, "delivered", "{}: signed at once, and the row says so", tdb.backend);
+        let mut c = f.orders.db().acquire().await.unwrap();
+        let recorded: (i64, i64) =
+            sqlx::query_as("SELECT order_id, signed FROM front_record").fetch_one(&mut *c).await.unwrap();
+        assert_eq!(recorded, (placed.order.id, 1), "{}", tdb.backend);
+        drop(c);
+        tdb.cleanup().await;
+    }
+}
