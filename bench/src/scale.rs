@@ -5,7 +5,7 @@
 use std::time::{Duration, Instant};
 
 use certgate_tests::{Fixture, Key, csr};
-use orders::{Formula, OrderFilter, PlaceOrder};
+use orders::{Formula, OrderFilter};
 
 use crate::stats::{Samples, ms};
 
@@ -141,12 +141,7 @@ pub async fn run(n: i64, postgres: Option<String>, runs: usize, without_new_inde
     let mut i = 0;
     results.push(
         time("place one order (token debit)", runs, || {
-            let req = PlaceOrder {
-                organisation_id: f.org,
-                product_code: "ssl1".into(),
-                csr: csrs[i % csrs.len()].clone().into_bytes(),
-                ..Default::default()
-            };
+            let req = f.ssl1_order(csrs[i % csrs.len()].clone());
             i += 1;
             let (orders, op) = (f.orders.clone(), f.op.clone());
             async move {

@@ -198,9 +198,7 @@ impl Orders {
         let id = order.id;
         let at_once =
             spec.issue_now && status == Status::Processing && self.upstream(&product.upstream)?.issues_at_once();
-        if at_once {
-            payment::charge(&mut tx, &account, id, &q, &caller.login).await?;
-        } else if !pending {
+        if !at_once && !pending {
             self.pay_and_queue(&mut tx, &account, id, &q, status, &caller.login).await?;
         }
         audit::record(
@@ -231,6 +229,13 @@ impl Orders {
         let placed = Placed { order, replayed: false, certificate_id };
         if let Some(also) = spec.also {
             also.write(&mut tx, &placed).await?;
+        }
+        if at_once {
+            // Paid last, whether signed or queued: the conditional debit locks
+            // the account's balance row until the commit (on PostgreSQL), so
+            // the account's other orders wait for the debit and the commit
+            // only, not for the signing and the writes before them.
+            payment::charge(&mut tx, &account, id, &q, &caller.login).await?;
         }
         commit(tx).await?;
         if certificate_id.is_none() {

@@ -6,7 +6,7 @@
 use std::sync::Arc;
 use std::sync::atomic::{AtomicU64, Ordering};
 
-use orders::{Caller, Formula, Orders, Rights, Settings, Source};
+use orders::{Caller, Formula, Orders, PlaceOrder, Rights, Settings, Source};
 use rcgen::{CertificateParams, DistinguishedName, DnType, KeyPair};
 use sqlx::{Connection as _, Executor as _};
 use storage::Db;
@@ -141,6 +141,16 @@ impl Fixture {
         orders.import_prices(&op, TEST_PRICES, None).await.expect("import");
         let org = new_org(&orders, &op).await;
         Fixture { orders, op, account, org }
+    }
+
+    /// A request for the test product `ssl1` for this organisation, with `csr_pem`.
+    pub fn ssl1_order(&self, csr_pem: String) -> PlaceOrder {
+        PlaceOrder {
+            organisation_id: self.org,
+            product_code: "ssl1".into(),
+            csr: csr_pem.into_bytes(),
+            ..Default::default()
+        }
     }
 
     /// A user of this account with `rights`, as an XML-RPC front would authenticate it.

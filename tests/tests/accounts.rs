@@ -1,7 +1,7 @@
 //! Users and lockout, ACME URL credentials, price imports and statements.
 
 use certgate_tests::{Fixture, Key, TestDb, csr, footprint};
-use orders::{Formula, Ledger, OrderError, PlaceOrder, Rights, Source};
+use orders::{Formula, Ledger, OrderError, Rights, Source};
 
 #[tokio::test]
 async fn five_failed_logins_lock_a_user_until_an_operator_unlocks_it() {
@@ -105,12 +105,7 @@ async fn statements_show_balances_movements_and_csv() {
         f.orders.credit_tokens(&f.op, "ssl1", 3, "invoice 42").await.unwrap();
         assert!(matches!(f.orders.credit_tokens(&f.op, "nope", 3, "").await, Err(OrderError::UnknownProduct(_))));
         assert!(matches!(f.orders.credit_tokens(&f.op, "ssl1", 0, "").await, Err(OrderError::Invalid(_))));
-        let req = PlaceOrder {
-            organisation_id: f.org,
-            product_code: "ssl1".into(),
-            csr: csr(&["www.example.test"], Key::P256).into_bytes(),
-            ..Default::default()
-        };
+        let req = f.ssl1_order(csr(&["www.example.test"], Key::P256));
         let o = f.orders.place(&f.op, &req).await.unwrap().order;
         let balances = f.orders.token_balances(&f.op).await.unwrap();
         assert_eq!(balances.len(), 1);

@@ -4,7 +4,7 @@
 use std::time::Duration;
 
 use certgate_tests::{Fixture, Key, TestDb, csr, order_core};
-use orders::{Formula, Ledger, PlaceOrder, Settings, Worker};
+use orders::{Formula, Ledger, Settings, Worker};
 use storage::{Db, jobs};
 
 #[tokio::test]
@@ -13,12 +13,7 @@ async fn job_interrupted_between_debit_and_issuance_resumes_after_restart() {
         let settings = Settings { job_lease_secs: 1, ..Settings::default() };
         let f = Fixture::with_settings(&tdb, Formula::Bulk, settings.clone()).await;
         f.orders.credit_tokens(&f.op, "ssl1", 1, "").await.unwrap();
-        let req = PlaceOrder {
-            organisation_id: f.org,
-            product_code: "ssl1".into(),
-            csr: csr(&["www.example.test"], Key::P256).into_bytes(),
-            ..Default::default()
-        };
+        let req = f.ssl1_order(csr(&["www.example.test"], Key::P256));
         let placed = f.orders.place(&f.op, &req).await.unwrap().order;
         let reference = placed.reference.unwrap();
 

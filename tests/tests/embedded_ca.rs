@@ -2,7 +2,7 @@
 //! openssl accepts, and nothing copied from the CSR but its key and names.
 
 use certgate_tests::{Fixture, Key, TEST_SECRET, TestDb, csr, csr_with, embedded_root, openssl_verify};
-use orders::{Formula, PlaceOrder, Worker};
+use orders::{Formula, Worker};
 use rcgen::{BasicConstraints, ExtendedKeyUsagePurpose, IsCa, KeyUsagePurpose};
 use storage::sealed::SecretKey;
 use upstream::EmbeddedCa;
@@ -10,12 +10,7 @@ use x509_parser::extensions::ParsedExtension;
 use x509_parser::prelude::{FromDer, X509Certificate};
 
 async fn issue(f: &Fixture, csr_pem: String) -> orders::Certificate {
-    let req = PlaceOrder {
-        organisation_id: f.org,
-        product_code: "ssl1".into(),
-        csr: csr_pem.into_bytes(),
-        ..Default::default()
-    };
+    let req = f.ssl1_order(csr_pem);
     let o = f.orders.place(&f.op, &req).await.unwrap().order;
     Worker::new(f.orders.clone(), "t").drain().await.unwrap();
     f.orders.certificates(&f.op, &o.reference.unwrap()).await.unwrap().remove(0)
@@ -137,16 +132,16 @@ async fn a_front_write_in_the_placing_transaction_commits_with_the_order_or_not_
     for tdb in TestDb::all().await {
         let f = Fixture::new(&tdb, Formula::Bulk).await;
         f.orders.credit_tokens(&f.op, "ssl1", 1, "").await.unwrap();
-        let req = PlaceOrder {
-            organisation_id: f.org,
-            product_code: "ssl1".into(),
-            csr: csr(&["www.example.test"], Key::P256).into_bytes(),
-            ..Default::default()
-        };
+        let req = f.ssl1_order(csr(&["www.example.test"], Key::P256));
         // The front's table is missing: its write fails, and the order with it.
         let before = certgate_tests::footprint(f.orders.db()).await;
         assert!(f.orders.place_and_issue(&f.op, &req, &RecordPlaced).await.is_err(), "{}", tdb.backend);
-        assert_eq!(certgate_tests::footprint(f.orders.db()).await, before, "{}: nothing placed or charged", tdb.backend);
+        assert_eq!(
+            certgate_tests::footprint(f.orders.db()).await,
+            before,
+            "{}: nothing placed or charged",
+            tdb.backend
+        );
 
         let mut c = f.orders.db().acquire().await.unwrap();
         sqlx::query("CREATE TABLE front_record (order_id BIGINT NOT NULL, signed BIGINT NOT NULL)")
@@ -161,6 +156,18 @@ async fn a_front_write_in_the_placing_transaction_commits_with_the_order_or_not_
             sqlx::query_as("SELECT order_id, signed FROM front_record").fetch_one(&mut *c).await.unwrap();
         assert_eq!(recorded, (placed.order.id, 1), "{}", tdb.backend);
         drop(c);
+
+        // The one token is spent: the debit, made last, refuses, and the
+        // certificate signed before it is rolled back with everything else.
+        let certificates = async || -> i64 {
+            let mut c = f.orders.db().acquire().await.unwrap();
+            sqlx::query_scalar("SELECT COUNT(*) FROM certificates").fetch_one(&mut *c).await.unwrap()
+        };
+        let (before, certs) = (certgate_tests::footprint(f.orders.db()).await, certificates().await);
+        let refused = f.orders.place_and_issue(&f.op, &req, &RecordPlaced).await;
+        assert!(matches!(refused, Err(orders::OrderError::InsufficientTokens { .. })), "{}: {refused:?}", tdb.backend);
+        assert_eq!(certgate_tests::footprint(f.orders.db()).await, before, "{}", tdb.backend);
+        assert_eq!(certificates().await, certs, "{}: no certificate kept", tdb.backend);
         tdb.cleanup().await;
     }
 }

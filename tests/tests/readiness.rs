@@ -3,7 +3,7 @@
 //! the gauges `/metrics` reads from the database.
 
 use certgate_tests::{Fixture, TestDb};
-use orders::{Formula, PlaceOrder, Worker};
+use orders::{Formula, Worker};
 
 #[tokio::test]
 async fn ready_with_a_current_schema_and_not_with_a_missing_migration() {
@@ -33,8 +33,7 @@ async fn gauges_count_every_status_and_the_job_queue() {
     for tdb in TestDb::all().await {
         let f = Fixture::new(&tdb, Formula::Bulk).await;
         f.orders.credit_tokens(&f.op, "ssl1", 1, "").await.unwrap();
-        let csr = certgate_tests::csr(&["www.example.test"], certgate_tests::Key::P256).into_bytes();
-        let req = PlaceOrder { organisation_id: f.org, product_code: "ssl1".into(), csr, ..Default::default() };
+        let req = f.ssl1_order(certgate_tests::csr(&["www.example.test"], certgate_tests::Key::P256));
         f.orders.place(&f.op, &req).await.unwrap();
         let count = |g: &orders::Gauges, s: &str| g.orders_by_status.iter().find(|(n, _)| n == s).map(|(_, n)| *n);
         let g = f.orders.gauges().await.unwrap();
