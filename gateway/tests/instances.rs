@@ -208,9 +208,12 @@ async fn two_instances_share_nonces_accounts_jobs_and_the_ledger_and_survive_a_s
             let q = sqlx::query_scalar::<_, i64>("SELECT COUNT(*) FROM jobs WHERE lease_owner LIKE $1");
             q.bind(owner).fetch_one(&mut *db.acquire().await.unwrap()).await.unwrap()
         };
+        let start = Instant::now();
         while count(&db, "SELECT COUNT(*) FROM orders").await < (total / 3) as i64
             || leased(db.clone(), victim_owner.clone()).await == 0
         {
+            // Fail with a reason rather than hang.
+            assert!(start.elapsed() < Duration::from_secs(60), "the second instance never held a job's lease");
             tokio::time::sleep(Duration::from_millis(20)).await;
         }
         victim.kill().unwrap(); // SIGKILL
@@ -224,7 +227,11 @@ async fn two_instances_share_nonces_accounts_jobs_and_the_ledger_and_survive_a_s
     }
     let mut legacy = Vec::new();
     for n in 0..XMLRPC_ORDERS {
-        legacy.push(tokio::spawn(achat(base.clone(), n)));
+        // The first call goes to the second instance itself, so that its
+        // worker surely leases a job (a call wakes its own instance's worker);
+        // the others alternate through the balancer.
+        let to = if n == 0 { format!("http://127.0.0.1:{}", ports[1]) } else { base.clone() };
+        legacy.push(tokio::spawn(achat(to, n)));
     }
     let mut issued = 0;
     for t in acme {
