@@ -162,6 +162,11 @@ fn csr_b64(pem: &str) -> String {
     b64(&p.contents)
 }
 
+/// How many nonce uses the database has recorded.
+async fn used_nonces(f: &Fixture) -> i64 {
+    certgate_tests::scalar(f.orders.db(), "SELECT COUNT(*) FROM acme_used_nonces").await
+}
+
 async fn unchanged(f: &Fixture, before: &Footprint, what: &str) {
     assert_eq!(&footprint(f.orders.db()).await, before, "{what} wrote or charged something");
 }
@@ -189,11 +194,7 @@ async fn each_bad_request_gets_its_problem_and_changes_nothing() {
     assert!(replay.nonce.is_some(), "errors carry a fresh nonce too");
     // Nonces are sealed, not stored: an altered one, or one past its expiry,
     // is refused before anything is written (not even its use).
-    let used = async |f: &Fixture| -> i64 {
-        let mut c = f.orders.db().acquire().await.unwrap();
-        sqlx::query_scalar("SELECT COUNT(*) FROM acme_used_nonces").fetch_one(&mut *c).await.unwrap()
-    };
-    let used_before = used(&f).await;
+    let used_before = used_nonces(&f).await;
     let fresh = alice.nonce().await;
     let altered = format!("{}{}", if fresh.starts_with('A') { 'B' } else { 'A' }, &fresh[1..]);
     for (what, nonce) in [("altered", altered.as_str()), ("made up", "bm90LWEtbm9uY2UtdGhpcy1zZXJ2ZXItbWFkZQ")] {
@@ -206,7 +207,7 @@ async fn each_bad_request_gets_its_problem_and_changes_nothing() {
     assert_eq!((a.status, problem(&a)), (400, "badNonce"));
     assert!(a.body["detail"].as_str().unwrap().contains("expired"), "{}", a.body);
     f.orders.set_clock_offset(0);
-    assert_eq!(used(&f).await, used_before, "refused nonces leave no trace");
+    assert_eq!(used_nonces(&f).await, used_before, "refused nonces leave no trace");
     let order_url = ok.location.clone().unwrap();
     let order_rest = order_url.split(&format!("/acme/{}/", creds.path)).nth(1).unwrap().to_string();
     let before_orders = footprint(f.orders.db()).await;
@@ -411,10 +412,6 @@ async fn sqlite_nonces_are_redeemed_in_memory_and_die_with_the_process() {
     let pkcs8 = EcdsaKeyPair::generate_pkcs8(&ECDSA_P256_SHA256_FIXED_SIGNING, &SystemRandom::new()).unwrap();
     let mut alice = Raw::with_key(&before_restart, &creds.path, pkcs8.as_ref());
     assert_eq!(alice.register(&creds).await.status, 201);
-    let used = async || -> i64 {
-        let mut c = f.orders.db().acquire().await.unwrap();
-        sqlx::query_scalar("SELECT COUNT(*) FROM acme_used_nonces").fetch_one(&mut *c).await.unwrap()
-    };
     let kid = alice.kid.clone().unwrap();
     let rest = kid.strip_prefix(&alice.url("")).unwrap().to_string();
     let nonce = alice.nonce().await;
@@ -423,7 +420,7 @@ async fn sqlite_nonces_are_redeemed_in_memory_and_die_with_the_process() {
     assert_eq!(first.status, 200, "{}", first.body);
     let replay = alice.send(&url, "application/jose+json", alice.jws(&alice.header(&url, &nonce), "")).await;
     assert_eq!((replay.status, problem(&replay)), (400, "badNonce"));
-    assert_eq!(used().await, 0, "no use was written");
+    assert_eq!(used_nonces(&f).await, 0, "no use was written");
 
     let old = alice.nonce().await;
     let mut restarted = Raw::with_key(&after_restart, &creds.path, pkcs8.as_ref());

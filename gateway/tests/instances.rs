@@ -12,7 +12,7 @@ use std::sync::atomic::{AtomicBool, AtomicUsize, Ordering};
 use std::time::{Duration, Instant};
 
 use bytes::Bytes;
-use certgate_tests::{Connections, Key, TestDb, acme_account, csr, free_port};
+use certgate_tests::{Connections, Key, TestDb, acme_account, csr, free_port, scalar};
 use http_body_util::{BodyExt, Full};
 use hyper_util::client::legacy::Client;
 use hyper_util::client::legacy::connect::HttpConnector;
@@ -132,10 +132,6 @@ async fn achat(base: String, n: usize) -> bool {
     false
 }
 
-async fn count(db: &storage::Db, sql: &'static str) -> i64 {
-    sqlx::query_scalar(sql).fetch_one(&mut *db.acquire().await.unwrap()).await.unwrap()
-}
-
 #[tokio::test(flavor = "multi_thread", worker_threads = 4)]
 async fn two_instances_share_nonces_accounts_jobs_and_the_ledger_and_survive_a_sigkill() {
     let Some(tdb) = TestDb::postgres().await else {
@@ -209,7 +205,7 @@ async fn two_instances_share_nonces_accounts_jobs_and_the_ledger_and_survive_a_s
             q.bind(owner).fetch_one(&mut *db.acquire().await.unwrap()).await.unwrap()
         };
         let start = Instant::now();
-        while count(&db, "SELECT COUNT(*) FROM orders").await < (total / 3) as i64
+        while scalar(&db, "SELECT COUNT(*) FROM orders").await < (total / 3) as i64
             || leased(db.clone(), victim_owner.clone()).await == 0
         {
             // Fail with a reason rather than hang.
@@ -249,37 +245,37 @@ async fn two_instances_share_nonces_accounts_jobs_and_the_ledger_and_survive_a_s
     // The survivor finishes every job, including those the dead one leased.
     let db = &tdb.db;
     let start = Instant::now();
-    while count(db, "SELECT COUNT(*) FROM orders WHERE status = 'processing'").await > 0 {
+    while scalar(db, "SELECT COUNT(*) FROM orders WHERE status = 'processing'").await > 0 {
         assert!(start.elapsed() < Duration::from_secs(60), "orders left processing");
         tokio::time::sleep(Duration::from_millis(200)).await;
     }
-    let delivered = count(db, "SELECT COUNT(*) FROM orders WHERE status = 'delivered'").await;
+    let delivered = scalar(db, "SELECT COUNT(*) FROM orders WHERE status = 'delivered'").await;
     assert!(delivered >= total as i64, "none lost: {delivered} of at least {total}");
-    assert_eq!(count(db, "SELECT COUNT(*) FROM orders WHERE status NOT IN ('delivered')").await, 0);
+    assert_eq!(scalar(db, "SELECT COUNT(*) FROM orders WHERE status NOT IN ('delivered')").await, 0);
     let twice = "SELECT COUNT(*) FROM (SELECT order_id FROM certificates GROUP BY order_id HAVING COUNT(*) > 1) t";
-    assert_eq!(count(db, twice).await, 0, "no order issued twice");
-    assert_eq!(count(db, "SELECT COUNT(*) FROM certificates").await, delivered, "one certificate per order");
+    assert_eq!(scalar(db, twice).await, 0, "no order issued twice");
+    assert_eq!(scalar(db, "SELECT COUNT(*) FROM certificates").await, delivered, "one certificate per order");
     let debits = "SELECT COUNT(*) FROM ledger WHERE reason = 'order'";
-    assert_eq!(count(db, debits).await, delivered, "one debit per order");
+    assert_eq!(scalar(db, debits).await, delivered, "one debit per order");
     let balance = "SELECT CAST(COALESCE(SUM(amount), 0) AS BIGINT) FROM balances WHERE item = 'ssl1'";
-    assert_eq!(count(db, balance).await, start_tokens - delivered, "charged once each");
+    assert_eq!(scalar(db, balance).await, start_tokens - delivered, "charged once each");
     // The job the dead instance held was taken over by the survivor.
     let retaken = "SELECT COUNT(*) FROM jobs WHERE kind = 'issue' AND state = 'done' AND attempts > 1";
-    assert!(count(db, retaken).await >= 1, "the leased job was finished by the survivor");
+    assert!(scalar(db, retaken).await >= 1, "the leased job was finished by the survivor");
     // ACME orders are signed inside finalize (the embedded CA signs at once);
     // every queued job (the XML-RPC orders') was delivered by the survivor's worker.
     let workers = "SELECT COUNT(DISTINCT actor) FROM audit_log WHERE action = 'order.deliver' AND source = 'worker'";
-    assert_eq!(count(db, workers).await, 1, "the paused worker delivered nothing; the survivor all");
+    assert_eq!(scalar(db, workers).await, 1, "the paused worker delivered nothing; the survivor all");
     let at_finalize =
-        count(db, "SELECT COUNT(*) FROM audit_log WHERE action = 'order.deliver' AND source = 'acme'").await;
+        scalar(db, "SELECT COUNT(*) FROM audit_log WHERE action = 'order.deliver' AND source = 'acme'").await;
     let by_worker =
-        count(db, "SELECT COUNT(*) FROM audit_log WHERE action = 'order.deliver' AND source = 'worker'").await;
+        scalar(db, "SELECT COUNT(*) FROM audit_log WHERE action = 'order.deliver' AND source = 'worker'").await;
     // A request cut short by the kill is made again, so there may be more orders than asked for.
     assert!(at_finalize >= (ACME_CLIENTS * ORDERS_PER_CLIENT) as i64, "each ACME order delivered at its finalize");
     assert!(by_worker >= XMLRPC_ORDERS as i64, "each XML-RPC order delivered by a worker");
     assert_eq!(at_finalize + by_worker, delivered, "every delivery is one of those");
     let migrations = "SELECT COUNT(*) FROM _sqlx_migrations";
-    assert_eq!(count(db, migrations).await, count(db, "SELECT COUNT(DISTINCT version) FROM _sqlx_migrations").await);
+    assert_eq!(scalar(db, migrations).await, scalar(db, "SELECT COUNT(DISTINCT version) FROM _sqlx_migrations").await);
 
     for mut c in instances {
         let _ = Command::new("kill").arg("-TERM").arg(c.id().to_string()).status();

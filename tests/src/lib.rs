@@ -263,14 +263,22 @@ pub struct Footprint {
 
 /// Counts the rows of `db` that orders, payments and jobs write.
 pub async fn footprint(db: &Db) -> Footprint {
-    let mut c = db.acquire().await.expect("conn");
-    let mut count = async |sql: &'static str| -> i64 { sqlx::query_scalar(sql).fetch_one(&mut *c).await.expect(sql) };
     Footprint {
-        orders: count("SELECT COUNT(*) FROM orders").await,
-        ledger: count("SELECT COUNT(*) FROM ledger").await,
-        jobs: count("SELECT COUNT(*) FROM jobs").await,
-        balances_sum: count("SELECT CAST(COALESCE(SUM(amount), 0) AS BIGINT) FROM balances").await,
+        orders: scalar(db, "SELECT COUNT(*) FROM orders").await,
+        ledger: scalar(db, "SELECT COUNT(*) FROM ledger").await,
+        jobs: scalar(db, "SELECT COUNT(*) FROM jobs").await,
+        balances_sum: scalar(db, "SELECT CAST(COALESCE(SUM(amount), 0) AS BIGINT) FROM balances").await,
     }
+}
+
+/// The one integer a query of `db` returns (a count, a sum).
+pub async fn scalar(db: &Db, sql: &'static str) -> i64 {
+    sqlx::query_scalar(sql).fetch_one(&mut *db.acquire().await.expect("conn")).await.expect(sql)
+}
+
+/// Runs one statement on `db` (a test's own table, a deliberate damage).
+pub async fn execute(db: &Db, sql: &'static str) {
+    sqlx::query(sql).execute(&mut *db.acquire().await.expect("conn")).await.expect(sql);
 }
 
 /// Runs `openssl verify` of `leaf` against `root` with `chain` as untrusted

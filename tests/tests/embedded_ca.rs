@@ -143,12 +143,11 @@ async fn a_front_write_in_the_placing_transaction_commits_with_the_order_or_not_
             tdb.backend
         );
 
-        let mut c = f.orders.db().acquire().await.unwrap();
-        sqlx::query("CREATE TABLE front_record (order_id BIGINT NOT NULL, signed BIGINT NOT NULL)")
-            .execute(&mut *c)
-            .await
-            .unwrap();
-        drop(c);
+        certgate_tests::execute(
+            f.orders.db(),
+            "CREATE TABLE front_record (order_id BIGINT NOT NULL, signed BIGINT NOT NULL)",
+        )
+        .await;
         let placed = f.orders.place_and_issue(&f.op, &req, &RecordPlaced).await.unwrap();
         assert_eq!(placed.order.status, "delivered", "{}: signed at once, and the row says so", tdb.backend);
         let mut c = f.orders.db().acquire().await.unwrap();
@@ -159,10 +158,7 @@ async fn a_front_write_in_the_placing_transaction_commits_with_the_order_or_not_
 
         // The one token is spent: the debit, made last, refuses, and the
         // certificate signed before it is rolled back with everything else.
-        let certificates = async || -> i64 {
-            let mut c = f.orders.db().acquire().await.unwrap();
-            sqlx::query_scalar("SELECT COUNT(*) FROM certificates").fetch_one(&mut *c).await.unwrap()
-        };
+        let certificates = async || certgate_tests::scalar(f.orders.db(), "SELECT COUNT(*) FROM certificates").await;
         let (before, certs) = (certgate_tests::footprint(f.orders.db()).await, certificates().await);
         let refused = f.orders.place_and_issue(&f.op, &req, &RecordPlaced).await;
         assert!(matches!(refused, Err(orders::OrderError::InsufficientTokens { .. })), "{}: {refused:?}", tdb.backend);

@@ -16,12 +16,8 @@ async fn ready_with_a_current_schema_and_not_with_a_missing_migration() {
         assert_eq!(r.unconfigured, vec![("ghost1".to_string(), "nowhere".to_string())]);
 
         // A database one migration behind this build is not ready.
-        let mut c = f.orders.db().acquire().await.unwrap();
-        sqlx::query("DELETE FROM _sqlx_migrations WHERE version = (SELECT MAX(version) FROM _sqlx_migrations)")
-            .execute(&mut *c)
-            .await
-            .unwrap();
-        drop(c);
+        let latest = "DELETE FROM _sqlx_migrations WHERE version = (SELECT MAX(version) FROM _sqlx_migrations)";
+        certgate_tests::execute(f.orders.db(), latest).await;
         let r = f.orders.readiness().await;
         assert!(r.database && !r.migrations_current && !r.ready(), "{}: {r:?}", tdb.backend);
         tdb.cleanup().await;

@@ -46,8 +46,7 @@ async fn settle(f: &Fixture, reference: &str, within: Duration) -> Order {
 
 /// How many upstream accounts are stored.
 async fn stored_accounts(f: &Fixture) -> i64 {
-    let mut c = f.orders.db().acquire().await.unwrap();
-    sqlx::query_scalar("SELECT COUNT(*) FROM upstream_accounts").fetch_one(&mut *c).await.unwrap()
+    certgate_tests::scalar(f.orders.db(), "SELECT COUNT(*) FROM upstream_accounts").await
 }
 
 /// The refunds of the account's token ledger.
