@@ -298,13 +298,13 @@ impl Acme {
                 Refused::Expired => "the nonce has expired",
             })
         })?;
-        let used_before = Problem::bad_nonce("the nonce was already used");
+        let used_before = || Problem::bad_nonce("the nonce was already used");
         if let Some(fresh) = self.nonces.redeem_here(&sealed) {
-            return if fresh { Ok(self.nonces_redeemed.fetch_add(1, Ordering::Relaxed)) } else { Err(used_before) };
+            return if fresh { Ok(self.nonces_redeemed.fetch_add(1, Ordering::Relaxed)) } else { Err(used_before()) };
         }
         let mut c = self.orders.db().acquire_writer().await?;
         if !acme_nonces::redeem(&mut c, nonce, sealed.expires_at).await? {
-            return Err(used_before);
+            return Err(used_before());
         }
         let redeemed = self.nonces_redeemed.fetch_add(1, Ordering::Relaxed);
         if redeemed.is_multiple_of(512) {

@@ -48,16 +48,7 @@ impl Acme {
     /// The ACME front over an order core.
     pub fn new(orders: Orders, settings: Settings) -> Acme {
         let va = Arc::new(validation::Va::new(settings.va.clone()));
-        let nonces = Arc::new(match orders.db().backend() {
-            storage::Backend::Postgres => nonce::Nonces::shared(orders.mac_key("acme-nonce"), settings.nonce_ttl_secs),
-            storage::Backend::Sqlite => {
-                // A key of this process's own, derived from the secret key
-                // (unguessable) and the process and time (unique).
-                let started = std::time::SystemTime::now().duration_since(std::time::UNIX_EPOCH).unwrap_or_default();
-                let boot = format!("acme-nonce/{}/{}", std::process::id(), started.as_nanos());
-                nonce::Nonces::local(orders.mac_key(&boot), settings.nonce_ttl_secs)
-            }
-        });
+        let nonces = Arc::new(nonce::Nonces::for_database(&orders, settings.nonce_ttl_secs));
         Acme {
             orders,
             settings: Arc::new(settings),

@@ -13,6 +13,8 @@ use aws_lc_rs::hmac;
 use base64::Engine as _;
 use base64::engine::general_purpose::URL_SAFE_NO_PAD;
 
+use storage::Backend;
+
 use crate::nonce_window::Window;
 
 /// Bytes of the expiry (big-endian UTC Unix seconds), the random part and the tag.
@@ -47,6 +49,21 @@ pub(crate) enum Refused {
 }
 
 impl Nonces {
+    /// The nonces that fit the order core's database, valid for `ttl_secs`:
+    /// shared ones on PostgreSQL, this process's own on SQLite.
+    pub fn for_database(orders: &orders::Orders, ttl_secs: i64) -> Nonces {
+        match orders.db().backend() {
+            Backend::Postgres => Nonces::shared(orders.mac_key("acme-nonce"), ttl_secs),
+            Backend::Sqlite => {
+                // A key of this process's own, derived from the secret key
+                // (unguessable) and the process and time (unique).
+                let started = std::time::SystemTime::now().duration_since(std::time::UNIX_EPOCH).unwrap_or_default();
+                let boot = format!("acme-nonce/{}/{}", std::process::id(), started.as_nanos());
+                Nonces::local(orders.mac_key(&boot), ttl_secs)
+            }
+        }
+    }
+
     /// Nonces sealed with `key`, valid for `ttl_secs`, whose uses the
     /// database records (several instances).
     pub fn shared(key: hmac::Key, ttl_secs: i64) -> Nonces {
