@@ -253,11 +253,7 @@ async fn main() {
 /// admin URL `postgres`) or, without it, SQLite in a temporary directory.
 pub(crate) async fn bench_db(postgres: Option<String>) -> TestDb {
     match postgres {
-        Some(url) => {
-            // SAFETY: set before any other thread reads the environment.
-            unsafe { std::env::set_var("CERTGATE_TEST_POSTGRES_URL", url) };
-            TestDb::postgres().await.expect("postgres database")
-        }
+        Some(url) => TestDb::postgres_at(&url).await,
         None => TestDb::sqlite().await,
     }
 }

@@ -54,8 +54,15 @@ impl TestDb {
     /// A migrated, fresh PostgreSQL database, when `CERTGATE_TEST_POSTGRES_URL` is set.
     pub async fn postgres() -> Option<TestDb> {
         let admin = std::env::var("CERTGATE_TEST_POSTGRES_URL").ok().filter(|s| !s.is_empty())?;
+        Some(TestDb::postgres_at(&admin).await)
+    }
+
+    /// A migrated, fresh PostgreSQL database made through `admin`, a URL whose
+    /// user may create databases.
+    pub async fn postgres_at(admin: &str) -> TestDb {
+        let admin = admin.to_string();
         let name = unique_name();
-        let mut conn = sqlx::PgConnection::connect(&admin).await.expect("connect to CERTGATE_TEST_POSTGRES_URL");
+        let mut conn = sqlx::PgConnection::connect(&admin).await.expect("connect to the PostgreSQL admin URL");
         conn.execute(sqlx::AssertSqlSafe(format!("CREATE DATABASE {name}"))).await.expect("create test database");
         conn.close().await.ok();
         let url = match admin.rfind('/') {
@@ -67,7 +74,7 @@ impl TestDb {
         };
         let db = Db::connect(&url).await.expect("postgres connect");
         db.migrate().await.expect("postgres migrate");
-        Some(TestDb { url, db, backend: "postgres", _dir: None, pg_admin: Some((admin, name)) })
+        TestDb { url, db, backend: "postgres", _dir: None, pg_admin: Some((admin, name)) }
     }
 
     /// The name of the PostgreSQL database this test made, if it is one.
