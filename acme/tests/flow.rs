@@ -86,7 +86,7 @@ async fn instant_acme_gets_and_revokes_certificates() {
         assert!(order.state().certificate.is_some(), "and its certificate URL");
         let mut c = f.orders.db().acquire().await.unwrap();
         let jobs: Vec<(String, String)> =
-            sqlx::query_as("SELECT kind, state FROM jobs").fetch_all(&mut *c).await.unwrap();
+            storage::sql::query_as("SELECT kind, state FROM jobs").fetch_all(&mut c).await.unwrap();
         assert_eq!(jobs, [("issue".to_string(), "done".to_string())], "the certificate still has its job");
         drop(c);
         let chain = order.poll_certificate(&RetryPolicy::default()).await.unwrap();

@@ -4,7 +4,7 @@
 //! same ACME load in one run; `bench floor` times the cryptography of one
 //! issuance; `bench xmlrpc` measures the XML-RPC front and its codec; `bench
 //! scale` times the order core's queries with a million orders; `bench
-//! statements` the cost of one database statement through sqlx. See
+//! statements` the cost of one database statement through `storage::sql`. See
 //! BENCHMARKS.md for the commands and the results.
 
 mod acme_load;
@@ -136,7 +136,7 @@ enum Cmd {
         #[arg(long, default_value_t = 1000)]
         entries: usize,
     },
-    /// The CPU and wall time of one database statement through sqlx.
+    /// The CPU and wall time of one database statement through `storage::sql`.
     Statements {
         /// Statements of each kind.
         #[arg(long, default_value_t = 20_000)]

@@ -6,6 +6,7 @@ use std::time::{Duration, Instant};
 
 use certgate_tests::{Fixture, Key, csr};
 use orders::{Formula, OrderFilter};
+use storage::sql::{query, query_built};
 
 use crate::stats::{Samples, ms};
 
@@ -76,25 +77,22 @@ pub async fn run(n: i64, postgres: Option<String>, runs: usize, without_new_inde
     let t = Instant::now();
     {
         let mut c = tdb.db.acquire().await.expect("connection");
-        sqlx::query(sqlx::AssertSqlSafe(insert_sql(pg)))
+        query_built(insert_sql(pg))
             .bind(f.account)
             .bind(f.org)
             .bind(n)
             .bind(now - 3600)
-            .execute(&mut *c)
+            .execute(&mut c)
             .await
             .expect("bulk insert");
         if without_new_indexes {
             for index in ["orders_account_status", "orders_account_client_ref", "orders_account_id"] {
-                sqlx::query(sqlx::AssertSqlSafe(format!("DROP INDEX {index}")))
-                    .execute(&mut *c)
-                    .await
-                    .expect("drop index");
+                query_built(format!("DROP INDEX {index}")).execute(&mut c).await.expect("drop index");
             }
         }
         if pg {
             // Autovacuum would analyze a table that grew this much within a minute.
-            sqlx::query("ANALYZE orders").execute(&mut *c).await.expect("analyze");
+            query("ANALYZE orders").execute(&mut c).await.expect("analyze");
         }
     }
     println!(
@@ -173,12 +171,12 @@ pub async fn run(n: i64, postgres: Option<String>, runs: usize, without_new_inde
             let (db, sql) = (db.clone(), sql.clone());
             async move {
                 let mut conn = db.acquire().await.expect("connection");
-                let q = sqlx::query(sqlx::AssertSqlSafe(sql)).bind(account);
+                let q = query_built(sql).read_as::<(i64,)>().bind(account);
                 let q = match (from, text) {
                     (Some(from), _) => q.bind(from).bind(from + day),
                     (None, text) => q.bind(text.unwrap_or_default()),
                 };
-                q.fetch_all(&mut *conn).await.expect("direct query").len()
+                q.fetch_all(&mut conn).await.expect("direct query").len()
             }
         };
         results.push(time(what, runs, call).await);

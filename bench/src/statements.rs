@@ -1,4 +1,4 @@
-//! What one database statement costs certgate's process through sqlx: an
+//! What one database statement costs certgate's process through `storage::sql`: an
 //! indexed read and an autocommit write, on a fresh SQLite file or
 //! PostgreSQL database. This is the unit that CPU per ACME request is made
 //! of, so it tells how many statements an issuance can afford.
@@ -13,7 +13,7 @@ use crate::procstat::own_cpu_seconds;
 pub async fn run(n: usize, postgres: Option<String>) {
     let tdb = crate::bench_db(postgres).await;
     let db = tdb.db.clone();
-    println!("{} statements through sqlx, {n} of each:", tdb.backend);
+    println!("{} statements through storage::sql, {n} of each:", tdb.backend);
     let report = |what: &str, cpu0: f64, t0: Instant| {
         let (cpu, wall) = ((own_cpu_seconds() - cpu0) * 1e6 / n as f64, t0.elapsed().as_secs_f64() * 1e6 / n as f64);
         println!("  {what:<44} {cpu:>7.1} us CPU  {wall:>7.1} us wall");

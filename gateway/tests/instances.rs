@@ -94,8 +94,9 @@ async fn acme_client(directory: String, kid: String, hmac: String, n: usize) -> 
     issued
 }
 
-/// One legacy `achat` through the load balancer; true when it placed an order.
-async fn achat(base: String, n: usize) -> bool {
+/// Places legacy order `n`, first at `first`, then (a real integration
+/// retries) through the balancer at `base`.
+async fn achat(first: String, base: String, n: usize) -> bool {
     let pem = csr(&[&format!("x{n}.example.test")], Key::P256);
     let body = format!(
         "<?xml version=\"1.0\"?><methodCall><methodName>achat</methodName><params>\
@@ -114,8 +115,9 @@ async fn achat(base: String, n: usize) -> bool {
          </struct></value></member></struct></value></member></struct></value></param></params></methodCall>"
     );
     let client: Client<_, Full<Bytes>> = Client::builder(TokioExecutor::new()).build(HttpConnector::new());
-    for _ in 0..5 {
-        let req = hyper::Request::post(format!("{base}/api-operations.php"))
+    for attempt in 0..5 {
+        let to = if attempt == 0 { &first } else { &base };
+        let req = hyper::Request::post(format!("{to}/api-operations.php"))
             .header("content-type", "text/xml")
             .body(Full::new(Bytes::from(body.clone())))
             .unwrap();
@@ -126,7 +128,8 @@ async fn achat(base: String, n: usize) -> bool {
             assert!(text.contains("<name>messageReponse</name><value><string>OK</string>"), "{text}");
             return true;
         }
-        // The instance died under the request: a real integration retries.
+        // The instance died under the request (the first call may go to the
+        // one that is killed): a real integration retries.
         tokio::time::sleep(Duration::from_millis(200)).await;
     }
     false
@@ -201,8 +204,8 @@ async fn two_instances_share_nonces_accounts_jobs_and_the_ledger_and_survive_a_s
     let (db, flag) = (tdb.db.clone(), killed.clone());
     let killer = tokio::spawn(async move {
         let leased = |db: storage::Db, owner: String| async move {
-            let q = sqlx::query_scalar::<_, i64>("SELECT COUNT(*) FROM jobs WHERE lease_owner LIKE $1");
-            q.bind(owner).fetch_one(&mut *db.acquire().await.unwrap()).await.unwrap()
+            let q = storage::sql::query_scalar::<i64>("SELECT COUNT(*) FROM jobs WHERE lease_owner LIKE $1");
+            q.bind(owner).fetch_one(&mut db.acquire().await.unwrap()).await.unwrap()
         };
         let start = Instant::now();
         while scalar(&db, "SELECT COUNT(*) FROM orders").await < (total / 3) as i64
@@ -227,7 +230,7 @@ async fn two_instances_share_nonces_accounts_jobs_and_the_ledger_and_survive_a_s
         // worker surely leases a job (a call wakes its own instance's worker);
         // the others alternate through the balancer.
         let to = if n == 0 { format!("http://127.0.0.1:{}", ports[1]) } else { base.clone() };
-        legacy.push(tokio::spawn(achat(to, n)));
+        legacy.push(tokio::spawn(achat(to, base.clone(), n)));
     }
     let mut issued = 0;
     for t in acme {

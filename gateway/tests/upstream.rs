@@ -217,6 +217,8 @@ request_timeout_secs = 5
         assert!(metric(&m, &format!("{turn}_count")) >= 2.0, "{turn}");
         assert!(metric(&m, &format!("{turn}_bucket{{le=\"+Inf\"}}")) >= 2.0, "{turn}");
     }
+    // An issuance and a few XML-RPC calls cost tens of statements.
+    assert!(metric(&m, storage::STATEMENTS) >= 10.0, "{}", storage::STATEMENTS);
     assert!(!m.contains(&directory[directory.find("/acme/").unwrap()..]), "no raw ACME path in the labels");
     stop(serve);
 

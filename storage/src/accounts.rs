@@ -1,24 +1,27 @@
 //! Customer accounts: formula, currency, approval mode and overdraft.
 
+use crate::sql::{query_as, query_scalar};
 use crate::{Conn, Result, now};
 
-/// One row of `accounts`.
-#[derive(Clone, Debug, sqlx::FromRow)]
-pub struct AccountRow {
-    /// The account's database identifier.
-    pub id: i64,
-    /// The customer's name for the account.
-    pub name: String,
-    /// `bulk`, `rebate`, `deposit` or `monthly`.
-    pub formula: String,
-    /// The currency of its prices and deposit, such as `EUR`.
-    pub currency: String,
-    /// 1 when orders by non-approvers wait for an approver.
-    pub approval_mode: i64,
-    /// Minor units the deposit may go below zero.
-    pub overdraft: i64,
-    /// When the account was created, in UTC Unix seconds.
-    pub created_at: i64,
+crate::row_struct! {
+    /// One row of `accounts`.
+    #[derive(Clone, Debug)]
+    pub struct AccountRow {
+        /// The account's database identifier.
+        pub id: i64,
+        /// The customer's name for the account.
+        pub name: String,
+        /// `bulk`, `rebate`, `deposit` or `monthly`.
+        pub formula: String,
+        /// The currency of its prices and deposit, such as `EUR`.
+        pub currency: String,
+        /// 1 when orders by non-approvers wait for an approver.
+        pub approval_mode: i64,
+        /// Minor units the deposit may go below zero.
+        pub overdraft: i64,
+        /// When the account was created, in UTC Unix seconds.
+        pub created_at: i64,
+    }
 }
 
 /// Inserts an account and returns its id.
@@ -30,7 +33,7 @@ pub async fn insert(
     approval_mode: bool,
     overdraft: i64,
 ) -> Result<i64> {
-    Ok(sqlx::query_scalar(
+    query_scalar(
         "INSERT INTO accounts (name, formula, currency, approval_mode, overdraft, created_at)
          VALUES ($1, $2, $3, $4, $5, $6) RETURNING id",
     )
@@ -41,15 +44,15 @@ pub async fn insert(
     .bind(overdraft)
     .bind(now())
     .fetch_one(c)
-    .await?)
+    .await
 }
 
 /// Reads one account.
 pub async fn get(c: &mut Conn, id: i64) -> Result<Option<AccountRow>> {
-    Ok(sqlx::query_as("SELECT * FROM accounts WHERE id = $1").bind(id).fetch_optional(c).await?)
+    query_as("SELECT * FROM accounts WHERE id = $1").bind(id).fetch_optional(c).await
 }
 
 /// Lists every account, oldest first.
 pub async fn list(c: &mut Conn) -> Result<Vec<AccountRow>> {
-    Ok(sqlx::query_as("SELECT * FROM accounts ORDER BY id").fetch_all(c).await?)
+    query_as("SELECT * FROM accounts ORDER BY id").fetch_all(c).await
 }

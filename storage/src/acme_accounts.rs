@@ -1,24 +1,27 @@
 //! ACME accounts: a key bound, through EAB, to one ACME URL.
 
+use crate::sql::{FromRow, Row, query, query_as, query_scalar};
 use crate::{Conn, Result, now};
 
-/// One row of `acme_accounts`.
-#[derive(Clone, Debug, sqlx::FromRow)]
-pub struct AcmeAccountRow {
-    /// The account's number, the last segment of its URL (its `kid`).
-    pub id: i64,
-    /// The ACME URL whose EAB credentials created it.
-    pub acme_url_id: i64,
-    /// The RFC 7638 thumbprint of its key.
-    pub thumbprint: String,
-    /// Its public key as canonical JWK JSON.
-    pub jwk: String,
-    /// Its `mailto:` contacts, one per line.
-    pub contact: String,
-    /// `valid` or `deactivated`.
-    pub status: String,
-    /// When it was created (UTC Unix seconds).
-    pub created_at: i64,
+crate::row_struct! {
+    /// One row of `acme_accounts`.
+    #[derive(Clone, Debug)]
+    pub struct AcmeAccountRow {
+        /// The account's number, the last segment of its URL (its `kid`).
+        pub id: i64,
+        /// The ACME URL whose EAB credentials created it.
+        pub acme_url_id: i64,
+        /// The RFC 7638 thumbprint of its key.
+        pub thumbprint: String,
+        /// Its public key as canonical JWK JSON.
+        pub jwk: String,
+        /// Its `mailto:` contacts, one per line.
+        pub contact: String,
+        /// `valid` or `deactivated`.
+        pub status: String,
+        /// When it was created (UTC Unix seconds).
+        pub created_at: i64,
+    }
 }
 
 /// Creates an account, or returns the existing one with this key on this ACME
@@ -30,7 +33,7 @@ pub async fn insert_or_get(
     jwk: &str,
     contact: &str,
 ) -> Result<(AcmeAccountRow, bool)> {
-    let inserted: Option<i64> = sqlx::query_scalar(
+    let inserted: Option<i64> = query_scalar(
         "INSERT INTO acme_accounts (acme_url_id, thumbprint, jwk, contact, status, created_at)
          VALUES ($1, $2, $3, $4, 'valid', $5) ON CONFLICT (acme_url_id, thumbprint) DO NOTHING RETURNING id",
     )
@@ -41,27 +44,31 @@ pub async fn insert_or_get(
     .bind(now())
     .fetch_optional(&mut *c)
     .await?;
-    let row = by_thumbprint(c, acme_url_id, thumbprint).await?.ok_or(sqlx::Error::RowNotFound)?;
+    let row = by_thumbprint(c, acme_url_id, thumbprint).await?.ok_or(crate::Error::RowNotFound)?;
     Ok((row, inserted.is_some()))
 }
 
 /// Reads an account by id.
 pub async fn get(c: &mut Conn, id: i64) -> Result<Option<AcmeAccountRow>> {
-    Ok(sqlx::query_as("SELECT * FROM acme_accounts WHERE id = $1").bind(id).fetch_optional(c).await?)
+    query_as("SELECT * FROM acme_accounts WHERE id = $1").bind(id).fetch_optional(c).await
 }
 
 /// An account with the state of its ACME URL, read together.
-#[derive(sqlx::FromRow)]
 struct SignerRow {
-    #[sqlx(flatten)]
     account: AcmeAccountRow,
     url_revoked_at: Option<i64>,
+}
+
+impl FromRow for SignerRow {
+    fn from_row(row: &Row<'_>) -> Result<Self> {
+        Ok(SignerRow { account: AcmeAccountRow::from_row(row)?, url_revoked_at: row.get("url_revoked_at")? })
+    }
 }
 
 /// Reads an account by id for a request it signed, with whether its ACME URL
 /// has been revoked (then none of its accounts may act), in one statement.
 pub async fn signer(c: &mut Conn, id: i64) -> Result<Option<(AcmeAccountRow, bool)>> {
-    let row: Option<SignerRow> = sqlx::query_as(
+    let row: Option<SignerRow> = query_as(
         "SELECT a.*, u.revoked_at AS url_revoked_at FROM acme_accounts a JOIN acme_urls u ON u.id = a.acme_url_id
          WHERE a.id = $1",
     )
@@ -73,29 +80,29 @@ pub async fn signer(c: &mut Conn, id: i64) -> Result<Option<(AcmeAccountRow, boo
 
 /// Reads the account of a key on an ACME URL.
 pub async fn by_thumbprint(c: &mut Conn, acme_url_id: i64, thumbprint: &str) -> Result<Option<AcmeAccountRow>> {
-    Ok(sqlx::query_as("SELECT * FROM acme_accounts WHERE acme_url_id = $1 AND thumbprint = $2")
+    query_as("SELECT * FROM acme_accounts WHERE acme_url_id = $1 AND thumbprint = $2")
         .bind(acme_url_id)
         .bind(thumbprint)
         .fetch_optional(c)
-        .await?)
+        .await
 }
 
 /// Replaces an account's contacts.
 pub async fn set_contact(c: &mut Conn, id: i64, contact: &str) -> Result<()> {
-    sqlx::query("UPDATE acme_accounts SET contact = $2 WHERE id = $1").bind(id).bind(contact).execute(c).await?;
+    query("UPDATE acme_accounts SET contact = $2 WHERE id = $1").bind(id).bind(contact).execute(c).await?;
     Ok(())
 }
 
 /// Deactivates an account for good.
 pub async fn deactivate(c: &mut Conn, id: i64) -> Result<()> {
-    sqlx::query("UPDATE acme_accounts SET status = 'deactivated' WHERE id = $1").bind(id).execute(c).await?;
+    query("UPDATE acme_accounts SET status = 'deactivated' WHERE id = $1").bind(id).execute(c).await?;
     Ok(())
 }
 
 /// Replaces an account's key (RFC 8555 key change); false when another
 /// account of the same ACME URL already has the new key.
 pub async fn set_key(c: &mut Conn, id: i64, thumbprint: &str, jwk: &str) -> Result<bool> {
-    match sqlx::query("UPDATE acme_accounts SET thumbprint = $2, jwk = $3 WHERE id = $1")
+    match query("UPDATE acme_accounts SET thumbprint = $2, jwk = $3 WHERE id = $1")
         .bind(id)
         .bind(thumbprint)
         .bind(jwk)
@@ -103,7 +110,7 @@ pub async fn set_key(c: &mut Conn, id: i64, thumbprint: &str, jwk: &str) -> Resu
         .await
     {
         Ok(_) => Ok(true),
-        Err(sqlx::Error::Database(e)) if e.is_unique_violation() => Ok(false),
-        Err(e) => Err(e.into()),
+        Err(e) if e.is_unique_violation() => Ok(false),
+        Err(e) => Err(e),
     }
 }

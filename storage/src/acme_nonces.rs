@@ -2,17 +2,17 @@
 //! database. Nonces themselves are checked without the database (the ACME
 //! front seals them); this table only makes each one usable once.
 
+use crate::sql::query;
 use crate::{Conn, Result};
 
 /// Marks a nonce used until `expires_at`: true the first time, on any
 /// instance; false when it was used before.
 pub async fn redeem(c: &mut Conn, nonce: &str, expires_at: i64) -> Result<bool> {
-    let r =
-        sqlx::query("INSERT INTO acme_used_nonces (nonce, expires_at) VALUES ($1, $2) ON CONFLICT (nonce) DO NOTHING")
-            .bind(nonce)
-            .bind(expires_at)
-            .execute(c)
-            .await?;
+    let r = query("INSERT INTO acme_used_nonces (nonce, expires_at) VALUES ($1, $2) ON CONFLICT (nonce) DO NOTHING")
+        .bind(nonce)
+        .bind(expires_at)
+        .execute(c)
+        .await?;
     Ok(r.rows_affected() == 1)
 }
 
@@ -22,6 +22,6 @@ pub const PURGE: &str = "DELETE FROM acme_used_nonces WHERE expires_at <= $1";
 /// Forgets used nonces that have expired (they are refused by their expiry
 /// anyway); returns how many.
 pub async fn purge(c: &mut Conn, now: i64) -> Result<u64> {
-    let r = sqlx::query(PURGE).bind(now).execute(c).await?;
+    let r = query(PURGE).bind(now).execute(c).await?;
     Ok(r.rows_affected())
 }

@@ -1,58 +1,63 @@
 //! ACME orders and their authorizations: the protocol's view of an order
 //! until finalize places a certgate order.
 
+use crate::sql::{query, query_as};
 use crate::{Conn, Result, now};
 
-/// One row of `acme_orders`.
-#[derive(Clone, Debug, sqlx::FromRow)]
-pub struct AcmeOrderRow {
-    /// The order's number, the last segment of its URL.
-    pub id: i64,
-    /// The ACME account that created it.
-    pub account_id: i64,
-    /// Its DNS identifiers, one per line, as requested.
-    pub identifiers: String,
-    /// `pending`, `ready`, `processing`, `valid` or `invalid`.
-    pub status: String,
-    /// The certgate order placed at finalize.
-    pub order_id: Option<i64>,
-    /// The certificate it replaces (RFC 9773).
-    pub replaces: Option<i64>,
-    /// Why it became invalid.
-    pub error: Option<String>,
-    /// When it expires if not finalized (UTC Unix seconds).
-    pub expires_at: i64,
-    /// When it was created (UTC Unix seconds).
-    pub created_at: i64,
+crate::row_struct! {
+    /// One row of `acme_orders`.
+    #[derive(Clone, Debug)]
+    pub struct AcmeOrderRow {
+        /// The order's number, the last segment of its URL.
+        pub id: i64,
+        /// The ACME account that created it.
+        pub account_id: i64,
+        /// Its DNS identifiers, one per line, as requested.
+        pub identifiers: String,
+        /// `pending`, `ready`, `processing`, `valid` or `invalid`.
+        pub status: String,
+        /// The certgate order placed at finalize.
+        pub order_id: Option<i64>,
+        /// The certificate it replaces (RFC 9773).
+        pub replaces: Option<i64>,
+        /// Why it became invalid.
+        pub error: Option<String>,
+        /// When it expires if not finalized (UTC Unix seconds).
+        pub expires_at: i64,
+        /// When it was created (UTC Unix seconds).
+        pub created_at: i64,
+    }
 }
 
-/// One row of `acme_authzs`.
-#[derive(Clone, Debug, sqlx::FromRow)]
-pub struct AcmeAuthzRow {
-    /// The authorization's number, the last segment of its URL.
-    pub id: i64,
-    /// The ACME order it belongs to.
-    pub acme_order_id: i64,
-    /// The DNS name, without a `*.` prefix.
-    pub identifier: String,
-    /// 1 when the order asked for the wildcard of the name.
-    pub wildcard: i64,
-    /// `pending`, `valid`, `invalid`, `deactivated` or `expired`.
-    pub status: String,
-    /// The token its challenges share.
-    pub token: String,
-    /// When its validation ended, valid or not (UTC Unix seconds).
-    pub validated_at: Option<i64>,
-    /// When it expires (UTC Unix seconds).
-    pub expires_at: i64,
-    /// When it was created (UTC Unix seconds).
-    pub created_at: i64,
-    /// The challenge type the client answered (`http-01`, `dns-01`, `tls-alpn-01`).
-    pub challenge_type: Option<String>,
-    /// `pending`, `processing`, `valid` or `invalid`.
-    pub challenge_status: String,
-    /// Why validation failed.
-    pub error: Option<String>,
+crate::row_struct! {
+    /// One row of `acme_authzs`.
+    #[derive(Clone, Debug)]
+    pub struct AcmeAuthzRow {
+        /// The authorization's number, the last segment of its URL.
+        pub id: i64,
+        /// The ACME order it belongs to.
+        pub acme_order_id: i64,
+        /// The DNS name, without a `*.` prefix.
+        pub identifier: String,
+        /// 1 when the order asked for the wildcard of the name.
+        pub wildcard: i64,
+        /// `pending`, `valid`, `invalid`, `deactivated` or `expired`.
+        pub status: String,
+        /// The token its challenges share.
+        pub token: String,
+        /// When its validation ended, valid or not (UTC Unix seconds).
+        pub validated_at: Option<i64>,
+        /// When it expires (UTC Unix seconds).
+        pub expires_at: i64,
+        /// When it was created (UTC Unix seconds).
+        pub created_at: i64,
+        /// The challenge type the client answered (`http-01`, `dns-01`, `tls-alpn-01`).
+        pub challenge_type: Option<String>,
+        /// `pending`, `processing`, `valid` or `invalid`.
+        pub challenge_status: String,
+        /// Why validation failed.
+        pub error: Option<String>,
+    }
 }
 
 /// A new authorization of a new order.
@@ -79,7 +84,7 @@ pub async fn insert(
     authzs: &[NewAuthz],
 ) -> Result<(AcmeOrderRow, Vec<AcmeAuthzRow>)> {
     let t = now();
-    let order: AcmeOrderRow = sqlx::query_as(
+    let order: AcmeOrderRow = query_as(
         "INSERT INTO acme_orders (account_id, identifiers, status, expires_at, replaces, created_at)
          VALUES ($1, $2, $3, $4, $5, $6) RETURNING *",
     )
@@ -94,7 +99,7 @@ pub async fn insert(
     let mut rows = Vec::with_capacity(authzs.len());
     for a in authzs {
         rows.push(
-            sqlx::query_as(
+            query_as(
                 "INSERT INTO acme_authzs (acme_order_id, identifier, wildcard, status, token, validated_at,
                                           expires_at, created_at)
                  VALUES ($1, $2, $3, $4, $5, $6, $7, $8) RETURNING *",
@@ -116,33 +121,30 @@ pub async fn insert(
 
 /// Reads an order.
 pub async fn get(c: &mut Conn, id: i64) -> Result<Option<AcmeOrderRow>> {
-    Ok(sqlx::query_as("SELECT * FROM acme_orders WHERE id = $1").bind(id).fetch_optional(c).await?)
+    query_as("SELECT * FROM acme_orders WHERE id = $1").bind(id).fetch_optional(c).await
 }
 
 /// The ACME order that placed a certgate order.
 pub async fn by_order(c: &mut Conn, order_id: i64) -> Result<Option<AcmeOrderRow>> {
-    Ok(sqlx::query_as("SELECT * FROM acme_orders WHERE order_id = $1").bind(order_id).fetch_optional(c).await?)
+    query_as("SELECT * FROM acme_orders WHERE order_id = $1").bind(order_id).fetch_optional(c).await
 }
 
 /// The order, other than an invalid one, that already replaces a certificate.
 pub async fn replacing(c: &mut Conn, certificate_id: i64) -> Result<Option<AcmeOrderRow>> {
-    Ok(sqlx::query_as("SELECT * FROM acme_orders WHERE replaces = $1 AND status <> 'invalid' LIMIT 1")
+    query_as("SELECT * FROM acme_orders WHERE replaces = $1 AND status <> 'invalid' LIMIT 1")
         .bind(certificate_id)
         .fetch_optional(c)
-        .await?)
+        .await
 }
 
 /// The orders of an account, oldest first.
 pub async fn for_account(c: &mut Conn, account_id: i64) -> Result<Vec<AcmeOrderRow>> {
-    Ok(sqlx::query_as("SELECT * FROM acme_orders WHERE account_id = $1 ORDER BY id")
-        .bind(account_id)
-        .fetch_all(c)
-        .await?)
+    query_as("SELECT * FROM acme_orders WHERE account_id = $1 ORDER BY id").bind(account_id).fetch_all(c).await
 }
 
 /// Sets an order's status (and, at finalize, its certgate order).
 pub async fn set_status(c: &mut Conn, id: i64, status: &str, order_id: Option<i64>, error: Option<&str>) -> Result<()> {
-    sqlx::query(
+    query(
         "UPDATE acme_orders SET status = $2, order_id = COALESCE($3, order_id), error = COALESCE($4, error)
          WHERE id = $1",
     )
@@ -157,27 +159,24 @@ pub async fn set_status(c: &mut Conn, id: i64, status: &str, order_id: Option<i6
 
 /// The authorizations of an order, in identifier order.
 pub async fn authzs(c: &mut Conn, acme_order_id: i64) -> Result<Vec<AcmeAuthzRow>> {
-    Ok(sqlx::query_as("SELECT * FROM acme_authzs WHERE acme_order_id = $1 ORDER BY id")
-        .bind(acme_order_id)
-        .fetch_all(c)
-        .await?)
+    query_as("SELECT * FROM acme_authzs WHERE acme_order_id = $1 ORDER BY id").bind(acme_order_id).fetch_all(c).await
 }
 
 /// Reads an authorization if an order of ACME account `account_id` holds it.
 pub async fn authz_of_account(c: &mut Conn, id: i64, account_id: i64) -> Result<Option<AcmeAuthzRow>> {
-    Ok(sqlx::query_as(
+    query_as(
         "SELECT z.* FROM acme_authzs z JOIN acme_orders o ON o.id = z.acme_order_id
          WHERE z.id = $1 AND o.account_id = $2",
     )
     .bind(id)
     .bind(account_id)
     .fetch_optional(c)
-    .await?)
+    .await
 }
 
 /// Sets an authorization's status.
 pub async fn set_authz_status(c: &mut Conn, id: i64, status: &str) -> Result<()> {
-    sqlx::query("UPDATE acme_authzs SET status = $2, validated_at = CASE WHEN $2 = 'valid' THEN $3 ELSE validated_at END WHERE id = $1")
+    query("UPDATE acme_authzs SET status = $2, validated_at = CASE WHEN $2 = 'valid' THEN $3 ELSE validated_at END WHERE id = $1")
         .bind(id)
         .bind(status)
         .bind(now())
@@ -189,7 +188,7 @@ pub async fn set_authz_status(c: &mut Conn, id: i64, status: &str) -> Result<()>
 /// Marks the challenge `kind` of a pending authorization as being validated;
 /// false when it was not pending (another challenge or request came first).
 pub async fn start_challenge(c: &mut Conn, id: i64, kind: &str) -> Result<bool> {
-    let r = sqlx::query(
+    let r = query(
         "UPDATE acme_authzs SET challenge_type = $2, challenge_status = 'processing'
          WHERE id = $1 AND status = 'pending' AND challenge_status = 'pending'",
     )
@@ -204,7 +203,7 @@ pub async fn start_challenge(c: &mut Conn, id: i64, kind: &str) -> Result<bool> 
 /// become valid, or invalid with the error.
 pub async fn finish_challenge(c: &mut Conn, id: i64, error: Option<&str>) -> Result<()> {
     let status = if error.is_some() { "invalid" } else { "valid" };
-    sqlx::query(
+    query(
         "UPDATE acme_authzs SET status = $2, challenge_status = $2, error = $3,
              validated_at = $4
          WHERE id = $1 AND challenge_status = 'processing'",
@@ -230,7 +229,7 @@ pub const CREATED_SINCE: &str = "SELECT a.n, a.oldest, u.n, u.oldest
 /// accounts of its ACME URL, each with the oldest one's time, in one query.
 pub async fn created_since(c: &mut Conn, account_id: i64, acme_url_id: i64, since: i64) -> Result<CreatedSince> {
     let (by_account, oldest_by_account, by_url, oldest_by_url) =
-        sqlx::query_as(CREATED_SINCE).bind(account_id).bind(since).bind(acme_url_id).bind(since).fetch_one(c).await?;
+        query_as(CREATED_SINCE).bind(account_id).bind(since).bind(acme_url_id).bind(since).fetch_one(c).await?;
     Ok(CreatedSince { by_account: (by_account, oldest_by_account), by_url: (by_url, oldest_by_url) })
 }
 
@@ -246,12 +245,12 @@ pub struct CreatedSince {
 /// How many validations of an account's authorizations failed since
 /// `since`, and when the oldest of them was.
 pub async fn failed_validations_since(c: &mut Conn, account_id: i64, since: i64) -> Result<(i64, Option<i64>)> {
-    Ok(sqlx::query_as(
+    query_as(
         "SELECT COUNT(*), MIN(z.validated_at) FROM acme_authzs z JOIN acme_orders o ON o.id = z.acme_order_id
          WHERE o.account_id = $1 AND z.challenge_status = 'invalid' AND z.validated_at >= $2",
     )
     .bind(account_id)
     .bind(since)
     .fetch_one(c)
-    .await?)
+    .await
 }

@@ -1,36 +1,39 @@
 //! Certificates of an order: one per issuance, so reissues keep the old ones.
 
+use crate::sql::{query, query_as, query_scalar};
 use crate::{Conn, Result, now};
 
-/// One row of `certificates`.
-#[derive(Clone, Debug, sqlx::FromRow)]
-pub struct CertificateRow {
-    /// The certificate's database identifier.
-    pub id: i64,
-    /// The order the certificate was issued for.
-    pub order_id: i64,
-    /// The issuance job that produced it (one certificate per job).
-    pub job_id: i64,
-    /// Hexadecimal, lower case, no separators.
-    pub serial: String,
-    /// The common name the certificate was issued for.
-    pub cn: String,
-    /// The issued end-entity certificate, PEM.
-    pub leaf_pem: String,
-    /// The intermediates up to, not including, the root.
-    pub chain_pem: String,
-    /// Start of validity, in UTC Unix seconds.
-    pub not_before: i64,
-    /// End of validity, in UTC Unix seconds.
-    pub not_after: i64,
-    /// When the certificate was revoked, in UTC Unix seconds; unset while it is not.
-    pub revoked_at: Option<i64>,
-    /// The RFC 5280 CRLReason code it was revoked with, once revoked.
-    pub revocation_reason: Option<i64>,
-    /// When set, the certificate is to be revoked at that time (after a reissue).
-    pub revoke_after: Option<i64>,
-    /// When the certificate was stored, in UTC Unix seconds.
-    pub created_at: i64,
+crate::row_struct! {
+    /// One row of `certificates`.
+    #[derive(Clone, Debug)]
+    pub struct CertificateRow {
+        /// The certificate's database identifier.
+        pub id: i64,
+        /// The order the certificate was issued for.
+        pub order_id: i64,
+        /// The issuance job that produced it (one certificate per job).
+        pub job_id: i64,
+        /// Hexadecimal, lower case, no separators.
+        pub serial: String,
+        /// The common name the certificate was issued for.
+        pub cn: String,
+        /// The issued end-entity certificate, PEM.
+        pub leaf_pem: String,
+        /// The intermediates up to, not including, the root.
+        pub chain_pem: String,
+        /// Start of validity, in UTC Unix seconds.
+        pub not_before: i64,
+        /// End of validity, in UTC Unix seconds.
+        pub not_after: i64,
+        /// When the certificate was revoked, in UTC Unix seconds; unset while it is not.
+        pub revoked_at: Option<i64>,
+        /// The RFC 5280 CRLReason code it was revoked with, once revoked.
+        pub revocation_reason: Option<i64>,
+        /// When set, the certificate is to be revoked at that time (after a reissue).
+        pub revoke_after: Option<i64>,
+        /// When the certificate was stored, in UTC Unix seconds.
+        pub created_at: i64,
+    }
 }
 
 /// The fields of a newly issued certificate.
@@ -57,7 +60,7 @@ pub struct NewCertificate<'a> {
 /// Stores a certificate once per job; returns its id, or `None` when this job
 /// had already stored one.
 pub async fn insert(c: &mut Conn, n: &NewCertificate<'_>) -> Result<Option<i64>> {
-    Ok(sqlx::query_scalar(
+    query_scalar(
         "INSERT INTO certificates (order_id, job_id, serial, cn, leaf_pem, chain_pem, not_before,
                                    not_after, created_at)
          VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9)
@@ -73,33 +76,31 @@ pub async fn insert(c: &mut Conn, n: &NewCertificate<'_>) -> Result<Option<i64>>
     .bind(n.not_after)
     .bind(now())
     .fetch_optional(c)
-    .await?)
+    .await
 }
 
 /// Reads one certificate if an order of `account_id` holds it.
 pub async fn get_of_account(c: &mut Conn, id: i64, account_id: i64) -> Result<Option<CertificateRow>> {
-    Ok(sqlx::query_as(
-        "SELECT c.* FROM certificates c JOIN orders o ON o.id = c.order_id WHERE c.id = $1 AND o.account_id = $2",
-    )
-    .bind(id)
-    .bind(account_id)
-    .fetch_optional(c)
-    .await?)
+    query_as("SELECT c.* FROM certificates c JOIN orders o ON o.id = c.order_id WHERE c.id = $1 AND o.account_id = $2")
+        .bind(id)
+        .bind(account_id)
+        .fetch_optional(c)
+        .await
 }
 
 /// Reads one certificate.
 pub async fn get(c: &mut Conn, id: i64) -> Result<Option<CertificateRow>> {
-    Ok(sqlx::query_as("SELECT * FROM certificates WHERE id = $1").bind(id).fetch_optional(c).await?)
+    query_as("SELECT * FROM certificates WHERE id = $1").bind(id).fetch_optional(c).await
 }
 
 /// The certificates of an order, oldest first.
 pub async fn for_order(c: &mut Conn, order_id: i64) -> Result<Vec<CertificateRow>> {
-    Ok(sqlx::query_as("SELECT * FROM certificates WHERE order_id = $1 ORDER BY id").bind(order_id).fetch_all(c).await?)
+    query_as("SELECT * FROM certificates WHERE order_id = $1 ORDER BY id").bind(order_id).fetch_all(c).await
 }
 
 /// Marks a certificate revoked; false when it already was.
 pub async fn mark_revoked(c: &mut Conn, id: i64, reason: i64, at: i64) -> Result<bool> {
-    let r = sqlx::query(
+    let r = query(
         "UPDATE certificates SET revoked_at = $2, revocation_reason = $3, revoke_after = NULL
          WHERE id = $1 AND revoked_at IS NULL",
     )
@@ -113,7 +114,7 @@ pub async fn mark_revoked(c: &mut Conn, id: i64, reason: i64, at: i64) -> Result
 
 /// Schedules the revocation of a certificate at time `at`.
 pub async fn schedule_revocation(c: &mut Conn, id: i64, at: i64) -> Result<()> {
-    sqlx::query("UPDATE certificates SET revoke_after = $2 WHERE id = $1 AND revoked_at IS NULL")
+    query("UPDATE certificates SET revoke_after = $2 WHERE id = $1 AND revoked_at IS NULL")
         .bind(id)
         .bind(at)
         .execute(c)
@@ -123,7 +124,7 @@ pub async fn schedule_revocation(c: &mut Conn, id: i64, at: i64) -> Result<()> {
 
 /// Certificates whose scheduled revocation is due at `at`.
 pub async fn due_revocations(c: &mut Conn, at: i64) -> Result<Vec<CertificateRow>> {
-    Ok(sqlx::query_as(DUE_REVOCATIONS).bind(at).fetch_all(c).await?)
+    query_as(DUE_REVOCATIONS).bind(at).fetch_all(c).await
 }
 
 /// The statement of [`due_revocations`], which the job worker runs on every
@@ -133,8 +134,8 @@ pub const DUE_REVOCATIONS: &str = "SELECT * FROM certificates WHERE revoked_at I
 
 /// Reads a certificate by its serial (hexadecimal, lower case).
 pub async fn by_serial(c: &mut Conn, serial: &str) -> Result<Option<CertificateRow>> {
-    Ok(sqlx::query_as("SELECT * FROM certificates WHERE serial = $1 ORDER BY id DESC LIMIT 1")
+    query_as("SELECT * FROM certificates WHERE serial = $1 ORDER BY id DESC LIMIT 1")
         .bind(serial)
         .fetch_optional(c)
-        .await?)
+        .await
 }

@@ -4,16 +4,13 @@ use std::time::{Duration, Instant};
 
 use tokio::sync::{Mutex, OwnedMutexGuard};
 
-use sqlx::AnyConnection;
-use sqlx::any::AnyConnectOptions;
 use std::str::FromStr as _;
 
-use crate::pool::{Pool, Pooled};
-use crate::{Error, Result};
+use sqlx::Connection as _;
 
-/// A connection borrowed from the pool or held by a transaction; every query
-/// function takes one, so the caller decides the transaction boundaries.
-pub type Conn = AnyConnection;
+use crate::pool::{Options, Pool, Pooled};
+use crate::sql::{Conn, query_scalar};
+use crate::{Error, Result};
 
 /// A write transaction; commit it with [`commit`], or dropping it rolls back.
 /// It dereferences to a [`Conn`], so every query function takes it. On
@@ -72,6 +69,8 @@ pub struct Db {
     pool: Pool,
     backend: Backend,
     write_turn: Arc<Mutex<()>>,
+    // sqlx runs the migrations; on SQLite it needs its own connection for it.
+    url: String,
 }
 
 static MIGRATE_SQLITE: sqlx::migrate::Migrator = sqlx::migrate!("./migrations/sqlite");
@@ -80,7 +79,6 @@ static MIGRATE_POSTGRES: sqlx::migrate::Migrator = sqlx::migrate!("./migrations/
 impl Db {
     /// Connects to `sqlite://FILE` (created if missing) or `postgres://...`.
     pub async fn connect(url: &str) -> Result<Db> {
-        sqlx::any::install_default_drivers();
         let backend = if url.starts_with("sqlite:") {
             Backend::Sqlite
         } else if url.starts_with("postgres:") || url.starts_with("postgresql:") {
@@ -94,13 +92,15 @@ impl Db {
         } else {
             url.to_string()
         };
-        let options = AnyConnectOptions::from_str(&url)?;
-        let size = if backend == Backend::Sqlite { 8 } else { 16 };
-        let pool = Pool::new(options, backend, size, Duration::from_secs(30));
+        let (options, size) = match backend {
+            Backend::Sqlite => (sqlite_options(&url)?, 8),
+            Backend::Postgres => (Options::Postgres(Box::new(sqlx::postgres::PgConnectOptions::from_str(&url)?)), 16),
+        };
+        let pool = Pool::new(options, size, Duration::from_secs(30));
         if backend == Backend::Sqlite {
-            sqlx::Executor::execute(&mut *pool.acquire().await?, "PRAGMA journal_mode = WAL").await?;
+            pool.acquire().await?.batch("PRAGMA journal_mode = WAL").await?;
         }
-        Ok(Db { pool, backend, write_turn: Arc::new(Mutex::new(())) })
+        Ok(Db { pool, backend, write_turn: Arc::new(Mutex::new(())), url })
     }
 
     fn migrator(&self) -> &'static sqlx::migrate::Migrator {
@@ -114,7 +114,18 @@ impl Db {
     /// holds an advisory lock meanwhile, so instances starting together
     /// apply each migration once.
     pub async fn migrate(&self) -> Result<()> {
-        self.migrator().run(&mut *self.pool.acquire().await?).await?;
+        match self.backend {
+            Backend::Sqlite => {
+                let mut conn = sqlx::SqliteConnection::connect(&self.url).await?;
+                let ran = self.migrator().run(&mut conn).await;
+                let _ = conn.close().await;
+                ran?;
+            }
+            Backend::Postgres => match &mut *self.pool.acquire().await? {
+                Conn::Postgres(conn) => self.migrator().run(conn).await?,
+                Conn::Sqlite(_) => unreachable!("a PostgreSQL pool holds PostgreSQL connections"),
+            },
+        }
         Ok(())
     }
 
@@ -123,7 +134,7 @@ impl Db {
     /// other way round).
     pub async fn migrations_current(&self) -> Result<bool> {
         let latest = self.migrator().iter().map(|m| m.version).max().unwrap_or(0);
-        let applied: Option<i64> = sqlx::query_scalar("SELECT MAX(version) FROM _sqlx_migrations WHERE success")
+        let applied: Option<i64> = query_scalar("SELECT MAX(version) FROM _sqlx_migrations WHERE success")
             .fetch_one(&mut *self.pool.acquire().await?)
             .await?;
         Ok(applied == Some(latest))
@@ -181,9 +192,8 @@ impl Db {
 
     /// True when the database answers a trivial query.
     pub async fn ping(&self) -> bool {
-        use sqlx::Connection as _;
         match self.pool.acquire().await {
-            Ok(mut c) => c.ping().await.is_ok(),
+            Ok(mut c) => c.ping().await,
             Err(_) => false,
         }
     }
@@ -193,6 +203,29 @@ impl Db {
     pub async fn close(&self) {
         self.pool.close().await;
     }
+}
+
+/// The options of an `sqlite:` URL: its file, and `mode=ro`, `rw` or `rwc`.
+fn sqlite_options(url: &str) -> Result<Options> {
+    use rusqlite::OpenFlags;
+    let rest = url.strip_prefix("sqlite://").or_else(|| url.strip_prefix("sqlite:")).unwrap_or(url);
+    let (path, params) = rest.split_once('?').unwrap_or((rest, ""));
+    let mut flags = OpenFlags::SQLITE_OPEN_NO_MUTEX | OpenFlags::SQLITE_OPEN_READ_WRITE | OpenFlags::SQLITE_OPEN_CREATE;
+    for (key, value) in params.split('&').filter_map(|p| p.split_once('=')) {
+        if key == "mode" {
+            let mode = match value {
+                "ro" => OpenFlags::SQLITE_OPEN_READ_ONLY,
+                "rw" => OpenFlags::SQLITE_OPEN_READ_WRITE,
+                "rwc" => OpenFlags::SQLITE_OPEN_READ_WRITE | OpenFlags::SQLITE_OPEN_CREATE,
+                _ => return Err(Error::UnsupportedUrl(url.to_string())),
+            };
+            flags = OpenFlags::SQLITE_OPEN_NO_MUTEX | mode;
+        }
+    }
+    if path.is_empty() {
+        return Err(Error::UnsupportedUrl(url.to_string()));
+    }
+    Ok(Options::Sqlite(path.into(), flags))
 }
 
 /// Commits a transaction.

@@ -4,9 +4,23 @@ use thiserror::Error;
 /// constraint refused a write.
 #[derive(Debug, Error)]
 pub enum Error {
-    /// The database refused or failed a statement.
+    /// PostgreSQL (or the pool) refused or failed a statement.
     #[error("database error: {0}")]
     Sqlx(#[from] sqlx::Error),
+    /// SQLite refused or failed a statement.
+    #[error("database error: {0}")]
+    Sqlite(#[from] rusqlite::Error),
+    /// A statement expected to return a row returned none.
+    #[error("database error: no row returned where one was expected")]
+    RowNotFound,
+    /// A statement was given another number of parameters than it has.
+    #[error("database error: the statement has {expected} parameters, {bound} were bound")]
+    Parameters {
+        /// How many the statement has.
+        expected: usize,
+        /// How many were bound.
+        bound: usize,
+    },
     /// A migration could not be applied.
     #[error("migration error: {0}")]
     Migrate(#[from] sqlx::migrate::MigrateError),
@@ -20,6 +34,10 @@ impl Error {
     pub fn is_unique_violation(&self) -> bool {
         match self {
             Error::Sqlx(sqlx::Error::Database(db)) => db.is_unique_violation(),
+            Error::Sqlite(rusqlite::Error::SqliteFailure(e, _)) => matches!(
+                e.extended_code,
+                rusqlite::ffi::SQLITE_CONSTRAINT_UNIQUE | rusqlite::ffi::SQLITE_CONSTRAINT_PRIMARYKEY
+            ),
             _ => false,
         }
     }

@@ -1,38 +1,41 @@
 //! The persistent queue of upstream work. A worker leases a job; a lease that
 //! expires (the worker died) lets another worker take the job again.
 
+use crate::sql::{query, query_as, query_built, query_scalar};
 use crate::{Backend, Conn, Db, Result, now};
 
-/// One row of `jobs`.
-#[derive(Clone, Debug, sqlx::FromRow)]
-pub struct JobRow {
-    /// The job's database identifier.
-    pub id: i64,
-    /// `issue` or `revoke`.
-    pub kind: String,
-    /// The order this job works for.
-    pub order_id: i64,
-    /// For `revoke`: the certificate to revoke.
-    pub certificate_id: Option<i64>,
-    /// `queued`, `done` or `failed`.
-    pub state: String,
-    /// How many times a worker has claimed the job.
-    pub attempts: i64,
-    /// The earliest time the job may run, in UTC Unix seconds.
-    pub run_after: i64,
-    /// The worker holding the lease, while one does.
-    pub lease_owner: Option<String>,
-    /// When the current lease expires, in UTC Unix seconds.
-    pub lease_until: Option<i64>,
-    /// The error of the latest failed attempt, if any.
-    pub last_error: Option<String>,
-    /// The upstream's handle on this work (an upstream order URL), recorded
-    /// before the irreversible step so a retry resumes instead of buying twice.
-    pub upstream_ref: Option<String>,
-    /// When the job was queued, in UTC Unix seconds.
-    pub created_at: i64,
-    /// When the job last changed, in UTC Unix seconds.
-    pub updated_at: i64,
+crate::row_struct! {
+    /// One row of `jobs`.
+    #[derive(Clone, Debug)]
+    pub struct JobRow {
+        /// The job's database identifier.
+        pub id: i64,
+        /// `issue` or `revoke`.
+        pub kind: String,
+        /// The order this job works for.
+        pub order_id: i64,
+        /// For `revoke`: the certificate to revoke.
+        pub certificate_id: Option<i64>,
+        /// `queued`, `done` or `failed`.
+        pub state: String,
+        /// How many times a worker has claimed the job.
+        pub attempts: i64,
+        /// The earliest time the job may run, in UTC Unix seconds.
+        pub run_after: i64,
+        /// The worker holding the lease, while one does.
+        pub lease_owner: Option<String>,
+        /// When the current lease expires, in UTC Unix seconds.
+        pub lease_until: Option<i64>,
+        /// The error of the latest failed attempt, if any.
+        pub last_error: Option<String>,
+        /// The upstream's handle on this work (an upstream order URL), recorded
+        /// before the irreversible step so a retry resumes instead of buying twice.
+        pub upstream_ref: Option<String>,
+        /// When the job was queued, in UTC Unix seconds.
+        pub created_at: i64,
+        /// When the job last changed, in UTC Unix seconds.
+        pub updated_at: i64,
+    }
 }
 
 /// Queues a job and returns its id.
@@ -44,7 +47,7 @@ pub async fn enqueue(
     run_after: i64,
 ) -> Result<i64> {
     let t = now();
-    Ok(sqlx::query_scalar(
+    query_scalar(
         "INSERT INTO jobs (kind, order_id, certificate_id, state, run_after, created_at, updated_at)
          VALUES ($1, $2, $3, 'queued', $4, $5, $5) RETURNING id",
     )
@@ -54,7 +57,7 @@ pub async fn enqueue(
     .bind(run_after)
     .bind(t)
     .fetch_one(c)
-    .await?)
+    .await
 }
 
 /// Records a job that was done as soon as it was created (an issuance signed
@@ -62,7 +65,7 @@ pub async fn enqueue(
 /// every other; returns its id.
 pub async fn record_done(c: &mut Conn, kind: &str, order_id: i64) -> Result<i64> {
     let t = now();
-    Ok(sqlx::query_scalar(
+    query_scalar(
         "INSERT INTO jobs (kind, order_id, state, attempts, run_after, created_at, updated_at)
          VALUES ($1, $2, 'done', 1, $3, $3, $3) RETURNING id",
     )
@@ -70,7 +73,7 @@ pub async fn record_done(c: &mut Conn, kind: &str, order_id: i64) -> Result<i64>
     .bind(order_id)
     .bind(t)
     .fetch_one(c)
-    .await?)
+    .await
 }
 
 /// Leases the job that is runnable first at time `at` to `owner` for
@@ -89,15 +92,14 @@ pub async fn claim(db: &Db, owner: &str, at: i64, lease_secs: i64) -> Result<Opt
          RETURNING *"
     );
     let mut tx = db.begin().await?;
-    let job =
-        sqlx::query_as(sqlx::AssertSqlSafe(sql)).bind(owner).bind(at).bind(lease_secs).fetch_optional(&mut *tx).await?;
+    let job = query_built(sql).read_as().bind(owner).bind(at).bind(lease_secs).fetch_optional(&mut tx).await?;
     crate::commit(tx).await?;
     Ok(job)
 }
 
 /// Records the upstream's handle on a job.
 pub async fn set_upstream_ref(c: &mut Conn, id: i64, upstream_ref: &str) -> Result<()> {
-    sqlx::query("UPDATE jobs SET upstream_ref = $2, updated_at = $3 WHERE id = $1")
+    query("UPDATE jobs SET upstream_ref = $2, updated_at = $3 WHERE id = $1")
         .bind(id)
         .bind(upstream_ref)
         .bind(now())
@@ -108,7 +110,7 @@ pub async fn set_upstream_ref(c: &mut Conn, id: i64, upstream_ref: &str) -> Resu
 
 /// Ends a job as `done` or `failed`, releasing its lease.
 pub async fn finish(c: &mut Conn, id: i64, state: &str, error: Option<&str>) -> Result<()> {
-    sqlx::query(
+    query(
         "UPDATE jobs SET state = $2, last_error = COALESCE($3, last_error), lease_owner = NULL,
              lease_until = NULL, updated_at = $4 WHERE id = $1",
     )
@@ -124,7 +126,7 @@ pub async fn finish(c: &mut Conn, id: i64, state: &str, error: Option<&str>) -> 
 /// Gives up `owner`'s lease on a job still queued, so any worker may take it
 /// now; a job that meanwhile finished is left alone.
 pub async fn release(c: &mut Conn, id: i64, owner: &str) -> Result<()> {
-    sqlx::query(
+    query(
         "UPDATE jobs SET lease_owner = NULL, lease_until = NULL, updated_at = $3
          WHERE id = $1 AND lease_owner = $2 AND state = 'queued'",
     )
@@ -138,7 +140,7 @@ pub async fn release(c: &mut Conn, id: i64, owner: &str) -> Result<()> {
 
 /// Releases a job to run again at `run_after`, recording the error.
 pub async fn retry_later(c: &mut Conn, id: i64, error: &str, run_after: i64) -> Result<()> {
-    sqlx::query(
+    query(
         "UPDATE jobs SET last_error = $2, run_after = $3, lease_owner = NULL, lease_until = NULL,
              updated_at = $4 WHERE id = $1",
     )
@@ -153,19 +155,19 @@ pub async fn retry_later(c: &mut Conn, id: i64, error: &str, run_after: i64) -> 
 
 /// The latest jobs, newest first, optionally only those in one state.
 pub async fn list(c: &mut Conn, state: &str, limit: i64) -> Result<Vec<JobRow>> {
-    Ok(sqlx::query_as("SELECT * FROM jobs WHERE ($1 = '' OR state = $1) ORDER BY id DESC LIMIT $2")
+    query_as("SELECT * FROM jobs WHERE ($1 = '' OR state = $1) ORDER BY id DESC LIMIT $2")
         .bind(state)
         .bind(limit)
         .fetch_all(c)
-        .await?)
+        .await
 }
 
 /// The jobs of one order, oldest first.
 pub async fn for_order(c: &mut Conn, order_id: i64) -> Result<Vec<JobRow>> {
-    Ok(sqlx::query_as("SELECT * FROM jobs WHERE order_id = $1 ORDER BY id").bind(order_id).fetch_all(c).await?)
+    query_as("SELECT * FROM jobs WHERE order_id = $1 ORDER BY id").bind(order_id).fetch_all(c).await
 }
 
 /// The number of queued jobs and when the oldest of them was queued.
 pub async fn queue_depth(c: &mut Conn) -> Result<(i64, Option<i64>)> {
-    Ok(sqlx::query_as("SELECT COUNT(*), MIN(created_at) FROM jobs WHERE state = 'queued'").fetch_one(c).await?)
+    query_as("SELECT COUNT(*), MIN(created_at) FROM jobs WHERE state = 'queued'").fetch_one(c).await
 }

@@ -2,33 +2,36 @@
 //! sums to. A movement and its balance change are written together; a debit
 //! is one conditional UPDATE, so concurrent orders cannot overspend.
 
+use crate::sql::{query, query_as, query_scalar};
 use crate::{Conn, Result, now};
 
-/// One row of `ledger`.
-#[derive(Clone, Debug, sqlx::FromRow)]
-pub struct LedgerRow {
-    /// The movement's database identifier.
-    pub id: i64,
-    /// The account whose balance moved.
-    pub account_id: i64,
-    /// The order that caused the movement, unset for top-ups and adjustments.
-    pub order_id: Option<i64>,
-    /// `order`, `refund`, `topup` or `adjustment`.
-    pub reason: String,
-    /// `token`, `deposit` or `invoice`.
-    pub asset: String,
-    /// A product (or SAN, renewal) code for tokens; the currency otherwise.
-    pub item: String,
-    /// Signed: negative debits, positive credits (invoice accruals are positive).
-    pub amount: i64,
-    /// The balance of (account, asset, item) right after this movement.
-    pub balance: i64,
-    /// Who made the movement: a login, `operator`, or the worker that refunded.
-    pub author: String,
-    /// A free-text note, empty when none was given.
-    pub note: String,
-    /// When the movement was written, in UTC Unix seconds.
-    pub created_at: i64,
+crate::row_struct! {
+    /// One row of `ledger`.
+    #[derive(Clone, Debug)]
+    pub struct LedgerRow {
+        /// The movement's database identifier.
+        pub id: i64,
+        /// The account whose balance moved.
+        pub account_id: i64,
+        /// The order that caused the movement, unset for top-ups and adjustments.
+        pub order_id: Option<i64>,
+        /// `order`, `refund`, `topup` or `adjustment`.
+        pub reason: String,
+        /// `token`, `deposit` or `invoice`.
+        pub asset: String,
+        /// A product (or SAN, renewal) code for tokens; the currency otherwise.
+        pub item: String,
+        /// Signed: negative debits, positive credits (invoice accruals are positive).
+        pub amount: i64,
+        /// The balance of (account, asset, item) right after this movement.
+        pub balance: i64,
+        /// Who made the movement: a login, `operator`, or the worker that refunded.
+        pub author: String,
+        /// A free-text note, empty when none was given.
+        pub note: String,
+        /// When the movement was written, in UTC Unix seconds.
+        pub created_at: i64,
+    }
 }
 
 /// A movement to append.
@@ -69,20 +72,19 @@ pub enum Applied {
 /// one statement.
 pub async fn apply(c: &mut Conn, m: &Movement<'_>, floor: Option<i64>) -> Result<Applied> {
     if let Some(order_id) = m.order_id {
-        let seen: Option<i64> =
-            sqlx::query_scalar("SELECT id FROM ledger WHERE order_id = $1 AND reason = $2 AND item = $3")
-                .bind(order_id)
-                .bind(m.reason)
-                .bind(m.item)
-                .fetch_optional(&mut *c)
-                .await?;
+        let seen: Option<i64> = query_scalar("SELECT id FROM ledger WHERE order_id = $1 AND reason = $2 AND item = $3")
+            .bind(order_id)
+            .bind(m.reason)
+            .bind(m.item)
+            .fetch_optional(&mut *c)
+            .await?;
         if seen.is_some() {
             return Ok(Applied::Duplicate);
         }
     }
     let t = now();
     let update = async |c: &mut Conn| -> Result<Option<i64>> {
-        Ok(sqlx::query_scalar(
+        query_scalar(
             "UPDATE balances SET amount = amount + $4, updated_at = $5
              WHERE account_id = $1 AND asset = $2 AND item = $3 AND ($6 IS NULL OR amount + $4 >= $6)
              RETURNING amount",
@@ -94,12 +96,12 @@ pub async fn apply(c: &mut Conn, m: &Movement<'_>, floor: Option<i64>) -> Result
         .bind(t)
         .bind(floor)
         .fetch_optional(c)
-        .await?)
+        .await
     };
     let mut updated = update(c).await?;
     if updated.is_none() {
         // The first movement of this (account, asset, item) creates its balance at 0.
-        let created = sqlx::query(
+        let created = query(
             "INSERT INTO balances (account_id, asset, item, amount, updated_at) VALUES ($1, $2, $3, 0, $4)
              ON CONFLICT (account_id, asset, item) DO NOTHING",
         )
@@ -116,7 +118,7 @@ pub async fn apply(c: &mut Conn, m: &Movement<'_>, floor: Option<i64>) -> Result
     let Some(balance) = updated else {
         return Ok(Applied::Insufficient(self::balance(c, m.account_id, m.asset, m.item).await?));
     };
-    sqlx::query(
+    query(
         "INSERT INTO ledger (account_id, order_id, reason, asset, item, amount, balance, author, note, created_at)
          VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10)",
     )
@@ -137,7 +139,7 @@ pub async fn apply(c: &mut Conn, m: &Movement<'_>, floor: Option<i64>) -> Result
 
 /// The current balance of one (account, asset, item); zero when never moved.
 pub async fn balance(c: &mut Conn, account_id: i64, asset: &str, item: &str) -> Result<i64> {
-    Ok(sqlx::query_scalar("SELECT amount FROM balances WHERE account_id = $1 AND asset = $2 AND item = $3")
+    Ok(query_scalar("SELECT amount FROM balances WHERE account_id = $1 AND asset = $2 AND item = $3")
         .bind(account_id)
         .bind(asset)
         .bind(item)
@@ -146,71 +148,75 @@ pub async fn balance(c: &mut Conn, account_id: i64, asset: &str, item: &str) -> 
         .unwrap_or(0))
 }
 
-/// One balance with the time of its last movement.
-#[derive(Clone, Debug, sqlx::FromRow)]
-pub struct BalanceRow {
-    /// What is held: `token`, `deposit` or `invoice`.
-    pub asset: String,
-    /// A product (or SAN, renewal) code for tokens; the currency otherwise.
-    pub item: String,
-    /// The current balance, in tokens or minor units.
-    pub amount: i64,
-    /// When the balance last moved, in UTC Unix seconds.
-    pub updated_at: i64,
+crate::row_struct! {
+    /// One balance with the time of its last movement.
+    #[derive(Clone, Debug)]
+    pub struct BalanceRow {
+        /// What is held: `token`, `deposit` or `invoice`.
+        pub asset: String,
+        /// A product (or SAN, renewal) code for tokens; the currency otherwise.
+        pub item: String,
+        /// The current balance, in tokens or minor units.
+        pub amount: i64,
+        /// When the balance last moved, in UTC Unix seconds.
+        pub updated_at: i64,
+    }
 }
 
 /// Every balance of an account of one asset, by item.
 pub async fn balances(c: &mut Conn, account_id: i64, asset: &str) -> Result<Vec<BalanceRow>> {
-    Ok(sqlx::query_as(
+    query_as(
         "SELECT asset, item, amount, updated_at FROM balances WHERE account_id = $1 AND asset = $2
          ORDER BY item",
     )
     .bind(account_id)
     .bind(asset)
     .fetch_all(c)
-    .await?)
+    .await
 }
 
 /// The sum of the ledger rows of one (account, asset, item): what the balance must equal.
 pub async fn sum(c: &mut Conn, account_id: i64, asset: &str, item: &str) -> Result<i64> {
-    Ok(sqlx::query_scalar(
+    query_scalar(
         "SELECT CAST(COALESCE(SUM(amount), 0) AS BIGINT) FROM ledger WHERE account_id = $1 AND asset = $2 AND item = $3",
     )
     .bind(account_id)
     .bind(asset)
     .bind(item)
     .fetch_one(c)
-    .await?)
+    .await
 }
 
-/// A ledger row with the order it belongs to, for statements.
-#[derive(Clone, Debug, sqlx::FromRow)]
-pub struct StatementRow {
-    /// The ledger row's database identifier.
-    pub id: i64,
-    /// When the movement was written, in UTC Unix seconds.
-    pub created_at: i64,
-    /// Why it moved: `order`, `refund`, `topup` or `adjustment`.
-    pub reason: String,
-    /// A product (or SAN, renewal) code for tokens; the currency otherwise.
-    pub item: String,
-    /// Signed change in tokens or minor units: negative debits, positive credits.
-    pub amount: i64,
-    /// The balance right after this movement.
-    pub balance: i64,
-    /// The movement's free-text note.
-    pub note: String,
-    /// The public reference of the movement's order, if it has one.
-    pub reference: Option<String>,
-    /// The common name of the movement's order, if it has one.
-    pub cn: Option<String>,
-    /// The product of the movement's order, if it has one.
-    pub product_code: Option<String>,
+crate::row_struct! {
+    /// A ledger row with the order it belongs to, for statements.
+    #[derive(Clone, Debug)]
+    pub struct StatementRow {
+        /// The ledger row's database identifier.
+        pub id: i64,
+        /// When the movement was written, in UTC Unix seconds.
+        pub created_at: i64,
+        /// Why it moved: `order`, `refund`, `topup` or `adjustment`.
+        pub reason: String,
+        /// A product (or SAN, renewal) code for tokens; the currency otherwise.
+        pub item: String,
+        /// Signed change in tokens or minor units: negative debits, positive credits.
+        pub amount: i64,
+        /// The balance right after this movement.
+        pub balance: i64,
+        /// The movement's free-text note.
+        pub note: String,
+        /// The public reference of the movement's order, if it has one.
+        pub reference: Option<String>,
+        /// The common name of the movement's order, if it has one.
+        pub cn: Option<String>,
+        /// The product of the movement's order, if it has one.
+        pub product_code: Option<String>,
+    }
 }
 
 /// The movements of an account of one asset within [from, to], oldest first.
 pub async fn movements(c: &mut Conn, account_id: i64, asset: &str, from: i64, to: i64) -> Result<Vec<StatementRow>> {
-    Ok(sqlx::query_as(
+    query_as(
         "SELECT l.id, l.created_at, l.reason, l.item, l.amount, l.balance, l.note,
                 o.reference, o.cn, o.product_code
          FROM ledger l LEFT JOIN orders o ON o.id = l.order_id
@@ -222,10 +228,10 @@ pub async fn movements(c: &mut Conn, account_id: i64, asset: &str, from: i64, to
     .bind(from)
     .bind(to)
     .fetch_all(c)
-    .await?)
+    .await
 }
 
 /// The movements tied to one order, oldest first.
 pub async fn for_order(c: &mut Conn, order_id: i64) -> Result<Vec<LedgerRow>> {
-    Ok(sqlx::query_as("SELECT * FROM ledger WHERE order_id = $1 ORDER BY id").bind(order_id).fetch_all(c).await?)
+    query_as("SELECT * FROM ledger WHERE order_id = $1 ORDER BY id").bind(order_id).fetch_all(c).await
 }

@@ -3,8 +3,8 @@
 //! module of queries per table. It depends on nothing else of certgate; the
 //! order core (`orders`) and the ACME front's protocol state call into it.
 //!
-//! Queries use `$n` placeholders, which both backends accept through sqlx's
-//! `Any` driver. Integers are 64-bit, flags are 0/1 integers, timestamps are
+//! Queries use `$n` placeholders and run through [`sql`]: on the calling
+//! thread for SQLite (rusqlite), through sqlx for PostgreSQL. Integers are 64-bit, flags are 0/1 integers, timestamps are
 //! UTC Unix seconds and money is integer minor units, on both backends.
 
 pub mod accounts;
@@ -26,12 +26,14 @@ pub mod prevalidations;
 pub mod prices;
 pub mod products;
 pub mod sealed;
+pub mod sql;
 pub mod upstream_accounts;
 pub mod users;
 
-pub use db::{Backend, Conn, Db, Tx, WRITE_TURN_HELD, WRITE_TURN_WAIT, WriteTurn, Writer, commit};
+pub use db::{Backend, Db, Tx, WRITE_TURN_HELD, WRITE_TURN_WAIT, WriteTurn, Writer, commit};
 pub use error::{Error, Result};
 pub use pool::{Pooled, RECHECK};
+pub use sql::{Conn, STATEMENTS};
 
 /// The current time as UTC Unix seconds, the unit of every timestamp column.
 pub fn now() -> i64 {

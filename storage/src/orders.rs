@@ -1,59 +1,62 @@
 //! Orders: what was asked, how it was paid, and where it stands.
 
+use crate::sql::{query, query_as, query_built, query_scalar};
 use crate::{Conn, Result, now};
 
-/// One row of `orders`.
-#[derive(Clone, Debug, sqlx::FromRow)]
-pub struct OrderRow {
-    /// The order's database identifier.
-    pub id: i64,
-    /// The public reference: the id as digits, or `DCACME-<id>` for ACME orders.
-    pub reference: Option<String>,
-    /// The account that placed the order.
-    pub account_id: i64,
-    /// The organisation the certificate is issued to.
-    pub organisation_id: i64,
-    /// The product ordered.
-    pub product_code: String,
-    /// `new` or `renewal`.
-    pub kind: String,
-    /// For a renewal, the order it renews.
-    pub renewal_of: Option<i64>,
-    /// The common name of the certificate.
-    pub cn: String,
-    /// Every name of the certificate other than the CN, one per line.
-    pub sans: String,
-    /// The customer's certificate signing request, PEM.
-    pub csr_pem: String,
-    /// `acme`, `xmlrpc` or `cli`.
-    pub source: String,
-    /// The customer's own reference for the order, if given.
-    pub client_ref: Option<String>,
-    /// The key that makes a retried request return this order instead of a new one.
-    pub idempotency_key: Option<String>,
-    /// Who placed the order: a login, `acme:<account>` or `operator`.
-    pub created_by: String,
-    /// `tokens`, `deposit` or `invoice`.
-    pub payment: String,
-    /// The price in minor units of `currency` (tokens are priced too, for statements).
-    pub price: i64,
-    /// The currency of the price, such as `EUR`.
-    pub currency: String,
-    /// Where the order stands, as a snake-case status name such as `processing`.
-    pub status: String,
-    /// The configured upstream that issues the certificate.
-    pub upstream: String,
-    /// The upstream's reference for the order, once it has one.
-    pub upstream_ref: Option<String>,
-    /// The value the customer publishes to prove control of names that are
-    /// not pre-validated (set while the order waits for DCV).
-    pub dcv_token: Option<String>,
-    /// Why the order failed, when it did.
-    pub failure: Option<String>,
-    /// When the order was placed, in UTC Unix seconds.
-    pub created_at: i64,
-    /// When the order last changed, in UTC Unix seconds.
-    pub updated_at: i64,
+crate::row_struct! {
+    /// One row of `orders`.
+    #[derive(Clone, Debug)]
+    pub struct OrderRow {
+        /// The order's database identifier.
+        pub id: i64,
+        /// The public reference: the id as digits, or `DCACME-<id>` for ACME orders.
+        pub reference: Option<String>,
+        /// The account that placed the order.
+        pub account_id: i64,
+        /// The organisation the certificate is issued to.
+        pub organisation_id: i64,
+        /// The product ordered.
+        pub product_code: String,
+        /// `new` or `renewal`.
+        pub kind: String,
+        /// For a renewal, the order it renews.
+        pub renewal_of: Option<i64>,
+        /// The common name of the certificate.
+        pub cn: String,
+        /// Every name of the certificate other than the CN, one per line.
+        pub sans: String,
+        /// The customer's certificate signing request, PEM.
+        pub csr_pem: String,
+        /// `acme`, `xmlrpc` or `cli`.
+        pub source: String,
+        /// The customer's own reference for the order, if given.
+        pub client_ref: Option<String>,
+        /// The key that makes a retried request return this order instead of a new one.
+        pub idempotency_key: Option<String>,
+        /// Who placed the order: a login, `acme:<account>` or `operator`.
+        pub created_by: String,
+        /// `tokens`, `deposit` or `invoice`.
+        pub payment: String,
+        /// The price in minor units of `currency` (tokens are priced too, for statements).
+        pub price: i64,
+        /// The currency of the price, such as `EUR`.
+        pub currency: String,
+        /// Where the order stands, as a snake-case status name such as `processing`.
+        pub status: String,
+        /// The configured upstream that issues the certificate.
+        pub upstream: String,
+        /// The upstream's reference for the order, once it has one.
+        pub upstream_ref: Option<String>,
+        /// The value the customer publishes to prove control of names that are
+        /// not pre-validated (set while the order waits for DCV).
+        pub dcv_token: Option<String>,
+        /// Why the order failed, when it did.
+        pub failure: Option<String>,
+        /// When the order was placed, in UTC Unix seconds.
+        pub created_at: i64,
+        /// When the order last changed, in UTC Unix seconds.
+        pub updated_at: i64,
+    }
 }
 
 /// The fields of a new order.
@@ -100,7 +103,7 @@ pub struct NewOrder<'a> {
 /// Inserts an order, gives it its reference, and returns it as stored.
 pub async fn insert(c: &mut Conn, o: &NewOrder<'_>) -> Result<OrderRow> {
     let t = now();
-    let id: i64 = sqlx::query_scalar(
+    let id: i64 = query_scalar(
         "INSERT INTO orders (account_id, organisation_id, product_code, kind, renewal_of, cn, sans,
              csr_pem, source, client_ref, idempotency_key, created_by, payment, price, currency,
              status, upstream, created_at, updated_at)
@@ -127,36 +130,36 @@ pub async fn insert(c: &mut Conn, o: &NewOrder<'_>) -> Result<OrderRow> {
     .bind(t)
     .fetch_one(&mut *c)
     .await?;
-    Ok(sqlx::query_as("UPDATE orders SET reference = $1 WHERE id = $2 RETURNING *")
+    query_as("UPDATE orders SET reference = $1 WHERE id = $2 RETURNING *")
         .bind(format!("{}{id}", o.reference_prefix))
         .bind(id)
         .fetch_one(c)
-        .await?)
+        .await
 }
 
 /// Reads one order by id.
 pub async fn get(c: &mut Conn, id: i64) -> Result<Option<OrderRow>> {
-    Ok(sqlx::query_as("SELECT * FROM orders WHERE id = $1").bind(id).fetch_optional(c).await?)
+    query_as("SELECT * FROM orders WHERE id = $1").bind(id).fetch_optional(c).await
 }
 
 /// Reads one order by its public reference.
 pub async fn by_reference(c: &mut Conn, reference: &str) -> Result<Option<OrderRow>> {
-    Ok(sqlx::query_as("SELECT * FROM orders WHERE reference = $1").bind(reference).fetch_optional(c).await?)
+    query_as("SELECT * FROM orders WHERE reference = $1").bind(reference).fetch_optional(c).await
 }
 
 /// The order an account placed earlier with the same idempotency key.
 pub async fn by_idempotency_key(c: &mut Conn, account_id: i64, key: &str) -> Result<Option<OrderRow>> {
-    Ok(sqlx::query_as("SELECT * FROM orders WHERE account_id = $1 AND idempotency_key = $2")
+    query_as("SELECT * FROM orders WHERE account_id = $1 AND idempotency_key = $2")
         .bind(account_id)
         .bind(key)
         .fetch_optional(c)
-        .await?)
+        .await
 }
 
 /// Moves an order from `from` to `to`; false when it was no longer in `from`,
 /// so that two racing transitions cannot both win.
 pub async fn transition(c: &mut Conn, id: i64, from: &str, to: &str) -> Result<bool> {
-    let r = sqlx::query("UPDATE orders SET status = $3, updated_at = $4 WHERE id = $1 AND status = $2")
+    let r = query("UPDATE orders SET status = $3, updated_at = $4 WHERE id = $1 AND status = $2")
         .bind(id)
         .bind(from)
         .bind(to)
@@ -171,7 +174,7 @@ pub async fn transition(c: &mut Conn, id: i64, from: &str, to: &str) -> Result<b
 /// has one (an upstream order's URL). Returns the order as stored, or `None`
 /// when it was no longer processing (then nothing changed).
 pub async fn deliver(c: &mut Conn, id: i64, serial: &str) -> Result<Option<OrderRow>> {
-    Ok(sqlx::query_as(
+    query_as(
         "UPDATE orders SET status = 'delivered', upstream_ref = COALESCE(upstream_ref, $2), updated_at = $3
          WHERE id = $1 AND status = 'processing' RETURNING *",
     )
@@ -179,27 +182,25 @@ pub async fn deliver(c: &mut Conn, id: i64, serial: &str) -> Result<Option<Order
     .bind(serial)
     .bind(now())
     .fetch_optional(c)
-    .await?)
+    .await
 }
 
 /// Records the upstream's reference of the order; with `replace` false, only
 /// if it has none yet (so a serial never hides an upstream order's URL).
 pub async fn set_upstream_ref(c: &mut Conn, id: i64, upstream_ref: &str, replace: bool) -> Result<()> {
-    sqlx::query(
-        "UPDATE orders SET upstream_ref = $2, updated_at = $3 WHERE id = $1 AND ($4 = 1 OR upstream_ref IS NULL)",
-    )
-    .bind(id)
-    .bind(upstream_ref)
-    .bind(now())
-    .bind(i64::from(replace))
-    .execute(c)
-    .await?;
+    query("UPDATE orders SET upstream_ref = $2, updated_at = $3 WHERE id = $1 AND ($4 = 1 OR upstream_ref IS NULL)")
+        .bind(id)
+        .bind(upstream_ref)
+        .bind(now())
+        .bind(i64::from(replace))
+        .execute(c)
+        .await?;
     Ok(())
 }
 
 /// Records why the order failed.
 pub async fn set_failure(c: &mut Conn, id: i64, failure: &str) -> Result<()> {
-    sqlx::query("UPDATE orders SET failure = $2, updated_at = $3 WHERE id = $1")
+    query("UPDATE orders SET failure = $2, updated_at = $3 WHERE id = $1")
         .bind(id)
         .bind(failure)
         .bind(now())
@@ -210,7 +211,7 @@ pub async fn set_failure(c: &mut Conn, id: i64, failure: &str) -> Result<()> {
 
 /// Marks an order as changed now without changing its status (a reissue, say).
 pub async fn touch(c: &mut Conn, id: i64) -> Result<()> {
-    sqlx::query("UPDATE orders SET updated_at = $2 WHERE id = $1").bind(id).bind(now()).execute(c).await?;
+    query("UPDATE orders SET updated_at = $2 WHERE id = $1").bind(id).bind(now()).execute(c).await?;
     Ok(())
 }
 
@@ -273,19 +274,19 @@ pub async fn list(c: &mut Conn, f: &OrderFilter) -> Result<Vec<OrderRow>> {
     let order = if f.updated_from != 0 || f.updated_to != 0 { "updated_at DESC, id DESC" } else { "id DESC" };
     let n = args.len();
     let sql = format!("SELECT * FROM orders {filter} ORDER BY {order} LIMIT ${} OFFSET ${}", n + 1, n + 2);
-    let mut q = sqlx::query_as(sqlx::AssertSqlSafe(sql));
+    let mut q = query_built(sql).read_as();
     for a in args {
         q = match a {
             Arg::Int(i) => q.bind(i),
             Arg::Text(t) => q.bind(t),
         };
     }
-    Ok(q.bind(if f.limit > 0 { f.limit } else { 100 }).bind(f.offset).fetch_all(c).await?)
+    q.bind(if f.limit > 0 { f.limit } else { 100 }).bind(f.offset).fetch_all(c).await
 }
 
 /// Replaces the request of an order (a reissue with a new CSR).
 pub async fn update_request(c: &mut Conn, id: i64, cn: &str, sans: &str, csr_pem: &str) -> Result<()> {
-    sqlx::query("UPDATE orders SET cn = $2, sans = $3, csr_pem = $4, updated_at = $5 WHERE id = $1")
+    query("UPDATE orders SET cn = $2, sans = $3, csr_pem = $4, updated_at = $5 WHERE id = $1")
         .bind(id)
         .bind(cn)
         .bind(sans)
@@ -298,11 +299,11 @@ pub async fn update_request(c: &mut Conn, id: i64, cn: &str, sans: &str, csr_pem
 
 /// Records the DCV token of an order waiting for domain control validation.
 pub async fn set_dcv_token(c: &mut Conn, id: i64, token: &str) -> Result<()> {
-    sqlx::query("UPDATE orders SET dcv_token = $2 WHERE id = $1").bind(id).bind(token).execute(c).await?;
+    query("UPDATE orders SET dcv_token = $2 WHERE id = $1").bind(id).bind(token).execute(c).await?;
     Ok(())
 }
 
 /// How many orders are in each status, database-wide.
 pub async fn count_by_status(c: &mut Conn) -> Result<Vec<(String, i64)>> {
-    Ok(sqlx::query_as("SELECT status, COUNT(*) FROM orders GROUP BY status ORDER BY status").fetch_all(c).await?)
+    query_as("SELECT status, COUNT(*) FROM orders GROUP BY status ORDER BY status").fetch_all(c).await
 }

@@ -1,26 +1,29 @@
 //! Organisations of an account, the legal entities certificates are issued to.
 
+use crate::sql::{query_as, query_scalar};
 use crate::{Conn, Result, now};
 
-/// One row of `organisations`.
-#[derive(Clone, Debug, sqlx::FromRow)]
-pub struct OrganisationRow {
-    /// The organisation's database identifier.
-    pub id: i64,
-    /// The account the organisation belongs to.
-    pub account_id: i64,
-    /// The organisation's legal name.
-    pub name: String,
-    /// National identification number (SIREN, company number...).
-    pub ident: String,
-    /// Its country code, such as `FR`; empty when not given.
-    pub country: String,
-    /// Its postal address; empty when not given.
-    pub address: String,
-    /// Its VAT number; empty when not given.
-    pub vat: String,
-    /// When the organisation was created, in UTC Unix seconds.
-    pub created_at: i64,
+crate::row_struct! {
+    /// One row of `organisations`.
+    #[derive(Clone, Debug)]
+    pub struct OrganisationRow {
+        /// The organisation's database identifier.
+        pub id: i64,
+        /// The account the organisation belongs to.
+        pub account_id: i64,
+        /// The organisation's legal name.
+        pub name: String,
+        /// National identification number (SIREN, company number...).
+        pub ident: String,
+        /// Its country code, such as `FR`; empty when not given.
+        pub country: String,
+        /// Its postal address; empty when not given.
+        pub address: String,
+        /// Its VAT number; empty when not given.
+        pub vat: String,
+        /// When the organisation was created, in UTC Unix seconds.
+        pub created_at: i64,
+    }
 }
 
 /// The fields of a new organisation.
@@ -42,7 +45,7 @@ pub struct NewOrganisation<'a> {
 
 /// Inserts an organisation and returns its id.
 pub async fn insert(c: &mut Conn, o: &NewOrganisation<'_>) -> Result<i64> {
-    Ok(sqlx::query_scalar(
+    query_scalar(
         "INSERT INTO organisations (account_id, name, ident, country, address, vat, created_at)
          VALUES ($1, $2, $3, $4, $5, $6, $7) RETURNING id",
     )
@@ -54,18 +57,15 @@ pub async fn insert(c: &mut Conn, o: &NewOrganisation<'_>) -> Result<i64> {
     .bind(o.vat)
     .bind(now())
     .fetch_one(c)
-    .await?)
+    .await
 }
 
 /// Reads one organisation.
 pub async fn get(c: &mut Conn, id: i64) -> Result<Option<OrganisationRow>> {
-    Ok(sqlx::query_as("SELECT * FROM organisations WHERE id = $1").bind(id).fetch_optional(c).await?)
+    query_as("SELECT * FROM organisations WHERE id = $1").bind(id).fetch_optional(c).await
 }
 
 /// Lists the organisations of an account.
 pub async fn list(c: &mut Conn, account_id: i64) -> Result<Vec<OrganisationRow>> {
-    Ok(sqlx::query_as("SELECT * FROM organisations WHERE account_id = $1 ORDER BY id")
-        .bind(account_id)
-        .fetch_all(c)
-        .await?)
+    query_as("SELECT * FROM organisations WHERE account_id = $1 ORDER BY id").bind(account_id).fetch_all(c).await
 }

@@ -1,9 +1,8 @@
-//! certgate's own connection pool. sqlx's pool pings every connection on its
-//! way back and spawns a task to do it, which cost a database round trip (on
-//! SQLite, two thread hand-offs) for each of the ~20 connections one ACME
-//! issuance borrows: about a fifth of the server's CPU. Here a connection goes
-//! back to the pool as it is, and is checked before reuse only once it has gone
-//! [`RECHECK`] without a check.
+//! certgate's own connection pool, for both backends. sqlx's pool pings every
+//! connection on its way back and spawns a task to do it, which cost a
+//! database round trip for each of the ~20 connections one ACME issuance
+//! borrows. Here a connection goes back to the pool as it is, and is checked
+//! before reuse only once it has gone [`RECHECK`] without a check.
 
 use std::mem::ManuallyDrop;
 use std::ops::{Deref, DerefMut};
@@ -11,11 +10,11 @@ use std::sync::atomic::{AtomicBool, Ordering};
 use std::sync::{Arc, Mutex, PoisonError};
 use std::time::{Duration, Instant};
 
-use sqlx::any::AnyConnectOptions;
-use sqlx::{AnyConnection, Connection as _, Executor as _};
+use sqlx::Connection as _;
+use sqlx::postgres::PgConnectOptions;
 use tokio::sync::{OwnedSemaphorePermit, Semaphore};
 
-use crate::{Backend, Conn, Result, WriteTurn};
+use crate::{Conn, Result, WriteTurn};
 
 /// How long a connection may go unchecked before it is pinged on its way out:
 /// a connection the server dropped fails requests for at most this long.
@@ -29,8 +28,7 @@ pub(crate) struct Pool {
 
 #[derive(Debug)]
 struct Shared {
-    options: AnyConnectOptions,
-    backend: Backend,
+    options: Options,
     idle: Mutex<Vec<Idle>>,
     permits: Arc<Semaphore>,
     size: u32,
@@ -40,18 +38,17 @@ struct Shared {
 
 #[derive(Debug)]
 struct Idle {
-    conn: AnyConnection,
+    conn: Conn,
     checked: Instant,
 }
 
 impl Pool {
     /// A pool of at most `size` connections opened with `options`; none is
     /// opened until one is asked for.
-    pub(crate) fn new(options: AnyConnectOptions, backend: Backend, size: u32, acquire_timeout: Duration) -> Pool {
+    pub(crate) fn new(options: Options, size: u32, acquire_timeout: Duration) -> Pool {
         Pool {
             shared: Arc::new(Shared {
                 options,
-                backend,
                 idle: Mutex::new(Vec::new()),
                 permits: Arc::new(Semaphore::new(size as usize)),
                 size,
@@ -80,7 +77,7 @@ impl Pool {
             if checked.elapsed() < RECHECK {
                 return Ok(Pooled::new(conn, checked, permit, shared.clone()));
             }
-            if conn.ping().await.is_ok() {
+            if conn.ping().await {
                 return Ok(Pooled::new(conn, Instant::now(), permit, shared.clone()));
             }
             tracing::warn!("dropping a database connection that failed its check");
@@ -97,24 +94,49 @@ impl Pool {
         drop(all);
         let idle = std::mem::take(&mut *shared.idle.lock().unwrap_or_else(PoisonError::into_inner));
         for Idle { conn, .. } in idle {
-            let _ = conn.close().await;
+            if let Conn::Postgres(conn) = conn {
+                let _ = conn.close().await;
+            }
+        }
+    }
+}
+
+/// Where the pool's connections go.
+#[derive(Debug)]
+pub(crate) enum Options {
+    /// An SQLite file, opened with these flags.
+    Sqlite(std::path::PathBuf, rusqlite::OpenFlags),
+    /// A PostgreSQL server.
+    Postgres(Box<PgConnectOptions>),
+}
+
+/// How many prepared statements an SQLite connection keeps: more than
+/// certgate has, so none is prepared twice.
+const SQLITE_STATEMENT_CACHE: usize = 256;
+
+impl Options {
+    pub(crate) async fn connect(&self) -> Result<Conn> {
+        match self {
+            Options::Sqlite(path, flags) => {
+                let conn = rusqlite::Connection::open_with_flags(path, *flags)?;
+                conn.set_prepared_statement_cache_capacity(SQLITE_STATEMENT_CACHE);
+                // Writers of another process queue on the file lock instead of
+                // failing at once.
+                conn.busy_timeout(Duration::from_secs(30))?;
+                conn.execute_batch("PRAGMA synchronous = NORMAL; PRAGMA foreign_keys = ON")?;
+                Ok(Conn::Sqlite(conn))
+            }
+            Options::Postgres(options) => Ok(Conn::Postgres(sqlx::PgConnection::connect_with(options).await?)),
         }
     }
 }
 
 impl Shared {
-    async fn connect(&self) -> Result<AnyConnection> {
-        let mut conn = AnyConnection::connect_with(&self.options).await?;
-        if self.backend == Backend::Sqlite {
-            // Writers of another process queue on the file lock instead of
-            // failing at once.
-            conn.execute("PRAGMA busy_timeout = 30000").await?;
-            conn.execute("PRAGMA synchronous = NORMAL").await?;
-        }
-        Ok(conn)
+    async fn connect(&self) -> Result<Conn> {
+        self.options.connect().await
     }
 
-    fn put_back(&self, conn: AnyConnection, checked: Instant) {
+    fn put_back(&self, conn: Conn, checked: Instant) {
         if !self.closed.load(Ordering::SeqCst) {
             self.idle.lock().unwrap_or_else(PoisonError::into_inner).push(Idle { conn, checked });
         }
@@ -128,7 +150,7 @@ impl Shared {
 #[derive(Debug)]
 pub struct Pooled {
     // Taken out exactly once, in `drop`.
-    conn: ManuallyDrop<AnyConnection>,
+    conn: ManuallyDrop<Conn>,
     checked: Instant,
     in_transaction: bool,
     write_turn: Option<WriteTurn>,
@@ -137,7 +159,7 @@ pub struct Pooled {
 }
 
 impl Pooled {
-    fn new(conn: AnyConnection, checked: Instant, permit: OwnedSemaphorePermit, shared: Arc<Shared>) -> Pooled {
+    fn new(conn: Conn, checked: Instant, permit: OwnedSemaphorePermit, shared: Arc<Shared>) -> Pooled {
         Pooled {
             conn: ManuallyDrop::new(conn),
             checked,
@@ -158,14 +180,13 @@ impl Pooled {
     /// rolls back whatever the server began.
     pub(crate) async fn begin(&mut self, statement: &'static str) -> Result<()> {
         self.in_transaction = true;
-        self.conn.execute(statement).await?;
-        Ok(())
+        self.conn.batch(statement).await
     }
 
     /// Runs `COMMIT`; only once it succeeded is the connection outside a
     /// transaction (a failed or cancelled commit is rolled back on drop).
     pub(crate) async fn commit(&mut self) -> Result<()> {
-        self.conn.execute("COMMIT").await?;
+        self.conn.batch("COMMIT").await?;
         self.in_transaction = false;
         Ok(())
     }
@@ -192,6 +213,14 @@ impl Drop for Pooled {
             self.shared.put_back(conn, self.checked);
             return;
         }
+        if let Conn::Sqlite(sqlite) = &conn {
+            // Rolling back on SQLite is a local call, done before the write
+            // turn is given up (a field dropped after this).
+            if sqlite.execute_batch("ROLLBACK").is_ok() {
+                self.shared.put_back(conn, self.checked);
+            }
+            return;
+        }
         let (write_turn, permit, shared, checked) =
             (self.write_turn.take(), self.permit.take(), self.shared.clone(), self.checked);
         let Ok(runtime) = tokio::runtime::Handle::try_current() else {
@@ -200,7 +229,7 @@ impl Drop for Pooled {
             return;
         };
         runtime.spawn(async move {
-            if conn.execute("ROLLBACK").await.is_ok() {
+            if conn.batch("ROLLBACK").await.is_ok() {
                 shared.put_back(conn, checked);
             }
             drop((write_turn, permit));

@@ -1,24 +1,27 @@
 //! Pre-validations of organisations at a CA brand, and pre-validated domains.
 
+use crate::sql::{query, query_as, query_scalar};
 use crate::{Conn, Result, now};
 
-/// One row of `prevalidations`.
-#[derive(Clone, Debug, sqlx::FromRow)]
-pub struct PrevalidationRow {
-    /// The pre-validation's database identifier.
-    pub id: i64,
-    /// The organisation that was pre-validated.
-    pub organisation_id: i64,
-    /// The CA brand the pre-validation is held at.
-    pub brand: String,
-    /// The validation level it covers: `DV`, `OV` or `EV`.
-    pub validation: String,
-    /// `pending`, `active` or `revoked`.
-    pub state: String,
-    /// When it stops being valid, in UTC Unix seconds.
-    pub expires_at: i64,
-    /// When it was recorded, in UTC Unix seconds.
-    pub created_at: i64,
+crate::row_struct! {
+    /// One row of `prevalidations`.
+    #[derive(Clone, Debug)]
+    pub struct PrevalidationRow {
+        /// The pre-validation's database identifier.
+        pub id: i64,
+        /// The organisation that was pre-validated.
+        pub organisation_id: i64,
+        /// The CA brand the pre-validation is held at.
+        pub brand: String,
+        /// The validation level it covers: `DV`, `OV` or `EV`.
+        pub validation: String,
+        /// `pending`, `active` or `revoked`.
+        pub state: String,
+        /// When it stops being valid, in UTC Unix seconds.
+        pub expires_at: i64,
+        /// When it was recorded, in UTC Unix seconds.
+        pub created_at: i64,
+    }
 }
 
 /// Records a pre-validation and returns its id.
@@ -30,7 +33,7 @@ pub async fn insert(
     state: &str,
     expires_at: i64,
 ) -> Result<i64> {
-    Ok(sqlx::query_scalar(
+    query_scalar(
         "INSERT INTO prevalidations (organisation_id, brand, validation, state, expires_at, created_at)
          VALUES ($1, $2, $3, $4, $5, $6) RETURNING id",
     )
@@ -41,23 +44,23 @@ pub async fn insert(
     .bind(expires_at)
     .bind(now())
     .fetch_one(c)
-    .await?)
+    .await
 }
 
 /// Lists the pre-validations of the organisations of an account.
 pub async fn list_for_account(c: &mut Conn, account_id: i64) -> Result<Vec<PrevalidationRow>> {
-    Ok(sqlx::query_as(
+    query_as(
         "SELECT p.* FROM prevalidations p JOIN organisations o ON o.id = p.organisation_id
          WHERE o.account_id = $1 ORDER BY p.id",
     )
     .bind(account_id)
     .fetch_all(c)
-    .await?)
+    .await
 }
 
 /// Adds a pre-validated domain to an organisation (no-op when present).
 pub async fn add_domain(c: &mut Conn, organisation_id: i64, domain: &str) -> Result<()> {
-    sqlx::query(
+    query(
         "INSERT INTO prevalidated_domains (organisation_id, domain, created_at) VALUES ($1, $2, $3)
          ON CONFLICT (organisation_id, domain) DO NOTHING",
     )
@@ -71,8 +74,8 @@ pub async fn add_domain(c: &mut Conn, organisation_id: i64, domain: &str) -> Res
 
 /// The pre-validated domains of an organisation.
 pub async fn domains(c: &mut Conn, organisation_id: i64) -> Result<Vec<String>> {
-    Ok(sqlx::query_scalar("SELECT domain FROM prevalidated_domains WHERE organisation_id = $1 ORDER BY domain")
+    query_scalar("SELECT domain FROM prevalidated_domains WHERE organisation_id = $1 ORDER BY domain")
         .bind(organisation_id)
         .fetch_all(c)
-        .await?)
+        .await
 }

@@ -1,5 +1,6 @@
 //! Prices per item code: the retail list (account 0) and negotiated prices.
 
+use crate::sql::{query, query_scalar};
 use crate::{Conn, Result};
 
 /// The account id under which the retail price list is stored.
@@ -7,7 +8,7 @@ pub const RETAIL: i64 = 0;
 
 /// Sets the price of an item for an account (or [`RETAIL`]).
 pub async fn set(c: &mut Conn, item: &str, account_id: i64, currency: &str, amount: i64) -> Result<()> {
-    sqlx::query(
+    query(
         "INSERT INTO prices (item, account_id, currency, amount) VALUES ($1, $2, $3, $4)
          ON CONFLICT (item, account_id, currency) DO UPDATE SET amount = excluded.amount",
     )
@@ -22,7 +23,7 @@ pub async fn set(c: &mut Conn, item: &str, account_id: i64, currency: &str, amou
 
 /// The account's negotiated price of an item, else its retail price.
 pub async fn effective(c: &mut Conn, item: &str, account_id: i64, currency: &str) -> Result<Option<i64>> {
-    Ok(sqlx::query_scalar(
+    query_scalar(
         "SELECT amount FROM prices WHERE item = $1 AND currency = $3 AND account_id IN ($2, 0)
          ORDER BY account_id DESC LIMIT 1",
     )
@@ -30,5 +31,5 @@ pub async fn effective(c: &mut Conn, item: &str, account_id: i64, currency: &str
     .bind(account_id)
     .bind(currency)
     .fetch_optional(c)
-    .await?)
+    .await
 }

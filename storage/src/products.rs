@@ -1,39 +1,42 @@
 //! The product catalogue: what each product code is and which upstream sells it.
 
+use crate::sql::{FromRow, Row, query, query_as};
 use crate::{Conn, Result};
 
-/// One row of `products`.
-#[derive(Clone, Debug, sqlx::FromRow)]
-pub struct ProductRow {
-    /// The product code that orders and prices refer to.
-    pub code: String,
-    /// The product's display name.
-    pub name: String,
-    /// How long its certificates are valid, in days.
-    pub validity_days: i64,
-    /// `DV`, `OV` or `EV`.
-    pub validation: String,
-    /// The CA brand (pre-validations are per brand).
-    pub brand: String,
-    /// The configured upstream that issues it.
-    pub upstream: String,
-    /// 1 when wildcard names are allowed.
-    pub wildcard: i64,
-    /// How many names beyond the CN the certificate may carry.
-    pub max_sans: i64,
-    /// The price item charged per additional name, if any.
-    pub san_code: Option<String>,
-    /// The price item charged per additional wildcard name, if any.
-    pub wildcard_san_code: Option<String>,
-    /// The price item charged for a renewal instead of the product code, if any.
-    pub renewal_code: Option<String>,
-    /// 1 when ordering needs an active pre-validation of the organisation.
-    pub needs_prevalidation: i64,
+crate::row_struct! {
+    /// One row of `products`.
+    #[derive(Clone, Debug)]
+    pub struct ProductRow {
+        /// The product code that orders and prices refer to.
+        pub code: String,
+        /// The product's display name.
+        pub name: String,
+        /// How long its certificates are valid, in days.
+        pub validity_days: i64,
+        /// `DV`, `OV` or `EV`.
+        pub validation: String,
+        /// The CA brand (pre-validations are per brand).
+        pub brand: String,
+        /// The configured upstream that issues it.
+        pub upstream: String,
+        /// 1 when wildcard names are allowed.
+        pub wildcard: i64,
+        /// How many names beyond the CN the certificate may carry.
+        pub max_sans: i64,
+        /// The price item charged per additional name, if any.
+        pub san_code: Option<String>,
+        /// The price item charged per additional wildcard name, if any.
+        pub wildcard_san_code: Option<String>,
+        /// The price item charged for a renewal instead of the product code, if any.
+        pub renewal_code: Option<String>,
+        /// 1 when ordering needs an active pre-validation of the organisation.
+        pub needs_prevalidation: i64,
+    }
 }
 
 /// Inserts or replaces a product by code.
 pub async fn upsert(c: &mut Conn, p: &ProductRow) -> Result<()> {
-    sqlx::query(
+    query(
         "INSERT INTO products (code, name, validity_days, validation, brand, upstream, wildcard,
                                max_sans, san_code, wildcard_san_code, renewal_code, needs_prevalidation)
          VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12)
@@ -63,21 +66,29 @@ pub async fn upsert(c: &mut Conn, p: &ProductRow) -> Result<()> {
 
 /// Reads one product by code.
 pub async fn get(c: &mut Conn, code: &str) -> Result<Option<ProductRow>> {
-    Ok(sqlx::query_as("SELECT * FROM products WHERE code = $1").bind(code).fetch_optional(c).await?)
+    query_as("SELECT * FROM products WHERE code = $1").bind(code).fetch_optional(c).await
 }
 
 /// Lists the catalogue by code.
 pub async fn list(c: &mut Conn) -> Result<Vec<ProductRow>> {
-    Ok(sqlx::query_as("SELECT * FROM products ORDER BY code").fetch_all(c).await?)
+    query_as("SELECT * FROM products ORDER BY code").fetch_all(c).await
 }
 
 /// A product with what ordering it for an organisation needs to know.
-#[derive(sqlx::FromRow)]
 struct OrderableRow {
-    #[sqlx(flatten)]
     product: ProductRow,
     organisation_name: String,
     prevalidations: i64,
+}
+
+impl FromRow for OrderableRow {
+    fn from_row(row: &Row<'_>) -> Result<Self> {
+        Ok(OrderableRow {
+            product: ProductRow::from_row(row)?,
+            organisation_name: row.get("organisation_name")?,
+            prevalidations: row.get("prevalidations")?,
+        })
+    }
 }
 
 /// The statement of [`orderable`], run at every new order (public so that a
@@ -101,6 +112,6 @@ pub async fn orderable(
     at: i64,
 ) -> Result<Option<(ProductRow, String, bool)>> {
     let row: Option<OrderableRow> =
-        sqlx::query_as(ORDERABLE).bind(code).bind(account_id).bind(organisation_id).bind(at).fetch_optional(c).await?;
+        query_as(ORDERABLE).bind(code).bind(account_id).bind(organisation_id).bind(at).fetch_optional(c).await?;
     Ok(row.map(|r| (r.product, r.organisation_name, r.prevalidations > 0)))
 }

@@ -1,30 +1,33 @@
 //! certgate's accounts at upstream ACME CAs, one per upstream and directory,
 //! shared by every instance so that the account is created only once.
 
+use crate::sql::{query, query_as};
 use crate::{Conn, Result, now};
 
-/// One row of `upstream_accounts`.
-#[derive(Clone, Debug, sqlx::FromRow)]
-pub struct UpstreamAccountRow {
-    /// The configured name of the upstream.
-    pub upstream: String,
-    /// The upstream's ACME directory URL.
-    pub directory_url: String,
-    /// The account's URL at the upstream (its key ID).
-    pub account_url: String,
-    /// The account's credentials (key and URLs), sealed with the configured secret key.
-    pub credentials_sealed: String,
-    /// When the account was created, in UTC Unix seconds.
-    pub created_at: i64,
+crate::row_struct! {
+    /// One row of `upstream_accounts`.
+    #[derive(Clone, Debug)]
+    pub struct UpstreamAccountRow {
+        /// The configured name of the upstream.
+        pub upstream: String,
+        /// The upstream's ACME directory URL.
+        pub directory_url: String,
+        /// The account's URL at the upstream (its key ID).
+        pub account_url: String,
+        /// The account's credentials (key and URLs), sealed with the configured secret key.
+        pub credentials_sealed: String,
+        /// When the account was created, in UTC Unix seconds.
+        pub created_at: i64,
+    }
 }
 
 /// The stored account of `upstream` at `directory_url`, if any.
 pub async fn get(c: &mut Conn, upstream: &str, directory_url: &str) -> Result<Option<UpstreamAccountRow>> {
-    Ok(sqlx::query_as("SELECT * FROM upstream_accounts WHERE upstream = $1 AND directory_url = $2")
+    query_as("SELECT * FROM upstream_accounts WHERE upstream = $1 AND directory_url = $2")
         .bind(upstream)
         .bind(directory_url)
         .fetch_optional(c)
-        .await?)
+        .await
 }
 
 /// Stores an account unless another instance stored one first; returns
@@ -36,7 +39,7 @@ pub async fn insert(
     account_url: &str,
     credentials_sealed: &str,
 ) -> Result<bool> {
-    let r = sqlx::query(
+    let r = query(
         "INSERT INTO upstream_accounts (upstream, directory_url, account_url, credentials_sealed, created_at)
          VALUES ($1, $2, $3, $4, $5) ON CONFLICT (upstream, directory_url) DO NOTHING",
     )
@@ -53,7 +56,7 @@ pub async fn insert(
 /// Forgets the stored account `account_url` (the upstream no longer knows it),
 /// so that the next use creates a new one.
 pub async fn forget(c: &mut Conn, upstream: &str, directory_url: &str, account_url: &str) -> Result<()> {
-    sqlx::query("DELETE FROM upstream_accounts WHERE upstream = $1 AND directory_url = $2 AND account_url = $3")
+    query("DELETE FROM upstream_accounts WHERE upstream = $1 AND directory_url = $2 AND account_url = $3")
         .bind(upstream)
         .bind(directory_url)
         .bind(account_url)

@@ -280,12 +280,12 @@ pub async fn footprint(db: &Db) -> Footprint {
 
 /// The one integer a query of `db` returns (a count, a sum).
 pub async fn scalar(db: &Db, sql: &'static str) -> i64 {
-    sqlx::query_scalar(sql).fetch_one(&mut *db.acquire().await.expect("conn")).await.expect(sql)
+    storage::sql::query_scalar(sql).fetch_one(&mut db.acquire().await.expect("conn")).await.expect(sql)
 }
 
 /// Runs one statement on `db` (a test's own table, a deliberate damage).
 pub async fn execute(db: &Db, sql: &'static str) {
-    sqlx::query(sql).execute(&mut *db.acquire().await.expect("conn")).await.expect(sql);
+    storage::sql::query(sql).execute(&mut db.acquire().await.expect("conn")).await.expect(sql);
 }
 
 /// Runs `openssl verify` of `leaf` against `root` with `chain` as untrusted

@@ -117,7 +117,7 @@ impl orders::AlsoWrite for RecordPlaced {
         placed: &'a orders::Placed,
     ) -> orders::BoxFuture<'a, storage::Result<()>> {
         Box::pin(async move {
-            sqlx::query("INSERT INTO front_record (order_id, signed) VALUES ($1, $2)")
+            storage::sql::query("INSERT INTO front_record (order_id, signed) VALUES ($1, $2)")
                 .bind(placed.order.id)
                 .bind(i64::from(placed.certificate_id.is_some()))
                 .execute(tx)
@@ -152,7 +152,7 @@ async fn a_front_write_in_the_placing_transaction_commits_with_the_order_or_not_
         assert_eq!(placed.order.status, "delivered", "{}: signed at once, and the row says so", tdb.backend);
         let mut c = f.orders.db().acquire().await.unwrap();
         let recorded: (i64, i64) =
-            sqlx::query_as("SELECT order_id, signed FROM front_record").fetch_one(&mut *c).await.unwrap();
+            storage::sql::query_as("SELECT order_id, signed FROM front_record").fetch_one(&mut c).await.unwrap();
         assert_eq!(recorded, (placed.order.id, 1), "{}", tdb.backend);
         drop(c);
 

@@ -6,17 +6,18 @@
 use std::time::Duration;
 
 use certgate_tests::TestDb;
-use sqlx::{Connection as _, Executor as _};
+use sqlx::Connection as _;
+use storage::sql::{query, query_scalar};
 use storage::{Db, commit};
 
 async fn scratch_table(db: &Db) {
     let mut c = db.acquire().await.unwrap();
-    c.execute("CREATE TABLE pool_probe (tag TEXT NOT NULL)").await.unwrap();
+    c.batch("CREATE TABLE pool_probe (tag TEXT NOT NULL)").await.unwrap();
 }
 
 async fn count(db: &Db, tag: &str) -> i64 {
     let mut c = db.acquire().await.unwrap();
-    sqlx::query_scalar("SELECT COUNT(*) FROM pool_probe WHERE tag = $1").bind(tag).fetch_one(&mut *c).await.unwrap()
+    query_scalar("SELECT COUNT(*) FROM pool_probe WHERE tag = $1").bind(tag).fetch_one(&mut c).await.unwrap()
 }
 
 /// Writes one row in a transaction of its own and commits it: this fails (or,
@@ -24,7 +25,7 @@ async fn count(db: &Db, tag: &str) -> i64 {
 /// still inside someone else's transaction.
 async fn write_committed(db: &Db) {
     let mut tx = db.begin().await.unwrap();
-    sqlx::query("INSERT INTO pool_probe (tag) VALUES ('committed')").execute(&mut *tx).await.unwrap();
+    query("INSERT INTO pool_probe (tag) VALUES ('committed')").execute(&mut tx).await.unwrap();
     commit(tx).await.unwrap();
 }
 
@@ -35,7 +36,7 @@ async fn a_dropped_transaction_is_rolled_back_before_its_connection_is_lent_agai
         scratch_table(db).await;
         for _ in 0..5 {
             let mut tx = db.begin().await.unwrap();
-            sqlx::query("INSERT INTO pool_probe (tag) VALUES ('dropped')").execute(&mut *tx).await.unwrap();
+            query("INSERT INTO pool_probe (tag) VALUES ('dropped')").execute(&mut tx).await.unwrap();
             drop(tx);
             // The connection comes back after its rollback; borrowed first
             // (most recent first) by the next writer.
@@ -58,7 +59,7 @@ async fn a_transaction_cancelled_while_it_begins_or_writes_leaves_nothing_behind
             // or inside the INSERT.
             let attempt = async {
                 let mut tx = db.begin().await.unwrap();
-                sqlx::query("INSERT INTO pool_probe (tag) VALUES ('cancelled')").execute(&mut *tx).await.unwrap();
+                query("INSERT INTO pool_probe (tag) VALUES ('cancelled')").execute(&mut tx).await.unwrap();
                 tokio::time::sleep(Duration::from_secs(10)).await;
                 commit(tx).await.unwrap();
             };
@@ -82,18 +83,17 @@ async fn a_connection_the_server_killed_is_replaced_once_it_is_rechecked() {
         return;
     };
     let db = &tdb.db;
-    let pid: i32 =
-        sqlx::query_scalar("SELECT pg_backend_pid()").fetch_one(&mut *db.acquire().await.unwrap()).await.unwrap();
+    let pid: i64 = query_scalar("SELECT pg_backend_pid()").fetch_one(&mut db.acquire().await.unwrap()).await.unwrap();
     let mut admin = sqlx::PgConnection::connect(&tdb.url).await.unwrap();
     let killed: bool =
-        sqlx::query_scalar("SELECT pg_terminate_backend($1)").bind(pid).fetch_one(&mut admin).await.unwrap();
+        sqlx::query_scalar("SELECT pg_terminate_backend($1)").bind(pid as i32).fetch_one(&mut admin).await.unwrap();
     assert!(killed);
     admin.close().await.unwrap();
     tokio::time::sleep(storage::RECHECK + Duration::from_millis(100)).await;
     // The killed connection is the most recently returned, so it is the one
     // lent next: its check finds it dead and a new one is opened instead.
     let mut c = db.acquire().await.unwrap();
-    let now: i32 = sqlx::query_scalar("SELECT pg_backend_pid()").fetch_one(&mut *c).await.unwrap();
+    let now: i64 = query_scalar("SELECT pg_backend_pid()").fetch_one(&mut c).await.unwrap();
     assert_ne!(now, pid);
     drop(c);
     tdb.cleanup().await;
