@@ -286,7 +286,8 @@ pub(crate) async fn finalize(
             let der = URL_SAFE_NO_PAD
                 .decode(csr_b64.trim_end_matches('='))
                 .map_err(|_| Problem::new("badCSR", StatusCode::BAD_REQUEST, "the csr is not base64url DER"))?;
-            let csr = Csr::parse(&der)?;
+            // The order checks the CSR's signature when it is placed.
+            let csr = Csr::read(&der)?;
             let mut csr_names: Vec<String> = csr.names();
             let mut wanted: Vec<String> = o.identifiers.lines().map(str::to_string).collect();
             csr_names.sort();

@@ -254,6 +254,14 @@ async fn each_bad_request_gets_its_problem_and_changes_nothing() {
     let a = alice.post(&format!("{order_rest}/finalize"), &json!({"csr": csr_b64(&weak)}).to_string()).await;
     assert_eq!(problem(&a), "badCSR");
     assert!(a.body["detail"].as_str().unwrap().contains("1024"), "{}", a.body);
+    // A CSR whose signature is broken (its last byte, inside the ECDSA
+    // signature's s, changed): the front only reads it; the order refuses it.
+    let (_, p) = x509_parser::pem::parse_x509_pem(csr(&["www.example.test"], Key::P256).as_bytes()).unwrap();
+    let mut forged = p.contents.clone();
+    *forged.last_mut().unwrap() ^= 0x01;
+    let a = alice.post(&format!("{order_rest}/finalize"), &json!({"csr": b64(&forged)}).to_string()).await;
+    assert_eq!(problem(&a), "badCSR");
+    assert!(a.body["detail"].as_str().unwrap().contains("signature"), "{}", a.body);
     unchanged(&f, &before, "bad CSRs").await;
 
     // A good finalize charges once; another account cannot revoke the result.
