@@ -441,3 +441,39 @@ async fn sqlite_nonces_are_redeemed_in_memory_and_die_with_the_process() {
     let a = restarted.send(&url, "application/jose+json", restarted.jws(&restarted.header(&url, &retry), "")).await;
     assert_eq!(a.status, 200, "the retry with the fresh nonce is accepted: {}", a.body);
 }
+
+/// On PostgreSQL the used nonces are shared by every instance in an unlogged
+/// table (their commits do not wait for the disk): a use is recorded, and a
+/// replay at another instance of the same database is refused.
+#[tokio::test]
+async fn postgres_nonces_are_shared_in_an_unlogged_table() {
+    let Some(tdb) = TestDb::postgres().await else {
+        assert_ne!(std::env::var("CI").as_deref(), Ok("true"), "CI=true needs CERTGATE_TEST_POSTGRES_URL");
+        eprintln!("SKIPPING: CERTGATE_TEST_POSTGRES_URL is not set");
+        return;
+    };
+    let f = Fixture::new(&tdb, Formula::Bulk).await;
+    let persistence =
+        "SELECT CASE relpersistence WHEN 'u' THEN 1 ELSE 0 END FROM pg_class WHERE relname = 'acme_used_nonces'";
+    assert_eq!(certgate_tests::scalar(f.orders.db(), persistence).await, 1, "unlogged");
+    let creds = f.orders.create_acme_url(&f.op, "web", "ssl1", f.org).await.unwrap();
+    let (one, other) = (serve(&f).await, serve(&f).await);
+    let pkcs8 = EcdsaKeyPair::generate_pkcs8(&ECDSA_P256_SHA256_FIXED_SIGNING, &SystemRandom::new()).unwrap();
+    let mut alice = Raw::with_key(&one, &creds.path, pkcs8.as_ref());
+    assert_eq!(alice.register(&creds).await.status, 201);
+    let kid = alice.kid.clone().unwrap();
+    let rest = kid.strip_prefix(&alice.url("")).unwrap().to_string();
+    let nonce = alice.nonce().await;
+    let used = used_nonces(&f).await;
+    let url = alice.url(&rest);
+    let first = alice.send(&url, "application/jose+json", alice.jws(&alice.header(&url, &nonce), "")).await;
+    assert_eq!(first.status, 200, "{}", first.body);
+    assert_eq!(used_nonces(&f).await, used + 1, "the use is recorded");
+    let mut elsewhere = Raw::with_key(&other, &creds.path, pkcs8.as_ref());
+    elsewhere.kid = Some(kid.replacen(&one, &other, 1));
+    let url = elsewhere.url(&rest);
+    let replay =
+        elsewhere.send(&url, "application/jose+json", elsewhere.jws(&elsewhere.header(&url, &nonce), "")).await;
+    assert_eq!((replay.status, problem(&replay)), (400, "badNonce"), "{}", replay.body);
+    tdb.cleanup().await;
+}
