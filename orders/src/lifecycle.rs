@@ -106,16 +106,7 @@ impl Orders {
         let names = order_names(&o);
         let wildcard = names[1..].iter().filter(|n| n.starts_with("*.")).count() as i64;
         let plain = names.len() as i64 - 1 - wildcard;
-        let q = payment::quote(
-            &mut tx,
-            &account,
-            Orders::formula_of(&account)?,
-            &product,
-            plain,
-            wildcard,
-            o.kind == "renewal",
-        )
-        .await?;
+        let q = payment::quote(&mut tx, &account, &product, plain, wildcard, o.kind == "renewal", None).await?;
         self.transition(&mut tx, &o, Status::PendingApproval, next).await?;
         self.pay_and_queue(&mut tx, &account, o.id, &q, next, &caller.login).await?;
         audit::record(&mut tx, &caller.actor(), "order.approve", &reference_and(&o, next.as_str())).await?;
@@ -284,7 +275,7 @@ impl Orders {
             issue_now: false,
             also: None,
         };
-        self.record(caller, o.organisation_id, &ctx.product, &checked, &spec).await
+        self.record(caller, o.organisation_id, &ctx, &checked, &spec).await
     }
 
     /// Moves an order between statuses inside a transaction; refuses when a

@@ -52,15 +52,18 @@ impl Quote {
 
 /// Prices an order of `product` with `plain_sans` additional names and
 /// `wildcard_sans` additional wildcard names, and picks how it is paid.
+/// `priced` is an item whose price for the account is known already (read
+/// with the order's context), so it is not read again.
 pub(crate) async fn quote(
     c: &mut Conn,
     account: &AccountRow,
-    formula: Formula,
     product: &Product,
     plain_sans: i64,
     wildcard_sans: i64,
     renewal: bool,
+    priced: Option<(&str, Option<i64>)>,
 ) -> Result<Quote> {
+    let formula = crate::Orders::formula_of(account)?;
     let mut base = product.code.clone();
     if renewal && let Some(code) = &product.renewal_code {
         // A renewal token is used when held; otherwise the product's own.
@@ -79,7 +82,10 @@ pub(crate) async fn quote(
     }
     let mut lines = Vec::new();
     for (item, count) in wanted {
-        let unit_price = prices::effective(c, &item, account.id, &account.currency).await?;
+        let unit_price = match priced {
+            Some((known, price)) if known == item => price,
+            _ => prices::effective(c, &item, account.id, &account.currency).await?,
+        };
         lines.push(Line { item, count, unit_price });
     }
     let payment = match formula {

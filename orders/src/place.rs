@@ -117,12 +117,13 @@ impl Orders {
             issue_now,
             also,
         };
-        self.record(caller, org_id, product, &checked, &spec).await
+        self.record(caller, org_id, &ctx, &checked, &spec).await
     }
 
-    /// The product and organisation of an order, and whether the organisation
-    /// holds the product's pre-validation: one query when both exist, and the
-    /// precise refusal when one does not.
+    /// The product, organisation and account of an order, whether the
+    /// organisation holds the product's pre-validation, and the product's
+    /// price: one query when they exist, and the precise refusal when one does
+    /// not.
     pub(crate) async fn order_context(
         &self,
         account_id: i64,
@@ -131,11 +132,18 @@ impl Orders {
     ) -> Result<OrderContext> {
         let mut c = self.db().acquire().await?;
         match products::orderable(&mut c, product_code, account_id, organisation_id, self.now()).await? {
-            Some((product, organisation, prevalidated)) => {
-                Ok(OrderContext { product: Product::from(product), organisation, prevalidated })
-            }
+            Some(o) => Ok(OrderContext {
+                product: Product::from(o.product),
+                organisation: o.organisation_name,
+                prevalidated: o.prevalidated,
+                account: o.account,
+                price: o.price,
+            }),
             None => {
                 drop(c);
+                if accounts::get(&mut *self.db().acquire().await?, account_id).await?.is_none() {
+                    return Err(OrderError::UnknownAccount(account_id));
+                }
                 self.product(product_code).await?;
                 self.organisation(account_id, organisation_id).await?;
                 // Both exist after all: they were created in between.
@@ -149,10 +157,11 @@ impl Orders {
         &self,
         caller: &Caller,
         organisation_id: i64,
-        product: &Product,
+        ctx: &OrderContext,
         checked: &Checked,
         spec: &Spec<'_>,
     ) -> Result<Placed> {
+        let (product, account) = (&ctx.product, &ctx.account);
         let mut tx = self.db().begin().await?;
         if let Some(key) = spec.idempotency_key
             && let Some(order) = orders::by_idempotency_key(&mut tx, caller.account_id, key).await?
@@ -160,12 +169,13 @@ impl Orders {
             let certificate_id = certificates::for_order(&mut tx, order.id).await?.first().map(|c| c.id);
             return Ok(Placed { order, replayed: true, certificate_id });
         }
-        let account =
-            accounts::get(&mut tx, caller.account_id).await?.ok_or(OrderError::UnknownAccount(caller.account_id))?;
-        let formula = Orders::formula_of(&account)?;
+        // The account was read with the order's context, just before: its
+        // settings change by an operator's hand, and its balance is checked
+        // by the conditional debit, inside this transaction.
         let renewal = spec.renewal_of.is_some();
-        let q = payment::quote(&mut tx, &account, formula, product, checked.plain_sans, checked.wildcard_sans, renewal)
-            .await?;
+        let priced = Some((product.code.as_str(), ctx.price));
+        let (plain, wildcard) = (checked.plain_sans, checked.wildcard_sans);
+        let q = payment::quote(&mut tx, account, product, plain, wildcard, renewal, priced).await?;
         let pending = account.approval_mode == 1 && !caller.rights.has(Right::Approval);
         let status = match (pending, spec.needs_dcv) {
             (true, _) => Status::PendingApproval,
@@ -199,7 +209,7 @@ impl Orders {
         let at_once =
             spec.issue_now && status == Status::Processing && self.upstream(&product.upstream)?.issues_at_once();
         if !at_once && !pending {
-            self.pay_and_queue(&mut tx, &account, id, &q, status, &caller.login).await?;
+            self.pay_and_queue(&mut tx, account, id, &q, status, &caller.login).await?;
         }
         audit::record(
             &mut tx,
@@ -235,7 +245,7 @@ impl Orders {
             // the account's balance row until the commit (on PostgreSQL), so
             // the account's other orders wait for the debit and the commit
             // only, not for the signing and the writes before them.
-            payment::charge(&mut tx, &account, id, &q, &caller.login).await?;
+            payment::charge(&mut tx, account, id, &q, &caller.login).await?;
         }
         commit(tx).await?;
         if certificate_id.is_none() {
@@ -274,16 +284,15 @@ impl Orders {
         }
         let (plain, wildcard) = limits(&wanted, product)?;
         ctx.check_prevalidation()?;
-        let mut c = self.db().acquire().await?;
-        let account =
-            accounts::get(&mut c, caller.account_id).await?.ok_or(OrderError::UnknownAccount(caller.account_id))?;
+        let account = &ctx.account;
         let renewal = match renews {
             Some(id) => self.renewable(caller, id).await?.is_some(),
             None => false,
         };
-        let q =
-            payment::quote(&mut c, &account, Orders::formula_of(&account)?, product, plain, wildcard, renewal).await?;
-        payment::check_funds(&mut c, &account, &q).await?;
+        let mut c = self.db().acquire().await?;
+        let priced = Some((product.code.as_str(), ctx.price));
+        let q = payment::quote(&mut c, account, product, plain, wildcard, renewal, priced).await?;
+        payment::check_funds(&mut c, account, &q).await?;
         Ok(wanted)
     }
 
@@ -344,6 +353,9 @@ pub(crate) struct OrderContext {
     pub product: Product,
     organisation: String,
     prevalidated: bool,
+    account: storage::accounts::AccountRow,
+    /// The product code's price for the account, read with the rest.
+    price: Option<i64>,
 }
 
 impl OrderContext {

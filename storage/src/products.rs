@@ -1,5 +1,6 @@
 //! The product catalogue: what each product code is and which upstream sells it.
 
+use crate::accounts::AccountRow;
 use crate::sql::{FromRow, Row, query, query_as};
 use crate::{Conn, Result};
 
@@ -74,44 +75,68 @@ pub async fn list(c: &mut Conn) -> Result<Vec<ProductRow>> {
     query_as("SELECT * FROM products ORDER BY code").fetch_all(c).await
 }
 
-/// A product with what ordering it for an organisation needs to know.
-struct OrderableRow {
-    product: ProductRow,
-    organisation_name: String,
-    prevalidations: i64,
+/// A product with what ordering it for an organisation of an account needs
+/// to know, read in one statement.
+#[derive(Clone, Debug)]
+pub struct Orderable {
+    /// The product.
+    pub product: ProductRow,
+    /// The organisation's name.
+    pub organisation_name: String,
+    /// True when the organisation holds an active pre-validation for the
+    /// product's brand and validation type.
+    pub prevalidated: bool,
+    /// The ordering account.
+    pub account: AccountRow,
+    /// The product code's price for the account in its currency (its own
+    /// price, else the catalogue's), if it has one.
+    pub price: Option<i64>,
 }
 
-impl FromRow for OrderableRow {
+impl FromRow for Orderable {
     fn from_row(row: &Row<'_>) -> Result<Self> {
-        Ok(OrderableRow {
+        Ok(Orderable {
             product: ProductRow::from_row(row)?,
             organisation_name: row.get("organisation_name")?,
-            prevalidations: row.get("prevalidations")?,
+            prevalidated: row.get::<i64>("prevalidations")? > 0,
+            // The account's columns are renamed: products have a `name` too.
+            account: AccountRow {
+                id: row.get("account_id")?,
+                name: row.get("account_name")?,
+                formula: row.get("account_formula")?,
+                currency: row.get("account_currency")?,
+                approval_mode: row.get("account_approval_mode")?,
+                overdraft: row.get("account_overdraft")?,
+                created_at: row.get("account_created_at")?,
+            },
+            price: row.get("price")?,
         })
     }
 }
 
-/// The statement of [`orderable`], run at every new order (public so that a
-/// test can check that it uses an index).
+/// The statement of [`orderable`], run at every new order and finalize
+/// (public so that a test can check that it uses indexes).
 pub const ORDERABLE: &str = "SELECT p.*, o.name AS organisation_name,
         (SELECT COUNT(*) FROM prevalidations v WHERE v.organisation_id = o.id AND v.brand = p.brand
-            AND v.validation = p.validation AND v.state = 'active' AND v.expires_at > $4) AS prevalidations
-     FROM products p JOIN organisations o ON o.id = $3 AND o.account_id = $2
+            AND v.validation = p.validation AND v.state = 'active' AND v.expires_at > $4) AS prevalidations,
+        a.id AS account_id, a.name AS account_name, a.formula AS account_formula,
+        a.currency AS account_currency, a.approval_mode AS account_approval_mode,
+        a.overdraft AS account_overdraft, a.created_at AS account_created_at,
+        (SELECT r.amount FROM prices r WHERE r.item = p.code AND r.currency = a.currency
+            AND r.account_id IN (a.id, 0) ORDER BY r.account_id DESC LIMIT 1) AS price
+     FROM products p JOIN organisations o ON o.id = $3 AND o.account_id = $2 JOIN accounts a ON a.id = $2
      WHERE p.code = $1";
 
 /// For an order of `code` by account `account_id` for its organisation
-/// `organisation_id`, in one statement: the product, the organisation's name,
-/// and whether the organisation holds an active pre-validation (at `at`) for
-/// the product's brand and validation type. `None` when the product does not
-/// exist or the organisation is not the account's.
+/// `organisation_id`, in one statement: the product, the organisation, its
+/// pre-validation at `at`, the account and the product's price. `None` when
+/// the product does not exist or the organisation is not the account's.
 pub async fn orderable(
     c: &mut Conn,
     code: &str,
     account_id: i64,
     organisation_id: i64,
     at: i64,
-) -> Result<Option<(ProductRow, String, bool)>> {
-    let row: Option<OrderableRow> =
-        query_as(ORDERABLE).bind(code).bind(account_id).bind(organisation_id).bind(at).fetch_optional(c).await?;
-    Ok(row.map(|r| (r.product, r.organisation_name, r.prevalidations > 0)))
+) -> Result<Option<Orderable>> {
+    query_as(ORDERABLE).bind(code).bind(account_id).bind(organisation_id).bind(at).fetch_optional(c).await
 }
