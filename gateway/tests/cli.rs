@@ -370,3 +370,17 @@ fn hostile_bodies_leave_serve_up_and_within_its_memory_bound() {
     assert!(http_post(port, "/xmlrpc", list_methods).unwrap().contains("<string>achat</string>"));
     assert!(terminate(child).success());
 }
+
+/// Plain logs written to a file or a pipe (not a terminal) carry no colour
+/// escape codes, so that a log file or a collector reads them as text.
+#[test]
+fn plain_logs_off_a_terminal_have_no_escape_codes() {
+    let dir = tempfile::tempdir().unwrap();
+    let url = format!("sqlite://{}", dir.path().join("logs.db").display());
+    let g = Certgate::with_database(BIN, dir.path(), SECRET, &url);
+    let out = g.cmd(&["migrate"]).env_remove("CERTGATE_LOG_FORMAT").output().unwrap();
+    assert!(out.status.success());
+    let log = String::from_utf8_lossy(&out.stderr);
+    assert!(log.contains("INFO") && log.contains("created the embedded CA"), "{log}");
+    assert!(!log.contains('\u{1b}'), "escape codes in {log:?}");
+}
