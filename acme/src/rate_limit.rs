@@ -58,16 +58,27 @@ impl Acme {
         Ok(())
     }
 
-    /// Refuses a new order when the account or its ACME URL is over its hourly limit.
+    /// Refuses a new order when the account or its ACME URL is over its hourly
+    /// limit. Counts nothing when both limits are off; the oldest order of a
+    /// window (for Retry-After) is read only for a refusal.
     pub(crate) async fn limit_new_order(&self, ctx: &Ctx, account_id: i64) -> Result<(), Problem> {
-        let limits = &self.settings.rate_limits;
+        let limits = (self.settings.rate_limits.orders_per_account, self.settings.rate_limits.orders_per_url);
+        if limits.0 <= 0 && limits.1 <= 0 {
+            return Ok(());
+        }
         let now = self.orders.now();
-        let created =
-            acme_orders::created_since(&mut *self.orders.db().acquire().await?, account_id, ctx.dir.id, now - HOUR)
-                .await?;
-        let account = created.by_account;
-        self.check("orders_per_account", "new orders for this account", limits.orders_per_account, account, now)?;
-        self.check("orders_per_url", "new orders for this ACME URL", limits.orders_per_url, created.by_url, now)
+        let mut c = self.orders.db().acquire().await?;
+        let (by_account, by_url) =
+            acme_orders::created_since(&mut c, account_id, ctx.dir.id, now - HOUR, limits).await?;
+        if limits.0 > 0 && by_account >= limits.0 {
+            let oldest = acme_orders::oldest_by_account_since(&mut c, account_id, now - HOUR).await?;
+            self.check("orders_per_account", "new orders for this account", limits.0, (by_account, oldest), now)?;
+        }
+        if limits.1 > 0 && by_url >= limits.1 {
+            let oldest = acme_orders::oldest_by_url_since(&mut c, ctx.dir.id, now - HOUR).await?;
+            self.check("orders_per_url", "new orders for this ACME URL", limits.1, (by_url, oldest), now)?;
+        }
+        Ok(())
     }
 
     /// Refuses a validation when the account failed too many in the last hour.

@@ -347,7 +347,7 @@ async fn new_orders_over_the_hourly_limit_are_rate_limited() {
     let f = Fixture::new(&tdb, Formula::Bulk).await;
     f.orders.credit_tokens(&f.op, "ssl1", 5, "").await.unwrap();
     let creds = f.orders.create_acme_url(&f.op, "web", "ssl1", f.org).await.unwrap();
-    let limits = certgate_acme::RateLimits { orders_per_account: 2, ..Default::default() };
+    let limits = certgate_acme::RateLimits { orders_per_account: 2, orders_per_url: 3, ..Default::default() };
     let base = serve_with(&f, Settings { rate_limits: limits, ..Settings::default() }).await;
     let mut alice = Raw::new(&base, &creds.path);
     alice.register(&creds).await;
@@ -360,10 +360,17 @@ async fn new_orders_over_the_hourly_limit_are_rate_limited() {
     let wait: u64 = a.retry_after.as_deref().unwrap().parse().unwrap();
     assert!((3000..=3600).contains(&wait), "retry after {wait} s");
     unchanged(&f, &before, "a rate-limited new-order").await;
-    // Another account of the same URL has its own allowance.
+    // Another account of the same URL has its own allowance, within the URL's.
     let mut bob = Raw::new(&base, &creds.path);
     bob.register(&creds).await;
     assert_eq!(bob.post("new-order", &www).await.status, 201);
+    let before = footprint(f.orders.db()).await;
+    let a = bob.post("new-order", &www).await;
+    assert_eq!((a.status, problem(&a)), (429, "rateLimited"), "{}", a.body);
+    assert!(a.body["detail"].as_str().unwrap().contains("ACME URL"), "{}", a.body);
+    let wait: u64 = a.retry_after.as_deref().unwrap().parse().unwrap();
+    assert!((3000..=3600).contains(&wait), "retry after {wait} s");
+    unchanged(&f, &before, "a new-order over the ACME URL's limit").await;
 }
 
 /// revokeCert signed with the certificate's own key (no account) works; a

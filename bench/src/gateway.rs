@@ -102,9 +102,10 @@ impl Gateway {
         let log = std::fs::File::create(dir.join("serve.log")).map_err(|e| e.to_string())?;
         let child = certgate
             .cmd(&["serve"])
-            // The bench places many orders per account and per hour.
-            .env("CERTGATE_ACME__RATE_LIMITS__ORDERS_PER_ACCOUNT", "1000000000")
-            .env("CERTGATE_ACME__RATE_LIMITS__ORDERS_PER_URL", "1000000000")
+            // The bench places many orders per account and per hour: rate
+            // limits off (0), as pebble has none.
+            .env("CERTGATE_ACME__RATE_LIMITS__ORDERS_PER_ACCOUNT", "0")
+            .env("CERTGATE_ACME__RATE_LIMITS__ORDERS_PER_URL", "0")
             .stdin(Stdio::null())
             .stdout(log.try_clone().map_err(|e| e.to_string())?)
             .stderr(log)

@@ -1,7 +1,7 @@
 //! ACME orders and their authorizations: the protocol's view of an order
 //! until finalize places a certgate order.
 
-use crate::sql::{query, query_as};
+use crate::sql::{query, query_as, query_scalar};
 use crate::{Conn, Result, now};
 
 crate::row_struct! {
@@ -218,28 +218,56 @@ pub async fn finish_challenge(c: &mut Conn, id: i64, error: Option<&str>) -> Res
 }
 
 /// The statement of [`created_since`], run at every new-order (public so
-/// that a test can check that it uses an index).
-pub const CREATED_SINCE: &str = "SELECT a.n, a.oldest, u.n, u.oldest
-     FROM (SELECT COUNT(*) AS n, MIN(created_at) AS oldest FROM acme_orders
-           WHERE account_id = $1 AND created_at >= $2) a,
-          (SELECT COUNT(*) AS n, MIN(o.created_at) AS oldest FROM acme_orders o
-           JOIN acme_accounts c ON c.id = o.account_id WHERE c.acme_url_id = $3 AND o.created_at >= $4) u";
+/// that a test can check that it uses an index). Each count stops at its
+/// limit: a count that reached it is all a rate limit needs, and the work
+/// stays bounded however many orders an account places in an hour.
+pub const CREATED_SINCE: &str = "SELECT
+        (SELECT COUNT(*) FROM (SELECT 1 FROM acme_orders
+            WHERE account_id = $1 AND created_at >= $2 LIMIT $3) a),
+        (SELECT COUNT(*) FROM (SELECT 1 FROM acme_orders o JOIN acme_accounts c ON c.id = o.account_id
+            WHERE c.acme_url_id = $4 AND o.created_at >= $2 LIMIT $5) u)";
 
 /// How many orders were created since `since` by an account and by all
-/// accounts of its ACME URL, each with the oldest one's time, in one query.
-pub async fn created_since(c: &mut Conn, account_id: i64, acme_url_id: i64, since: i64) -> Result<CreatedSince> {
-    let (by_account, oldest_by_account, by_url, oldest_by_url) =
-        query_as(CREATED_SINCE).bind(account_id).bind(since).bind(acme_url_id).bind(since).fetch_one(c).await?;
-    Ok(CreatedSince { by_account: (by_account, oldest_by_account), by_url: (by_url, oldest_by_url) })
+/// accounts of its ACME URL, in one query; each is counted up to its limit
+/// (`(by_account, by_url)`), so a count equal to its limit means "at least".
+pub async fn created_since(
+    c: &mut Conn,
+    account_id: i64,
+    acme_url_id: i64,
+    since: i64,
+    (account_limit, url_limit): (i64, i64),
+) -> Result<(i64, i64)> {
+    query_as(CREATED_SINCE)
+        .bind(account_id)
+        .bind(since)
+        .bind(account_limit.max(0))
+        .bind(acme_url_id)
+        .bind(url_limit.max(0))
+        .fetch_one(c)
+        .await
 }
 
-/// Orders created in a window: how many, and when the oldest was.
-#[derive(Clone, Copy, Debug, PartialEq, Eq)]
-pub struct CreatedSince {
-    /// By the account.
-    pub by_account: (i64, Option<i64>),
-    /// By every account of the account's ACME URL.
-    pub by_url: (i64, Option<i64>),
+/// When the oldest order created since `since` by an account was created
+/// (when a slot of its hourly limit frees up).
+pub async fn oldest_by_account_since(c: &mut Conn, account_id: i64, since: i64) -> Result<Option<i64>> {
+    query_scalar("SELECT MIN(created_at) FROM acme_orders WHERE account_id = $1 AND created_at >= $2")
+        .bind(account_id)
+        .bind(since)
+        .fetch_one(c)
+        .await
+}
+
+/// When the oldest order created since `since` by any account of an ACME
+/// URL was created.
+pub async fn oldest_by_url_since(c: &mut Conn, acme_url_id: i64, since: i64) -> Result<Option<i64>> {
+    query_scalar(
+        "SELECT MIN(o.created_at) FROM acme_orders o JOIN acme_accounts c ON c.id = o.account_id
+         WHERE c.acme_url_id = $1 AND o.created_at >= $2",
+    )
+    .bind(acme_url_id)
+    .bind(since)
+    .fetch_one(c)
+    .await
 }
 
 /// How many validations of an account's authorizations failed since
