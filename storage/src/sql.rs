@@ -3,6 +3,12 @@
 //! while sqlx's SQLite driver hands every statement to a thread of its own and
 //! back, which cost most of the server's time per ACME issuance. PostgreSQL
 //! runs through sqlx. Statements use `$n` placeholders on both backends.
+//!
+//! What running on the calling thread gives up: a writer that waits for
+//! another process's lock on the file (SQLite's busy timeout) waits on a
+//! request thread. Writers of one process take turns before they touch the
+//! file ([`crate::Db::begin`]), so at most one thread waits so, and readers
+//! never wait in WAL mode.
 
 use std::borrow::Cow;
 
@@ -367,7 +373,7 @@ impl<'q> Query<'q> {
         match c {
             Conn::Sqlite(conn) => {
                 let mut rows = 0;
-                sqlite_rows(conn, &self.sql, &self.args, &mut |_| Ok(()), &mut rows)?;
+                sqlite_rows(conn, &self.sql, &self.args, &mut |_| Ok(true), &mut rows)?;
                 Ok(Done { rows_affected: rows })
             }
             Conn::Postgres(conn) => {
@@ -387,7 +393,7 @@ impl<'q> Query<'q> {
                     if limit.is_none_or(|l| out.len() < l) {
                         out.push(R::from_row(row)?);
                     }
-                    Ok(())
+                    Ok(limit.is_none_or(|l| out.len() < l))
                 };
                 sqlite_rows(conn, &self.sql, &self.args, &mut each, &mut rows)?;
             }
@@ -466,14 +472,15 @@ const PLACEHOLDERS: [&str; 32] = [
     "$18", "$19", "$20", "$21", "$22", "$23", "$24", "$25", "$26", "$27", "$28", "$29", "$30", "$31", "$32",
 ];
 
-/// Runs a statement on SQLite, calling `each` with every row it returns and
-/// counting the rows it changed. Synchronous, so that no statement handle
-/// lives across an await.
+/// Runs a statement on SQLite, calling `each` with the rows it returns until
+/// `each` says it has enough, and counting the rows it changed (SQLite makes
+/// all of a statement's changes at its first step, `RETURNING` or not).
+/// Synchronous, so that no statement handle lives across an await.
 fn sqlite_rows(
     conn: &rusqlite::Connection,
     sql: &str,
     args: &[Value<'_>],
-    each: &mut dyn FnMut(&Row<'_>) -> Result<()>,
+    each: &mut dyn FnMut(&Row<'_>) -> Result<bool>,
     changed: &mut u64,
 ) -> Result<()> {
     use rusqlite::types::ToSqlOutput;
@@ -498,7 +505,9 @@ fn sqlite_rows(
     }
     let mut rows = stmt.raw_query();
     while let Some(row) = rows.next()? {
-        each(&Row::Sqlite(row))?;
+        if !each(&Row::Sqlite(row))? {
+            break;
+        }
     }
     drop(rows);
     *changed = conn.changes();

@@ -1,0 +1,68 @@
+//! certgate's statement layer (`storage::sql`) on both backends: `$n`
+//! placeholders bound by number whatever their order in the statement, typed
+//! NULLs, narrow integers read as i64, the first row of many, every row of a
+//! write that returns rows, and a clear error for a wrong number of
+//! parameters.
+
+use certgate_tests::TestDb;
+use storage::sql::{query, query_as, query_scalar};
+
+#[tokio::test]
+async fn statements_bind_read_and_refuse_the_same_way_on_both_backends() {
+    for tdb in TestDb::all().await {
+        let b = tdb.backend;
+        let mut c = tdb.db.acquire().await.unwrap();
+        // SQLite takes BYTEA as a type name and keeps blobs as blobs.
+        c.batch("CREATE TABLE probe (n BIGINT NOT NULL, tag TEXT, data BYTEA)").await.unwrap();
+        // $2 comes before $1 in the statement, and $1 is used twice.
+        query("INSERT INTO probe (n, tag, data) VALUES ($2 + $1 + $1, $3, $4)")
+            .bind(1_i64)
+            .bind(40_i64)
+            .bind("forty-two")
+            .bind(vec![1_u8, 2, 3])
+            .execute(&mut c)
+            .await
+            .unwrap();
+        // Typed NULLs of each kind.
+        query("INSERT INTO probe (n, tag, data) VALUES ($1, $2, $3)")
+            .bind(7_i64)
+            .bind(None::<&str>)
+            .bind(None::<Vec<u8>>)
+            .execute(&mut c)
+            .await
+            .unwrap();
+        let rows: Vec<(i64, Option<String>, Option<Vec<u8>>)> =
+            query_as("SELECT n, tag, data FROM probe ORDER BY n").fetch_all(&mut c).await.unwrap();
+        assert_eq!(rows, [(7, None, None), (42, Some("forty-two".into()), Some(vec![1, 2, 3]))], "{b}");
+        // A literal is a 4-byte integer on PostgreSQL; it reads as i64.
+        let one: i64 = query_scalar("SELECT 1").fetch_one(&mut c).await.unwrap();
+        assert_eq!(one, 1, "{b}");
+        // The first row of many, and none.
+        let first: Option<i64> =
+            query_scalar("SELECT n FROM probe ORDER BY n DESC").fetch_optional(&mut c).await.unwrap();
+        assert_eq!(first, Some(42), "{b}");
+        let none: Option<i64> = query_scalar("SELECT n FROM probe WHERE n < 0").fetch_optional(&mut c).await.unwrap();
+        assert_eq!(none, None, "{b}");
+        assert!(matches!(
+            query_scalar::<i64>("SELECT n FROM probe WHERE n < 0").fetch_one(&mut c).await,
+            Err(storage::Error::RowNotFound)
+        ));
+        // A write that returns rows, read with fetch_optional, still writes
+        // every row it matches (SQLite makes every change at the first step).
+        let some: Option<i64> =
+            query_scalar("UPDATE probe SET n = n + 100 RETURNING n").fetch_optional(&mut c).await.unwrap();
+        assert!(some.is_some(), "{b}");
+        let total: i64 = query_scalar("SELECT CAST(SUM(n) AS BIGINT) FROM probe").fetch_one(&mut c).await.unwrap();
+        assert_eq!(total, 7 + 42 + 200, "{b}: both rows updated");
+        // rows_affected counts what a write changed.
+        let done = query("DELETE FROM probe WHERE n > $1").bind(0_i64).execute(&mut c).await.unwrap();
+        assert_eq!(done.rows_affected(), 2, "{b}");
+        // Too few parameters: an error, and nothing written.
+        let short = query("INSERT INTO probe (n, tag) VALUES ($1, $2)").bind(1_i64).execute(&mut c).await;
+        assert!(short.is_err(), "{b}: one parameter for two");
+        let count: i64 = query_scalar("SELECT COUNT(*) FROM probe").fetch_one(&mut c).await.unwrap();
+        assert_eq!(count, 0, "{b}");
+        drop(c);
+        tdb.cleanup().await;
+    }
+}
