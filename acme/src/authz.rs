@@ -78,7 +78,7 @@ pub(crate) async fn authz(State(acme): State<Acme>, Path((_, id)): Path<(String,
             let payload = signed.jws.json()?;
             match payload.get("status").and_then(Value::as_str) {
                 Some("deactivated") if a.status == "valid" || a.status == "pending" => {
-                    let mut c = acme.orders.db().acquire().await?;
+                    let mut c = acme.orders.db().acquire_writer().await?;
                     acme_orders::set_authz_status(&mut c, a.id, "deactivated").await?;
                     a.status = "deactivated".into();
                 }
@@ -113,7 +113,9 @@ pub(crate) async fn challenge(
             if a.status == "pending" {
                 acme.limit_validation(signed.account()?.id).await?;
             }
-            if a.status == "pending" && acme_orders::start_challenge(&mut *db.acquire().await?, a.id, &kind).await? {
+            if a.status == "pending"
+                && acme_orders::start_challenge(&mut *db.acquire_writer().await?, a.id, &kind).await?
+            {
                 let key_authz = format!("{}.{}", a.token, signed.jwk.thumbprint());
                 let (va, db, name, authz_id, kind2) =
                     (acme.va.clone(), db.clone(), a.identifier.clone(), a.id, kind.clone());
@@ -122,7 +124,7 @@ pub(crate) async fn challenge(
                     if let Err(e) = &outcome {
                         tracing::info!(authz = authz_id, challenge = %kind2, error = %e, "validation failed");
                     }
-                    let mut c = match db.acquire().await {
+                    let mut c = match db.acquire_writer().await {
                         Ok(c) => c,
                         Err(e) => return tracing::warn!(error = %e, "cannot record a validation"),
                     };

@@ -169,9 +169,11 @@ impl Orders {
             let certificate_id = certificates::for_order(&mut tx, order.id).await?.first().map(|c| c.id);
             return Ok(Placed { order, replayed: true, certificate_id });
         }
-        // The account was read with the order's context, just before: its
-        // settings change by an operator's hand, and its balance is checked
-        // by the conditional debit, inside this transaction.
+        // The account and the product's price were read with the order's
+        // context, just before this transaction: a price or setting an
+        // operator changes meanwhile applies from the next order on (as if
+        // changed a moment later). The balance is checked by the conditional
+        // debit, inside this transaction.
         let renewal = spec.renewal_of.is_some();
         let priced = Some((product.code.as_str(), ctx.price));
         let (plain, wildcard) = (checked.plain_sans, checked.wildcard_sans);

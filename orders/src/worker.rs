@@ -132,7 +132,7 @@ impl Worker {
         tokio::select! {
             done = self.process(job) => done,
             _ = stopping(shutdown) => {
-                let mut c = db.acquire().await?;
+                let mut c = db.acquire_writer().await?;
                 jobs::release(&mut c, id, &self.owner).await?;
                 tracing::info!(job = id, "shutting down: job released for another worker");
                 Ok(true)
@@ -181,7 +181,7 @@ impl Worker {
             .ok_or_else(|| OrderError::UnknownOrder(job.order_id.to_string()))?;
         if order.status != Status::Processing.as_str() {
             // Cancelled while queued: nothing to issue.
-            let mut c = db.acquire().await?;
+            let mut c = db.acquire_writer().await?;
             jobs::finish(&mut c, job.id, "done", Some(&format!("skipped: order is {}", order.status))).await?;
             return Ok(Outcome::Done);
         }
@@ -240,7 +240,7 @@ impl Worker {
         observe_upstream(upstream.name(), "revoke", started, result.as_ref().err());
         Ok(match result {
             Ok(()) => {
-                let mut c = db.acquire().await?;
+                let mut c = db.acquire_writer().await?;
                 jobs::finish(&mut c, job.id, "done", None).await?;
                 Outcome::Done
             }

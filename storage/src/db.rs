@@ -205,30 +205,65 @@ impl Db {
     }
 }
 
-/// The options of an `sqlite:` URL: its file, and `mode=ro`, `rw` or `rwc`.
+/// The options of an `sqlite:` URL: one file on disk, and `mode=ro`, `rw` or
+/// `rwc` (the default). sqlx opens the same URL for the migrations, so its
+/// parser decodes the file name (percent escapes included); options the
+/// pool's own opener does not honour (in-memory databases, `cache`,
+/// `immutable`, `vfs`) are refused rather than ignored.
 fn sqlite_options(url: &str) -> Result<Options> {
     use rusqlite::OpenFlags;
-    let rest = url.strip_prefix("sqlite://").or_else(|| url.strip_prefix("sqlite:")).unwrap_or(url);
-    let (path, params) = rest.split_once('?').unwrap_or((rest, ""));
-    let mut flags = OpenFlags::SQLITE_OPEN_NO_MUTEX | OpenFlags::SQLITE_OPEN_READ_WRITE | OpenFlags::SQLITE_OPEN_CREATE;
-    for (key, value) in params.split('&').filter_map(|p| p.split_once('=')) {
-        if key == "mode" {
-            let mode = match value {
-                "ro" => OpenFlags::SQLITE_OPEN_READ_ONLY,
-                "rw" => OpenFlags::SQLITE_OPEN_READ_WRITE,
-                "rwc" => OpenFlags::SQLITE_OPEN_READ_WRITE | OpenFlags::SQLITE_OPEN_CREATE,
-                _ => return Err(Error::UnsupportedUrl(url.to_string())),
-            };
-            flags = OpenFlags::SQLITE_OPEN_NO_MUTEX | mode;
-        }
+    let unsupported = || Error::UnsupportedUrl(url.to_string());
+    let parsed = sqlx::sqlite::SqliteConnectOptions::from_str(url).map_err(|_| unsupported())?;
+    if url.contains(":memory:") {
+        return Err(unsupported());
     }
-    if path.is_empty() {
-        return Err(Error::UnsupportedUrl(url.to_string()));
+    let query = url.split_once('?').map_or("", |(_, q)| q);
+    let mut mode = OpenFlags::SQLITE_OPEN_READ_WRITE | OpenFlags::SQLITE_OPEN_CREATE;
+    for pair in query.split('&').filter(|p| !p.is_empty()) {
+        mode = match pair {
+            "mode=ro" => OpenFlags::SQLITE_OPEN_READ_ONLY,
+            "mode=rw" => OpenFlags::SQLITE_OPEN_READ_WRITE,
+            "mode=rwc" => OpenFlags::SQLITE_OPEN_READ_WRITE | OpenFlags::SQLITE_OPEN_CREATE,
+            _ => return Err(unsupported()),
+        };
     }
-    Ok(Options::Sqlite(path.into(), flags))
+    Ok(Options::Sqlite(parsed.get_filename().to_path_buf(), OpenFlags::SQLITE_OPEN_NO_MUTEX | mode))
 }
 
 /// Commits a transaction.
 pub async fn commit(mut tx: Tx) -> Result<()> {
     tx.0.commit().await
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn file_and_flags(url: &str) -> Option<(String, rusqlite::OpenFlags)> {
+        match sqlite_options(url) {
+            Ok(Options::Sqlite(path, flags)) => Some((path.display().to_string(), flags)),
+            _ => None,
+        }
+    }
+
+    #[test]
+    fn sqlite_urls_name_one_file_as_sqlx_reads_them() {
+        use rusqlite::OpenFlags as F;
+        let (file, flags) = file_and_flags("sqlite:///srv/my%20data/certgate.db?mode=rwc").unwrap();
+        assert_eq!(file, "/srv/my data/certgate.db");
+        assert!(flags.contains(F::SQLITE_OPEN_CREATE | F::SQLITE_OPEN_READ_WRITE));
+        let (file, flags) = file_and_flags("sqlite://certgate.db?mode=ro").unwrap();
+        assert_eq!(file, "certgate.db");
+        assert!(flags.contains(F::SQLITE_OPEN_READ_ONLY) && !flags.contains(F::SQLITE_OPEN_CREATE));
+        for refused in [
+            "sqlite::memory:",
+            "sqlite://x.db?mode=memory",
+            "sqlite://x.db?mode=rwc&cache=shared",
+            "sqlite://x.db?immutable=true",
+            "sqlite://x.db?vfs=unix-dotfile",
+            "sqlite://x.db?mdoe=rwc",
+        ] {
+            assert!(file_and_flags(refused).is_none(), "{refused}");
+        }
+    }
 }

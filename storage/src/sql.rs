@@ -7,8 +7,9 @@
 //! What running on the calling thread gives up: a writer that waits for
 //! another process's lock on the file (SQLite's busy timeout) waits on a
 //! request thread. Writers of one process take turns before they touch the
-//! file ([`crate::Db::begin`]), so at most one thread waits so, and readers
-//! never wait in WAL mode.
+//! file ([`crate::Db::begin`], [`crate::Db::acquire_writer`]: every write goes
+//! through one of them), so at most one thread waits so, and readers never
+//! wait in WAL mode.
 
 use std::borrow::Cow;
 
@@ -203,25 +204,28 @@ pub trait Column: rusqlite::types::FromSql + Sized {
     fn postgres(row: &PgRow, index: usize) -> Result<Self>;
 }
 
+/// True when column `index` is a 2- or 4-byte integer: every integer column
+/// is BIGINT, but an expression (a literal, a CASE) may be narrower.
+fn narrow_integer(row: &PgRow, index: usize) -> bool {
+    use sqlx::TypeInfo as _;
+    row.try_column(index).is_ok_and(|c| matches!(c.type_info().name(), "INT2" | "INT4"))
+}
+
 impl Column for i64 {
     fn postgres(row: &PgRow, index: usize) -> Result<Self> {
-        // Every integer column is BIGINT, but an expression (a literal, a
-        // CASE) may be a narrower integer.
-        match row.try_get::<i64, _>(index) {
-            Ok(v) => Ok(v),
-            Err(sqlx::Error::ColumnDecode { .. }) => Ok(i64::from(row.try_get::<i32, _>(index)?)),
-            Err(e) => Err(e.into()),
+        if narrow_integer(row, index) {
+            return Ok(i64::from(row.try_get::<i32, _>(index)?));
         }
+        Ok(row.try_get(index)?)
     }
 }
 
 impl Column for Option<i64> {
     fn postgres(row: &PgRow, index: usize) -> Result<Self> {
-        match row.try_get::<Option<i64>, _>(index) {
-            Ok(v) => Ok(v),
-            Err(sqlx::Error::ColumnDecode { .. }) => Ok(row.try_get::<Option<i32>, _>(index)?.map(i64::from)),
-            Err(e) => Err(e.into()),
+        if narrow_integer(row, index) {
+            return Ok(row.try_get::<Option<i32>, _>(index)?.map(i64::from));
         }
+        Ok(row.try_get(index)?)
     }
 }
 
@@ -334,8 +338,9 @@ pub fn query<'q>(sql: &'static str) -> Query<'q> {
     Query { sql: Cow::Borrowed(sql), args: Vec::new() }
 }
 
-/// A statement built at run time (for tests and the bench); never build one
-/// from a client's input.
+/// A statement whose text is put together at run time from pieces written in
+/// the code (optional filters, a backend's locking clause); never from a
+/// client's input, which goes in parameters.
 pub fn query_built<'q>(sql: String) -> Query<'q> {
     Query { sql: Cow::Owned(sql), args: Vec::new() }
 }
@@ -503,6 +508,7 @@ fn sqlite_rows(
         };
         stmt.raw_bind_parameter(index, value)?;
     }
+    let readonly = stmt.readonly();
     let mut rows = stmt.raw_query();
     while let Some(row) = rows.next()? {
         if !each(&Row::Sqlite(row))? {
@@ -510,7 +516,8 @@ fn sqlite_rows(
         }
     }
     drop(rows);
-    *changed = conn.changes();
+    // SQLite's count is of the connection's last write, whatever ran since.
+    *changed = if readonly { 0 } else { conn.changes() };
     Ok(())
 }
 

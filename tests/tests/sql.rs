@@ -57,6 +57,8 @@ async fn statements_bind_read_and_refuse_the_same_way_on_both_backends() {
         // rows_affected counts what a write changed.
         let done = query("DELETE FROM probe WHERE n > $1").bind(0_i64).execute(&mut c).await.unwrap();
         assert_eq!(done.rows_affected(), 2, "{b}");
+        let read = query("SELECT n FROM probe").execute(&mut c).await.unwrap();
+        assert_eq!(read.rows_affected(), 0, "{b}: a read changes nothing, whatever the write before it did");
         // Too few parameters: an error, and nothing written.
         let short = query("INSERT INTO probe (n, tag) VALUES ($1, $2)").bind(1_i64).execute(&mut c).await;
         assert!(short.is_err(), "{b}: one parameter for two");

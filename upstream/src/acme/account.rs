@@ -62,7 +62,7 @@ impl AcmeUpstream {
         let json = serde_json::to_vec(&credentials).map_err(|e| self.storage_error(e))?;
         let sealed = self.secret.seal(&self.seal_label(), &json);
         let dir = &self.settings.directory_url;
-        let mut c = self.db.acquire().await.map_err(|e| self.storage_error(e))?;
+        let mut c = self.db.acquire_writer().await.map_err(|e| self.storage_error(e))?;
         if upstream_accounts::insert(&mut c, &self.name, dir, &account_url, &sealed)
             .await
             .map_err(|e| self.storage_error(e))?
@@ -98,7 +98,7 @@ impl AcmeUpstream {
     pub(super) async fn forget_account(&self, account_url: &str) {
         *self.account.lock().await = None;
         let dir = &self.settings.directory_url;
-        match self.db.acquire().await {
+        match self.db.acquire_writer().await {
             Ok(mut c) => {
                 if let Err(e) = upstream_accounts::forget(&mut c, &self.name, dir, account_url).await {
                     tracing::warn!(upstream = %self.name, error = %e, "could not forget the upstream account");
