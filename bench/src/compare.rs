@@ -86,9 +86,17 @@ async fn certgate_runs(opts: &Options, label: &str, tdb: TestDb, rows: &mut Vec<
     let mut peak: f64 = 0.0;
     for &c in &opts.levels {
         println!("== {label}, {c} clients (load {})", procstat::loadavg());
+        let before = gw.statements();
         match crate::acme_load::run(&target, &load(c, opts.issuances, opts.stall_secs), &probes).await {
             Ok(r) => {
                 r.print();
+                if let (Some(before), Some(after)) = (before, gw.statements())
+                    && r.issued > 0
+                {
+                    // Each client's EAB account is made in the run too.
+                    let per = (after - before) / r.issued as f64;
+                    println!("  database statements: {per:.1}/issuance (with the clients' accounts)");
+                }
                 peak = peak.max(r.rate());
                 rows.push(Row { server: label.into(), report: r });
             }

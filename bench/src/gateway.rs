@@ -117,4 +117,27 @@ impl Gateway {
         binary::wait_healthy(port, &mut g.child)?;
         Ok(g)
     }
+
+    /// How many statements certgate has sent to its database so far, from
+    /// its own `/metrics`; `None` when it does not answer.
+    pub fn statements(&self) -> Option<f64> {
+        let port: u16 = self.base.rsplit(':').next()?.parse().ok()?;
+        statements_in(&binary::http_get(port, "/metrics")?)
+    }
+}
+
+/// The statement counter's value in a `/metrics` page.
+fn statements_in(metrics: &str) -> Option<f64> {
+    metrics.lines().find_map(|l| l.strip_prefix(storage::STATEMENTS)?.strip_prefix(' ')?.trim().parse().ok())
+}
+
+#[cfg(test)]
+mod tests {
+    #[test]
+    fn the_statement_counter_is_read_from_its_own_line() {
+        let page = "# TYPE certgate_db_statements_total counter\ncertgate_db_statements_total_x 1\n\
+                    certgate_db_statements_total 1234\n";
+        assert_eq!(super::statements_in(page), Some(1234.0));
+        assert_eq!(super::statements_in("certgate_http_requests_total 5\n"), None);
+    }
 }
