@@ -76,7 +76,7 @@ pub async fn run(n: i64, postgres: Option<String>, runs: usize, without_new_inde
 
     let t = Instant::now();
     {
-        let mut c = tdb.db.acquire().await.expect("connection");
+        let mut c = tdb.db.acquire_writer().await.expect("connection");
         query_built(insert_sql(pg))
             .bind(f.account)
             .bind(f.org)

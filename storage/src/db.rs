@@ -123,7 +123,7 @@ impl Db {
             }
             Backend::Postgres => match &mut *self.pool.acquire().await? {
                 Conn::Postgres(conn) => self.migrator().run(conn).await?,
-                Conn::Sqlite(_) => unreachable!("a PostgreSQL pool holds PostgreSQL connections"),
+                Conn::Sqlite { .. } => unreachable!("a PostgreSQL pool holds PostgreSQL connections"),
             },
         }
         Ok(())

@@ -21,6 +21,10 @@ pub enum Error {
         /// How many were bound.
         bound: usize,
     },
+    /// A debug build's guard: a writing statement on an SQLite connection
+    /// borrowed without the write turn (use `Db::acquire_writer` or `Db::begin`).
+    #[error("database error: {0}… writes on a connection without the write turn")]
+    WriteWithoutTurn(String),
     /// A migration could not be applied.
     #[error("migration error: {0}")]
     Migrate(#[from] sqlx::migrate::MigrateError),

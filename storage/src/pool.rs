@@ -124,7 +124,7 @@ impl Options {
                 // failing at once.
                 conn.busy_timeout(Duration::from_secs(30))?;
                 conn.execute_batch("PRAGMA synchronous = NORMAL; PRAGMA foreign_keys = ON")?;
-                Ok(Conn::Sqlite(conn))
+                Ok(Conn::Sqlite { conn, writes: false })
             }
             Options::Postgres(options) => Ok(Conn::Postgres(sqlx::PgConnection::connect_with(options).await?)),
         }
@@ -136,7 +136,11 @@ impl Shared {
         self.options.connect().await
     }
 
-    fn put_back(&self, conn: Conn, checked: Instant) {
+    fn put_back(&self, mut conn: Conn, checked: Instant) {
+        if let Conn::Sqlite { writes, .. } = &mut conn {
+            // The write turn stays with the borrower that held it.
+            *writes = false;
+        }
         if !self.closed.load(Ordering::SeqCst) {
             self.idle.lock().unwrap_or_else(PoisonError::into_inner).push(Idle { conn, checked });
         }
@@ -172,6 +176,9 @@ impl Pooled {
 
     /// Makes this connection hold the write turn until it is dropped.
     pub(crate) fn hold(&mut self, write_turn: Option<WriteTurn>) {
+        if let Conn::Sqlite { writes, .. } = &mut *self.conn {
+            *writes = write_turn.is_some();
+        }
         self.write_turn = write_turn;
     }
 
@@ -213,7 +220,7 @@ impl Drop for Pooled {
             self.shared.put_back(conn, self.checked);
             return;
         }
-        if let Conn::Sqlite(sqlite) = &conn {
+        if let Conn::Sqlite { conn: sqlite, .. } = &conn {
             // Rolling back on SQLite is a local call, done before the write
             // turn is given up (a field dropped after this).
             if sqlite.execute_batch("ROLLBACK").is_ok() {

@@ -29,8 +29,17 @@ fn counted() {
 /// A database connection of either backend; every query function takes one,
 /// so the caller decides the transaction boundaries.
 pub enum Conn {
-    /// An SQLite connection, used on the calling thread.
-    Sqlite(rusqlite::Connection),
+    /// An SQLite connection, used on the calling thread. `writes` is true
+    /// while it holds the process's write turn ([`crate::Db::begin`],
+    /// [`crate::Db::acquire_writer`]); a debug build refuses a writing
+    /// statement without it, so a write that would wait in SQLite's busy
+    /// handler on a request thread fails in the tests instead.
+    Sqlite {
+        /// The connection.
+        conn: rusqlite::Connection,
+        /// Whether it holds the write turn.
+        writes: bool,
+    },
     /// A PostgreSQL connection.
     Postgres(sqlx::PgConnection),
 }
@@ -38,7 +47,7 @@ pub enum Conn {
 impl std::fmt::Debug for Conn {
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
         f.write_str(match self {
-            Conn::Sqlite(_) => "Conn::Sqlite",
+            Conn::Sqlite { .. } => "Conn::Sqlite",
             Conn::Postgres(_) => "Conn::Postgres",
         })
     }
@@ -50,7 +59,7 @@ impl Conn {
     pub async fn batch(&mut self, sql: &'static str) -> Result<()> {
         counted();
         match self {
-            Conn::Sqlite(c) => c.execute_batch(sql).map_err(Error::Sqlite),
+            Conn::Sqlite { conn, .. } => conn.execute_batch(sql).map_err(Error::Sqlite),
             Conn::Postgres(c) => {
                 sqlx::Executor::execute(c, sql).await?;
                 Ok(())
@@ -61,7 +70,7 @@ impl Conn {
     /// True when the connection still answers (an SQLite file always does).
     pub async fn ping(&mut self) -> bool {
         match self {
-            Conn::Sqlite(_) => true,
+            Conn::Sqlite { .. } => true,
             Conn::Postgres(c) => sqlx::Connection::ping(c).await.is_ok(),
         }
     }
@@ -376,9 +385,9 @@ impl<'q> Query<'q> {
     pub async fn execute(self, c: &mut Conn) -> Result<Done> {
         counted();
         match c {
-            Conn::Sqlite(conn) => {
+            Conn::Sqlite { conn, writes } => {
                 let mut rows = 0;
-                sqlite_rows(conn, &self.sql, &self.args, &mut |_| Ok(true), &mut rows)?;
+                sqlite_rows(conn, *writes, &self.sql, &self.args, &mut |_| Ok(true), &mut rows)?;
                 Ok(Done { rows_affected: rows })
             }
             Conn::Postgres(conn) => {
@@ -392,7 +401,7 @@ impl<'q> Query<'q> {
         counted();
         let mut out = Vec::new();
         match c {
-            Conn::Sqlite(conn) => {
+            Conn::Sqlite { conn, writes } => {
                 let mut rows = 0;
                 let mut each = |row: &Row<'_>| {
                     if limit.is_none_or(|l| out.len() < l) {
@@ -400,7 +409,7 @@ impl<'q> Query<'q> {
                     }
                     Ok(limit.is_none_or(|l| out.len() < l))
                 };
-                sqlite_rows(conn, &self.sql, &self.args, &mut each, &mut rows)?;
+                sqlite_rows(conn, *writes, &self.sql, &self.args, &mut each, &mut rows)?;
             }
             Conn::Postgres(conn) => {
                 let q = sqlx::query_with(self.sql_for_postgres(), pg_arguments(&self.args)?);
@@ -483,6 +492,7 @@ const PLACEHOLDERS: [&str; 32] = [
 /// Synchronous, so that no statement handle lives across an await.
 fn sqlite_rows(
     conn: &rusqlite::Connection,
+    writes: bool,
     sql: &str,
     args: &[Value<'_>],
     each: &mut dyn FnMut(&Row<'_>) -> Result<bool>,
@@ -509,6 +519,9 @@ fn sqlite_rows(
         stmt.raw_bind_parameter(index, value)?;
     }
     let readonly = stmt.readonly();
+    if cfg!(debug_assertions) && !readonly && !writes {
+        return Err(Error::WriteWithoutTurn(sql.split_whitespace().take(4).collect::<Vec<_>>().join(" ")));
+    }
     let mut rows = stmt.raw_query();
     while let Some(row) = rows.next()? {
         if !each(&Row::Sqlite(row))? {

@@ -285,7 +285,7 @@ pub async fn scalar(db: &Db, sql: &'static str) -> i64 {
 
 /// Runs one statement on `db` (a test's own table, a deliberate damage).
 pub async fn execute(db: &Db, sql: &'static str) {
-    storage::sql::query(sql).execute(&mut db.acquire().await.expect("conn")).await.expect(sql);
+    storage::sql::query(sql).execute(&mut db.acquire_writer().await.expect("conn")).await.expect(sql);
 }
 
 /// Runs `openssl verify` of `leaf` against `root` with `chain` as untrusted

@@ -11,7 +11,7 @@ use storage::sql::{query, query_as, query_scalar};
 async fn statements_bind_read_and_refuse_the_same_way_on_both_backends() {
     for tdb in TestDb::all().await {
         let b = tdb.backend;
-        let mut c = tdb.db.acquire().await.unwrap();
+        let mut c = tdb.db.acquire_writer().await.unwrap();
         // SQLite takes BYTEA as a type name and keeps blobs as blobs.
         c.batch("CREATE TABLE probe (n BIGINT NOT NULL, tag TEXT, data BYTEA)").await.unwrap();
         // $2 comes before $1 in the statement, and $1 is used twice.

@@ -212,7 +212,7 @@ async fn a_restarted_pebble_that_forgot_the_account_and_the_order_gets_a_new_one
     // account it does not know: both are made anew, and nothing is bought twice.
     let second = place(&f, &["api.example.test"]).await;
     let o = f.orders.order(&f.op, &second).await.unwrap();
-    let mut c = f.orders.db().acquire().await.unwrap();
+    let mut c = f.orders.db().acquire_writer().await.unwrap();
     let job = storage::jobs::for_order(&mut c, o.id).await.unwrap().remove(0);
     storage::jobs::set_upstream_ref(&mut c, job.id, &old_order_url).await.unwrap();
     drop(c);

@@ -98,7 +98,7 @@ impl XmlRpc {
             Ok(_) => "ok".to_string(),
             Err(f) => format!("fault {}: {}", f.code, f.message),
         };
-        let mut c = self.orders.db().acquire().await?;
+        let mut c = self.orders.db().acquire_writer().await?;
         storage::audit::record(&mut c, &caller.actor(), &format!("xmlrpc.{}", call.method), &detail).await?;
         outcome
     }
