@@ -71,7 +71,7 @@ impl Pool {
         loop {
             let idle = shared.idle.lock().unwrap_or_else(PoisonError::into_inner).pop();
             let Some(Idle { mut conn, checked }) = idle else {
-                let conn = shared.connect().await?;
+                let conn = shared.options.connect().await?;
                 return Ok(Pooled::new(conn, Instant::now(), permit, shared.clone()));
             };
             if checked.elapsed() < RECHECK {
@@ -132,10 +132,6 @@ impl Options {
 }
 
 impl Shared {
-    async fn connect(&self) -> Result<Conn> {
-        self.options.connect().await
-    }
-
     fn put_back(&self, mut conn: Conn, checked: Instant) {
         if let Conn::Sqlite { writes, .. } = &mut conn {
             // The write turn stays with the borrower that held it.

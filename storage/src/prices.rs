@@ -21,15 +21,31 @@ pub async fn set(c: &mut Conn, item: &str, account_id: i64, currency: &str, amou
     Ok(())
 }
 
+/// The SQL subquery of an account's price of an item in a currency (its
+/// negotiated price, else the retail one), given the three as SQL
+/// expressions: one rule for [`effective`] and the order context's statement
+/// (`products::ORDERABLE`).
+macro_rules! effective_price {
+    ($item:literal, $account:literal, $currency:literal) => {
+        concat!(
+            "(SELECT r.amount FROM prices r WHERE r.item = ",
+            $item,
+            " AND r.currency = ",
+            $currency,
+            " AND r.account_id IN (",
+            $account,
+            ", 0) ORDER BY r.account_id DESC LIMIT 1)"
+        )
+    };
+}
+pub(crate) use effective_price;
+
 /// The account's negotiated price of an item, else its retail price.
 pub async fn effective(c: &mut Conn, item: &str, account_id: i64, currency: &str) -> Result<Option<i64>> {
-    query_scalar(
-        "SELECT amount FROM prices WHERE item = $1 AND currency = $3 AND account_id IN ($2, 0)
-         ORDER BY account_id DESC LIMIT 1",
-    )
-    .bind(item)
-    .bind(account_id)
-    .bind(currency)
-    .fetch_optional(c)
-    .await
+    query_scalar(concat!("SELECT ", effective_price!("$1", "$2", "$3")))
+        .bind(item)
+        .bind(account_id)
+        .bind(currency)
+        .fetch_one(c)
+        .await
 }

@@ -56,9 +56,9 @@ pub async fn upsert(c: &mut Conn, p: &ProductRow) -> Result<()> {
     .bind(&p.upstream)
     .bind(p.wildcard)
     .bind(p.max_sans)
-    .bind(&p.san_code)
-    .bind(&p.wildcard_san_code)
-    .bind(&p.renewal_code)
+    .bind(p.san_code.as_deref())
+    .bind(p.wildcard_san_code.as_deref())
+    .bind(p.renewal_code.as_deref())
     .bind(p.needs_prevalidation)
     .execute(c)
     .await?;
@@ -116,16 +116,18 @@ impl FromRow for Orderable {
 
 /// The statement of [`orderable`], run at every new order and finalize
 /// (public so that a test can check that it uses indexes).
-pub const ORDERABLE: &str = "SELECT p.*, o.name AS organisation_name,
+pub const ORDERABLE: &str = concat!(
+    "SELECT p.*, o.name AS organisation_name,
         (SELECT COUNT(*) FROM prevalidations v WHERE v.organisation_id = o.id AND v.brand = p.brand
             AND v.validation = p.validation AND v.state = 'active' AND v.expires_at > $4) AS prevalidations,
         a.id AS account_id, a.name AS account_name, a.formula AS account_formula,
         a.currency AS account_currency, a.approval_mode AS account_approval_mode,
-        a.overdraft AS account_overdraft, a.created_at AS account_created_at,
-        (SELECT r.amount FROM prices r WHERE r.item = p.code AND r.currency = a.currency
-            AND r.account_id IN (a.id, 0) ORDER BY r.account_id DESC LIMIT 1) AS price
+        a.overdraft AS account_overdraft, a.created_at AS account_created_at, ",
+    crate::prices::effective_price!("p.code", "a.id", "a.currency"),
+    " AS price
      FROM products p JOIN organisations o ON o.id = $3 AND o.account_id = $2 JOIN accounts a ON a.id = $2
-     WHERE p.code = $1";
+     WHERE p.code = $1"
+);
 
 /// For an order of `code` by account `account_id` for its organisation
 /// `organisation_id`, in one statement: the product, the organisation, its

@@ -143,13 +143,6 @@ impl<'q> Bind<'q> for &'q [u8] {
     }
 }
 
-impl<'q> Bind<'q> for &'q Vec<u8> {
-    const KIND: Kind = Kind::Blob;
-    fn value(self) -> Value<'q> {
-        Value::Blob(Cow::Borrowed(self))
-    }
-}
-
 impl<'q> Bind<'q> for Vec<u8> {
     const KIND: Kind = Kind::Blob;
     fn value(self) -> Value<'q> {
@@ -164,20 +157,6 @@ impl<'q, T: Bind<'q>> Bind<'q> for Option<T> {
             Some(v) => v.value(),
             None => Value::Null(T::KIND),
         }
-    }
-}
-
-impl<'q> Bind<'q> for &'q Option<i64> {
-    const KIND: Kind = Kind::Int;
-    fn value(self) -> Value<'q> {
-        (*self).value()
-    }
-}
-
-impl<'q> Bind<'q> for &'q Option<String> {
-    const KIND: Kind = Kind::Text;
-    fn value(self) -> Value<'q> {
-        self.as_deref().value()
     }
 }
 
@@ -238,29 +217,17 @@ impl Column for Option<i64> {
     }
 }
 
-impl Column for String {
-    fn postgres(row: &PgRow, index: usize) -> Result<Self> {
-        Ok(row.try_get(index)?)
-    }
+/// Types that sqlx reads from PostgreSQL as they are.
+macro_rules! column_as_is {
+    ($($t:ty),+) => {$(
+        impl Column for $t {
+            fn postgres(row: &PgRow, index: usize) -> Result<Self> {
+                Ok(row.try_get(index)?)
+            }
+        }
+    )+};
 }
-
-impl Column for Option<String> {
-    fn postgres(row: &PgRow, index: usize) -> Result<Self> {
-        Ok(row.try_get(index)?)
-    }
-}
-
-impl Column for Vec<u8> {
-    fn postgres(row: &PgRow, index: usize) -> Result<Self> {
-        Ok(row.try_get(index)?)
-    }
-}
-
-impl Column for Option<Vec<u8>> {
-    fn postgres(row: &PgRow, index: usize) -> Result<Self> {
-        Ok(row.try_get(index)?)
-    }
-}
+column_as_is!(String, Option<String>, Vec<u8>, Option<Vec<u8>>);
 
 /// A type made from one result row.
 pub trait FromRow: Sized {
