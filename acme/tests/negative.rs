@@ -414,6 +414,41 @@ async fn revocation_by_the_certificate_key() {
     assert_eq!(cert.revocation_reason, Some(1));
 }
 
+/// Two servers over one database, and an account registered at the first
+/// whose own URL (a POST-as-GET of it is the simplest signed request) can be
+/// fetched through either with a chosen nonce.
+struct TwoServers {
+    first: String,
+    second: String,
+    path: String,
+    key: Vec<u8>,
+    kid: String,
+    rest: String,
+}
+
+impl TwoServers {
+    async fn start(f: &Fixture) -> (TwoServers, Raw) {
+        let creds = f.orders.create_acme_url(&f.op, "web", "ssl1", f.org).await.unwrap();
+        let (first, second) = (serve(f).await, serve(f).await);
+        let pkcs8 = EcdsaKeyPair::generate_pkcs8(&ECDSA_P256_SHA256_FIXED_SIGNING, &SystemRandom::new()).unwrap();
+        let mut alice = Raw::with_key(&first, &creds.path, pkcs8.as_ref());
+        assert_eq!(alice.register(&creds).await.status, 201);
+        let kid = alice.kid.clone().unwrap();
+        let rest = kid.strip_prefix(&alice.url("")).unwrap().to_string();
+        let key = pkcs8.as_ref().to_vec();
+        (TwoServers { first, second, path: creds.path, key, kid, rest }, alice)
+    }
+
+    /// The account's POST-as-GET through `server` (`first` or `second`),
+    /// signed with `nonce`.
+    async fn fetch_account(&self, server: &str, nonce: &str) -> Answer {
+        let mut raw = Raw::with_key(server, &self.path, &self.key);
+        raw.kid = Some(self.kid.replacen(&self.first, server, 1));
+        let url = raw.url(&self.rest);
+        raw.send(&url, "application/jose+json", raw.jws(&raw.header(&url, nonce), "")).await
+    }
+}
+
 /// On SQLite one process owns the database, so it remembers nonce uses in
 /// memory and seals with a key of its own: nothing is written per request,
 /// a replay is still refused, and a nonce from before a restart (another
@@ -422,30 +457,21 @@ async fn revocation_by_the_certificate_key() {
 async fn sqlite_nonces_are_redeemed_in_memory_and_die_with_the_process() {
     let tdb = TestDb::sqlite().await;
     let f = Fixture::new(&tdb, Formula::Bulk).await;
-    let creds = f.orders.create_acme_url(&f.op, "web", "ssl1", f.org).await.unwrap();
-    let (before_restart, after_restart) = (serve(&f).await, serve(&f).await);
-    let pkcs8 = EcdsaKeyPair::generate_pkcs8(&ECDSA_P256_SHA256_FIXED_SIGNING, &SystemRandom::new()).unwrap();
-    let mut alice = Raw::with_key(&before_restart, &creds.path, pkcs8.as_ref());
-    assert_eq!(alice.register(&creds).await.status, 201);
-    let kid = alice.kid.clone().unwrap();
-    let rest = kid.strip_prefix(&alice.url("")).unwrap().to_string();
+    // The second server stands for the same database after a restart.
+    let (s, alice) = TwoServers::start(&f).await;
     let nonce = alice.nonce().await;
-    let url = alice.url(&rest);
-    let first = alice.send(&url, "application/jose+json", alice.jws(&alice.header(&url, &nonce), "")).await;
+    let first = s.fetch_account(&s.first, &nonce).await;
     assert_eq!(first.status, 200, "{}", first.body);
-    let replay = alice.send(&url, "application/jose+json", alice.jws(&alice.header(&url, &nonce), "")).await;
+    let replay = s.fetch_account(&s.first, &nonce).await;
     assert_eq!((replay.status, problem(&replay)), (400, "badNonce"));
     assert_eq!(used_nonces(&f).await, 0, "no use was written");
 
     let old = alice.nonce().await;
-    let mut restarted = Raw::with_key(&after_restart, &creds.path, pkcs8.as_ref());
-    restarted.kid = Some(kid.replacen(&before_restart, &after_restart, 1));
-    let url = restarted.url(&rest);
-    let a = restarted.send(&url, "application/jose+json", restarted.jws(&restarted.header(&url, &old), "")).await;
+    let a = s.fetch_account(&s.second, &old).await;
     assert_eq!((a.status, problem(&a)), (400, "badNonce"));
     assert!(a.body["detail"].as_str().unwrap().contains("not one this server issued"), "{}", a.body);
     let retry = a.nonce.expect("the refusal carries a fresh nonce");
-    let a = restarted.send(&url, "application/jose+json", restarted.jws(&restarted.header(&url, &retry), "")).await;
+    let a = s.fetch_account(&s.second, &retry).await;
     assert_eq!(a.status, 200, "the retry with the fresh nonce is accepted: {}", a.body);
 }
 
@@ -463,24 +489,13 @@ async fn postgres_nonces_are_shared_in_an_unlogged_table() {
     let persistence =
         "SELECT CASE relpersistence WHEN 'u' THEN 1 ELSE 0 END FROM pg_class WHERE relname = 'acme_used_nonces'";
     assert_eq!(certgate_tests::scalar(f.orders.db(), persistence).await, 1, "unlogged");
-    let creds = f.orders.create_acme_url(&f.op, "web", "ssl1", f.org).await.unwrap();
-    let (one, other) = (serve(&f).await, serve(&f).await);
-    let pkcs8 = EcdsaKeyPair::generate_pkcs8(&ECDSA_P256_SHA256_FIXED_SIGNING, &SystemRandom::new()).unwrap();
-    let mut alice = Raw::with_key(&one, &creds.path, pkcs8.as_ref());
-    assert_eq!(alice.register(&creds).await.status, 201);
-    let kid = alice.kid.clone().unwrap();
-    let rest = kid.strip_prefix(&alice.url("")).unwrap().to_string();
+    let (s, alice) = TwoServers::start(&f).await;
     let nonce = alice.nonce().await;
     let used = used_nonces(&f).await;
-    let url = alice.url(&rest);
-    let first = alice.send(&url, "application/jose+json", alice.jws(&alice.header(&url, &nonce), "")).await;
+    let first = s.fetch_account(&s.first, &nonce).await;
     assert_eq!(first.status, 200, "{}", first.body);
     assert_eq!(used_nonces(&f).await, used + 1, "the use is recorded");
-    let mut elsewhere = Raw::with_key(&other, &creds.path, pkcs8.as_ref());
-    elsewhere.kid = Some(kid.replacen(&one, &other, 1));
-    let url = elsewhere.url(&rest);
-    let replay =
-        elsewhere.send(&url, "application/jose+json", elsewhere.jws(&elsewhere.header(&url, &nonce), "")).await;
+    let replay = s.fetch_account(&s.second, &nonce).await;
     assert_eq!((replay.status, problem(&replay)), (400, "badNonce"), "{}", replay.body);
     tdb.cleanup().await;
 }
