@@ -68,3 +68,28 @@ async fn statements_bind_read_and_refuse_the_same_way_on_both_backends() {
         tdb.cleanup().await;
     }
 }
+
+/// On SQLite, writers of one process take turns before they touch the file;
+/// a debug build refuses a writing statement on a connection borrowed
+/// without the turn (it would wait in SQLite's busy handler on a request
+/// thread), and writes nothing.
+#[tokio::test]
+async fn a_debug_build_refuses_an_sqlite_write_without_the_write_turn() {
+    let tdb = TestDb::sqlite().await;
+    let mut writer = tdb.db.acquire_writer().await.unwrap();
+    writer.batch("CREATE TABLE turn_probe (n BIGINT NOT NULL)").await.unwrap();
+    drop(writer);
+    let mut reader = tdb.db.acquire().await.unwrap();
+    let refused = query("INSERT INTO turn_probe (n) VALUES (1)").execute(&mut reader).await;
+    if cfg!(debug_assertions) {
+        assert!(matches!(refused, Err(storage::Error::WriteWithoutTurn(_))), "{refused:?}");
+    }
+    let count: i64 = query_scalar("SELECT COUNT(*) FROM turn_probe").fetch_one(&mut reader).await.unwrap();
+    assert_eq!(count, if cfg!(debug_assertions) { 0 } else { 1 });
+    // Reads need no turn, and the same connection borrowed as a writer writes.
+    drop(reader);
+    let mut writer = tdb.db.acquire_writer().await.unwrap();
+    query("INSERT INTO turn_probe (n) VALUES (2)").execute(&mut writer).await.unwrap();
+    drop(writer);
+    tdb.cleanup().await;
+}
