@@ -21,12 +21,6 @@ use crate::app::App;
 use crate::cli::{Cli, Command};
 use crate::config::Config;
 
-// Requests allocate and free many small buffers on two threads; mimalloc's
-// thread-local free lists cost about 6% less CPU per ACME issuance than
-// glibc's malloc (BENCHMARKS.md, session 5).
-#[global_allocator]
-static ALLOCATOR: mimalloc::MiMalloc = mimalloc::MiMalloc;
-
 fn main() -> ExitCode {
     let cli = Cli::parse();
     let filter = tracing_subscriber::EnvFilter::try_from_env("CERTGATE_LOG").unwrap_or_else(|_| "info".into());
