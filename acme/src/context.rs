@@ -231,11 +231,7 @@ impl Acme {
         })?;
         let jws = Jws::parse(&body)?;
         let nonce = jws.protected.nonce.as_deref().ok_or_else(|| Problem::bad_nonce("the JWS has no nonce"))?;
-        let redeemed = self.redeem_nonce(nonce).await?;
-        let nth = self.settings.reject_every_nth_nonce;
-        if nth > 1 && redeemed.is_multiple_of(nth) {
-            return Err(Problem::bad_nonce("nonce refused on purpose (reject_every_nth_nonce is set)"));
-        }
+        let expires_at = self.check_nonce(nonce)?;
         let expected = format!("{}{path}", ctx.base);
         match &jws.protected.url {
             Some(url) if *url == expected => {}
@@ -246,9 +242,15 @@ impl Acme {
             }
             None => return Err(Problem::malformed("the JWS has no url")),
         }
+        // A nonce not redeemed in this process's memory is redeemed in the
+        // database: with the signer's account when the request names one
+        // (one round trip for both), else on its own.
         let (account, jwk) = match (&jws.protected.jwk, &jws.protected.kid, mode) {
             (Some(_), Some(_), _) => return Err(Problem::malformed("the JWS has both jwk and kid")),
             (Some(jwk), None, KeyMode::Jwk | KeyMode::Either) => {
+                if let Some(expires_at) = expires_at {
+                    self.redeem_shared_nonce(nonce, expires_at).await?;
+                }
                 // The remembered binding's revocation flag may be stale: read it afresh.
                 let fresh = self.orders.acme_binding_by_path(&ctx.dir.path).await?;
                 if fresh.is_none_or(|b| b.revoked) {
@@ -257,23 +259,49 @@ impl Acme {
                 (None, Jwk::from_value(jwk)?)
             }
             (None, Some(kid), KeyMode::Kid | KeyMode::Either) => {
-                let account = self.account_by_kid(ctx, kid).await?;
+                let account = self.account_by_kid(ctx, kid, expires_at.map(|e| (nonce, e))).await?;
                 let jwk: Value = serde_json::from_str(&account.jwk).map_err(Problem::internal)?;
                 (Some(account), Jwk::from_value(&jwk)?)
             }
             (_, _, KeyMode::Jwk) => return Err(Problem::malformed("this resource must be signed with a jwk")),
             _ => return Err(Problem::malformed("this resource must be signed with a kid")),
         };
+        let redeemed = self.nonces_redeemed.fetch_add(1, Ordering::Relaxed);
+        let nth = self.settings.reject_every_nth_nonce;
+        if nth > 1 && redeemed.is_multiple_of(nth) {
+            return Err(Problem::bad_nonce("nonce refused on purpose (reject_every_nth_nonce is set)"));
+        }
+        if expires_at.is_some() && redeemed.is_multiple_of(512) {
+            acme_nonces::purge(&mut *self.orders.db().acquire_writer().await?, self.orders.now()).await?;
+        }
         jws.verify(&jwk)?;
         Ok(Signed { jws, account, jwk })
     }
 
-    async fn account_by_kid(&self, ctx: &Ctx, kid: &str) -> Result<AcmeAccountRow, Problem> {
+    /// The account a request signed with `kid` acts as, checked to be valid
+    /// and of this directory; with `nonce`, marks it used in the same
+    /// statement (refused if it was used before).
+    async fn account_by_kid(
+        &self,
+        ctx: &Ctx,
+        kid: &str,
+        nonce: Option<(&str, i64)>,
+    ) -> Result<AcmeAccountRow, Problem> {
         let id = kid.strip_prefix(&ctx.url("acct/")).and_then(|s| s.parse::<i64>().ok()).ok_or_else(|| {
             Problem::new("accountDoesNotExist", StatusCode::BAD_REQUEST, "the kid is not an account of this directory")
         })?;
-        let account = acme_accounts::signer(&mut *self.orders.db().acquire().await?, id).await?;
-        match account {
+        let signer = match nonce {
+            Some((nonce, expires_at)) => {
+                let mut c = self.orders.db().acquire_writer().await?;
+                let signer = acme_accounts::signer_redeeming(&mut c, id, nonce, expires_at).await?;
+                if signer.as_ref().is_some_and(|s| !s.nonce_fresh) {
+                    return Err(nonce_used());
+                }
+                signer.map(|s| (s.account, s.url_revoked))
+            }
+            None => acme_accounts::signer(&mut *self.orders.db().acquire().await?, id).await?,
+        };
+        match signer {
             Some((a, true)) if a.acme_url_id == ctx.dir.id => Err(url_revoked()),
             Some((a, _)) if a.acme_url_id == ctx.dir.id && a.status == "valid" => Ok(a),
             Some((a, _)) if a.acme_url_id == ctx.dir.id => Err(Problem::unauthorized("this account is deactivated")),
@@ -287,30 +315,30 @@ impl Acme {
         self.nonces.issue(self.orders.now()).map_err(|_| Problem::internal("no randomness"))
     }
 
-    /// Accepts a nonce once, on any instance: its seal and expiry are checked
-    /// here, then its use is recorded in the database. Returns how many
-    /// nonces this instance redeemed before.
-    async fn redeem_nonce(&self, nonce: &str) -> Result<u64, Problem> {
-        let now = self.orders.now();
-        let sealed = self.nonces.check(nonce, now).map_err(|why| {
+    /// Checks a nonce's seal and expiry, and redeems it here when it is one
+    /// of this process's own. Returns its expiry when it is shared, to be
+    /// redeemed in the database instead.
+    fn check_nonce(&self, nonce: &str) -> Result<Option<i64>, Problem> {
+        let sealed = self.nonces.check(nonce, self.orders.now()).map_err(|why| {
             Problem::bad_nonce(match why {
                 Refused::Unknown => "the nonce is not one this server issued",
                 Refused::Expired => "the nonce has expired",
             })
         })?;
-        let used_before = || Problem::bad_nonce("the nonce was already used");
-        if let Some(fresh) = self.nonces.redeem_here(&sealed) {
-            return if fresh { Ok(self.nonces_redeemed.fetch_add(1, Ordering::Relaxed)) } else { Err(used_before()) };
+        match self.nonces.redeem_here(&sealed) {
+            Some(true) => Ok(None),
+            Some(false) => Err(nonce_used()),
+            None => Ok(Some(sealed.expires_at)),
         }
+    }
+
+    /// Accepts a shared nonce once, on any instance, by recording its use in the database.
+    async fn redeem_shared_nonce(&self, nonce: &str, expires_at: i64) -> Result<(), Problem> {
         let mut c = self.orders.db().acquire_writer().await?;
-        if !acme_nonces::redeem(&mut c, nonce, sealed.expires_at).await? {
-            return Err(used_before());
+        if !acme_nonces::redeem(&mut c, nonce, expires_at).await? {
+            return Err(nonce_used());
         }
-        let redeemed = self.nonces_redeemed.fetch_add(1, Ordering::Relaxed);
-        if redeemed.is_multiple_of(512) {
-            acme_nonces::purge(&mut c, now).await?;
-        }
-        Ok(redeemed)
+        Ok(())
     }
 
     /// Turns an outcome into the HTTP response, with a fresh nonce and the
@@ -353,6 +381,10 @@ impl Acme {
         }
         resp
     }
+}
+
+fn nonce_used() -> Problem {
+    Problem::bad_nonce("the nonce was already used")
 }
 
 fn url_revoked() -> Problem {

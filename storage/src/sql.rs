@@ -54,6 +54,15 @@ impl std::fmt::Debug for Conn {
 }
 
 impl Conn {
+    /// Which engine this connection talks to, for the few statements that
+    /// each backend writes its own way.
+    pub fn backend(&self) -> crate::Backend {
+        match self {
+            Conn::Sqlite { .. } => crate::Backend::Sqlite,
+            Conn::Postgres(_) => crate::Backend::Postgres,
+        }
+    }
+
     /// Runs statements that take no parameters and return nothing (pragmas,
     /// `BEGIN`, `COMMIT`, `ROLLBACK`).
     pub async fn batch(&mut self, sql: &'static str) -> Result<()> {
