@@ -69,37 +69,15 @@ pub enum Applied {
 /// Appends a movement and moves the balance, in the caller's transaction.
 /// With `floor`, the balance may not end below it (a debit of tokens uses 0, a
 /// deposit debit minus the overdraft allowance); the check and the update are
-/// one statement.
+/// one statement. A movement of an order is written once: the ledger's unique
+/// key on (order, reason, item) turns a retry into [`Applied::Duplicate`].
 pub async fn apply(c: &mut Conn, m: &Movement<'_>, floor: Option<i64>) -> Result<Applied> {
-    if let Some(order_id) = m.order_id {
-        let seen: Option<i64> = query_scalar("SELECT id FROM ledger WHERE order_id = $1 AND reason = $2 AND item = $3")
-            .bind(order_id)
-            .bind(m.reason)
-            .bind(m.item)
-            .fetch_optional(&mut *c)
-            .await?;
-        if seen.is_some() {
+    let t = now();
+    let mut updated = move_balance(c, m, m.amount, floor, t).await?;
+    if updated.is_none() {
+        if m.order_id.is_some() && written(c, m).await? {
             return Ok(Applied::Duplicate);
         }
-    }
-    let t = now();
-    let update = async |c: &mut Conn| -> Result<Option<i64>> {
-        query_scalar(
-            "UPDATE balances SET amount = amount + $4, updated_at = $5
-             WHERE account_id = $1 AND asset = $2 AND item = $3 AND ($6 IS NULL OR amount + $4 >= $6)
-             RETURNING amount",
-        )
-        .bind(m.account_id)
-        .bind(m.asset)
-        .bind(m.item)
-        .bind(m.amount)
-        .bind(t)
-        .bind(floor)
-        .fetch_optional(c)
-        .await
-    };
-    let mut updated = update(c).await?;
-    if updated.is_none() {
         // The first movement of this (account, asset, item) creates its balance at 0.
         let created = query(
             "INSERT INTO balances (account_id, asset, item, amount, updated_at) VALUES ($1, $2, $3, 0, $4)
@@ -112,15 +90,17 @@ pub async fn apply(c: &mut Conn, m: &Movement<'_>, floor: Option<i64>) -> Result
         .execute(&mut *c)
         .await?;
         if created.rows_affected() == 1 {
-            updated = update(c).await?;
+            updated = move_balance(c, m, m.amount, floor, t).await?;
         }
     }
     let Some(balance) = updated else {
         return Ok(Applied::Insufficient(self::balance(c, m.account_id, m.asset, m.item).await?));
     };
-    query(
+    // Movements without an order never conflict (their order_id is NULL).
+    let appended: Option<i64> = query_scalar(
         "INSERT INTO ledger (account_id, order_id, reason, asset, item, amount, balance, author, note, created_at)
-         VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10)",
+         VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10)
+         ON CONFLICT (order_id, reason, item) DO NOTHING RETURNING id",
     )
     .bind(m.account_id)
     .bind(m.order_id)
@@ -132,9 +112,45 @@ pub async fn apply(c: &mut Conn, m: &Movement<'_>, floor: Option<i64>) -> Result
     .bind(m.author)
     .bind(m.note)
     .bind(t)
-    .execute(c)
+    .fetch_optional(&mut *c)
     .await?;
+    if appended.is_none() {
+        // Written before (a retry): the balance moves back. Retries are rare,
+        // so the common case pays one statement less than a check first.
+        move_balance(c, m, -m.amount, None, t).await?;
+        return Ok(Applied::Duplicate);
+    }
     Ok(Applied::Done(balance))
+}
+
+/// Adds `amount` to the balance of the movement's (account, asset, item)
+/// unless it would end below `floor`; returns the new balance, or `None` when
+/// refused or when the balance does not exist yet.
+async fn move_balance(c: &mut Conn, m: &Movement<'_>, amount: i64, floor: Option<i64>, t: i64) -> Result<Option<i64>> {
+    query_scalar(
+        "UPDATE balances SET amount = amount + $4, updated_at = $5
+         WHERE account_id = $1 AND asset = $2 AND item = $3 AND ($6 IS NULL OR amount + $4 >= $6)
+         RETURNING amount",
+    )
+    .bind(m.account_id)
+    .bind(m.asset)
+    .bind(m.item)
+    .bind(amount)
+    .bind(t)
+    .bind(floor)
+    .fetch_optional(c)
+    .await
+}
+
+/// True when the movement's (order, reason, item) is already in the ledger.
+async fn written(c: &mut Conn, m: &Movement<'_>) -> Result<bool> {
+    let seen: Option<i64> = query_scalar("SELECT id FROM ledger WHERE order_id = $1 AND reason = $2 AND item = $3")
+        .bind(m.order_id)
+        .bind(m.reason)
+        .bind(m.item)
+        .fetch_optional(c)
+        .await?;
+    Ok(seen.is_some())
 }
 
 /// The current balance of one (account, asset, item); zero when never moved.
