@@ -31,14 +31,14 @@ impl Orders {
     /// earlier certificate), the order's older certificates are revoked: at
     /// once when the common name changed, else after the reissue delay.
     /// Returns the certificate's id and the order as delivered, or `None` when
-    /// this job had stored its certificate already.
+    /// this job had stored its certificate already (then nothing is audited).
     pub(crate) async fn deliver(
         &self,
         tx: &mut storage::Conn,
         order: &Order,
         job_id: i64,
         issued: &Issued,
-        actor: &Actor,
+        audit: &Audit<'_>,
         may_supersede: bool,
     ) -> Result<Option<(i64, Order)>> {
         let now = self.now();
@@ -78,9 +78,21 @@ impl Orders {
                 orders::get(tx, order.id).await?.ok_or_else(|| OrderError::UnknownOrder(order.id.to_string()))?
             }
         };
-        audit::record(tx, actor, "order.deliver", &format!("{} serial {}", order.id, issued.serial)).await?;
+        let detail = format!("{} serial {}", order.id, issued.serial);
+        let mut entries = audit.earlier.to_vec();
+        entries.push(("order.deliver", &detail));
+        audit::record_all(tx, audit.actor, &entries).await?;
         Ok(Some((cert_id, delivered)))
     }
+}
+
+/// Who a delivery is audited as, and the entries of the same transaction
+/// written with its own in one statement.
+pub(crate) struct Audit<'a> {
+    /// Who delivers: the worker, or the caller whose order was signed at once.
+    pub actor: &'a Actor,
+    /// Entries to write before the delivery's own, as (action, detail).
+    pub earlier: &'a [(&'a str, &'a str)],
 }
 
 /// Records an upstream call's latency, and its error by class.

@@ -5,7 +5,7 @@ use storage::{accounts, audit, certificates, commit, jobs, orders, products};
 use upstream::{BoxFuture, Checkpoint, UpstreamError};
 
 use crate::csr::Csr;
-use crate::delivery;
+use crate::delivery::{self, Audit};
 use crate::payment::{self, Quote};
 use crate::{Caller, Order, OrderError, Orders, Product, Result, Right, Source, Status, names};
 
@@ -213,26 +213,27 @@ impl Orders {
         if !at_once && !pending {
             self.pay_and_queue(&mut tx, account, id, &q, status, &caller.login).await?;
         }
-        audit::record(
-            &mut tx,
-            &caller.actor(),
-            "order.place",
-            &format!(
-                "{id} {} {} {} [{}] {}",
-                spec.kind,
-                product.code,
-                checked.names[0],
-                q.payment.as_str(),
-                status.as_str()
-            ),
-        )
-        .await?;
+        let placed = format!(
+            "{id} {} {} {} [{}] {}",
+            spec.kind,
+            product.code,
+            checked.names[0],
+            q.payment.as_str(),
+            status.as_str()
+        );
+        let actor = caller.actor();
         let mut certificate_id = None;
-        if at_once
-            && let Some((certificate, delivered)) =
-                self.issue_at_once(&mut tx, &order, &checked.csr, product, caller).await?
-        {
-            (certificate_id, order) = (Some(certificate), delivered);
+        if at_once {
+            // Signed at once, the order's two audit entries are one statement.
+            let audit = Audit { actor: &actor, earlier: &[("order.place", &placed)] };
+            if let Some((certificate, delivered)) =
+                self.issue_at_once(&mut tx, &order, &checked.csr, product, &audit).await?
+            {
+                (certificate_id, order) = (Some(certificate), delivered);
+            }
+        }
+        if certificate_id.is_none() {
+            audit::record(&mut tx, &actor, "order.place", &placed).await?;
         }
         if status == Status::WaitingDcv {
             // The DCV token changed the row since it was inserted.
@@ -308,7 +309,7 @@ impl Orders {
         order: &Order,
         csr: &Csr,
         product: &Product,
-        caller: &Caller,
+        audit: &Audit<'_>,
     ) -> Result<Option<(i64, Order)>> {
         let upstream = self.upstream(&order.upstream)?.clone();
         let req = delivery::issue_request(order, csr.clone(), product.validity_days);
@@ -318,7 +319,7 @@ impl Orders {
         match result {
             Ok(issued) => {
                 let job_id = jobs::record_done(tx, "issue", order.id).await?;
-                self.deliver(tx, order, job_id, &issued, &caller.actor(), false).await
+                self.deliver(tx, order, job_id, &issued, audit, false).await
             }
             Err(e) => {
                 tracing::warn!(order = order.id, error = %e, "signing at once failed: the order is queued instead");

@@ -12,7 +12,7 @@ use tokio::sync::watch;
 use upstream::{BoxFuture, Checkpoint, RevokeRequest, Upstream, UpstreamError};
 
 use crate::csr::Csr;
-use crate::delivery::{self, SUPERSEDED, observe_upstream};
+use crate::delivery::{self, Audit, SUPERSEDED, observe_upstream};
 use crate::{OrderError, Orders, Result, Status, payment};
 
 /// Runs jobs for one process; several workers (and instances) may run side by side.
@@ -206,7 +206,8 @@ impl Worker {
             Err(e) => return Ok(after_transient(upstream.as_ref(), job, self.orders.now(), e.to_string())),
         };
         let mut tx = db.begin().await?;
-        self.orders.deliver(&mut tx, &order, job.id, &issued, &self.actor(), true).await?;
+        let audit = Audit { actor: &self.actor(), earlier: &[] };
+        self.orders.deliver(&mut tx, &order, job.id, &issued, &audit, true).await?;
         jobs::finish(&mut tx, job.id, "done", None).await?;
         commit(tx).await?;
         Ok(Outcome::Done)

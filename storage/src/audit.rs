@@ -1,6 +1,6 @@
 //! The audit log: who did what, when, from which IP and through which front.
 
-use crate::sql::{query, query_as};
+use crate::sql::{query_as, query_built};
 use crate::{Conn, Result, now};
 
 crate::row_struct! {
@@ -41,19 +41,26 @@ pub struct Actor {
 
 /// Appends one entry.
 pub async fn record(c: &mut Conn, actor: &Actor, action: &str, detail: &str) -> Result<()> {
-    query(
-        "INSERT INTO audit_log (at, account_id, actor, ip, source, action, detail)
-         VALUES ($1, $2, $3, $4, $5, $6, $7)",
-    )
-    .bind(now())
-    .bind(actor.account_id)
-    .bind(&actor.name)
-    .bind(&actor.ip)
-    .bind(&actor.source)
-    .bind(action)
-    .bind(detail)
-    .execute(c)
-    .await?;
+    record_all(c, actor, &[(action, detail)]).await
+}
+
+/// Appends entries of one actor, as (action, detail), in one statement: an
+/// order placed and delivered in one transaction is audited in one round trip.
+pub async fn record_all(c: &mut Conn, actor: &Actor, entries: &[(&str, &str)]) -> Result<()> {
+    if entries.is_empty() {
+        return Ok(());
+    }
+    // The shared columns are $1..$5; each entry adds its action and detail.
+    let rows: Vec<String> =
+        (0..entries.len()).map(|i| format!("($1, $2, $3, $4, $5, ${}, ${})", 6 + 2 * i, 7 + 2 * i)).collect();
+    let sql =
+        format!("INSERT INTO audit_log (at, account_id, actor, ip, source, action, detail) VALUES {}", rows.join(", "));
+    let mut q =
+        query_built(sql).bind(now()).bind(actor.account_id).bind(&actor.name).bind(&actor.ip).bind(&actor.source);
+    for (action, detail) in entries {
+        q = q.bind(*action).bind(*detail);
+    }
+    q.execute(c).await?;
     Ok(())
 }
 

@@ -154,6 +154,14 @@ async fn a_front_write_in_the_placing_transaction_commits_with_the_order_or_not_
         let recorded: (i64, i64) =
             storage::sql::query_as("SELECT order_id, signed FROM front_record").fetch_one(&mut c).await.unwrap();
         assert_eq!(recorded, (placed.order.id, 1), "{}", tdb.backend);
+        // Placed and delivered in one transaction: both entries, in that order.
+        let audit = storage::audit::list(&mut c, Some(f.account), 2).await.unwrap();
+        let actions: Vec<(&str, bool)> = audit
+            .iter()
+            .rev()
+            .map(|a| (a.action.as_str(), a.detail.starts_with(&placed.order.id.to_string())))
+            .collect();
+        assert_eq!(actions, [("order.place", true), ("order.deliver", true)], "{}", tdb.backend);
         drop(c);
 
         // The one token is spent: the debit, made last, refuses, and the
