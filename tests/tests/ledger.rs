@@ -27,8 +27,8 @@ async fn a_movement_of_an_order_is_written_once() {
         f.orders.credit_tokens(&f.op, "ssl1", 1, "").await.unwrap();
         let order = f.orders.place(&f.op, &f.ssl1_order(csr(&["www.example.test"], Key::P256))).await.unwrap().order;
         let db = f.orders.db();
-        let balance = async || ledger::balance(&mut *db.acquire().await.unwrap(), f.account, "token", "ssl1").await;
-        let rows = async || ledger::for_order(&mut *db.acquire().await.unwrap(), order.id).await.unwrap().len();
+        let balance = async || ledger::balance(&mut db.acquire().await.unwrap(), f.account, "token", "ssl1").await;
+        let rows = async || ledger::for_order(&mut db.acquire().await.unwrap(), order.id).await.unwrap().len();
         assert_eq!((balance().await.unwrap(), rows().await), (0, 1), "{b}: charged once");
 
         // The charge again, with nothing left to debit: a duplicate, not a refusal.
@@ -44,7 +44,7 @@ async fn a_movement_of_an_order_is_written_once() {
             storage::commit(tx).await.unwrap();
         }
         assert_eq!((balance().await.unwrap(), rows().await), (1, 2), "{b}: refunded once");
-        let sum = ledger::sum(&mut *db.acquire().await.unwrap(), f.account, "token", "ssl1").await.unwrap();
+        let sum = ledger::sum(&mut db.acquire().await.unwrap(), f.account, "token", "ssl1").await.unwrap();
         assert_eq!(sum, 1, "{b}: the balance is the ledger's sum");
         tdb.cleanup().await;
     }
