@@ -98,7 +98,8 @@ async fn instant_acme_gets_and_revokes_certificates() {
         assert_eq!(f.orders.balance(&f.op, Ledger::Tokens, Some("sanssl1")).await.unwrap(), 1);
         let listed = f.orders.list_orders(&f.op, &Default::default()).await.unwrap();
         assert_eq!(listed.len(), 1);
-        assert!(listed[0].reference.as_deref().unwrap().starts_with("DCACME-"), "{:?}", listed[0].reference);
+        let expected = format!("DCACME-{}", listed[0].id);
+        assert_eq!(listed[0].reference.as_deref(), Some(expected.as_str()), "the prefix and the order's id");
         assert_eq!(listed[0].source, "acme");
 
         // A second order for the same names: another certificate, another token.

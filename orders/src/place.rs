@@ -163,12 +163,6 @@ impl Orders {
     ) -> Result<Placed> {
         let (product, account) = (&ctx.product, &ctx.account);
         let mut tx = self.db().begin().await?;
-        if let Some(key) = spec.idempotency_key
-            && let Some(order) = orders::by_idempotency_key(&mut tx, caller.account_id, key).await?
-        {
-            let certificate_id = certificates::for_order(&mut tx, order.id).await?.first().map(|c| c.id);
-            return Ok(Placed { order, replayed: true, certificate_id });
-        }
         // The account and the product's price were read with the order's
         // context, just before this transaction: a price or setting an
         // operator changes meanwhile applies from the next order on (as if
@@ -177,7 +171,11 @@ impl Orders {
         let renewal = spec.renewal_of.is_some();
         let priced = Some((product.code.as_str(), ctx.price));
         let (plain, wildcard) = (checked.plain_sans, checked.wildcard_sans);
-        let q = payment::quote(&mut tx, account, product, plain, wildcard, renewal, priced).await?;
+        let q = match payment::quote(&mut tx, account, product, plain, wildcard, renewal, priced).await {
+            Ok(q) => q,
+            // A retry still gets its order if the price changed since.
+            Err(e) => return replayed(&mut tx, caller, spec).await?.ok_or(e),
+        };
         let pending = account.approval_mode == 1 && !caller.rights.has(Right::Approval);
         let status = match (pending, spec.needs_dcv) {
             (true, _) => Status::PendingApproval,
@@ -206,7 +204,10 @@ impl Orders {
             upstream: &product.upstream,
             reference_prefix: if caller.source == Source::Acme { "DCACME-" } else { "" },
         };
-        let mut order = orders::insert(&mut tx, &new).await?;
+        let Some(mut order) = orders::insert(&mut tx, &new).await? else {
+            // The key was used: a retried request gets the first order.
+            return replayed(&mut tx, caller, spec).await?.ok_or(storage::Error::RowNotFound.into());
+        };
         let id = order.id;
         let at_once =
             spec.issue_now && status == Status::Processing && self.upstream(&product.upstream)?.issues_at_once();
@@ -349,6 +350,18 @@ impl Orders {
         }
         Ok(())
     }
+}
+
+/// The order placed earlier with the request's idempotency key, if any.
+async fn replayed(tx: &mut storage::Conn, caller: &Caller, spec: &Spec<'_>) -> Result<Option<Placed>> {
+    let Some(key) = spec.idempotency_key else {
+        return Ok(None);
+    };
+    let Some(order) = orders::by_idempotency_key(tx, caller.account_id, key).await? else {
+        return Ok(None);
+    };
+    let certificate_id = certificates::for_order(tx, order.id).await?.first().map(|c| c.id);
+    Ok(Some(Placed { order, replayed: true, certificate_id }))
 }
 
 /// What ordering a product for an organisation of the account needs to know.

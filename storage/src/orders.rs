@@ -1,7 +1,7 @@
 //! Orders: what was asked, how it was paid, and where it stands.
 
-use crate::sql::{query, query_as, query_built, query_scalar};
-use crate::{Conn, Result, now};
+use crate::sql::{query, query_as, query_built};
+use crate::{Backend, Conn, Result, now};
 
 crate::row_struct! {
     /// One row of `orders`.
@@ -100,40 +100,57 @@ pub struct NewOrder<'a> {
     pub reference_prefix: &'a str,
 }
 
-/// Inserts an order, gives it its reference, and returns it as stored.
-pub async fn insert(c: &mut Conn, o: &NewOrder<'_>) -> Result<OrderRow> {
-    let t = now();
-    let id: i64 = query_scalar(
-        "INSERT INTO orders (account_id, organisation_id, product_code, kind, renewal_of, cn, sans,
-             csr_pem, source, client_ref, idempotency_key, created_by, payment, price, currency,
-             status, upstream, created_at, updated_at)
-         VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, $13, $14, $15, $16, $17, $18, $18)
-         RETURNING id",
-    )
-    .bind(o.account_id)
-    .bind(o.organisation_id)
-    .bind(o.product_code)
-    .bind(o.kind)
-    .bind(o.renewal_of)
-    .bind(o.cn)
-    .bind(o.sans)
-    .bind(o.csr_pem)
-    .bind(o.source)
-    .bind(o.client_ref)
-    .bind(o.idempotency_key)
-    .bind(o.created_by)
-    .bind(o.payment)
-    .bind(o.price)
-    .bind(o.currency)
-    .bind(o.status)
-    .bind(o.upstream)
-    .bind(t)
-    .fetch_one(&mut *c)
-    .await?;
-    query_as("UPDATE orders SET reference = $1 WHERE id = $2 RETURNING *")
-        .bind(format!("{}{id}", o.reference_prefix))
-        .bind(id)
-        .fetch_one(c)
+/// The statement of [`insert`], drawing the new id with `$next_id` so that
+/// the reference (prefix and id) is written with the row.
+macro_rules! insert_order {
+    ($next_id:literal) => {
+        concat!(
+            "INSERT INTO orders (id, reference, account_id, organisation_id, product_code, kind, renewal_of, cn,
+                 sans, csr_pem, source, client_ref, idempotency_key, created_by, payment, price, currency,
+                 status, upstream, created_at, updated_at)
+             SELECT n.id, $19 || n.id, $1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, $13, $14, $15, $16,
+                 $17, $18, $18
+             FROM (",
+            $next_id,
+            ") AS n WHERE true
+             ON CONFLICT (account_id, idempotency_key) DO NOTHING RETURNING *"
+        )
+    };
+}
+
+/// Inserts an order with its reference and returns it as stored, in one
+/// statement; `None` when the account already placed an order with the same
+/// idempotency key (nothing is written).
+pub async fn insert(c: &mut Conn, o: &NewOrder<'_>) -> Result<Option<OrderRow>> {
+    let sql = match c.backend() {
+        Backend::Postgres => insert_order!("SELECT nextval(pg_get_serial_sequence('orders', 'id')) AS id"),
+        // Writers hold the database's write lock, so the next AUTOINCREMENT
+        // value cannot be taken meanwhile; an explicit id moves it on.
+        Backend::Sqlite => {
+            insert_order!("SELECT COALESCE((SELECT seq FROM sqlite_sequence WHERE name = 'orders'), 0) + 1 AS id")
+        }
+    };
+    query_as(sql)
+        .bind(o.account_id)
+        .bind(o.organisation_id)
+        .bind(o.product_code)
+        .bind(o.kind)
+        .bind(o.renewal_of)
+        .bind(o.cn)
+        .bind(o.sans)
+        .bind(o.csr_pem)
+        .bind(o.source)
+        .bind(o.client_ref)
+        .bind(o.idempotency_key)
+        .bind(o.created_by)
+        .bind(o.payment)
+        .bind(o.price)
+        .bind(o.currency)
+        .bind(o.status)
+        .bind(o.upstream)
+        .bind(now())
+        .bind(o.reference_prefix)
+        .fetch_optional(c)
         .await
 }
 

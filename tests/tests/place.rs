@@ -96,7 +96,37 @@ async fn idempotency_key_replays_the_first_order_without_a_second_charge() {
         let b = f.orders.place(&f.op, &req).await.unwrap();
         assert!(!a.replayed && b.replayed);
         assert_eq!(a.order.id, b.order.id);
+        assert_eq!(a.order.reference, Some(a.order.id.to_string()), "{}: the reference is the id", tdb.backend);
         assert_eq!(f.orders.balance(&f.op, orders::Ledger::Tokens, Some("ssl1")).await.unwrap(), 4);
+
+        // Retries racing each other: one order, one charge.
+        req.idempotency_key = Some("retry-2".into());
+        let racing: Vec<_> = (0..4)
+            .map(|_| {
+                let (orders, op, req) = (f.orders.clone(), f.op.clone(), req.clone());
+                tokio::spawn(async move { orders.place(&op, &req).await.unwrap() })
+            })
+            .collect();
+        let mut placed = Vec::new();
+        for r in racing {
+            placed.push(r.await.unwrap());
+        }
+        assert_eq!(placed.iter().filter(|p| !p.replayed).count(), 1, "{}", tdb.backend);
+        assert!(placed.iter().all(|p| p.order.id == placed[0].order.id), "{}", tdb.backend);
+        assert_eq!(f.orders.balance(&f.op, orders::Ledger::Tokens, Some("ssl1")).await.unwrap(), 3);
+
+        // A deposit account's retry gets its order even once the product has no price any more.
+        let d = Fixture::new(&tdb, Formula::Deposit).await;
+        d.orders.credit_deposit(&d.op, 1_000_00, "").await.unwrap();
+        let mut req = order(d.org, "ssl1", &csr(&["www.example.test"], Key::P256), &[]);
+        req.idempotency_key = Some("retry-3".into());
+        let first = d.orders.place(&d.op, &req).await.unwrap();
+        certgate_tests::execute(d.orders.db(), "DELETE FROM prices WHERE item = 'ssl1'").await;
+        let retry = d.orders.place(&d.op, &req).await.unwrap();
+        assert!(retry.replayed && retry.order.id == first.order.id, "{}", tdb.backend);
+        req.idempotency_key = Some("retry-4".into());
+        let err = d.orders.place(&d.op, &req).await.unwrap_err();
+        assert!(matches!(err, OrderError::NoPrice { .. }), "{}: a new order has no price: {err:?}", tdb.backend);
         tdb.cleanup().await;
     }
 }
