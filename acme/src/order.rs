@@ -179,7 +179,7 @@ pub(crate) async fn new_order(State(acme): State<Acme>, req: AcmeRequest) -> Res
                 }
                 None => None,
             };
-            let names = acme
+            let orders::CheckedNames { names, needing_dcv: uncovered } = acme
                 .orders
                 .check_order(
                     &caller,
@@ -189,7 +189,6 @@ pub(crate) async fn new_order(State(acme): State<Acme>, req: AcmeRequest) -> Res
                     replaces.as_ref().map(|c| c.order_id),
                 )
                 .await?;
-            let uncovered = acme.orders.names_needing_dcv(ctx.dir.organisation_id, &names).await?;
             let mut authzs = Vec::new();
             for n in &names {
                 let (identifier, wildcard) = match n.strip_prefix("*.") {

@@ -37,7 +37,7 @@ pub use dcv::Dcv;
 pub use error::{OrderError, Result};
 pub use lifecycle::Reissue;
 pub use memo::Memo;
-pub use place::{AlsoWrite, PlaceOrder, Placed};
+pub use place::{AlsoWrite, CheckedNames, PlaceOrder, Placed};
 pub use readiness::Readiness;
 pub use rights::{Caller, Right, Rights, Source};
 pub use statements::{Ledger, StatementLine, TokenBalance, balances_csv, iso, statement_csv};

@@ -65,6 +65,15 @@ pub(crate) struct Spec<'a> {
     pub also: Option<&'a dyn AlsoWrite>,
 }
 
+/// What [`Orders::check_order`] found an order's names to be.
+#[derive(Clone, Debug)]
+pub struct CheckedNames {
+    /// The names, normalized, without duplicates, in the order asked.
+    pub names: Vec<String>,
+    /// Those of them that no pre-validated domain covers: they need validation.
+    pub needing_dcv: Vec<String>,
+}
+
 /// What validation of a request yields: the checked CSR and names.
 pub(crate) struct Checked {
     pub csr: Csr,
@@ -102,7 +111,7 @@ impl Orders {
         let (product, org_id) = (&ctx.product, req.organisation_id);
         let checked = check_request(&req.csr, &req.names, product)?;
         ctx.check_prevalidation()?;
-        let needs_dcv = !req.dcv_done && !self.names_needing_dcv(org_id, &checked.names).await?.is_empty();
+        let needs_dcv = !req.dcv_done && !ctx.needing_dcv(&checked.names).is_empty();
 
         let renewal_of = match req.renews {
             Some(id) => self.renewable(caller, id).await?,
@@ -138,6 +147,7 @@ impl Orders {
                 prevalidated: o.prevalidated,
                 account: o.account,
                 price: o.price,
+                domains: o.prevalidated_domains,
             }),
             None => {
                 drop(c);
@@ -262,9 +272,10 @@ impl Orders {
     /// Checks, without writing anything, that an order of `product_code` for
     /// `names` could be placed now: names, wildcard and SAN limits, the
     /// pre-validation, and funds (tokens held, or the deposit in credit).
-    /// Returns the names normalized. The ACME front calls it at new-order;
-    /// the charge itself happens at finalize, through [`Orders::place`].
-    /// `renews` is as in [`PlaceOrder::renews`].
+    /// Returns the names normalized, and those of them that no pre-validated
+    /// domain covers. The ACME front calls it at new-order; the charge itself
+    /// happens at finalize, through [`Orders::place`]. `renews` is as in
+    /// [`PlaceOrder::renews`].
     pub async fn check_order(
         &self,
         caller: &Caller,
@@ -272,7 +283,7 @@ impl Orders {
         product_code: &str,
         names: &[String],
         renews: Option<i64>,
-    ) -> Result<Vec<String>> {
+    ) -> Result<CheckedNames> {
         caller.require(Right::Technical)?;
         let ctx = self.order_context(caller.account_id, organisation_id, product_code).await?;
         let product = &ctx.product;
@@ -297,7 +308,8 @@ impl Orders {
         let priced = Some((product.code.as_str(), ctx.price));
         let q = payment::quote(&mut c, account, product, plain, wildcard, renewal, priced).await?;
         payment::check_funds(&mut c, account, &q).await?;
-        Ok(wanted)
+        let needing_dcv = ctx.needing_dcv(&wanted);
+        Ok(CheckedNames { names: wanted, needing_dcv })
     }
 
     /// Signs a paid order in its own transaction and delivers it. Should the
@@ -372,9 +384,16 @@ pub(crate) struct OrderContext {
     account: storage::accounts::AccountRow,
     /// The product code's price for the account, read with the rest.
     price: Option<i64>,
+    /// The organisation's pre-validated domains.
+    domains: Vec<String>,
 }
 
 impl OrderContext {
+    /// The names among `names` that no pre-validated domain of the organisation covers.
+    pub fn needing_dcv(&self, names: &[String]) -> Vec<String> {
+        crate::prevalidations::uncovered(names, &self.domains)
+    }
+
     /// Refuses when the product needs a pre-validation the organisation lacks.
     pub fn check_prevalidation(&self) -> Result<()> {
         if self.product.needs_prevalidation && !self.prevalidated {

@@ -59,6 +59,11 @@ impl Orders {
     /// The names among `names` that no pre-validated domain of the organisation covers.
     pub async fn names_needing_dcv(&self, organisation_id: i64, names: &[String]) -> Result<Vec<String>> {
         let domains = prevalidations::domains(&mut *self.db().acquire().await?, organisation_id).await?;
-        Ok(names.iter().filter(|n| !domains.iter().any(|d| names::covered_by(n, d))).cloned().collect())
+        Ok(uncovered(names, &domains))
     }
+}
+
+/// The names among `names` that none of the pre-validated `domains` covers.
+pub(crate) fn uncovered(names: &[String], domains: &[String]) -> Vec<String> {
+    names.iter().filter(|n| !domains.iter().any(|d| names::covered_by(n, d))).cloned().collect()
 }

@@ -91,6 +91,8 @@ pub struct Orderable {
     /// The product code's price for the account in its currency (its own
     /// price, else the catalogue's), if it has one.
     pub price: Option<i64>,
+    /// The organisation's pre-validated domains (`example.test` or `*.example.test`).
+    pub prevalidated_domains: Vec<String>,
 }
 
 impl FromRow for Orderable {
@@ -110,6 +112,10 @@ impl FromRow for Orderable {
                 created_at: row.get("account_created_at")?,
             },
             price: row.get("price")?,
+            prevalidated_domains: row
+                .get::<Option<String>>("prevalidated_domains")?
+                .map(|list| list.split(',').map(str::to_string).collect())
+                .unwrap_or_default(),
         })
     }
 }
@@ -122,7 +128,9 @@ pub const ORDERABLE: &str = concat!(
             AND v.validation = p.validation AND v.state = 'active' AND v.expires_at > $4) AS prevalidations,
         a.id AS account_id, a.name AS account_name, a.formula AS account_formula,
         a.currency AS account_currency, a.approval_mode AS account_approval_mode,
-        a.overdraft AS account_overdraft, a.created_at AS account_created_at, ",
+        a.overdraft AS account_overdraft, a.created_at AS account_created_at,
+        (SELECT string_agg(d.domain, ',') FROM prevalidated_domains d WHERE d.organisation_id = o.id)
+            AS prevalidated_domains, ",
     crate::prices::effective_price!("p.code", "a.id", "a.currency"),
     " AS price
      FROM products p JOIN organisations o ON o.id = $3 AND o.account_id = $2 JOIN accounts a ON a.id = $2
@@ -131,7 +139,8 @@ pub const ORDERABLE: &str = concat!(
 
 /// For an order of `code` by account `account_id` for its organisation
 /// `organisation_id`, in one statement: the product, the organisation, its
-/// pre-validation at `at`, the account and the product's price. `None` when
+/// pre-validation at `at` and pre-validated domains, the account and the
+/// product's price. `None` when
 /// the product does not exist or the organisation is not the account's.
 pub async fn orderable(
     c: &mut Conn,

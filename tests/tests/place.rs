@@ -251,3 +251,27 @@ async fn every_refusal_is_typed_and_writes_nothing() {
         tdb.cleanup().await;
     }
 }
+
+/// The names an order needs validated are those none of the organisation's
+/// pre-validated domains covers, all of them read with the order's context.
+#[tokio::test]
+async fn check_order_names_the_names_no_prevalidated_domain_covers() {
+    for tdb in TestDb::all().await {
+        let f = Fixture::new(&tdb, Formula::Bulk).await;
+        f.orders.credit_tokens(&f.op, "ssl1", 1, "").await.unwrap();
+        f.orders.credit_tokens(&f.op, "sanssl1", 3, "").await.unwrap();
+        f.orders.add_prevalidated_domain(&f.op, f.org, "other.test").await.unwrap();
+        let names: Vec<String> =
+            ["www.example.test", "x.other.test", "example.test", "Third.test"].map(String::from).into();
+        let checked = f.orders.check_order(&f.op, f.org, "ssl1", &names, None).await.unwrap();
+        assert_eq!(
+            checked.names,
+            ["www.example.test", "x.other.test", "example.test", "third.test"],
+            "{}",
+            tdb.backend
+        );
+        // `*.example.test` covers the names below example.test, not itself.
+        assert_eq!(checked.needing_dcv, ["example.test", "third.test"], "{}", tdb.backend);
+        tdb.cleanup().await;
+    }
+}
