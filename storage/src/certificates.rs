@@ -79,13 +79,15 @@ pub async fn insert(c: &mut Conn, n: &NewCertificate<'_>) -> Result<Option<i64>>
     .await
 }
 
+/// The statement of [`get_of_account`] (public so that a test can check its
+/// plan); the owner is a subquery on the order's key, as in
+/// [`crate::acme_orders::AUTHZ_OF_ACCOUNT`].
+pub const OF_ACCOUNT: &str = "SELECT c.* FROM certificates c
+     WHERE c.id = $1 AND (SELECT o.account_id FROM orders o WHERE o.id = c.order_id) = $2";
+
 /// Reads one certificate if an order of `account_id` holds it.
 pub async fn get_of_account(c: &mut Conn, id: i64, account_id: i64) -> Result<Option<CertificateRow>> {
-    query_as("SELECT c.* FROM certificates c JOIN orders o ON o.id = c.order_id WHERE c.id = $1 AND o.account_id = $2")
-        .bind(id)
-        .bind(account_id)
-        .fetch_optional(c)
-        .await
+    query_as(OF_ACCOUNT).bind(id).bind(account_id).fetch_optional(c).await
 }
 
 /// Reads one certificate.

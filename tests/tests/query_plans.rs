@@ -6,11 +6,13 @@
 use certgate_tests::TestDb;
 
 /// The statements `storage` runs, with the index each must use.
-const HOT: [(&str, &str); 4] = [
+const HOT: [(&str, &str); 6] = [
     (storage::certificates::DUE_REVOCATIONS, "certificates_revoke_due"),
     (storage::acme_orders::CREATED_SINCE, "acme_orders_account_created"),
     (storage::products::ORDERABLE, "prevalidations_organisation"),
     (storage::acme_nonces::PURGE, "acme_used_nonces_expiry"),
+    (storage::certificates::OF_ACCOUNT, "INTEGER PRIMARY KEY"),
+    (storage::acme_orders::AUTHZ_OF_ACCOUNT, "INTEGER PRIMARY KEY"),
 ];
 
 #[tokio::test]
@@ -39,6 +41,39 @@ async fn hot_queries_use_an_index_on_sqlite() {
             .filter_map(|step| step.strip_prefix("SCAN "))
             .find(|t| !subqueries.contains(t) && *t != "CONSTANT ROW");
         assert!(table_scan.is_none(), "{sql}\n  scans a table: {plan:?}");
+    }
+    drop(c);
+    tdb.cleanup().await;
+}
+
+/// The statements that check who owns a row by its order, with the primary
+/// keys each must go through.
+const OWNER_CHECKS: [(&str, &str, &str); 2] = [
+    (storage::certificates::OF_ACCOUNT, "certificates_pkey", "orders_pkey"),
+    (storage::acme_orders::AUTHZ_OF_ACCOUNT, "acme_authzs_pkey", "acme_orders_pkey"),
+];
+
+/// PostgreSQL caches a generic plan per connection after a few runs, planned
+/// with the statistics of that moment: a join on the owning order, planned
+/// while an account had few orders, could go through the account's index
+/// and cost more with every order. An owner check stays on primary keys.
+#[tokio::test]
+async fn owner_checks_use_primary_keys_only_on_postgres() {
+    let Some(tdb) = TestDb::postgres().await else {
+        assert_ne!(std::env::var("CI").as_deref(), Ok("true"), "CI=true needs CERTGATE_TEST_POSTGRES_URL");
+        eprintln!("SKIPPING: CERTGATE_TEST_POSTGRES_URL is not set");
+        return;
+    };
+    let mut c = tdb.db.acquire().await.unwrap();
+    storage::sql::query("SET plan_cache_mode = force_generic_plan").execute(&mut c).await.unwrap();
+    for (i, (sql, row_key, owner_key)) in OWNER_CHECKS.into_iter().enumerate() {
+        let prepare = format!("PREPARE owner_{i}(bigint, bigint) AS {sql}");
+        storage::sql::query_built(prepare).execute(&mut c).await.unwrap();
+        let explain = format!("EXPLAIN EXECUTE owner_{i}(1, 1)");
+        let plan: Vec<String> = storage::sql::query_built(explain).read_scalar().fetch_all(&mut c).await.unwrap();
+        let plan = plan.join("\n");
+        assert!(plan.contains(row_key) && plan.contains(owner_key), "{sql}\n  plan:\n{plan}");
+        assert!(!plan.contains("Seq Scan") && !plan.contains("Bitmap"), "{sql}\n  plan:\n{plan}");
     }
     drop(c);
     tdb.cleanup().await;

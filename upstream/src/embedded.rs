@@ -54,8 +54,8 @@ impl EmbeddedCa {
     /// issuing CA on first use. Two instances starting together agree on one.
     pub async fn load_or_create(db: &Db, secret: &SecretKey, name: &str) -> Result<EmbeddedCa, EmbeddedCaError> {
         let (root_name, issuing_name) = (format!("{name}:root"), format!("{name}:issuing"));
-        let mut conn = db.acquire().await?;
-        if ca_keys::get(&mut conn, &issuing_name).await?.is_none() {
+        let exists = ca_keys::get(&mut *db.acquire().await?, &issuing_name).await?.is_some();
+        if !exists {
             let (root_pem, issuing_pem, issuing_key) =
                 generate(name).map_err(|e| EmbeddedCaError::Key(name.into(), e))?;
             let sealed = secret.seal(&key_label(&issuing_name), issuing_key.as_bytes());
@@ -67,6 +67,7 @@ impl EmbeddedCa {
                 tracing::info!(ca = name, "created the embedded CA");
             }
         }
+        let mut conn = db.acquire().await?;
         let root = ca_keys::get(&mut conn, &root_name).await?;
         let issuing = ca_keys::get(&mut conn, &issuing_name).await?;
         let (Some(root), Some(issuing)) = (root, issuing) else {
