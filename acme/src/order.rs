@@ -201,9 +201,8 @@ pub(crate) async fn new_order(State(acme): State<Acme>, req: AcmeRequest) -> Res
             }
             let status = if uncovered.is_empty() { "ready" } else { "pending" };
             let expires = acme.orders.now() + acme.settings.order_ttl_secs;
-            let mut tx = acme.orders.db().begin().await?;
-            let (o, authzs) = acme_orders::insert(
-                &mut tx,
+            let (o, authzs) = acme_orders::create(
+                acme.orders.db(),
                 account.id,
                 &names.join("\n"),
                 status,
@@ -212,7 +211,6 @@ pub(crate) async fn new_order(State(acme): State<Acme>, req: AcmeRequest) -> Res
                 &authzs,
             )
             .await?;
-            storage::commit(tx).await?;
             let view = OrderView { status: o.status.clone(), certificate: None, error: None, authzs };
             let body = acme.render_order(&ctx, &caller, &o, view).await?;
             Ok(Reply::json(StatusCode::CREATED, &body).location(ctx.url(&format!("order/{}", o.id))))

@@ -1,8 +1,8 @@
 //! ACME orders and their authorizations: the protocol's view of an order
 //! until finalize places a certgate order.
 
-use crate::sql::{query, query_as, query_scalar};
-use crate::{Conn, Result, now};
+use crate::sql::{FromRow, Row, query, query_as, query_scalar};
+use crate::{Backend, Conn, Db, Result, now};
 
 crate::row_struct! {
     /// One row of `acme_orders`.
@@ -73,7 +73,90 @@ pub struct NewAuthz {
     pub token: String,
 }
 
-/// Creates an order with its authorizations; returns them as stored.
+/// Creates an order with its authorizations, all or nothing; returns them
+/// as stored. On PostgreSQL one statement does it all (no transaction to
+/// begin and commit: three round trips fewer at every new-order); on SQLite
+/// a transaction with one statement per row.
+pub async fn create(
+    db: &Db,
+    account_id: i64,
+    identifiers: &str,
+    status: &str,
+    expires_at: i64,
+    replaces: Option<i64>,
+    authzs: &[NewAuthz],
+) -> Result<(AcmeOrderRow, Vec<AcmeAuthzRow>)> {
+    if db.backend() == Backend::Sqlite || authzs.is_empty() {
+        let mut tx = db.begin().await?;
+        let created = insert(&mut tx, account_id, identifiers, status, expires_at, replaces, authzs).await?;
+        crate::commit(tx).await?;
+        return Ok(created);
+    }
+    // The authorizations' fields go as comma-separated lists (DNS names,
+    // base64url tokens and status words hold no comma), one row per position.
+    let list = |field: fn(&NewAuthz) -> String| authzs.iter().map(field).collect::<Vec<_>>().join(",");
+    let rows: Vec<CreatedAuthz> = query_as(
+        "WITH o AS (
+             INSERT INTO acme_orders (account_id, identifiers, status, expires_at, replaces, created_at)
+             VALUES ($1, $2, $3, $4, $5, $6) RETURNING *),
+         z AS (
+             INSERT INTO acme_authzs (acme_order_id, identifier, wildcard, status, token, validated_at,
+                                      expires_at, created_at)
+             SELECT o.id, a.identifier, CAST(a.wildcard AS BIGINT), a.status, a.token,
+                    CASE WHEN a.status = 'valid' THEN CAST($6 AS BIGINT) END, $4, $6
+             FROM o, unnest(string_to_array($7, ','), string_to_array($8, ','), string_to_array($9, ','),
+                            string_to_array($10, ',')) WITH ORDINALITY AS a(identifier, wildcard, status, token, n)
+             ORDER BY a.n
+             RETURNING *)
+         SELECT z.*, o.id AS order_id, o.account_id AS order_account_id, o.identifiers AS order_identifiers,
+                o.status AS order_status, o.order_id AS order_order_id, o.replaces AS order_replaces,
+                o.error AS order_error, o.expires_at AS order_expires_at, o.created_at AS order_created_at
+         FROM z, o ORDER BY z.id",
+    )
+    .bind(account_id)
+    .bind(identifiers)
+    .bind(status)
+    .bind(expires_at)
+    .bind(replaces)
+    .bind(now())
+    .bind(list(|a| a.identifier.clone()))
+    .bind(list(|a| i64::from(a.wildcard).to_string()))
+    .bind(list(|a| a.status.to_string()))
+    .bind(list(|a| a.token.clone()))
+    .fetch_all(&mut *db.acquire().await?)
+    .await?;
+    let order = rows.first().map(|r| r.order.clone()).ok_or(crate::Error::RowNotFound)?;
+    Ok((order, rows.into_iter().map(|r| r.authz).collect()))
+}
+
+/// A row of [`create`]'s statement on PostgreSQL: an authorization with its
+/// order, whose columns are renamed `order_*`.
+struct CreatedAuthz {
+    authz: AcmeAuthzRow,
+    order: AcmeOrderRow,
+}
+
+impl FromRow for CreatedAuthz {
+    fn from_row(row: &Row<'_>) -> Result<Self> {
+        Ok(CreatedAuthz {
+            authz: AcmeAuthzRow::from_row(row)?,
+            order: AcmeOrderRow {
+                id: row.get("order_id")?,
+                account_id: row.get("order_account_id")?,
+                identifiers: row.get("order_identifiers")?,
+                status: row.get("order_status")?,
+                order_id: row.get("order_order_id")?,
+                replaces: row.get("order_replaces")?,
+                error: row.get("order_error")?,
+                expires_at: row.get("order_expires_at")?,
+                created_at: row.get("order_created_at")?,
+            },
+        })
+    }
+}
+
+/// Creates an order with its authorizations in the caller's transaction;
+/// returns them as stored.
 pub async fn insert(
     c: &mut Conn,
     account_id: i64,

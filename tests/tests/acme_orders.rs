@@ -1,0 +1,58 @@
+//! An ACME order and its authorizations are created together (on PostgreSQL
+//! in one statement) and come back as they are then read: ids, order of the
+//! names, wildcard flags, statuses and tokens. On both backends.
+
+use certgate_tests::{Fixture, TestDb, scalar};
+use orders::Formula;
+use storage::acme_accounts;
+use storage::acme_orders::{self, NewAuthz};
+
+#[tokio::test]
+async fn an_order_and_its_authorizations_are_created_as_they_are_read() {
+    for tdb in TestDb::all().await {
+        let b = tdb.backend;
+        let f = Fixture::new(&tdb, Formula::Bulk).await;
+        let url = f.orders.create_acme_url(&f.op, "web", "ssl1", f.org).await.unwrap();
+        let db = f.orders.db();
+        let (account, _) =
+            acme_accounts::insert_or_get(&mut db.acquire_writer().await.unwrap(), url.id, "t", "{}", "").await.unwrap();
+        let authzs =
+            [("www.example.test", false, "valid"), ("example.test", true, "pending"), ("a.test", false, "pending")]
+                .map(|(identifier, wildcard, status)| NewAuthz {
+                    identifier: identifier.into(),
+                    wildcard,
+                    status,
+                    token: format!("token-{identifier}"),
+                });
+        let names = "www.example.test\n*.example.test\na.test";
+        let (order, created) =
+            acme_orders::create(db, account.id, names, "pending", 4_000_000_000, None, &authzs).await.unwrap();
+        assert_eq!(
+            (order.account_id, order.identifiers.as_str(), order.status.as_str()),
+            (account.id, names, "pending")
+        );
+        let mut c = db.acquire().await.unwrap();
+        let read = acme_orders::get(&mut c, order.id).await.unwrap().unwrap();
+        assert_eq!(format!("{read:?}"), format!("{order:?}"), "{b}");
+        let read = acme_orders::authzs(&mut c, order.id).await.unwrap();
+        assert_eq!(format!("{read:?}"), format!("{created:?}"), "{b}");
+        let summary: Vec<_> = created.iter().map(|a| (a.identifier.as_str(), a.wildcard, a.status.as_str())).collect();
+        assert_eq!(
+            summary,
+            [("www.example.test", 0, "valid"), ("example.test", 1, "pending"), ("a.test", 0, "pending")]
+        );
+        assert!(created[0].validated_at.is_some() && created[1].validated_at.is_none(), "{b}");
+        assert!(created.iter().all(|a| a.acme_order_id == order.id && a.expires_at == 4_000_000_000), "{b}");
+        drop(c);
+
+        // An authorization that cannot be written (its status breaks the
+        // table's check) leaves no order behind.
+        let mut bad = authzs.clone();
+        bad[2].status = "bogus";
+        let before = scalar(db, "SELECT COUNT(*) FROM acme_orders").await;
+        let refused = acme_orders::create(db, account.id, names, "pending", 1, None, &bad).await;
+        assert!(refused.is_err(), "{b}");
+        assert_eq!(scalar(db, "SELECT COUNT(*) FROM acme_orders").await, before, "{b}: all or nothing");
+        tdb.cleanup().await;
+    }
+}
