@@ -36,15 +36,26 @@ pub(crate) struct OrderView {
 
 impl Acme {
     /// The order as JSON, with its status brought up to date.
-    pub(crate) async fn order_json(&self, ctx: &Ctx, caller: &Caller, o: &AcmeOrderRow) -> Result<Value, Problem> {
-        let view = self.order_view(caller, o).await?;
+    pub(crate) async fn order_json(
+        &self,
+        ctx: &Ctx,
+        caller: &Caller,
+        (o, authzs): (AcmeOrderRow, Vec<AcmeAuthzRow>),
+    ) -> Result<Value, Problem> {
+        let view = self.order_view(caller, &o, authzs).await?;
+        let o = &o;
         self.render_order(ctx, caller, o, view).await
     }
 
     /// Brings the order's status up to date, and stores it when it changed:
     /// from the certgate order placed at finalize, or before finalize from
     /// the authorizations.
-    async fn order_view(&self, caller: &Caller, o: &AcmeOrderRow) -> Result<OrderView, Problem> {
+    async fn order_view(
+        &self,
+        caller: &Caller,
+        o: &AcmeOrderRow,
+        authzs: Vec<AcmeAuthzRow>,
+    ) -> Result<OrderView, Problem> {
         let mut status = o.status.clone();
         let mut certificate = None;
         let mut error = o.error.clone();
@@ -67,7 +78,6 @@ impl Acme {
                 acme_orders::set_status(&mut c, o.id, &status, None, error.as_deref()).await?;
             }
         }
-        let authzs = acme_orders::authzs(&mut *self.orders.db().acquire().await?, o.id).await?;
         if status == "pending" {
             // The order follows its authorizations until finalize.
             let next = if authzs.iter().all(|a| a.status == "valid") {
@@ -124,9 +134,10 @@ impl Acme {
         Ok(v)
     }
 
-    async fn own_order(&self, account_id: i64, id: i64) -> Result<AcmeOrderRow, Problem> {
-        match acme_orders::get(&mut *self.orders.db().acquire().await?, id).await? {
-            Some(o) if o.account_id == account_id => Ok(o),
+    /// An order of the account, with its authorizations.
+    async fn own_order(&self, account_id: i64, id: i64) -> Result<(AcmeOrderRow, Vec<AcmeAuthzRow>), Problem> {
+        match acme_orders::with_authzs(&mut *self.orders.db().acquire().await?, id).await? {
+            Some((o, authzs)) if o.account_id == account_id => Ok((o, authzs)),
             _ => Err(Problem::not_found("no such order for this account")),
         }
     }
@@ -225,7 +236,7 @@ pub(crate) async fn order(State(acme): State<Acme>, Path((_, id)): Path<(String,
             let account = signed.account()?;
             let o = acme.own_order(account.id, id).await?;
             let caller = ctx.caller(account.id, &ctx.ip);
-            let v = acme.order_json(&ctx, &caller, &o).await?;
+            let v = acme.order_json(&ctx, &caller, o).await?;
             let mut reply = Reply::json(StatusCode::OK, &v);
             if v["status"] == "processing" {
                 reply.retry_after = Some(RETRY_AFTER);
@@ -266,10 +277,10 @@ pub(crate) async fn finalize(
     acme.clone()
         .signed(req, KeyMode::Kid, async |ctx, signed| {
             let account = signed.account()?.clone();
-            let mut o = acme.own_order(account.id, id).await?;
+            let (mut o, authzs) = acme.own_order(account.id, id).await?;
             let caller = ctx.caller(account.id, &ctx.ip);
             // Brings the status up to date with the authorizations first.
-            let mut view = acme.order_view(&caller, &o).await?;
+            let mut view = acme.order_view(&caller, &o, authzs).await?;
             if view.status != "ready" {
                 return Err(Problem::new(
                     "orderNotReady",
@@ -328,7 +339,7 @@ pub(crate) async fn finalize(
                 acme_orders::set_status(&mut c, o.id, "processing", Some(placed.order.id), None).await?;
                 drop(c);
                 let o = acme.own_order(account.id, id).await?;
-                acme.order_json(&ctx, &caller, &o).await?
+                acme.order_json(&ctx, &caller, o).await?
             } else {
                 // The order's status and link were written with the order (`Finalized`).
                 view.status = finalized_status(&placed).into();

@@ -73,6 +73,15 @@ pub struct NewAuthz {
     pub token: String,
 }
 
+/// The columns of an order `o` as [`AuthzOfOrder`] reads them beside its authorization's.
+macro_rules! order_columns {
+    () => {
+        "o.id AS order_id, o.account_id AS order_account_id, o.identifiers AS order_identifiers,
+         o.status AS order_status, o.order_id AS order_order_id, o.replaces AS order_replaces,
+         o.error AS order_error, o.expires_at AS order_expires_at, o.created_at AS order_created_at"
+    };
+}
+
 /// Creates an order with its authorizations, all or nothing; returns them
 /// as stored. On PostgreSQL one statement does it all (no transaction to
 /// begin and commit: three round trips fewer at every new-order); on SQLite
@@ -95,7 +104,7 @@ pub async fn create(
     // The authorizations' fields go as comma-separated lists (DNS names,
     // base64url tokens and status words hold no comma), one row per position.
     let list = |field: fn(&NewAuthz) -> String| authzs.iter().map(field).collect::<Vec<_>>().join(",");
-    let rows: Vec<CreatedAuthz> = query_as(
+    let rows: Vec<AuthzOfOrder> = query_as(concat!(
         "WITH o AS (
              INSERT INTO acme_orders (account_id, identifiers, status, expires_at, replaces, created_at)
              VALUES ($1, $2, $3, $4, $5, $6) RETURNING *),
@@ -108,11 +117,10 @@ pub async fn create(
                             string_to_array($10, ',')) WITH ORDINALITY AS a(identifier, wildcard, status, token, n)
              ORDER BY a.n
              RETURNING *)
-         SELECT z.*, o.id AS order_id, o.account_id AS order_account_id, o.identifiers AS order_identifiers,
-                o.status AS order_status, o.order_id AS order_order_id, o.replaces AS order_replaces,
-                o.error AS order_error, o.expires_at AS order_expires_at, o.created_at AS order_created_at
-         FROM z, o ORDER BY z.id",
-    )
+         SELECT z.*, ",
+        order_columns!(),
+        " FROM z, o ORDER BY z.id"
+    ))
     .bind(account_id)
     .bind(identifiers)
     .bind(status)
@@ -129,16 +137,16 @@ pub async fn create(
     Ok((order, rows.into_iter().map(|r| r.authz).collect()))
 }
 
-/// A row of [`create`]'s statement on PostgreSQL: an authorization with its
-/// order, whose columns are renamed `order_*`.
-struct CreatedAuthz {
+/// An authorization with its order, whose columns are renamed `order_*`: a
+/// row of [`create`]'s statement on PostgreSQL and of [`with_authzs`].
+struct AuthzOfOrder {
     authz: AcmeAuthzRow,
     order: AcmeOrderRow,
 }
 
-impl FromRow for CreatedAuthz {
+impl FromRow for AuthzOfOrder {
     fn from_row(row: &Row<'_>) -> Result<Self> {
-        Ok(CreatedAuthz {
+        Ok(AuthzOfOrder {
             authz: AcmeAuthzRow::from_row(row)?,
             order: AcmeOrderRow {
                 id: row.get("order_id")?,
@@ -200,6 +208,23 @@ pub async fn insert(
         );
     }
     Ok((order, rows))
+}
+
+/// Reads an order with its authorizations (in identifier order), in one statement.
+pub async fn with_authzs(c: &mut Conn, id: i64) -> Result<Option<(AcmeOrderRow, Vec<AcmeAuthzRow>)>> {
+    let rows: Vec<AuthzOfOrder> = query_as(concat!(
+        "SELECT z.*, ",
+        order_columns!(),
+        " FROM acme_orders o JOIN acme_authzs z ON z.acme_order_id = o.id WHERE o.id = $1 ORDER BY z.id"
+    ))
+    .bind(id)
+    .fetch_all(c)
+    .await?;
+    // Every order has an authorization per identifier, so no row means no order.
+    let Some(order) = rows.first().map(|r| r.order.clone()) else {
+        return Ok(None);
+    };
+    Ok(Some((order, rows.into_iter().map(|r| r.authz).collect())))
 }
 
 /// Reads an order.

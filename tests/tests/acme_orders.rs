@@ -1,6 +1,7 @@
 //! An ACME order and its authorizations are created together (on PostgreSQL
-//! in one statement) and come back as they are then read: ids, order of the
-//! names, wildcard flags, statuses and tokens. On both backends.
+//! in one statement) and come back as they are then read, one by one or
+//! together: ids, order of the names, wildcard flags, statuses and tokens.
+//! On both backends.
 
 use certgate_tests::{Fixture, TestDb, scalar};
 use orders::Formula;
@@ -43,6 +44,10 @@ async fn an_order_and_its_authorizations_are_created_as_they_are_read() {
         );
         assert!(created[0].validated_at.is_some() && created[1].validated_at.is_none(), "{b}");
         assert!(created.iter().all(|a| a.acme_order_id == order.id && a.expires_at == 4_000_000_000), "{b}");
+        // Read back together, in one statement.
+        let both = acme_orders::with_authzs(&mut c, order.id).await.unwrap();
+        assert_eq!(format!("{both:?}"), format!("{:?}", Some((&order, &created))), "{b}");
+        assert!(acme_orders::with_authzs(&mut c, order.id + 1000).await.unwrap().is_none(), "{b}");
         drop(c);
 
         // An authorization that cannot be written (its status breaks the
