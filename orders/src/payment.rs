@@ -160,19 +160,30 @@ fn kind_label(payment: &Payment) -> &'static str {
 }
 
 /// Refuses, as [`charge`] would, when the account cannot pay the quote now;
-/// writes nothing.
-pub(crate) async fn check_funds(c: &mut Conn, account: &AccountRow, q: &Quote) -> Result<()> {
+/// writes nothing. `known` are the balances read with the order's context
+/// for `product_code`; the tokens of other items are read here.
+pub(crate) async fn check_funds(
+    c: &mut Conn,
+    account: &AccountRow,
+    q: &Quote,
+    product_code: &str,
+    known: &Known,
+) -> Result<()> {
     match q.payment {
         Payment::Tokens => {
             for l in &q.lines {
-                let available = ledger::balance(c, account.id, "token", &l.item).await?;
+                let available = if l.item == product_code {
+                    known.product_tokens
+                } else {
+                    ledger::balance(c, account.id, "token", &l.item).await?
+                };
                 if available < l.count {
                     return Err(OrderError::InsufficientTokens { item: l.item.clone(), needed: l.count, available });
                 }
             }
         }
         Payment::Deposit => {
-            let balance = ledger::balance(c, account.id, "deposit", &account.currency).await?;
+            let balance = known.deposit;
             if balance - q.total() < -account.overdraft {
                 return Err(OrderError::InsufficientDeposit {
                     currency: account.currency.clone(),
@@ -184,6 +195,16 @@ pub(crate) async fn check_funds(c: &mut Conn, account: &AccountRow, q: &Quote) -
         Payment::Invoice => {}
     }
     Ok(())
+}
+
+/// Balances read with an order's context (see `storage::products::orderable`),
+/// so that checking the funds of the usual order reads nothing more.
+#[derive(Clone, Copy, Debug)]
+pub(crate) struct Known {
+    /// The account's tokens of the ordered product's own code.
+    pub product_tokens: i64,
+    /// The account's deposit balance in its currency.
+    pub deposit: i64,
 }
 
 /// Reverses every charge of an order (tokens back, deposit back, or a credit

@@ -148,6 +148,7 @@ impl Orders {
                 account: o.account,
                 price: o.price,
                 domains: o.prevalidated_domains,
+                balances: payment::Known { product_tokens: o.product_tokens, deposit: o.deposit },
             }),
             None => {
                 drop(c);
@@ -307,7 +308,7 @@ impl Orders {
         let mut c = self.db().acquire().await?;
         let priced = Some((product.code.as_str(), ctx.price));
         let q = payment::quote(&mut c, account, product, plain, wildcard, renewal, priced).await?;
-        payment::check_funds(&mut c, account, &q).await?;
+        payment::check_funds(&mut c, account, &q, &product.code, &ctx.balances).await?;
         let needing_dcv = ctx.needing_dcv(&wanted);
         Ok(CheckedNames { names: wanted, needing_dcv })
     }
@@ -386,6 +387,8 @@ pub(crate) struct OrderContext {
     price: Option<i64>,
     /// The organisation's pre-validated domains.
     domains: Vec<String>,
+    /// The account's balances read with the rest.
+    balances: payment::Known,
 }
 
 impl OrderContext {

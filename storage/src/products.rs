@@ -93,6 +93,10 @@ pub struct Orderable {
     pub price: Option<i64>,
     /// The organisation's pre-validated domains (`example.test` or `*.example.test`).
     pub prevalidated_domains: Vec<String>,
+    /// The account's tokens of the product code (0 when it never had any).
+    pub product_tokens: i64,
+    /// The account's deposit balance in its currency (0 when it never had one).
+    pub deposit: i64,
 }
 
 impl FromRow for Orderable {
@@ -116,6 +120,8 @@ impl FromRow for Orderable {
                 .get::<Option<String>>("prevalidated_domains")?
                 .map(|list| list.split(',').map(str::to_string).collect())
                 .unwrap_or_default(),
+            product_tokens: row.get::<Option<i64>>("product_tokens")?.unwrap_or(0),
+            deposit: row.get::<Option<i64>>("deposit")?.unwrap_or(0),
         })
     }
 }
@@ -130,7 +136,11 @@ pub const ORDERABLE: &str = concat!(
         a.currency AS account_currency, a.approval_mode AS account_approval_mode,
         a.overdraft AS account_overdraft, a.created_at AS account_created_at,
         (SELECT string_agg(d.domain, ',') FROM prevalidated_domains d WHERE d.organisation_id = o.id)
-            AS prevalidated_domains, ",
+            AS prevalidated_domains,
+        (SELECT b.amount FROM balances b WHERE b.account_id = a.id AND b.asset = 'token' AND b.item = p.code)
+            AS product_tokens,
+        (SELECT b.amount FROM balances b WHERE b.account_id = a.id AND b.asset = 'deposit' AND b.item = a.currency)
+            AS deposit, ",
     crate::prices::effective_price!("p.code", "a.id", "a.currency"),
     " AS price
      FROM products p JOIN organisations o ON o.id = $3 AND o.account_id = $2 JOIN accounts a ON a.id = $2
@@ -139,8 +149,8 @@ pub const ORDERABLE: &str = concat!(
 
 /// For an order of `code` by account `account_id` for its organisation
 /// `organisation_id`, in one statement: the product, the organisation, its
-/// pre-validation at `at` and pre-validated domains, the account and the
-/// product's price. `None` when
+/// pre-validation at `at` and pre-validated domains, the account, its tokens
+/// of the product and its deposit, and the product's price. `None` when
 /// the product does not exist or the organisation is not the account's.
 pub async fn orderable(
     c: &mut Conn,

@@ -275,3 +275,37 @@ async fn check_order_names_the_names_no_prevalidated_domain_covers() {
         tdb.cleanup().await;
     }
 }
+
+/// ACME new-order checks the funds without writing: the product's tokens and
+/// the deposit as read with the order's context, other items' tokens on their own.
+#[tokio::test]
+async fn check_order_refuses_what_the_account_cannot_pay() {
+    for tdb in TestDb::all().await {
+        let b = tdb.backend;
+        let f = Fixture::new(&tdb, Formula::Bulk).await;
+        let names = |n: &[&str]| n.iter().map(|s| s.to_string()).collect::<Vec<_>>();
+        let one = names(&["www.example.test"]);
+        let err = f.orders.check_order(&f.op, f.org, "ssl1", &one, None).await.unwrap_err();
+        assert!(
+            matches!(&err, OrderError::InsufficientTokens { item, needed: 1, available: 0 } if item == "ssl1"),
+            "{b}: {err:?}"
+        );
+        f.orders.credit_tokens(&f.op, "ssl1", 2, "").await.unwrap();
+        f.orders.credit_tokens(&f.op, "sanssl1", 1, "").await.unwrap();
+        f.orders.check_order(&f.op, f.org, "ssl1", &one, None).await.unwrap();
+        let three = names(&["www.example.test", "a.example.test", "b.example.test"]);
+        let err = f.orders.check_order(&f.op, f.org, "ssl1", &three, None).await.unwrap_err();
+        assert!(
+            matches!(&err, OrderError::InsufficientTokens { item, needed: 2, available: 1 } if item == "sanssl1"),
+            "{b}: {err:?}"
+        );
+
+        let d = Fixture::new(&tdb, Formula::Deposit).await;
+        d.orders.credit_deposit(&d.op, 99_99, "").await.unwrap();
+        let err = d.orders.check_order(&d.op, d.org, "ssl1", &one, None).await.unwrap_err();
+        assert!(matches!(err, OrderError::InsufficientDeposit { needed: 100_00, balance: 99_99, .. }), "{b}: {err:?}");
+        d.orders.credit_deposit(&d.op, 1, "").await.unwrap();
+        d.orders.check_order(&d.op, d.org, "ssl1", &one, None).await.unwrap();
+        tdb.cleanup().await;
+    }
+}
