@@ -3,7 +3,7 @@
 //! is one conditional UPDATE, so concurrent orders cannot overspend.
 
 use crate::sql::{query, query_as, query_scalar};
-use crate::{Conn, Result, now};
+use crate::{Backend, Conn, Result, now};
 
 crate::row_struct! {
     /// One row of `ledger`.
@@ -73,7 +73,14 @@ pub enum Applied {
 /// key on (order, reason, item) turns a retry into [`Applied::Duplicate`].
 pub async fn apply(c: &mut Conn, m: &Movement<'_>, floor: Option<i64>) -> Result<Applied> {
     let t = now();
-    let mut updated = move_balance(c, m, m.amount, floor, t).await?;
+    let mut updated = match c.backend() {
+        Backend::Postgres => match move_and_append(c, m, floor, t).await? {
+            (Some(balance), Some(_)) => return Ok(Applied::Done(balance)),
+            (Some(_), None) => return undo_duplicate(c, m, t).await,
+            (None, _) => None,
+        },
+        Backend::Sqlite => move_balance(c, m, m.amount, floor, t).await?,
+    };
     if updated.is_none() {
         if m.order_id.is_some() && written(c, m).await? {
             return Ok(Applied::Duplicate);
@@ -115,12 +122,52 @@ pub async fn apply(c: &mut Conn, m: &Movement<'_>, floor: Option<i64>) -> Result
     .fetch_optional(&mut *c)
     .await?;
     if appended.is_none() {
-        // Written before (a retry): the balance moves back. Retries are rare,
-        // so the common case pays one statement less than a check first.
-        move_balance(c, m, -m.amount, None, t).await?;
-        return Ok(Applied::Duplicate);
+        return undo_duplicate(c, m, t).await;
     }
     Ok(Applied::Done(balance))
+}
+
+/// On PostgreSQL, the usual movement in one statement: the conditional
+/// balance update and the ledger row that records it. Returns the new
+/// balance (`None`: refused, or no balance yet) and the ledger row's id
+/// (`None`: nothing appended, or written before).
+async fn move_and_append(
+    c: &mut Conn,
+    m: &Movement<'_>,
+    floor: Option<i64>,
+    t: i64,
+) -> Result<(Option<i64>, Option<i64>)> {
+    query_as(
+        "WITH b AS (
+             UPDATE balances SET amount = amount + $4, updated_at = $5
+             WHERE account_id = $1 AND asset = $2 AND item = $3 AND ($6 IS NULL OR amount + $4 >= $6)
+             RETURNING amount),
+         l AS (
+             INSERT INTO ledger (account_id, order_id, reason, asset, item, amount, balance, author, note, created_at)
+             SELECT $1, $7, $8, $2, $3, $4, b.amount, $9, $10, $5 FROM b
+             ON CONFLICT (order_id, reason, item) DO NOTHING RETURNING id)
+         SELECT (SELECT amount FROM b), (SELECT id FROM l)",
+    )
+    .bind(m.account_id)
+    .bind(m.asset)
+    .bind(m.item)
+    .bind(m.amount)
+    .bind(t)
+    .bind(floor)
+    .bind(m.order_id)
+    .bind(m.reason)
+    .bind(m.author)
+    .bind(m.note)
+    .fetch_one(c)
+    .await
+}
+
+/// The movement was in the ledger already (a retry): its balance moves back.
+/// Retries are rare, so the usual movement pays one statement less than a
+/// check first.
+async fn undo_duplicate(c: &mut Conn, m: &Movement<'_>, t: i64) -> Result<Applied> {
+    move_balance(c, m, -m.amount, None, t).await?;
+    Ok(Applied::Duplicate)
 }
 
 /// Adds `amount` to the balance of the movement's (account, asset, item)
