@@ -267,12 +267,12 @@ impl Acme {
             _ => return Err(Problem::malformed("this resource must be signed with a kid")),
         };
         let redeemed = self.nonces_redeemed.fetch_add(1, Ordering::Relaxed);
+        if expires_at.is_some() && redeemed.is_multiple_of(512) {
+            acme_nonces::purge(&mut *self.orders.db().acquire_writer().await?, self.orders.now()).await?;
+        }
         let nth = self.settings.reject_every_nth_nonce;
         if nth > 1 && redeemed.is_multiple_of(nth) {
             return Err(Problem::bad_nonce("nonce refused on purpose (reject_every_nth_nonce is set)"));
-        }
-        if expires_at.is_some() && redeemed.is_multiple_of(512) {
-            acme_nonces::purge(&mut *self.orders.db().acquire_writer().await?, self.orders.now()).await?;
         }
         jws.verify(&jwk)?;
         Ok(Signed { jws, account, jwk })

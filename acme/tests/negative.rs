@@ -497,5 +497,20 @@ async fn postgres_nonces_are_shared_in_an_unlogged_table() {
     assert_eq!(used_nonces(&f).await, used + 1, "the use is recorded");
     let replay = s.fetch_account(&s.second, &nonce).await;
     assert_eq!((replay.status, problem(&replay)), (400, "badNonce"), "{}", replay.body);
+
+    // A request signed with its key (new-account) redeems its nonce on its own.
+    let existing = r#"{"onlyReturnExisting":true}"#;
+    let key_signed = async |server: &str, nonce: &str| {
+        let raw = Raw::with_key(server, &s.path, &s.key);
+        let url = raw.url("new-account");
+        raw.send(&url, "application/jose+json", raw.jws(&raw.header(&url, nonce), existing)).await
+    };
+    let a = key_signed(&s.second, &nonce).await;
+    assert_eq!((a.status, problem(&a)), (400, "badNonce"), "a nonce used by a kid request: {}", a.body);
+    let fresh = alice.nonce().await;
+    let a = key_signed(&s.second, &fresh).await;
+    assert_eq!(a.status, 200, "{}", a.body);
+    let a = key_signed(&s.first, &fresh).await;
+    assert_eq!((a.status, problem(&a)), (400, "badNonce"), "replayed at the other instance: {}", a.body);
     tdb.cleanup().await;
 }

@@ -184,8 +184,10 @@ impl Orders {
         let (plain, wildcard) = (checked.plain_sans, checked.wildcard_sans);
         let q = match payment::quote(&mut tx, account, product, plain, wildcard, renewal, priced).await {
             Ok(q) => q,
-            // A retry still gets its order if the price changed since.
-            Err(e) => return replayed(&mut tx, caller, spec).await?.ok_or(e),
+            // A retry still gets its order if the price changed since (a
+            // database error leaves nothing to read in this transaction).
+            Err(e) if !matches!(e, OrderError::Storage(_)) => return replayed(&mut tx, caller, spec).await?.ok_or(e),
+            Err(e) => return Err(e),
         };
         let pending = account.approval_mode == 1 && !caller.rights.has(Right::Approval);
         let status = match (pending, spec.needs_dcv) {

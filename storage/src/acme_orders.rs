@@ -210,7 +210,8 @@ pub async fn insert(
     Ok((order, rows))
 }
 
-/// Reads an order with its authorizations (in identifier order), in one statement.
+/// Reads an order with its authorizations (in the order they were created, as
+/// the order's identifiers), in one statement.
 pub async fn with_authzs(c: &mut Conn, id: i64) -> Result<Option<(AcmeOrderRow, Vec<AcmeAuthzRow>)>> {
     let rows: Vec<AuthzOfOrder> = query_as(concat!(
         "SELECT z.*, ",

@@ -60,7 +60,8 @@ pub struct Movement<'a> {
 pub enum Applied {
     /// Written; the balance is now this.
     Done(i64),
-    /// This (order, reason, item) was already in the ledger: nothing changed.
+    /// This (order, reason, item) was already in the ledger: nothing changed
+    /// (but the balance's time, when a concurrent transaction wrote it first).
     Duplicate,
     /// The balance would fall below the floor: nothing changed. Holds the balance.
     Insufficient(i64),
@@ -69,8 +70,9 @@ pub enum Applied {
 /// Appends a movement and moves the balance, in the caller's transaction.
 /// With `floor`, the balance may not end below it (a debit of tokens uses 0, a
 /// deposit debit minus the overdraft allowance); the check and the update are
-/// one statement. A movement of an order is written once: the ledger's unique
-/// key on (order, reason, item) turns a retry into [`Applied::Duplicate`].
+/// one statement. A movement of an order is written once: the update checks
+/// that it is not in the ledger yet, and the ledger's unique key on (order,
+/// reason, item) catches one written meanwhile; either is an [`Applied::Duplicate`].
 pub async fn apply(c: &mut Conn, m: &Movement<'_>, floor: Option<i64>) -> Result<Applied> {
     let t = now();
     let mut updated = match c.backend() {
@@ -79,7 +81,7 @@ pub async fn apply(c: &mut Conn, m: &Movement<'_>, floor: Option<i64>) -> Result
             (Some(_), None) => return undo_duplicate(c, m, t).await,
             (None, _) => None,
         },
-        Backend::Sqlite => move_balance(c, m, m.amount, floor, t).await?,
+        Backend::Sqlite => move_balance(c, m, m.amount, floor, m.order_id, t).await?,
     };
     if updated.is_none() {
         if m.order_id.is_some() && written(c, m).await? {
@@ -97,7 +99,7 @@ pub async fn apply(c: &mut Conn, m: &Movement<'_>, floor: Option<i64>) -> Result
         .execute(&mut *c)
         .await?;
         if created.rows_affected() == 1 {
-            updated = move_balance(c, m, m.amount, floor, t).await?;
+            updated = move_balance(c, m, m.amount, floor, m.order_id, t).await?;
         }
     }
     let Some(balance) = updated else {
@@ -127,6 +129,15 @@ pub async fn apply(c: &mut Conn, m: &Movement<'_>, floor: Option<i64>) -> Result
     Ok(Applied::Done(balance))
 }
 
+/// The condition that the movement of order `$7` for reason `$8` and item
+/// `$3` is not in the ledger yet (always true when `$7` is NULL): a retry
+/// finds it written and moves nothing, not even the balance's time.
+macro_rules! not_written {
+    () => {
+        "($7 IS NULL OR NOT EXISTS (SELECT 1 FROM ledger w WHERE w.order_id = $7 AND w.reason = $8 AND w.item = $3))"
+    };
+}
+
 /// On PostgreSQL, the usual movement in one statement: the conditional
 /// balance update and the ledger row that records it. Returns the new
 /// balance (`None`: refused, or no balance yet) and the ledger row's id
@@ -137,17 +148,18 @@ async fn move_and_append(
     floor: Option<i64>,
     t: i64,
 ) -> Result<(Option<i64>, Option<i64>)> {
-    query_as(
+    query_as(concat!(
         "WITH b AS (
              UPDATE balances SET amount = amount + $4, updated_at = $5
-             WHERE account_id = $1 AND asset = $2 AND item = $3 AND ($6 IS NULL OR amount + $4 >= $6)
-             RETURNING amount),
+             WHERE account_id = $1 AND asset = $2 AND item = $3 AND ($6 IS NULL OR amount + $4 >= $6) AND ",
+        not_written!(),
+        " RETURNING amount),
          l AS (
              INSERT INTO ledger (account_id, order_id, reason, asset, item, amount, balance, author, note, created_at)
              SELECT $1, $7, $8, $2, $3, $4, b.amount, $9, $10, $5 FROM b
              ON CONFLICT (order_id, reason, item) DO NOTHING RETURNING id)
-         SELECT (SELECT amount FROM b), (SELECT id FROM l)",
-    )
+         SELECT (SELECT amount FROM b), (SELECT id FROM l)"
+    ))
     .bind(m.account_id)
     .bind(m.asset)
     .bind(m.item)
@@ -162,29 +174,40 @@ async fn move_and_append(
     .await
 }
 
-/// The movement was in the ledger already (a retry): its balance moves back.
-/// Retries are rare, so the usual movement pays one statement less than a
-/// check first.
+/// The movement was written by a transaction that committed while this one
+/// waited for the balance's row (a race the update's own check cannot see):
+/// its balance moves back. Only then does a duplicate touch the balance's time.
 async fn undo_duplicate(c: &mut Conn, m: &Movement<'_>, t: i64) -> Result<Applied> {
-    move_balance(c, m, -m.amount, None, t).await?;
+    move_balance(c, m, -m.amount, None, None, t).await?;
     Ok(Applied::Duplicate)
 }
 
 /// Adds `amount` to the balance of the movement's (account, asset, item)
-/// unless it would end below `floor`; returns the new balance, or `None` when
+/// unless it would end below `floor` or, with `once`, the movement of that
+/// order is in the ledger already; returns the new balance, or `None` when
 /// refused or when the balance does not exist yet.
-async fn move_balance(c: &mut Conn, m: &Movement<'_>, amount: i64, floor: Option<i64>, t: i64) -> Result<Option<i64>> {
-    query_scalar(
+async fn move_balance(
+    c: &mut Conn,
+    m: &Movement<'_>,
+    amount: i64,
+    floor: Option<i64>,
+    once: Option<i64>,
+    t: i64,
+) -> Result<Option<i64>> {
+    query_scalar(concat!(
         "UPDATE balances SET amount = amount + $4, updated_at = $5
-         WHERE account_id = $1 AND asset = $2 AND item = $3 AND ($6 IS NULL OR amount + $4 >= $6)
-         RETURNING amount",
-    )
+         WHERE account_id = $1 AND asset = $2 AND item = $3 AND ($6 IS NULL OR amount + $4 >= $6) AND ",
+        not_written!(),
+        " RETURNING amount"
+    ))
     .bind(m.account_id)
     .bind(m.asset)
     .bind(m.item)
     .bind(amount)
     .bind(t)
     .bind(floor)
+    .bind(once)
+    .bind(m.reason)
     .fetch_optional(c)
     .await
 }

@@ -124,11 +124,13 @@ macro_rules! insert_order {
 pub async fn insert(c: &mut Conn, o: &NewOrder<'_>) -> Result<Option<OrderRow>> {
     let sql = match c.backend() {
         Backend::Postgres => insert_order!("SELECT nextval(pg_get_serial_sequence('orders', 'id')) AS id"),
-        // Writers hold the database's write lock, so the next AUTOINCREMENT
-        // value cannot be taken meanwhile; an explicit id moves it on.
-        Backend::Sqlite => {
-            insert_order!("SELECT COALESCE((SELECT seq FROM sqlite_sequence WHERE name = 'orders'), 0) + 1 AS id")
-        }
+        // Writers hold the database's write lock, so the next id cannot be
+        // taken meanwhile; it is drawn as AUTOINCREMENT would (above both the
+        // highest id ever used and the highest present), and moves it on.
+        Backend::Sqlite => insert_order!(
+            "SELECT MAX(COALESCE((SELECT seq FROM sqlite_sequence WHERE name = 'orders'), 0),
+                        COALESCE((SELECT MAX(id) FROM orders), 0)) + 1 AS id"
+        ),
     };
     query_as(sql)
         .bind(o.account_id)

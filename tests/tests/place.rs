@@ -309,3 +309,20 @@ async fn check_order_refuses_what_the_account_cannot_pay() {
         tdb.cleanup().await;
     }
 }
+
+/// On SQLite an order's id is drawn as AUTOINCREMENT would draw it, above the
+/// highest id ever used and the highest present, even if `sqlite_sequence`
+/// was reset (by a restore, say).
+#[tokio::test]
+async fn an_order_id_is_drawn_above_every_id_on_sqlite() {
+    let tdb = TestDb::sqlite().await;
+    let f = Fixture::new(&tdb, Formula::Bulk).await;
+    f.orders.credit_tokens(&f.op, "ssl1", 2, "").await.unwrap();
+    let first =
+        f.orders.place(&f.op, &order(f.org, "ssl1", &csr(&["www.example.test"], Key::P256), &[])).await.unwrap();
+    certgate_tests::execute(f.orders.db(), "UPDATE sqlite_sequence SET seq = 0 WHERE name = 'orders'").await;
+    let second =
+        f.orders.place(&f.op, &order(f.org, "ssl1", &csr(&["www.example.test"], Key::P256), &[])).await.unwrap();
+    assert_eq!(second.order.id, first.order.id + 1);
+    assert_eq!(second.order.reference, Some(second.order.id.to_string()));
+}
