@@ -137,9 +137,7 @@ async fn achat(first: String, base: String, n: usize) -> bool {
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 4)]
 async fn two_instances_share_nonces_accounts_jobs_and_the_ledger_and_survive_a_sigkill() {
-    let Some(tdb) = TestDb::postgres().await else {
-        assert_ne!(std::env::var("CI").as_deref(), Ok("true"), "CI=true requires CERTGATE_TEST_POSTGRES_URL");
-        eprintln!("SKIPPING: CERTGATE_TEST_POSTGRES_URL is not set; two instances need PostgreSQL");
+    let Some(tdb) = TestDb::postgres_or_skip().await else {
         return;
     };
     let dir = tempfile::tempdir().unwrap();
