@@ -133,8 +133,7 @@ pub async fn create(
     .bind(list(|a| a.token.clone()))
     .fetch_all(&mut *db.acquire().await?)
     .await?;
-    let order = rows.first().map(|r| r.order.clone()).ok_or(crate::Error::RowNotFound)?;
-    Ok((order, rows.into_iter().map(|r| r.authz).collect()))
+    order_of(rows).ok_or(crate::Error::RowNotFound)
 }
 
 /// An authorization with its order, whose columns are renamed `order_*`: a
@@ -146,26 +145,19 @@ struct AuthzOfOrder {
 
 impl FromRow for AuthzOfOrder {
     fn from_row(row: &Row<'_>) -> Result<Self> {
-        Ok(AuthzOfOrder {
-            authz: AcmeAuthzRow::from_row(row)?,
-            order: AcmeOrderRow {
-                id: row.get("order_id")?,
-                account_id: row.get("order_account_id")?,
-                identifiers: row.get("order_identifiers")?,
-                status: row.get("order_status")?,
-                order_id: row.get("order_order_id")?,
-                replaces: row.get("order_replaces")?,
-                error: row.get("order_error")?,
-                expires_at: row.get("order_expires_at")?,
-                created_at: row.get("order_created_at")?,
-            },
-        })
+        Ok(AuthzOfOrder { authz: AcmeAuthzRow::from_row(row)?, order: AcmeOrderRow::from_row_prefixed(row, "order_")? })
     }
 }
 
-/// Creates an order with its authorizations in the caller's transaction;
-/// returns them as stored.
-pub async fn insert(
+/// An order and its authorizations from rows of [`AuthzOfOrder`]; `None`
+/// without rows (every order has an authorization per identifier).
+fn order_of(rows: Vec<AuthzOfOrder>) -> Option<(AcmeOrderRow, Vec<AcmeAuthzRow>)> {
+    let order = rows.first()?.order.clone();
+    Some((order, rows.into_iter().map(|r| r.authz).collect()))
+}
+
+/// [`create`] on SQLite: a statement per row, in the caller's transaction.
+async fn insert(
     c: &mut Conn,
     account_id: i64,
     identifiers: &str,
@@ -221,11 +213,7 @@ pub async fn with_authzs(c: &mut Conn, id: i64) -> Result<Option<(AcmeOrderRow, 
     .bind(id)
     .fetch_all(c)
     .await?;
-    // Every order has an authorization per identifier, so no row means no order.
-    let Some(order) = rows.first().map(|r| r.order.clone()) else {
-        return Ok(None);
-    };
-    Ok(Some((order, rows.into_iter().map(|r| r.authz).collect())))
+    Ok(order_of(rows))
 }
 
 /// Reads an order.

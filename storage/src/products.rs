@@ -106,15 +106,7 @@ impl FromRow for Orderable {
             organisation_name: row.get("organisation_name")?,
             prevalidated: row.get::<i64>("prevalidations")? > 0,
             // The account's columns are renamed: products have a `name` too.
-            account: AccountRow {
-                id: row.get("account_id")?,
-                name: row.get("account_name")?,
-                formula: row.get("account_formula")?,
-                currency: row.get("account_currency")?,
-                approval_mode: row.get("account_approval_mode")?,
-                overdraft: row.get("account_overdraft")?,
-                created_at: row.get("account_created_at")?,
-            },
+            account: AccountRow::from_row_prefixed(row, "account_")?,
             price: row.get("price")?,
             prevalidated_domains: row
                 .get::<Option<String>>("prevalidated_domains")?

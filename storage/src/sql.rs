@@ -271,6 +271,13 @@ macro_rules! row_struct {
                 Ok($name { $($field: row.get(stringify!($field))?),* })
             }
         }
+        impl $name {
+            /// Reads it from a row in which its columns are renamed `prefix`
+            /// and the field's name (a joined table's, so as not to clash).
+            pub fn from_row_prefixed(row: &$crate::sql::Row<'_>, prefix: &str) -> $crate::Result<Self> {
+                Ok($name { $($field: row.get(&format!("{prefix}{}", stringify!($field)))?),* })
+            }
+        }
     };
 }
 
