@@ -43,8 +43,7 @@ impl Acme {
         (o, authzs): (AcmeOrderRow, Vec<AcmeAuthzRow>),
     ) -> Result<Value, Problem> {
         let view = self.order_view(caller, &o, authzs).await?;
-        let o = &o;
-        self.render_order(ctx, caller, o, view).await
+        self.render_order(ctx, caller, &o, view).await
     }
 
     /// Brings the order's status up to date, and stores it when it changed:
