@@ -193,6 +193,42 @@ impl Row<'_> {
             Row::Postgres(r) => T::postgres(r, index),
         }
     }
+
+    /// The value of the column named `prefix` then `name`, looked for first at
+    /// `next` and moved past it. A struct's fields are mostly its columns in
+    /// order, so this costs one name comparison a field where a lookup by
+    /// name compares with every column before the one it finds.
+    pub fn get_next<T: Column>(&self, next: &mut usize, prefix: &str, name: &str) -> Result<T> {
+        let is = |column: &str| column.strip_prefix(prefix) == Some(name);
+        let index = match self {
+            Row::Sqlite(r) => {
+                let stmt: &rusqlite::Statement<'_> = r.as_ref();
+                let count = stmt.column_count();
+                if *next < count && stmt.column_name(*next).is_ok_and(is) {
+                    Some(*next)
+                } else {
+                    (0..count).find(|&i| stmt.column_name(i).is_ok_and(is))
+                }
+            }
+            Row::Postgres(r) => {
+                let columns = r.columns();
+                if columns.get(*next).is_some_and(|c| is(c.name())) {
+                    Some(*next)
+                } else {
+                    columns.iter().position(|c| is(c.name()))
+                }
+            }
+        };
+        let Some(index) = index else {
+            let column = format!("{prefix}{name}");
+            return Err(match self {
+                Row::Sqlite(_) => Error::Sqlite(rusqlite::Error::InvalidColumnName(column)),
+                Row::Postgres(_) => Error::Sqlx(sqlx::Error::ColumnNotFound(column)),
+            });
+        };
+        *next = index + 1;
+        self.get_at(index)
+    }
 }
 
 /// A type a column can be read as on both backends.
@@ -268,14 +304,15 @@ macro_rules! row_struct {
         $(#[$meta])* $vis struct $name { $($(#[$fmeta])* $fvis $field: $ty),* }
         impl $crate::sql::FromRow for $name {
             fn from_row(row: &$crate::sql::Row<'_>) -> $crate::Result<Self> {
-                Ok($name { $($field: row.get(stringify!($field))?),* })
+                Self::from_row_prefixed(row, "")
             }
         }
         impl $name {
             /// Reads it from a row in which its columns are renamed `prefix`
             /// and the field's name (a joined table's, so as not to clash).
             pub fn from_row_prefixed(row: &$crate::sql::Row<'_>, prefix: &str) -> $crate::Result<Self> {
-                Ok($name { $($field: row.get(&format!("{prefix}{}", stringify!($field)))?),* })
+                let mut next = 0;
+                Ok($name { $($field: row.get_next(&mut next, prefix, stringify!($field))?),* })
             }
         }
     };

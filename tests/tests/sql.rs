@@ -5,7 +5,7 @@
 //! parameters.
 
 use certgate_tests::TestDb;
-use storage::sql::{query, query_as, query_scalar};
+use storage::sql::{FromRow, Row, query, query_as, query_scalar};
 
 #[tokio::test]
 async fn statements_bind_read_and_refuse_the_same_way_on_both_backends() {
@@ -92,4 +92,52 @@ async fn a_debug_build_refuses_an_sqlite_write_without_the_write_turn() {
     query("INSERT INTO turn_probe (n) VALUES (2)").execute(&mut writer).await.unwrap();
     drop(writer);
     tdb.cleanup().await;
+}
+
+storage::row_struct! {
+    /// A row type of the test, its fields in another order than some columns below.
+    struct Probe {
+        tag: String,
+        n: i64,
+        data: Option<Vec<u8>>,
+    }
+}
+
+/// Two probes in one row, the second's columns renamed `p_…`.
+struct Pair(Probe, Probe);
+
+impl FromRow for Pair {
+    fn from_row(row: &Row<'_>) -> storage::Result<Self> {
+        Ok(Pair(Probe::from_row(row)?, Probe::from_row_prefixed(row, "p_")?))
+    }
+}
+
+#[tokio::test]
+async fn row_structs_read_columns_by_name_in_any_order_prefixed_or_not() {
+    for tdb in TestDb::all().await {
+        let b = tdb.backend;
+        let mut c = tdb.db.acquire().await.unwrap();
+        let read = |p: &Probe| (p.tag.clone(), p.n, p.data.clone());
+        let in_order: Probe =
+            query_as("SELECT 'a' AS tag, 1 AS n, CAST(NULL AS BYTEA) AS data").fetch_one(&mut c).await.unwrap();
+        assert_eq!(read(&in_order), ("a".into(), 1, None), "{b}");
+        // Another order, with columns that are not fields between them.
+        let shuffled: Probe =
+            query_as("SELECT CAST(NULL AS BYTEA) AS data, 2 AS n, 'x' AS other, 'b' AS tag, 'y' AS tags")
+                .fetch_one(&mut c)
+                .await
+                .unwrap();
+        assert_eq!(read(&shuffled), ("b".into(), 2, None), "{b}");
+        // A prefixed copy after the plain one, and the plain one read after it.
+        let Pair(plain, prefixed) = query_as(
+            "SELECT 'p' AS p_tag, 4 AS p_n, CAST(NULL AS BYTEA) AS p_data, 'c' AS tag, 3 AS n, CAST(NULL AS BYTEA) AS data",
+        )
+        .fetch_one(&mut c)
+        .await
+        .unwrap();
+        assert_eq!((read(&plain), read(&prefixed)), (("c".into(), 3, None), ("p".into(), 4, None)), "{b}");
+        // A missing column is an error that names it.
+        let missing = query_as::<Probe>("SELECT 'a' AS tag, 1 AS n").fetch_one(&mut c).await.map(|_| ()).unwrap_err();
+        assert!(missing.to_string().contains("data"), "{b}: {missing}");
+    }
 }
