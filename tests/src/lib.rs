@@ -65,13 +65,7 @@ impl TestDb {
         let mut conn = sqlx::PgConnection::connect(&admin).await.expect("connect to the PostgreSQL admin URL");
         conn.execute(sqlx::AssertSqlSafe(format!("CREATE DATABASE {name}"))).await.expect("create test database");
         conn.close().await.ok();
-        let url = match admin.rfind('/') {
-            Some(i) if admin[..i].contains("://") && i > admin.find("://").unwrap_or(0) + 2 => {
-                let query = admin[i..].find('?').map(|q| &admin[i + q..]).unwrap_or("");
-                format!("{}/{name}{query}", &admin[..i])
-            }
-            _ => format!("{}/{name}", admin.trim_end_matches('/')),
-        };
+        let url = database_url(&admin, &name);
         let db = Db::connect(&url).await.expect("postgres connect");
         db.migrate().await.expect("postgres migrate");
         TestDb { url, db, backend: "postgres", _dir: None, pg_admin: Some((admin, name)) }
@@ -434,5 +428,40 @@ impl ChallTestSrv {
     /// Answers tls-alpn-01 for `name` with the key authorization `content`.
     pub fn add_tlsalpn01(&self, name: &str, content: &str) {
         self.manage("/add-tlsalpn01", &format!(r#"{{"host":"{name}","content":"{content}"}}"#));
+    }
+}
+
+/// `admin` with its database replaced by `name`, keeping its query (a
+/// socket directory such as `?host=/var/run/postgresql` holds slashes too).
+pub fn database_url(admin: &str, name: &str) -> String {
+    let (base, query) = admin.split_at(admin.find('?').unwrap_or(admin.len()));
+    let authority = base.find("://").map_or(0, |i| i + 3);
+    match base[authority..].find('/') {
+        Some(i) => format!("{}/{name}{query}", &base[..authority + i]),
+        None => format!("{}/{name}{query}", base.trim_end_matches('/')),
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::database_url;
+
+    #[test]
+    fn a_test_database_url_keeps_the_admin_url_but_its_database() {
+        for (admin, want) in [
+            ("postgres://postgres@127.0.0.1:5432/test", "postgres://postgres@127.0.0.1:5432/t1"),
+            (
+                "postgres://postgres@127.0.0.1:5432/test?sslmode=disable",
+                "postgres://postgres@127.0.0.1:5432/t1?sslmode=disable",
+            ),
+            (
+                "postgres://postgres@localhost/test?host=/var/run/postgresql",
+                "postgres://postgres@localhost/t1?host=/var/run/postgresql",
+            ),
+            ("postgres://postgres@127.0.0.1:5432", "postgres://postgres@127.0.0.1:5432/t1"),
+            ("postgres://postgres@127.0.0.1:5432/", "postgres://postgres@127.0.0.1:5432/t1"),
+        ] {
+            assert_eq!(database_url(admin, "t1"), want, "{admin}");
+        }
     }
 }
