@@ -15,11 +15,17 @@ pub(crate) const SUPERSEDED: i64 = 4;
 
 /// What the upstream is asked to sign for `order`, whose CSR is `csr`.
 pub(crate) fn issue_request(order: &Order, csr: Csr, validity_days: i64) -> IssueRequest {
+    request_for(order.reference.clone().unwrap_or_default(), order_names(order), csr, validity_days)
+}
+
+/// What the upstream is asked to sign for the order `reference` of `names`
+/// (the common name first), whose CSR is `csr`.
+pub(crate) fn request_for(reference: String, names: Vec<String>, csr: Csr, validity_days: i64) -> IssueRequest {
     IssueRequest {
-        order_reference: order.reference.clone().unwrap_or_default(),
+        order_reference: reference,
         csr_der: csr.der,
         public_key_der: csr.public_key_der,
-        names: order_names(order),
+        names,
         validity_days,
     }
 }
@@ -42,17 +48,7 @@ impl Orders {
         may_supersede: bool,
     ) -> Result<Option<(i64, Order)>> {
         let now = self.now();
-        let new = certificates::NewCertificate {
-            order_id: order.id,
-            job_id,
-            serial: &issued.serial,
-            cn: &order.cn,
-            leaf_pem: &issued.leaf_pem,
-            chain_pem: &issued.chain_pem,
-            not_before: issued.not_before,
-            not_after: issued.not_after,
-        };
-        let Some(cert_id) = certificates::insert(tx, &new).await? else {
+        let Some(cert_id) = store_certificate(tx, order, job_id, issued).await? else {
             return Ok(None);
         };
         if may_supersede {
@@ -78,12 +74,45 @@ impl Orders {
                 orders::get(tx, order.id).await?.ok_or_else(|| OrderError::UnknownOrder(order.id.to_string()))?
             }
         };
-        let detail = format!("{} serial {}", order.id, issued.serial);
-        let mut entries = audit.earlier.to_vec();
-        entries.push(("order.deliver", &detail));
-        audit::record_all(tx, audit.actor, &entries).await?;
+        audit_delivery(tx, order.id, &issued.serial, audit).await?;
         Ok(Some((cert_id, delivered)))
     }
+}
+
+/// Stores the certificate `issued` for `order` by job `job_id`; `None` when
+/// that job had stored one already (nothing is written).
+pub(crate) async fn store_certificate(
+    tx: &mut storage::Conn,
+    order: &Order,
+    job_id: i64,
+    issued: &Issued,
+) -> Result<Option<i64>> {
+    let new = certificates::NewCertificate {
+        order_id: order.id,
+        job_id,
+        serial: &issued.serial,
+        cn: &order.cn,
+        leaf_pem: &issued.leaf_pem,
+        chain_pem: &issued.chain_pem,
+        not_before: issued.not_before,
+        not_after: issued.not_after,
+    };
+    Ok(certificates::insert(tx, &new).await?)
+}
+
+/// Audits the delivery of order `order_id` with the certificate `serial`,
+/// after the entries `audit` brings along, in one statement.
+pub(crate) async fn audit_delivery(
+    tx: &mut storage::Conn,
+    order_id: i64,
+    serial: &str,
+    audit: &Audit<'_>,
+) -> Result<()> {
+    let detail = format!("{order_id} serial {serial}");
+    let mut entries = audit.earlier.to_vec();
+    entries.push(("order.deliver", &detail));
+    audit::record_all(tx, audit.actor, &entries).await?;
+    Ok(())
 }
 
 /// Who a delivery is audited as, and the entries of the same transaction

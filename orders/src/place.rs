@@ -2,7 +2,7 @@
 //! record the order, pay for it and queue its issuance.
 
 use storage::{accounts, audit, certificates, commit, jobs, orders, products};
-use upstream::{BoxFuture, Checkpoint, UpstreamError};
+use upstream::{BoxFuture, Checkpoint, Issued, UpstreamError};
 
 use crate::csr::Csr;
 use crate::delivery::{self, Audit};
@@ -195,6 +195,19 @@ impl Orders {
             (false, true) => Status::WaitingDcv,
             (false, false) => Status::Processing,
         };
+        let at_once =
+            spec.issue_now && status == Status::Processing && self.upstream(&product.upstream)?.issues_at_once();
+        let reference_prefix = if caller.source == Source::Acme { "DCACME-" } else { "" };
+        // Signed before it is recorded, an order is inserted delivered: an
+        // update to deliver it afterwards cost more than the insert (no HOT
+        // update, and PostgreSQL re-checks the foreign keys of a row its own
+        // transaction inserted). Its reference needs its id drawn first.
+        let (id, issued) = if at_once {
+            let id = orders::next_id(&mut tx).await?;
+            (Some(id), self.sign_at_once(format!("{reference_prefix}{id}"), checked, product).await)
+        } else {
+            (None, None)
+        };
         let sans = checked.names[1..].join("\n");
         let csr_pem = checked.csr.pem();
         let new = orders::NewOrder {
@@ -213,17 +226,17 @@ impl Orders {
             payment: q.payment.as_str(),
             price: q.total(),
             currency: &account.currency,
-            status: status.as_str(),
+            status: if issued.is_some() { Status::Delivered.as_str() } else { status.as_str() },
             upstream: &product.upstream,
-            reference_prefix: if caller.source == Source::Acme { "DCACME-" } else { "" },
+            reference_prefix,
+            id,
+            upstream_ref: issued.as_ref().map(|i| i.serial.as_str()),
         };
         let Some(mut order) = orders::insert(&mut tx, &new).await? else {
             // The key was used: a retried request gets the first order.
             return replayed(&mut tx, caller, spec).await?.ok_or(storage::Error::RowNotFound.into());
         };
         let id = order.id;
-        let at_once =
-            spec.issue_now && status == Status::Processing && self.upstream(&product.upstream)?.issues_at_once();
         if !at_once && !pending {
             self.pay_and_queue(&mut tx, account, id, &q, status, &caller.login).await?;
         }
@@ -237,14 +250,17 @@ impl Orders {
         );
         let actor = caller.actor();
         let mut certificate_id = None;
-        if at_once {
-            // Signed at once, the order's two audit entries are one statement.
-            let audit = Audit { actor: &actor, earlier: &[("order.place", &placed)] };
-            if let Some((certificate, delivered)) =
-                self.issue_at_once(&mut tx, &order, &checked.csr, product, &audit).await?
-            {
-                (certificate_id, order) = (Some(certificate), delivered);
+        match &issued {
+            Some(issued) => {
+                // Signed at once, the order's two audit entries are one statement.
+                let audit = Audit { actor: &actor, earlier: &[("order.place", &placed)] };
+                certificate_id = Some(self.record_signed(&mut tx, &order, issued, &audit).await?);
             }
+            // The upstream refused: the order is queued like any other.
+            None if at_once => {
+                jobs::enqueue(&mut tx, "issue", id, None, self.now()).await?;
+            }
+            None => {}
         }
         if certificate_id.is_none() {
             audit::record(&mut tx, &actor, "order.place", &placed).await?;
@@ -315,34 +331,38 @@ impl Orders {
         Ok(CheckedNames { names: wanted, needing_dcv })
     }
 
-    /// Signs a paid order in its own transaction and delivers it. Should the
-    /// upstream refuse, the order is queued like any other, so the worker's
-    /// retries and final refund apply; the caller sees it processing.
-    /// Returns the certificate's id and the delivered order when signed.
-    async fn issue_at_once(
-        &self,
-        tx: &mut storage::Tx,
-        order: &Order,
-        csr: &Csr,
-        product: &Product,
-        audit: &Audit<'_>,
-    ) -> Result<Option<(i64, Order)>> {
-        let upstream = self.upstream(&order.upstream)?.clone();
-        let req = delivery::issue_request(order, csr.clone(), product.validity_days);
+    /// Asks the order's upstream, which signs at once, for its certificate
+    /// before the order is recorded as `reference`. `None` when it refused:
+    /// the order is then queued like any other, so the worker's retries and
+    /// final refund apply, and the caller sees it processing.
+    async fn sign_at_once(&self, reference: String, checked: &Checked, product: &Product) -> Option<Issued> {
+        let upstream = self.upstream(&product.upstream).ok()?.clone();
+        let req = delivery::request_for(reference, checked.names.clone(), checked.csr.clone(), product.validity_days);
         let started = std::time::Instant::now();
         let result = upstream.issue(&req, None, &NoCheckpoint).await;
         delivery::observe_upstream(upstream.name(), "issue", started, result.as_ref().err());
-        match result {
-            Ok(issued) => {
-                let job_id = jobs::record_done(tx, "issue", order.id).await?;
-                self.deliver(tx, order, job_id, &issued, audit, false).await
-            }
-            Err(e) => {
-                tracing::warn!(order = order.id, error = %e, "signing at once failed: the order is queued instead");
-                jobs::enqueue(tx, "issue", order.id, None, self.now()).await?;
-                Ok(None)
-            }
-        }
+        result
+            .map_err(|e| {
+                tracing::warn!(order = %req.order_reference, error = %e, "signing at once failed: the order is queued instead");
+            })
+            .ok()
+    }
+
+    /// Stores the certificate of an order inserted delivered, with a job done
+    /// for it as a worker's issuance leaves, and audits the delivery.
+    async fn record_signed(
+        &self,
+        tx: &mut storage::Tx,
+        order: &Order,
+        issued: &Issued,
+        audit: &Audit<'_>,
+    ) -> Result<i64> {
+        let job_id = jobs::record_done(tx, "issue", order.id).await?;
+        let certificate = delivery::store_certificate(tx, order, job_id, issued)
+            .await?
+            .ok_or_else(|| OrderError::Storage(storage::Error::RowNotFound))?;
+        delivery::audit_delivery(tx, order.id, &issued.serial, audit).await?;
+        Ok(certificate)
     }
 
     /// Charges an order and, when it is ready for issuance, queues the job.

@@ -1,6 +1,6 @@
 //! Orders: what was asked, how it was paid, and where it stands.
 
-use crate::sql::{query, query_as, query_built};
+use crate::sql::{query, query_as, query_built, query_scalar};
 use crate::{Backend, Conn, Result, now};
 
 crate::row_struct! {
@@ -98,24 +98,53 @@ pub struct NewOrder<'a> {
     pub upstream: &'a str,
     /// Prefix of the reference: empty for plain numbers, `DCACME-` for ACME.
     pub reference_prefix: &'a str,
+    /// The id drawn beforehand with [`next_id`], or `None` to draw it in the insert.
+    pub id: Option<i64>,
+    /// The upstream's reference, for an order inserted delivered.
+    pub upstream_ref: Option<&'a str>,
 }
 
-/// The statement of [`insert`], drawing the new id with `$next_id` so that
-/// the reference (prefix and id) is written with the row.
+/// The next order id, as an SQL expression of each backend. On SQLite,
+/// writers hold the database's write lock, so the id cannot be taken
+/// meanwhile; it is drawn as AUTOINCREMENT would (above both the highest id
+/// ever used and the highest present), and the insert moves that on.
+macro_rules! next_id {
+    (postgres) => {
+        "nextval(pg_get_serial_sequence('orders', 'id'))"
+    };
+    (sqlite) => {
+        "MAX(COALESCE((SELECT seq FROM sqlite_sequence WHERE name = 'orders'), 0),
+             COALESCE((SELECT MAX(id) FROM orders), 0)) + 1"
+    };
+}
+
+/// The statement of [`insert`]: the id given as `$20`, else drawn with the
+/// backend's `next_id!`, so that the reference (prefix and id) is written
+/// with the row.
 macro_rules! insert_order {
-    ($next_id:literal) => {
+    ($backend:ident) => {
         concat!(
             "INSERT INTO orders (id, reference, account_id, organisation_id, product_code, kind, renewal_of, cn,
                  sans, csr_pem, source, client_ref, idempotency_key, created_by, payment, price, currency,
-                 status, upstream, created_at, updated_at)
+                 status, upstream, upstream_ref, created_at, updated_at)
              SELECT n.id, $19 || n.id, $1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, $13, $14, $15, $16,
-                 $17, $18, $18
-             FROM (",
-            $next_id,
-            ") AS n WHERE true
+                 $17, $21, $18, $18
+             FROM (SELECT COALESCE(CAST($20 AS BIGINT), ",
+            next_id!($backend),
+            ") AS id) AS n WHERE true
              ON CONFLICT (account_id, idempotency_key) DO NOTHING RETURNING *"
         )
     };
+}
+
+/// Draws the id of an order to be inserted in the same transaction, for an
+/// order whose reference is needed before it is recorded.
+pub async fn next_id(c: &mut Conn) -> Result<i64> {
+    let sql = match c.backend() {
+        Backend::Postgres => concat!("SELECT ", next_id!(postgres)),
+        Backend::Sqlite => concat!("SELECT ", next_id!(sqlite)),
+    };
+    query_scalar(sql).fetch_one(c).await
 }
 
 /// Inserts an order with its reference and returns it as stored, in one
@@ -123,14 +152,8 @@ macro_rules! insert_order {
 /// idempotency key (nothing is written).
 pub async fn insert(c: &mut Conn, o: &NewOrder<'_>) -> Result<Option<OrderRow>> {
     let sql = match c.backend() {
-        Backend::Postgres => insert_order!("SELECT nextval(pg_get_serial_sequence('orders', 'id')) AS id"),
-        // Writers hold the database's write lock, so the next id cannot be
-        // taken meanwhile; it is drawn as AUTOINCREMENT would (above both the
-        // highest id ever used and the highest present), and moves it on.
-        Backend::Sqlite => insert_order!(
-            "SELECT MAX(COALESCE((SELECT seq FROM sqlite_sequence WHERE name = 'orders'), 0),
-                        COALESCE((SELECT MAX(id) FROM orders), 0)) + 1 AS id"
-        ),
+        Backend::Postgres => insert_order!(postgres),
+        Backend::Sqlite => insert_order!(sqlite),
     };
     query_as(sql)
         .bind(o.account_id)
@@ -152,6 +175,8 @@ pub async fn insert(c: &mut Conn, o: &NewOrder<'_>) -> Result<Option<OrderRow>> 
         .bind(o.upstream)
         .bind(now())
         .bind(o.reference_prefix)
+        .bind(o.id)
+        .bind(o.upstream_ref)
         .fetch_optional(c)
         .await
 }

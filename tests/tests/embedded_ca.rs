@@ -175,3 +175,124 @@ async fn a_front_write_in_the_placing_transaction_commits_with_the_order_or_not_
         tdb.cleanup().await;
     }
 }
+
+/// A bulk account's fixture with `tokens` `ssl1` tokens and the table
+/// [`RecordPlaced`] writes to.
+async fn recording_fixture(tdb: &TestDb, tokens: i64) -> Fixture {
+    let f = Fixture::new(tdb, Formula::Bulk).await;
+    f.orders.credit_tokens(&f.op, "ssl1", tokens, "").await.unwrap();
+    certgate_tests::execute(
+        f.orders.db(),
+        "CREATE TABLE front_record (order_id BIGINT NOT NULL, signed BIGINT NOT NULL)",
+    )
+    .await;
+    f
+}
+
+#[tokio::test]
+async fn an_order_signed_at_once_is_inserted_delivered_with_the_id_it_was_signed_for() {
+    for tdb in TestDb::all().await {
+        let b = tdb.backend;
+        let f = recording_fixture(&tdb, 2).await;
+        let req = f.ssl1_order(csr(&["www.example.test"], Key::P256));
+        let first = f.orders.place_and_issue(&f.op, &req, &RecordPlaced).await.unwrap();
+        let certificate = first.certificate_id.expect("signed at once");
+        let mut c = f.orders.db().acquire().await.unwrap();
+        let stored = storage::orders::get(&mut c, first.order.id).await.unwrap().unwrap();
+        let serial: String = storage::sql::query_scalar("SELECT serial FROM certificates WHERE id = $1")
+            .bind(certificate)
+            .fetch_one(&mut c)
+            .await
+            .unwrap();
+        assert_eq!(stored.status, "delivered", "{b}");
+        assert_eq!(stored.upstream_ref.as_deref(), Some(serial.as_str()), "{b}: the serial is its reference upstream");
+        assert_eq!(stored.reference, Some(stored.id.to_string()), "{b}: the reference names the id drawn for it");
+        assert_eq!((stored.status.as_str(), stored.updated_at), (first.order.status.as_str(), first.order.updated_at));
+        if b == "postgres" {
+            // One version of the row: it was inserted delivered, not updated.
+            let ctid: String = storage::sql::query_scalar("SELECT ctid::text FROM orders WHERE id = $1")
+                .bind(stored.id)
+                .fetch_one(&mut c)
+                .await
+                .unwrap();
+            assert_eq!(ctid, "(0,1)", "{b}");
+        }
+        drop(c);
+        // The id drawn before the insert is the only one drawn: the next order gets the next.
+        let second = f.orders.place_and_issue(&f.op, &req, &RecordPlaced).await.unwrap();
+        assert_eq!(second.order.id, first.order.id + 1, "{b}");
+        tdb.cleanup().await;
+    }
+}
+
+/// An upstream that would sign at once, but refuses every time.
+struct RefusingAtOnce;
+
+impl upstream::Upstream for RefusingAtOnce {
+    fn name(&self) -> &str {
+        "embedded"
+    }
+
+    fn issue<'a>(
+        &'a self,
+        req: &'a upstream::IssueRequest,
+        _resume: Option<&'a str>,
+        _checkpoint: &'a dyn upstream::Checkpoint,
+    ) -> upstream::BoxFuture<'a, Result<upstream::Issued, upstream::UpstreamError>> {
+        Box::pin(async move {
+            Err(upstream::UpstreamError::Transient {
+                upstream: "embedded".into(),
+                detail: format!("refused {}", req.order_reference),
+            })
+        })
+    }
+
+    fn issues_at_once(&self) -> bool {
+        true
+    }
+
+    fn revoke<'a>(
+        &'a self,
+        _req: &'a upstream::RevokeRequest,
+    ) -> upstream::BoxFuture<'a, Result<(), upstream::UpstreamError>> {
+        Box::pin(async { Ok(()) })
+    }
+}
+
+#[tokio::test]
+async fn an_order_the_upstream_refuses_to_sign_at_once_is_paid_and_queued() {
+    for tdb in TestDb::all().await {
+        let b = tdb.backend;
+        let f = recording_fixture(&tdb, 1).await;
+        let refusing = orders::Orders::new(
+            f.orders.db().clone(),
+            SecretKey::from_secret(TEST_SECRET),
+            vec![std::sync::Arc::new(RefusingAtOnce)],
+            orders::Settings::default(),
+        );
+        let before = certgate_tests::footprint(f.orders.db()).await;
+        let req = f.ssl1_order(csr(&["www.example.test"], Key::P256));
+        let placed = refusing.place_and_issue(&f.op, &req, &RecordPlaced).await.unwrap();
+        assert_eq!((placed.order.status.as_str(), placed.certificate_id), ("processing", None), "{b}");
+        assert_eq!(placed.order.upstream_ref, None, "{b}");
+        let after = certgate_tests::footprint(f.orders.db()).await;
+        assert_eq!(
+            (after.orders, after.ledger, after.jobs),
+            (before.orders + 1, before.ledger + 1, before.jobs + 1),
+            "{b}"
+        );
+        assert_eq!(after.balances_sum, before.balances_sum - 1, "{b}: one token spent");
+        let job: (String, String) = storage::sql::query_as("SELECT kind, state FROM jobs WHERE order_id = $1")
+            .bind(placed.order.id)
+            .fetch_one(&mut f.orders.db().acquire().await.unwrap())
+            .await
+            .unwrap();
+        assert_eq!((job.0.as_str(), job.1.as_str()), ("issue", "queued"), "{b}: left to the worker's retries");
+        // The worker, with the embedded CA that signs, delivers it.
+        Worker::new(f.orders.clone(), "t").drain().await.unwrap();
+        let delivered =
+            storage::orders::get(&mut f.orders.db().acquire().await.unwrap(), placed.order.id).await.unwrap().unwrap();
+        assert_eq!(delivered.status, "delivered", "{b}");
+        tdb.cleanup().await;
+    }
+}
