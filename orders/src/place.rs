@@ -202,6 +202,9 @@ impl Orders {
         // update to deliver it afterwards cost more than the insert (no HOT
         // update, and PostgreSQL re-checks the foreign keys of a row its own
         // transaction inserted). Its reference needs its id drawn first.
+        // Should the transaction not commit (a refused debit, or a racing
+        // retry whose order the insert finds), the certificate goes with it:
+        // signed in memory only, never stored or sent, so never usable.
         let (id, issued) = if at_once {
             let id = orders::next_id(&mut tx).await?;
             (Some(id), self.sign_at_once(format!("{reference_prefix}{id}"), checked, product).await)

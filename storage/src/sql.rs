@@ -219,6 +219,18 @@ impl Row<'_> {
                 }
             }
         };
+        // Two columns of one name would be read by field order: a row read
+        // into a struct must name each of its columns once.
+        debug_assert!(
+            index.is_none_or(|i| match self {
+                Row::Sqlite(r) => {
+                    let stmt: &rusqlite::Statement<'_> = r.as_ref();
+                    (0..stmt.column_count()).filter(|&j| stmt.column_name(j).is_ok_and(is)).all(|j| j == i)
+                }
+                Row::Postgres(r) => r.columns().iter().enumerate().filter(|(_, c)| is(c.name())).all(|(j, _)| j == i),
+            }),
+            "two columns named {prefix}{name}"
+        );
         let Some(index) = index else {
             let column = format!("{prefix}{name}");
             return Err(match self {

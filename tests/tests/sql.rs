@@ -141,3 +141,15 @@ async fn row_structs_read_columns_by_name_in_any_order_prefixed_or_not() {
         assert!(missing.to_string().contains("data"), "{b}: {missing}");
     }
 }
+
+/// Two columns of a field's name would be read by field order; a debug build
+/// (the tests') refuses such a row instead.
+#[cfg(debug_assertions)]
+#[tokio::test]
+#[should_panic(expected = "two columns named tag")]
+async fn a_debug_build_refuses_a_row_naming_a_field_twice() {
+    let tdb = TestDb::sqlite().await;
+    let mut c = tdb.db.acquire().await.unwrap();
+    let _ =
+        query_as::<Probe>("SELECT 'a' AS tag, 1 AS n, CAST(NULL AS BYTEA) AS data, 'b' AS tag").fetch_one(&mut c).await;
+}
