@@ -194,41 +194,34 @@ impl Row<'_> {
         }
     }
 
+    /// How many columns the row has.
+    fn column_count(&self) -> usize {
+        match self {
+            Row::Sqlite(r) => AsRef::<rusqlite::Statement<'_>>::as_ref(*r).column_count(),
+            Row::Postgres(r) => r.columns().len(),
+        }
+    }
+
+    /// The name of column `index`, if there is one.
+    fn column_name(&self, index: usize) -> Option<&str> {
+        match self {
+            Row::Sqlite(r) => AsRef::<rusqlite::Statement<'_>>::as_ref(*r).column_name(index).ok(),
+            Row::Postgres(r) => r.columns().get(index).map(|c| c.name()),
+        }
+    }
+
     /// The value of the column named `prefix` then `name`, looked for first at
     /// `next` and moved past it. A struct's fields are mostly its columns in
     /// order, so this costs one name comparison a field where a lookup by
     /// name compares with every column before the one it finds.
     pub fn get_next<T: Column>(&self, next: &mut usize, prefix: &str, name: &str) -> Result<T> {
-        let is = |column: &str| column.strip_prefix(prefix) == Some(name);
-        let index = match self {
-            Row::Sqlite(r) => {
-                let stmt: &rusqlite::Statement<'_> = r.as_ref();
-                let count = stmt.column_count();
-                if *next < count && stmt.column_name(*next).is_ok_and(is) {
-                    Some(*next)
-                } else {
-                    (0..count).find(|&i| stmt.column_name(i).is_ok_and(is))
-                }
-            }
-            Row::Postgres(r) => {
-                let columns = r.columns();
-                if columns.get(*next).is_some_and(|c| is(c.name())) {
-                    Some(*next)
-                } else {
-                    columns.iter().position(|c| is(c.name()))
-                }
-            }
-        };
+        let is = |i: usize| self.column_name(i).is_some_and(|c| c.strip_prefix(prefix) == Some(name));
+        let count = self.column_count();
+        let index = if is(*next) { Some(*next) } else { (0..count).find(|&i| is(i)) };
         // Two columns of one name would be read by field order: a row read
         // into a struct must name each of its columns once.
         debug_assert!(
-            index.is_none_or(|i| match self {
-                Row::Sqlite(r) => {
-                    let stmt: &rusqlite::Statement<'_> = r.as_ref();
-                    (0..stmt.column_count()).filter(|&j| stmt.column_name(j).is_ok_and(is)).all(|j| j == i)
-                }
-                Row::Postgres(r) => r.columns().iter().enumerate().filter(|(_, c)| is(c.name())).all(|(j, _)| j == i),
-            }),
+            index.is_none_or(|i| (0..count).filter(|&j| is(j)).all(|j| j == i)),
             "two columns named {prefix}{name}"
         );
         let Some(index) = index else {
