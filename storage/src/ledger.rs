@@ -129,12 +129,18 @@ pub async fn apply(c: &mut Conn, m: &Movement<'_>, floor: Option<i64>) -> Result
     Ok(Applied::Done(balance))
 }
 
-/// The condition that the movement of order `$7` for reason `$8` and item
-/// `$3` is not in the ledger yet (always true when `$7` is NULL): a retry
-/// finds it written and moves nothing, not even the balance's time.
-macro_rules! not_written {
+/// The conditional balance update of a movement: `$4` is added to the
+/// balance of (`$1`, `$2`, `$3`) at time `$5`, unless it would end below `$6`
+/// or the movement of order `$7` for reason `$8` is in the ledger already
+/// (never when `$7` is NULL), so that a retry moves nothing, not even the
+/// balance's time. Returns the new amount.
+macro_rules! update_balance {
     () => {
-        "($7 IS NULL OR NOT EXISTS (SELECT 1 FROM ledger w WHERE w.order_id = $7 AND w.reason = $8 AND w.item = $3))"
+        "UPDATE balances SET amount = amount + $4, updated_at = $5
+         WHERE account_id = $1 AND asset = $2 AND item = $3 AND ($6 IS NULL OR amount + $4 >= $6)
+           AND ($7 IS NULL OR NOT EXISTS (SELECT 1 FROM ledger w
+                                          WHERE w.order_id = $7 AND w.reason = $8 AND w.item = $3))
+         RETURNING amount"
     };
 }
 
@@ -149,11 +155,9 @@ async fn move_and_append(
     t: i64,
 ) -> Result<(Option<i64>, Option<i64>)> {
     query_as(concat!(
-        "WITH b AS (
-             UPDATE balances SET amount = amount + $4, updated_at = $5
-             WHERE account_id = $1 AND asset = $2 AND item = $3 AND ($6 IS NULL OR amount + $4 >= $6) AND ",
-        not_written!(),
-        " RETURNING amount),
+        "WITH b AS (",
+        update_balance!(),
+        "),
          l AS (
              INSERT INTO ledger (account_id, order_id, reason, asset, item, amount, balance, author, note, created_at)
              SELECT $1, $7, $8, $2, $3, $4, b.amount, $9, $10, $5 FROM b
@@ -194,22 +198,17 @@ async fn move_balance(
     once: Option<i64>,
     t: i64,
 ) -> Result<Option<i64>> {
-    query_scalar(concat!(
-        "UPDATE balances SET amount = amount + $4, updated_at = $5
-         WHERE account_id = $1 AND asset = $2 AND item = $3 AND ($6 IS NULL OR amount + $4 >= $6) AND ",
-        not_written!(),
-        " RETURNING amount"
-    ))
-    .bind(m.account_id)
-    .bind(m.asset)
-    .bind(m.item)
-    .bind(amount)
-    .bind(t)
-    .bind(floor)
-    .bind(once)
-    .bind(m.reason)
-    .fetch_optional(c)
-    .await
+    query_scalar(update_balance!())
+        .bind(m.account_id)
+        .bind(m.asset)
+        .bind(m.item)
+        .bind(amount)
+        .bind(t)
+        .bind(floor)
+        .bind(once)
+        .bind(m.reason)
+        .fetch_optional(c)
+        .await
 }
 
 /// True when the movement's (order, reason, item) is already in the ledger.
