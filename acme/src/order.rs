@@ -210,17 +210,15 @@ pub(crate) async fn new_order(State(acme): State<Acme>, req: AcmeRequest) -> Res
                 authzs.push(NewAuthz { identifier, wildcard, status, token: random_token()? });
             }
             let status = if uncovered.is_empty() { "ready" } else { "pending" };
-            let expires = acme.orders.now() + acme.settings.order_ttl_secs;
-            let (o, authzs) = acme_orders::create(
-                acme.orders.db(),
-                account.id,
-                &names.join("\n"),
+            let new = acme_orders::NewAcmeOrder {
+                account_id: account.id,
+                identifiers: &names.join("\n"),
                 status,
-                expires,
-                replaces.map(|c| c.id),
-                &authzs,
-            )
-            .await?;
+                expires_at: acme.orders.now() + acme.settings.order_ttl_secs,
+                replaces: replaces.map(|c| c.id),
+                authzs: &authzs,
+            };
+            let (o, authzs) = acme_orders::create(acme.orders.db(), &new).await?;
             let view = OrderView { status: o.status.clone(), certificate: None, error: None, authzs };
             let body = acme.render_order(&ctx, &caller, &o, view).await?;
             Ok(Reply::json(StatusCode::CREATED, &body).location(ctx.url(&format!("order/{}", o.id))))

@@ -60,6 +60,23 @@ crate::row_struct! {
     }
 }
 
+/// A new order with its authorizations.
+#[derive(Clone, Debug)]
+pub struct NewAcmeOrder<'a> {
+    /// The ACME account ordering.
+    pub account_id: i64,
+    /// The names ordered, one per line.
+    pub identifiers: &'a str,
+    /// `pending`, or `ready` when every name is pre-validated.
+    pub status: &'a str,
+    /// When the order and its authorizations expire (Unix seconds).
+    pub expires_at: i64,
+    /// The certificate it replaces (RFC 9773), if any.
+    pub replaces: Option<i64>,
+    /// One authorization per name, in the order of the names.
+    pub authzs: &'a [NewAuthz],
+}
+
 /// A new authorization of a new order.
 #[derive(Clone, Debug)]
 pub struct NewAuthz {
@@ -86,18 +103,11 @@ macro_rules! order_columns {
 /// as stored. On PostgreSQL one statement does it all (no transaction to
 /// begin and commit: three round trips fewer at every new-order); on SQLite
 /// a transaction with one statement per row.
-pub async fn create(
-    db: &Db,
-    account_id: i64,
-    identifiers: &str,
-    status: &str,
-    expires_at: i64,
-    replaces: Option<i64>,
-    authzs: &[NewAuthz],
-) -> Result<(AcmeOrderRow, Vec<AcmeAuthzRow>)> {
+pub async fn create(db: &Db, new: &NewAcmeOrder<'_>) -> Result<(AcmeOrderRow, Vec<AcmeAuthzRow>)> {
+    let authzs = new.authzs;
     if db.backend() == Backend::Sqlite || authzs.is_empty() {
         let mut tx = db.begin().await?;
-        let created = insert(&mut tx, account_id, identifiers, status, expires_at, replaces, authzs).await?;
+        let created = insert(&mut tx, new).await?;
         crate::commit(tx).await?;
         return Ok(created);
     }
@@ -121,11 +131,11 @@ pub async fn create(
         order_columns!(),
         " FROM z, o ORDER BY z.id"
     ))
-    .bind(account_id)
-    .bind(identifiers)
-    .bind(status)
-    .bind(expires_at)
-    .bind(replaces)
+    .bind(new.account_id)
+    .bind(new.identifiers)
+    .bind(new.status)
+    .bind(new.expires_at)
+    .bind(new.replaces)
     .bind(now())
     .bind(list(|a| a.identifier.clone()))
     .bind(list(|a| i64::from(a.wildcard).to_string()))
@@ -157,30 +167,22 @@ fn order_of(rows: Vec<AuthzOfOrder>) -> Option<(AcmeOrderRow, Vec<AcmeAuthzRow>)
 }
 
 /// [`create`] on SQLite: a statement per row, in the caller's transaction.
-async fn insert(
-    c: &mut Conn,
-    account_id: i64,
-    identifiers: &str,
-    status: &str,
-    expires_at: i64,
-    replaces: Option<i64>,
-    authzs: &[NewAuthz],
-) -> Result<(AcmeOrderRow, Vec<AcmeAuthzRow>)> {
+async fn insert(c: &mut Conn, new: &NewAcmeOrder<'_>) -> Result<(AcmeOrderRow, Vec<AcmeAuthzRow>)> {
     let t = now();
     let order: AcmeOrderRow = query_as(
         "INSERT INTO acme_orders (account_id, identifiers, status, expires_at, replaces, created_at)
          VALUES ($1, $2, $3, $4, $5, $6) RETURNING *",
     )
-    .bind(account_id)
-    .bind(identifiers)
-    .bind(status)
-    .bind(expires_at)
-    .bind(replaces)
+    .bind(new.account_id)
+    .bind(new.identifiers)
+    .bind(new.status)
+    .bind(new.expires_at)
+    .bind(new.replaces)
     .bind(t)
     .fetch_one(&mut *c)
     .await?;
-    let mut rows = Vec::with_capacity(authzs.len());
-    for a in authzs {
+    let mut rows = Vec::with_capacity(new.authzs.len());
+    for a in new.authzs {
         rows.push(
             query_as(
                 "INSERT INTO acme_authzs (acme_order_id, identifier, wildcard, status, token, validated_at,
@@ -193,7 +195,7 @@ async fn insert(
             .bind(a.status)
             .bind(&a.token)
             .bind(if a.status == "valid" { Some(t) } else { None })
-            .bind(expires_at)
+            .bind(new.expires_at)
             .bind(t)
             .fetch_one(&mut *c)
             .await?,

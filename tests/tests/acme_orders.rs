@@ -6,7 +6,7 @@
 use certgate_tests::{Fixture, TestDb, scalar};
 use orders::Formula;
 use storage::acme_accounts;
-use storage::acme_orders::{self, NewAuthz};
+use storage::acme_orders::{self, NewAcmeOrder, NewAuthz};
 
 #[tokio::test]
 async fn an_order_and_its_authorizations_are_created_as_they_are_read() {
@@ -26,8 +26,15 @@ async fn an_order_and_its_authorizations_are_created_as_they_are_read() {
                     token: format!("token-{identifier}"),
                 });
         let names = "www.example.test\n*.example.test\na.test";
-        let (order, created) =
-            acme_orders::create(db, account.id, names, "pending", 4_000_000_000, None, &authzs).await.unwrap();
+        let new = NewAcmeOrder {
+            account_id: account.id,
+            identifiers: names,
+            status: "pending",
+            expires_at: 4_000_000_000,
+            replaces: None,
+            authzs: &authzs,
+        };
+        let (order, created) = acme_orders::create(db, &new).await.unwrap();
         assert_eq!(
             (order.account_id, order.identifiers.as_str(), order.status.as_str()),
             (account.id, names, "pending")
@@ -55,7 +62,7 @@ async fn an_order_and_its_authorizations_are_created_as_they_are_read() {
         let mut bad = authzs.clone();
         bad[2].status = "bogus";
         let before = scalar(db, "SELECT COUNT(*) FROM acme_orders").await;
-        let refused = acme_orders::create(db, account.id, names, "pending", 1, None, &bad).await;
+        let refused = acme_orders::create(db, &NewAcmeOrder { expires_at: 1, authzs: &bad, ..new }).await;
         assert!(refused.is_err(), "{b}");
         assert_eq!(scalar(db, "SELECT COUNT(*) FROM acme_orders").await, before, "{b}: all or nothing");
         tdb.cleanup().await;
