@@ -2,7 +2,7 @@
 //! record the order, pay for it and queue its issuance.
 
 use storage::{accounts, audit, certificates, commit, jobs, orders, products};
-use upstream::{BoxFuture, Checkpoint, Issued, UpstreamError};
+use upstream::{BoxFuture, Checkpoint, Issued, Upstream, UpstreamError};
 
 use crate::csr::Csr;
 use crate::delivery::{self, Audit};
@@ -195,8 +195,13 @@ impl Orders {
             (false, true) => Status::WaitingDcv,
             (false, false) => Status::Processing,
         };
-        let at_once =
-            spec.issue_now && status == Status::Processing && self.upstream(&product.upstream)?.issues_at_once();
+        // The upstream that signs this order now, if it is to be and can be.
+        let signer = if spec.issue_now && status == Status::Processing {
+            Some(self.upstream(&product.upstream)?).filter(|u| u.issues_at_once())
+        } else {
+            None
+        };
+        let at_once = signer.is_some();
         let reference_prefix = if caller.source == Source::Acme { "DCACME-" } else { "" };
         // Signed before it is recorded, an order is inserted delivered: an
         // update to deliver it afterwards cost more than the insert (no HOT
@@ -205,11 +210,12 @@ impl Orders {
         // Should the transaction not commit (a refused debit, or a racing
         // retry whose order the insert finds), the certificate goes with it:
         // signed in memory only, never stored or sent, so never usable.
-        let (id, issued) = if at_once {
-            let id = orders::next_id(&mut tx).await?;
-            (Some(id), self.sign_at_once(format!("{reference_prefix}{id}"), checked, product).await)
-        } else {
-            (None, None)
+        let (id, issued) = match signer {
+            Some(upstream) => {
+                let id = orders::next_id(&mut tx).await?;
+                (Some(id), sign_at_once(upstream.as_ref(), format!("{reference_prefix}{id}"), checked, product).await)
+            }
+            None => (None, None),
         };
         let sans = checked.names[1..].join("\n");
         let csr_pem = checked.csr.pem();
@@ -334,23 +340,6 @@ impl Orders {
         Ok(CheckedNames { names: wanted, needing_dcv })
     }
 
-    /// Asks the order's upstream, which signs at once, for its certificate
-    /// before the order is recorded as `reference`. `None` when it refused:
-    /// the order is then queued like any other, so the worker's retries and
-    /// final refund apply, and the caller sees it processing.
-    async fn sign_at_once(&self, reference: String, checked: &Checked, product: &Product) -> Option<Issued> {
-        let upstream = self.upstream(&product.upstream).ok()?.clone();
-        let req = delivery::request_for(reference, checked.names.clone(), checked.csr.clone(), product.validity_days);
-        let started = std::time::Instant::now();
-        let result = upstream.issue(&req, None, &NoCheckpoint).await;
-        delivery::observe_upstream(upstream.name(), "issue", started, result.as_ref().err());
-        result
-            .map_err(|e| {
-                tracing::warn!(order = %req.order_reference, error = %e, "signing at once failed: the order is queued instead");
-            })
-            .ok()
-    }
-
     /// Stores the certificate of an order inserted delivered, with a job done
     /// for it as a worker's issuance leaves, and audits the delivery.
     async fn record_signed(
@@ -388,6 +377,27 @@ impl Orders {
         }
         Ok(())
     }
+}
+
+/// Asks `upstream`, which signs at once, for the certificate of the order
+/// to be recorded as `reference`. `None` when it refused: the order is then
+/// queued like any other, so the worker's retries and final refund apply,
+/// and the caller sees it processing.
+async fn sign_at_once(
+    upstream: &dyn Upstream,
+    reference: String,
+    checked: &Checked,
+    product: &Product,
+) -> Option<Issued> {
+    let req = delivery::request_for(reference, checked.names.clone(), checked.csr.clone(), product.validity_days);
+    let started = std::time::Instant::now();
+    let result = upstream.issue(&req, None, &NoCheckpoint).await;
+    delivery::observe_upstream(upstream.name(), "issue", started, result.as_ref().err());
+    result
+        .map_err(|e| {
+            tracing::warn!(order = %req.order_reference, error = %e, "signing at once failed: the order is queued instead");
+        })
+        .ok()
 }
 
 /// The order placed earlier with the request's idempotency key, if any.
