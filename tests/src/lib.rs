@@ -164,6 +164,14 @@ impl Fixture {
         }
     }
 
+    /// An ACME account (key thumbprint `thumbprint`) on a new ACME URL `web`
+    /// for `ssl1` and this organisation, stored as the ACME front stores one.
+    pub async fn acme_account(&self, thumbprint: &str) -> storage::acme_accounts::AcmeAccountRow {
+        let url = self.orders.create_acme_url(&self.op, "web", "ssl1", self.org).await.expect("ACME URL");
+        let mut c = self.orders.db().acquire_writer().await.expect("connection");
+        storage::acme_accounts::insert_or_get(&mut c, url.id, thumbprint, "{}", "").await.expect("ACME account").0
+    }
+
     /// A user of this account with `rights`, as an XML-RPC front would authenticate it.
     pub fn user(&self, rights: &str) -> Caller {
         Caller {

@@ -5,7 +5,6 @@
 
 use certgate_tests::{Fixture, TestDb, scalar};
 use orders::Formula;
-use storage::acme_accounts;
 use storage::acme_orders::{self, NewAcmeOrder, NewAuthz};
 
 #[tokio::test]
@@ -13,10 +12,8 @@ async fn an_order_and_its_authorizations_are_created_as_they_are_read() {
     for tdb in TestDb::all().await {
         let b = tdb.backend;
         let f = Fixture::new(&tdb, Formula::Bulk).await;
-        let url = f.orders.create_acme_url(&f.op, "web", "ssl1", f.org).await.unwrap();
+        let account = f.acme_account("t").await;
         let db = f.orders.db();
-        let (account, _) =
-            acme_accounts::insert_or_get(&mut db.acquire_writer().await.unwrap(), url.id, "t", "{}", "").await.unwrap();
         let authzs =
             [("www.example.test", false, "valid"), ("example.test", true, "pending"), ("a.test", false, "pending")]
                 .map(|(identifier, wildcard, status)| NewAuthz {

@@ -12,10 +12,9 @@ async fn a_signer_is_read_with_its_nonce_marked_used() {
     for tdb in TestDb::all().await {
         let b = tdb.backend;
         let f = Fixture::new(&tdb, Formula::Bulk).await;
-        let url = f.orders.create_acme_url(&f.op, "web", "ssl1", f.org).await.unwrap();
+        let account = f.acme_account("thumb").await;
         let db = f.orders.db();
         let mut c = db.acquire_writer().await.unwrap();
-        let (account, _) = acme_accounts::insert_or_get(&mut c, url.id, "thumb", "{}", "").await.unwrap();
 
         let first = acme_accounts::signer_redeeming(&mut c, account.id, "n1", i64::MAX).await.unwrap().unwrap();
         assert_eq!((first.account.id, first.url_revoked, first.nonce_fresh), (account.id, false, true), "{b}");
@@ -28,7 +27,7 @@ async fn a_signer_is_read_with_its_nonce_marked_used() {
         drop(c);
         assert_eq!(scalar(db, "SELECT COUNT(*) FROM acme_used_nonces").await, 2, "{b}");
 
-        f.orders.revoke_acme_url(&f.op, url.id).await.unwrap();
+        f.orders.revoke_acme_url(&f.op, account.acme_url_id).await.unwrap();
         let mut c = db.acquire_writer().await.unwrap();
         let revoked = acme_accounts::signer_redeeming(&mut c, account.id, "n3", i64::MAX).await.unwrap().unwrap();
         assert!(revoked.url_revoked && revoked.nonce_fresh, "{b}: the URL's revocation is read");
