@@ -223,9 +223,12 @@ pub async fn get(c: &mut Conn, id: i64) -> Result<Option<AcmeOrderRow>> {
     query_as("SELECT * FROM acme_orders WHERE id = $1").bind(id).fetch_optional(c).await
 }
 
+/// The statement of [`by_order`] (public so that a test can check that it uses an index).
+pub const BY_ORDER: &str = "SELECT * FROM acme_orders WHERE order_id = $1";
+
 /// The ACME order that placed a certgate order.
 pub async fn by_order(c: &mut Conn, order_id: i64) -> Result<Option<AcmeOrderRow>> {
-    query_as("SELECT * FROM acme_orders WHERE order_id = $1").bind(order_id).fetch_optional(c).await
+    query_as(BY_ORDER).bind(order_id).fetch_optional(c).await
 }
 
 /// The order, other than an invalid one, that already replaces a certificate.

@@ -76,6 +76,12 @@ pub async fn record_done(c: &mut Conn, kind: &str, order_id: i64) -> Result<i64>
     .await
 }
 
+/// The job that is runnable first at `$1`, as [`claim`] looks for it (public
+/// so that a test can check that it uses an index).
+pub const NEXT: &str = "SELECT id FROM jobs WHERE state = 'queued' AND run_after <= $1
+     AND (lease_until IS NULL OR lease_until < $1)
+     ORDER BY run_after, id LIMIT 1";
+
 /// Leases the job that is runnable first at time `at` to `owner` for
 /// `lease_secs`, or returns `None`.
 /// On PostgreSQL, `SKIP LOCKED` lets several instances claim side by side.
@@ -85,14 +91,12 @@ pub async fn claim(db: &Db, owner: &str, at: i64, lease_secs: i64) -> Result<Opt
         Backend::Sqlite => "",
     };
     let sql = format!(
-        "UPDATE jobs SET lease_owner = $1, lease_until = $2 + $3, attempts = attempts + 1, updated_at = $2
-         WHERE id = (SELECT id FROM jobs WHERE state = 'queued' AND run_after <= $2
-                     AND (lease_until IS NULL OR lease_until < $2)
-                     ORDER BY run_after, id LIMIT 1 {lock})
+        "UPDATE jobs SET lease_owner = $2, lease_until = $1 + $3, attempts = attempts + 1, updated_at = $1
+         WHERE id = ({NEXT} {lock})
          RETURNING *"
     );
     let mut tx = db.begin().await?;
-    let job = query_built(sql).read_as().bind(owner).bind(at).bind(lease_secs).fetch_optional(&mut tx).await?;
+    let job = query_built(sql).read_as().bind(at).bind(owner).bind(lease_secs).fetch_optional(&mut tx).await?;
     crate::commit(tx).await?;
     Ok(job)
 }

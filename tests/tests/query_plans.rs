@@ -6,7 +6,9 @@
 use certgate_tests::TestDb;
 
 /// The statements `storage` runs, with the index each must use.
-const HOT: [(&str, &str); 6] = [
+const HOT: [(&str, &str); 8] = [
+    (storage::jobs::NEXT, "jobs_queued"),
+    (storage::acme_orders::BY_ORDER, "acme_orders_order"),
     (storage::certificates::DUE_REVOCATIONS, "certificates_revoke_due"),
     (storage::acme_orders::CREATED_SINCE, "acme_orders_account_created"),
     (storage::products::ORDERABLE, "prevalidations_organisation"),
@@ -72,6 +74,33 @@ async fn owner_checks_use_primary_keys_only_on_postgres() {
         let plan = plan.join("\n");
         assert!(plan.contains(row_key) && plan.contains(owner_key), "{sql}\n  plan:\n{plan}");
         assert!(!plan.contains("Seq Scan") && !plan.contains("Bitmap"), "{sql}\n  plan:\n{plan}");
+    }
+    drop(c);
+    tdb.cleanup().await;
+}
+
+/// On PostgreSQL, the hot statements that name an index of their own can use
+/// it, partial ones included (PostgreSQL must prove the statement implies the
+/// index's condition). Sequential scans are turned off so that the few rows of
+/// a test database do not make a scan the cheaper plan.
+#[tokio::test]
+async fn hot_queries_can_use_their_index_on_postgres() {
+    let Some(tdb) = TestDb::postgres_or_skip().await else {
+        return;
+    };
+    let mut c = tdb.db.acquire().await.unwrap();
+    for setting in ["SET plan_cache_mode = force_generic_plan", "SET enable_seqscan = off"] {
+        storage::sql::query(setting).execute(&mut c).await.unwrap();
+    }
+    let named = HOT.into_iter().filter(|(_, index)| *index != "INTEGER PRIMARY KEY");
+    for (i, (sql, index)) in named.enumerate() {
+        storage::sql::query_built(format!("PREPARE hot_{i} AS {sql}")).execute(&mut c).await.unwrap();
+        let n = (1..=32).take_while(|i| sql.contains(&format!("${i}"))).count();
+        let args = vec!["'1'"; n].join(", ");
+        let explain = format!("EXPLAIN EXECUTE hot_{i}({args})");
+        let plan: Vec<String> = storage::sql::query_built(explain).read_scalar().fetch_all(&mut c).await.unwrap();
+        let plan = plan.join("\n");
+        assert!(plan.contains(index), "{sql}\n  should use {index}, plan:\n{plan}");
     }
     drop(c);
     tdb.cleanup().await;
