@@ -48,7 +48,7 @@ impl Orders {
         may_supersede: bool,
     ) -> Result<Option<(i64, Order)>> {
         let now = self.now();
-        let Some(cert_id) = store_certificate(tx, order, job_id, issued).await? else {
+        let Some(cert_id) = store_certificate(tx, order, Some(job_id), issued).await? else {
             return Ok(None);
         };
         if may_supersede {
@@ -79,12 +79,13 @@ impl Orders {
     }
 }
 
-/// Stores the certificate `issued` for `order` by job `job_id`; `None` when
-/// that job had stored one already (nothing is written).
+/// Stores the certificate `issued` for `order` by job `job_id` (none when
+/// signed at once: a done job is recorded with it); `None` when that job had
+/// stored one already (nothing is written).
 pub(crate) async fn store_certificate(
     tx: &mut storage::Conn,
     order: &Order,
-    job_id: i64,
+    job_id: Option<i64>,
     issued: &Issued,
 ) -> Result<Option<i64>> {
     let new = certificates::NewCertificate {

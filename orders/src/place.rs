@@ -173,7 +173,30 @@ impl Orders {
         spec: &Spec<'_>,
     ) -> Result<Placed> {
         let (product, account) = (&ctx.product, &ctx.account);
-        let mut tx = self.db().begin().await?;
+        let pending = account.approval_mode == 1 && !caller.rights.has(Right::Approval);
+        let status = match (pending, spec.needs_dcv) {
+            (true, _) => Status::PendingApproval,
+            (false, true) => Status::WaitingDcv,
+            (false, false) => Status::Processing,
+        };
+        // The upstream that signs this order now, if it is to be and can be.
+        let signer = if spec.issue_now && status == Status::Processing {
+            Some(self.upstream(&product.upstream)?).filter(|u| u.issues_at_once())
+        } else {
+            None
+        };
+        let at_once = signer.is_some();
+        // Signed before it is recorded, an order is inserted delivered: an
+        // update to deliver it afterwards cost more than the insert (no HOT
+        // update, and PostgreSQL re-checks the foreign keys of a row its own
+        // transaction inserted). Its reference needs its id drawn first,
+        // with the transaction's start.
+        let (mut tx, id) = if at_once {
+            let (tx, id) = orders::begin_with_next_id(self.db()).await?;
+            (tx, Some(id))
+        } else {
+            (self.db().begin().await?, None)
+        };
         // The account and the product's price were read with the order's
         // context, just before this transaction: a price or setting an
         // operator changes meanwhile applies from the next order on (as if
@@ -189,33 +212,15 @@ impl Orders {
             Err(e) if !matches!(e, OrderError::Storage(_)) => return replayed(&mut tx, caller, spec).await?.ok_or(e),
             Err(e) => return Err(e),
         };
-        let pending = account.approval_mode == 1 && !caller.rights.has(Right::Approval);
-        let status = match (pending, spec.needs_dcv) {
-            (true, _) => Status::PendingApproval,
-            (false, true) => Status::WaitingDcv,
-            (false, false) => Status::Processing,
-        };
-        // The upstream that signs this order now, if it is to be and can be.
-        let signer = if spec.issue_now && status == Status::Processing {
-            Some(self.upstream(&product.upstream)?).filter(|u| u.issues_at_once())
-        } else {
-            None
-        };
-        let at_once = signer.is_some();
         let reference_prefix = if caller.source == Source::Acme { "DCACME-" } else { "" };
-        // Signed before it is recorded, an order is inserted delivered: an
-        // update to deliver it afterwards cost more than the insert (no HOT
-        // update, and PostgreSQL re-checks the foreign keys of a row its own
-        // transaction inserted). Its reference needs its id drawn first.
         // Should the transaction not commit (a refused debit, or a racing
         // retry whose order the insert finds), the certificate goes with it:
         // signed in memory only, never stored or sent, so never usable.
-        let (id, issued) = match signer {
-            Some(upstream) => {
-                let id = orders::next_id(&mut tx).await?;
-                (Some(id), sign_at_once(upstream.as_ref(), format!("{reference_prefix}{id}"), checked, product).await)
+        let issued = match (signer, id) {
+            (Some(upstream), Some(id)) => {
+                sign_at_once(upstream.as_ref(), format!("{reference_prefix}{id}"), checked, product).await
             }
-            None => (None, None),
+            _ => None,
         };
         let sans = checked.names[1..].join("\n");
         let csr_pem = checked.csr.pem();
@@ -349,8 +354,7 @@ impl Orders {
         issued: &Issued,
         audit: &Audit<'_>,
     ) -> Result<i64> {
-        let job_id = jobs::record_done(tx, "issue", order.id).await?;
-        let certificate = delivery::store_certificate(tx, order, job_id, issued)
+        let certificate = delivery::store_certificate(tx, order, None, issued)
             .await?
             .ok_or_else(|| OrderError::Storage(storage::Error::RowNotFound))?;
         delivery::audit_delivery(tx, order.id, &issued.serial, audit).await?;

@@ -1,7 +1,7 @@
 //! Certificates of an order: one per issuance, so reissues keep the old ones.
 
 use crate::sql::{query, query_as, query_scalar};
-use crate::{Conn, Result, now};
+use crate::{Backend, Conn, Result, now};
 
 crate::row_struct! {
     /// One row of `certificates`.
@@ -41,8 +41,9 @@ crate::row_struct! {
 pub struct NewCertificate<'a> {
     /// The order the certificate was issued for.
     pub order_id: i64,
-    /// The issuance job that produced it (one certificate per job).
-    pub job_id: i64,
+    /// The issuance job that produced it (one certificate per job); `None`
+    /// for a certificate signed at once, for which a done job is recorded.
+    pub job_id: Option<i64>,
     /// The serial number, hexadecimal, lower case, no separators.
     pub serial: &'a str,
     /// The common name the certificate was issued for.
@@ -57,26 +58,54 @@ pub struct NewCertificate<'a> {
     pub not_after: i64,
 }
 
+/// The columns a new certificate is inserted with, in the order of its values.
+macro_rules! certificate_columns {
+    () => {
+        "order_id, job_id, serial, cn, leaf_pem, chain_pem, not_before, not_after, created_at"
+    };
+}
+
 /// Stores a certificate once per job; returns its id, or `None` when this job
-/// had already stored one.
+/// had already stored one. A certificate without a job (signed at once) is
+/// recorded with a new job, done, created with it.
 pub async fn insert(c: &mut Conn, n: &NewCertificate<'_>) -> Result<Option<i64>> {
-    query_scalar(
-        "INSERT INTO certificates (order_id, job_id, serial, cn, leaf_pem, chain_pem, not_before,
-                                   not_after, created_at)
-         VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9)
-         ON CONFLICT (job_id) DO NOTHING RETURNING id",
-    )
-    .bind(n.order_id)
-    .bind(n.job_id)
-    .bind(n.serial)
-    .bind(n.cn)
-    .bind(n.leaf_pem)
-    .bind(n.chain_pem)
-    .bind(n.not_before)
-    .bind(n.not_after)
-    .bind(now())
-    .fetch_optional(c)
-    .await
+    let job_id = match (n.job_id, c.backend()) {
+        (Some(id), _) => Some(id),
+        // On PostgreSQL one round trip writes both rows: the statement inserts the job.
+        (None, Backend::Postgres) => None,
+        (None, Backend::Sqlite) => Some(crate::jobs::record_done(c, "issue", n.order_id).await?),
+    };
+    let sql = match job_id {
+        Some(_) => concat!(
+            "INSERT INTO certificates (",
+            certificate_columns!(),
+            ")
+             VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9)
+             ON CONFLICT (job_id) DO NOTHING RETURNING id"
+        ),
+        None => concat!(
+            "WITH j AS (INSERT INTO jobs (kind, order_id, state, attempts, run_after, created_at, updated_at)
+                        VALUES ('issue', $1, 'done', 1, $8, $8, $8) RETURNING id)
+             INSERT INTO certificates (",
+            certificate_columns!(),
+            ")
+             SELECT $1, j.id, $2, $3, $4, $5, $6, $7, $8 FROM j RETURNING id"
+        ),
+    };
+    let q = query_scalar(sql).bind(n.order_id);
+    let q = match job_id {
+        Some(id) => q.bind(id),
+        None => q,
+    };
+    q.bind(n.serial)
+        .bind(n.cn)
+        .bind(n.leaf_pem)
+        .bind(n.chain_pem)
+        .bind(n.not_before)
+        .bind(n.not_after)
+        .bind(now())
+        .fetch_optional(c)
+        .await
 }
 
 /// The statement of [`get_of_account`] (public so that a test can check its

@@ -63,6 +63,17 @@ pub enum Backend {
     Postgres,
 }
 
+/// The statement that starts a write transaction on each backend.
+macro_rules! begin {
+    (sqlite) => {
+        "BEGIN IMMEDIATE"
+    };
+    (postgres) => {
+        "BEGIN"
+    };
+}
+pub(crate) use begin;
+
 /// The database: a pool plus the backend it runs on.
 #[derive(Clone, Debug)]
 pub struct Db {
@@ -166,11 +177,20 @@ impl Db {
     pub async fn begin(&self) -> Result<Tx> {
         let mut conn = self.acquire_writer().await?;
         conn.begin(match self.backend {
-            Backend::Sqlite => "BEGIN IMMEDIATE",
-            Backend::Postgres => "BEGIN",
+            Backend::Sqlite => begin!(sqlite),
+            Backend::Postgres => begin!(postgres),
         })
         .await?;
         Ok(Tx(conn))
+    }
+
+    /// Starts a write transaction as [`Db::begin`] does with `sql`, the
+    /// backend's `begin!` followed by a statement without parameters that
+    /// selects one integer, in one round trip; returns the integer too.
+    pub(crate) async fn begin_selecting(&self, sql: &'static str) -> Result<(Tx, i64)> {
+        let mut conn = self.acquire_writer().await?;
+        let value = conn.begin_selecting(sql).await?;
+        Ok((Tx(conn), value))
     }
 
     /// On SQLite, waits for this process's turn to write: writers of one

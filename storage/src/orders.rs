@@ -1,7 +1,7 @@
 //! Orders: what was asked, how it was paid, and where it stands.
 
-use crate::sql::{query, query_as, query_built, query_scalar};
-use crate::{Backend, Conn, Result, now};
+use crate::sql::{query, query_as, query_built};
+use crate::{Backend, Conn, Db, Result, Tx, now};
 
 crate::row_struct! {
     /// One row of `orders`.
@@ -98,7 +98,7 @@ pub struct NewOrder<'a> {
     pub upstream: &'a str,
     /// Prefix of the reference: empty for plain numbers, `DCACME-` for ACME.
     pub reference_prefix: &'a str,
-    /// The id drawn beforehand with [`next_id`], or `None` to draw it in the insert.
+    /// The id drawn beforehand with [`begin_with_next_id`], or `None` to draw it in the insert.
     pub id: Option<i64>,
     /// The upstream's reference, for an order inserted delivered.
     pub upstream_ref: Option<&'a str>,
@@ -137,14 +137,15 @@ macro_rules! insert_order {
     };
 }
 
-/// Draws the id of an order to be inserted in the same transaction, for an
-/// order whose reference is needed before it is recorded.
-pub async fn next_id(c: &mut Conn) -> Result<i64> {
-    let sql = match c.backend() {
-        Backend::Postgres => concat!("SELECT ", next_id!(postgres)),
-        Backend::Sqlite => concat!("SELECT ", next_id!(sqlite)),
-    };
-    query_scalar(sql).fetch_one(c).await
+/// Starts a write transaction and draws in it the id of an order to be
+/// inserted there, for an order whose reference is needed before it is
+/// recorded; on PostgreSQL in the same round trip as the `BEGIN`.
+pub async fn begin_with_next_id(db: &Db) -> Result<(Tx, i64)> {
+    db.begin_selecting(match db.backend() {
+        Backend::Postgres => concat!(crate::db::begin!(postgres), "; SELECT ", next_id!(postgres)),
+        Backend::Sqlite => concat!(crate::db::begin!(sqlite), "; SELECT ", next_id!(sqlite)),
+    })
+    .await
 }
 
 /// Inserts an order with its reference and returns it as stored, in one

@@ -186,6 +186,13 @@ impl Pooled {
         self.conn.batch(statement).await
     }
 
+    /// As [`Pooled::begin`], with a statement that selects one integer after
+    /// the `BEGIN` in `sql`, sent together; returns the integer.
+    pub(crate) async fn begin_selecting(&mut self, sql: &'static str) -> Result<i64> {
+        self.in_transaction = true;
+        self.conn.batch_scalar(sql).await
+    }
+
     /// Runs `COMMIT`; only once it succeeded is the connection outside a
     /// transaction (a failed or cancelled commit is rolled back on drop).
     pub(crate) async fn commit(&mut self) -> Result<()> {

@@ -76,6 +76,22 @@ impl Conn {
         }
     }
 
+    /// Runs statements that take no parameters, the last of which selects one
+    /// integer, and returns it: on PostgreSQL in one round trip.
+    pub(crate) async fn batch_scalar(&mut self, sql: &'static str) -> Result<i64> {
+        let (before, last) = sql.rsplit_once(';').unwrap_or(("", sql));
+        for _ in sql.split(';') {
+            counted();
+        }
+        match self {
+            Conn::Sqlite { conn, .. } => {
+                conn.execute_batch(before)?;
+                Ok(conn.prepare_cached(last)?.query_row([], |r| r.get(0))?)
+            }
+            Conn::Postgres(c) => Ok(sqlx::raw_sql(sql).fetch_one(c).await?.try_get(0)?),
+        }
+    }
+
     /// True when the connection still answers (an SQLite file always does).
     pub async fn ping(&mut self) -> bool {
         match self {

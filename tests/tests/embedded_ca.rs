@@ -208,6 +208,24 @@ async fn an_order_signed_at_once_is_inserted_delivered_with_the_id_it_was_signed
         assert_eq!(stored.upstream_ref.as_deref(), Some(serial.as_str()), "{b}: the serial is its reference upstream");
         assert_eq!(stored.reference, Some(stored.id.to_string()), "{b}: the reference names the id drawn for it");
         assert_eq!((stored.status.as_str(), stored.updated_at), (first.order.status.as_str(), first.order.updated_at));
+        // The certificate is recorded under a job of its own, done (on
+        // PostgreSQL both rows are written by one statement).
+        let jobs: Vec<(i64, String, String)> = storage::sql::query_as(
+            "SELECT j.id, j.kind, j.state FROM jobs j WHERE j.order_id = $1
+               AND j.id = (SELECT c.job_id FROM certificates c WHERE c.id = $2)",
+        )
+        .bind(stored.id)
+        .bind(certificate)
+        .fetch_all(&mut c)
+        .await
+        .unwrap();
+        let all: i64 = storage::sql::query_scalar("SELECT COUNT(*) FROM jobs WHERE order_id = $1")
+            .bind(stored.id)
+            .fetch_one(&mut c)
+            .await
+            .unwrap();
+        assert_eq!((jobs.len(), all), (1, 1), "{b}: {jobs:?}");
+        assert_eq!((jobs[0].1.as_str(), jobs[0].2.as_str()), ("issue", "done"), "{b}");
         if b == "postgres" {
             // One version of the row: it was inserted delivered, not updated.
             let ctid: String = storage::sql::query_scalar("SELECT ctid::text FROM orders WHERE id = $1")
