@@ -42,7 +42,7 @@ impl App {
         if url.starts_with("sqlite:") {
             std::fs::create_dir_all(&config.data_dir)?;
         }
-        let db = Db::connect(&url).await?;
+        let db = Db::connect_with(&url, config.database_pool_size).await?;
         db.migrate().await?;
         let key = SecretKey::from_secret(&secret);
         let mut upstreams: Vec<Arc<dyn Upstream>> = Vec::new();

@@ -3,6 +3,7 @@
 //! `CERTGATE_ORDERS__JOB_LEASE_SECS=60`).
 
 use std::collections::BTreeMap;
+use std::num::NonZeroU32;
 use std::path::{Path, PathBuf};
 
 use serde::Deserialize;
@@ -25,6 +26,11 @@ pub struct Config {
     /// `sqlite://FILE` or `postgres://...`; default: `certgate.db` in `data_dir`.
     #[serde(default)]
     pub database_url: Option<String>,
+    /// How many connections this process keeps to its database at most;
+    /// default 8 on SQLite, 16 on PostgreSQL. Several instances on one
+    /// PostgreSQL need instances × this below its `max_connections`.
+    #[serde(default)]
+    pub database_pool_size: Option<NonZeroU32>,
     /// Seals stored secrets (EAB HMAC keys, CA keys). Keep it out of the
     /// database's backups; losing it loses those secrets.
     #[serde(default)]

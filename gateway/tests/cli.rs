@@ -83,6 +83,17 @@ fn configuration_errors_are_clear() {
     let out = check("10.0.0.1,not-an-address");
     assert!(String::from_utf8_lossy(&out.stderr).contains("trusted_proxies"), "{out:?}");
 
+    // A pool of no connection could serve nothing: refused, naming the key.
+    let out = Command::new(BIN)
+        .env("CERTGATE_DATABASE_POOL_SIZE", "0")
+        .arg("--config")
+        .arg(&cfg)
+        .arg("check-config")
+        .output()
+        .unwrap();
+    assert!(!out.status.success());
+    assert!(String::from_utf8_lossy(&out.stderr).contains("database_pool_size"), "{out:?}");
+
     std::fs::write(&cfg, format!("secret_key = \"{SECRET}\"\nlisten = \"127.0.0.1:9\"\n")).unwrap();
     let out = Command::new(BIN).arg("--config").arg(&cfg).arg("check-config").output().unwrap();
     assert!(out.status.success(), "{}", String::from_utf8_lossy(&out.stderr));

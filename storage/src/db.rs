@@ -1,3 +1,4 @@
+use std::num::NonZeroU32;
 use std::ops::{Deref, DerefMut};
 use std::sync::Arc;
 use std::time::{Duration, Instant};
@@ -63,6 +64,14 @@ pub enum Backend {
     Postgres,
 }
 
+/// How many connections a process keeps to an SQLite file at most, unless
+/// configured otherwise: readers beside the one writer.
+pub const SQLITE_POOL_SIZE: u32 = 8;
+
+/// How many connections a process keeps to PostgreSQL at most, unless
+/// configured otherwise.
+pub const POSTGRES_POOL_SIZE: u32 = 16;
+
 /// The statement that starts a write transaction on each backend.
 macro_rules! begin {
     (sqlite) => {
@@ -90,6 +99,12 @@ static MIGRATE_POSTGRES: sqlx::migrate::Migrator = sqlx::migrate!("./migrations/
 impl Db {
     /// Connects to `sqlite://FILE` (created if missing) or `postgres://...`.
     pub async fn connect(url: &str) -> Result<Db> {
+        Db::connect_with(url, None).await
+    }
+
+    /// As [`Db::connect`], keeping at most `pool_size` connections open
+    /// (default: [`SQLITE_POOL_SIZE`] or [`POSTGRES_POOL_SIZE`]).
+    pub async fn connect_with(url: &str, pool_size: Option<NonZeroU32>) -> Result<Db> {
         let backend = if url.starts_with("sqlite:") {
             Backend::Sqlite
         } else if url.starts_with("postgres:") || url.starts_with("postgresql:") {
@@ -104,9 +119,12 @@ impl Db {
             url.to_string()
         };
         let (options, size) = match backend {
-            Backend::Sqlite => (sqlite_options(&url)?, 8),
-            Backend::Postgres => (Options::Postgres(Box::new(sqlx::postgres::PgConnectOptions::from_str(&url)?)), 16),
+            Backend::Sqlite => (sqlite_options(&url)?, SQLITE_POOL_SIZE),
+            Backend::Postgres => {
+                (Options::Postgres(Box::new(sqlx::postgres::PgConnectOptions::from_str(&url)?)), POSTGRES_POOL_SIZE)
+            }
         };
+        let size = pool_size.map_or(size, NonZeroU32::get);
         let pool = Pool::new(options, size, Duration::from_secs(30));
         if backend == Backend::Sqlite {
             pool.acquire().await?.batch("PRAGMA journal_mode = WAL").await?;

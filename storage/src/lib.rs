@@ -30,7 +30,9 @@ pub mod sql;
 pub mod upstream_accounts;
 pub mod users;
 
-pub use db::{Backend, Db, Tx, WRITE_TURN_HELD, WRITE_TURN_WAIT, WriteTurn, Writer, commit};
+pub use db::{
+    Backend, Db, POSTGRES_POOL_SIZE, SQLITE_POOL_SIZE, Tx, WRITE_TURN_HELD, WRITE_TURN_WAIT, WriteTurn, Writer, commit,
+};
 pub use error::{Error, Result};
 pub use pool::{Pooled, RECHECK};
 pub use sql::{Conn, STATEMENTS};

@@ -3,6 +3,7 @@
 //! leak into the next borrower: a transaction dropped or cancelled half-way is
 //! rolled back, and a connection the server killed is replaced.
 
+use std::num::NonZeroU32;
 use std::time::Duration;
 
 use certgate_tests::TestDb;
@@ -137,4 +138,24 @@ async fn postgres_is_reachable_over_its_unix_socket() {
     drop(c);
     db.close().await;
     tdb.cleanup().await;
+}
+
+/// A configured pool size bounds the connections a process opens (several
+/// instances on one PostgreSQL share its `max_connections`): the next
+/// borrower waits until one comes back.
+#[tokio::test]
+async fn the_pool_lends_at_most_its_configured_size() {
+    for tdb in TestDb::all().await {
+        let b = tdb.backend;
+        let db = Db::connect_with(&tdb.url, NonZeroU32::new(2)).await.unwrap();
+        let (first, second) = (db.acquire().await.unwrap(), db.acquire().await.unwrap());
+        let third = tokio::time::timeout(Duration::from_millis(300), db.acquire()).await;
+        assert!(third.is_err(), "{b}: a third connection was lent");
+        drop(first);
+        let third = tokio::time::timeout(Duration::from_secs(5), db.acquire()).await;
+        assert!(matches!(third, Ok(Ok(_))), "{b}: the connection given back was not lent again");
+        drop((second, third));
+        db.close().await;
+        tdb.cleanup().await;
+    }
 }
