@@ -27,8 +27,9 @@ pub struct Config {
     #[serde(default)]
     pub database_url: Option<String>,
     /// How many connections this process keeps to its database at most;
-    /// default 8 on SQLite, 16 on PostgreSQL. Several instances on one
-    /// PostgreSQL need instances × this below its `max_connections`.
+    /// default 8 on SQLite, and on PostgreSQL 4 per core, from 4 to 16.
+    /// Several instances on one PostgreSQL need instances × this below its
+    /// `max_connections`.
     #[serde(default)]
     pub database_pool_size: Option<NonZeroU32>,
     /// Seals stored secrets (EAB HMAC keys, CA keys). Keep it out of the

@@ -69,8 +69,13 @@ pub enum Backend {
 pub const SQLITE_POOL_SIZE: u32 = 8;
 
 /// How many connections a process keeps to PostgreSQL at most, unless
-/// configured otherwise.
-pub const POSTGRES_POOL_SIZE: u32 = 16;
+/// configured otherwise: four per core this process may use, from 4 to 16.
+/// More only queue inside PostgreSQL: on 2 cores, 8 kept the rate of 16 at
+/// 16 clients with a lower p99 and less CPU in PostgreSQL (BENCHMARKS.md).
+pub fn postgres_pool_size() -> u32 {
+    let cores = std::thread::available_parallelism().map_or(4, |n| u32::try_from(n.get()).unwrap_or(u32::MAX));
+    cores.saturating_mul(4).clamp(4, 16)
+}
 
 /// The statement that starts a write transaction on each backend.
 macro_rules! begin {
@@ -103,7 +108,7 @@ impl Db {
     }
 
     /// As [`Db::connect`], keeping at most `pool_size` connections open
-    /// (default: [`SQLITE_POOL_SIZE`] or [`POSTGRES_POOL_SIZE`]).
+    /// (default: [`SQLITE_POOL_SIZE`] or [`postgres_pool_size`]).
     pub async fn connect_with(url: &str, pool_size: Option<NonZeroU32>) -> Result<Db> {
         let backend = if url.starts_with("sqlite:") {
             Backend::Sqlite
@@ -121,7 +126,7 @@ impl Db {
         let (options, size) = match backend {
             Backend::Sqlite => (sqlite_options(&url)?, SQLITE_POOL_SIZE),
             Backend::Postgres => {
-                (Options::Postgres(Box::new(sqlx::postgres::PgConnectOptions::from_str(&url)?)), POSTGRES_POOL_SIZE)
+                (Options::Postgres(Box::new(sqlx::postgres::PgConnectOptions::from_str(&url)?)), postgres_pool_size())
             }
         };
         let size = pool_size.map_or(size, NonZeroU32::get);

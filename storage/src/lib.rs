@@ -31,7 +31,7 @@ pub mod upstream_accounts;
 pub mod users;
 
 pub use db::{
-    Backend, Db, POSTGRES_POOL_SIZE, SQLITE_POOL_SIZE, Tx, WRITE_TURN_HELD, WRITE_TURN_WAIT, WriteTurn, Writer, commit,
+    Backend, Db, SQLITE_POOL_SIZE, Tx, WRITE_TURN_HELD, WRITE_TURN_WAIT, WriteTurn, Writer, commit, postgres_pool_size,
 };
 pub use error::{Error, Result};
 pub use pool::{Pooled, RECHECK};

@@ -141,21 +141,30 @@ async fn postgres_is_reachable_over_its_unix_socket() {
 }
 
 /// A configured pool size bounds the connections a process opens (several
-/// instances on one PostgreSQL share its `max_connections`): the next
-/// borrower waits until one comes back.
+/// instances on one PostgreSQL share its `max_connections`), and so does the
+/// backend's default: the next borrower waits until one comes back.
 #[tokio::test]
-async fn the_pool_lends_at_most_its_configured_size() {
+async fn the_pool_lends_at_most_its_configured_or_default_size() {
     for tdb in TestDb::all().await {
         let b = tdb.backend;
-        let db = Db::connect_with(&tdb.url, NonZeroU32::new(2)).await.unwrap();
-        let (first, second) = (db.acquire().await.unwrap(), db.acquire().await.unwrap());
-        let third = tokio::time::timeout(Duration::from_millis(300), db.acquire()).await;
-        assert!(third.is_err(), "{b}: a third connection was lent");
-        drop(first);
-        let third = tokio::time::timeout(Duration::from_secs(5), db.acquire()).await;
-        assert!(matches!(third, Ok(Ok(_))), "{b}: the connection given back was not lent again");
-        drop((second, third));
-        db.close().await;
+        let default = match tdb.db.backend() {
+            storage::Backend::Sqlite => storage::SQLITE_POOL_SIZE,
+            storage::Backend::Postgres => storage::postgres_pool_size(),
+        };
+        for (configured, size) in [(NonZeroU32::new(2), 2), (None, default)] {
+            let db = Db::connect_with(&tdb.url, configured).await.unwrap();
+            let mut lent = Vec::new();
+            for _ in 0..size {
+                lent.push(db.acquire().await.unwrap());
+            }
+            let next = tokio::time::timeout(Duration::from_millis(300), db.acquire()).await;
+            assert!(next.is_err(), "{b}: a connection beyond {size} was lent");
+            lent.pop();
+            let next = tokio::time::timeout(Duration::from_secs(5), db.acquire()).await;
+            assert!(matches!(next, Ok(Ok(_))), "{b}: the connection given back was not lent again");
+            drop((lent, next));
+            db.close().await;
+        }
         tdb.cleanup().await;
     }
 }
