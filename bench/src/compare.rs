@@ -154,6 +154,18 @@ fn base64_decode(s: &str) -> Vec<u8> {
     base64::engine::general_purpose::URL_SAFE_NO_PAD.decode(s).expect("base64url")
 }
 
+/// The PostgreSQL a comparison uses unless told: the local server over its
+/// Unix socket when there is one (what `deploy/` recommends for PostgreSQL
+/// on the same machine: neither TCP nor TLS), else over TCP.
+pub fn default_postgres_url() -> String {
+    const SOCKET_DIR: &str = "/var/run/postgresql";
+    if std::path::Path::new(SOCKET_DIR).join(".s.PGSQL.5432").exists() {
+        format!("postgres://postgres@localhost/test?host={SOCKET_DIR}")
+    } else {
+        "postgres://postgres@127.0.0.1:5432/test".into()
+    }
+}
+
 /// Runs the comparison and prints the tables.
 pub async fn run(opts: Options) {
     let floor = tokio::task::spawn_blocking(|| crate::floor::measure(2000)).await.expect("floor");
@@ -161,6 +173,7 @@ pub async fn run(opts: Options) {
     let (mut rows, mut half) = (Vec::new(), Vec::new());
     certgate_runs(&opts, "certgate SQLite", TestDb::sqlite().await, &mut rows, &mut half).await;
     if let Some(url) = &opts.postgres {
+        println!("PostgreSQL: {url}");
         let tdb = crate::bench_db(Some(url.clone())).await;
         certgate_runs(&opts, "certgate PostgreSQL", tdb, &mut rows, &mut half).await;
     }

@@ -90,9 +90,11 @@ enum Cmd {
         /// The certgate binary (default: the one beside this bench binary).
         #[arg(long)]
         certgate: Option<PathBuf>,
-        /// A PostgreSQL URL whose user may create databases.
-        #[arg(long, default_value = "postgres://postgres@127.0.0.1:5432/test")]
-        postgres: String,
+        /// A PostgreSQL URL whose user may create databases [default: the
+        /// local server over its Unix socket when it has one here, else
+        /// postgres://postgres@127.0.0.1:5432/test]
+        #[arg(long)]
+        postgres: Option<String>,
         /// Skip PostgreSQL.
         #[arg(long)]
         no_postgres: bool,
@@ -229,7 +231,7 @@ async fn main() {
         } => {
             let opts = compare::Options {
                 certgate: certgate.unwrap_or_else(gateway::default_binary),
-                postgres: (!no_postgres).then_some(postgres),
+                postgres: (!no_postgres).then(|| postgres.unwrap_or_else(compare::default_postgres_url)),
                 levels: clients,
                 issuances,
                 pebble_issuances,
