@@ -93,6 +93,14 @@ fn configuration_errors_are_clear() {
         .unwrap();
     assert!(!out.status.success());
     assert!(String::from_utf8_lossy(&out.stderr).contains("database_pool_size"), "{out:?}");
+    let out = Command::new(BIN)
+        .env("CERTGATE_DATABASE_POOL_SIZE", "4")
+        .arg("--config")
+        .arg(&cfg)
+        .arg("check-config")
+        .output()
+        .unwrap();
+    assert!(out.status.success(), "{}", String::from_utf8_lossy(&out.stderr));
 
     std::fs::write(&cfg, format!("secret_key = \"{SECRET}\"\nlisten = \"127.0.0.1:9\"\n")).unwrap();
     let out = Command::new(BIN).arg("--config").arg(&cfg).arg("check-config").output().unwrap();

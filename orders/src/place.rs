@@ -190,7 +190,9 @@ impl Orders {
         // update to deliver it afterwards cost more than the insert (no HOT
         // update, and PostgreSQL re-checks the foreign keys of a row its own
         // transaction inserted). Its reference needs its id drawn first,
-        // with the transaction's start.
+        // with the transaction's start, so before the price is checked: a
+        // refused quote then leaves a gap in PostgreSQL's order ids, as a
+        // refused debit always did. The upstream is looked up before that too.
         let (mut tx, id) = if at_once {
             let (tx, id) = orders::begin_with_next_id(self.db()).await?;
             (tx, Some(id))

@@ -73,7 +73,7 @@ pub async fn insert(c: &mut Conn, n: &NewCertificate<'_>) -> Result<Option<i64>>
         (Some(id), _) => Some(id),
         // On PostgreSQL one round trip writes both rows: the statement inserts the job.
         (None, Backend::Postgres) => None,
-        (None, Backend::Sqlite) => Some(crate::jobs::record_done(c, "issue", n.order_id).await?),
+        (None, Backend::Sqlite) => Some(crate::jobs::record_done(c, n.order_id).await?),
     };
     let sql = match job_id {
         Some(_) => concat!(
@@ -84,8 +84,9 @@ pub async fn insert(c: &mut Conn, n: &NewCertificate<'_>) -> Result<Option<i64>>
              ON CONFLICT (job_id) DO NOTHING RETURNING id"
         ),
         None => concat!(
-            "WITH j AS (INSERT INTO jobs (kind, order_id, state, attempts, run_after, created_at, updated_at)
-                        VALUES ('issue', $1, 'done', 1, $8, $8, $8) RETURNING id)
+            "WITH j AS (",
+            crate::jobs::insert_done_issuance!("$1", "$8"),
+            ")
              INSERT INTO certificates (",
             certificate_columns!(),
             ")

@@ -72,8 +72,13 @@ pub const SQLITE_POOL_SIZE: u32 = 8;
 /// configured otherwise: four per core this process may use, from 4 to 16.
 /// More only queue inside PostgreSQL: on 2 cores, 8 kept the rate of 16 at
 /// 16 clients with a lower p99 and less CPU in PostgreSQL (BENCHMARKS.md).
+/// The cores are those the process may use (a container's CPU quota counts).
 pub fn postgres_pool_size() -> u32 {
     let cores = std::thread::available_parallelism().map_or(4, |n| u32::try_from(n.get()).unwrap_or(u32::MAX));
+    postgres_pool_size_for(cores)
+}
+
+fn postgres_pool_size_for(cores: u32) -> u32 {
     cores.saturating_mul(4).clamp(4, 16)
 }
 
@@ -211,6 +216,12 @@ impl Db {
     /// backend's `begin!` followed by a statement without parameters that
     /// selects one integer, in one round trip; returns the integer too.
     pub(crate) async fn begin_selecting(&self, sql: &'static str) -> Result<(Tx, i64)> {
+        let begin = match self.backend {
+            Backend::Sqlite => concat!(begin!(sqlite), ";"),
+            Backend::Postgres => concat!(begin!(postgres), ";"),
+        };
+        // A deferred BEGIN on SQLite would give up the write lock taken at once.
+        debug_assert!(sql.starts_with(begin) && sql.matches(';').count() == 1, "{sql}");
         let mut conn = self.acquire_writer().await?;
         let value = conn.begin_selecting(sql).await?;
         Ok((Tx(conn), value))
@@ -281,6 +292,12 @@ pub async fn commit(mut tx: Tx) -> Result<()> {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn the_postgres_pool_is_four_connections_per_core_from_4_to_16() {
+        let sizes: Vec<u32> = [0, 1, 2, 3, 4, 64, u32::MAX].into_iter().map(postgres_pool_size_for).collect();
+        assert_eq!(sizes, [4, 4, 8, 12, 16, 16, 16]);
+    }
 
     fn file_and_flags(url: &str) -> Option<(String, rusqlite::OpenFlags)> {
         match sqlite_options(url) {

@@ -60,20 +60,32 @@ pub async fn enqueue(
     .await
 }
 
-/// Records a job that was done as soon as it was created (an issuance signed
-/// inside the order's transaction), so that its certificate has a job like
-/// every other; returns its id.
-pub async fn record_done(c: &mut Conn, kind: &str, order_id: i64) -> Result<i64> {
-    let t = now();
-    query_scalar(
-        "INSERT INTO jobs (kind, order_id, state, attempts, run_after, created_at, updated_at)
-         VALUES ($1, $2, 'done', 1, $3, $3, $3) RETURNING id",
-    )
-    .bind(kind)
-    .bind(order_id)
-    .bind(t)
-    .fetch_one(c)
-    .await
+/// The statement that records an issuance job done as it is created, with
+/// the placeholders of its order id and time: [`record_done`] runs it alone,
+/// and on PostgreSQL `certificates::insert` runs it with the certificate.
+macro_rules! insert_done_issuance {
+    ($order_id:literal, $time:literal) => {
+        concat!(
+            "INSERT INTO jobs (kind, order_id, state, attempts, run_after, created_at, updated_at) VALUES ('issue', ",
+            $order_id,
+            ", 'done', 1, ",
+            $time,
+            ", ",
+            $time,
+            ", ",
+            $time,
+            ") RETURNING id"
+        )
+    };
+}
+pub(crate) use insert_done_issuance;
+
+/// Records an issuance job that was done as soon as it was created (an order
+/// signed inside its own transaction), so that its certificate has a job like
+/// every other; returns its id. On PostgreSQL `certificates::insert` writes
+/// this job itself, in the certificate's statement.
+pub async fn record_done(c: &mut Conn, order_id: i64) -> Result<i64> {
+    query_scalar(insert_done_issuance!("$1", "$2")).bind(order_id).bind(now()).fetch_one(c).await
 }
 
 /// The job that is runnable first at `$1`, as [`claim`] looks for it (public

@@ -79,6 +79,7 @@ impl Conn {
     /// Runs statements that take no parameters, the last of which selects one
     /// integer, and returns it: on PostgreSQL in one round trip.
     pub(crate) async fn batch_scalar(&mut self, sql: &'static str) -> Result<i64> {
+        debug_assert!(!sql.trim_end().ends_with(';'), "the selecting statement comes last: {sql}");
         let (before, last) = sql.rsplit_once(';').unwrap_or(("", sql));
         for _ in sql.split(';') {
             counted();

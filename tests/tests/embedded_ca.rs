@@ -210,9 +210,13 @@ async fn an_order_signed_at_once_is_inserted_delivered_with_the_id_it_was_signed
         assert_eq!((stored.status.as_str(), stored.updated_at), (first.order.status.as_str(), first.order.updated_at));
         // The certificate is recorded under a job of its own, done (on
         // PostgreSQL both rows are written by one statement).
+        // Both backends write the same job: done at its first attempt, never
+        // leased, due, created and updated at the same moment.
         let jobs: Vec<(i64, String, String)> = storage::sql::query_as(
             "SELECT j.id, j.kind, j.state FROM jobs j WHERE j.order_id = $1
-               AND j.id = (SELECT c.job_id FROM certificates c WHERE c.id = $2)",
+               AND j.id = (SELECT c.job_id FROM certificates c WHERE c.id = $2)
+               AND j.attempts = 1 AND j.lease_owner IS NULL AND j.lease_until IS NULL
+               AND j.run_after = j.created_at AND j.updated_at = j.created_at",
         )
         .bind(stored.id)
         .bind(certificate)

@@ -5,9 +5,12 @@
 -- records its job done; ACME orders carry no client reference; an ACME
 -- order has no certgate order until it is finalized. Each query that uses
 -- them names the indexed value (`state = 'queued'`, `client_ref = $n`,
--- `order_id = $n`), which implies the index's condition.
+-- `order_id = $n`), which implies the index's condition. The worker takes
+-- the queued job due first, oldest first among those due the same second.
+-- The indexes are built in the migration's transaction, not CONCURRENTLY:
+-- on a large database, writes to these tables wait for the build.
 DROP INDEX jobs_ready;
-CREATE INDEX jobs_queued ON jobs (run_after) WHERE state = 'queued';
+CREATE INDEX jobs_queued ON jobs (run_after, id) WHERE state = 'queued';
 DROP INDEX orders_account_client_ref;
 CREATE INDEX orders_account_client_ref ON orders (account_id, client_ref) WHERE client_ref IS NOT NULL;
 DROP INDEX acme_orders_order;
