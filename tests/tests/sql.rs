@@ -139,6 +139,8 @@ async fn row_structs_read_columns_by_name_in_any_order_prefixed_or_not() {
         // A missing column is an error that names it.
         let missing = query_as::<Probe>("SELECT 'a' AS tag, 1 AS n").fetch_one(&mut c).await.map(|_| ()).unwrap_err();
         assert!(missing.to_string().contains("data"), "{b}: {missing}");
+        drop(c);
+        tdb.cleanup().await;
     }
 }
 
