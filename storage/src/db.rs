@@ -82,17 +82,6 @@ fn postgres_pool_size_for(cores: u32) -> u32 {
     cores.saturating_mul(4).clamp(4, 16)
 }
 
-/// The statement that starts a write transaction on each backend.
-macro_rules! begin {
-    (sqlite) => {
-        "BEGIN IMMEDIATE"
-    };
-    (postgres) => {
-        "BEGIN"
-    };
-}
-pub(crate) use begin;
-
 /// The database: a pool plus the backend it runs on.
 #[derive(Clone, Debug)]
 pub struct Db {
@@ -204,27 +193,24 @@ impl Db {
     /// "database is locked" when another writer got there first.
     pub async fn begin(&self) -> Result<Tx> {
         let mut conn = self.acquire_writer().await?;
-        conn.begin(match self.backend {
-            Backend::Sqlite => begin!(sqlite),
-            Backend::Postgres => begin!(postgres),
-        })
-        .await?;
+        conn.begin(self.begin_statement()).await?;
         Ok(Tx(conn))
     }
 
-    /// Starts a write transaction as [`Db::begin`] does with `sql`, the
-    /// backend's `begin!` followed by a statement without parameters that
-    /// selects one integer, in one round trip; returns the integer too.
-    pub(crate) async fn begin_selecting(&self, sql: &'static str) -> Result<(Tx, i64)> {
-        let begin = match self.backend {
-            Backend::Sqlite => concat!(begin!(sqlite), ";"),
-            Backend::Postgres => concat!(begin!(postgres), ";"),
-        };
-        // A deferred BEGIN on SQLite would give up the write lock taken at once.
-        debug_assert!(sql.starts_with(begin) && sql.matches(';').count() == 1, "{sql}");
+    /// Starts a write transaction as [`Db::begin`] does and runs `select`, a
+    /// statement of this backend without parameters that selects one
+    /// integer, in the same round trip; returns the integer too.
+    pub(crate) async fn begin_selecting(&self, select: &'static str) -> Result<(Tx, i64)> {
         let mut conn = self.acquire_writer().await?;
-        let value = conn.begin_selecting(sql).await?;
+        let value = conn.begin_selecting(self.begin_statement(), select).await?;
         Ok((Tx(conn), value))
+    }
+
+    fn begin_statement(&self) -> &'static str {
+        match self.backend {
+            Backend::Sqlite => "BEGIN IMMEDIATE",
+            Backend::Postgres => "BEGIN",
+        }
     }
 
     /// On SQLite, waits for this process's turn to write: writers of one

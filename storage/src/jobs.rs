@@ -84,7 +84,7 @@ pub(crate) use insert_done_issuance;
 /// signed inside its own transaction), so that its certificate has a job like
 /// every other; returns its id. On PostgreSQL `certificates::insert` writes
 /// this job itself, in the certificate's statement.
-pub async fn record_done(c: &mut Conn, order_id: i64) -> Result<i64> {
+pub(crate) async fn record_done(c: &mut Conn, order_id: i64) -> Result<i64> {
     query_scalar(insert_done_issuance!("$1", "$2")).bind(order_id).bind(now()).fetch_one(c).await
 }
 

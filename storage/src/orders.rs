@@ -142,8 +142,8 @@ macro_rules! insert_order {
 /// recorded; on PostgreSQL in the same round trip as the `BEGIN`.
 pub async fn begin_with_next_id(db: &Db) -> Result<(Tx, i64)> {
     db.begin_selecting(match db.backend() {
-        Backend::Postgres => concat!(crate::db::begin!(postgres), "; SELECT ", next_id!(postgres)),
-        Backend::Sqlite => concat!(crate::db::begin!(sqlite), "; SELECT ", next_id!(sqlite)),
+        Backend::Postgres => concat!("SELECT ", next_id!(postgres)),
+        Backend::Sqlite => concat!("SELECT ", next_id!(sqlite)),
     })
     .await
 }

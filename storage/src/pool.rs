@@ -186,11 +186,11 @@ impl Pooled {
         self.conn.batch(statement).await
     }
 
-    /// As [`Pooled::begin`], with a statement that selects one integer after
-    /// the `BEGIN` in `sql`, sent together; returns the integer.
-    pub(crate) async fn begin_selecting(&mut self, sql: &'static str) -> Result<i64> {
+    /// As [`Pooled::begin`], then `select`, which selects one integer, sent
+    /// together; returns the integer.
+    pub(crate) async fn begin_selecting(&mut self, begin: &'static str, select: &'static str) -> Result<i64> {
         self.in_transaction = true;
-        self.conn.batch_scalar(sql).await
+        self.conn.begin_selecting(begin, select).await
     }
 
     /// Runs `COMMIT`; only once it succeeded is the connection outside a

@@ -76,20 +76,21 @@ impl Conn {
         }
     }
 
-    /// Runs statements that take no parameters, the last of which selects one
-    /// integer, and returns it: on PostgreSQL in one round trip.
-    pub(crate) async fn batch_scalar(&mut self, sql: &'static str) -> Result<i64> {
-        debug_assert!(!sql.trim_end().ends_with(';'), "the selecting statement comes last: {sql}");
-        let (before, last) = sql.rsplit_once(';').unwrap_or(("", sql));
-        for _ in sql.split(';') {
-            counted();
-        }
+    /// Runs `begin`, then `select`, a statement without parameters that
+    /// selects one integer, and returns it: on PostgreSQL in one round trip.
+    pub(crate) async fn begin_selecting(&mut self, begin: &'static str, select: &'static str) -> Result<i64> {
+        counted();
+        counted();
         match self {
             Conn::Sqlite { conn, .. } => {
-                conn.execute_batch(before)?;
-                Ok(conn.prepare_cached(last)?.query_row([], |r| r.get(0))?)
+                conn.execute_batch(begin)?;
+                Ok(conn.prepare_cached(select)?.query_row([], |r| r.get(0))?)
             }
-            Conn::Postgres(c) => Ok(sqlx::raw_sql(sql).fetch_one(c).await?.try_get(0)?),
+            Conn::Postgres(c) => {
+                // Both parts are the caller's static texts.
+                let sql = sqlx::AssertSqlSafe(format!("{begin}; {select}"));
+                Ok(sqlx::raw_sql(sql).fetch_one(c).await?.try_get(0)?)
+            }
         }
     }
 
