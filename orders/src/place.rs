@@ -185,7 +185,6 @@ impl Orders {
         } else {
             None
         };
-        let at_once = signer.is_some();
         // Signed before it is recorded, an order is inserted delivered: an
         // update to deliver it afterwards cost more than the insert (no HOT
         // update, and PostgreSQL re-checks the foreign keys of a row its own
@@ -193,12 +192,14 @@ impl Orders {
         // with the transaction's start, so before the price is checked: a
         // refused quote then leaves a gap in PostgreSQL's order ids, as a
         // refused debit always did. The upstream is looked up before that too.
-        let (mut tx, id) = if at_once {
-            let (tx, id) = orders::begin_with_next_id(self.db()).await?;
-            (tx, Some(id))
-        } else {
-            (self.db().begin().await?, None)
+        let (mut tx, signing) = match signer {
+            Some(upstream) => {
+                let (tx, id) = orders::begin_with_next_id(self.db()).await?;
+                (tx, Some((upstream, id)))
+            }
+            None => (self.db().begin().await?, None),
         };
+        let at_once = signing.is_some();
         // The account and the product's price were read with the order's
         // context, just before this transaction: a price or setting an
         // operator changes meanwhile applies from the next order on (as if
@@ -218,11 +219,11 @@ impl Orders {
         // Should the transaction not commit (a refused debit, or a racing
         // retry whose order the insert finds), the certificate goes with it:
         // signed in memory only, never stored or sent, so never usable.
-        let issued = match (signer, id) {
-            (Some(upstream), Some(id)) => {
+        let issued = match signing {
+            Some((upstream, id)) => {
                 sign_at_once(upstream.as_ref(), format!("{reference_prefix}{id}"), checked, product).await
             }
-            _ => None,
+            None => None,
         };
         let sans = checked.names[1..].join("\n");
         let csr_pem = checked.csr.pem();
@@ -245,7 +246,7 @@ impl Orders {
             status: if issued.is_some() { Status::Delivered.as_str() } else { status.as_str() },
             upstream: &product.upstream,
             reference_prefix,
-            id,
+            id: signing.map(|(_, id)| id),
             upstream_ref: issued.as_ref().map(|i| i.serial.as_str()),
         };
         let Some(mut order) = orders::insert(&mut tx, &new).await? else {
