@@ -68,38 +68,21 @@ fn configuration_errors_are_clear() {
 
     // List-valued keys come from the environment comma-separated, and are checked.
     std::fs::write(&cfg, format!("secret_key = \"{SECRET}\"\n")).unwrap();
-    let check = |proxies: &str| {
-        Command::new(BIN)
-            .env("CERTGATE_TRUSTED_PROXIES", proxies)
-            .env("CERTGATE_ACME__CAA_IDENTITIES", "ca.example,ca2.example")
-            .arg("--config")
-            .arg(&cfg)
-            .arg("check-config")
-            .output()
-            .unwrap()
+    // check-config on that file with these environment variables.
+    let check = |vars: &[(&str, &str)]| {
+        Command::new(BIN).envs(vars.iter().copied()).arg("--config").arg(&cfg).arg("check-config").output().unwrap()
     };
-    let out = check("10.0.0.1, 192.168.0.0/16");
+    let caa = ("CERTGATE_ACME__CAA_IDENTITIES", "ca.example,ca2.example");
+    let out = check(&[("CERTGATE_TRUSTED_PROXIES", "10.0.0.1, 192.168.0.0/16"), caa]);
     assert!(out.status.success(), "{}", String::from_utf8_lossy(&out.stderr));
-    let out = check("10.0.0.1,not-an-address");
+    let out = check(&[("CERTGATE_TRUSTED_PROXIES", "10.0.0.1,not-an-address"), caa]);
     assert!(String::from_utf8_lossy(&out.stderr).contains("trusted_proxies"), "{out:?}");
 
     // A pool of no connection could serve nothing: refused, naming the key.
-    let out = Command::new(BIN)
-        .env("CERTGATE_DATABASE_POOL_SIZE", "0")
-        .arg("--config")
-        .arg(&cfg)
-        .arg("check-config")
-        .output()
-        .unwrap();
+    let out = check(&[("CERTGATE_DATABASE_POOL_SIZE", "0")]);
     assert!(!out.status.success());
     assert!(String::from_utf8_lossy(&out.stderr).contains("database_pool_size"), "{out:?}");
-    let out = Command::new(BIN)
-        .env("CERTGATE_DATABASE_POOL_SIZE", "4")
-        .arg("--config")
-        .arg(&cfg)
-        .arg("check-config")
-        .output()
-        .unwrap();
+    let out = check(&[("CERTGATE_DATABASE_POOL_SIZE", "4")]);
     assert!(out.status.success(), "{}", String::from_utf8_lossy(&out.stderr));
 
     std::fs::write(&cfg, format!("secret_key = \"{SECRET}\"\nlisten = \"127.0.0.1:9\"\n")).unwrap();

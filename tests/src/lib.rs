@@ -446,7 +446,8 @@ pub fn database_url(admin: &str, name: &str) -> String {
     let authority = base.find("://").map_or(0, |i| i + 3);
     match base[authority..].find('/') {
         Some(i) => format!("{}/{name}{query}", &base[..authority + i]),
-        None => format!("{}/{name}{query}", base.trim_end_matches('/')),
+        // No slash after the authority: the URL names no database yet.
+        None => format!("{base}/{name}{query}"),
     }
 }
 
