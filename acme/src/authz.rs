@@ -7,6 +7,7 @@ use axum::http::StatusCode;
 use axum::response::Response;
 use serde_json::{Value, json};
 use storage::acme_orders::{self, AcmeAuthzRow};
+use storage::acme_requests::Names;
 
 use crate::Acme;
 use crate::context::{AcmeRequest, Ctx, KeyMode, Reply, rfc3339};
@@ -62,19 +63,25 @@ fn authz_json(ctx: &Ctx, a: &AcmeAuthzRow) -> Value {
     v
 }
 
+/// The answer to a request naming an authorization that does not exist or
+/// that another account owns.
+pub(crate) fn not_owned() -> Problem {
+    Problem::not_found("no such authorization for this account")
+}
+
 impl Acme {
     async fn own_authz(&self, account_id: i64, id: i64) -> Result<AcmeAuthzRow, Problem> {
         acme_orders::authz_of_account(&mut *self.orders.db().acquire().await?, id, account_id)
             .await?
-            .ok_or_else(|| Problem::not_found("no such authorization for this account"))
+            .ok_or_else(not_owned)
     }
 }
 
 /// `POST authz/<id>`: read it (POST-as-GET) or deactivate it.
 pub(crate) async fn authz(State(acme): State<Acme>, Path((_, id)): Path<(String, i64)>, req: AcmeRequest) -> Response {
     acme.clone()
-        .signed(req, KeyMode::Kid, async |ctx, signed| {
-            let mut a = acme.own_authz(signed.account()?.id, id).await?;
+        .signed_naming(req, KeyMode::Kid, Names::Authz(id), async |ctx, mut signed| {
+            let mut a = signed.take_authz()?;
             let payload = signed.jws.json()?;
             match payload.get("status").and_then(Value::as_str) {
                 Some("deactivated") if a.status == "valid" || a.status == "pending" => {
@@ -104,8 +111,8 @@ pub(crate) async fn challenge(
     req: AcmeRequest,
 ) -> Response {
     acme.clone()
-        .signed(req, KeyMode::Kid, async |ctx, signed| {
-            let mut a = acme.own_authz(signed.account()?.id, id).await?;
+        .signed_naming(req, KeyMode::Kid, Names::Authz(id), async |ctx, mut signed| {
+            let mut a = signed.take_authz()?;
             if !offered(&a).contains(&kind.as_str()) {
                 return Err(Problem::not_found(format!("this authorization offers no {kind} challenge")));
             }

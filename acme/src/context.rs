@@ -11,7 +11,9 @@ use axum::response::{IntoResponse, Response};
 use orders::{AcmeBinding, Caller, Right, Rights, Source};
 use serde_json::Value;
 use storage::acme_accounts::AcmeAccountRow;
-use storage::{acme_accounts, acme_nonces};
+use storage::acme_nonces;
+use storage::acme_orders::{AcmeAuthzRow, AcmeOrderRow};
+use storage::acme_requests::{self, Names, Owned};
 
 use std::net::SocketAddr;
 
@@ -149,12 +151,33 @@ pub(crate) struct Signed {
     pub account: Option<AcmeAccountRow>,
     /// The key that signed.
     pub jwk: Jwk,
+    /// The resource the request's URL names, read with the account.
+    pub owned: Owned,
 }
 
 impl Signed {
     /// The signing account, for `kid` resources.
     pub fn account(&self) -> Result<&AcmeAccountRow, Problem> {
         self.account.as_ref().ok_or_else(|| Problem::malformed("this resource must be signed with a kid"))
+    }
+
+    /// The authorization the request named ([`Names::Authz`]), if the account owns it.
+    pub fn take_authz(&mut self) -> Result<AcmeAuthzRow, Problem> {
+        match std::mem::replace(&mut self.owned, Owned::Nothing) {
+            Owned::Authz(Some(a)) => Ok(a),
+            Owned::Authz(None) => Err(crate::authz::not_owned()),
+            _ => Err(Problem::internal("the request's authorization was not read")),
+        }
+    }
+
+    /// The order the request named ([`Names::Order`]) with its
+    /// authorizations, if the account owns it.
+    pub fn take_order(&mut self) -> Result<(AcmeOrderRow, Vec<AcmeAuthzRow>), Problem> {
+        match std::mem::replace(&mut self.owned, Owned::Nothing) {
+            Owned::Order(Some(o)) => Ok(o),
+            Owned::Order(None) => Err(crate::order::not_owned()),
+            _ => Err(Problem::internal("the request's order was not read")),
+        }
     }
 }
 
@@ -208,7 +231,8 @@ impl Acme {
         Ok(Ctx { base: view.base, dir: binding, ip: view.ip.to_string() })
     }
 
-    /// Checks everything about a signed request and returns its content.
+    /// Checks everything about a signed request and returns its content,
+    /// with the resource it `names` (a `kid` request only) read with its account.
     pub(crate) async fn verify(
         &self,
         ctx: &Ctx,
@@ -216,6 +240,7 @@ impl Acme {
         headers: &HeaderMap,
         body: Body,
         mode: KeyMode,
+        names: Names,
     ) -> Result<Signed, Problem> {
         let ct = headers.get(header::CONTENT_TYPE).and_then(|v| v.to_str().ok()).unwrap_or("");
         if ct.split(';').next().map(str::trim) != Some("application/jose+json") {
@@ -243,9 +268,10 @@ impl Acme {
             None => return Err(Problem::malformed("the JWS has no url")),
         }
         // A nonce not redeemed in this process's memory is redeemed in the
-        // database: with the signer's account when the request names one
-        // (one round trip for both), else on its own.
-        let (account, jwk) = match (&jws.protected.jwk, &jws.protected.kid, mode) {
+        // database: with the signer's account and the resource the request
+        // names when it is signed by an account (one round trip for all),
+        // else on its own.
+        let (account, jwk, owned) = match (&jws.protected.jwk, &jws.protected.kid, mode) {
             (Some(_), Some(_), _) => return Err(Problem::malformed("the JWS has both jwk and kid")),
             (Some(jwk), None, KeyMode::Jwk | KeyMode::Either) => {
                 if let Some(expires_at) = expires_at {
@@ -256,12 +282,12 @@ impl Acme {
                 if fresh.is_none_or(|b| b.revoked) {
                     return Err(url_revoked());
                 }
-                (None, Jwk::from_value(jwk)?)
+                (None, Jwk::from_value(jwk)?, Owned::Nothing)
             }
             (None, Some(kid), KeyMode::Kid | KeyMode::Either) => {
-                let account = self.account_by_kid(ctx, kid, expires_at.map(|e| (nonce, e))).await?;
+                let (account, owned) = self.account_by_kid(ctx, kid, expires_at.map(|e| (nonce, e)), names).await?;
                 let jwk: Value = serde_json::from_str(&account.jwk).map_err(Problem::internal)?;
-                (Some(account), Jwk::from_value(&jwk)?)
+                (Some(account), Jwk::from_value(&jwk)?, owned)
             }
             (_, _, KeyMode::Jwk) => return Err(Problem::malformed("this resource must be signed with a jwk")),
             _ => return Err(Problem::malformed("this resource must be signed with a kid")),
@@ -275,37 +301,37 @@ impl Acme {
             return Err(Problem::bad_nonce("nonce refused on purpose (reject_every_nth_nonce is set)"));
         }
         jws.verify(&jwk)?;
-        Ok(Signed { jws, account, jwk })
+        Ok(Signed { jws, account, jwk, owned })
     }
 
     /// The account a request signed with `kid` acts as, checked to be valid
-    /// and of this directory; with `nonce`, marks it used in the same
-    /// statement (refused if it was used before).
+    /// and of this directory, and the resource the request `names` if the
+    /// account owns it; with `nonce`, marks it used in the same statement
+    /// (refused if it was used before).
     async fn account_by_kid(
         &self,
         ctx: &Ctx,
         kid: &str,
         nonce: Option<(&str, i64)>,
-    ) -> Result<AcmeAccountRow, Problem> {
+        names: Names,
+    ) -> Result<(AcmeAccountRow, Owned), Problem> {
         let id = kid.strip_prefix(&ctx.url("acct/")).and_then(|s| s.parse::<i64>().ok()).ok_or_else(|| {
             Problem::new("accountDoesNotExist", StatusCode::BAD_REQUEST, "the kid is not an account of this directory")
         })?;
         let signer = match nonce {
-            Some((nonce, expires_at)) => {
-                let mut c = self.orders.db().acquire_writer().await?;
-                let signer = acme_accounts::signer_redeeming(&mut c, id, nonce, expires_at).await?;
-                if signer.as_ref().is_some_and(|s| !s.nonce_fresh) {
-                    return Err(nonce_used());
-                }
-                signer.map(|s| (s.account, s.url_revoked))
-            }
-            None => acme_accounts::signer(&mut *self.orders.db().acquire().await?, id).await?,
+            // Marking the nonce used writes: SQLite's write turn is needed.
+            Some(_) => acme_requests::read(&mut *self.orders.db().acquire_writer().await?, id, nonce, names).await?,
+            None => acme_requests::read(&mut *self.orders.db().acquire().await?, id, None, names).await?,
         };
+        if signer.as_ref().is_some_and(|s| !s.nonce_fresh) {
+            return Err(nonce_used());
+        }
         match signer {
-            Some((a, true)) if a.acme_url_id == ctx.dir.id => Err(url_revoked()),
-            Some((a, _)) if a.acme_url_id == ctx.dir.id && a.status == "valid" => Ok(a),
-            Some((a, _)) if a.acme_url_id == ctx.dir.id => Err(Problem::unauthorized("this account is deactivated")),
-            _ => Err(Problem::new("accountDoesNotExist", StatusCode::BAD_REQUEST, "no such account in this directory")),
+            Some(s) if s.account.acme_url_id != ctx.dir.id => Err(no_account()),
+            Some(s) if s.url_revoked => Err(url_revoked()),
+            Some(s) if s.account.status == "valid" => Ok((s.account, s.owned)),
+            Some(_) => Err(Problem::unauthorized("this account is deactivated")),
+            None => Err(no_account()),
         }
     }
 
@@ -381,6 +407,10 @@ impl Acme {
         }
         resp
     }
+}
+
+fn no_account() -> Problem {
+    Problem::new("accountDoesNotExist", StatusCode::BAD_REQUEST, "no such account in this directory")
 }
 
 fn nonce_used() -> Problem {

@@ -4,6 +4,7 @@ use axum::extract::State;
 use axum::http::{Method, StatusCode};
 use axum::response::Response;
 use serde_json::json;
+use storage::acme_requests::Names;
 
 use crate::Acme;
 use crate::context::{AcmeRequest, Ctx, Head, KeyMode, Reply, Signed};
@@ -31,9 +32,22 @@ impl Acme {
         mode: KeyMode,
         f: impl AsyncFnOnce(Ctx, Signed) -> Result<Reply, Problem>,
     ) -> Response {
+        self.signed_naming(req, mode, Names::Nothing, f).await
+    }
+
+    /// As [`Acme::signed`], for a request whose URL `names` a resource of the
+    /// account that signs it: `f` finds it in [`Signed::owned`], read with
+    /// the account.
+    pub(crate) async fn signed_naming(
+        &self,
+        req: AcmeRequest,
+        mode: KeyMode,
+        names: Names,
+        f: impl AsyncFnOnce(Ctx, Signed) -> Result<Reply, Problem>,
+    ) -> Response {
         let AcmeRequest { head, body } = req;
         self.handle(&head, async |ctx| {
-            let signed = self.verify(&ctx, &head.path, &head.headers, body, mode).await?;
+            let signed = self.verify(&ctx, &head.path, &head.headers, body, mode, names).await?;
             f(ctx, signed).await
         })
         .await

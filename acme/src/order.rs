@@ -11,6 +11,7 @@ use orders::csr::Csr;
 use orders::{AlsoWrite, BoxFuture, Caller, PlaceOrder, Placed};
 use serde_json::{Value, json};
 use storage::acme_orders::{self, AcmeAuthzRow, AcmeOrderRow, NewAuthz};
+use storage::acme_requests::Names;
 
 use crate::Acme;
 use crate::context::{AcmeRequest, Ctx, KeyMode, Reply, rfc3339};
@@ -137,7 +138,7 @@ impl Acme {
     async fn own_order(&self, account_id: i64, id: i64) -> Result<(AcmeOrderRow, Vec<AcmeAuthzRow>), Problem> {
         match acme_orders::with_authzs(&mut *self.orders.db().acquire().await?, id).await? {
             Some((o, authzs)) if o.account_id == account_id => Ok((o, authzs)),
-            _ => Err(Problem::not_found("no such order for this account")),
+            _ => Err(not_owned()),
         }
     }
 }
@@ -226,12 +227,18 @@ pub(crate) async fn new_order(State(acme): State<Acme>, req: AcmeRequest) -> Res
         .await
 }
 
+/// The answer to a request naming an order that does not exist or that
+/// another account owns.
+pub(crate) fn not_owned() -> Problem {
+    Problem::not_found("no such order for this account")
+}
+
 /// `POST order/<id>` (POST-as-GET).
 pub(crate) async fn order(State(acme): State<Acme>, Path((_, id)): Path<(String, i64)>, req: AcmeRequest) -> Response {
     acme.clone()
-        .signed(req, KeyMode::Kid, async |ctx, signed| {
+        .signed_naming(req, KeyMode::Kid, Names::Order(id), async |ctx, mut signed| {
+            let o = signed.take_order()?;
             let account = signed.account()?;
-            let o = acme.own_order(account.id, id).await?;
             let caller = ctx.caller(account.id, &ctx.ip);
             let v = acme.order_json(&ctx, &caller, o).await?;
             let mut reply = Reply::json(StatusCode::OK, &v);
@@ -272,9 +279,9 @@ pub(crate) async fn finalize(
     req: AcmeRequest,
 ) -> Response {
     acme.clone()
-        .signed(req, KeyMode::Kid, async |ctx, signed| {
+        .signed_naming(req, KeyMode::Kid, Names::Order(id), async |ctx, mut signed| {
+            let (mut o, authzs) = signed.take_order()?;
             let account = signed.account()?.clone();
-            let (mut o, authzs) = acme.own_order(account.id, id).await?;
             let caller = ctx.caller(account.id, &ctx.ip);
             // Brings the status up to date with the authorizations first.
             let mut view = acme.order_view(&caller, &o, authzs).await?;

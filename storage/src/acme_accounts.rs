@@ -1,6 +1,6 @@
 //! ACME accounts: a key bound, through EAB, to one ACME URL.
 
-use crate::sql::{FromRow, Row, query, query_as, query_scalar};
+use crate::sql::{query, query_as, query_scalar};
 use crate::{Conn, Result, now};
 
 crate::row_struct! {
@@ -51,77 +51,6 @@ pub async fn insert_or_get(
 /// Reads an account by id.
 pub async fn get(c: &mut Conn, id: i64) -> Result<Option<AcmeAccountRow>> {
     query_as("SELECT * FROM acme_accounts WHERE id = $1").bind(id).fetch_optional(c).await
-}
-
-/// An account with the state of its ACME URL, read together.
-struct SignerRow {
-    account: AcmeAccountRow,
-    url_revoked_at: Option<i64>,
-}
-
-impl FromRow for SignerRow {
-    fn from_row(row: &Row<'_>) -> Result<Self> {
-        Ok(SignerRow { account: AcmeAccountRow::from_row(row)?, url_revoked_at: row.get("url_revoked_at")? })
-    }
-}
-
-/// Reads an account by id for a request it signed, with whether its ACME URL
-/// has been revoked (then none of its accounts may act), in one statement.
-pub async fn signer(c: &mut Conn, id: i64) -> Result<Option<(AcmeAccountRow, bool)>> {
-    let row: Option<SignerRow> = query_as(
-        "SELECT a.*, u.revoked_at AS url_revoked_at FROM acme_accounts a JOIN acme_urls u ON u.id = a.acme_url_id
-         WHERE a.id = $1",
-    )
-    .bind(id)
-    .fetch_optional(c)
-    .await?;
-    Ok(row.map(|r| (r.account, r.url_revoked_at.is_some())))
-}
-
-/// A request's signer as [`signer`] reads it, with whether the request's
-/// nonce was fresh.
-#[derive(Clone, Debug)]
-pub struct Signer {
-    /// The account.
-    pub account: AcmeAccountRow,
-    /// Whether its ACME URL has been revoked.
-    pub url_revoked: bool,
-    /// False when the nonce had been used before.
-    pub nonce_fresh: bool,
-}
-
-/// As [`signer`], and marks the request's nonce used until `expires_at` (as
-/// [`crate::acme_nonces::redeem`]), on PostgreSQL in the same statement: a
-/// request signed by an account then costs one round trip instead of two.
-/// The nonce is marked used even when there is no such account (`None`).
-pub async fn signer_redeeming(c: &mut Conn, id: i64, nonce: &str, expires_at: i64) -> Result<Option<Signer>> {
-    if c.backend() == crate::Backend::Sqlite {
-        // SQLite has no writing WITH clause; its shared nonces are a test-only setup anyway.
-        let nonce_fresh = crate::acme_nonces::redeem(c, nonce, expires_at).await?;
-        let row = signer(c, id).await?;
-        return Ok(row.map(|(account, url_revoked)| Signer { account, url_revoked, nonce_fresh }));
-    }
-    query_as(
-        "WITH used AS (INSERT INTO acme_used_nonces (nonce, expires_at) VALUES ($2, $3)
-                       ON CONFLICT (nonce) DO NOTHING RETURNING 1)
-         SELECT a.*, u.revoked_at AS url_revoked_at, (SELECT COUNT(*) FROM used) AS nonce_fresh
-         FROM acme_accounts a JOIN acme_urls u ON u.id = a.acme_url_id WHERE a.id = $1",
-    )
-    .bind(id)
-    .bind(nonce)
-    .bind(expires_at)
-    .fetch_optional(c)
-    .await
-}
-
-impl FromRow for Signer {
-    fn from_row(row: &Row<'_>) -> Result<Self> {
-        Ok(Signer {
-            account: AcmeAccountRow::from_row(row)?,
-            url_revoked: row.get::<Option<i64>>("url_revoked_at")?.is_some(),
-            nonce_fresh: row.get::<i64>("nonce_fresh")? == 1,
-        })
-    }
 }
 
 /// Reads the account of a key on an ACME URL.

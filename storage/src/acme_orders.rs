@@ -98,6 +98,7 @@ macro_rules! order_columns {
          o.error AS order_error, o.expires_at AS order_expires_at, o.created_at AS order_created_at"
     };
 }
+pub(crate) use order_columns;
 
 /// Creates an order with its authorizations, all or nothing; returns them
 /// as stored. On PostgreSQL one statement does it all (no transaction to
@@ -148,7 +149,7 @@ pub async fn create(db: &Db, new: &NewAcmeOrder<'_>) -> Result<(AcmeOrderRow, Ve
 
 /// An authorization with its order, whose columns are renamed `order_*`: a
 /// row of [`create`]'s statement on PostgreSQL and of [`with_authzs`].
-struct AuthzOfOrder {
+pub(crate) struct AuthzOfOrder {
     authz: AcmeAuthzRow,
     order: AcmeOrderRow,
 }
@@ -161,7 +162,7 @@ impl FromRow for AuthzOfOrder {
 
 /// An order and its authorizations from rows of [`AuthzOfOrder`]; `None`
 /// without rows (every order has an authorization per identifier).
-fn order_of(rows: Vec<AuthzOfOrder>) -> Option<(AcmeOrderRow, Vec<AcmeAuthzRow>)> {
+pub(crate) fn order_of(rows: Vec<AuthzOfOrder>) -> Option<(AcmeOrderRow, Vec<AcmeAuthzRow>)> {
     let order = rows.first()?.order.clone();
     Some((order, rows.into_iter().map(|r| r.authz).collect()))
 }

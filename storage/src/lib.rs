@@ -11,6 +11,7 @@ pub mod accounts;
 pub mod acme_accounts;
 pub mod acme_nonces;
 pub mod acme_orders;
+pub mod acme_requests;
 pub mod acme_urls;
 pub mod audit;
 pub mod ca_keys;

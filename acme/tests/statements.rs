@@ -1,0 +1,90 @@
+//! How many database statements the ACME requests of an issuance cost, from
+//! the storage layer's own statement counter. A POST-as-GET of an
+//! authorization or an order reads the resource with its signer (and, on
+//! PostgreSQL, marks the nonce used) in one statement. This binary holds one
+//! test: the counter is process-wide.
+
+use std::net::SocketAddr;
+use std::sync::Arc;
+use std::sync::atomic::{AtomicU64, Ordering};
+
+use base64::Engine as _;
+use base64::engine::general_purpose::URL_SAFE_NO_PAD;
+use certgate_acme::{Acme, Settings};
+use certgate_tests::{Connections, Fixture, TestDb, acme_http};
+use instant_acme::{Account, ExternalAccountKey, Identifier, NewAccount, NewOrder, OrderStatus};
+use metrics::{Counter, Gauge, Histogram, Key, KeyName, Metadata, Recorder, SharedString, Unit};
+use orders::Formula;
+
+/// Counts `storage::STATEMENTS` and ignores every other metric.
+struct Statements(Arc<AtomicU64>);
+
+impl Recorder for Statements {
+    fn describe_counter(&self, _: KeyName, _: Option<Unit>, _: SharedString) {}
+    fn describe_gauge(&self, _: KeyName, _: Option<Unit>, _: SharedString) {}
+    fn describe_histogram(&self, _: KeyName, _: Option<Unit>, _: SharedString) {}
+    fn register_counter(&self, key: &Key, _: &Metadata<'_>) -> Counter {
+        if key.name() == storage::STATEMENTS { Counter::from_arc(self.0.clone()) } else { Counter::noop() }
+    }
+    fn register_gauge(&self, _: &Key, _: &Metadata<'_>) -> Gauge {
+        Gauge::noop()
+    }
+    fn register_histogram(&self, _: &Key, _: &Metadata<'_>) -> Histogram {
+        Histogram::noop()
+    }
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_post_as_get_of_an_authorization_or_an_order_is_one_statement() {
+    let count = Arc::new(AtomicU64::new(0));
+    metrics::set_global_recorder(Statements(count.clone())).expect("the only recorder of this binary");
+    let statements = || count.load(Ordering::SeqCst);
+    for tdb in TestDb::all().await {
+        let b = tdb.backend;
+        let f = Fixture::new(&tdb, Formula::Bulk).await;
+        f.orders.credit_tokens(&f.op, "ssl1", 1, "").await.unwrap();
+        f.orders.credit_tokens(&f.op, "sanssl1", 1, "").await.unwrap();
+        let creds = f.orders.create_acme_url(&f.op, "web", "ssl1", f.org).await.unwrap();
+        // No job worker: its polling would count too, and the embedded CA
+        // signs inside finalize.
+        let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
+        let base = format!("http://{}", listener.local_addr().unwrap());
+        let router = Acme::new(f.orders.clone(), Settings::default()).router();
+        tokio::spawn(async move {
+            axum::serve(listener, router.into_make_service_with_connect_info::<SocketAddr>()).await.unwrap();
+        });
+        let eab = ExternalAccountKey::new(creds.kid.clone(), &URL_SAFE_NO_PAD.decode(&creds.hmac_key).unwrap());
+        let new = NewAccount { contact: &[], terms_of_service_agreed: true, only_return_existing: false };
+        let (account, _) = Account::builder_with_http(acme_http(Connections::Reused))
+            .create(&new, format!("{base}/acme/{}/directory", creds.path), Some(&eab))
+            .await
+            .unwrap();
+        let names = [Identifier::Dns("www.example.test".into()), Identifier::Dns("api.example.test".into())];
+        let mut order = account.new_order(&NewOrder::new(&names)).await.unwrap();
+
+        let before = statements();
+        let mut authzs = order.authorizations();
+        let mut read = 0;
+        while let Some(authz) = authzs.next().await {
+            authz.unwrap();
+            read += 1;
+        }
+        assert_eq!(read, 2);
+        assert_eq!(statements() - before, 2, "{b}: one statement per authorization");
+
+        let before = statements();
+        assert_eq!(order.refresh().await.unwrap().status, OrderStatus::Ready);
+        assert_eq!(statements() - before, 1, "{b}: one statement for the order with its authorizations");
+
+        order.finalize().await.unwrap();
+        assert_eq!(order.state().status, OrderStatus::Valid, "{b}");
+        let before = statements();
+        assert_eq!(order.refresh().await.unwrap().status, OrderStatus::Valid);
+        // The order core then reads the certgate order and its certificate.
+        assert_eq!(statements() - before, 3, "{b}: a valid order, then its certgate order and certificate");
+        let before = statements();
+        assert!(order.certificate().await.unwrap().is_some());
+        assert_eq!(statements() - before, 2, "{b}: the download reads its signer, then the certificate");
+        tdb.cleanup().await;
+    }
+}
