@@ -10,7 +10,7 @@ use storage::acme_orders::{self, AcmeAuthzRow};
 use storage::acme_requests::Names;
 
 use crate::Acme;
-use crate::context::{AcmeRequest, Ctx, KeyMode, Reply, rfc3339};
+use crate::context::{AcmeRequest, Ctx, KeyMode, Reply, no_such_authz, rfc3339};
 use crate::problem::Problem;
 
 /// The challenge types an authorization offers.
@@ -63,17 +63,11 @@ fn authz_json(ctx: &Ctx, a: &AcmeAuthzRow) -> Value {
     v
 }
 
-/// The answer to a request naming an authorization that does not exist or
-/// that another account owns.
-pub(crate) fn not_owned() -> Problem {
-    Problem::not_found("no such authorization for this account")
-}
-
 impl Acme {
     async fn own_authz(&self, account_id: i64, id: i64) -> Result<AcmeAuthzRow, Problem> {
         acme_orders::authz_of_account(&mut *self.orders.db().acquire().await?, id, account_id)
             .await?
-            .ok_or_else(not_owned)
+            .ok_or_else(no_such_authz)
     }
 }
 

@@ -165,7 +165,7 @@ impl Signed {
     pub fn take_authz(&mut self) -> Result<AcmeAuthzRow, Problem> {
         match std::mem::replace(&mut self.owned, Owned::Nothing) {
             Owned::Authz(Some(a)) => Ok(a),
-            Owned::Authz(None) => Err(crate::authz::not_owned()),
+            Owned::Authz(None) => Err(no_such_authz()),
             _ => Err(Problem::internal("the request's authorization was not read")),
         }
     }
@@ -175,7 +175,7 @@ impl Signed {
     pub fn take_order(&mut self) -> Result<(AcmeOrderRow, Vec<AcmeAuthzRow>), Problem> {
         match std::mem::replace(&mut self.owned, Owned::Nothing) {
             Owned::Order(Some(o)) => Ok(o),
-            Owned::Order(None) => Err(crate::order::not_owned()),
+            Owned::Order(None) => Err(no_such_order()),
             _ => Err(Problem::internal("the request's order was not read")),
         }
     }
@@ -274,6 +274,8 @@ impl Acme {
         let (account, jwk, owned) = match (&jws.protected.jwk, &jws.protected.kid, mode) {
             (Some(_), Some(_), _) => return Err(Problem::malformed("the JWS has both jwk and kid")),
             (Some(jwk), None, KeyMode::Jwk | KeyMode::Either) => {
+                // A resource is owned by an account: only a kid request names one.
+                debug_assert_eq!(names, Names::Nothing, "a jwk-signed request names no resource");
                 if let Some(expires_at) = expires_at {
                     self.redeem_shared_nonce(nonce, expires_at).await?;
                 }
@@ -407,6 +409,17 @@ impl Acme {
         }
         resp
     }
+}
+
+/// The answer to a request naming an authorization that does not exist or
+/// that another account owns: the same, so that it tells nothing of others.
+pub(crate) fn no_such_authz() -> Problem {
+    Problem::not_found("no such authorization for this account")
+}
+
+/// As [`no_such_authz`], for an order.
+pub(crate) fn no_such_order() -> Problem {
+    Problem::not_found("no such order for this account")
 }
 
 fn no_account() -> Problem {

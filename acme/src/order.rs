@@ -14,7 +14,7 @@ use storage::acme_orders::{self, AcmeAuthzRow, AcmeOrderRow, NewAuthz};
 use storage::acme_requests::Names;
 
 use crate::Acme;
-use crate::context::{AcmeRequest, Ctx, KeyMode, Reply, rfc3339};
+use crate::context::{AcmeRequest, Ctx, KeyMode, Reply, no_such_order, rfc3339};
 use crate::problem::Problem;
 
 /// Seconds a client should wait before polling a processing order again.
@@ -138,7 +138,7 @@ impl Acme {
     async fn own_order(&self, account_id: i64, id: i64) -> Result<(AcmeOrderRow, Vec<AcmeAuthzRow>), Problem> {
         match acme_orders::with_authzs(&mut *self.orders.db().acquire().await?, id).await? {
             Some((o, authzs)) if o.account_id == account_id => Ok((o, authzs)),
-            _ => Err(not_owned()),
+            _ => Err(no_such_order()),
         }
     }
 }
@@ -225,12 +225,6 @@ pub(crate) async fn new_order(State(acme): State<Acme>, req: AcmeRequest) -> Res
             Ok(Reply::json(StatusCode::CREATED, &body).location(ctx.url(&format!("order/{}", o.id))))
         })
         .await
-}
-
-/// The answer to a request naming an order that does not exist or that
-/// another account owns.
-pub(crate) fn not_owned() -> Problem {
-    Problem::not_found("no such order for this account")
 }
 
 /// `POST order/<id>` (POST-as-GET).

@@ -289,6 +289,21 @@ async fn each_bad_request_gets_its_problem_and_changes_nothing() {
     assert_eq!((a.status, problem(&a)), (403, "unauthorized"));
     let a = bob.post(&order_rest, "").await;
     assert_eq!(a.status, 404, "another account's order is not visible");
+    let authz_rest = done.body["authorizations"][0]
+        .as_str()
+        .unwrap()
+        .split(&format!("/acme/{}/", creds.path))
+        .nth(1)
+        .unwrap()
+        .to_string();
+    let deactivate = r#"{"status":"deactivated"}"#;
+    let challenge = format!("{}/http-01", authz_rest.replace("authz/", "chall/"));
+    for (rest, payload) in [(&authz_rest, ""), (&authz_rest, deactivate), (&challenge, "{}")] {
+        let a = bob.post(rest, payload).await;
+        assert_eq!(a.status, 404, "another account's authorization is not visible: {rest} {}", a.body);
+        assert!(!a.body.to_string().contains("www.example.test"), "nothing of it is shown: {}", a.body);
+    }
+    assert_eq!(alice.post(&authz_rest, "").await.body["status"], "valid", "alice's authorization is intact");
     unchanged(&f, &before, "bob's attempts").await;
 
     // Without a pre-validation for the URL's organisation, new-order is refused.
@@ -442,9 +457,15 @@ impl TwoServers {
     /// The account's POST-as-GET through `server` (`first` or `second`),
     /// signed with `nonce`.
     async fn fetch_account(&self, server: &str, nonce: &str) -> Answer {
+        self.fetch(server, &self.rest, nonce).await
+    }
+
+    /// The account's POST-as-GET of `rest` (`order/3`) through `server`,
+    /// signed with `nonce`.
+    async fn fetch(&self, server: &str, rest: &str, nonce: &str) -> Answer {
         let mut raw = Raw::with_key(server, &self.path, &self.key);
         raw.kid = Some(self.kid.replacen(&self.first, server, 1));
-        let url = raw.url(&self.rest);
+        let url = raw.url(rest);
         raw.send(&url, "application/jose+json", raw.jws(&raw.header(&url, nonce), "")).await
     }
 }
@@ -510,5 +531,24 @@ async fn postgres_nonces_are_shared_in_an_unlogged_table() {
     assert_eq!(a.status, 200, "{}", a.body);
     let a = key_signed(&s.first, &fresh).await;
     assert_eq!((a.status, problem(&a)), (400, "badNonce"), "replayed at the other instance: {}", a.body);
+
+    // A POST-as-GET of an authorization or an order marks its nonce used in
+    // the statement that reads it: a replay elsewhere shows nothing of it.
+    f.orders.credit_tokens(&f.op, "ssl1", 1, "").await.unwrap();
+    let www = json!({"identifiers": [{"type": "dns", "value": "www.example.test"}]}).to_string();
+    let created = alice.post("new-order", &www).await;
+    assert_eq!(created.status, 201, "{}", created.body);
+    let rest_of = |url: &str| url.split(&format!("/acme/{}/", s.path)).nth(1).unwrap().to_string();
+    let authz_rest = rest_of(created.body["authorizations"][0].as_str().unwrap());
+    let order_rest = rest_of(created.location.as_deref().unwrap());
+    for rest in [&authz_rest, &order_rest] {
+        let nonce = alice.nonce().await;
+        let a = s.fetch(&s.first, rest, &nonce).await;
+        assert_eq!(a.status, 200, "{rest}: {}", a.body);
+        assert!(a.body.to_string().contains("www.example.test"), "{}", a.body);
+        let replay = s.fetch(&s.second, rest, &nonce).await;
+        assert_eq!((replay.status, problem(&replay)), (400, "badNonce"), "{rest}: {}", replay.body);
+        assert!(!replay.body.to_string().contains("www.example.test"), "{}", replay.body);
+    }
     tdb.cleanup().await;
 }

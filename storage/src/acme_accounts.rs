@@ -24,6 +24,17 @@ crate::row_struct! {
     }
 }
 
+/// The columns of an account `a` renamed `signer_*`, as
+/// [`AcmeAccountRow::from_row_prefixed`] reads them beside a resource's own.
+macro_rules! signer_columns {
+    () => {
+        "a.id AS signer_id, a.acme_url_id AS signer_acme_url_id, a.thumbprint AS signer_thumbprint,
+         a.jwk AS signer_jwk, a.contact AS signer_contact, a.status AS signer_status,
+         a.created_at AS signer_created_at"
+    };
+}
+pub(crate) use signer_columns;
+
 /// Creates an account, or returns the existing one with this key on this ACME
 /// URL; the flag says whether it was created.
 pub async fn insert_or_get(

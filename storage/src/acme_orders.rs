@@ -265,12 +265,21 @@ pub async fn authzs(c: &mut Conn, acme_order_id: i64) -> Result<Vec<AcmeAuthzRow
     query_as("SELECT * FROM acme_authzs WHERE acme_order_id = $1 ORDER BY id").bind(acme_order_id).fetch_all(c).await
 }
 
+/// The ACME account that owns authorization `$z`: the account of its order,
+/// by the order's key (see [`AUTHZ_OF_ACCOUNT`]).
+macro_rules! authz_owner {
+    ($z:literal) => {
+        concat!("(SELECT o.account_id FROM acme_orders o WHERE o.id = ", $z, ".acme_order_id)")
+    };
+}
+pub(crate) use authz_owner;
+
 /// The statement of [`authz_of_account`] (public so that a test can check its plan).
 /// The owner is a subquery on the order's key, not a join: PostgreSQL may
 /// plan a join through the account's index, whose cost grows with the
 /// account's orders, and keep that plan once cached while the tables were young.
-pub const AUTHZ_OF_ACCOUNT: &str = "SELECT z.* FROM acme_authzs z
-     WHERE z.id = $1 AND (SELECT o.account_id FROM acme_orders o WHERE o.id = z.acme_order_id) = $2";
+pub const AUTHZ_OF_ACCOUNT: &str =
+    concat!("SELECT z.* FROM acme_authzs z WHERE z.id = $1 AND ", authz_owner!("z"), " = $2");
 
 /// Reads an authorization if an order of ACME account `account_id` holds it.
 pub async fn authz_of_account(c: &mut Conn, id: i64, account_id: i64) -> Result<Option<AcmeAuthzRow>> {

@@ -5,8 +5,8 @@
 //! a statement of its own), so a POST-as-GET of an authorization or an order
 //! costs one round trip to PostgreSQL instead of two.
 
-use crate::acme_accounts::AcmeAccountRow;
-use crate::acme_orders::{AcmeAuthzRow, AcmeOrderRow, AuthzOfOrder, order_columns, order_of};
+use crate::acme_accounts::{AcmeAccountRow, signer_columns};
+use crate::acme_orders::{AcmeAuthzRow, AcmeOrderRow, AuthzOfOrder, authz_owner, order_columns, order_of};
 use crate::sql::{FromRow, QueryAs, Row, query_as};
 use crate::{Backend, Conn, Result};
 
@@ -46,14 +46,16 @@ pub struct Signer {
     pub owned: Owned,
 }
 
-/// The account `$1` and its URL's revocation, renamed `signer_*` so that a
-/// resource's columns keep their own names beside them.
+/// The account `$1` and its URL's revocation, the account's columns renamed
+/// `signer_*` so that a resource's columns keep their own names beside them.
 macro_rules! signer {
     () => {
-        "SELECT a.id AS signer_id, a.acme_url_id AS signer_acme_url_id, a.thumbprint AS signer_thumbprint,
-                a.jwk AS signer_jwk, a.contact AS signer_contact, a.status AS signer_status,
-                a.created_at AS signer_created_at, u.revoked_at AS url_revoked_at
-         FROM acme_accounts a JOIN acme_urls u ON u.id = a.acme_url_id WHERE a.id = $1"
+        concat!(
+            "SELECT ",
+            signer_columns!(),
+            ", u.revoked_at AS url_revoked_at
+             FROM acme_accounts a JOIN acme_urls u ON u.id = a.acme_url_id WHERE a.id = $1"
+        )
     };
 }
 
@@ -64,19 +66,23 @@ macro_rules! nothing {
     };
 }
 
-/// Authorization `$id` if the signer `s` owns it. The owner is a subquery
-/// on the order's key, as in [`crate::acme_orders::AUTHZ_OF_ACCOUNT`].
+/// Authorization `$id` if the signer `s` owns it, as
+/// [`crate::acme_orders::AUTHZ_OF_ACCOUNT`] decides.
 macro_rules! authz {
     ($id:literal) => {
         concat!(
             ", r.* FROM s LEFT JOIN (SELECT z.* FROM acme_authzs z WHERE z.id = ",
             $id,
-            ") r ON (SELECT o.account_id FROM acme_orders o WHERE o.id = r.acme_order_id) = s.signer_id"
+            ") r ON ",
+            authz_owner!("r"),
+            " = s.signer_id"
         )
     };
 }
 
-/// Order `$id` with its authorizations, a row each, if the signer `s` owns it.
+/// Order `$id` with its authorizations, a row each. Its owner is compared
+/// in [`read`], not joined: PostgreSQL would carry the signer's id over to
+/// the order and may plan its lookup through the account's index.
 macro_rules! order {
     ($id:literal) => {
         concat!(
@@ -84,7 +90,7 @@ macro_rules! order {
             order_columns!(),
             " FROM acme_orders o JOIN acme_authzs z ON z.acme_order_id = o.id WHERE o.id = ",
             $id,
-            ") r ON r.order_account_id = s.signer_id ORDER BY r.id"
+            ") r ON true ORDER BY r.id"
         )
     };
 }
@@ -122,27 +128,26 @@ pub const ORDER: [&str; 2] = statements!(order);
 /// the nonce is marked used even when there is no such account (`None`).
 pub async fn read(c: &mut Conn, account_id: i64, nonce: Option<(&str, i64)>, names: Names) -> Result<Option<Signer>> {
     Ok(match names {
-        Names::Nothing => {
-            rows::<NoResource>(c, NOTHING, account_id, nonce, None).await?.map(|(signer, _)| signer(Owned::Nothing))
-        }
+        Names::Nothing => rows::<NoResource>(c, NOTHING, account_id, nonce, None).await?.map(|(s, _)| s),
         Names::Authz(id) => rows::<AcmeAuthzRow>(c, AUTHZ, account_id, nonce, Some(id))
             .await?
-            .map(|(signer, found)| signer(Owned::Authz(found.into_iter().next()))),
-        Names::Order(id) => rows::<AuthzOfOrder>(c, ORDER, account_id, nonce, Some(id))
-            .await?
-            .map(|(signer, found)| signer(Owned::Order(order_of(found)))),
+            .map(|(s, found)| Signer { owned: Owned::Authz(found.into_iter().next()), ..s }),
+        Names::Order(id) => rows::<AuthzOfOrder>(c, ORDER, account_id, nonce, Some(id)).await?.map(|(s, found)| {
+            let owned = order_of(found).filter(|(o, _)| o.account_id == s.account.id);
+            Signer { owned: Owned::Order(owned), ..s }
+        }),
     })
 }
 
-/// Runs one of [`read`]'s pairs of statements; returns the signer, waiting
-/// for what it owns, and the resource's rows.
+/// Runs one of [`read`]'s pairs of statements, with the id of the resource
+/// it names; returns the signer (owning nothing yet) and the resource's rows.
 async fn rows<R: Resource>(
     c: &mut Conn,
     [plain, marking]: [&'static str; 2],
     account_id: i64,
     nonce: Option<(&str, i64)>,
     resource: Option<i64>,
-) -> Result<Option<(impl FnOnce(Owned) -> Signer, Vec<R>)>> {
+) -> Result<Option<(Signer, Vec<R>)>> {
     let rows: Vec<SignedRow<R>> = match nonce {
         Some((nonce, expires_at)) if c.backend() == Backend::Postgres => {
             with_id(query_as(marking).bind(account_id).bind(nonce).bind(expires_at), resource).fetch_all(c).await?
@@ -158,8 +163,12 @@ async fn rows<R: Resource>(
         }
     };
     let Some(first) = rows.first() else { return Ok(None) };
-    let (account, url_revoked, nonce_fresh) = (first.account.clone(), first.url_revoked, first.nonce_fresh);
-    let signer = move |owned| Signer { account, url_revoked, nonce_fresh, owned };
+    let signer = Signer {
+        account: first.account.clone(),
+        url_revoked: first.url_revoked,
+        nonce_fresh: first.nonce_fresh,
+        owned: Owned::Nothing,
+    };
     Ok(Some((signer, rows.into_iter().filter_map(|r| r.resource).collect())))
 }
 

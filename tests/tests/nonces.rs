@@ -105,6 +105,12 @@ async fn a_signer_reads_the_authorization_or_order_it_owns_and_no_other() {
             assert!(matches!(got.owned, Owned::Order(None)), "{b} {i}: another account's order is not read");
             assert!(read(&mut c, owner.id + 1000, nonce.map(|_| "n6"), Names::Order(order.id)).await.is_none());
         }
+        // A replay naming a resource is refused as any other (the resource is
+        // read all the same; the ACME front answers badNonce before using it).
+        for names in [Names::Authz(created[0].id), Names::Authz(missing), Names::Order(order.id)] {
+            let replay = read(&mut c, owner.id, Some("n1"), names).await.unwrap();
+            assert!(!replay.nonce_fresh, "{b}: {names:?} with a used nonce");
+        }
         drop(c);
         assert_eq!(scalar(db, "SELECT COUNT(*) FROM acme_used_nonces").await, 6, "{b}: every nonce was marked used");
         tdb.cleanup().await;
