@@ -2,10 +2,10 @@
 //! http-01, dns-01 and tls-alpn-01 for names that are not pre-validated, and
 //! a wrong answer that leaves the order invalid and uncharged.
 
-use std::net::SocketAddr;
-
 use certgate_acme::{Acme, Settings, VaSettings};
-use certgate_tests::{ChallTestSrv, Connections, Fixture, TestDb, acme_account, embedded_root, openssl_verify};
+use certgate_tests::{
+    ChallTestSrv, Connections, Fixture, TestDb, acme_account, embedded_root, openssl_verify, serve_router,
+};
 use instant_acme::{
     Account, AuthorizationStatus, ChallengeType, Identifier, NewOrder, Order, OrderStatus, RetryPolicy,
 };
@@ -29,12 +29,7 @@ async fn setup_va(srv: &ChallTestSrv, f: &Fixture, private: bool) -> (Account, w
         },
         ..Settings::default()
     };
-    let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
-    let base = format!("http://{}", listener.local_addr().unwrap());
-    let router = Acme::new(f.orders.clone(), settings).router();
-    tokio::spawn(async move {
-        axum::serve(listener, router.into_make_service_with_connect_info::<SocketAddr>()).await.unwrap();
-    });
+    let base = serve_router(Acme::new(f.orders.clone(), settings).router()).await;
     let (stop, rx) = watch::channel(false);
     tokio::spawn(Worker::new(f.orders.clone(), "va-test").run(rx));
     let creds = f.orders.create_acme_url(&f.op, "web", "ssl1", f.org).await.unwrap();

@@ -3,12 +3,10 @@
 //! revocation, on SQLite and PostgreSQL; the certificate chain verifies and
 //! exactly one token per certificate is spent.
 
-use std::net::SocketAddr;
-
 use base64::Engine as _;
 use base64::engine::general_purpose::URL_SAFE_NO_PAD;
 use certgate_acme::{Acme, Settings};
-use certgate_tests::{Connections, Fixture, TestDb, acme_http, embedded_root, footprint, openssl_verify};
+use certgate_tests::{Connections, Fixture, TestDb, acme_http, embedded_root, footprint, openssl_verify, serve_router};
 use instant_acme::{
     Account, AuthorizationStatus, CertificateIdentifier, Error, ExternalAccountKey, Identifier, NewAccount, NewOrder,
     OrderStatus, RetryPolicy, RevocationReason, RevocationRequest,
@@ -24,12 +22,7 @@ struct Server {
 }
 
 async fn serve(f: &Fixture) -> Server {
-    let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
-    let base = format!("http://{}", listener.local_addr().unwrap());
-    let router = Acme::new(f.orders.clone(), Settings::default()).router();
-    tokio::spawn(async move {
-        axum::serve(listener, router.into_make_service_with_connect_info::<SocketAddr>()).await.unwrap();
-    });
+    let base = serve_router(Acme::new(f.orders.clone(), Settings::default()).router()).await;
     let (stop, rx) = watch::channel(false);
     tokio::spawn(Worker::new(f.orders.clone(), "acme-test").run(rx));
     Server { base, _stop: stop }

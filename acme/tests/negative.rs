@@ -2,15 +2,13 @@
 //! exactly one way: each gets the right problem type, a fresh nonce, and
 //! leaves nothing written or charged.
 
-use std::net::SocketAddr;
-
 use aws_lc_rs::rand::SystemRandom;
 use aws_lc_rs::signature::{ECDSA_P256_SHA256_FIXED_SIGNING, EcdsaKeyPair, KeyPair as _};
 use base64::Engine as _;
 use base64::engine::general_purpose::URL_SAFE_NO_PAD;
 use bytes::Bytes;
 use certgate_acme::{Acme, Settings};
-use certgate_tests::{Fixture, Footprint, Key, TestDb, csr, footprint, openssl_csr};
+use certgate_tests::{Fixture, Footprint, Key, TestDb, csr, footprint, openssl_csr, serve_router};
 use http_body_util::{BodyExt, Full};
 use hyper_util::client::legacy::Client;
 use hyper_util::client::legacy::connect::HttpConnector;
@@ -148,13 +146,7 @@ async fn serve(f: &Fixture) -> String {
 }
 
 async fn serve_with(f: &Fixture, settings: Settings) -> String {
-    let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
-    let base = format!("http://{}", listener.local_addr().unwrap());
-    let router = Acme::new(f.orders.clone(), settings).router();
-    tokio::spawn(async move {
-        axum::serve(listener, router.into_make_service_with_connect_info::<SocketAddr>()).await.unwrap();
-    });
-    base
+    serve_router(Acme::new(f.orders.clone(), settings).router()).await
 }
 
 fn csr_b64(pem: &str) -> String {

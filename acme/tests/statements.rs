@@ -4,15 +4,12 @@
 //! PostgreSQL, marks the nonce used) in one statement. This binary holds one
 //! test: the counter is process-wide.
 
-use std::net::SocketAddr;
 use std::sync::Arc;
 use std::sync::atomic::{AtomicU64, Ordering};
 
-use base64::Engine as _;
-use base64::engine::general_purpose::URL_SAFE_NO_PAD;
 use certgate_acme::{Acme, Settings};
-use certgate_tests::{Connections, Fixture, TestDb, acme_http};
-use instant_acme::{Account, ExternalAccountKey, Identifier, NewAccount, NewOrder, OrderStatus};
+use certgate_tests::{Connections, Fixture, TestDb, acme_account, serve_router};
+use instant_acme::{Identifier, NewOrder, OrderStatus};
 use metrics::{Counter, Gauge, Histogram, Key, KeyName, Metadata, Recorder, SharedString, Unit};
 use orders::Formula;
 
@@ -47,18 +44,9 @@ async fn a_post_as_get_of_an_authorization_or_an_order_is_one_statement() {
         let creds = f.orders.create_acme_url(&f.op, "web", "ssl1", f.org).await.unwrap();
         // No job worker: its polling would count too, and the embedded CA
         // signs inside finalize.
-        let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
-        let base = format!("http://{}", listener.local_addr().unwrap());
-        let router = Acme::new(f.orders.clone(), Settings::default()).router();
-        tokio::spawn(async move {
-            axum::serve(listener, router.into_make_service_with_connect_info::<SocketAddr>()).await.unwrap();
-        });
-        let eab = ExternalAccountKey::new(creds.kid.clone(), &URL_SAFE_NO_PAD.decode(&creds.hmac_key).unwrap());
-        let new = NewAccount { contact: &[], terms_of_service_agreed: true, only_return_existing: false };
-        let (account, _) = Account::builder_with_http(acme_http(Connections::Reused))
-            .create(&new, format!("{base}/acme/{}/directory", creds.path), Some(&eab))
-            .await
-            .unwrap();
+        let base = serve_router(Acme::new(f.orders.clone(), Settings::default()).router()).await;
+        let directory = format!("{base}/acme/{}/directory", creds.path);
+        let account = acme_account(&directory, &creds.kid, &creds.hmac_key, Connections::Reused).await.unwrap();
         let names = [Identifier::Dns("www.example.test".into()), Identifier::Dns("api.example.test".into())];
         let mut order = account.new_order(&NewOrder::new(&names)).await.unwrap();
 

@@ -3,8 +3,6 @@
 //! `statut` until delivered, `solde` before and after, authentication
 //! faults and lockout, introspection and multicall.
 
-use std::net::SocketAddr;
-
 use certgate_tests::{Fixture, Key, TestDb, csr, footprint};
 use certgate_xmlrpc::{Limits, XmlRpc};
 use orders::{Formula, Rights, Worker};
@@ -24,12 +22,10 @@ fn python(script: &str, env: &[(&str, String)]) -> serde_json::Value {
 /// Serves the XML-RPC routes on a loopback port with a job worker; returns
 /// the base URL and the worker's stop handle.
 async fn serve(f: &Fixture) -> (String, watch::Sender<bool>) {
-    let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
-    let url = format!("http://{}", listener.local_addr().unwrap());
-    let router = XmlRpc::new(f.orders.clone(), Limits::default(), None, Default::default()).router();
-    tokio::spawn(async move {
-        axum::serve(listener, router.into_make_service_with_connect_info::<SocketAddr>()).await.unwrap();
-    });
+    let url = certgate_tests::serve_router(
+        XmlRpc::new(f.orders.clone(), Limits::default(), None, Default::default()).router(),
+    )
+    .await;
     let (_stop, rx) = watch::channel(false);
     tokio::spawn(Worker::new(f.orders.clone(), "xmlrpc-test").run(rx));
     (url, _stop)

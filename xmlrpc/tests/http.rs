@@ -4,8 +4,6 @@
 //! made through XML-RPC works for a real ACME client; a bad parameter is a
 //! -32602 fault naming its path, and a bad bulk request faults alone.
 
-use std::net::SocketAddr;
-
 use bytes::Bytes;
 use certgate_acme::{Acme, Settings};
 use certgate_tests::{Fixture, Key, TestDb, csr, footprint};
@@ -32,15 +30,11 @@ async fn serve_with(f: &Fixture, va: certgate_acme::VaSettings) -> Server {
 /// As [`serve_with`], believing forwarding headers from `trusted` proxies only.
 async fn serve_behind(f: &Fixture, va: certgate_acme::VaSettings, trusted: Vec<certgate_acme::IpBlock>) -> Server {
     f.orders.create_user(&f.op, "hoster", "a long password", Rights::all()).await.unwrap();
-    let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
-    let url = format!("http://{}", listener.local_addr().unwrap());
     let router = XmlRpc::new(f.orders.clone(), Limits::default(), None, va)
         .with_trusted_proxies(trusted)
         .router()
         .merge(Acme::new(f.orders.clone(), Settings::default()).router());
-    tokio::spawn(async move {
-        axum::serve(listener, router.into_make_service_with_connect_info::<SocketAddr>()).await.unwrap();
-    });
+    let url = certgate_tests::serve_router(router).await;
     let (stop, rx) = tokio::sync::watch::channel(false);
     tokio::spawn(Worker::new(f.orders.clone(), "t").run(rx));
     Server { url, _stop: stop }
