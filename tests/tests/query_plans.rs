@@ -27,9 +27,7 @@ async fn hot_queries_use_an_index_on_sqlite() {
     for (sql, index) in HOT {
         let explain = format!("EXPLAIN QUERY PLAN {sql}");
         let mut q = storage::sql::query_built(explain).read_as::<(i64, i64, i64, String)>();
-        // Placeholders are `$1` to `$n`, some used twice.
-        let n = (1..=32).take_while(|i| sql.contains(&format!("${i}"))).count();
-        for _ in 0..n {
+        for _ in 0..placeholders(sql) {
             q = q.bind(1_i64);
         }
         let plan: Vec<String> = q.fetch_all(&mut c).await.unwrap().into_iter().map(|r| r.3).collect();
@@ -69,19 +67,14 @@ const OWNER_CHECKS: [(&str, &str, &str); 6] = [
 /// and cost more with every order. An owner check goes by the rows' keys,
 /// never through an account's index.
 #[tokio::test]
-async fn owner_checks_use_primary_keys_only_on_postgres() {
+async fn owner_checks_go_by_row_keys_not_accounts_on_postgres() {
     let Some(tdb) = TestDb::postgres_or_skip().await else {
         return;
     };
     let mut c = tdb.db.acquire().await.unwrap();
     storage::sql::query("SET plan_cache_mode = force_generic_plan").execute(&mut c).await.unwrap();
     for (i, (sql, row_key, owner_key)) in OWNER_CHECKS.into_iter().enumerate() {
-        let prepare = format!("PREPARE owner_{i} AS {sql}");
-        storage::sql::query_built(prepare).execute(&mut c).await.unwrap();
-        let n = (1..=32).take_while(|i| sql.contains(&format!("${i}"))).count();
-        let explain = format!("EXPLAIN EXECUTE owner_{i}({})", vec!["'1'"; n].join(", "));
-        let plan: Vec<String> = storage::sql::query_built(explain).read_scalar().fetch_all(&mut c).await.unwrap();
-        let plan = plan.join("\n");
+        let plan = postgres_plan(&mut c, &format!("owner_{i}"), sql).await;
         assert!(plan.contains(row_key) && plan.contains(owner_key), "{sql}\n  plan:\n{plan}");
         assert!(!plan.contains("Seq Scan"), "{sql}\n  plan:\n{plan}");
         let by_account = ["acme_orders_account", "orders_account_"];
@@ -106,14 +99,26 @@ async fn hot_queries_can_use_their_index_on_postgres() {
     }
     let named = HOT.into_iter().filter(|(_, index)| *index != "INTEGER PRIMARY KEY");
     for (i, (sql, index)) in named.enumerate() {
-        storage::sql::query_built(format!("PREPARE hot_{i} AS {sql}")).execute(&mut c).await.unwrap();
-        let n = (1..=32).take_while(|i| sql.contains(&format!("${i}"))).count();
-        let args = vec!["'1'"; n].join(", ");
-        let explain = format!("EXPLAIN EXECUTE hot_{i}({args})");
-        let plan: Vec<String> = storage::sql::query_built(explain).read_scalar().fetch_all(&mut c).await.unwrap();
-        let plan = plan.join("\n");
+        let plan = postgres_plan(&mut c, &format!("hot_{i}"), sql).await;
         assert!(plan.contains(index), "{sql}\n  should use {index}, plan:\n{plan}");
     }
     drop(c);
     tdb.cleanup().await;
+}
+
+/// How many parameters `sql` takes: its placeholders are `$1` to `$n`, some
+/// used twice.
+fn placeholders(sql: &str) -> usize {
+    (1..=32).take_while(|i| sql.contains(&format!("${i}"))).count()
+}
+
+/// PostgreSQL's plan for `sql` prepared as `name` and run with `'1'` for
+/// every parameter, as the connection's settings make it (a generic plan
+/// where `plan_cache_mode` forces one).
+async fn postgres_plan(c: &mut storage::Conn, name: &str, sql: &str) -> String {
+    storage::sql::query_built(format!("PREPARE {name} AS {sql}")).execute(&mut *c).await.unwrap();
+    let args = vec!["'1'"; placeholders(sql)].join(", ");
+    let explain = format!("EXPLAIN EXECUTE {name}({args})");
+    let plan: Vec<String> = storage::sql::query_built(explain).read_scalar().fetch_all(c).await.unwrap();
+    plan.join("\n")
 }
