@@ -45,18 +45,18 @@ crate::row_struct! {
         pub status: String,
         /// The token its challenges share.
         pub token: String,
-        /// When its validation ended, valid or not (UTC Unix seconds).
-        pub validated_at: Option<i64>,
-        /// When it expires (UTC Unix seconds).
-        pub expires_at: i64,
-        /// When it was created (UTC Unix seconds).
-        pub created_at: i64,
         /// The challenge type the client answered (`http-01`, `dns-01`, `tls-alpn-01`).
         pub challenge_type: Option<String>,
         /// `pending`, `processing`, `valid` or `invalid`.
         pub challenge_status: String,
         /// Why validation failed.
         pub error: Option<String>,
+        /// When its validation ended, valid or not (UTC Unix seconds).
+        pub validated_at: Option<i64>,
+        /// When it expires (UTC Unix seconds).
+        pub expires_at: i64,
+        /// When it was created (UTC Unix seconds).
+        pub created_at: i64,
     }
 }
 

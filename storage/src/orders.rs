@@ -47,15 +47,15 @@ crate::row_struct! {
         pub upstream: String,
         /// The upstream's reference for the order, once it has one.
         pub upstream_ref: Option<String>,
-        /// The value the customer publishes to prove control of names that are
-        /// not pre-validated (set while the order waits for DCV).
-        pub dcv_token: Option<String>,
         /// Why the order failed, when it did.
         pub failure: Option<String>,
         /// When the order was placed, in UTC Unix seconds.
         pub created_at: i64,
         /// When the order last changed, in UTC Unix seconds.
         pub updated_at: i64,
+        /// The value the customer publishes to prove control of names that are
+        /// not pre-validated (set while the order waits for DCV).
+        pub dcv_token: Option<String>,
     }
 }
 

@@ -155,3 +155,50 @@ async fn a_debug_build_refuses_a_row_naming_a_field_twice() {
     let _ =
         query_as::<Probe>("SELECT 'a' AS tag, 1 AS n, CAST(NULL AS BYTEA) AS data, 'b' AS tag").fetch_one(&mut c).await;
 }
+
+/// Every table-row struct lists its fields in its table's column order on
+/// both backends: `get_next` then reads a `SELECT *` row with one name
+/// comparison a field, where a field out of order makes it search the row.
+#[tokio::test]
+async fn table_row_structs_list_their_columns_in_table_order() {
+    use storage::{
+        accounts::AccountRow, acme_accounts::AcmeAccountRow, acme_orders::AcmeAuthzRow, acme_orders::AcmeOrderRow,
+        acme_urls::AcmeUrlRow, audit::AuditRow, ca_keys::CaKeyRow, certificates::CertificateRow, jobs::JobRow,
+        ledger::LedgerRow, orders::OrderRow, organisations::OrganisationRow, prevalidations::PrevalidationRow,
+        products::ProductRow, upstream_accounts::UpstreamAccountRow, users::UserRow,
+    };
+    let tables: [(&str, &[&str]); 16] = [
+        ("accounts", AccountRow::COLUMNS),
+        ("acme_accounts", AcmeAccountRow::COLUMNS),
+        ("acme_orders", AcmeOrderRow::COLUMNS),
+        ("acme_authzs", AcmeAuthzRow::COLUMNS),
+        ("acme_urls", AcmeUrlRow::COLUMNS),
+        ("audit_log", AuditRow::COLUMNS),
+        ("ca_keys", CaKeyRow::COLUMNS),
+        ("certificates", CertificateRow::COLUMNS),
+        ("jobs", JobRow::COLUMNS),
+        ("ledger", LedgerRow::COLUMNS),
+        ("orders", OrderRow::COLUMNS),
+        ("organisations", OrganisationRow::COLUMNS),
+        ("prevalidations", PrevalidationRow::COLUMNS),
+        ("products", ProductRow::COLUMNS),
+        ("upstream_accounts", UpstreamAccountRow::COLUMNS),
+        ("users", UserRow::COLUMNS),
+    ];
+    for tdb in TestDb::all().await {
+        let b = tdb.backend;
+        let mut c = tdb.db.acquire().await.unwrap();
+        for (table, fields) in tables {
+            let sql = if tdb.pg_name().is_some() {
+                "SELECT CAST(column_name AS TEXT) FROM information_schema.columns
+                 WHERE table_schema = current_schema() AND table_name = $1 ORDER BY ordinal_position"
+            } else {
+                "SELECT name FROM pragma_table_info($1) ORDER BY cid"
+            };
+            let columns: Vec<String> = query_scalar(sql).bind(table).fetch_all(&mut c).await.unwrap();
+            assert_eq!(columns, fields, "{b}: the row struct of {table} against the table's columns");
+        }
+        drop(c);
+        tdb.cleanup().await;
+    }
+}
