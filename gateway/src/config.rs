@@ -3,7 +3,7 @@
 //! `CERTGATE_ORDERS__JOB_LEASE_SECS=60`).
 
 use std::collections::BTreeMap;
-use std::num::NonZeroU32;
+use std::num::{NonZeroU32, NonZeroUsize};
 use std::path::{Path, PathBuf};
 
 use serde::Deserialize;
@@ -32,6 +32,12 @@ pub struct Config {
     /// `max_connections`.
     #[serde(default)]
     pub database_pool_size: Option<NonZeroU32>,
+    /// Threads that serve requests and run jobs; default one per core. Fewer
+    /// threads hand work to each other less often: one thread used a fifth
+    /// less CPU per issuance than two in the bench (BENCHMARKS.md), and
+    /// served about as many issuances below 4 concurrent clients, fewer above.
+    #[serde(default)]
+    pub worker_threads: Option<NonZeroUsize>,
     /// Seals stored secrets (EAB HMAC keys, CA keys). Keep it out of the
     /// database's backups; losing it loses those secrets.
     #[serde(default)]

@@ -32,14 +32,29 @@ fn main() -> ExitCode {
         let ansi = std::io::IsTerminal::is_terminal(&std::io::stderr());
         tracing_subscriber::fmt().with_env_filter(filter).with_ansi(ansi).with_writer(std::io::stderr).init();
     }
-    let runtime = match tokio::runtime::Builder::new_multi_thread().enable_all().build() {
+    // The configuration is read first: it says how many threads the runtime has.
+    let mut config = match Config::load(cli.config.as_deref()) {
+        Ok(c) => c,
+        Err(e) => {
+            eprintln!("certgate: {e}");
+            return ExitCode::FAILURE;
+        }
+    };
+    if let Some(url) = cli.database_url {
+        config.database_url = Some(url);
+    }
+    let mut runtime = tokio::runtime::Builder::new_multi_thread();
+    if let Some(n) = config.worker_threads {
+        runtime.worker_threads(n.get());
+    }
+    let runtime = match runtime.enable_all().build() {
         Ok(r) => r,
         Err(e) => {
             eprintln!("certgate: cannot start the runtime: {e}");
             return ExitCode::FAILURE;
         }
     };
-    match runtime.block_on(run(cli)) {
+    match runtime.block_on(run(cli.command, config)) {
         Ok(()) => ExitCode::SUCCESS,
         Err(e) => {
             eprintln!("certgate: {e}");
@@ -48,12 +63,8 @@ fn main() -> ExitCode {
     }
 }
 
-async fn run(cli: Cli) -> Result<(), Box<dyn std::error::Error>> {
-    let mut config = Config::load(cli.config.as_deref())?;
-    if let Some(url) = cli.database_url {
-        config.database_url = Some(url);
-    }
-    match cli.command {
+async fn run(command: Command, config: Config) -> Result<(), Box<dyn std::error::Error>> {
+    match command {
         Command::Demo { listen, data_dir, tls } => demo::run(listen, data_dir, tls, config).await,
         Command::CheckConfig => {
             config.secret_key()?;

@@ -84,6 +84,10 @@ fn configuration_errors_are_clear() {
     assert!(String::from_utf8_lossy(&out.stderr).contains("database_pool_size"), "{out:?}");
     let out = check(&[("CERTGATE_DATABASE_POOL_SIZE", "4")]);
     assert!(out.status.success(), "{}", String::from_utf8_lossy(&out.stderr));
+    // Nor could a runtime of no thread.
+    let out = check(&[("CERTGATE_WORKER_THREADS", "0")]);
+    assert!(!out.status.success());
+    assert!(String::from_utf8_lossy(&out.stderr).contains("worker_threads"), "{out:?}");
 
     std::fs::write(&cfg, format!("secret_key = \"{SECRET}\"\nlisten = \"127.0.0.1:9\"\n")).unwrap();
     let out = Command::new(BIN).arg("--config").arg(&cfg).arg("check-config").output().unwrap();
@@ -385,4 +389,43 @@ fn plain_logs_off_a_terminal_have_no_escape_codes() {
     let log = String::from_utf8_lossy(&out.stderr);
     assert!(log.contains("INFO") && log.contains("created the embedded CA"), "{log}");
     assert!(!log.contains('\u{1b}'), "escape codes in {log:?}");
+}
+
+/// The runtime's threads of a process: those tokio names its workers.
+fn runtime_workers(pid: u32) -> usize {
+    let tasks = std::fs::read_dir(format!("/proc/{pid}/task")).unwrap();
+    tasks
+        .filter_map(|t| std::fs::read_to_string(t.ok()?.path().join("comm")).ok())
+        .filter(|name| name.trim() == "tokio-rt-worker")
+        .count()
+}
+
+/// `worker_threads` sets how many threads `serve` runs requests and jobs
+/// on; without it, one per core.
+#[test]
+fn worker_threads_sets_the_threads_serve_runs_on() {
+    let cores = std::thread::available_parallelism().unwrap().get();
+    for (setting, expected) in [(Some("1"), 1), (Some("3"), 3), (None, cores)] {
+        let port = certgate_tests::free_port();
+        let dir = tempfile::tempdir().unwrap();
+        let mut cmd = Command::new(BIN);
+        cmd.arg("serve")
+            .env("CERTGATE_SECRET_KEY", SECRET)
+            .env("CERTGATE_DATA_DIR", dir.path())
+            .env("CERTGATE_LISTEN", format!("127.0.0.1:{port}"))
+            .env_remove("CERTGATE_CONFIG")
+            .env_remove("CERTGATE_DATABASE_URL")
+            .env_remove("CERTGATE_WORKER_THREADS")
+            .env_remove("TOKIO_WORKER_THREADS")
+            .stdout(Stdio::null())
+            .stderr(Stdio::null());
+        if let Some(n) = setting {
+            cmd.env("CERTGATE_WORKER_THREADS", n);
+        }
+        let mut child = cmd.spawn().unwrap();
+        wait_healthy(port, &mut child);
+        let workers = runtime_workers(child.id());
+        assert!(terminate(child).success());
+        assert_eq!(workers, expected, "worker_threads {setting:?}");
+    }
 }
