@@ -32,10 +32,9 @@ pub struct Config {
     /// `max_connections`.
     #[serde(default)]
     pub database_pool_size: Option<NonZeroU32>,
-    /// Threads that serve requests and run jobs; default one per core. Fewer
-    /// threads hand work to each other less often: one thread used a fifth
-    /// less CPU per issuance than two in the bench (BENCHMARKS.md), and
-    /// served about as many issuances below 4 concurrent clients, fewer above.
+    /// Threads that serve requests and run jobs; default one per core this
+    /// process may use (or tokio's `TOKIO_WORKER_THREADS`). BENCHMARKS.md
+    /// measures what fewer threads save in CPU and cost in peak rate.
     #[serde(default)]
     pub worker_threads: Option<NonZeroUsize>,
     /// Seals stored secrets (EAB HMAC keys, CA keys). Keep it out of the

@@ -391,7 +391,9 @@ fn plain_logs_off_a_terminal_have_no_escape_codes() {
     assert!(!log.contains('\u{1b}'), "escape codes in {log:?}");
 }
 
-/// The runtime's threads of a process: those tokio names its workers.
+/// The runtime's threads of a process: those tokio names its workers. Its
+/// blocking pool's threads bear the same name, but `serve` starts none of
+/// them until a password is hashed.
 fn runtime_workers(pid: u32) -> usize {
     let tasks = std::fs::read_dir(format!("/proc/{pid}/task")).unwrap();
     tasks
