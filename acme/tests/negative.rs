@@ -69,6 +69,11 @@ impl Raw {
         format!("{}/{rest}", self.public_dir)
     }
 
+    /// What follows the directory's path in a URL the server gave (`order/3`).
+    fn rest(&self, url: &str) -> String {
+        url.strip_prefix(&self.url("")).unwrap_or_else(|| panic!("{url} is not under {}", self.public_dir)).to_string()
+    }
+
     /// The URL a request is sent to.
     fn wire(&self, url: &str) -> String {
         url.replacen(&self.public_dir, &self.dir, 1)
@@ -201,7 +206,7 @@ async fn each_bad_request_gets_its_problem_and_changes_nothing() {
     f.orders.set_clock_offset(0);
     assert_eq!(used_nonces(&f).await, used_before, "refused nonces leave no trace");
     let order_url = ok.location.clone().unwrap();
-    let order_rest = order_url.split(&format!("/acme/{}/", creds.path)).nth(1).unwrap().to_string();
+    let order_rest = alice.rest(&order_url);
     let before_orders = footprint(f.orders.db()).await;
     assert_eq!(
         (before_orders.orders, before_orders.ledger),
@@ -265,8 +270,7 @@ async fn each_bad_request_gets_its_problem_and_changes_nothing() {
     Worker::new(f.orders.clone(), "t").drain().await.unwrap();
     let done = alice.post(&order_rest, "").await;
     assert_eq!(done.body["status"], "valid", "{}", done.body);
-    let cert_rest =
-        done.body["certificate"].as_str().unwrap().split(&format!("/acme/{}/", creds.path)).nth(1).unwrap().to_string();
+    let cert_rest = alice.rest(done.body["certificate"].as_str().unwrap());
     let pem = alice.post(&cert_rest, "").await;
     assert_eq!(pem.status, 200);
     let leaf_der = {
@@ -281,13 +285,7 @@ async fn each_bad_request_gets_its_problem_and_changes_nothing() {
     assert_eq!((a.status, problem(&a)), (403, "unauthorized"));
     let a = bob.post(&order_rest, "").await;
     assert_eq!(a.status, 404, "another account's order is not visible");
-    let authz_rest = done.body["authorizations"][0]
-        .as_str()
-        .unwrap()
-        .split(&format!("/acme/{}/", creds.path))
-        .nth(1)
-        .unwrap()
-        .to_string();
+    let authz_rest = alice.rest(done.body["authorizations"][0].as_str().unwrap());
     let deactivate = r#"{"status":"deactivated"}"#;
     let challenge = format!("{}/http-01", authz_rest.replace("authz/", "chall/"));
     for (rest, payload) in [(&authz_rest, ""), (&authz_rest, deactivate), (&challenge, "{}")] {
@@ -394,7 +392,7 @@ async fn revocation_by_the_certificate_key() {
     let order = alice
         .post("new-order", &json!({"identifiers": [{"type": "dns", "value": "www.example.test"}]}).to_string())
         .await;
-    let rest = order.location.unwrap().split(&format!("/acme/{}/", creds.path)).nth(1).unwrap().to_string();
+    let rest = alice.rest(&order.location.unwrap());
     let cert_key = rcgen::KeyPair::generate_for(&rcgen::PKCS_ECDSA_P256_SHA256).unwrap();
     let mut params = rcgen::CertificateParams::new(vec!["www.example.test".to_string()]).unwrap();
     params.distinguished_name = rcgen::DistinguishedName::new();
@@ -441,7 +439,7 @@ impl TwoServers {
         let mut alice = Raw::with_key(&first, &creds.path, pkcs8.as_ref());
         assert_eq!(alice.register(&creds).await.status, 201);
         let kid = alice.kid.clone().unwrap();
-        let rest = kid.strip_prefix(&alice.url("")).unwrap().to_string();
+        let rest = alice.rest(&kid);
         let key = pkcs8.as_ref().to_vec();
         (TwoServers { first, second, path: creds.path, key, kid, rest }, alice)
     }
@@ -530,9 +528,8 @@ async fn postgres_nonces_are_shared_in_an_unlogged_table() {
     let www = json!({"identifiers": [{"type": "dns", "value": "www.example.test"}]}).to_string();
     let created = alice.post("new-order", &www).await;
     assert_eq!(created.status, 201, "{}", created.body);
-    let rest_of = |url: &str| url.split(&format!("/acme/{}/", s.path)).nth(1).unwrap().to_string();
-    let authz_rest = rest_of(created.body["authorizations"][0].as_str().unwrap());
-    let order_rest = rest_of(created.location.as_deref().unwrap());
+    let authz_rest = alice.rest(created.body["authorizations"][0].as_str().unwrap());
+    let order_rest = alice.rest(created.location.as_deref().unwrap());
     for rest in [&authz_rest, &order_rest] {
         let nonce = alice.nonce().await;
         let a = s.fetch(&s.first, rest, &nonce).await;
