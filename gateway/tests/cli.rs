@@ -410,20 +410,15 @@ fn worker_threads_sets_the_threads_serve_runs_on() {
     for (setting, expected) in [(Some("1"), 1), (Some("3"), 3), (None, cores)] {
         let port = certgate_tests::free_port();
         let dir = tempfile::tempdir().unwrap();
-        let mut cmd = Command::new(BIN);
-        cmd.arg("serve")
-            .env("CERTGATE_SECRET_KEY", SECRET)
-            .env("CERTGATE_DATA_DIR", dir.path())
-            .env("CERTGATE_LISTEN", format!("127.0.0.1:{port}"))
-            .env_remove("CERTGATE_CONFIG")
-            .env_remove("CERTGATE_DATABASE_URL")
-            .env_remove("CERTGATE_WORKER_THREADS")
-            .env_remove("TOKIO_WORKER_THREADS")
-            .stdout(Stdio::null())
-            .stderr(Stdio::null());
-        if let Some(n) = setting {
-            cmd.env("CERTGATE_WORKER_THREADS", n);
-        }
+        let url = format!("sqlite://{}", dir.path().join("threads.db").display());
+        let g =
+            Certgate::with_database(BIN, dir.path(), SECRET, &url).env("CERTGATE_LISTEN", &format!("127.0.0.1:{port}"));
+        let mut cmd = g.cmd(&["serve"]);
+        cmd.env_remove("TOKIO_WORKER_THREADS").stdout(Stdio::null()).stderr(Stdio::null());
+        match setting {
+            Some(n) => cmd.env("CERTGATE_WORKER_THREADS", n),
+            None => cmd.env_remove("CERTGATE_WORKER_THREADS"),
+        };
         let mut child = cmd.spawn().unwrap();
         wait_healthy(port, &mut child);
         let workers = runtime_workers(child.id());
