@@ -205,17 +205,24 @@ async fn insert(c: &mut Conn, new: &NewAcmeOrder<'_>) -> Result<(AcmeOrderRow, V
     Ok((order, rows))
 }
 
+/// The rows of [`AuthzOfOrder`] of order `$id`, one per authorization, unsorted.
+macro_rules! authzs_of_order {
+    ($id:literal) => {
+        concat!(
+            "SELECT z.*, ",
+            $crate::acme_orders::order_columns!(),
+            " FROM acme_orders o JOIN acme_authzs z ON z.acme_order_id = o.id WHERE o.id = ",
+            $id
+        )
+    };
+}
+pub(crate) use authzs_of_order;
+
 /// Reads an order with its authorizations (in the order they were created, as
 /// the order's identifiers), in one statement.
 pub async fn with_authzs(c: &mut Conn, id: i64) -> Result<Option<(AcmeOrderRow, Vec<AcmeAuthzRow>)>> {
-    let rows: Vec<AuthzOfOrder> = query_as(concat!(
-        "SELECT z.*, ",
-        order_columns!(),
-        " FROM acme_orders o JOIN acme_authzs z ON z.acme_order_id = o.id WHERE o.id = $1 ORDER BY z.id"
-    ))
-    .bind(id)
-    .fetch_all(c)
-    .await?;
+    let rows: Vec<AuthzOfOrder> =
+        query_as(concat!(authzs_of_order!("$1"), " ORDER BY z.id")).bind(id).fetch_all(c).await?;
     Ok(order_of(rows))
 }
 

@@ -6,7 +6,7 @@
 //! costs one round trip to PostgreSQL instead of two.
 
 use crate::acme_accounts::{AcmeAccountRow, signer_columns};
-use crate::acme_orders::{AcmeAuthzRow, AcmeOrderRow, AuthzOfOrder, authz_owner, order_columns, order_of};
+use crate::acme_orders::{AcmeAuthzRow, AcmeOrderRow, AuthzOfOrder, authz_owner, authzs_of_order, order_of};
 use crate::sql::{FromRow, QueryAs, Row, query_as};
 use crate::{Backend, Conn, Result};
 
@@ -85,13 +85,7 @@ macro_rules! authz {
 /// the order and may plan its lookup through the account's index.
 macro_rules! order {
     ($id:literal) => {
-        concat!(
-            ", r.* FROM s LEFT JOIN (SELECT z.*, ",
-            order_columns!(),
-            " FROM acme_orders o JOIN acme_authzs z ON z.acme_order_id = o.id WHERE o.id = ",
-            $id,
-            ") r ON true ORDER BY r.id"
-        )
+        concat!(", r.* FROM s LEFT JOIN (", authzs_of_order!($id), ") r ON true ORDER BY r.id")
     };
 }
 
