@@ -64,8 +64,18 @@ async fn a_post_as_get_of_an_authorization_or_an_order_is_one_statement() {
         assert_eq!(order.refresh().await.unwrap().status, OrderStatus::Ready);
         assert_eq!(statements() - before, 1, "{b}: one statement for the order with its authorizations");
 
+        let before = statements();
         order.finalize().await.unwrap();
         assert_eq!(order.state().status, OrderStatus::Valid, "{b}");
+        // instant-acme reads the two authorizations again first (one
+        // statement each). Finalize itself: the signer, the order's context,
+        // BEGIN with the order id drawn (two), the SAN token's price, the
+        // order signed at once with its job, certificate and audit entries
+        // (one statement on PostgreSQL; four on SQLite), the ACME order's
+        // link, a debit of each of the two token kinds (one statement each on
+        // PostgreSQL; the balance, then the ledger row, on SQLite), COMMIT.
+        let finalize = if b == "postgres" { 1 + 1 + 2 + 1 + 1 + 1 + 2 + 1 } else { 1 + 1 + 2 + 1 + 4 + 1 + 4 + 1 };
+        assert_eq!(statements() - before, 2 + finalize, "{b}: finalize");
         let before = statements();
         assert_eq!(order.refresh().await.unwrap().status, OrderStatus::Valid);
         // The order core then reads the certgate order and its certificate.

@@ -48,7 +48,9 @@ impl Orders {
         may_supersede: bool,
     ) -> Result<Option<(i64, Order)>> {
         let now = self.now();
-        let Some(cert_id) = store_certificate(tx, order, Some(job_id), issued).await? else {
+        let Some(cert_id) =
+            certificates::insert(tx, &new_certificate(order.id, &order.cn, Some(job_id), issued)).await?
+        else {
             return Ok(None);
         };
         if may_supersede {
@@ -79,26 +81,24 @@ impl Orders {
     }
 }
 
-/// Stores the certificate `issued` for `order` by job `job_id` (none when
-/// signed at once: a done job is recorded with it); `None` when that job had
-/// stored one already (nothing is written).
-pub(crate) async fn store_certificate(
-    tx: &mut storage::Conn,
-    order: &Order,
+/// The certificate `issued` for order `order_id` of common name `cn`, as
+/// stored for job `job_id` (none when signed at once).
+pub(crate) fn new_certificate<'a>(
+    order_id: i64,
+    cn: &'a str,
     job_id: Option<i64>,
-    issued: &Issued,
-) -> Result<Option<i64>> {
-    let new = certificates::NewCertificate {
-        order_id: order.id,
+    issued: &'a Issued,
+) -> certificates::NewCertificate<'a> {
+    certificates::NewCertificate {
+        order_id,
         job_id,
         serial: &issued.serial,
-        cn: &order.cn,
+        cn,
         leaf_pem: &issued.leaf_pem,
         chain_pem: &issued.chain_pem,
         not_before: issued.not_before,
         not_after: issued.not_after,
-    };
-    Ok(certificates::insert(tx, &new).await?)
+    }
 }
 
 /// Audits the delivery of order `order_id` with the certificate `serial`,
@@ -109,11 +109,14 @@ pub(crate) async fn audit_delivery(
     serial: &str,
     audit: &Audit<'_>,
 ) -> Result<()> {
-    let detail = format!("{order_id} serial {serial}");
-    let mut entries = audit.earlier.to_vec();
-    entries.push(("order.deliver", &detail));
-    audit::record_all(tx, audit.actor, &entries).await?;
+    let detail = delivered_detail(order_id, serial);
+    audit::record_all(tx, audit.actor, &audit.with_delivery(&detail)).await?;
     Ok(())
+}
+
+/// The detail of the audit entry of order `order_id`'s delivery with the certificate `serial`.
+pub(crate) fn delivered_detail(order_id: i64, serial: &str) -> String {
+    format!("{order_id} serial {serial}")
 }
 
 /// Who a delivery is audited as, and the entries of the same transaction
@@ -123,6 +126,15 @@ pub(crate) struct Audit<'a> {
     pub actor: &'a Actor,
     /// Entries to write before the delivery's own, as (action, detail).
     pub earlier: &'a [(&'a str, &'a str)],
+}
+
+impl<'a> Audit<'a> {
+    /// The entries to write: the earlier ones, then the delivery's, of `detail`.
+    pub(crate) fn with_delivery(&self, detail: &'a str) -> Vec<(&'a str, &'a str)> {
+        let mut entries = self.earlier.to_vec();
+        entries.push(("order.deliver", detail));
+        entries
+    }
 }
 
 /// Records an upstream call's latency, and its error by class.

@@ -1,11 +1,12 @@
 //! Placing an order: validate everything first, then in one transaction
 //! record the order, pay for it and queue its issuance.
 
+use storage::signed_orders::{self, SignedOrder};
 use storage::{accounts, audit, certificates, commit, jobs, orders, products};
 use upstream::{BoxFuture, Checkpoint, Issued, Upstream, UpstreamError};
 
 use crate::csr::Csr;
-use crate::delivery::{self, Audit};
+use crate::delivery;
 use crate::payment::{self, Quote};
 use crate::{Caller, Order, OrderError, Orders, Product, Result, Right, Source, Status, names};
 
@@ -249,38 +250,37 @@ impl Orders {
             id: signing.map(|(_, id)| id),
             upstream_ref: issued.as_ref().map(|i| i.serial.as_str()),
         };
-        let Some(mut order) = orders::insert(&mut tx, &new).await? else {
+        let placed = |id: i64| {
+            let (kind, code, cn, payment) = (spec.kind, &product.code, &checked.names[0], q.payment.as_str());
+            format!("{id} {kind} {code} {cn} [{payment}] {}", status.as_str())
+        };
+        let actor = caller.actor();
+        // Signed at once, the order is inserted with its certificate and both
+        // of its audit entries.
+        let inserted = match (&issued, new.id) {
+            (Some(issued), Some(id)) => {
+                let (placed, delivered) = (placed(id), delivery::delivered_detail(id, &issued.serial));
+                let earlier = [("order.place", placed.as_str())];
+                let audit = delivery::Audit { actor: &actor, earlier: &earlier }.with_delivery(&delivered);
+                let certificate = delivery::new_certificate(id, new.cn, None, issued);
+                let signed = SignedOrder { order: &new, certificate: &certificate, actor: &actor, audit: &audit };
+                signed_orders::insert(&mut tx, &signed).await?.map(|(order, c)| (order, Some(c)))
+            }
+            _ => orders::insert(&mut tx, &new).await?.map(|order| (order, None)),
+        };
+        let Some((mut order, certificate_id)) = inserted else {
             // The key was used: a retried request gets the first order.
             return replayed(&mut tx, caller, spec).await?.ok_or(storage::Error::RowNotFound.into());
         };
         let id = order.id;
-        if !at_once && !pending {
-            self.pay_and_queue(&mut tx, account, id, &q, status, &caller.login).await?;
-        }
-        let placed = format!(
-            "{id} {} {} {} [{}] {}",
-            spec.kind,
-            product.code,
-            checked.names[0],
-            q.payment.as_str(),
-            status.as_str()
-        );
-        let actor = caller.actor();
-        let mut certificate_id = None;
-        match &issued {
-            Some(issued) => {
-                // Signed at once, the order's two audit entries are one statement.
-                let audit = Audit { actor: &actor, earlier: &[("order.place", &placed)] };
-                certificate_id = Some(self.record_signed(&mut tx, &order, issued, &audit).await?);
-            }
-            // The upstream refused: the order is queued like any other.
-            None if at_once => {
-                jobs::enqueue(&mut tx, "issue", id, None, self.now()).await?;
-            }
-            None => {}
-        }
         if certificate_id.is_none() {
-            audit::record(&mut tx, &actor, "order.place", &placed).await?;
+            if at_once {
+                // The upstream refused: the order is queued like any other.
+                jobs::enqueue(&mut tx, "issue", id, None, self.now()).await?;
+            } else if !pending {
+                self.pay_and_queue(&mut tx, account, id, &q, status, &caller.login).await?;
+            }
+            audit::record(&mut tx, &actor, "order.place", &placed(id)).await?;
         }
         if status == Status::WaitingDcv {
             // The DCV token changed the row since it was inserted.
@@ -346,22 +346,6 @@ impl Orders {
         payment::check_funds(&mut c, account, &q, &product.code, &ctx.balances).await?;
         let needing_dcv = ctx.needing_dcv(&wanted);
         Ok(CheckedNames { names: wanted, needing_dcv })
-    }
-
-    /// Stores the certificate of an order inserted delivered, with a job done
-    /// for it as a worker's issuance leaves, and audits the delivery.
-    async fn record_signed(
-        &self,
-        tx: &mut storage::Tx,
-        order: &Order,
-        issued: &Issued,
-        audit: &Audit<'_>,
-    ) -> Result<i64> {
-        let certificate = delivery::store_certificate(tx, order, None, issued)
-            .await?
-            .ok_or_else(|| OrderError::Storage(storage::Error::RowNotFound))?;
-        delivery::audit_delivery(tx, order.id, &issued.serial, audit).await?;
-        Ok(certificate)
     }
 
     /// Charges an order and, when it is ready for issuance, queues the job.

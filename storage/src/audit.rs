@@ -1,6 +1,6 @@
 //! The audit log: who did what, when, from which IP and through which front.
 
-use crate::sql::{query_as, query_built};
+use crate::sql::{Query, query_as, query_built};
 use crate::{Conn, Result, now};
 
 crate::row_struct! {
@@ -51,17 +51,34 @@ pub async fn record_all(c: &mut Conn, actor: &Actor, entries: &[(&str, &str)]) -
         return Ok(());
     }
     // The shared columns are $1..$5; each entry adds its action and detail.
-    let rows: Vec<String> =
-        (0..entries.len()).map(|i| format!("($1, $2, $3, $4, $5, ${}, ${})", 6 + 2 * i, 7 + 2 * i)).collect();
-    let sql =
-        format!("INSERT INTO audit_log (at, account_id, actor, ip, source, action, detail) VALUES {}", rows.join(", "));
-    let mut q =
-        query_built(sql).bind(now()).bind(actor.account_id).bind(&actor.name).bind(&actor.ip).bind(&actor.source);
+    let sql = format!(
+        "INSERT INTO audit_log ({}) SELECT $1, $2, $3, $4, $5, e.column1, e.column2 FROM {}",
+        COLUMNS,
+        entries_from(6, entries.len())
+    );
+    bind_entries(query_built(sql).bind(now()), actor, entries).execute(c).await?;
+    Ok(())
+}
+
+/// The columns an entry is inserted with: its time, then the actor's four
+/// fields, then the entry's action and detail.
+pub(crate) const COLUMNS: &str = "at, account_id, actor, ip, source, action, detail";
+
+/// The rows `e` of `count` entries, whose placeholders start at `$first`:
+/// `e.column1` is an entry's action and `e.column2` its detail (the names
+/// both backends give the columns of `VALUES`).
+pub(crate) fn entries_from(first: usize, count: usize) -> String {
+    let rows: Vec<String> = (0..count).map(|i| format!("(${}, ${})", first + 2 * i, first + 1 + 2 * i)).collect();
+    format!("(VALUES {}) AS e", rows.join(", "))
+}
+
+/// Binds the actor's four fields, then each entry's action and detail.
+pub(crate) fn bind_entries<'q>(q: Query<'q>, actor: &'q Actor, entries: &[(&'q str, &'q str)]) -> Query<'q> {
+    let mut q = q.bind(actor.account_id).bind(&actor.name).bind(&actor.ip).bind(&actor.source);
     for (action, detail) in entries {
         q = q.bind(*action).bind(*detail);
     }
-    q.execute(c).await?;
-    Ok(())
+    q
 }
 
 /// The latest entries, newest first, optionally of one account.

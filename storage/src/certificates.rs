@@ -64,6 +64,7 @@ macro_rules! certificate_columns {
         "order_id, job_id, serial, cn, leaf_pem, chain_pem, not_before, not_after, created_at"
     };
 }
+pub(crate) use certificate_columns;
 
 /// Stores a certificate once per job; returns its id, or `None` when this job
 /// had already stored one. A certificate without a job (signed at once) is

@@ -61,12 +61,17 @@ pub async fn enqueue(
 }
 
 /// The statement that records an issuance job done as it is created, with
-/// the placeholders of its order id and time: [`record_done`] runs it alone,
-/// and on PostgreSQL `certificates::insert` runs it with the certificate.
+/// the expressions of its order id and time, and optionally the `FROM` they
+/// are selected from: [`record_done`] runs it alone, and on PostgreSQL
+/// `certificates::insert` and `signed_orders::insert` run it with the
+/// certificate.
 macro_rules! insert_done_issuance {
     ($order_id:literal, $time:literal) => {
+        $crate::jobs::insert_done_issuance!($order_id, $time, "")
+    };
+    ($order_id:literal, $time:literal, $from:literal) => {
         concat!(
-            "INSERT INTO jobs (kind, order_id, state, attempts, run_after, created_at, updated_at) VALUES ('issue', ",
+            "INSERT INTO jobs (kind, order_id, state, attempts, run_after, created_at, updated_at) SELECT 'issue', ",
             $order_id,
             ", 'done', 1, ",
             $time,
@@ -74,7 +79,8 @@ macro_rules! insert_done_issuance {
             $time,
             ", ",
             $time,
-            ") RETURNING id"
+            $from,
+            " RETURNING id"
         )
     };
 }

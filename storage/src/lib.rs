@@ -27,6 +27,7 @@ pub mod prevalidations;
 pub mod prices;
 pub mod products;
 pub mod sealed;
+pub mod signed_orders;
 pub mod sql;
 pub mod upstream_accounts;
 pub mod users;

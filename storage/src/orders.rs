@@ -1,6 +1,6 @@
 //! Orders: what was asked, how it was paid, and where it stands.
 
-use crate::sql::{query, query_as, query_built};
+use crate::sql::{Query, query, query_as, query_built};
 use crate::{Backend, Conn, Db, Result, Tx, now};
 
 crate::row_struct! {
@@ -117,6 +117,7 @@ macro_rules! next_id {
              COALESCE((SELECT MAX(id) FROM orders), 0)) + 1"
     };
 }
+pub(crate) use next_id;
 
 /// The statement of [`insert`]: the id given as `$20`, else drawn with the
 /// backend's `next_id!`, so that the reference (prefix and id) is written
@@ -130,12 +131,13 @@ macro_rules! insert_order {
              SELECT n.id, $19 || n.id, $1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, $13, $14, $15, $16,
                  $17, $21, $18, $18
              FROM (SELECT COALESCE(CAST($20 AS BIGINT), ",
-            next_id!($backend),
+            $crate::orders::next_id!($backend),
             ") AS id) AS n WHERE true
              ON CONFLICT (account_id, idempotency_key) DO NOTHING RETURNING *"
         )
     };
 }
+pub(crate) use insert_order;
 
 /// Starts a write transaction and draws in it the id of an order to be
 /// inserted there, for an order whose reference is needed before it is
@@ -156,8 +158,13 @@ pub async fn insert(c: &mut Conn, o: &NewOrder<'_>) -> Result<Option<OrderRow>> 
         Backend::Postgres => insert_order!(postgres),
         Backend::Sqlite => insert_order!(sqlite),
     };
-    query_as(sql)
-        .bind(o.account_id)
+    bind_order(query(sql), o, now()).read_as().fetch_optional(c).await
+}
+
+/// Binds the values of [`insert_order!`]'s placeholders `$1` to `$21`, with
+/// `at` as the order's creation time (`$18`).
+pub(crate) fn bind_order<'q>(q: Query<'q>, o: &NewOrder<'q>, at: i64) -> Query<'q> {
+    q.bind(o.account_id)
         .bind(o.organisation_id)
         .bind(o.product_code)
         .bind(o.kind)
@@ -174,12 +181,10 @@ pub async fn insert(c: &mut Conn, o: &NewOrder<'_>) -> Result<Option<OrderRow>> 
         .bind(o.currency)
         .bind(o.status)
         .bind(o.upstream)
-        .bind(now())
+        .bind(at)
         .bind(o.reference_prefix)
         .bind(o.id)
         .bind(o.upstream_ref)
-        .fetch_optional(c)
-        .await
 }
 
 /// Reads one order by id.

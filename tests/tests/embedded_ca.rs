@@ -247,6 +247,53 @@ async fn an_order_signed_at_once_is_inserted_delivered_with_the_id_it_was_signed
     }
 }
 
+#[tokio::test]
+async fn a_retried_order_signed_at_once_is_recorded_and_charged_once() {
+    for tdb in TestDb::all().await {
+        let b = tdb.backend;
+        let f = recording_fixture(&tdb, 5).await;
+        let mut req = f.ssl1_order(csr(&["www.example.test"], Key::P256));
+        req.idempotency_key = Some("signed-retry".into());
+        let first = f.orders.place_and_issue(&f.op, &req, &RecordPlaced).await.unwrap();
+        let certificates = async || certgate_tests::scalar(f.orders.db(), "SELECT COUNT(*) FROM certificates").await;
+        let audited = async || certgate_tests::scalar(f.orders.db(), "SELECT COUNT(*) FROM audit_log").await;
+        let before = (certgate_tests::footprint(f.orders.db()).await, certificates().await, audited().await);
+        // A retry signs again in memory, but its insert finds the first order:
+        // no certificate, job, audit entry or charge of its own is written.
+        let again = f.orders.place_and_issue(&f.op, &req, &RecordPlaced).await.unwrap();
+        assert!(again.replayed, "{b}");
+        assert_eq!((again.order.id, again.certificate_id), (first.order.id, first.certificate_id), "{b}");
+        let after = (certgate_tests::footprint(f.orders.db()).await, certificates().await, audited().await);
+        assert_eq!(after, before, "{b}: the retry wrote nothing");
+
+        // Retries racing each other: one order, its certificate, job and two
+        // audit entries, and one charge.
+        req.idempotency_key = Some("signed-race".into());
+        let racing: Vec<_> = (0..4)
+            .map(|_| {
+                let (orders, op, req) = (f.orders.clone(), f.op.clone(), req.clone());
+                tokio::spawn(async move { orders.place_and_issue(&op, &req, &RecordPlaced).await.unwrap() })
+            })
+            .collect();
+        let mut placed = Vec::new();
+        for r in racing {
+            placed.push(r.await.unwrap());
+        }
+        assert_eq!(placed.iter().filter(|p| !p.replayed).count(), 1, "{b}");
+        assert!(placed.iter().all(|p| p.order.id == placed[0].order.id), "{b}");
+        assert!(placed.iter().all(|p| p.certificate_id == placed[0].certificate_id), "{b}");
+        let after = (certgate_tests::footprint(f.orders.db()).await, certificates().await, audited().await);
+        assert_eq!(
+            (after.0.orders, after.0.ledger, after.0.jobs),
+            (before.0.orders + 1, before.0.ledger + 1, before.0.jobs + 1),
+            "{b}"
+        );
+        assert_eq!((after.1, after.2), (before.1 + 1, before.2 + 2), "{b}: one certificate, two audit entries");
+        assert_eq!(after.0.balances_sum, before.0.balances_sum - 1, "{b}: one token spent");
+        tdb.cleanup().await;
+    }
+}
+
 /// An upstream that would sign at once, but refuses every time.
 struct RefusingAtOnce;
 

@@ -1,0 +1,86 @@
+//! An order signed before it is recorded (the embedded CA signs inside the
+//! placing transaction): inserted delivered, with its certificate, the done
+//! job the certificate belongs to, and the audit entries of its placing and
+//! delivery. On PostgreSQL the four writes are one statement, one round trip.
+
+use crate::audit::{self, Actor};
+use crate::certificates::{self, NewCertificate, certificate_columns};
+use crate::jobs::insert_done_issuance;
+use crate::orders::{self, NewOrder, OrderRow, bind_order, insert_order};
+use crate::sql::{FromRow, Row, query_built};
+use crate::{Backend, Conn, Error, Result, now};
+
+/// What is recorded of an order signed at once.
+#[derive(Clone, Debug)]
+pub struct SignedOrder<'a> {
+    /// The order, inserted delivered, with its id drawn beforehand
+    /// ([`orders::begin_with_next_id`]).
+    pub order: &'a NewOrder<'a>,
+    /// Its certificate, of the same order id and common name, without a job:
+    /// the done job is recorded with it.
+    pub certificate: &'a NewCertificate<'a>,
+    /// Who placed it, for the audit entries.
+    pub actor: &'a Actor,
+    /// The audit entries, as (action, detail), in the order they happened.
+    pub audit: &'a [(&'a str, &'a str)],
+}
+
+/// The order as stored and its certificate's id.
+struct Inserted(OrderRow, i64);
+
+impl FromRow for Inserted {
+    fn from_row(row: &Row<'_>) -> Result<Self> {
+        Ok(Inserted(OrderRow::from_row(row)?, row.get("certificate_id")?))
+    }
+}
+
+/// Records a signed order; returns it as stored with its certificate's id,
+/// or `None` when the account already placed an order with the same
+/// idempotency key (nothing is written).
+pub async fn insert(c: &mut Conn, s: &SignedOrder<'_>) -> Result<Option<(OrderRow, i64)>> {
+    match c.backend() {
+        Backend::Postgres => insert_in_one_statement(c, s).await,
+        Backend::Sqlite => {
+            // Each statement is a call into the same process: one at a time costs nothing more.
+            let Some(order) = orders::insert(c, s.order).await? else {
+                return Ok(None);
+            };
+            let certificate = certificates::insert(c, s.certificate).await?.ok_or(Error::RowNotFound)?;
+            audit::record_all(c, s.actor, s.audit).await?;
+            Ok(Some((order, certificate)))
+        }
+    }
+}
+
+/// The writes of [`insert`] as one PostgreSQL statement. Each one after the
+/// order's selects from the order inserted (`o`), so that an order the
+/// idempotency key refused writes nothing else either.
+async fn insert_in_one_statement(c: &mut Conn, s: &SignedOrder<'_>) -> Result<Option<(OrderRow, i64)>> {
+    let sql = format!(
+        concat!(
+            "WITH o AS (",
+            insert_order!(postgres),
+            "),
+             j AS (",
+            insert_done_issuance!("o.id", "$18", " FROM o"),
+            "),
+             c AS (INSERT INTO certificates (",
+            certificate_columns!(),
+            ")
+                   SELECT o.id, j.id, $22, o.cn, $23, $24, $25, $26, $18 FROM o, j RETURNING id),
+             a AS (INSERT INTO audit_log ({columns}) SELECT $18, $27, $28, $29, $30, e.column1, e.column2 FROM o, {entries})
+             SELECT o.*, c.id AS certificate_id FROM o, c"
+        ),
+        columns = audit::COLUMNS,
+        entries = audit::entries_from(31, s.audit.len()),
+    );
+    let n = s.certificate;
+    let q = bind_order(query_built(sql), s.order, now())
+        .bind(n.serial)
+        .bind(n.leaf_pem)
+        .bind(n.chain_pem)
+        .bind(n.not_before)
+        .bind(n.not_after);
+    let inserted: Option<Inserted> = audit::bind_entries(q, s.actor, s.audit).read_as().fetch_optional(c).await?;
+    Ok(inserted.map(|Inserted(order, certificate)| (order, certificate)))
+}
