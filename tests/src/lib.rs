@@ -352,9 +352,24 @@ pub fn have_tool(tool: &str) -> bool {
     found
 }
 
-/// A free TCP port on loopback (free when asked; tests bind it soon after).
+/// A loopback port that nothing listens on now and that this process has
+/// not handed out before. Tests running side by side start servers on the
+/// ports they are given; a port given twice made one test's
+/// pebble-challtestsrv fail to bind its http-01 port while its management
+/// API came up, so the other test's server answered its VA (with an empty
+/// 200 for an unknown token).
 pub fn free_port() -> u16 {
-    std::net::TcpListener::bind("127.0.0.1:0").and_then(|l| l.local_addr()).map(|a| a.port()).expect("a free port")
+    static GIVEN: std::sync::Mutex<std::collections::BTreeSet<u16>> =
+        std::sync::Mutex::new(std::collections::BTreeSet::new());
+    loop {
+        let port = std::net::TcpListener::bind("127.0.0.1:0")
+            .and_then(|l| l.local_addr())
+            .map(|a| a.port())
+            .expect("a free port");
+        if GIVEN.lock().unwrap_or_else(std::sync::PoisonError::into_inner).insert(port) {
+            return port;
+        }
+    }
 }
 
 /// pebble-challtestsrv (from Debian's `pebble` package) on loopback: a DNS
@@ -385,6 +400,27 @@ impl ChallTestSrv {
         if !have_tool("pebble-challtestsrv") {
             return None;
         }
+        // A port taken meanwhile leaves its http-01 responder down while its
+        // management API is up; it is found by asking for a file it serves.
+        for _ in 0..5 {
+            let srv = ChallTestSrv::spawn();
+            // Named after this server, which no other server of the process serves.
+            let token = format!("certgate-probe-{}", srv.management);
+            srv.add_http01(&token, &token);
+            let (path, body) = (format!("/.well-known/acme-challenge/{token}"), format!("\r\n\r\n{token}"));
+            // Its responder may still be starting (no answer yet); a wrong answer is another server's.
+            for _ in 0..40 {
+                match binary::http_get(srv.http_port, &path) {
+                    Some(answer) if answer.ends_with(&body) => return Some(srv),
+                    Some(_) => break,
+                    None => std::thread::sleep(std::time::Duration::from_millis(50)),
+                }
+            }
+        }
+        panic!("pebble-challtestsrv's http-01 port was taken five times");
+    }
+
+    fn spawn() -> ChallTestSrv {
         let (dns, http, tls, mgmt) = (free_port(), free_port(), free_port(), free_port());
         let child = std::process::Command::new("pebble-challtestsrv")
             .args(["-dns01", &format!("127.0.0.1:{dns}"), "-http01", &format!("127.0.0.1:{http}")])
@@ -403,7 +439,7 @@ impl ChallTestSrv {
         };
         for _ in 0..100 {
             if std::net::TcpStream::connect(("127.0.0.1", mgmt)).is_ok() {
-                return Some(srv);
+                return srv;
             }
             std::thread::sleep(std::time::Duration::from_millis(50));
         }
