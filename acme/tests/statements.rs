@@ -1,7 +1,8 @@
 //! How many database statements the ACME requests of an issuance cost, from
 //! the storage layer's own statement counter. A POST-as-GET of an
 //! authorization or an order reads the resource with its signer (and, on
-//! PostgreSQL, marks the nonce used) in one statement. This binary holds one
+//! PostgreSQL, marks the nonce used) in one statement; a finalize signed at
+//! once records the order with its certificate in one. This binary holds one
 //! test: the counter is process-wide.
 
 use std::sync::Arc;
@@ -32,7 +33,7 @@ impl Recorder for Statements {
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
-async fn a_post_as_get_of_an_authorization_or_an_order_is_one_statement() {
+async fn each_request_of_an_issuance_costs_the_statements_counted_here() {
     let count = Arc::new(AtomicU64::new(0));
     metrics::set_global_recorder(Statements(count.clone())).expect("the only recorder of this binary");
     let statements = || count.load(Ordering::SeqCst);

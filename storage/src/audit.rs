@@ -50,26 +50,29 @@ pub async fn record_all(c: &mut Conn, actor: &Actor, entries: &[(&str, &str)]) -
     if entries.is_empty() {
         return Ok(());
     }
-    // The shared columns are $1..$5; each entry adds its action and detail.
-    let sql = format!(
-        "INSERT INTO audit_log ({}) SELECT $1, $2, $3, $4, $5, e.column1, e.column2 FROM {}",
-        COLUMNS,
-        entries_from(6, entries.len())
-    );
+    let sql = insert_entries("$1", 2, entries.len(), "");
     bind_entries(query_built(sql).bind(now()), actor, entries).execute(c).await?;
     Ok(())
 }
 
-/// The columns an entry is inserted with: its time, then the actor's four
-/// fields, then the entry's action and detail.
-pub(crate) const COLUMNS: &str = "at, account_id, actor, ip, source, action, detail";
-
-/// The rows `e` of `count` entries, whose placeholders start at `$first`:
-/// `e.column1` is an entry's action and `e.column2` its detail (the names
-/// both backends give the columns of `VALUES`).
-pub(crate) fn entries_from(first: usize, count: usize) -> String {
-    let rows: Vec<String> = (0..count).map(|i| format!("(${}, ${})", first + 2 * i, first + 1 + 2 * i)).collect();
-    format!("(VALUES {}) AS e", rows.join(", "))
+/// The statement that appends `count` entries (at least one) at time `at`,
+/// an SQL expression: the actor's four fields are the placeholders from
+/// `$first` on, then each entry's action and detail. The entries are the rows
+/// of `e`, selected from `from` (a table list ending in a comma, or nothing)
+/// and `e`, in the order given, so that their ids follow it. (`column1` to
+/// `column3` are the names both backends give the columns of `VALUES`.)
+pub(crate) fn insert_entries(at: &str, first: usize, count: usize, from: &str) -> String {
+    let entry = |i: usize| format!("(${}, ${}, {i})", first + 4 + 2 * i, first + 5 + 2 * i);
+    let rows: Vec<String> = (0..count).map(entry).collect();
+    format!(
+        "INSERT INTO audit_log (at, account_id, actor, ip, source, action, detail)
+         SELECT {at}, ${}, ${}, ${}, ${}, e.column1, e.column2 FROM {from} (VALUES {}) AS e ORDER BY e.column3",
+        first,
+        first + 1,
+        first + 2,
+        first + 3,
+        rows.join(", ")
+    )
 }
 
 /// Binds the actor's four fields, then each entry's action and detail.

@@ -79,6 +79,7 @@ macro_rules! insert_done_issuance {
             $time,
             ", ",
             $time,
+            " ",
             $from,
             " RETURNING id"
         )

@@ -38,6 +38,9 @@ impl FromRow for Inserted {
 /// or `None` when the account already placed an order with the same
 /// idempotency key (nothing is written).
 pub async fn insert(c: &mut Conn, s: &SignedOrder<'_>) -> Result<Option<(OrderRow, i64)>> {
+    // PostgreSQL's statement takes the certificate's order, name and job from the order it inserts.
+    debug_assert!(s.order.id == Some(s.certificate.order_id), "a signed order's id is drawn beforehand");
+    debug_assert!(s.certificate.cn == s.order.cn && s.certificate.job_id.is_none());
     match c.backend() {
         Backend::Postgres => insert_in_one_statement(c, s).await,
         Backend::Sqlite => {
@@ -54,25 +57,31 @@ pub async fn insert(c: &mut Conn, s: &SignedOrder<'_>) -> Result<Option<(OrderRo
 
 /// The writes of [`insert`] as one PostgreSQL statement. Each one after the
 /// order's selects from the order inserted (`o`), so that an order the
-/// idempotency key refused writes nothing else either.
+/// idempotency key refused writes nothing else either. The job and
+/// certificate are written as `certificates::insert` writes a certificate
+/// without a job, here from `o`.
 async fn insert_in_one_statement(c: &mut Conn, s: &SignedOrder<'_>) -> Result<Option<(OrderRow, i64)>> {
+    let audited = if s.audit.is_empty() {
+        String::new()
+    } else {
+        format!(", a AS ({})", audit::insert_entries("$18", 27, s.audit.len(), "o,"))
+    };
     let sql = format!(
         concat!(
             "WITH o AS (",
             insert_order!(postgres),
             "),
              j AS (",
-            insert_done_issuance!("o.id", "$18", " FROM o"),
+            insert_done_issuance!("o.id", "$18", "FROM o"),
             "),
              c AS (INSERT INTO certificates (",
             certificate_columns!(),
             ")
-                   SELECT o.id, j.id, $22, o.cn, $23, $24, $25, $26, $18 FROM o, j RETURNING id),
-             a AS (INSERT INTO audit_log ({columns}) SELECT $18, $27, $28, $29, $30, e.column1, e.column2 FROM o, {entries})
+                   SELECT o.id, j.id, $22, o.cn, $23, $24, $25, $26, $18 FROM o, j RETURNING id)
+             {audited}
              SELECT o.*, c.id AS certificate_id FROM o, c"
         ),
-        columns = audit::COLUMNS,
-        entries = audit::entries_from(31, s.audit.len()),
+        audited = audited,
     );
     let n = s.certificate;
     let q = bind_order(query_built(sql), s.order, now())
