@@ -220,9 +220,11 @@ impl Orders {
         // Should the transaction not commit (a refused debit, or a racing
         // retry whose order the insert finds), the certificate goes with it:
         // signed in memory only, never stored or sent, so never usable.
+        // It comes with the order id it was signed for.
         let issued = match signing {
             Some((upstream, id)) => {
-                sign_at_once(upstream.as_ref(), format!("{reference_prefix}{id}"), checked, product).await
+                let reference = format!("{reference_prefix}{id}");
+                sign_at_once(upstream.as_ref(), reference, checked, product).await.map(|issued| (id, issued))
             }
             None => None,
         };
@@ -248,7 +250,7 @@ impl Orders {
             upstream: &product.upstream,
             reference_prefix,
             id: signing.map(|(_, id)| id),
-            upstream_ref: issued.as_ref().map(|i| i.serial.as_str()),
+            upstream_ref: issued.as_ref().map(|(_, i)| i.serial.as_str()),
         };
         let placed = |id: i64| {
             let (kind, code, cn, payment) = (spec.kind, &product.code, &checked.names[0], q.payment.as_str());
@@ -257,8 +259,8 @@ impl Orders {
         let actor = caller.actor();
         // Signed at once, the order is inserted with its certificate and both
         // of its audit entries.
-        let inserted = match (&issued, new.id) {
-            (Some(issued), Some(id)) => {
+        let inserted = match issued.as_ref() {
+            Some(&(id, ref issued)) => {
                 let (placed, delivered) = (placed(id), delivery::delivered_detail(id, &issued.serial));
                 let earlier = [("order.place", placed.as_str())];
                 let audit = delivery::Audit { actor: &actor, earlier: &earlier }.with_delivery(&delivered);
@@ -266,7 +268,7 @@ impl Orders {
                 let signed = SignedOrder { order: &new, certificate: &certificate, actor: &actor, audit: &audit };
                 signed_orders::insert(&mut tx, &signed).await?.map(|(order, c)| (order, Some(c)))
             }
-            _ => orders::insert(&mut tx, &new).await?.map(|order| (order, None)),
+            None => orders::insert(&mut tx, &new).await?.map(|order| (order, None)),
         };
         let Some((mut order, certificate_id)) = inserted else {
             // The key was used: a retried request gets the first order.
