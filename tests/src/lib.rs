@@ -278,18 +278,37 @@ pub struct Footprint {
     pub ledger: i64,
     /// The number of jobs.
     pub jobs: i64,
+    /// The number of certificates.
+    pub certificates: i64,
     /// The sum of every balance, tokens and minor units alike.
     pub balances_sum: i64,
 }
 
-/// Counts the rows of `db` that orders, payments and jobs write.
+/// Counts the rows of `db` that orders, payments, jobs and issuances write.
 pub async fn footprint(db: &Db) -> Footprint {
     Footprint {
         orders: scalar(db, "SELECT COUNT(*) FROM orders").await,
         ledger: scalar(db, "SELECT COUNT(*) FROM ledger").await,
         jobs: scalar(db, "SELECT COUNT(*) FROM jobs").await,
+        certificates: scalar(db, "SELECT COUNT(*) FROM certificates").await,
         balances_sum: scalar(db, "SELECT CAST(COALESCE(SUM(amount), 0) AS BIGINT) FROM balances").await,
     }
+}
+
+/// Runs `n` futures that `task` makes, each on a tokio task of its own so
+/// that they race, and returns their outputs in the order they were made.
+pub async fn race<T, F, Fut>(n: usize, task: F) -> Vec<T>
+where
+    F: Fn() -> Fut,
+    Fut: std::future::Future<Output = T> + Send + 'static,
+    T: Send + 'static,
+{
+    let tasks: Vec<_> = (0..n).map(|_| tokio::spawn(task())).collect();
+    let mut outputs = Vec::with_capacity(n);
+    for t in tasks {
+        outputs.push(t.await.expect("a racing task"));
+    }
+    outputs
 }
 
 /// The one integer a query of `db` returns (a count, a sum).

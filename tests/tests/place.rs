@@ -101,16 +101,11 @@ async fn idempotency_key_replays_the_first_order_without_a_second_charge() {
 
         // Retries racing each other: one order, one charge.
         req.idempotency_key = Some("retry-2".into());
-        let racing: Vec<_> = (0..4)
-            .map(|_| {
-                let (orders, op, req) = (f.orders.clone(), f.op.clone(), req.clone());
-                tokio::spawn(async move { orders.place(&op, &req).await.unwrap() })
-            })
-            .collect();
-        let mut placed = Vec::new();
-        for r in racing {
-            placed.push(r.await.unwrap());
-        }
+        let placed = certgate_tests::race(4, || {
+            let (orders, op, req) = (f.orders.clone(), f.op.clone(), req.clone());
+            async move { orders.place(&op, &req).await.unwrap() }
+        })
+        .await;
         assert_eq!(placed.iter().filter(|p| !p.replayed).count(), 1, "{}", tdb.backend);
         assert!(placed.iter().all(|p| p.order.id == placed[0].order.id), "{}", tdb.backend);
         assert_eq!(f.orders.balance(&f.op, orders::Ledger::Tokens, Some("ssl1")).await.unwrap(), 3);
