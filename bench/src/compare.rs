@@ -1,6 +1,7 @@
 //! `bench compare`: certgate on SQLite, certgate on PostgreSQL and pebble,
 //! driven by the same ACME load generator at the same concurrencies in one
-//! run, with the ratios certgate/pebble and the distance to the crypto floor.
+//! run, with the ratios certgate/pebble and the distance to the crypto floor
+//! and to the floor of certgate's flow.
 
 use std::path::PathBuf;
 use std::time::Duration;
@@ -170,6 +171,17 @@ pub fn default_postgres_url() -> String {
 pub async fn run(opts: Options) {
     let floor = tokio::task::spawn_blocking(|| crate::floor::measure(2000)).await.expect("floor");
     floor.print();
+    let measured = tokio::task::spawn_blocking(|| crate::exchange_floor::measure(20_000)).await;
+    let flow_floor = match measured.map_err(|e| e.to_string()).and_then(|r| r) {
+        Ok(f) => {
+            f.print(&floor);
+            Some(f.flow_total(&floor).as_secs_f64() * 1000.0)
+        }
+        Err(e) => {
+            println!("transport and storage floor: not measured: {e}");
+            None
+        }
+    };
     let (mut rows, mut half) = (Vec::new(), Vec::new());
     certgate_runs(&opts, "certgate SQLite", TestDb::sqlite().await, &mut rows, &mut half).await;
     if let Some(url) = &opts.postgres {
@@ -210,10 +222,11 @@ pub async fn run(opts: Options) {
     }
     println!();
     println!(
-        "| clients | server | rate / pebble's | CPU per issuance / pebble's | CPU per issuance / crypto floor ({}) |",
-        ms(floor.total())
+        "| clients | server | rate / pebble's | CPU per issuance / pebble's | CPU per issuance / crypto floor ({}) | CPU per issuance / floor of certgate's flow ({}) |",
+        ms(floor.total()),
+        flow_floor.map(|f| format!("{f:.2} ms")).unwrap_or_else(|| "-".into())
     );
-    println!("|---|---|---|---|---|");
+    println!("|---|---|---|---|---|---|");
     let floor_ms = floor.total().as_secs_f64() * 1000.0;
     for &c in &opts.levels {
         let pebble = rows.iter().find(|r| r.server == "pebble" && r.report.clients == c);
@@ -229,8 +242,9 @@ pub async fn run(opts: Options) {
                 ),
                 _ => ("- (pebble stalled or absent)".into(), "-".into()),
             };
-            let above = cpu.map(|v| format!("{:.1}x", v / floor_ms)).unwrap_or_else(|| "-".into());
-            println!("| {c} | {} | {rate_ratio} | {cpu_ratio} | {above} |", r.server);
+            let above = |f: f64| cpu.map(|v| format!("{:.1}x", v / f)).unwrap_or_else(|| "-".into());
+            let above_flow = flow_floor.map(above).unwrap_or_else(|| "-".into());
+            println!("| {c} | {} | {rate_ratio} | {cpu_ratio} | {} | {above_flow} |", r.server, above(floor_ms));
         }
     }
     if !half.is_empty() {

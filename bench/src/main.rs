@@ -2,13 +2,15 @@
 //! process; `bench acme` is an ACME load generator for any directory URL;
 //! `bench compare` runs certgate (SQLite, PostgreSQL) and pebble under the
 //! same ACME load in one run; `bench floor` times the cryptography of one
-//! issuance; `bench xmlrpc` measures the XML-RPC front and its codec; `bench
-//! scale` times the order core's queries with a million orders; `bench
-//! statements` the cost of one database statement through `storage::sql`. See
-//! BENCHMARKS.md for the commands and the results.
+//! issuance, and the least HTTP and SQLite work beside it; `bench xmlrpc`
+//! measures the XML-RPC front and its codec; `bench scale` times the order
+//! core's queries with a million orders; `bench statements` the cost of one
+//! database statement through `storage::sql`. See BENCHMARKS.md for the
+//! commands and the results.
 
 mod acme_load;
 mod compare;
+mod exchange_floor;
 mod floor;
 mod gateway;
 mod procstat;
@@ -114,7 +116,8 @@ enum Cmd {
         #[arg(long, default_value_t = 10)]
         stall_secs: u64,
     },
-    /// The CPU cost of the cryptography of one issuance on the server.
+    /// The CPU cost of the cryptography of one issuance on the server, and
+    /// of the least HTTP and SQLite work of certgate's flow.
     Floor {
         /// Iterations of each part.
         #[arg(long, default_value_t = 5000)]
@@ -240,7 +243,14 @@ async fn main() {
             };
             compare::run(opts).await;
         }
-        Cmd::Floor { iterations } => floor::measure(iterations).print(),
+        Cmd::Floor { iterations } => {
+            let crypto = floor::measure(iterations);
+            crypto.print();
+            match exchange_floor::measure(iterations * 4) {
+                Ok(f) => f.print(&crypto),
+                Err(e) => eprintln!("transport and storage floor: {e}"),
+            }
+        }
         Cmd::Xmlrpc { certgate, postgres, calls, clients, entries } => {
             xmlrpc_bench(certgate.unwrap_or_else(gateway::default_binary), postgres, calls, clients, entries).await
         }
