@@ -9,9 +9,10 @@ use std::time::Duration;
 use certgate_tests::{PEBBLE_EAB_HMAC, PEBBLE_EAB_KID, Pebble, PebbleOptions, TestDb};
 
 use crate::acme_load::{Load, Probe, Report, Target};
+use crate::disk_probe::{self, DiskProbe};
 use crate::gateway::{DOMAIN, Gateway};
 use crate::procstat;
-use crate::stats::ms;
+use crate::stats::{Samples, ms};
 
 /// What to compare.
 pub struct Options {
@@ -36,6 +37,8 @@ pub struct Options {
 struct Row {
     server: String,
     report: Report,
+    /// The disk's fsync latencies during the run, where they were probed.
+    disk: Option<Samples>,
 }
 
 /// The probes of a certgate run: its process tree, and on PostgreSQL the
@@ -99,7 +102,7 @@ async fn certgate_runs(opts: &Options, label: &str, tdb: TestDb, rows: &mut Vec<
                     println!("  database statements: {per:.1}/issuance (with the clients' accounts)");
                 }
                 peak = peak.max(r.rate());
-                rows.push(Row { server: label.into(), report: r });
+                rows.push(Row { server: label.into(), report: r, disk: None });
             }
             Err(e) => println!("  {e}"),
         }
@@ -108,10 +111,17 @@ async fn certgate_runs(opts: &Options, label: &str, tdb: TestDb, rows: &mut Vec<
         let mut l = load(16, opts.issuances, opts.stall_secs);
         l.rate = Some(peak / 2.0);
         println!("== {label}, 16 clients paced at half the peak, {:.0}/s (load {})", peak / 2.0, procstat::loadavg());
-        match crate::acme_load::run(&target, &l, &probes).await {
+        // The p99 goal is read here; a disk that stalls its syncs shows up in it.
+        let probe = DiskProbe::start(&std::env::temp_dir()).ok();
+        let ran = crate::acme_load::run(&target, &l, &probes).await;
+        let disk = probe.map(DiskProbe::finish);
+        match ran {
             Ok(r) => {
                 r.print();
-                half.push(Row { server: format!("{label} at {:.0}/s", peak / 2.0), report: r });
+                if let Some(d) = &disk {
+                    println!("  disk (temp dir): {}", disk_probe::describe(d));
+                }
+                half.push(Row { server: format!("{label} at {:.0}/s", peak / 2.0), report: r, disk });
             }
             Err(e) => println!("  {e}"),
         }
@@ -142,7 +152,7 @@ async fn pebble_runs(opts: &Options, rows: &mut Vec<Row>) {
         match crate::acme_load::run(&target, &load(c, opts.pebble_issuances, opts.stall_secs), &probes).await {
             Ok(r) => {
                 r.print();
-                rows.push(Row { server: "pebble".into(), report: r });
+                rows.push(Row { server: "pebble".into(), report: r, disk: None });
             }
             Err(e) => println!("  {e}: stalled"),
         }
@@ -258,7 +268,9 @@ pub async fn run(opts: Options) {
                 .filter(|(k, _)| **k != crate::acme_load::Kind::NewAccount)
                 .max_by_key(|(_, s)| s.p(0.99));
             if let Some((k, s)) = worst {
-                println!("  {}: worst p99 is {} ({})", r.server, ms(s.p(0.99)), k.name());
+                let disk =
+                    r.disk.as_ref().map(|d| format!("; the disk's {}", disk_probe::describe(d))).unwrap_or_default();
+                println!("  {}: worst p99 is {} ({}){disk}", r.server, ms(s.p(0.99)), k.name());
             }
         }
     }

@@ -10,6 +10,7 @@
 
 mod acme_load;
 mod compare;
+mod disk_probe;
 mod exchange_floor;
 mod floor;
 mod gateway;

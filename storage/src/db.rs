@@ -124,9 +124,18 @@ impl Db {
             }
         };
         let size = pool_size.map_or(size, NonZeroU32::get);
+        let checkpoints = match &options {
+            Options::Sqlite(path, flags) if flags.contains(rusqlite::OpenFlags::SQLITE_OPEN_READ_WRITE) => {
+                Some((path.clone(), *flags))
+            }
+            _ => None,
+        };
         let pool = Pool::new(options, size, Duration::from_secs(30));
         if backend == Backend::Sqlite {
             pool.acquire().await?.batch("PRAGMA journal_mode = WAL").await?;
+            if let Some((path, flags)) = checkpoints {
+                crate::checkpoint::spawn(path, flags, pool.downgrade());
+            }
         }
         Ok(Db { pool, backend, write_turn: Arc::new(Mutex::new(())), url })
     }

@@ -17,6 +17,7 @@ pub mod acme_urls;
 pub mod audit;
 pub mod ca_keys;
 pub mod certificates;
+pub mod checkpoint;
 mod db;
 mod error;
 pub mod jobs;

@@ -84,6 +84,11 @@ impl Pool {
         }
     }
 
+    /// A handle that does not keep the pool alive, for its background tasks.
+    pub(crate) fn downgrade(&self) -> WeakPool {
+        WeakPool(Arc::downgrade(&self.shared))
+    }
+
     /// Stops lending, waits up to the acquire timeout for borrowed connections
     /// to come back, and closes every connection.
     pub(crate) async fn close(&self) {
@@ -98,6 +103,17 @@ impl Pool {
                 let _ = conn.close().await;
             }
         }
+    }
+}
+
+/// A pool that may be gone: background tasks stop when it is.
+#[derive(Debug)]
+pub(crate) struct WeakPool(std::sync::Weak<Shared>);
+
+impl WeakPool {
+    /// True while the pool exists and has not been closed.
+    pub(crate) fn is_open(&self) -> bool {
+        self.0.upgrade().is_some_and(|s| !s.closed.load(Ordering::SeqCst))
     }
 }
 
@@ -123,7 +139,10 @@ impl Options {
                 // Writers of another process queue on the file lock instead of
                 // failing at once.
                 conn.busy_timeout(Duration::from_secs(30))?;
-                conn.execute_batch("PRAGMA synchronous = NORMAL; PRAGMA foreign_keys = ON")?;
+                conn.execute_batch(&format!(
+                    "PRAGMA synchronous = NORMAL; PRAGMA foreign_keys = ON; PRAGMA wal_autocheckpoint = {}",
+                    crate::checkpoint::REQUEST_CHECKPOINT_PAGES
+                ))?;
                 Ok(Conn::Sqlite { conn, writes: false })
             }
             Options::Postgres(options) => Ok(Conn::Postgres(sqlx::PgConnection::connect_with(options).await?)),

@@ -1,0 +1,51 @@
+//! SQLite's WAL is copied back into the database file by a thread of its
+//! own, not by the commits of requests, and that thread ends with its pool.
+//! This binary holds one test: it counts the process's checkpoint threads.
+
+use std::time::Instant;
+
+use storage::Db;
+use storage::checkpoint::{PERIOD, REQUEST_CHECKPOINT_PAGES};
+
+fn checkpoint_threads() -> usize {
+    std::fs::read_dir("/proc/self/task")
+        .expect("/proc")
+        .filter_map(|t| std::fs::read_to_string(t.ok()?.path().join("comm")).ok())
+        .filter(|name| name.trim() == "wal-checkpoint")
+        .count()
+}
+
+async fn wait_for(what: &str, mut done: impl FnMut() -> bool) {
+    let start = Instant::now();
+    while !done() {
+        assert!(start.elapsed() < PERIOD * 25, "{what}: not within {:?}", PERIOD * 25);
+        tokio::time::sleep(PERIOD / 4).await;
+    }
+}
+
+#[tokio::test]
+async fn a_thread_checkpoints_the_wal_and_ends_with_the_pool() {
+    let dir = tempfile::tempdir().expect("temp dir");
+    let file = dir.path().join("checkpoints.db");
+    let db = Db::connect(&format!("sqlite://{}", file.display())).await.expect("sqlite");
+    assert_eq!(checkpoint_threads(), 1, "one checkpoint thread per SQLite pool");
+
+    let autocheckpoint: i64 = storage::sql::query_scalar("PRAGMA wal_autocheckpoint")
+        .fetch_one(&mut db.acquire().await.expect("conn"))
+        .await
+        .expect("pragma");
+    assert_eq!(autocheckpoint, i64::from(REQUEST_CHECKPOINT_PAGES), "requests checkpoint only as a safety net");
+
+    // About 400 pages in 200 commits: fewer than SQLite's default of 1,000
+    // pages, so without the thread they would all stay in the WAL.
+    certgate_tests::execute(&db, "CREATE TABLE blobs (b BLOB NOT NULL)").await;
+    for _ in 0..200 {
+        certgate_tests::execute(&db, "INSERT INTO blobs (b) VALUES (randomblob(4000))").await;
+    }
+    let written = 200 * 4000;
+    wait_for("the rows reach the database file", || std::fs::metadata(&file).map(|m| m.len()).unwrap_or(0) >= written)
+        .await;
+
+    db.close().await;
+    wait_for("the checkpoint thread ends with its pool", || checkpoint_threads() == 0).await;
+}
