@@ -111,16 +111,20 @@ async fn certgate_runs(opts: &Options, label: &str, tdb: TestDb, rows: &mut Vec<
         let mut l = load(16, opts.issuances, opts.stall_secs);
         l.rate = Some(peak / 2.0);
         println!("== {label}, 16 clients paced at half the peak, {:.0}/s (load {})", peak / 2.0, procstat::loadavg());
-        // The p99 goal is read here; a disk that stalls its syncs shows up in it.
-        let probe = DiskProbe::start(&std::env::temp_dir()).ok();
+        // The p99 goal is read here; a disk that stalls its syncs shows up in
+        // it. The probe writes to the temporary directory: on this machine
+        // the disk of the SQLite file and of PostgreSQL's data too.
+        let probe = DiskProbe::start(&std::env::temp_dir()).map_err(|e| format!("the disk probe did not start: {e}"));
         let ran = crate::acme_load::run(&target, &l, &probes).await;
-        let disk = probe.map(DiskProbe::finish);
+        let disk = probe.and_then(DiskProbe::finish);
         match ran {
             Ok(r) => {
                 r.print();
-                if let Some(d) = &disk {
-                    println!("  disk (temp dir): {}", disk_probe::describe(d));
+                match &disk {
+                    Ok(d) => println!("  disk (temp dir): {}", disk_probe::describe(d)),
+                    Err(e) => println!("  {e}"),
                 }
+                let disk = disk.ok();
                 half.push(Row { server: format!("{label} at {:.0}/s", peak / 2.0), report: r, disk });
             }
             Err(e) => println!("  {e}"),

@@ -12,14 +12,15 @@ use std::time::{Duration, Instant};
 use crate::stats::{Samples, ms};
 
 /// How often the probe writes and syncs 8 KiB: often enough to catch a
-/// stall of a tenth of a second, rarely enough to add no load worth naming.
+/// stall of a tenth of a second. Its own syncs queue with the server's, so it
+/// runs beside the paced runs only, whose CPU is not the figure compared.
 const PERIOD: Duration = Duration::from_millis(20);
 
 /// A thread that rewrites one 8 KiB block of a file in a directory and times
 /// each `fdatasync`, until it is finished.
 pub struct DiskProbe {
     stop: Arc<AtomicBool>,
-    thread: JoinHandle<Vec<Duration>>,
+    thread: JoinHandle<std::io::Result<Vec<Duration>>>,
 }
 
 impl DiskProbe {
@@ -36,21 +37,23 @@ impl DiskProbe {
                     let start = Instant::now();
                     file.sync_data().map(|()| start.elapsed())
                 });
-                match synced {
-                    Ok(took) => latencies.push(took),
-                    Err(_) => break,
-                }
+                latencies.push(synced?);
                 std::thread::sleep(PERIOD);
             }
-            latencies
+            Ok(latencies)
         });
         Ok(DiskProbe { stop, thread })
     }
 
-    /// Stops the probe and returns the latencies it measured.
-    pub fn finish(self) -> Samples {
+    /// Stops the probe and returns the latencies it measured, or why it
+    /// could not.
+    pub fn finish(self) -> Result<Samples, String> {
         self.stop.store(true, Ordering::Relaxed);
-        Samples::new(self.thread.join().unwrap_or_default())
+        match self.thread.join() {
+            Ok(Ok(v)) => Ok(Samples::new(v)),
+            Ok(Err(e)) => Err(format!("the disk probe failed: {e}")),
+            Err(_) => Err("the disk probe panicked".into()),
+        }
     }
 }
 
@@ -68,7 +71,7 @@ mod tests {
         let dir = tempfile::tempdir().expect("temp dir");
         let probe = DiskProbe::start(dir.path()).expect("a file in a temp dir");
         std::thread::sleep(Duration::from_millis(300));
-        let s = probe.finish();
+        let s = probe.finish().expect("the probe ran");
         assert!(s.len() >= 3, "about one sync per 20 ms: {}", s.len());
         assert!(s.max() > Duration::ZERO);
         assert!(describe(&s).starts_with(&format!("{} fdatasyncs", s.len())));

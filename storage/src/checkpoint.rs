@@ -1,61 +1,107 @@
 //! SQLite's WAL checkpoints, off the request path. By default SQLite copies
 //! the WAL back into the database file inside whichever commit crosses 1,000
-//! pages, and that commit waits for two fsyncs; with SQLite called on the
-//! request's own thread, a slow disk then holds up every request on that
-//! runtime thread. Here a thread of its own checkpoints every
-//! [`PERIOD`], and the request connections checkpoint only past
-//! [`REQUEST_CHECKPOINT_PAGES`], should that thread fall behind.
+//! pages, and that commit waits for the checkpoint's two fsyncs; with SQLite
+//! called on the request's own thread, a slow disk then holds up every
+//! request on that runtime thread. Here a thread of its own checkpoints every
+//! [`PERIOD`], and a request's commit checkpoints only past
+//! [`REQUEST_CHECKPOINT_PAGES`], should that thread fall behind. (The first
+//! commit after the WAL starts over still syncs the WAL's header, as SQLite
+//! requires.)
 
-use std::path::PathBuf;
+use std::path::{Path, PathBuf};
+use std::sync::mpsc::{Receiver, RecvTimeoutError, Sender};
+use std::thread::JoinHandle;
 use std::time::Duration;
 
 use rusqlite::OpenFlags;
 
-use crate::pool::WeakPool;
-
-/// How often the WAL is copied back: at a thousand issuances a second that is
-/// a few thousand pages (some megabytes) of WAL at most.
+/// How often the WAL is copied back. At a thousand issuances a second that
+/// leaves some thousands of pages in the WAL between two checkpoints.
 pub const PERIOD: Duration = Duration::from_millis(200);
 
 /// The WAL size, in pages, at which a request's commit checkpoints after
-/// all (SQLite's default is 1,000): a safety net, some tens of megabytes.
+/// all (SQLite's default is 1,000): a safety net of some tens of megabytes.
 pub const REQUEST_CHECKPOINT_PAGES: u32 = 10_000;
 
-/// Checkpoints the SQLite file at `path` every [`PERIOD`], on a thread of
-/// its own, until the pool is closed or dropped. Failures (the file busy with
-/// another checkpointer, a full disk) are logged and tried again at the next
-/// period.
-pub(crate) fn spawn(path: PathBuf, flags: OpenFlags, pool: WeakPool) {
-    let run = move || {
-        let mut conn = None;
-        loop {
-            std::thread::sleep(PERIOD);
-            if !pool.is_open() {
-                return;
-            }
-            let checkpointed = match conn.take() {
-                Some(c) => Ok(c),
-                None => open(&path, flags),
-            }
-            .and_then(|c| {
-                // PASSIVE: copies what no reader still needs, without waiting
-                // for readers or blocking writers.
-                c.query_row("PRAGMA wal_checkpoint(PASSIVE)", [], |_| Ok(()))?;
-                Ok(c)
-            });
-            match checkpointed {
-                Ok(c) => conn = Some(c),
-                Err(e) => tracing::warn!(error = %e, "SQLite checkpoint failed; trying again"),
+/// After a failure the thread waits twice as long each time, up to this
+/// many doublings of [`PERIOD`] (about 25 s).
+const MAX_BACKOFF_DOUBLINGS: u32 = 7;
+
+/// The checkpoint thread of one pool. Dropped, it lets the thread end at
+/// once (without waiting for it); [`Checkpointer::stop`] also waits.
+#[derive(Debug)]
+pub(crate) struct Checkpointer {
+    stop: Sender<()>,
+    thread: JoinHandle<()>,
+}
+
+impl Checkpointer {
+    /// Starts checkpointing the SQLite file at `path` (opened with `flags`,
+    /// never creating it), or returns `None` when no thread can be had:
+    /// commits then checkpoint past [`REQUEST_CHECKPOINT_PAGES`].
+    pub(crate) fn start(path: PathBuf, flags: OpenFlags) -> Option<Checkpointer> {
+        let (stop, stopped) = std::sync::mpsc::channel();
+        let flags = flags.difference(OpenFlags::SQLITE_OPEN_CREATE);
+        match std::thread::Builder::new().name("wal-checkpoint".into()).spawn(move || run(&path, flags, &stopped)) {
+            Ok(thread) => Some(Checkpointer { stop, thread }),
+            Err(e) => {
+                tracing::warn!(error = %e, "no thread for SQLite checkpoints: commits will make them");
+                None
             }
         }
-    };
-    if let Err(e) = std::thread::Builder::new().name("wal-checkpoint".into()).spawn(run) {
-        tracing::warn!(error = %e, "no thread for SQLite checkpoints: commits will make them");
+    }
+
+    /// Ends the thread and waits for it, so that its connection is closed
+    /// (the last connection to close checkpoints the whole WAL and removes it).
+    pub(crate) fn stop(self) {
+        drop(self.stop);
+        let _ = self.thread.join();
     }
 }
 
-fn open(path: &std::path::Path, flags: OpenFlags) -> rusqlite::Result<rusqlite::Connection> {
-    let c = rusqlite::Connection::open_with_flags(path, flags)?;
-    c.execute_batch("PRAGMA synchronous = NORMAL")?;
+fn run(path: &Path, flags: OpenFlags, stopped: &Receiver<()>) {
+    let mut conn = None;
+    let mut failures = 0;
+    loop {
+        match stopped.recv_timeout(PERIOD * 2u32.pow(failures.min(MAX_BACKOFF_DOUBLINGS))) {
+            Err(RecvTimeoutError::Timeout) => {}
+            Ok(()) | Err(RecvTimeoutError::Disconnected) => return,
+        }
+        match checkpoint(path, flags, conn.take()) {
+            Ok(c) => {
+                if failures > 0 {
+                    tracing::info!("SQLite checkpoints work again");
+                }
+                failures = 0;
+                conn = Some(c);
+            }
+            Err(e) => {
+                // Once per run of failures, not every period.
+                if failures == 0 {
+                    tracing::warn!(error = %e, "SQLite checkpoint failed; trying again, less often");
+                }
+                failures += 1;
+            }
+        }
+    }
+}
+
+fn checkpoint(
+    path: &Path,
+    flags: OpenFlags,
+    conn: Option<rusqlite::Connection>,
+) -> rusqlite::Result<rusqlite::Connection> {
+    let c = match conn {
+        Some(c) => c,
+        None => {
+            let c = rusqlite::Connection::open_with_flags(path, flags)?;
+            c.execute_batch("PRAGMA synchronous = NORMAL")?;
+            c
+        }
+    };
+    // PASSIVE copies what no reader still needs, without waiting for readers
+    // or blocking writers. Its row (busy, WAL pages, pages copied) needs no
+    // action: what is left is copied at the next period.
+    c.query_row("PRAGMA wal_checkpoint(PASSIVE)", [], |_| Ok(()))?;
     Ok(c)
 }

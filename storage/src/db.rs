@@ -133,8 +133,8 @@ impl Db {
         let pool = Pool::new(options, size, Duration::from_secs(30));
         if backend == Backend::Sqlite {
             pool.acquire().await?.batch("PRAGMA journal_mode = WAL").await?;
-            if let Some((path, flags)) = checkpoints {
-                crate::checkpoint::spawn(path, flags, pool.downgrade());
+            if let Some(c) = checkpoints.and_then(|(path, flags)| crate::checkpoint::Checkpointer::start(path, flags)) {
+                pool.attach(c);
             }
         }
         Ok(Db { pool, backend, write_turn: Arc::new(Mutex::new(())), url })

@@ -34,6 +34,7 @@ struct Shared {
     size: u32,
     acquire_timeout: Duration,
     closed: AtomicBool,
+    checkpointer: Mutex<Option<crate::checkpoint::Checkpointer>>,
 }
 
 #[derive(Debug)]
@@ -54,6 +55,7 @@ impl Pool {
                 size,
                 acquire_timeout,
                 closed: AtomicBool::new(false),
+                checkpointer: Mutex::new(None),
             }),
         }
     }
@@ -84,13 +86,14 @@ impl Pool {
         }
     }
 
-    /// A handle that does not keep the pool alive, for its background tasks.
-    pub(crate) fn downgrade(&self) -> WeakPool {
-        WeakPool(Arc::downgrade(&self.shared))
+    /// Gives the pool its SQLite checkpoint thread, which ends when the
+    /// pool is closed or dropped.
+    pub(crate) fn attach(&self, checkpointer: crate::checkpoint::Checkpointer) {
+        *self.shared.checkpointer.lock().unwrap_or_else(PoisonError::into_inner) = Some(checkpointer);
     }
 
     /// Stops lending, waits up to the acquire timeout for borrowed connections
-    /// to come back, and closes every connection.
+    /// to come back, and closes every connection and the checkpoint thread.
     pub(crate) async fn close(&self) {
         let shared = &self.shared;
         shared.closed.store(true, Ordering::SeqCst);
@@ -103,17 +106,12 @@ impl Pool {
                 let _ = conn.close().await;
             }
         }
-    }
-}
-
-/// A pool that may be gone: background tasks stop when it is.
-#[derive(Debug)]
-pub(crate) struct WeakPool(std::sync::Weak<Shared>);
-
-impl WeakPool {
-    /// True while the pool exists and has not been closed.
-    pub(crate) fn is_open(&self) -> bool {
-        self.0.upgrade().is_some_and(|s| !s.closed.load(Ordering::SeqCst))
+        // Last, so that its connection is the last one closed and copies
+        // the whole WAL back.
+        let checkpointer = shared.checkpointer.lock().unwrap_or_else(PoisonError::into_inner).take();
+        if let Some(c) = checkpointer {
+            let _ = tokio::task::spawn_blocking(move || c.stop()).await;
+        }
     }
 }
 
