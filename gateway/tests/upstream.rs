@@ -217,6 +217,10 @@ request_timeout_secs = 5
         assert!(metric(&m, &format!("{turn}_count")) >= 2.0, "{turn}");
         assert!(metric(&m, &format!("{turn}_bucket{{le=\"+Inf\"}}")) >= 2.0, "{turn}");
     }
+    // SQLite's WAL is checkpointed by its own thread, which has run by now.
+    assert!(metric(&m, &format!("{} ", storage::checkpoint::WAL_PAGES)) >= 0.0);
+    assert!(metric(&m, &format!("{} ", storage::checkpoint::WAL_UNCOPIED_PAGES)) >= 0.0);
+    assert_eq!(metric(&m, storage::checkpoint::CHECKPOINT_FAILURES), 0.0);
     // An issuance and a few XML-RPC calls cost tens of statements.
     assert!(metric(&m, storage::STATEMENTS) >= 10.0, "{}", storage::STATEMENTS);
     assert!(!m.contains(&directory[directory.find("/acme/").unwrap()..]), "no raw ACME path in the labels");

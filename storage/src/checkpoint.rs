@@ -23,6 +23,17 @@ pub const PERIOD: Duration = Duration::from_millis(200);
 /// all (SQLite's default is 1,000): a safety net of some tens of megabytes.
 pub const REQUEST_CHECKPOINT_PAGES: u32 = 10_000;
 
+/// Gauge: the pages in the WAL at the last checkpoint. It grows with the
+/// load between two checkpoints, and falls when the WAL starts over.
+pub const WAL_PAGES: &str = "certgate_sqlite_wal_pages";
+
+/// Gauge: the pages the last checkpoint could not copy back yet (readers
+/// still needed them); staying high means the checkpoints fall behind.
+pub const WAL_UNCOPIED_PAGES: &str = "certgate_sqlite_wal_uncopied_pages";
+
+/// Counter: checkpoints that failed (each run of failures is logged once).
+pub const CHECKPOINT_FAILURES: &str = "certgate_sqlite_checkpoint_failures_total";
+
 /// After a failure the thread waits twice as long each time, up to this
 /// many doublings of [`PERIOD`] (about 25 s).
 const MAX_BACKOFF_DOUBLINGS: u32 = 7;
@@ -69,6 +80,9 @@ fn run(path: &Path, flags: OpenFlags, stopped: &Receiver<()>) {
         }
         match checkpoint(path, flags, conn.take()) {
             Ok(c) => {
+                // Shown as 0 until something fails, rather than missing (and
+                // registered here, after the process has installed its recorder).
+                metrics::counter!(CHECKPOINT_FAILURES).increment(0);
                 if failures > 0 {
                     tracing::info!("SQLite checkpoints work again");
                 }
@@ -76,6 +90,7 @@ fn run(path: &Path, flags: OpenFlags, stopped: &Receiver<()>) {
                 conn = Some(c);
             }
             Err(e) => {
+                metrics::counter!(CHECKPOINT_FAILURES).increment(1);
                 // Once per run of failures, not every period.
                 if failures == 0 {
                     tracing::warn!(error = %e, "SQLite checkpoint failed; trying again, less often");
@@ -100,8 +115,11 @@ fn checkpoint(
         }
     };
     // PASSIVE copies what no reader still needs, without waiting for readers
-    // or blocking writers. Its row (busy, WAL pages, pages copied) needs no
-    // action: what is left is copied at the next period.
-    c.query_row("PRAGMA wal_checkpoint(PASSIVE)", [], |_| Ok(()))?;
+    // or blocking writers; what is left is copied at the next period. Its row
+    // is (busy, pages in the WAL, pages copied).
+    let (pages, copied): (i64, i64) =
+        c.query_row("PRAGMA wal_checkpoint(PASSIVE)", [], |r| Ok((r.get(1)?, r.get(2)?)))?;
+    metrics::gauge!(WAL_PAGES).set(pages as f64);
+    metrics::gauge!(WAL_UNCOPIED_PAGES).set((pages - copied).max(0) as f64);
     Ok(c)
 }
