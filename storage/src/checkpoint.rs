@@ -116,10 +116,13 @@ fn checkpoint(
     };
     // PASSIVE copies what no reader still needs, without waiting for readers
     // or blocking writers; what is left is copied at the next period. Its row
-    // is (busy, pages in the WAL, pages copied).
+    // is (busy, pages in the WAL, pages copied), the pages -1 when another
+    // process's checkpoint was running: the gauges then keep their values.
     let (pages, copied): (i64, i64) =
         c.query_row("PRAGMA wal_checkpoint(PASSIVE)", [], |r| Ok((r.get(1)?, r.get(2)?)))?;
-    metrics::gauge!(WAL_PAGES).set(pages as f64);
-    metrics::gauge!(WAL_UNCOPIED_PAGES).set((pages - copied).max(0) as f64);
+    if pages >= 0 {
+        metrics::gauge!(WAL_PAGES).set(pages as f64);
+        metrics::gauge!(WAL_UNCOPIED_PAGES).set((pages - copied).max(0) as f64);
+    }
     Ok(c)
 }
