@@ -108,11 +108,8 @@ fn checkpoint(
 ) -> rusqlite::Result<rusqlite::Connection> {
     let c = match conn {
         Some(c) => c,
-        None => {
-            let c = rusqlite::Connection::open_with_flags(path, flags)?;
-            c.execute_batch("PRAGMA synchronous = NORMAL")?;
-            c
-        }
+        // A PASSIVE checkpoint never waits on the busy timeout it sets.
+        None => crate::pool::open_sqlite(path, flags)?,
     };
     // PASSIVE copies what no reader still needs, without waiting for readers
     // or blocking writers; what is left is copied at the next period. Its row

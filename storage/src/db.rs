@@ -124,18 +124,10 @@ impl Db {
             }
         };
         let size = pool_size.map_or(size, NonZeroU32::get);
-        let checkpoints = match &options {
-            Options::Sqlite(path, flags) if flags.contains(rusqlite::OpenFlags::SQLITE_OPEN_READ_WRITE) => {
-                Some((path.clone(), *flags))
-            }
-            _ => None,
-        };
         let pool = Pool::new(options, size, Duration::from_secs(30));
         if backend == Backend::Sqlite {
             pool.acquire().await?.batch("PRAGMA journal_mode = WAL").await?;
-            if let Some(c) = checkpoints.and_then(|(path, flags)| crate::checkpoint::Checkpointer::start(path, flags)) {
-                pool.attach(c);
-            }
+            pool.checkpoint_in_background();
         }
         Ok(Db { pool, backend, write_turn: Arc::new(Mutex::new(())), url })
     }

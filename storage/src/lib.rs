@@ -1,8 +1,9 @@
 //! Persistence for certgate: one connection pool over SQLite (the embedded
 //! default) or PostgreSQL (several instances), the migrations of both, and one
 //! module of queries per table (`signed_orders` writes an order signed at once
-//! with its certificate, job and audit entries together). It depends on nothing else of certgate; the
-//! order core (`orders`) and the ACME front's protocol state call into it.
+//! with its certificate, job and audit entries together; `checkpoint` keeps
+//! SQLite's WAL short). It depends on nothing else of certgate; the order core
+//! (`orders`) and the ACME front's protocol state call into it.
 //!
 //! Queries use `$n` placeholders and run through [`sql`]: on the calling
 //! thread for SQLite (rusqlite), through sqlx for PostgreSQL. Integers are 64-bit, flags are 0/1 integers, timestamps are

@@ -86,10 +86,15 @@ impl Pool {
         }
     }
 
-    /// Gives the pool its SQLite checkpoint thread, which ends when the
-    /// pool is closed or dropped.
-    pub(crate) fn attach(&self, checkpointer: crate::checkpoint::Checkpointer) {
-        *self.shared.checkpointer.lock().unwrap_or_else(PoisonError::into_inner) = Some(checkpointer);
+    /// On a writable SQLite file, starts the thread that checkpoints its WAL;
+    /// it ends when the pool is closed or dropped.
+    pub(crate) fn checkpoint_in_background(&self) {
+        if let Options::Sqlite(path, flags) = &self.shared.options
+            && flags.contains(rusqlite::OpenFlags::SQLITE_OPEN_READ_WRITE)
+        {
+            *self.shared.checkpointer.lock().unwrap_or_else(PoisonError::into_inner) =
+                crate::checkpoint::Checkpointer::start(path.clone(), *flags);
+        }
     }
 
     /// Stops lending, waits up to the acquire timeout for borrowed connections
@@ -132,20 +137,30 @@ impl Options {
     pub(crate) async fn connect(&self) -> Result<Conn> {
         match self {
             Options::Sqlite(path, flags) => {
-                let conn = rusqlite::Connection::open_with_flags(path, *flags)?;
+                let conn = open_sqlite(path, *flags)?;
                 conn.set_prepared_statement_cache_capacity(SQLITE_STATEMENT_CACHE);
-                // Writers of another process queue on the file lock instead of
-                // failing at once.
-                conn.busy_timeout(Duration::from_secs(30))?;
-                conn.execute_batch(&format!(
-                    "PRAGMA synchronous = NORMAL; PRAGMA foreign_keys = ON; PRAGMA wal_autocheckpoint = {}",
-                    crate::checkpoint::REQUEST_CHECKPOINT_PAGES
-                ))?;
                 Ok(Conn::Sqlite { conn, writes: false })
             }
             Options::Postgres(options) => Ok(Conn::Postgres(sqlx::PgConnection::connect_with(options).await?)),
         }
     }
+}
+
+/// Opens an SQLite file as every connection of certgate's has it, the
+/// checkpoint thread's included.
+pub(crate) fn open_sqlite(
+    path: &std::path::Path,
+    flags: rusqlite::OpenFlags,
+) -> rusqlite::Result<rusqlite::Connection> {
+    let conn = rusqlite::Connection::open_with_flags(path, flags)?;
+    // Writers of another process queue on the file lock instead of failing
+    // at once.
+    conn.busy_timeout(Duration::from_secs(30))?;
+    conn.execute_batch(&format!(
+        "PRAGMA synchronous = NORMAL; PRAGMA foreign_keys = ON; PRAGMA wal_autocheckpoint = {}",
+        crate::checkpoint::REQUEST_CHECKPOINT_PAGES
+    ))?;
+    Ok(conn)
 }
 
 impl Shared {
