@@ -395,11 +395,7 @@ fn plain_logs_off_a_terminal_have_no_escape_codes() {
 /// blocking pool's threads bear the same name, but `serve` starts none of
 /// them until a password is hashed.
 fn runtime_workers(pid: u32) -> usize {
-    let tasks = std::fs::read_dir(format!("/proc/{pid}/task")).unwrap();
-    tasks
-        .filter_map(|t| std::fs::read_to_string(t.ok()?.path().join("comm")).ok())
-        .filter(|name| name.trim() == "tokio-rt-worker")
-        .count()
+    certgate_tests::threads_named(pid, "tokio-rt-worker")
 }
 
 /// `worker_threads` sets how many threads `serve` runs requests and jobs

@@ -311,6 +311,16 @@ where
     outputs
 }
 
+/// How many threads of process `pid` bear `name` (Linux cuts names to 15
+/// bytes): a runtime's workers, a background thread.
+pub fn threads_named(pid: u32, name: &str) -> usize {
+    std::fs::read_dir(format!("/proc/{pid}/task"))
+        .expect("/proc")
+        .filter_map(|t| std::fs::read_to_string(t.ok()?.path().join("comm")).ok())
+        .filter(|comm| comm.trim() == name)
+        .count()
+}
+
 /// The one integer a query of `db` returns (a count, a sum).
 pub async fn scalar(db: &Db, sql: &'static str) -> i64 {
     storage::sql::query_scalar(sql).fetch_one(&mut db.acquire().await.expect("conn")).await.expect(sql)

@@ -9,11 +9,7 @@ use storage::Db;
 use storage::checkpoint::{PERIOD, REQUEST_CHECKPOINT_PAGES};
 
 fn checkpoint_threads() -> usize {
-    std::fs::read_dir("/proc/self/task")
-        .expect("/proc")
-        .filter_map(|t| std::fs::read_to_string(t.ok()?.path().join("comm")).ok())
-        .filter(|name| name.trim() == "wal-checkpoint")
-        .count()
+    certgate_tests::threads_named(std::process::id(), "wal-checkpoint")
 }
 
 async fn wait_for(what: &str, mut done: impl FnMut() -> bool) {
