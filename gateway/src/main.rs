@@ -87,9 +87,6 @@ async fn run(command: Command, config: Config) -> Result<(), Box<dyn std::error:
             let listeners = listeners::Listeners::bind(&config).await?;
             let app = App::open(config).await?;
             server::run(&app, listeners).await?;
-            // On SQLite the last connection to close copies the WAL back and
-            // removes it, leaving one file to back up.
-            app.orders.db().close().await;
             Ok(())
         }
         cmd => {

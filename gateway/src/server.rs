@@ -11,7 +11,8 @@ use crate::listeners::Listeners;
 use crate::tls;
 
 /// Serves on `listeners` and runs the job worker until Ctrl-C or SIGTERM;
-/// then stops taking requests and jobs, drains both listeners and returns.
+/// then stops taking requests and jobs, drains both listeners, closes the
+/// database and returns.
 pub async fn run(app: &App, listeners: Listeners) -> std::io::Result<()> {
     listeners.announce();
     let (stop_tx, stop_rx) = watch::channel(false);
@@ -39,9 +40,12 @@ pub async fn run(app: &App, listeners: Listeners) -> std::io::Result<()> {
     });
     let (http, https) = tokio::join!(http, https);
     signals.abort();
+    let _ = worker_task.await;
+    // On SQLite the last connection to close copies the WAL back and removes
+    // it, leaving one file to back up.
+    app.orders.db().close().await;
     http?;
     https?;
-    let _ = worker_task.await;
     Ok(())
 }
 

@@ -420,5 +420,8 @@ fn worker_threads_sets_the_threads_serve_runs_on() {
         let workers = runtime_workers(child.id());
         assert!(terminate(child).success());
         assert_eq!(workers, expected, "worker_threads {setting:?}");
+        // Stopped, serve closed its database: the WAL was copied back and removed.
+        assert!(dir.path().join("threads.db").exists());
+        assert!(!dir.path().join("threads.db-wal").exists(), "a WAL left behind by serve");
     }
 }
