@@ -18,7 +18,7 @@ use tokio::net::{TcpListener, TcpStream};
 
 use crate::floor::Floor;
 use crate::procstat::thread_cpu_seconds;
-use crate::stats::ms;
+use crate::stats::{ms, us};
 
 /// HTTP exchanges of one issuance against certgate, as the bench's clients
 /// make them (its names are pre-validated, so no challenge and no poll):
@@ -67,11 +67,6 @@ impl ExchangeFloor {
             ms(self.flow_total(crypto))
         );
     }
-}
-
-/// Microseconds with one decimal: the parts are tens of them.
-fn us(d: Duration) -> String {
-    format!("{:.1} us", d.as_secs_f64() * 1e6)
 }
 
 /// Measures both parts: `n` HTTP exchanges and `n` SQLite transactions.

@@ -42,6 +42,11 @@ pub fn ms(d: Duration) -> String {
     format!("{:.2} ms", d.as_secs_f64() * 1000.0)
 }
 
+/// Microseconds with one decimal, for parts that cost tens of them.
+pub fn us(d: Duration) -> String {
+    format!("{:.1} us", d.as_secs_f64() * 1e6)
+}
+
 /// Times `n` runs of `f` and returns the mean time of one.
 pub fn time_per<T>(n: usize, mut f: impl FnMut() -> T) -> Duration {
     let start = std::time::Instant::now();
