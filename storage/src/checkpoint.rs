@@ -108,7 +108,7 @@ fn checkpoint(
 ) -> rusqlite::Result<rusqlite::Connection> {
     let c = match conn {
         Some(c) => c,
-        // A PASSIVE checkpoint never waits on the busy timeout it sets.
+        // A PASSIVE checkpoint never calls the busy handler it sets.
         None => crate::pool::open_sqlite(path, flags)?,
     };
     // PASSIVE copies what no reader still needs, without waiting for readers

@@ -23,6 +23,7 @@ mod db;
 mod error;
 pub mod jobs;
 pub mod ledger;
+mod lock_wait;
 pub mod orders;
 pub mod organisations;
 mod pool;

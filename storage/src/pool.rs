@@ -153,9 +153,7 @@ pub(crate) fn open_sqlite(
     flags: rusqlite::OpenFlags,
 ) -> rusqlite::Result<rusqlite::Connection> {
     let conn = rusqlite::Connection::open_with_flags(path, flags)?;
-    // Writers of another process queue on the file lock instead of failing
-    // at once.
-    conn.busy_timeout(Duration::from_secs(30))?;
+    conn.busy_handler(Some(crate::lock_wait::wait_for_lock))?;
     conn.execute_batch(&format!(
         "PRAGMA synchronous = NORMAL; PRAGMA foreign_keys = ON; PRAGMA wal_autocheckpoint = {}",
         crate::checkpoint::REQUEST_CHECKPOINT_PAGES

@@ -4,12 +4,12 @@
 //! back, which cost most of the server's time per ACME issuance. PostgreSQL
 //! runs through sqlx. Statements use `$n` placeholders on both backends.
 //!
-//! What running on the calling thread gives up: a writer that waits for
-//! another process's lock on the file (SQLite's busy timeout) waits on a
-//! request thread. Writers of one process take turns before they touch the
-//! file ([`crate::Db::begin`], [`crate::Db::acquire_writer`]: every write goes
-//! through one of them), so at most one thread waits so, and readers never
-//! wait in WAL mode.
+//! Writers of one process take turns before they touch the file
+//! ([`crate::Db::begin`], [`crate::Db::acquire_writer`]: every write goes
+//! through one of them), and readers never wait in WAL mode, so a statement
+//! waits for a lock only when another process holds the file's; it then
+//! waits with the runtime's other tasks handed to another thread
+//! (`lock_wait`).
 
 use std::borrow::Cow;
 
@@ -32,8 +32,8 @@ pub enum Conn {
     /// An SQLite connection, used on the calling thread. `writes` is true
     /// while it holds the process's write turn ([`crate::Db::begin`],
     /// [`crate::Db::acquire_writer`]); a debug build refuses a writing
-    /// statement without it, so a write that would wait in SQLite's busy
-    /// handler on a request thread fails in the tests instead.
+    /// statement without it, so a write that would queue for SQLite's lock
+    /// behind another writer of this process fails in the tests instead.
     Sqlite {
         /// The connection.
         conn: rusqlite::Connection,
