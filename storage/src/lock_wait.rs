@@ -18,9 +18,10 @@ pub const LOCK_TIMEOUT: Duration = Duration::from_secs(30);
 const LONGEST_SLEEP_MS: u64 = 100;
 
 /// SQLite's busy handler for certgate's connections: sleeps 1, 2, 4 … up to
-/// 100 ms between tries, off the runtime's worker thread, and gives up once
-/// the sleeps add up to [`LOCK_TIMEOUT`]. `tries` is how many times SQLite
-/// has called it for this lock.
+/// 100 ms between tries, with the runtime's other tasks handed to another
+/// thread meanwhile, and gives up once the sleeps add up to [`LOCK_TIMEOUT`].
+/// `tries` is how many times SQLite has called it in this wait (it counts
+/// afresh for each statement, as it does for its own busy timeout).
 pub(crate) fn wait_for_lock(tries: i32) -> bool {
     match next_sleep(u32::try_from(tries).unwrap_or(0)) {
         Some(sleep) => {
