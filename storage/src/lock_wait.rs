@@ -11,7 +11,7 @@ use std::time::Duration;
 
 /// How long a writer waits for another process's lock before it fails with
 /// "database is locked".
-pub const LOCK_TIMEOUT: Duration = Duration::from_secs(30);
+const LOCK_TIMEOUT: Duration = Duration::from_secs(30);
 
 /// The longest single sleep: short enough that a lock given up is noticed
 /// within a tenth of a second, long enough not to spin.
@@ -23,13 +23,9 @@ const LONGEST_SLEEP_MS: u64 = 100;
 /// `tries` is how many times SQLite has called it in this wait (it counts
 /// afresh for each statement, as it does for its own busy timeout).
 pub(crate) fn wait_for_lock(tries: i32) -> bool {
-    match next_sleep(u32::try_from(tries).unwrap_or(0)) {
-        Some(sleep) => {
-            off_the_workers(|| std::thread::sleep(sleep));
-            true
-        }
-        None => false,
-    }
+    let Some(sleep) = next_sleep(u32::try_from(tries).unwrap_or(0)) else { return false };
+    off_the_workers(|| std::thread::sleep(sleep));
+    true
 }
 
 /// How long to sleep after the try numbered `tries` (from 0), or `None` once

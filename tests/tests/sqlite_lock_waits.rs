@@ -6,7 +6,7 @@
 
 use std::time::{Duration, Instant};
 
-use storage::Db;
+use certgate_tests::TestDb;
 
 /// How long the other connection holds the lock.
 const HELD: Duration = Duration::from_millis(400);
@@ -48,10 +48,9 @@ async fn other_tasks_run_while(
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 1)]
 async fn a_writer_waiting_for_another_process_lock_lets_its_thread_run_other_tasks() {
-    let dir = tempfile::tempdir().expect("temp dir");
-    let file = dir.path().join("waits.db");
-    let db = Db::connect(&format!("sqlite://{}", file.display())).await.expect("sqlite");
-    certgate_tests::execute(&db, "CREATE TABLE t (n INTEGER NOT NULL)").await;
+    let test_db = TestDb::sqlite().await;
+    let (db, file) = (&test_db.db, std::path::PathBuf::from(test_db.url.trim_start_matches("sqlite://")));
+    certgate_tests::execute(db, "CREATE TABLE t (n INTEGER NOT NULL)").await;
 
     let writer = db.clone();
     let autocommit = async move { certgate_tests::execute(&writer, "INSERT INTO t (n) VALUES (1)").await };
@@ -70,5 +69,5 @@ async fn a_writer_waiting_for_another_process_lock_lets_its_thread_run_other_tas
         .await
         .expect("rows");
     assert_eq!(rows, [0, 1, 0, 2], "every write is in, each after the other connection's");
-    db.close().await;
+    test_db.cleanup().await;
 }
