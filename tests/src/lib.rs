@@ -53,6 +53,12 @@ impl TestDb {
         TestDb { url, db, backend: "sqlite", _dir: Some(dir), pg_admin: None }
     }
 
+    /// The SQLite file, for a test that opens it another way or looks beside
+    /// it; `None` on PostgreSQL.
+    pub fn sqlite_file(&self) -> Option<std::path::PathBuf> {
+        self.url.strip_prefix("sqlite://").map(std::path::PathBuf::from)
+    }
+
     /// A migrated, fresh PostgreSQL database, when `CERTGATE_TEST_POSTGRES_URL` is set.
     pub async fn postgres() -> Option<TestDb> {
         let admin = std::env::var("CERTGATE_TEST_POSTGRES_URL").ok().filter(|s| !s.is_empty())?;

@@ -49,7 +49,7 @@ async fn other_tasks_run_while(
 #[tokio::test(flavor = "multi_thread", worker_threads = 1)]
 async fn a_writer_waiting_for_another_process_lock_lets_its_thread_run_other_tasks() {
     let test_db = TestDb::sqlite().await;
-    let (db, file) = (&test_db.db, std::path::PathBuf::from(test_db.url.trim_start_matches("sqlite://")));
+    let (db, file) = (&test_db.db, test_db.sqlite_file().expect("an SQLite file"));
     certgate_tests::execute(db, "CREATE TABLE t (n INTEGER NOT NULL)").await;
 
     let writer = db.clone();
