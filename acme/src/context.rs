@@ -251,8 +251,17 @@ impl Acme {
             ));
         }
         let limit = self.settings.max_body_bytes;
-        let body = axum::body::to_bytes(body, limit).await.map_err(|_| {
-            Problem::new("malformed", StatusCode::PAYLOAD_TOO_LARGE, format!("the body exceeds {limit} bytes"))
+        // A declared length past the limit is refused before a byte of the body is read.
+        if proxy::content_length(headers).is_some_and(|n| n > limit as u64) {
+            return Err(Problem::new(
+                "malformed",
+                StatusCode::PAYLOAD_TOO_LARGE,
+                format!("the body exceeds {limit} bytes"),
+            ));
+        }
+        // Past the limit (a chunked body), too slow, or cut off.
+        let body = axum::body::to_bytes(body, limit).await.map_err(|e| {
+            Problem::new("malformed", StatusCode::BAD_REQUEST, format!("the body could not be read: {e}"))
         })?;
         let jws = Jws::parse(&body)?;
         let nonce = jws.protected.nonce.as_deref().ok_or_else(|| Problem::bad_nonce("the JWS has no nonce"))?;

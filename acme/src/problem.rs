@@ -109,6 +109,7 @@ impl From<OrderError> for Problem {
             | OrderError::UnknownOrganisation(_)
             | OrderError::UnknownProduct(_) => ("malformed", StatusCode::NOT_FOUND),
             OrderError::Invalid(_) => ("malformed", StatusCode::BAD_REQUEST),
+            OrderError::Busy | OrderError::Throttled(_) => ("rateLimited", StatusCode::TOO_MANY_REQUESTS),
             OrderError::UnknownUpstream(_) | OrderError::Storage(_) => return Problem::internal(detail),
         };
         Problem::new(kind, status, detail)

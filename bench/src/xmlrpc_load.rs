@@ -216,7 +216,7 @@ pub struct Codec {
 pub fn codec(entries: usize) -> Codec {
     let csrs = csrs(16, "bench.test");
     let doc = achat_body("bench-api", "a password", &csrs, entries, 0).into_bytes();
-    let limits = Limits { max_bytes: usize::MAX, max_depth: 64, max_elements: usize::MAX };
+    let limits = Limits { max_bytes: usize::MAX, max_depth: 64, max_elements: usize::MAX, ..Limits::default() };
     let parsed = xmlrpc::parse_call(&doc, &limits).expect("the document parses");
     assert_eq!(parsed.method, "achat");
     let runs = (50_000_000 / doc.len()).clamp(5, 200);

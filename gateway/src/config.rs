@@ -48,6 +48,9 @@ pub struct Config {
     /// `X-Forwarded-*` headers are believed; from anyone else they are ignored.
     #[serde(default)]
     pub trusted_proxies: Vec<String>,
+    /// How many client connections are held, and for how long.
+    #[serde(default)]
+    pub http: crate::connections::HttpLimits,
     /// Settings of the order core.
     #[serde(default)]
     pub orders: orders::Settings,
@@ -121,6 +124,7 @@ impl Config {
         for p in &cfg.trusted_proxies {
             p.parse::<acme::IpBlock>().map_err(|e| ConfigError::Invalid(format!("trusted_proxies: {e}")))?;
         }
+        cfg.http.check().map_err(ConfigError::Invalid)?;
         cfg.upstreams.entry("embedded".into()).or_insert(UpstreamConfig::Embedded);
         Ok(cfg)
     }

@@ -1,16 +1,16 @@
 //! The listeners `serve` and `demo` take connections on: plain HTTP, HTTPS,
 //! or both, as the configuration says.
 
-use axum::serve::Listener;
 use tokio::net::TcpListener;
 
 use crate::config::Config;
+use crate::connections::{Gate, Plain};
 use crate::tls::{TlsError, TlsListener};
 
 /// Where `serve` and `demo` take connections: plain HTTP, HTTPS, or both.
 pub struct Listeners {
     /// The plain-HTTP listener.
-    pub http: Option<TcpListener>,
+    pub http: Option<Plain>,
     /// The HTTPS listener.
     pub tls: Option<TlsListener>,
 }
@@ -28,13 +28,18 @@ pub enum ListenError {
 
 impl Listeners {
     /// Binds the listeners the configuration asks for.
+    /// Both share one cap on open connections (`[http] max_connections`).
     pub async fn bind(config: &Config) -> Result<Listeners, ListenError> {
+        let gate = Gate::new(config.http.max_connections);
         let http = match config.http_listen() {
-            Some(addr) => Some(TcpListener::bind(&addr).await.map_err(|e| ListenError::Http(addr, e))?),
+            Some(addr) => {
+                let tcp = TcpListener::bind(&addr).await.map_err(|e| ListenError::Http(addr, e))?;
+                Some(Plain { tcp, gate: gate.clone() })
+            }
             None => None,
         };
         let tls = match &config.tls {
-            Some(settings) => Some(TlsListener::bind(settings).await?),
+            Some(settings) => Some(TlsListener::bind(settings, gate).await?),
             None => None,
         };
         Ok(Listeners { http, tls })
@@ -42,10 +47,10 @@ impl Listeners {
 
     /// Logs where the gateway takes connections.
     pub fn announce(&self) {
-        if let Some(addr) = self.http.as_ref().and_then(|l| l.local_addr().ok()) {
+        if let Some(addr) = self.http.as_ref().and_then(|l| l.tcp.local_addr().ok()) {
             tracing::info!(listen = %addr, "certgate serving HTTP");
         }
-        if let Some(addr) = self.tls.as_ref().and_then(|l| l.local_addr().ok()) {
+        if let Some(addr) = self.tls.as_ref().map(TlsListener::local_addr) {
             tracing::info!(listen = %addr, "certgate serving HTTPS");
         }
     }

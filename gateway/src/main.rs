@@ -5,6 +5,7 @@ mod admin;
 mod app;
 mod cli;
 mod config;
+mod connections;
 mod demo;
 mod listeners;
 mod metrics;

@@ -7,8 +7,8 @@ use axum::routing::get;
 use tokio::sync::watch;
 
 use crate::app::App;
+use crate::connections;
 use crate::listeners::Listeners;
-use crate::tls;
 
 /// Serves on `listeners` and runs the job worker until Ctrl-C or SIGTERM;
 /// then stops taking requests and jobs, drains both listeners, closes the
@@ -24,30 +24,41 @@ pub async fn run(app: &App, listeners: Listeners) -> std::io::Result<()> {
     let stopped = |mut rx: watch::Receiver<bool>| async move {
         let _ = rx.changed().await;
     };
+    let limits = &app.config.http;
+    if let Some(files) = connections::raise_file_limit()
+        && (limits.max_connections as u64).saturating_add(FILES_KEPT_BACK) > files
+    {
+        tracing::warn!(
+            max_connections = limits.max_connections,
+            open_files = files,
+            "http.max_connections is above what the open-file limit leaves for connections; raise the limit (LimitNOFILE) or lower it"
+        );
+    }
     let http = async {
-        let Some(listener) = listeners.http else { return Ok(()) };
-        let service = router.clone().into_make_service_with_connect_info::<std::net::SocketAddr>();
-        axum::serve(listener, service).with_graceful_shutdown(stopped(stop_rx.clone())).await
+        let Some(listener) = listeners.http else { return };
+        connections::serve(listener, router.clone(), limits.clone(), false, stopped(stop_rx.clone())).await
     };
     let https = async {
-        let Some(listener) = listeners.tls else { return Ok(()) };
-        tls::serve(listener, router.clone(), stopped(stop_rx.clone())).await
+        let Some(listener) = listeners.tls else { return };
+        connections::serve(listener, router.clone(), limits.clone(), true, stopped(stop_rx.clone())).await
     };
     let signals = tokio::spawn(async move {
         shutdown_signal().await;
         tracing::info!("shutting down");
         let _ = stop_tx.send(true);
     });
-    let (http, https) = tokio::join!(http, https);
+    tokio::join!(http, https);
     signals.abort();
     let _ = worker_task.await;
     // On SQLite the last connection to close copies the WAL back and removes
     // it, leaving one file to back up.
     app.orders.db().close().await;
-    http?;
-    https?;
     Ok(())
 }
+
+/// Open files kept for the database, logs and upstream connections, beside
+/// the client connections.
+const FILES_KEPT_BACK: u64 = 256;
 
 /// The routes of the gateway: the ACME directories, the XML-RPC endpoints,
 /// the health endpoints and `/metrics`, each request counted, timed and

@@ -7,8 +7,6 @@ use std::path::{Path, PathBuf};
 use std::sync::{Arc, PoisonError, RwLock};
 use std::time::{Duration, SystemTime};
 
-use axum::serve::ListenerExt as _;
-use axum::{Extension, Router};
 use rustls::crypto::CryptoProvider;
 use rustls::pki_types::pem::PemObject as _;
 use rustls::pki_types::{CertificateDer, PrivateKeyDer};
@@ -19,6 +17,8 @@ use tokio::net::{TcpListener, TcpStream};
 use tokio::sync::mpsc;
 use tokio_rustls::TlsAcceptor;
 use tokio_rustls::server::TlsStream;
+
+use crate::connections::{Accept, Admitted, Gate};
 
 /// A client gets this long to finish its handshake, so a silent one holds no
 /// task for ever.
@@ -117,13 +117,14 @@ fn stamp(settings: &TlsSettings) -> Stamp {
 /// follows its files.
 pub struct TlsListener {
     local: SocketAddr,
-    handshaken: mpsc::Receiver<(TlsStream<TcpStream>, SocketAddr)>,
+    handshaken: mpsc::Receiver<Admitted<TlsStream<TcpStream>>>,
 }
 
 impl TlsListener {
     /// Loads the certificate (a bad one stops start-up), binds the address
-    /// and starts accepting and watching the files.
-    pub async fn bind(settings: &TlsSettings) -> Result<TlsListener, TlsError> {
+    /// and starts accepting and watching the files. A connection takes its
+    /// slot under `gate` when accepted, so handshakes count towards the cap.
+    pub async fn bind(settings: &TlsSettings, gate: Gate) -> Result<TlsListener, TlsError> {
         // Stamped before reading, so a change made while loading is picked up by the next poll.
         let stamp = stamp(settings);
         let slot = Arc::new(CertSlot(RwLock::new(Arc::new(load(settings)?))));
@@ -137,26 +138,28 @@ impl TlsListener {
         let hangup = hangup_signal().map_err(TlsError::Signal)?;
         let (tx, handshaken) = mpsc::channel(64);
         let watcher = Watcher { settings: settings.clone(), slot, stamp };
-        tokio::spawn(accept_loop(tcp, TlsAcceptor::from(Arc::new(config)), tx, watcher, hangup));
+        tokio::spawn(accept_loop(tcp, TlsAcceptor::from(Arc::new(config)), tx, watcher, hangup, gate));
         Ok(TlsListener { local, handshaken })
     }
 }
 
-impl axum::serve::Listener for TlsListener {
-    type Io = TlsStream<TcpStream>;
-    type Addr = SocketAddr;
+impl TlsListener {
+    /// The address the listener is bound to.
+    pub fn local_addr(&self) -> SocketAddr {
+        self.local
+    }
+}
 
-    async fn accept(&mut self) -> (Self::Io, Self::Addr) {
+impl Accept for TlsListener {
+    type Io = TlsStream<TcpStream>;
+
+    async fn accept(&mut self) -> Admitted<Self::Io> {
         match self.handshaken.recv().await {
             Some(conn) => conn,
             // The accept loop only ends once this listener is dropped; until
             // then, nothing more will come.
             None => std::future::pending().await,
         }
-    }
-
-    fn local_addr(&self) -> std::io::Result<SocketAddr> {
-        Ok(self.local)
     }
 }
 
@@ -213,9 +216,10 @@ async fn hung_up(_h: &mut Hangup) {
 async fn accept_loop(
     tcp: TcpListener,
     acceptor: TlsAcceptor,
-    tx: mpsc::Sender<(TlsStream<TcpStream>, SocketAddr)>,
+    tx: mpsc::Sender<Admitted<TlsStream<TcpStream>>>,
     mut watcher: Watcher,
     mut hangup: Hangup,
+    gate: Gate,
 ) {
     let period = Duration::from_secs(watcher.settings.reload_secs.max(1));
     let mut tick = tokio::time::interval_at(tokio::time::Instant::now() + period, period);
@@ -229,42 +233,24 @@ async fn accept_loop(
             _ = tick.tick(), if polling => watcher.poll(),
             accepted = tcp.accept() => match accepted {
                 Ok((stream, peer)) => {
+                    // Past the cap the socket is closed at once, before any handshake.
+                    let Some(slot) = gate.admit() else { continue };
+                    // Nagle would hold back a response's last TLS record until
+                    // the client's delayed ACK.
+                    let _ = stream.set_nodelay(true);
                     let (acceptor, tx) = (acceptor.clone(), tx.clone());
                     tokio::spawn(async move {
                         match tokio::time::timeout(HANDSHAKE_TIMEOUT, acceptor.accept(stream)).await {
-                            Ok(Ok(tls)) => {
-                                let _ = tx.send((tls, peer)).await;
+                            Ok(Ok(io)) => {
+                                let _ = tx.send(Admitted { io, peer, slot }).await;
                             }
                             Ok(Err(e)) => tracing::debug!(%peer, error = %e, "TLS handshake failed"),
                             Err(_) => tracing::debug!(%peer, "TLS handshake timed out"),
                         }
                     });
                 }
-                Err(e) => {
-                    // Out of file descriptors and the like: wait rather than spin.
-                    tracing::error!(error = %e, "accepting a TLS connection failed");
-                    tokio::time::sleep(Duration::from_millis(500)).await;
-                }
+                Err(e) => crate::connections::accept_failed(&e).await,
             },
         }
     }
-}
-
-/// Serves `router` on the HTTPS listener until `stop` completes, then drains
-/// the requests in flight. Requests carry [`acme::Https`], so the URLs the
-/// ACME front builds say `https`.
-pub async fn serve(
-    listener: TlsListener,
-    router: Router,
-    stop: impl Future<Output = ()> + Send + 'static,
-) -> std::io::Result<()> {
-    // axum hands `ConnectInfo<SocketAddr>` to the handlers of its own TCP
-    // listener and of tapped listeners only, so the TLS listener is tapped;
-    // the tap turns Nagle off, which would otherwise hold back the last TLS
-    // record of a response until the client's delayed ACK.
-    let listener = listener.tap_io(|tls| {
-        let _ = tls.get_ref().0.set_nodelay(true);
-    });
-    let service = router.layer(Extension(acme::Https)).into_make_service_with_connect_info::<SocketAddr>();
-    axum::serve(listener, service).with_graceful_shutdown(stop).await
 }

@@ -13,6 +13,13 @@ pub enum OrderError {
     /// The user is locked after too many failed logins.
     #[error("user {0} is locked after too many failed logins; an operator must unlock it")]
     Locked(String),
+    /// Too many password checks are running; the login was not checked.
+    #[error("too many logins are being checked at once; retry in a moment")]
+    Busy,
+    /// Too many failed logins came from the client's address lately; the
+    /// login was not checked.
+    #[error("too many failed logins from this address; retry in {0} seconds")]
+    Throttled(i64),
     /// The caller lacks the right the operation needs.
     #[error("this needs the {0} right")]
     Forbidden(Right),

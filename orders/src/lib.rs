@@ -15,6 +15,7 @@ pub mod formats;
 mod lifecycle;
 mod memo;
 pub mod names;
+mod passwords;
 mod payment;
 mod place;
 mod prevalidations;
@@ -69,11 +70,31 @@ pub struct Settings {
     pub job_lease_secs: i64,
     /// Attempts after which a job that keeps failing transiently gives up.
     pub job_max_attempts: i64,
+    /// Password checks (Argon2, about 19 MiB and 15 ms each) running at
+    /// once; default one per core.
+    pub password_checks: usize,
+    /// Milliseconds a login waits for a password check to start before it
+    /// is refused as busy.
+    pub password_check_wait_ms: u64,
+    /// Failed logins from one client address, per window, past which its
+    /// logins are refused without checking the password; 0 turns it off.
+    pub failed_logins_per_ip: i64,
+    /// The window of `failed_logins_per_ip`, in seconds.
+    pub failed_login_window_secs: i64,
 }
 
 impl Default for Settings {
     fn default() -> Settings {
-        Settings { reissue_revoke_delay_days: 7, max_failed_logins: 5, job_lease_secs: 120, job_max_attempts: 10 }
+        Settings {
+            reissue_revoke_delay_days: 7,
+            max_failed_logins: 5,
+            job_lease_secs: 120,
+            job_max_attempts: 10,
+            password_checks: std::thread::available_parallelism().map_or(2, usize::from),
+            password_check_wait_ms: 1000,
+            failed_logins_per_ip: 30,
+            failed_login_window_secs: 300,
+        }
     }
 }
 
@@ -93,6 +114,8 @@ struct Inner {
     jobs_queued: tokio::sync::Notify,
     /// Passwords that verified recently.
     verified: verified::Verified,
+    /// The bounded Argon2 computations.
+    passwords: passwords::Passwords,
 }
 
 impl Orders {
@@ -100,6 +123,7 @@ impl Orders {
     /// seals stored secrets, and the configured upstreams by name.
     pub fn new(db: Db, secret: SecretKey, upstreams: Vec<Arc<dyn Upstream>>, settings: Settings) -> Orders {
         let upstreams = upstreams.into_iter().map(|u| (u.name().to_string(), u)).collect();
+        let password_checks = settings.password_checks;
         Orders {
             inner: Arc::new(Inner {
                 db,
@@ -109,6 +133,7 @@ impl Orders {
                 clock_offset: AtomicI64::new(0),
                 jobs_queued: tokio::sync::Notify::new(),
                 verified: verified::Verified::default(),
+                passwords: passwords::Passwords::new(password_checks),
             }),
         }
     }

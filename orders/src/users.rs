@@ -1,9 +1,14 @@
-//! Users of an account: creation with an argon2 hash, login with lockout
-//! after too many failures in a row (seed 3, 7.1), and unlocking.
+//! Users of an account: creation with an Argon2 hash, and login with the
+//! guards of README's "Security": failures counted per login name, known or
+//! not, locking it after too many in a row (seed 3, 7.1), with each check
+//! reserved before the password is verified so that parallel attempts
+//! cannot check more; failures counted per client address, past a limit
+//! refused unchecked; and a bounded number of checks at once.
 
-use argon2::password_hash::{PasswordHasher, PasswordVerifier};
-use argon2::{Argon2, PasswordHash};
-use storage::{audit, commit, users};
+use std::time::Duration;
+
+use storage::{audit, commit, logins, users};
+use tokio::time::Instant;
 
 use crate::verified;
 use crate::{Caller, OrderError, Orders, Result, Rights, Source};
@@ -13,16 +18,11 @@ use crate::{Caller, OrderError, Orders, Result, Rights, Source};
 const DECOY_HASH: &str =
     "$argon2id$v=19$m=19456,t=2,p=1$c29tZXNhbHRzb21lc2FsdA$2Q1C3vGq3bNnSh0Jx1R1m0l0i2n4CkJQm5gC0rY8dQ8";
 
-/// True when `password` matches the Argon2 `hash`, checked off the async
-/// threads (it takes about 15 ms of CPU).
-async fn argon2_verifies(hash: &str, password: &str) -> bool {
-    let (hash, password) = (hash.to_string(), password.to_string());
-    tokio::task::spawn_blocking(move || {
-        PasswordHash::new(&hash).is_ok_and(|h| Argon2::default().verify_password(password.as_bytes(), &h).is_ok())
-    })
-    .await
-    .unwrap_or(false)
-}
+/// Seconds after which a reserved check whose process died no longer counts.
+const CHECK_LEASE_SECS: i64 = 30;
+
+/// How often a login waits to see whether a check of the same login has ended.
+const FULL_RETRY: Duration = Duration::from_millis(20);
 
 impl Orders {
     /// Creates a user of an account with the given rights; returns its id.
@@ -34,13 +34,7 @@ impl Orders {
         if password.len() < 8 {
             return Err(OrderError::Invalid("a password needs at least 8 characters".into()));
         }
-        let password = password.to_string();
-        let hash = tokio::task::spawn_blocking(move || {
-            Argon2::default().hash_password(password.as_bytes()).map(|h| h.to_string())
-        })
-        .await
-        .map_err(|e| OrderError::Invalid(format!("hashing failed: {e}")))?
-        .map_err(|e| OrderError::Invalid(format!("hashing failed: {e}")))?;
+        let hash = self.inner.passwords.hash(password, self.password_wait()).await?;
         let mut tx = self.db().begin().await?;
         let id = match users::insert(&mut tx, caller.account_id, login, &hash, &rights.to_string()).await {
             Err(e) if e.is_unique_violation() => {
@@ -53,55 +47,118 @@ impl Orders {
         Ok(id)
     }
 
-    /// Checks a login and password and returns the caller they stand for. Five
-    /// failures in a row lock the user until an operator unlocks it; unknown
-    /// users and wrong passwords give the same error.
+    /// Checks a login and password and returns the caller they stand for.
+    /// Unknown logins and wrong passwords give the same error, take the same
+    /// time, and lock the login name alike after too many in a row.
     pub async fn authenticate(&self, login: &str, password: &str, ip: &str, source: Source) -> Result<Caller> {
+        let settings = self.settings();
         let user = users::by_login(&mut *self.db().acquire().await?, login).await?;
         let key = user.as_ref().map(|u| verified::key(u.id, &u.password_hash, password));
-        let remembered = key.as_ref().is_some_and(|k| self.inner.verified.recently(k));
-        let ok = remembered || {
-            let hash = user.as_ref().map_or(DECOY_HASH, |u| u.password_hash.as_str());
-            argon2_verifies(hash, password).await
-        };
-        if let (true, false, Some(k)) = (ok, remembered, key) {
-            self.inner.verified.remember(k);
-        }
+        let remembered = || key.as_ref().is_some_and(|k| self.inner.verified.recently(k));
         let actor = storage::audit::Actor {
             account_id: user.as_ref().map(|u| u.account_id),
             name: login.to_string(),
             ip: ip.to_string(),
             source: source.as_str().into(),
         };
-        let Some(user) = user else {
-            audit::record(&mut *self.db().acquire_writer().await?, &actor, "login.failed", "unknown user").await?;
-            return Err(OrderError::BadCredentials);
+        let deadline = Instant::now() + self.password_wait();
+        // A turn to check, a reservation of the check, or a refusal.
+        let turn = loop {
+            if remembered() {
+                return self.remembered_login(user, &actor, ip, source).await;
+            }
+            let now = self.now();
+            let mut c = self.db().acquire().await?;
+            if settings.failed_logins_per_ip > 0
+                && let Some(retry) =
+                    logins::throttled(&mut c, ip, now, settings.failed_login_window_secs, settings.failed_logins_per_ip)
+                        .await?
+            {
+                metrics::counter!("certgate_logins_throttled_total").increment(1);
+                return Err(OrderError::Throttled(retry.max(1)));
+            }
+            drop(c);
+            let turn = self.inner.passwords.turn(deadline).await?;
+            let reserved = logins::reserve(
+                &mut *self.db().acquire_writer().await?,
+                login,
+                self.now(),
+                CHECK_LEASE_SECS,
+                settings.max_failed_logins,
+            )
+            .await?;
+            match reserved {
+                logins::Reservation::Granted => break turn,
+                logins::Reservation::Locked => {
+                    audit::record(&mut *self.db().acquire_writer().await?, &actor, "login.refused", "locked").await?;
+                    return Err(OrderError::Locked(login.to_string()));
+                }
+                // As many checks are in flight as failures are left: wait for one to end.
+                logins::Reservation::Full => {
+                    drop(turn);
+                    if Instant::now() + FULL_RETRY >= deadline {
+                        return Err(OrderError::Busy);
+                    }
+                    tokio::time::sleep(FULL_RETRY).await;
+                }
+            }
         };
-        if user.locked == 1 {
-            audit::record(&mut *self.db().acquire_writer().await?, &actor, "login.refused", "user locked").await?;
-            return Err(OrderError::Locked(user.login));
-        }
-        if !ok {
-            let mut tx = self.db().begin().await?;
-            let locked = users::record_failure(&mut tx, user.id, self.settings().max_failed_logins).await?;
-            let detail = if locked { "wrong password; now locked" } else { "wrong password" };
-            audit::record(&mut tx, &actor, "login.failed", detail).await?;
+        let hash = user.as_ref().map_or(DECOY_HASH, |u| u.password_hash.as_str());
+        let ok = self.inner.passwords.verify(turn, hash, password).await && user.is_some();
+        let now = self.now();
+        let mut tx = self.db().begin().await?;
+        let Some(user) = user.filter(|_| ok) else {
+            let locked = logins::failed(&mut tx, login, now, settings.max_failed_logins).await?;
+            if settings.failed_logins_per_ip > 0 {
+                logins::count_failure(&mut tx, ip, now, settings.failed_login_window_secs).await?;
+            }
+            let why = if actor.account_id.is_some() { "wrong password" } else { "unknown user" };
+            let detail = if locked { format!("{why}; now locked") } else { why.to_string() };
+            audit::record(&mut tx, &actor, "login.failed", &detail).await?;
             commit(tx).await?;
             return Err(OrderError::BadCredentials);
+        };
+        logins::succeeded(&mut tx, login, now).await?;
+        commit(tx).await?;
+        if let Some(k) = key {
+            self.inner.verified.remember(k);
         }
-        // A successful login with no failures to reset writes nothing, so
-        // that read-only calls do not take SQLite's write lock.
-        if user.failed_attempts != 0 {
-            users::reset_failures(&mut *self.db().acquire_writer().await?, user.id).await?;
-        }
-        let rights = Rights::parse(&user.rights).unwrap_or_default();
-        Ok(Caller { account_id: user.account_id, login: user.login, rights, ip: ip.to_string(), source })
+        Ok(caller_of(user, ip, source))
     }
 
-    /// Unlocks a user and clears its failure count (an operator action).
+    /// A login whose password verified a moment ago: only the lock is read,
+    /// and failures left by others are cleared as a good login clears them.
+    async fn remembered_login(
+        &self,
+        user: Option<users::UserRow>,
+        actor: &storage::audit::Actor,
+        ip: &str,
+        source: Source,
+    ) -> Result<Caller> {
+        let user = user.ok_or(OrderError::BadCredentials)?;
+        let (locked, failures) = logins::state(&mut *self.db().acquire().await?, &user.login).await?;
+        if locked {
+            audit::record(&mut *self.db().acquire_writer().await?, actor, "login.refused", "locked").await?;
+            return Err(OrderError::Locked(user.login));
+        }
+        // A login with no failures to clear writes nothing, so that read-only
+        // calls do not take SQLite's write lock.
+        if failures != 0 {
+            logins::clear_failures(&mut *self.db().acquire_writer().await?, &user.login, self.now()).await?;
+        }
+        Ok(caller_of(user, ip, source))
+    }
+
+    fn password_wait(&self) -> Duration {
+        Duration::from_millis(self.settings().password_check_wait_ms)
+    }
+
+    /// Unlocks a login name and clears its failures (an operator action);
+    /// an unknown name that was locked is unlocked the same way.
     pub async fn unlock_user(&self, login: &str) -> Result<()> {
         let mut tx = self.db().begin().await?;
-        if !users::unlock(&mut tx, login).await? {
+        let known = users::by_login(&mut tx, login).await?.is_some();
+        if !logins::unlock(&mut tx, login).await? && !known {
             return Err(OrderError::Invalid(format!("no user {login:?}")));
         }
         let actor = storage::audit::Actor {
@@ -114,4 +171,9 @@ impl Orders {
         commit(tx).await?;
         Ok(())
     }
+}
+
+fn caller_of(user: users::UserRow, ip: &str, source: Source) -> Caller {
+    let rights = Rights::parse(&user.rights).unwrap_or_default();
+    Caller { account_id: user.account_id, login: user.login, rights, ip: ip.to_string(), source }
 }

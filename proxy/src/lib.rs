@@ -103,6 +103,12 @@ fn forwarded_for(headers: &HeaderMap) -> Vec<IpAddr> {
         .unwrap_or_default()
 }
 
+/// The body length a request declares in `Content-Length`, so that a front
+/// can refuse a body past its limit before reading it.
+pub fn content_length(headers: &HeaderMap) -> Option<u64> {
+    headers.get(header::CONTENT_LENGTH)?.to_str().ok()?.trim().parse().ok()
+}
+
 /// Works out what the client saw. `public_url`, when configured, is the base;
 /// `scheme` is the one the connection itself used (`https` over certgate's own TLS).
 pub fn client_view(

@@ -24,6 +24,7 @@ mod error;
 pub mod jobs;
 pub mod ledger;
 mod lock_wait;
+pub mod logins;
 pub mod orders;
 pub mod organisations;
 mod pool;

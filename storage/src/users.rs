@@ -1,6 +1,7 @@
-//! Users of an account: API logins, password hashes, rights and lockout.
+//! Users of an account: API logins, password hashes and rights (their
+//! lockout is kept per login name, in `logins`).
 
-use crate::sql::{query, query_as, query_scalar};
+use crate::sql::{query_as, query_scalar};
 use crate::{Conn, Result, now};
 
 crate::row_struct! {
@@ -17,10 +18,6 @@ crate::row_struct! {
         pub password_hash: String,
         /// Comma-separated rights: technical, commercial, billing, administrative, approval.
         pub rights: String,
-        /// How many logins in a row have failed.
-        pub failed_attempts: i64,
-        /// 1 when too many failed logins locked the user out, else 0.
-        pub locked: i64,
         /// When the user was created, in UTC Unix seconds.
         pub created_at: i64,
     }
@@ -44,31 +41,4 @@ pub async fn insert(c: &mut Conn, account_id: i64, login: &str, password_hash: &
 /// Reads a user by login.
 pub async fn by_login(c: &mut Conn, login: &str) -> Result<Option<UserRow>> {
     query_as("SELECT * FROM users WHERE login = $1").bind(login).fetch_optional(c).await
-}
-
-/// Counts one more failed login in a row, locking the user at `limit`;
-/// returns whether the user is now locked.
-pub async fn record_failure(c: &mut Conn, id: i64, limit: i64) -> Result<bool> {
-    let locked: i64 = query_scalar(
-        "UPDATE users SET failed_attempts = failed_attempts + 1,
-             locked = CASE WHEN failed_attempts + 1 >= $2 THEN 1 ELSE locked END
-         WHERE id = $1 RETURNING locked",
-    )
-    .bind(id)
-    .bind(limit)
-    .fetch_one(c)
-    .await?;
-    Ok(locked == 1)
-}
-
-/// Clears the failed-attempt counter after a good login.
-pub async fn reset_failures(c: &mut Conn, id: i64) -> Result<()> {
-    query("UPDATE users SET failed_attempts = 0 WHERE id = $1 AND failed_attempts <> 0").bind(id).execute(c).await?;
-    Ok(())
-}
-
-/// Unlocks a user and clears its counter; false when no such login exists.
-pub async fn unlock(c: &mut Conn, login: &str) -> Result<bool> {
-    let r = query("UPDATE users SET failed_attempts = 0, locked = 0 WHERE login = $1").bind(login).execute(c).await?;
-    Ok(r.rows_affected() == 1)
 }

@@ -24,11 +24,14 @@ pub struct Limits {
     pub max_depth: usize,
     /// The most elements in one call.
     pub max_elements: usize,
+    /// The most calls one `system.multicall` may carry; the codec leaves it
+    /// to the server that runs them.
+    pub max_multicall: usize,
 }
 
 impl Default for Limits {
     fn default() -> Limits {
-        Limits { max_bytes: 1024 * 1024, max_depth: 64, max_elements: 200_000 }
+        Limits { max_bytes: 1024 * 1024, max_depth: 64, max_elements: 200_000, max_multicall: 100 }
     }
 }
 

@@ -23,6 +23,9 @@ pub mod code {
     pub const LOCKED: i32 = 2;
     /// The user lacks the right the method needs.
     pub const FORBIDDEN: i32 = 3;
+    /// The login was not checked: too many logins are being checked at
+    /// once, or too many failed from the caller's address; retry later.
+    pub const RETRY_LATER: i32 = 4;
     /// Unknown product.
     pub const UNKNOWN_PRODUCT: i32 = 10;
     /// The CSR is not well formed, or its names do not match the request.
@@ -97,6 +100,7 @@ impl From<OrderError> for Fault {
         let c = match &e {
             OrderError::BadCredentials => AUTHENTICATION,
             OrderError::Locked(_) => LOCKED,
+            OrderError::Busy | OrderError::Throttled(_) => RETRY_LATER,
             OrderError::Forbidden(_) => FORBIDDEN,
             OrderError::UnknownProduct(_) => UNKNOWN_PRODUCT,
             OrderError::BadCsr(_) | OrderError::NamesMismatch(_) => BAD_CSR,

@@ -6,7 +6,7 @@
 use orders::{Caller, Ledger, Order, PlaceOrder, Right, format_money};
 
 use crate::fault::Fault;
-use crate::server::{Peer, XmlRpc};
+use crate::server::{Logins, Peer, XmlRpc};
 use crate::{DateParam, Keyed, MethodCall, Value, fault_value, from_value, parse_datetime};
 use serde::Deserialize;
 use serde::de::DeserializeOwned;
@@ -88,7 +88,13 @@ fn method_name(call: &MethodCall) -> Result<String, Fault> {
 }
 
 /// The `system.*` methods (no authentication), or `None` for other methods.
-pub(crate) async fn system(xr: &XmlRpc, call: &MethodCall, peer: &Peer, nested: bool) -> Option<Result<Value, Fault>> {
+pub(crate) async fn system(
+    xr: &XmlRpc,
+    call: &MethodCall,
+    peer: &Peer,
+    nested: bool,
+    logins: &mut Logins,
+) -> Option<Result<Value, Fault>> {
     let find = |n: &str| METHODS.iter().find(|m| m.0 == n).ok_or_else(|| Fault::unknown_method(n));
     Some(match call.method.as_str() {
         "system.listMethods" => Ok(Value::Array(METHODS.iter().map(|m| s(m.0)).collect())),
@@ -119,7 +125,7 @@ pub(crate) async fn system(xr: &XmlRpc, call: &MethodCall, peer: &Peer, nested: 
             ),
         ])),
         "system.multicall" if nested => Err(Fault::new(-32600, "system.multicall cannot be nested")),
-        "system.multicall" => multicall(xr, call, peer).await,
+        "system.multicall" => multicall(xr, call, peer, logins).await,
         _ => return None,
     })
 }
@@ -129,8 +135,9 @@ fn multicall<'a>(
     xr: &'a XmlRpc,
     call: &'a MethodCall,
     peer: &'a Peer,
+    logins: &'a mut Logins,
 ) -> std::pin::Pin<Box<dyn std::future::Future<Output = Result<Value, Fault>> + Send + 'a>> {
-    Box::pin(multicall_inner(xr, call, peer))
+    Box::pin(multicall_inner(xr, call, peer, logins))
 }
 
 /// One call of `system.multicall`.
@@ -141,16 +148,23 @@ struct CallSpec {
     params: Vec<Value>,
 }
 
-async fn multicall_inner(xr: &XmlRpc, call: &MethodCall, peer: &Peer) -> Result<Value, Fault> {
+async fn multicall_inner(xr: &XmlRpc, call: &MethodCall, peer: &Peer, logins: &mut Logins) -> Result<Value, Fault> {
     let Some(Value::Array(calls)) = call.params.first() else {
         return Err(Fault::params("param1", "expected an array of calls"));
     };
+    let max = xr.limits.max_multicall;
+    if calls.len() > max {
+        return Err(Fault::new(
+            -32600,
+            format!("system.multicall carries {} calls; at most {max} are run", calls.len()),
+        ));
+    }
     let mut out = Vec::new();
     // Each call is read on its own, so that a malformed one faults alone.
     for (i, c) in calls.iter().enumerate() {
         let one = async {
             let CallSpec { method, params } = from_value(c, &format!("param1[{i}]"))?;
-            xr.dispatch(&MethodCall { method, params }, peer, true).await
+            xr.dispatch(&MethodCall { method, params }, peer, true, logins).await
         };
         out.push(match one.await {
             Ok(v) => Value::Array(vec![v]),

@@ -7,7 +7,7 @@ use std::net::SocketAddr;
 use axum::Router;
 use axum::body::Body;
 use axum::extract::{ConnectInfo, State};
-use axum::http::{HeaderValue, header};
+use axum::http::{HeaderValue, StatusCode, header};
 use axum::response::{IntoResponse, Response};
 use axum::routing::post;
 use orders::{Caller, Orders, Source};
@@ -37,19 +37,24 @@ struct Authenticated {
 }
 
 /// An API user's credentials. No `Debug`, so the password cannot reach a log.
-#[derive(Deserialize)]
+#[derive(Deserialize, PartialEq, Eq, Hash)]
 struct Identification {
     utilisateur: String,
     #[serde(rename = "motDePasse")]
     mot_de_passe: String,
 }
 
+/// The identifications checked in one request and their answers, so that a
+/// `system.multicall` repeating one costs one check.
+#[derive(Default)]
+pub(crate) struct Logins(std::collections::HashMap<Identification, Result<Caller, Fault>>);
+
 /// The XML-RPC front: the order core and the codec's limits.
 #[derive(Clone)]
 pub struct XmlRpc {
     pub(crate) orders: Orders,
     pub(crate) va: std::sync::Arc<validation::Va>,
-    limits: Limits,
+    pub(crate) limits: Limits,
     public_url: Option<String>,
     trusted_proxies: Vec<proxy::IpBlock>,
 }
@@ -80,19 +85,32 @@ impl XmlRpc {
     }
 
     /// Authenticates the caller from `identification {utilisateur, motDePasse}`
-    /// in the first parameter.
-    pub(crate) async fn caller(&self, params: &[Value], ip: &str) -> Result<Caller, Fault> {
+    /// in the first parameter; an identification already checked in this
+    /// request gets the same answer without a second check.
+    pub(crate) async fn caller(&self, params: &[Value], ip: &str, logins: &mut Logins) -> Result<Caller, Fault> {
         let first = params.first().ok_or_else(|| Fault::params("param1", "missing (it carries identification)"))?;
         let Authenticated { identification: id } = from_value(first, "param1")?;
-        Ok(self.orders.authenticate(&id.utilisateur, &id.mot_de_passe, ip, Source::Xmlrpc).await?)
+        if let Some(known) = logins.0.get(&id) {
+            return known.clone();
+        }
+        let answer = self.orders.authenticate(&id.utilisateur, &id.mot_de_passe, ip, Source::Xmlrpc).await;
+        let answer = answer.map_err(Fault::from);
+        logins.0.insert(id, answer.clone());
+        answer
     }
 
     /// Runs one call; `nested` forbids `system.multicall` inside itself.
-    pub(crate) async fn dispatch(&self, call: &MethodCall, peer: &Peer, nested: bool) -> Result<Value, Fault> {
-        if let Some(r) = methods::system(self, call, peer, nested).await {
+    pub(crate) async fn dispatch(
+        &self,
+        call: &MethodCall,
+        peer: &Peer,
+        nested: bool,
+        logins: &mut Logins,
+    ) -> Result<Value, Fault> {
+        if let Some(r) = methods::system(self, call, peer, nested, logins).await {
             return r;
         }
-        let caller = self.caller(&call.params, &peer.ip).await?;
+        let caller = self.caller(&call.params, &peer.ip, logins).await?;
         let outcome = methods::call(self, &caller, call, peer).await;
         let detail = match &outcome {
             Ok(_) => "ok".to_string(),
@@ -114,12 +132,29 @@ async fn endpoint(
     let scheme = if https.is_some() { "https" } else { "http" };
     let view = proxy::client_view(addr, &headers, &xr.trusted_proxies, xr.public_url.as_deref(), scheme);
     let peer = Peer { ip: view.ip.to_string(), base: view.base };
-    let body = match axum::body::to_bytes(body, xr.limits.max_bytes).await {
+    let unread = |status, message: &str| {
+        let mut r = xml(crate::fault(-32700, message));
+        *r.status_mut() = status;
+        // The rest of the body is not read, so the connection cannot carry another request.
+        r.headers_mut().insert(header::CONNECTION, HeaderValue::from_static("close"));
+        r
+    };
+    let limit = xr.limits.max_bytes;
+    // A declared length past the limit is refused before a byte of the body is read.
+    if proxy::content_length(&headers).is_some_and(|n| n > limit as u64) {
+        return unread(StatusCode::PAYLOAD_TOO_LARGE, &format!("the body exceeds {limit} bytes"));
+    }
+    let body = match axum::body::to_bytes(body, limit).await {
         Ok(b) => b,
-        Err(_) => return xml(crate::fault(-32700, &format!("the body exceeds {} bytes", xr.limits.max_bytes))),
+        // Past the limit (a chunked body), too slow, or cut off: a fault, as
+        // for any call that cannot be parsed.
+        Err(e) => return unread(StatusCode::OK, &format!("the body could not be read: {e}")),
     };
     let (method, outcome) = match parse_call(&body, &xr.limits) {
-        Ok(call) => (methods::known(&call.method).unwrap_or("unknown"), xr.dispatch(&call, &peer, false).await),
+        Ok(call) => {
+            let outcome = xr.dispatch(&call, &peer, false, &mut Logins::default()).await;
+            (methods::known(&call.method).unwrap_or("unknown"), outcome)
+        }
         Err(e) => ("unparsed", Err(Fault::from(e))),
     };
     let mut response = xml(match outcome {
