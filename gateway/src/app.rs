@@ -1,6 +1,7 @@
 //! Wiring: from a configuration to a connected, migrated database and an
 //! order core with its upstreams.
 
+use std::path::PathBuf;
 use std::sync::Arc;
 
 use orders::Orders;
@@ -42,6 +43,7 @@ impl App {
         if url.starts_with("sqlite:") {
             std::fs::create_dir_all(&config.data_dir)?;
         }
+        crate::private_files::warn_if_exposed(config.secret_files().iter().map(PathBuf::as_path));
         let db = Db::connect_with(&url, config.database_pool_size).await?;
         db.migrate().await?;
         let key = SecretKey::from_secret(&secret);

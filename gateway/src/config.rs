@@ -134,6 +134,31 @@ impl Config {
         self.database_url.clone().unwrap_or_else(|| format!("sqlite://{}", self.data_dir.join("certgate.db").display()))
     }
 
+    /// The files and directories that hold secrets: the SQLite database with
+    /// its WAL and shared memory and the directory holding them, the demo's
+    /// secret key, and the TLS key.
+    pub fn secret_files(&self) -> Vec<PathBuf> {
+        let mut files = Vec::new();
+        let url = self.database_url();
+        if let Some(db) = url.strip_prefix("sqlite://").or_else(|| url.strip_prefix("sqlite:")) {
+            files.extend([self.data_dir.clone(), self.data_dir.join("secret.key")]);
+            let db = PathBuf::from(db.split('?').next().unwrap_or(db));
+            for suffix in ["-wal", "-shm"] {
+                let mut side = db.clone().into_os_string();
+                side.push(suffix);
+                files.push(side.into());
+            }
+            if let Some(dir) = db.parent().filter(|d| !d.as_os_str().is_empty()) {
+                files.push(dir.to_path_buf());
+            }
+            files.push(db);
+        }
+        files.extend(self.tls.iter().map(|t| t.key_file.clone()));
+        files.sort();
+        files.dedup();
+        files
+    }
+
     /// The address plain HTTP listens on, if it is served.
     pub fn http_listen(&self) -> Option<String> {
         match (&self.listen, &self.tls) {

@@ -9,6 +9,7 @@ mod connections;
 mod demo;
 mod listeners;
 mod metrics;
+mod private_files;
 mod prometheus;
 mod request_id;
 mod server;
@@ -23,6 +24,7 @@ use crate::cli::{Cli, Command};
 use crate::config::Config;
 
 fn main() -> ExitCode {
+    private_files::restrict_new_files();
     let cli = Cli::parse();
     let filter = tracing_subscriber::EnvFilter::try_from_env("CERTGATE_LOG").unwrap_or_else(|_| "info".into());
     if std::env::var("CERTGATE_LOG_FORMAT").as_deref() == Ok("json") {

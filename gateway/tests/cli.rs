@@ -13,7 +13,7 @@ use certgate_tests::{Key, TestDb, csr};
 
 mod common;
 
-use common::{BIN, Certgate, http_get, http_post, terminate, wait_healthy};
+use common::{BIN, Certgate, http_get, http_post, peak_rss_kib, terminate, wait_healthy};
 
 const SECRET: &str = "cli-test-secret-key-0123456789";
 
@@ -189,10 +189,12 @@ fn operator_flow(env: &Certgate, backend: &str) {
 #[test]
 fn demo_prints_everything_needed_and_serves_until_stopped() {
     let port = certgate_tests::free_port();
-    let dir = tempfile::tempdir().unwrap();
+    let parent = tempfile::tempdir().unwrap();
+    // A data directory the demo creates itself.
+    let data = parent.path().join("data");
     let mut child = Command::new(BIN)
         .args(["demo", "--listen", &format!("127.0.0.1:{port}"), "--data-dir"])
-        .arg(dir.path())
+        .arg(&data)
         .env_remove("CERTGATE_SECRET_KEY")
         .env_remove("CERTGATE_DATABASE_URL")
         .stdout(Stdio::piped())
@@ -222,8 +224,27 @@ fn demo_prints_everything_needed_and_serves_until_stopped() {
         assert!(out.contains(needle), "demo output lacks {needle:?}:\n{out}");
     }
     wait_healthy(port, &mut child);
-    assert!(dir.path().join("certgate.db").exists());
+    assert!(data.join("certgate.db").exists());
+    // Every file and directory it made is private to its user: the database
+    // and its WAL, the secret key, the keys.
+    let entries: Vec<_> = std::fs::read_dir(&data).unwrap().map(|e| e.unwrap().path()).collect();
+    assert!(entries.iter().any(|p| p.ends_with("secret.key")) && entries.len() >= 3, "{entries:?}");
+    for path in entries.iter().chain([&data]) {
+        let mode = std::os::unix::fs::PermissionsExt::mode(&std::fs::metadata(path).unwrap().permissions());
+        assert_eq!(mode & 0o077, 0, "{} is mode {:o}", path.display(), mode & 0o777);
+    }
     assert!(terminate(child).success());
+    // An existing database others may read is reported at start.
+    let db = data.join("certgate.db");
+    std::fs::set_permissions(&db, std::os::unix::fs::PermissionsExt::from_mode(0o644)).unwrap();
+    let url = format!("sqlite://{}", db.display());
+    let out = Certgate::with_database(BIN, &data, SECRET, &url).cmd(&["migrate"]).output().unwrap();
+    let log = String::from_utf8_lossy(&out.stderr);
+    assert!(
+        log.contains("readable by other users") && log.contains("certgate.db") && log.contains("chmod 600"),
+        "{log}"
+    );
+    assert!(!log.contains("secret.key"), "{log}");
 }
 
 /// How a streamed request body is framed.
@@ -274,16 +295,6 @@ fn post_stream(port: u16, framing: Framing, body: impl Iterator<Item = Vec<u8>>)
         let _ = s.write_all(b"0\r\n\r\n");
     }
     (response.join().unwrap(), sent)
-}
-
-/// The peak resident set (VmHWM) of a process, in KiB.
-fn peak_rss_kib(pid: u32) -> u64 {
-    let status = std::fs::read_to_string(format!("/proc/{pid}/status")).expect("/proc/<pid>/status");
-    status
-        .lines()
-        .find_map(|l| l.strip_prefix("VmHWM:"))
-        .and_then(|v| v.trim().trim_end_matches("kB").trim().parse().ok())
-        .expect("VmHWM in /proc/<pid>/status")
 }
 
 /// The hostile-input suite against the real `certgate serve`: each body gets

@@ -12,7 +12,7 @@ use std::time::{Duration, Instant};
 
 mod common;
 
-use common::{BIN, Certgate, terminate, wait_healthy};
+use common::{BIN, Certgate, peak_rss_kib, terminate, wait_healthy};
 
 const SECRET: &str = "hostile-test-secret-key-0123456789";
 
@@ -192,5 +192,145 @@ fn a_declared_body_past_the_limit_is_refused_before_it_is_read() {
         assert!(answer.starts_with("HTTP/1.1 413"), "{path}: {answer}");
         assert!(answer.contains(&format!("the body exceeds {limit} bytes")), "{path}: {answer}");
     }
+    assert!(terminate(child).success());
+}
+
+/// Sends each request on its own connection, all at once, and reads each
+/// answer until the server closes; `None` for one not answered in 60 s.
+fn all_at_once(port: u16, requests: &[String]) -> Vec<Option<String>> {
+    let mut conns: Vec<(TcpStream, Vec<u8>, bool)> = requests
+        .iter()
+        .map(|r| {
+            let mut s = TcpStream::connect(("127.0.0.1", port)).expect("connect");
+            s.write_all(r.as_bytes()).unwrap();
+            s.set_nonblocking(true).unwrap();
+            (s, Vec::new(), false)
+        })
+        .collect();
+    let start = Instant::now();
+    let mut buf = [0u8; 8192];
+    while conns.iter().any(|c| !c.2) && start.elapsed() < Duration::from_secs(60) {
+        for (s, got, done) in conns.iter_mut().filter(|c| !c.2) {
+            loop {
+                match s.read(&mut buf) {
+                    Ok(0) => break *done = true,
+                    Ok(n) => got.extend_from_slice(&buf[..n]),
+                    Err(e) if e.kind() == ErrorKind::WouldBlock => break,
+                    Err(_) => break *done = true,
+                }
+            }
+        }
+        std::thread::sleep(Duration::from_millis(20));
+    }
+    conns.into_iter().map(|(_, got, done)| done.then(|| String::from_utf8_lossy(&got).into_owned())).collect()
+}
+
+/// An XML-RPC POST of `body` on a connection the server closes after it.
+fn xmlrpc_request(body: &str) -> String {
+    format!(
+        "POST /xmlrpc HTTP/1.1\r\nHost: 127.0.0.1\r\nContent-Type: text/xml\r\nContent-Length: {}\r\n\
+         Connection: close\r\n\r\n{body}",
+        body.len()
+    )
+}
+
+/// A `solde` call's XML for `login` with a wrong password.
+fn solde(login: &str) -> String {
+    format!(
+        "<methodCall><methodName>solde</methodName><params><param><value><struct><member><name>identification</name>\
+         <value><struct><member><name>utilisateur</name><value><string>{login}</string></value></member>\
+         <member><name>motDePasse</name><value><string>wrong password</string></value></member></struct></value>\
+         </member></struct></value></param></params></methodCall>"
+    )
+}
+
+/// The fault codes in an answer, in order.
+fn fault_codes(answer: &str) -> Vec<i64> {
+    answer
+        .match_indices("<name>faultCode</name><value><int>")
+        .filter_map(|(i, m)| answer[i + m.len()..].split('<').next()?.parse().ok())
+        .collect()
+}
+
+/// A counter's value in `/metrics` (0 when it was never counted).
+fn metric(port: u16, name: &str) -> u64 {
+    let page = common::http_get(port, "/metrics").expect("/metrics");
+    page.lines().find_map(|l| l.strip_prefix(name)?.trim().parse().ok()).unwrap_or(0)
+}
+
+/// 1,000 parallel logins of unknown users: each is answered (fault 1, or 4
+/// when no check could start in time or the address is throttled), the
+/// server's peak memory stays under 256 MiB, and `/healthz` answers in
+/// under a second throughout.
+#[test]
+fn a_thousand_parallel_logins_stay_within_memory_and_leave_healthz_answering() {
+    let (child, port, _, _dir) = serve_with(&[]);
+    let done = Arc::new(AtomicBool::new(false));
+    let health = probe_health(port, done.clone());
+    let requests: Vec<String> = (0..1000).map(|i| xmlrpc_request(&solde(&format!("nobody-{i}")))).collect();
+    let answers = all_at_once(port, &requests);
+    done.store(true, Ordering::Relaxed);
+    let (slowest, failed, probes) = health.join().unwrap();
+    let mut by_code = std::collections::BTreeMap::new();
+    for a in &answers {
+        let a = a.as_deref().expect("every login is answered");
+        let codes = fault_codes(a);
+        assert!(matches!(codes.as_slice(), [1] | [4]), "{a}");
+        *by_code.entry(codes[0]).or_insert(0) += 1;
+    }
+    let peak = peak_rss_kib(child.id());
+    let checks = metric(port, "certgate_password_checks_total");
+    eprintln!(
+        "1,000 logins: faults {by_code:?}; {checks} passwords checked; peak RSS {} MiB; \
+         /healthz {probes} probes, {failed} failed, the slowest {slowest:?}",
+        peak / 1024
+    );
+    assert!(peak < 256 * 1024, "peak RSS {peak} KiB");
+    assert!(checks <= 40, "{checks} checks: the address's throttle should have stopped them");
+    assert_eq!(failed, 0);
+    assert!(slowest < Duration::from_secs(1), "/healthz took {slowest:?}");
+    assert!(terminate(child).success());
+}
+
+/// A multicall past `max_multicall` calls is refused whole; one repeating an
+/// identification checks it once; one of many unknown users stops checking
+/// once the address is throttled.
+#[test]
+fn multicall_is_capped_and_checks_each_identification_once() {
+    let (child, port, _, _dir) = serve_with(&[]);
+    let multicall = |calls: Vec<String>| {
+        let inner: String = calls
+            .iter()
+            .map(|c| {
+                let params = &c[c.find("<params>").unwrap() + 8..c.find("</params>").unwrap()];
+                let param = params.trim_start_matches("<param>").trim_end_matches("</param>");
+                format!(
+                    "<value><struct><member><name>methodName</name><value><string>solde</string></value></member>\
+                     <member><name>params</name><value><array><data>{param}</data></array></value></member></struct></value>"
+                )
+            })
+            .collect();
+        let body = format!(
+            "<methodCall><methodName>system.multicall</methodName><params><param><value><array><data>{inner}\
+             </data></array></value></param></params></methodCall>"
+        );
+        common::http(port, &xmlrpc_request(&body)).expect("an answer")
+    };
+    let over = multicall((0..101).map(|i| solde(&format!("u{i}"))).collect());
+    assert_eq!(fault_codes(&over), vec![-32600], "{over}");
+    assert_eq!(metric(port, "certgate_password_checks_total"), 0, "nothing checked for a refused multicall");
+
+    let same = multicall((0..100).map(|_| solde("hoster")).collect());
+    assert_eq!(fault_codes(&same), vec![1; 100]);
+    assert_eq!(metric(port, "certgate_password_checks_total"), 1, "one identification, one check");
+
+    let many = multicall((0..100).map(|i| solde(&format!("nobody-{i}"))).collect());
+    let codes = fault_codes(&many);
+    assert_eq!(codes.len(), 100);
+    let checks = metric(port, "certgate_password_checks_total");
+    eprintln!("100 unknown users in one multicall: {checks} checks in all, faults {codes:?}");
+    // 30 failed logins per address per window by default.
+    assert_eq!(checks, 30, "the throttle stops checking after 30 failures");
+    assert!(codes[30..].iter().all(|c| *c == 4), "{codes:?}");
     assert!(terminate(child).success());
 }

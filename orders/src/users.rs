@@ -67,18 +67,10 @@ impl Orders {
             if remembered() {
                 return self.remembered_login(user, &actor, ip, source).await;
             }
-            let now = self.now();
-            let mut c = self.db().acquire().await?;
-            if settings.failed_logins_per_ip > 0
-                && let Some(retry) =
-                    logins::throttled(&mut c, ip, now, settings.failed_login_window_secs, settings.failed_logins_per_ip)
-                        .await?
-            {
-                metrics::counter!("certgate_logins_throttled_total").increment(1);
-                return Err(OrderError::Throttled(retry.max(1)));
-            }
-            drop(c);
+            self.refuse_throttled(ip).await?;
             let turn = self.inner.passwords.turn(deadline).await?;
+            // Failures recorded while this login waited for its turn count too.
+            self.refuse_throttled(ip).await?;
             let reserved = logins::reserve(
                 &mut *self.db().acquire_writer().await?,
                 login,
@@ -147,6 +139,24 @@ impl Orders {
             logins::clear_failures(&mut *self.db().acquire_writer().await?, &user.login, self.now()).await?;
         }
         Ok(caller_of(user, ip, source))
+    }
+
+    /// Refuses a login from `ip` when its failed logins reached the limit
+    /// of the current window.
+    async fn refuse_throttled(&self, ip: &str) -> Result<()> {
+        let s = self.settings();
+        if s.failed_logins_per_ip <= 0 {
+            return Ok(());
+        }
+        let mut c = self.db().acquire().await?;
+        let window = s.failed_login_window_secs;
+        match logins::throttled(&mut c, ip, self.now(), window, s.failed_logins_per_ip).await? {
+            Some(retry) => {
+                metrics::counter!("certgate_logins_throttled_total").increment(1);
+                Err(OrderError::Throttled(retry.max(1)))
+            }
+            None => Ok(()),
+        }
     }
 
     fn password_wait(&self) -> Duration {
