@@ -114,6 +114,10 @@ pub enum OrderError {
     /// A renewal was asked for outside the window from 90 days before expiry to 30 days after.
     #[error("order {0} cannot be renewed now: renewal opens 90 days before expiry and closes 30 days after")]
     OutsideRenewalWindow(String),
+    /// The order already has a renewal that is not cancelled or failed: an
+    /// order is renewed once.
+    #[error("order {0} is already renewed")]
+    AlreadyRenewed(String),
     /// The certificate to revoke is already revoked.
     #[error("certificate already revoked")]
     AlreadyRevoked,

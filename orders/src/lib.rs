@@ -81,6 +81,10 @@ pub struct Settings {
     pub failed_logins_per_ip: i64,
     /// The window of `failed_logins_per_ip`, in seconds.
     pub failed_login_window_secs: i64,
+    /// Seconds during which an order request identical to an earlier one of
+    /// the account (same organisation, product, names, CSR and client
+    /// reference) returns the earlier order instead of buying again.
+    pub retry_window_secs: i64,
 }
 
 impl Default for Settings {
@@ -94,6 +98,7 @@ impl Default for Settings {
             password_check_wait_ms: 1000,
             failed_logins_per_ip: 30,
             failed_login_window_secs: 300,
+            retry_window_secs: 86_400,
         }
     }
 }

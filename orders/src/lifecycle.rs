@@ -271,6 +271,7 @@ impl Orders {
             renewal_of: Some(o.id),
             client_ref,
             idempotency_key: None,
+            retry_window: false,
             needs_dcv,
             issue_now: false,
             also: None,

@@ -59,6 +59,9 @@ pub(crate) struct Spec<'a> {
     pub renewal_of: Option<i64>,
     pub client_ref: Option<&'a str>,
     pub idempotency_key: Option<&'a str>,
+    /// The key is the request's content: it holds for
+    /// `Settings::retry_window_secs` only, then the same request orders again.
+    pub retry_window: bool,
     pub needs_dcv: bool,
     /// Sign in the order's transaction when the upstream can (see [`Orders::place_and_issue`]).
     pub issue_now: bool,
@@ -118,11 +121,15 @@ impl Orders {
             Some(id) => self.renewable(caller, id).await?,
             None => None,
         };
+        // Without a key of the front's own, the request's content is the key:
+        // a client retrying after a lost answer gets its first order back.
+        let content_key = req.idempotency_key.is_none().then(|| retry_key(req, &checked, renewal_of));
         let spec = Spec {
             kind: if renewal_of.is_some() { "renewal" } else { "new" },
             renewal_of,
             client_ref: req.client_ref.as_deref(),
-            idempotency_key: req.idempotency_key.as_deref(),
+            idempotency_key: req.idempotency_key.as_deref().or(content_key.as_deref()),
+            retry_window: content_key.is_some(),
             needs_dcv,
             issue_now,
             also,
@@ -201,6 +208,10 @@ impl Orders {
             None => (self.db().begin().await?, None),
         };
         let at_once = signing.is_some();
+        if let (true, Some(key)) = (spec.retry_window, spec.idempotency_key) {
+            let expired = self.now() - self.settings().retry_window_secs;
+            orders::forget_idempotency_key(&mut tx, account.id, key, expired).await?;
+        }
         // The account and the product's price were read with the order's
         // context, just before this transaction: a price or setting an
         // operator changes meanwhile applies from the next order on (as if
@@ -266,9 +277,16 @@ impl Orders {
                 let audit = delivery::Audit { actor: &actor, earlier: &earlier }.with_delivery(&delivered);
                 let certificate = delivery::new_certificate(id, new.cn, None, issued);
                 let signed = SignedOrder { order: &new, certificate: &certificate, actor: &actor, audit: &audit };
-                signed_orders::insert(&mut tx, &signed).await?.map(|(order, c)| (order, Some(c)))
+                signed_orders::insert(&mut tx, &signed).await.map(|o| o.map(|(order, c)| (order, Some(c))))
             }
-            None => orders::insert(&mut tx, &new).await?.map(|order| (order, None)),
+            None => orders::insert(&mut tx, &new).await.map(|o| o.map(|order| (order, None))),
+        };
+        let inserted = match (inserted, spec.renewal_of) {
+            // Another live renewal of the same order holds the unique index.
+            (Err(e), Some(renewed)) if e.is_unique_violation() => {
+                return Err(OrderError::AlreadyRenewed(renewed.to_string()));
+            }
+            (other, _) => other?,
         };
         let Some((mut order, certificate_id)) = inserted else {
             // The key was used: a retried request gets the first order.
@@ -403,6 +421,26 @@ async fn replayed(tx: &mut storage::Conn, caller: &Caller, spec: &Spec<'_>) -> R
     };
     let certificate_id = certificates::for_order(tx, order.id).await?.first().map(|c| c.id);
     Ok(Some(Placed { order, replayed: true, certificate_id }))
+}
+
+/// The key of a request without one of its own: a digest of what it asks
+/// for (organisation, product, names, CSR, the client's reference and the
+/// order it renews), so that only an identical request matches.
+fn retry_key(req: &PlaceOrder, checked: &Checked, renewal_of: Option<i64>) -> String {
+    use aws_lc_rs::digest::{Context, SHA256};
+    let mut d = Context::new(&SHA256);
+    let field = |d: &mut Context, bytes: &[u8]| {
+        d.update(&(bytes.len() as u64).to_be_bytes());
+        d.update(bytes);
+    };
+    field(&mut d, &req.organisation_id.to_be_bytes());
+    field(&mut d, req.product_code.as_bytes());
+    field(&mut d, checked.names.join("\n").as_bytes());
+    field(&mut d, &checked.csr.der);
+    field(&mut d, req.client_ref.as_deref().unwrap_or("").as_bytes());
+    field(&mut d, &renewal_of.unwrap_or(0).to_be_bytes());
+    let hex: String = d.finish().as_ref().iter().map(|b| format!("{b:02x}")).collect();
+    format!("request-{hex}")
 }
 
 /// What ordering a product for an organisation of the account needs to know.

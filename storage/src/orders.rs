@@ -197,6 +197,20 @@ pub async fn by_reference(c: &mut Conn, reference: &str) -> Result<Option<OrderR
     query_as("SELECT * FROM orders WHERE reference = $1").bind(reference).fetch_optional(c).await
 }
 
+/// Frees the idempotency key `key` of the account's order created at or
+/// before `before`, so that a new order may take it.
+pub async fn forget_idempotency_key(c: &mut Conn, account_id: i64, key: &str, before: i64) -> Result<()> {
+    query(
+        "UPDATE orders SET idempotency_key = NULL WHERE account_id = $1 AND idempotency_key = $2 AND created_at <= $3",
+    )
+    .bind(account_id)
+    .bind(key)
+    .bind(before)
+    .execute(c)
+    .await?;
+    Ok(())
+}
+
 /// The order an account placed earlier with the same idempotency key.
 pub async fn by_idempotency_key(c: &mut Conn, account_id: i64, key: &str) -> Result<Option<OrderRow>> {
     query_as("SELECT * FROM orders WHERE account_id = $1 AND idempotency_key = $2")

@@ -112,9 +112,10 @@ impl From<OrderError> for Fault {
             OrderError::UnknownOrder(_) | OrderError::UnknownAcmeUrl(_) | OrderError::UnknownAccount(_) => {
                 UNKNOWN_ORDER
             }
-            OrderError::WrongState { .. } | OrderError::OutsideRenewalWindow(_) | OrderError::AlreadyRevoked => {
-                WRONG_STATE
-            }
+            OrderError::WrongState { .. }
+            | OrderError::OutsideRenewalWindow(_)
+            | OrderError::AlreadyRevoked
+            | OrderError::AlreadyRenewed(_) => WRONG_STATE,
             OrderError::InsufficientTokens { .. } => INSUFFICIENT_TOKENS,
             OrderError::InsufficientDeposit { .. } => INSUFFICIENT_DEPOSIT,
             OrderError::NoPrice { .. } => NO_PRICE,
