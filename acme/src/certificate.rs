@@ -48,13 +48,7 @@ pub(crate) async fn revoke(State(acme): State<Acme>, req: AcmeRequest) -> Respon
                 .and_then(|s| URL_SAFE_NO_PAD.decode(s.trim_end_matches('=')).ok())
                 .ok_or_else(|| Problem::malformed("certificate must be base64url DER"))?;
             let reason = payload.get("reason").and_then(Value::as_i64).unwrap_or(0);
-            if !(0..=10).contains(&reason) || reason == 7 {
-                return Err(Problem::new(
-                    "badRevocationReason",
-                    StatusCode::BAD_REQUEST,
-                    format!("{reason} is not an RFC 5280 reason code"),
-                ));
-            }
+            orders::check_revocation_reason(reason)?;
             let (_, x509) =
                 X509Certificate::from_der(&der).map_err(|_| Problem::malformed("certificate is not DER X.509"))?;
             let serial: String =

@@ -100,6 +100,7 @@ impl From<OrderError> for Problem {
             | OrderError::BadCredentials
             | OrderError::Locked(_) => ("unauthorized", StatusCode::FORBIDDEN),
             OrderError::AlreadyRevoked => ("alreadyRevoked", StatusCode::BAD_REQUEST),
+            OrderError::BadRevocationReason(_) => ("badRevocationReason", StatusCode::BAD_REQUEST),
             OrderError::AlreadyRenewed(_) => ("alreadyReplaced", StatusCode::CONFLICT),
             OrderError::WrongState { .. } | OrderError::OutsideRenewalWindow(_) => {
                 ("orderNotReady", StatusCode::FORBIDDEN)

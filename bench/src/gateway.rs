@@ -32,6 +32,8 @@ pub struct Gateway {
     child: Child,
     /// Its process id, for CPU accounting.
     pub pid: u32,
+    /// Its port on 127.0.0.1.
+    pub port: u16,
     /// Its base URL.
     pub base: String,
     /// The ACME directory URL.
@@ -62,11 +64,25 @@ impl Gateway {
     /// Sets up a migrated, empty database at `db_url` with the CLI, then
     /// starts `serve` on it. `tokens` is how many `ssl1` tokens the account gets.
     pub fn start(bin: &Path, dir: &Path, db_url: &str, tokens: u64) -> Result<Gateway, String> {
+        Gateway::start_with(bin, dir, db_url, tokens, &[])
+    }
+
+    /// As [`Gateway::start`], with more configuration in `env`.
+    pub fn start_with(
+        bin: &Path,
+        dir: &Path,
+        db_url: &str,
+        tokens: u64,
+        env: &[(&str, &str)],
+    ) -> Result<Gateway, String> {
         let port = certgate_tests::free_port();
         let listen = format!("127.0.0.1:{port}");
-        let certgate = Certgate::with_database(bin, dir, SECRET, db_url)
+        let mut certgate = Certgate::with_database(bin, dir, SECRET, db_url)
             .env("CERTGATE_LISTEN", &listen)
             .env("CERTGATE_USER_PASSWORD", API_PASSWORD);
+        for (k, v) in env {
+            certgate = certgate.env(k, v);
+        }
         let run = |args: &[&str]| certgate.run(args);
         run(&["migrate"])?;
         let account = run(&["account", "create", "--name", "Bench Hosting", "--formula", "bulk"])?.trim().to_string();
@@ -113,7 +129,7 @@ impl Gateway {
             .map_err(|e| format!("{}: {e}", bin.display()))?;
         let pid = child.id();
         // Built first, so that a serve that never becomes healthy is stopped.
-        let mut g = Gateway { child, pid, base: format!("http://{listen}"), directory, eab_kid, eab_hmac };
+        let mut g = Gateway { child, pid, port, base: format!("http://{listen}"), directory, eab_kid, eab_hmac };
         binary::wait_healthy(port, &mut g.child)?;
         Ok(g)
     }

@@ -5,7 +5,8 @@
 //! issuance, and the least HTTP and SQLite work beside it; `bench xmlrpc`
 //! measures the XML-RPC front and its codec; `bench scale` times the order
 //! core's queries with a million orders; `bench statements` the cost of one
-//! database statement through `storage::sql`. See BENCHMARKS.md for the
+//! database statement through `storage::sql`; `bench hostile` replays the
+//! denial-of-service attacks against `serve`. See BENCHMARKS.md for the
 //! commands and the results.
 
 mod acme_load;
@@ -14,6 +15,7 @@ mod disk_probe;
 mod exchange_floor;
 mod floor;
 mod gateway;
+mod hostile;
 mod procstat;
 mod scale;
 mod statements;
@@ -142,6 +144,23 @@ enum Cmd {
         #[arg(long, default_value_t = 1000)]
         entries: usize,
     },
+    /// Denial of service against `serve`: parallel logins, loaded multicalls,
+    /// slow and idle connections; peak memory, `/healthz` and closings.
+    Hostile {
+        /// The certgate binary (default: the one beside this bench binary).
+        #[arg(long)]
+        certgate: Option<PathBuf>,
+        /// Parallel logins of unknown users.
+        #[arg(long, default_value_t = 1000)]
+        logins: usize,
+        /// Slow or idle connections held at once.
+        #[arg(long, default_value_t = 2000)]
+        connections: usize,
+        /// The head, body and idle timeouts to run serve with, in seconds
+        /// (default: serve's own defaults).
+        #[arg(long, value_delimiter = ',', num_args = 3)]
+        timeouts: Option<Vec<u64>>,
+    },
     /// The CPU and wall time of one database statement through `storage::sql`.
     Statements {
         /// Statements of each kind.
@@ -254,6 +273,20 @@ async fn main() {
         }
         Cmd::Xmlrpc { certgate, postgres, calls, clients, entries } => {
             xmlrpc_bench(certgate.unwrap_or_else(gateway::default_binary), postgres, calls, clients, entries).await
+        }
+        Cmd::Hostile { certgate, logins, connections, timeouts } => {
+            let opts = hostile::Options {
+                certgate: certgate.unwrap_or_else(gateway::default_binary),
+                logins,
+                connections,
+                timeouts: timeouts.and_then(|t| <[u64; 3]>::try_from(t).ok()),
+            };
+            // The attacks block on sockets: off the runtime's threads.
+            match tokio::task::spawn_blocking(move || hostile::run(&opts)).await {
+                Ok(Ok(())) => {}
+                Ok(Err(e)) => eprintln!("hostile: {e}"),
+                Err(e) => eprintln!("hostile: {e}"),
+            }
         }
         Cmd::Statements { count, postgres } => statements::run(count, postgres).await,
         Cmd::Scale { orders, postgres, runs, without_new_indexes } => {

@@ -118,6 +118,9 @@ pub enum OrderError {
     /// order is renewed once.
     #[error("order {0} is already renewed")]
     AlreadyRenewed(String),
+    /// A certificate cannot be revoked for this RFC 5280 reason code.
+    #[error("{0} is not a reason a certificate can be revoked for (0-6, 9 or 10)")]
+    BadRevocationReason(i64),
     /// The certificate to revoke is already revoked.
     #[error("certificate already revoked")]
     AlreadyRevoked,

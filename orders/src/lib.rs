@@ -36,7 +36,7 @@ pub use acme_urls::{AcmeBinding, AcmeUrl, NewAcmeUrlCredentials};
 pub use catalog::{ImportReport, Product, format_money, parse_money};
 pub use dcv::Dcv;
 pub use error::{OrderError, Result};
-pub use lifecycle::Reissue;
+pub use lifecycle::{Reissue, check_revocation_reason};
 pub use memo::Memo;
 pub use place::{AlsoWrite, CheckedNames, PlaceOrder, Placed};
 pub use readiness::Readiness;

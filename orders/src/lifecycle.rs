@@ -163,9 +163,7 @@ impl Orders {
     /// `serial`): final, without refund. The upstream is told by a job.
     pub async fn revoke(&self, caller: &Caller, reference: &str, serial: Option<&str>, reason: i64) -> Result<Order> {
         caller.require(Right::Technical)?;
-        if !(0..=10).contains(&reason) || reason == 7 {
-            return Err(OrderError::Invalid(format!("{reason} is not an RFC 5280 revocation reason")));
-        }
+        check_revocation_reason(reason)?;
         let o = self.own_order(caller, reference).await?;
         let certs = certificates::for_order(&mut *self.db().acquire().await?, o.id).await?;
         let cert = match serial {
@@ -289,6 +287,16 @@ impl Orders {
             Err(OrderError::WrongState { reference: reference_of(o), status: current, expected: from.as_str().into() })
         }
     }
+}
+
+/// Refuses an RFC 5280 reason code that a certificate cannot be revoked
+/// for: outside 0-10, 7 (unassigned), and 8 (removeFromCRL, which only takes
+/// an entry off a delta CRL).
+pub fn check_revocation_reason(reason: i64) -> Result<()> {
+    if !(0..=10).contains(&reason) || reason == 7 || reason == 8 {
+        return Err(OrderError::BadRevocationReason(reason));
+    }
+    Ok(())
 }
 
 fn reference_and(o: &Order, what: &str) -> String {

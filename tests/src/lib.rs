@@ -15,6 +15,7 @@ use storage::sealed::SecretKey;
 use upstream::{EmbeddedCa, Upstream};
 
 mod acme_client;
+pub mod attack;
 pub mod binary;
 mod pebble;
 mod serve;

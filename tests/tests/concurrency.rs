@@ -11,12 +11,14 @@ const AFFORDABLE: i64 = 20;
 async fn race(orders: &Orders, op: &orders::Caller, org: i64) -> (usize, Vec<OrderError>) {
     let csr_pem = csr(&["www.example.test"], Key::P256);
     let mut tasks = tokio::task::JoinSet::new();
-    for _ in 0..PARALLEL {
+    for i in 0..PARALLEL {
         let (orders, op) = (orders.clone(), op.clone());
+        // Fifty distinct orders: identical requests would be one order, retried.
         let req = PlaceOrder {
             organisation_id: org,
             product_code: "ssl1".into(),
             csr: csr_pem.clone().into_bytes(),
+            client_ref: Some(format!("race-{i}")),
             ..Default::default()
         };
         tasks.spawn(async move { orders.place(&op, &req).await });

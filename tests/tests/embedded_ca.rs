@@ -167,7 +167,8 @@ async fn a_front_write_in_the_placing_transaction_commits_with_the_order_or_not_
         // The one token is spent: the debit, made last, refuses, and the
         // certificate signed before it is rolled back with everything else.
         let before = certgate_tests::footprint(f.orders.db()).await;
-        let refused = f.orders.place_and_issue(&f.op, &req, &RecordPlaced).await;
+        let next = orders::PlaceOrder { client_ref: Some("next".into()), ..req.clone() };
+        let refused = f.orders.place_and_issue(&f.op, &next, &RecordPlaced).await;
         assert!(matches!(refused, Err(orders::OrderError::InsufficientTokens { .. })), "{}: {refused:?}", tdb.backend);
         assert_eq!(certgate_tests::footprint(f.orders.db()).await, before, "{}: no certificate kept", tdb.backend);
         tdb.cleanup().await;
@@ -239,7 +240,8 @@ async fn an_order_signed_at_once_is_inserted_delivered_with_the_id_it_was_signed
         }
         drop(c);
         // The id drawn before the insert is the only one drawn: the next order gets the next.
-        let second = f.orders.place_and_issue(&f.op, &req, &RecordPlaced).await.unwrap();
+        let next = orders::PlaceOrder { client_ref: Some("next".into()), ..req.clone() };
+        let second = f.orders.place_and_issue(&f.op, &next, &RecordPlaced).await.unwrap();
         assert_eq!(second.order.id, first.order.id + 1, "{b}");
         tdb.cleanup().await;
     }

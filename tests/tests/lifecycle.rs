@@ -101,7 +101,10 @@ async fn revoke_is_final_without_refund() {
         let f = Fixture::new(&tdb, Formula::Bulk).await;
         f.orders.credit_tokens(&f.op, "ssl1", 1, "").await.unwrap();
         let r = delivered(&f, &["www.example.test"]).await;
-        assert!(matches!(f.orders.revoke(&f.op, &r, None, 7).await, Err(OrderError::Invalid(_))), "reason 7 is unused");
+        for reason in [7, 8, 11, -1] {
+            let refused = f.orders.revoke(&f.op, &r, None, reason).await;
+            assert!(matches!(refused, Err(OrderError::BadRevocationReason(n)) if n == reason), "{reason}: {refused:?}");
+        }
         let o = f.orders.revoke(&f.op, &r, None, 1).await.unwrap();
         assert_eq!(o.status, "revoked");
         let cert = &f.orders.certificates(&f.op, &r).await.unwrap()[0];

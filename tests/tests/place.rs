@@ -220,10 +220,12 @@ async fn every_refusal_is_typed_and_writes_nothing() {
         assert!(matches!(err, OrderError::Forbidden(orders::Right::Technical)), "{err:?}");
         assert_eq!(footprint(f.orders.db()).await, before);
 
-        // The one token is spent; the next order is refused for want of tokens.
+        // The one token is spent; the next order (another request: the same
+        // again would be a retry of the first) is refused for want of tokens.
         f.orders.place(&f.op, &order(f.org, "ssl1", &good, &[])).await.unwrap();
         let before = footprint(f.orders.db()).await;
-        let err = f.orders.place(&f.op, &order(f.org, "ssl1", &good, &[])).await.unwrap_err();
+        let next = PlaceOrder { client_ref: Some("next".into()), ..order(f.org, "ssl1", &good, &[]) };
+        let err = f.orders.place(&f.op, &next).await.unwrap_err();
         assert!(matches!(err, OrderError::InsufficientTokens { needed: 1, available: 0, .. }), "{err:?}");
         assert_eq!(err.to_string(), "no token left for product ssl1: 1 needed, 0 available");
         assert_eq!(footprint(f.orders.db()).await, before);

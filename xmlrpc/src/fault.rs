@@ -120,7 +120,7 @@ impl From<OrderError> for Fault {
             OrderError::InsufficientDeposit { .. } => INSUFFICIENT_DEPOSIT,
             OrderError::NoPrice { .. } => NO_PRICE,
             OrderError::UnknownUpstream(_) => UPSTREAM_UNAVAILABLE,
-            OrderError::Invalid(_) => INVALID,
+            OrderError::Invalid(_) | OrderError::BadRevocationReason(_) => INVALID,
             OrderError::Storage(_) => return Fault::internal(e),
         };
         Fault::new(c, e.to_string())

@@ -44,6 +44,23 @@ const METHODS: &[(&str, &str, &str)] = &[
         "array struct",
         "The orders changed between timestampChangementDepuis and timestampChangementJusqua.",
     ),
+    ("reference", "struct struct struct", "The orders named by each client reference (refClient) of demande."),
+    ("enSommeil", "array struct", "The orders waiting on the customer: for an approver, or for domain validation."),
+    (
+        "dcvAdresses",
+        "struct struct struct",
+        "Per name of each order of demande, the HTTP file and the DNS TXT record that prove domain control.",
+    ),
+    (
+        "dcvEmailRenvoyer",
+        "struct struct struct",
+        "Checks domain control of each order of demande again; when every name passes, the order is issued.",
+    ),
+    (
+        "dcvCodeValidation",
+        "struct struct struct",
+        "E-mail validation codes, which are not offered: a fault says to use dcvAdresses instead.",
+    ),
     ("order.cancel", "struct struct struct", "Cancels an order before issuance; what was paid is refunded."),
     ("order.approve", "struct struct struct", "Approves an order waiting for approval (approval right)."),
     ("order.reject", "struct struct struct", "Rejects an order waiting for approval (approval right)."),
@@ -210,7 +227,9 @@ enum Legacy {
 /// answer is a struct keyed by the same references, in the same order, with
 /// a fault struct for each request that failed.
 async fn each_request(xr: &XmlRpc, caller: &Caller, call: &MethodCall, method: Legacy) -> Result<Value, Fault> {
-    let demande = call.params.get(1).ok_or_else(|| Fault::params("demande", "missing"))?;
+    let Some(demande) = call.params.get(1) else {
+        return single_request(xr, caller, call, method).await;
+    };
     // Each request is read into its method's struct on its own, below, so
     // that a malformed request faults alone and the others go on.
     let Keyed(requests) = from_value::<Keyed<Value>>(demande, "demande")?;
@@ -230,6 +249,29 @@ async fn each_request(xr: &XmlRpc, caller: &Caller, call: &MethodCall, method: L
         out.push((reference, outcome.unwrap_or_else(|fault| fault_value(fault.code, &fault.message))));
     }
     Ok(Value::Struct(out))
+}
+
+/// The older form of the information methods: one request beside
+/// `identification` in the first parameter (`{identification, refTBS}` or
+/// `{identification, refClient}`), answered with its entry alone.
+async fn single_request(xr: &XmlRpc, caller: &Caller, call: &MethodCall, method: Legacy) -> Result<Value, Fault> {
+    let asked = |key: &str| matches!(call.params.first(), Some(Value::Struct(m)) if m.iter().any(|(k, _)| k == key));
+    let single = match method {
+        Legacy::Statut | Legacy::DcvAddresses | Legacy::DcvRetest => asked("refTBS"),
+        Legacy::Reference => asked("refClient"),
+        _ => false,
+    };
+    let Some(Value::Struct(members)) = call.params.first().filter(|_| single) else {
+        return Err(Fault::params("demande", "missing"));
+    };
+    let req = Value::Struct(members.iter().filter(|(k, _)| k != "identification").cloned().collect());
+    let path = "param1";
+    match method {
+        Legacy::Statut => statut(xr, caller, &req, path).await,
+        Legacy::Reference => by_client_ref(xr, caller, &req, path).await,
+        Legacy::DcvAddresses => crate::dcv::addresses(xr, caller, &req, path).await,
+        _ => crate::dcv::retest(xr, caller, &req, path).await,
+    }
 }
 
 /// Reads one bulk request into its method's struct. A bare reference (an int
@@ -311,15 +353,25 @@ struct Achat {
 }
 
 /// The product code of a legacy `produit`: `ssl` for one year is `ssl1` when
-/// such a product exists, else the code as given.
-async fn product_code(xr: &XmlRpc, produit: Produit) -> String {
-    if let Some(years) = produit.years {
-        let with_years = format!("{}{years}", produit.code);
-        if xr.orders.product(&with_years).await.is_ok() {
-            return with_years;
+/// such a product exists, else the code as given, whose validity must then
+/// be the `dureeVie` asked for (`ssl1` with 5 years is refused, not sold as 1).
+async fn product_code(xr: &XmlRpc, produit: Produit, path: &str) -> Result<String, Fault> {
+    let Some(years) = produit.years else { return Ok(produit.code) };
+    let with_years = format!("{}{years}", produit.code);
+    if xr.orders.product(&with_years).await.is_ok() {
+        return Ok(with_years);
+    }
+    if let Ok(p) = xr.orders.product(&produit.code).await {
+        // Imported validities are whole years of 365 days; round, for those set by hand.
+        let lasts = (p.validity_days + 182) / 365;
+        if lasts != years {
+            return Err(Fault::new(
+                crate::fault::code::UNKNOWN_PRODUCT,
+                format!("{path}.produit: product {} lasts {lasts} year(s), not dureeVie {years}", p.code),
+            ));
         }
     }
-    produit.code
+    Ok(produit.code)
 }
 
 async fn achat(xr: &XmlRpc, caller: &Caller, req: &Value, path: &str) -> Result<Value, Fault> {
@@ -335,7 +387,7 @@ async fn achat(xr: &XmlRpc, caller: &Caller, req: &Value, path: &str) -> Result<
             caller,
             &PlaceOrder {
                 organisation_id: organisation,
-                product_code: product_code(xr, a.produit).await,
+                product_code: product_code(xr, a.produit, path).await?,
                 csr: a.requete.csr.into_bytes(),
                 names,
                 client_ref: a.divers.and_then(|d| d.client_ref),
@@ -358,11 +410,22 @@ async fn achat(xr: &XmlRpc, caller: &Caller, req: &Value, path: &str) -> Result<
 /// that one.
 async fn organisation(xr: &XmlRpc, caller: &Caller, org: &Organisation, path: &str) -> Result<i64, Fault> {
     let orgs = xr.orders.organisations(caller).await?;
-    let found = orgs
-        .iter()
-        .find(|o| org.siren.as_deref().is_some_and(|s| !s.is_empty() && o.ident == s))
-        .or_else(|| orgs.iter().find(|o| org.nom.as_deref().is_some_and(|n| o.name.eq_ignore_ascii_case(n))))
-        .or(if orgs.len() == 1 { orgs.first() } else { None });
+    let (siren, nom) = (org.siren.as_deref().filter(|s| !s.is_empty()), org.nom.as_deref().filter(|n| !n.is_empty()));
+    let found = match (siren, nom) {
+        // Only a request that names no organisation gets the account's only one:
+        // a named one that is not the account's is refused.
+        (None, None) => {
+            if orgs.len() == 1 {
+                orgs.first()
+            } else {
+                None
+            }
+        }
+        _ => orgs
+            .iter()
+            .find(|o| siren.is_some_and(|s| o.ident == s))
+            .or_else(|| orgs.iter().find(|o| nom.is_some_and(|n| o.name.eq_ignore_ascii_case(n)))),
+    };
     found.map(|o| o.id).ok_or_else(|| {
         Fault::new(crate::fault::code::UNKNOWN_ORGANISATION, format!("{path}: no organisation of this account matches"))
     })

@@ -377,3 +377,84 @@ async fn forwarding_headers_count_only_from_trusted_proxies() {
         tdb.cleanup().await;
     }
 }
+
+/// The legacy shapes and inputs integrators hit: the information methods
+/// with one request beside `identification`, answered unwrapped; a full
+/// product code with a conflicting `dureeVie` and an organisation the
+/// account does not have are refused before anything is charged; reason 8
+/// is refused; and `system.listMethods` lists every callable method, each
+/// with its help and signature.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn legacy_shapes_inputs_and_introspection() {
+    let tdb = TestDb::sqlite().await;
+    let f = Fixture::new(&tdb, Formula::Bulk).await;
+    f.orders.credit_tokens(&f.op, "ssl1", 2, "").await.unwrap();
+    let server = serve(&f).await;
+    let url = format!("{}/xmlrpc", server.url);
+    let achat = |years: i64, org: &str| {
+        st(&[
+            ("produit", st(&[("code", text("ssl1")), ("dureeVie", Value::Int(years))])),
+            (
+                "requete",
+                st(&[
+                    ("CSR", text(&csr(&["www.example.test"], Key::P256))),
+                    ("domainePrincipal", text("www.example.test")),
+                ]),
+            ),
+            ("organisation", st(&[("nom", text(org))])),
+            ("divers", st(&[("refClient", text("shop-7"))])),
+        ])
+    };
+    let before = footprint(f.orders.db()).await;
+    let years = bulk(&url, "achat", achat(5, "Example Org")).await;
+    assert_eq!(fault_of(&years).0, Some(10), "{years:?}");
+    assert!(fault_of(&years).1.unwrap().contains("lasts 1 year(s), not dureeVie 5"), "{years:?}");
+    let org = bulk(&url, "achat", achat(1, "Other Org")).await;
+    assert_eq!(fault_of(&org).0, Some(16), "{org:?}");
+    assert_eq!(footprint(f.orders.db()).await, before, "nothing written or charged");
+    let placed = bulk(&url, "achat", achat(1, "Example Org")).await;
+    let Some(Value::Int(id)) = placed.get("refTBS").cloned() else { panic!("{placed:?}") };
+    Worker::new(f.orders.clone(), "t").drain().await.unwrap();
+
+    // One request beside identification: the entry alone comes back.
+    let single = |member: (&str, Value)| {
+        let mut m = vec![("identification".to_string(), ident().get("identification").cloned().unwrap())];
+        m.push((member.0.to_string(), member.1));
+        Value::Struct(m)
+    };
+    let (_, v) = post(&url, certgate_xmlrpc::call("statut", &[single(("refTBS", Value::Int(id)))]).into_bytes()).await;
+    let v = v.unwrap();
+    assert_eq!(v.get("statut").and_then(Value::as_str), Some("delivered"), "{v:?}");
+    let (_, v) =
+        post(&url, certgate_xmlrpc::call("reference", &[single(("refClient", text("shop-7")))]).into_bytes()).await;
+    let Some(Value::Array(found)) = v else { panic!("{v:?}") };
+    assert_eq!(found.len(), 1);
+    let (_, v) =
+        post(&url, certgate_xmlrpc::call("statut", &[single(("refTBS", Value::Int(99_999)))]).into_bytes()).await;
+    assert_eq!(fault_code(&v), Some(20), "an unknown order is a fault of its own: {v:?}");
+    let (_, v) = post(&url, certgate_xmlrpc::call("statut", &[ident()]).into_bytes()).await;
+    assert_eq!(fault_code(&v), Some(-32602), "neither demande nor refTBS: {v:?}");
+
+    // removeFromCRL is not a reason to revoke for.
+    let eight = bulk(&url, "revocation", st(&[("refTBS", Value::Int(id)), ("motif", Value::Int(8))])).await;
+    assert_eq!(fault_of(&eight).0, Some(41), "{eight:?}");
+    assert_eq!(f.orders.order_by_id(&f.op, id).await.unwrap().status, "delivered");
+
+    // Every method answers to introspection, and every listed one exists.
+    let (_, v) = post(&url, certgate_xmlrpc::call("system.listMethods", &[]).into_bytes()).await;
+    let Some(Value::Array(listed)) = v else { panic!("{v:?}") };
+    let listed: Vec<String> = listed.iter().filter_map(|m| m.as_str().map(str::to_string)).collect();
+    for name in ["reference", "enSommeil", "dcvAdresses", "dcvEmailRenvoyer", "dcvCodeValidation"] {
+        assert!(listed.iter().any(|m| m == name), "{name} is not listed: {listed:?}");
+    }
+    for name in &listed {
+        for intro in ["system.methodHelp", "system.methodSignature"] {
+            let (_, v) = post(&url, certgate_xmlrpc::call(intro, &[text(name)]).into_bytes()).await;
+            assert!(fault_code(&v).is_none(), "{intro}({name}): {v:?}");
+        }
+        if !name.starts_with("system.") {
+            let (_, v) = post(&url, certgate_xmlrpc::call(name, &[ident()]).into_bytes()).await;
+            assert_ne!(fault_code(&v), Some(-32601), "{name} is listed but not callable");
+        }
+    }
+}
