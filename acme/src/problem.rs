@@ -102,7 +102,7 @@ impl From<OrderError> for Problem {
             OrderError::AlreadyRevoked => ("alreadyRevoked", StatusCode::BAD_REQUEST),
             OrderError::BadRevocationReason(_) => ("badRevocationReason", StatusCode::BAD_REQUEST),
             OrderError::AlreadyRenewed(_) => ("alreadyReplaced", StatusCode::CONFLICT),
-            OrderError::WrongState { .. } | OrderError::OutsideRenewalWindow(_) => {
+            OrderError::WrongState { .. } | OrderError::OutsideRenewalWindow(_) | OrderError::PurchaseStarted(_) => {
                 ("orderNotReady", StatusCode::FORBIDDEN)
             }
             OrderError::UnknownOrder(_)

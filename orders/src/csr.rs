@@ -138,3 +138,30 @@ fn decode(input: &[u8]) -> Result<Vec<u8>> {
     let compact: String = body.chars().filter(|c| !c.is_whitespace()).collect();
     STANDARD.decode(compact).map_err(|e| OrderError::BadCsr(format!("bad base64: {e}")))
 }
+
+/// The DNS names a PEM certificate certifies (its subjectAltName, or its
+/// common name without one), lower-cased; `None` when it cannot be read.
+pub fn certificate_names(leaf_pem: &str) -> Option<Vec<String>> {
+    let (_, pem) = x509_parser::pem::parse_x509_pem(leaf_pem.as_bytes()).ok()?;
+    let cert = pem.parse_x509().ok()?;
+    let from_san: Vec<String> = cert
+        .subject_alternative_name()
+        .ok()
+        .flatten()
+        .map(|san| {
+            san.value
+                .general_names
+                .iter()
+                .filter_map(|n| match n {
+                    GeneralName::DNSName(d) => Some(d.to_ascii_lowercase()),
+                    _ => None,
+                })
+                .collect()
+        })
+        .unwrap_or_default();
+    if !from_san.is_empty() {
+        return Some(from_san);
+    }
+    let cn = cert.subject().iter_common_name().next()?.as_str().ok()?.to_ascii_lowercase();
+    Some(vec![cn])
+}

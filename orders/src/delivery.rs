@@ -12,6 +12,9 @@ use crate::{Order, OrderError, Orders, Result};
 
 /// The revocation reason given to certificates superseded by a reissue.
 pub(crate) const SUPERSEDED: i64 = 4;
+/// The revocation reason given to a certificate that came for an order
+/// nobody pays for any more (cancelled or failed).
+const CESSATION_OF_OPERATION: i64 = 5;
 
 /// What the upstream is asked to sign for `order`, whose CSR is `csr`.
 pub(crate) fn issue_request(order: &Order, csr: Csr, validity_days: i64) -> IssueRequest {
@@ -71,9 +74,21 @@ impl Orders {
         let delivered = match orders::deliver(tx, order.id, &issued.serial).await? {
             Some(delivered) => delivered,
             None => {
-                tracing::warn!(order = order.id, "order left processing while its certificate was issued");
+                let now_is =
+                    orders::get(tx, order.id).await?.ok_or_else(|| OrderError::UnknownOrder(order.id.to_string()))?;
+                if !crate::lifecycle::serves_certificates(&now_is.status) {
+                    // Nobody paid for it: revoked upstream, never served.
+                    certificates::mark_revoked(tx, cert_id, CESSATION_OF_OPERATION, now).await?;
+                    jobs::enqueue(tx, "revoke", order.id, Some(cert_id), now).await?;
+                    let detail = format!("{} serial {}: the order is {}", order.id, issued.serial, now_is.status);
+                    audit::record(tx, audit.actor, "certificate.revoke_unsold", &detail).await?;
+                    metrics::counter!("certgate_unsold_certificates_revoked_total").increment(1);
+                    tracing::warn!(order = order.id, status = %now_is.status, "a certificate came for an order nobody pays for; revoking it");
+                    return Ok(None);
+                }
+                // A cancelled reissue: the new certificate is the order's newest version.
                 orders::set_upstream_ref(tx, order.id, &issued.serial, false).await?;
-                orders::get(tx, order.id).await?.ok_or_else(|| OrderError::UnknownOrder(order.id.to_string()))?
+                now_is
             }
         };
         audit_delivery(tx, order.id, &issued.serial, audit).await?;

@@ -111,6 +111,10 @@ pub enum OrderError {
         /// The status the operation needs.
         expected: String,
     },
+    /// The order's certificate is being bought upstream: it can no longer be
+    /// cancelled for a refund.
+    #[error("order {0} cannot be cancelled: the CA is already issuing its certificate")]
+    PurchaseStarted(String),
     /// A renewal was asked for outside the window from 90 days before expiry to 30 days after.
     #[error("order {0} cannot be renewed now: renewal opens 90 days before expiry and closes 30 days after")]
     OutsideRenewalWindow(String),

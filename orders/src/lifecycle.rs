@@ -55,11 +55,20 @@ impl Orders {
         }
     }
 
-    /// Reads a certificate of the caller's account by its id.
+    /// Reads a certificate of the caller's account by its id (not one that
+    /// came for a cancelled or failed order).
     pub async fn certificate(&self, caller: &Caller, id: i64) -> Result<Certificate> {
         caller.require(Right::Commercial).or_else(|_| caller.require(Right::Technical))?;
-        let cert = certificates::get_of_account(&mut *self.db().acquire().await?, id, caller.account_id).await?;
-        cert.ok_or_else(|| OrderError::UnknownOrder(format!("certificate {id}")))
+        let mut c = self.db().acquire().await?;
+        let unknown = || OrderError::UnknownOrder(format!("certificate {id}"));
+        let cert = certificates::get_of_account(&mut c, id, caller.account_id).await?.ok_or_else(unknown)?;
+        // Only a revoked certificate can be one nobody paid for: the others need no second read.
+        if cert.revoked_at.is_some()
+            && !orders::get(&mut c, cert.order_id).await?.is_some_and(|o| serves_certificates(&o.status))
+        {
+            return Err(unknown());
+        }
+        Ok(cert)
     }
 
     /// Reads a certificate of the caller's account by its serial (hexadecimal).
@@ -83,10 +92,15 @@ impl Orders {
         self.certificates_of(caller, &o).await
     }
 
-    /// The certificates of an order already read (first issued first).
+    /// The certificates of an order already read (first issued first); none
+    /// for an order that was cancelled or failed, whose late certificate is
+    /// revoked, never served.
     pub async fn certificates_of(&self, caller: &Caller, order: &Order) -> Result<Vec<Certificate>> {
         if order.account_id != caller.account_id {
             return Err(OrderError::UnknownOrder(order.id.to_string()));
+        }
+        if !serves_certificates(&order.status) {
+            return Ok(Vec::new());
         }
         Ok(certificates::for_order(&mut *self.db().acquire().await?, order.id).await?)
     }
@@ -106,7 +120,9 @@ impl Orders {
         let names = order_names(&o);
         let wildcard = names[1..].iter().filter(|n| n.starts_with("*.")).count() as i64;
         let plain = names.len() as i64 - 1 - wildcard;
-        let q = payment::quote(&mut tx, &account, &product, plain, wildcard, o.kind == "renewal", None).await?;
+        let renewal = o.kind == "renewal";
+        let acme = o.source == crate::Source::Acme.as_str();
+        let q = payment::quote(&mut tx, &account, &product, plain, wildcard, renewal, None, acme).await?;
         self.transition(&mut tx, &o, Status::PendingApproval, next).await?;
         self.pay_and_queue(&mut tx, &account, o.id, &q, next, &caller.login).await?;
         audit::record(&mut tx, &caller.actor(), "order.approve", &reference_and(&o, next.as_str())).await?;
@@ -139,24 +155,64 @@ impl Orders {
         self.order(caller, reference).await
     }
 
-    /// Cancels an order before its certificate is issued (seed 6.6.4). What
-    /// was charged is refunded as ledger entries.
+    /// Cancels an order before its certificate is bought (seed 6.6.4; README,
+    /// "Money"). What was charged is refunded, but only while no worker has
+    /// started buying the certificate upstream: after that the cancel is
+    /// refused, since the CA may still deliver a certificate the customer
+    /// would keep. Cancelling a reissue, which was never paid, stops it and
+    /// puts the order back to `delivered` with its current certificate.
     pub async fn cancel(&self, caller: &Caller, reference: &str) -> Result<Order> {
         caller.require(Right::Technical)?;
         let o = self.own_order(caller, reference).await?;
         let from = Status::parse(&o.status).unwrap_or(Status::Delivered);
         let mut tx = self.db().begin().await?;
-        match from {
-            Status::PendingApproval => self.transition(&mut tx, &o, from, Status::Cancelled).await?,
+        // A reissue is an order processing again with the certificate it keeps.
+        let reissue = from == Status::Processing && self.kept_certificate(&mut tx, &o).await?;
+        let action = match from {
+            Status::PendingApproval => {
+                self.transition(&mut tx, &o, from, Status::Cancelled).await?;
+                "order.cancel"
+            }
+            Status::Processing if reissue => {
+                self.transition(&mut tx, &o, from, Status::Delivered).await?;
+                "order.cancel_reissue"
+            }
             Status::WaitingDcv | Status::Processing => {
-                self.transition(&mut tx, &o, from, Status::CancelledRefunded).await?;
+                if !orders::cancel_before_purchase(&mut tx, o.id, from.as_str()).await? {
+                    let now = orders::get(&mut tx, o.id).await?;
+                    return Err(match now {
+                        Some(n) if n.status == o.status && n.purchase_started_at.is_some() => {
+                            OrderError::PurchaseStarted(reference_of(&o))
+                        }
+                        n => OrderError::WrongState {
+                            reference: reference_of(&o),
+                            status: n.map_or(o.status.clone(), |n| n.status),
+                            expected: from.as_str().into(),
+                        },
+                    });
+                }
                 payment::refund(&mut tx, o.id, &caller.login, "cancelled").await?;
+                "order.cancel"
             }
             _ => return Err(wrong_state(&o, "pending_approval, waiting_dcv or processing")),
-        }
-        audit::record(&mut tx, &caller.actor(), "order.cancel", &reference_of(&o)).await?;
+        };
+        audit::record(&mut tx, &caller.actor(), action, &reference_of(&o)).await?;
         commit(tx).await?;
         self.order(caller, reference).await
+    }
+
+    /// For an order being reissued: puts back the names of the certificate
+    /// it keeps (the reissue had replaced them) and returns true; false when
+    /// the order has no certificate yet (its first issuance).
+    async fn kept_certificate(&self, tx: &mut storage::Conn, o: &Order) -> Result<bool> {
+        let certs = certificates::for_order(tx, o.id).await?;
+        let Some(kept) = certs.iter().rev().find(|c| c.revoked_at.is_none()).or(certs.last()) else {
+            return Ok(false);
+        };
+        let names = crate::csr::certificate_names(&kept.leaf_pem).unwrap_or_else(|| vec![kept.cn.clone()]);
+        let sans: Vec<&str> = names.iter().map(String::as_str).filter(|n| *n != kept.cn).collect();
+        orders::restore_names(tx, o.id, &kept.cn, &sans.join("\n")).await?;
+        Ok(true)
     }
 
     /// Revokes the certificate of an order (the latest one, or the one with
@@ -287,6 +343,15 @@ impl Orders {
             Err(OrderError::WrongState { reference: reference_of(o), status: current, expected: from.as_str().into() })
         }
     }
+}
+
+/// True for an order status whose certificates may be served: not one of an
+/// order cancelled, rejected or failed before it was delivered.
+pub(crate) fn serves_certificates(status: &str) -> bool {
+    !matches!(
+        Status::parse(status),
+        Some(Status::Cancelled | Status::CancelledRefunded | Status::Discarded | Status::Failed)
+    )
 }
 
 /// Refuses an RFC 5280 reason code that a certificate cannot be revoked

@@ -53,7 +53,10 @@ impl Quote {
 /// Prices an order of `product` with `plain_sans` additional names and
 /// `wildcard_sans` additional wildcard names, and picks how it is paid.
 /// `priced` is an item whose price for the account is known already (read
-/// with the order's context), so it is not read again.
+/// with the order's context), so it is not read again. `acme`: the order
+/// comes through an ACME URL, which a Rebate account pays with tokens only
+/// (seed 6.8.1), as a Bulk one does.
+#[allow(clippy::too_many_arguments)]
 pub(crate) async fn quote(
     c: &mut Conn,
     account: &AccountRow,
@@ -62,6 +65,7 @@ pub(crate) async fn quote(
     wildcard_sans: i64,
     renewal: bool,
     priced: Option<(&str, Option<i64>)>,
+    acme: bool,
 ) -> Result<Quote> {
     let formula = crate::Orders::formula_of(account)?;
     let mut base = product.code.clone();
@@ -92,6 +96,7 @@ pub(crate) async fn quote(
         Formula::Bulk => Payment::Tokens,
         Formula::Deposit => Payment::Deposit,
         Formula::Monthly => Payment::Invoice,
+        Formula::Rebate if acme => Payment::Tokens,
         Formula::Rebate => {
             let mut all_held = true;
             for l in &lines {

@@ -220,7 +220,8 @@ impl Orders {
         let renewal = spec.renewal_of.is_some();
         let priced = Some((product.code.as_str(), ctx.price));
         let (plain, wildcard) = (checked.plain_sans, checked.wildcard_sans);
-        let q = match payment::quote(&mut tx, account, product, plain, wildcard, renewal, priced).await {
+        let acme = caller.source == Source::Acme;
+        let q = match payment::quote(&mut tx, account, product, plain, wildcard, renewal, priced, acme).await {
             Ok(q) => q,
             // A retry still gets its order if the price changed since (a
             // database error leaves nothing to read in this transaction).
@@ -362,7 +363,8 @@ impl Orders {
         };
         let mut c = self.db().acquire().await?;
         let priced = Some((product.code.as_str(), ctx.price));
-        let q = payment::quote(&mut c, account, product, plain, wildcard, renewal, priced).await?;
+        let acme = caller.source == Source::Acme;
+        let q = payment::quote(&mut c, account, product, plain, wildcard, renewal, priced, acme).await?;
         payment::check_funds(&mut c, account, &q, &product.code, &ctx.balances).await?;
         let needing_dcv = ctx.needing_dcv(&wanted);
         Ok(CheckedNames { names: wanted, needing_dcv })

@@ -195,6 +195,14 @@ impl Worker {
         };
         let product = self.orders.product(&order.product_code).await?;
         let req = delivery::issue_request(&order, csr, product.validity_days);
+        // From here on the certificate may be bought: a cancel no longer
+        // refunds. Unless a cancel got there first.
+        if !orders::start_purchase(&mut *db.acquire_writer().await?, order.id, self.orders.now()).await? {
+            let mut c = db.acquire_writer().await?;
+            jobs::finish(&mut c, job.id, "done", Some("skipped: the order left processing")).await?;
+            return Ok(Outcome::Done);
+        }
+        upstream::pause_at_failpoint("worker-purchase-started").await;
         let checkpoint = JobCheckpoint { db: db.clone(), job_id: job.id, order_id: order.id };
         let op = if job.upstream_ref.is_some() { "resume" } else { "issue" };
         let started = std::time::Instant::now();

@@ -56,6 +56,9 @@ crate::row_struct! {
         /// The value the customer publishes to prove control of names that are
         /// not pre-validated (set while the order waits for DCV).
         pub dcv_token: Option<String>,
+        /// When a worker started buying the certificate upstream; from then
+        /// on the order can no longer be cancelled for a refund.
+        pub purchase_started_at: Option<i64>,
     }
 }
 
@@ -195,6 +198,50 @@ pub async fn get(c: &mut Conn, id: i64) -> Result<Option<OrderRow>> {
 /// Reads one order by its public reference.
 pub async fn by_reference(c: &mut Conn, reference: &str) -> Result<Option<OrderRow>> {
     query_as("SELECT * FROM orders WHERE reference = $1").bind(reference).fetch_optional(c).await
+}
+
+/// Records that a worker starts buying order `id`'s certificate upstream,
+/// unless it is no longer processing (a cancel got there first); returns
+/// whether it is still processing.
+pub async fn start_purchase(c: &mut Conn, id: i64, at: i64) -> Result<bool> {
+    let r = query(
+        "UPDATE orders SET purchase_started_at = COALESCE(purchase_started_at, $2)
+         WHERE id = $1 AND status = 'processing'",
+    )
+    .bind(id)
+    .bind(at)
+    .execute(c)
+    .await?;
+    Ok(r.rows_affected() == 1)
+}
+
+/// Cancels order `id` with a refund to come: it moves from `from` to
+/// `cancelled_refunded` only while no purchase has started upstream.
+/// Returns whether it moved.
+pub async fn cancel_before_purchase(c: &mut Conn, id: i64, from: &str) -> Result<bool> {
+    let r = query(
+        "UPDATE orders SET status = 'cancelled_refunded', updated_at = $3
+         WHERE id = $1 AND status = $2 AND purchase_started_at IS NULL",
+    )
+    .bind(id)
+    .bind(from)
+    .bind(now())
+    .execute(c)
+    .await?;
+    Ok(r.rows_affected() == 1)
+}
+
+/// Sets the names of order `id` back to those of the certificate it keeps
+/// (a reissue that was cancelled had replaced them).
+pub async fn restore_names(c: &mut Conn, id: i64, cn: &str, sans: &str) -> Result<()> {
+    query("UPDATE orders SET cn = $2, sans = $3, updated_at = $4 WHERE id = $1")
+        .bind(id)
+        .bind(cn)
+        .bind(sans)
+        .bind(now())
+        .execute(c)
+        .await?;
+    Ok(())
 }
 
 /// Frees the idempotency key `key` of the account's order created at or

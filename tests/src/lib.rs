@@ -333,6 +333,41 @@ pub async fn scalar(db: &Db, sql: &'static str) -> i64 {
     storage::sql::query_scalar(sql).fetch_one(&mut db.acquire().await.expect("conn")).await.expect(sql)
 }
 
+/// Checks that every order's ledger rows match the state it is in: an order
+/// paid for and not undone (processing, waiting for DCV, delivered, revoked)
+/// has its charges and no refund; one cancelled before purchase or failed
+/// upstream nets to zero on every item; one never paid (pending approval,
+/// cancelled while pending, discarded) has no ledger row at all.
+pub async fn assert_ledger_matches_orders(db: &Db) {
+    let rows: Vec<(i64, String, Option<String>, i64, i64, i64)> = storage::sql::query_as(
+        "SELECT o.id, o.status, l.asset || ':' || l.item,
+                CAST(COALESCE(SUM(l.amount), 0) AS BIGINT),
+                CAST(COALESCE(SUM(CASE WHEN l.reason = 'order' THEN 1 ELSE 0 END), 0) AS BIGINT),
+                CAST(COALESCE(SUM(CASE WHEN l.reason = 'refund' THEN 1 ELSE 0 END), 0) AS BIGINT)
+         FROM orders o LEFT JOIN ledger l ON l.order_id = o.id
+         GROUP BY o.id, o.status, l.asset, l.item ORDER BY o.id",
+    )
+    .fetch_all(&mut db.acquire().await.expect("conn"))
+    .await
+    .expect("the ledger per order");
+    for (order, status, item, sum, charges, refunds) in &rows {
+        let why =
+            format!("order {order} is {status}; ledger item {item:?}: sum {sum}, {charges} charges, {refunds} refunds");
+        match status.as_str() {
+            "processing" | "waiting_dcv" | "delivered" | "revoked" => {
+                assert!(item.is_some() && *charges == 1 && *refunds == 0, "charged once, never refunded: {why}");
+            }
+            "cancelled_refunded" | "failed" => {
+                assert!(*sum == 0 && charges == refunds, "refunded exactly: {why}");
+            }
+            "pending_approval" | "cancelled" | "discarded" => {
+                assert!(item.is_none(), "never charged: {why}");
+            }
+            other => panic!("an order status the invariant does not know: {other} ({why})"),
+        }
+    }
+}
+
 /// Runs one statement on `db` (a test's own table, a deliberate damage).
 pub async fn execute(db: &Db, sql: &'static str) {
     storage::sql::query(sql).execute(&mut db.acquire_writer().await.expect("conn")).await.expect(sql);

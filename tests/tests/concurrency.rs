@@ -52,6 +52,7 @@ async fn fifty_orders_against_twenty_tokens_succeed_twenty_times() {
         assert_eq!(ledger_sum(&f.orders, f.account, "token", "ssl1").await, 0, "top-up minus 20 debits");
         let lines = f.orders.statement(&f.op, Ledger::Tokens, 0, i64::MAX).await.unwrap();
         assert_eq!(lines.iter().filter(|l| l.reason == "order").count() as i64, AFFORDABLE);
+        certgate_tests::assert_ledger_matches_orders(f.orders.db()).await;
         tdb.cleanup().await;
     }
 }
@@ -73,6 +74,7 @@ async fn fifty_orders_against_a_deposit_worth_twenty_succeed_twenty_times() {
         let lines = f.orders.statement(&f.op, Ledger::Deposit, 0, i64::MAX).await.unwrap();
         assert!(lines.iter().all(|l| l.balance >= 0));
         assert_eq!(lines.last().unwrap().balance, 0);
+        certgate_tests::assert_ledger_matches_orders(f.orders.db()).await;
         tdb.cleanup().await;
     }
 }

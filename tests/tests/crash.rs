@@ -42,6 +42,7 @@ async fn job_interrupted_between_debit_and_issuance_resumes_after_restart() {
         assert_eq!(orders.balance(&f.op, Ledger::Tokens, Some("ssl1")).await.unwrap(), 0);
         let job = &jobs::for_order(&mut db.acquire().await.unwrap(), o.id).await.unwrap()[0];
         assert_eq!((job.state.as_str(), job.attempts), ("done", 2));
+        certgate_tests::assert_ledger_matches_orders(&db).await;
         db.close().await;
         tdb.cleanup().await;
     }

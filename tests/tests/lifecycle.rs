@@ -57,6 +57,7 @@ async fn approval_mode_holds_orders_uncharged_until_approved_or_rejected() {
         assert_eq!(f.orders.order(&op, &r2).await.unwrap().status, "pending_approval");
         assert_eq!(footprint(f.orders.db()).await.ledger, before.ledger);
         assert_eq!(f.orders.reject(&op, &r2).await.unwrap().status, "discarded");
+        certgate_tests::assert_ledger_matches_orders(f.orders.db()).await;
         tdb.cleanup().await;
     }
 }
@@ -91,6 +92,7 @@ async fn cancel_refunds_tokens_and_deposit_exactly_once() {
         d.orders.credit_deposit(&d.op, 100_00, "").await.unwrap();
         let r = delivered(&d, &["www.example.test"]).await;
         assert!(matches!(d.orders.cancel(&d.op, &r).await, Err(OrderError::WrongState { .. })));
+        certgate_tests::assert_ledger_matches_orders(f.orders.db()).await;
         tdb.cleanup().await;
     }
 }
@@ -114,6 +116,7 @@ async fn revoke_is_final_without_refund() {
         assert!(matches!(f.orders.revoke(&f.op, &r, None, 1).await, Err(OrderError::AlreadyRevoked)));
         // The revocation reaches the upstream through a job.
         assert_eq!(Worker::new(f.orders.clone(), "t").drain().await.unwrap(), 1);
+        certgate_tests::assert_ledger_matches_orders(f.orders.db()).await;
         tdb.cleanup().await;
     }
 }
@@ -140,6 +143,7 @@ async fn reissue_keeps_the_old_certificate_then_revokes_it_after_the_delay() {
         let certs = f.orders.certificates(&f.op, &r).await.unwrap();
         assert_eq!(certs[0].revocation_reason, Some(4), "superseded after the delay");
         assert!(certs[1].revoked_at.is_none());
+        certgate_tests::assert_ledger_matches_orders(f.orders.db()).await;
         tdb.cleanup().await;
     }
 }
@@ -197,6 +201,7 @@ async fn renewal_opens_90_days_before_expiry_and_uses_renewal_tokens() {
         Worker::new(f.orders.clone(), "t").drain().await.unwrap();
         let rr = renewal.reference.unwrap();
         assert_eq!(f.orders.order(&f.op, &rr).await.unwrap().status, "delivered");
+        certgate_tests::assert_ledger_matches_orders(f.orders.db()).await;
         tdb.cleanup().await;
     }
 }
@@ -216,6 +221,7 @@ async fn a_final_upstream_failure_marks_the_order_failed_and_refunds_once() {
         let jobs = storage::jobs::list(&mut f.orders.db().acquire().await.unwrap(), "failed", 10).await.unwrap();
         assert_eq!(jobs.len(), 1);
         assert!(jobs[0].last_error.as_deref().unwrap_or("").contains("nowhere"));
+        certgate_tests::assert_ledger_matches_orders(f.orders.db()).await;
         tdb.cleanup().await;
     }
 }

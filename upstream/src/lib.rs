@@ -101,13 +101,18 @@ pub trait Upstream: Send + Sync {
 
 /// Crash tests set `CERTGATE_FAILPOINT` to a point's name (such as
 /// `upstream-after-finalize` or `worker-after-claim`): the task that reaches
-/// it then stops there for good, so that the test can kill the process
-/// (SIGKILL) at exactly that point and check what a restart or another
-/// instance resumes. Shared by the connectors and the job worker.
+/// it then waits there as long as the variable names it, so that a test can
+/// kill the process (SIGKILL) at exactly that point and check what a restart
+/// or another instance resumes, or, in process, act meanwhile and then let
+/// the task go on by removing the variable. Shared by the connectors and the
+/// job worker.
 pub async fn pause_at_failpoint(name: &str) {
-    if std::env::var("CERTGATE_FAILPOINT").is_ok_and(|v| v == name) {
-        tracing::warn!(failpoint = name, "failpoint reached; pausing until killed");
-        std::future::pending::<()>().await;
+    let here = || std::env::var("CERTGATE_FAILPOINT").is_ok_and(|v| v == name);
+    if here() {
+        tracing::warn!(failpoint = name, "failpoint reached; pausing while CERTGATE_FAILPOINT names it");
+        while here() {
+            tokio::time::sleep(std::time::Duration::from_millis(20)).await;
+        }
     }
 }
 

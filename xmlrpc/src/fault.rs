@@ -115,7 +115,8 @@ impl From<OrderError> for Fault {
             OrderError::WrongState { .. }
             | OrderError::OutsideRenewalWindow(_)
             | OrderError::AlreadyRevoked
-            | OrderError::AlreadyRenewed(_) => WRONG_STATE,
+            | OrderError::AlreadyRenewed(_)
+            | OrderError::PurchaseStarted(_) => WRONG_STATE,
             OrderError::InsufficientTokens { .. } => INSUFFICIENT_TOKENS,
             OrderError::InsufficientDeposit { .. } => INSUFFICIENT_DEPOSIT,
             OrderError::NoPrice { .. } => NO_PRICE,
