@@ -40,12 +40,7 @@ fn peak_rss_mib(pid: u32) -> u64 {
 fn health(answers: &[Option<Duration>]) -> String {
     let failed = answers.iter().filter(|a| a.is_none()).count();
     let times = Samples::new(answers.iter().flatten().copied().collect());
-    format!(
-        "/healthz {} probes, {failed} failed, p50 {} ms, max {} ms",
-        answers.len(),
-        ms(times.p(0.5)),
-        ms(times.max())
-    )
+    format!("/healthz {} probes, {failed} failed, p50 {}, max {}", answers.len(), ms(times.p(0.5)), ms(times.max()))
 }
 
 /// Runs the three attacks, each against a fresh gateway, and prints what it saw.
@@ -102,7 +97,7 @@ pub fn run(opts: &Options) -> Result<(), String> {
         let codes = attack::fault_codes(&answer);
         let faults = |c: i64| codes.iter().filter(|x| **x == c).count();
         println!(
-            "multicall of {what} ({} KB): {} ms, server CPU {:.3} s; faults: {} of 1, {} of 4, {} of -32600",
+            "multicall of {what} ({} KB): {}, server CPU {:.3} s; faults: {} of 1, {} of 4, {} of -32600",
             body.len() / 1000,
             ms(began.elapsed()),
             procstat::cpu_seconds(gw.pid) - cpu,

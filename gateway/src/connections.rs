@@ -138,6 +138,29 @@ impl Accept for Plain {
     }
 }
 
+/// Connections the kernel may hold for the process before it accepts them.
+/// tokio's default of 1,024 overflowed under a burst of a thousand logins:
+/// the kernel then drops new connections' SYNs, and a health check waited
+/// a second or two for the client's retransmission. The kernel caps it at
+/// `net.core.somaxconn` (4,096 by default since Linux 5.4).
+const LISTEN_BACKLOG: u32 = 4096;
+
+/// Binds a TCP listener on `addr` (a host and port, resolved) with the
+/// gateway's backlog, reusing the address as tokio's own `bind` does.
+pub async fn bind(addr: &str) -> std::io::Result<TcpListener> {
+    let mut last = None;
+    for a in tokio::net::lookup_host(addr).await? {
+        let socket = if a.is_ipv4() { tokio::net::TcpSocket::new_v4()? } else { tokio::net::TcpSocket::new_v6()? };
+        #[cfg(unix)]
+        socket.set_reuseaddr(true)?;
+        match socket.bind(a).and_then(|()| socket.listen(LISTEN_BACKLOG)) {
+            Ok(listener) => return Ok(listener),
+            Err(e) => last = Some(e),
+        }
+    }
+    Err(last.unwrap_or_else(|| std::io::Error::new(std::io::ErrorKind::InvalidInput, "no address to bind")))
+}
+
 /// Out of file descriptors and the like: say so (once a second at most)
 /// and wait rather than spin.
 pub async fn accept_failed(e: &std::io::Error) {

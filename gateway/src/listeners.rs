@@ -1,8 +1,6 @@
 //! The listeners `serve` and `demo` take connections on: plain HTTP, HTTPS,
 //! or both, as the configuration says.
 
-use tokio::net::TcpListener;
-
 use crate::config::Config;
 use crate::connections::{Gate, Plain};
 use crate::tls::{TlsError, TlsListener};
@@ -33,7 +31,7 @@ impl Listeners {
         let gate = Gate::new(config.http.max_connections);
         let http = match config.http_listen() {
             Some(addr) => {
-                let tcp = TcpListener::bind(&addr).await.map_err(|e| ListenError::Http(addr, e))?;
+                let tcp = crate::connections::bind(&addr).await.map_err(|e| ListenError::Http(addr, e))?;
                 Some(Plain { tcp, gate: gate.clone() })
             }
             None => None,

@@ -133,7 +133,8 @@ impl TlsListener {
             .with_no_client_auth()
             .with_cert_resolver(slot.clone());
         config.alpn_protocols = vec![b"h2".to_vec(), b"http/1.1".to_vec()];
-        let tcp = TcpListener::bind(&settings.listen).await.map_err(|e| TlsError::Bind(settings.listen.clone(), e))?;
+        let tcp =
+            crate::connections::bind(&settings.listen).await.map_err(|e| TlsError::Bind(settings.listen.clone(), e))?;
         let local = tcp.local_addr().map_err(|e| TlsError::Bind(settings.listen.clone(), e))?;
         let hangup = hangup_signal().map_err(TlsError::Signal)?;
         let (tx, handshaken) = mpsc::channel(64);
