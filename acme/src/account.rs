@@ -147,6 +147,7 @@ pub(crate) async fn account(
 pub(crate) async fn orders(State(acme): State<Acme>, Path((_, id)): Path<(String, i64)>, req: AcmeRequest) -> Response {
     acme.clone()
         .signed(req, KeyMode::Kid, async |ctx, signed| {
+            signed.jws.post_as_get()?;
             if signed.account()?.id != id {
                 return Err(Problem::unauthorized("an account may only list its own orders"));
             }

@@ -22,6 +22,7 @@ pub(crate) async fn download(
 ) -> Response {
     acme.clone()
         .signed(req, KeyMode::Kid, async |ctx, signed| {
+            signed.jws.post_as_get()?;
             let caller = ctx.caller(signed.account()?.id, &ctx.ip);
             let cert = acme.orders.certificate(&caller, id).await?;
             let mut reply = Reply::json(StatusCode::OK, &Value::Null);

@@ -326,9 +326,18 @@ impl Acme {
         nonce: Option<(&str, i64)>,
         names: Names,
     ) -> Result<(AcmeAccountRow, Owned), Problem> {
-        let id = kid.strip_prefix(&ctx.url("acct/")).and_then(|s| s.parse::<i64>().ok()).ok_or_else(|| {
-            Problem::new("accountDoesNotExist", StatusCode::BAD_REQUEST, "the kid is not an account of this directory")
-        })?;
+        // The kid is the account URL exactly as certgate gave it: `acct/03` is not `acct/3`.
+        let id = kid
+            .strip_prefix(&ctx.url("acct/"))
+            .and_then(|s| s.parse::<i64>().ok())
+            .filter(|id| kid == ctx.url(&format!("acct/{id}")))
+            .ok_or_else(|| {
+                Problem::new(
+                    "accountDoesNotExist",
+                    StatusCode::BAD_REQUEST,
+                    "the kid is not an account of this directory",
+                )
+            })?;
         let signer = match nonce {
             // Marking the nonce used writes: SQLite's write turn is needed.
             Some(_) => acme_requests::read(&mut *self.orders.db().acquire_writer().await?, id, nonce, names).await?,

@@ -63,6 +63,9 @@ pub struct Protected {
     pub jwk: Option<Value>,
     /// The account URL, everywhere else.
     pub kid: Option<String>,
+    /// Extensions the recipient must understand (RFC 7515 §4.1.11); certgate
+    /// understands none, so a header naming any is refused.
+    pub crit: Option<Value>,
 }
 
 #[derive(Deserialize)]
@@ -91,6 +94,11 @@ impl Jws {
         if !ALGORITHMS.contains(&protected.alg.as_str()) {
             return Err(Problem::bad_signature_algorithm(&protected.alg));
         }
+        if protected.crit.is_some() {
+            return Err(Problem::malformed(
+                "the protected header has crit: certgate understands no JWS extension (RFC 7515 §4.1.11)",
+            ));
+        }
         Ok(Jws {
             payload: b64("payload", &f.payload)?,
             signature: b64("signature", &f.signature)?,
@@ -118,6 +126,16 @@ impl Jws {
     pub fn verify(&self, key: &Jwk) -> Result<(), Problem> {
         let input = format!("{}.{}", self.protected_b64, self.payload_b64);
         key.verify(&self.protected.alg, input.as_bytes(), &self.signature)
+    }
+
+    /// Refuses a payload on a resource that is only read: a POST-as-GET
+    /// carries an empty one (RFC 8555 §6.3).
+    pub fn post_as_get(&self) -> Result<(), Problem> {
+        if self.payload.is_empty() {
+            Ok(())
+        } else {
+            Err(Problem::malformed("a POST-as-GET must have an empty payload (RFC 8555 §6.3)"))
+        }
     }
 
     /// The payload as JSON; POST-as-GET (empty payload) gives `null`.
@@ -227,9 +245,20 @@ impl Jwk {
                 RsaPublicKeyComponents { n, e }.verify(&RSA_PKCS1_2048_8192_SHA256, msg, sig).is_ok()
             }
             ("EdDSA", Jwk::Ed25519 { x }) => UnparsedPublicKey::new(&ED25519, x).verify(msg, sig).is_ok(),
-            _ => return Err(Problem::bad_signature_algorithm(alg)),
+            _ => return Err(Problem::algorithm_not_for_key(alg, self.fitting_algorithm())),
         };
         if ok { Ok(()) } else { Err(Problem::malformed("the JWS signature does not verify")) }
+    }
+
+    /// The one algorithm certgate accepts with this key, if any.
+    fn fitting_algorithm(&self) -> Option<&'static str> {
+        match self {
+            Jwk::Ec { crv, .. } if crv == "P-256" => Some("ES256"),
+            Jwk::Ec { crv, .. } if crv == "P-384" => Some("ES384"),
+            Jwk::Ec { .. } => None,
+            Jwk::Rsa { .. } => Some("RS256"),
+            Jwk::Ed25519 { .. } => Some("EdDSA"),
+        }
     }
 
     /// True when `spki_der` (a certificate's or CSR's SubjectPublicKeyInfo)

@@ -231,6 +231,7 @@ pub(crate) async fn new_order(State(acme): State<Acme>, req: AcmeRequest) -> Res
 pub(crate) async fn order(State(acme): State<Acme>, Path((_, id)): Path<(String, i64)>, req: AcmeRequest) -> Response {
     acme.clone()
         .signed_naming(req, KeyMode::Kid, Names::Order(id), async |ctx, mut signed| {
+            signed.jws.post_as_get()?;
             let o = signed.take_order()?;
             let account = signed.account()?;
             let caller = ctx.caller(account.id, &ctx.ip);

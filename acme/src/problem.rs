@@ -45,11 +45,22 @@ impl Problem {
 
     /// The JWS algorithm is not one certgate accepts.
     pub fn bad_signature_algorithm(alg: &str) -> Problem {
+        let others: Vec<&str> = ALGORITHMS.iter().copied().filter(|a| *a != alg).collect();
         Problem::new(
             "badSignatureAlgorithm",
             StatusCode::BAD_REQUEST,
-            format!("algorithm {alg:?} is not accepted; use one of {}", ALGORITHMS.join(", ")),
+            format!("algorithm {alg:?} is not accepted; use one of {}", others.join(", ")),
         )
+    }
+
+    /// The JWS algorithm is one certgate accepts, but not with the key that
+    /// signed; `fits` is the one that would, if any.
+    pub fn algorithm_not_for_key(alg: &str, fits: Option<&str>) -> Problem {
+        let detail = match fits {
+            Some(fits) => format!("algorithm {alg:?} does not fit the signing key, which takes {fits:?}"),
+            None => format!("algorithm {alg:?} does not fit the signing key, whose type certgate does not accept"),
+        };
+        Problem::new("badSignatureAlgorithm", StatusCode::BAD_REQUEST, detail)
     }
 
     /// The account key is not acceptable.

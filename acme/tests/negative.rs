@@ -240,6 +240,39 @@ async fn each_bad_request_gets_its_problem_and_changes_nothing() {
     let huge = json!({"identifiers": [{"type": "dns", "value": "x".repeat(70_000)}]}).to_string();
     let a = alice.post("new-order", &huge).await;
     assert_eq!((a.status, problem(&a)), (413, "malformed"));
+
+    // A crit header names an extension certgate does not understand (RFC 7515 §4.1.11).
+    let mut h = alice.header(&url, &alice.nonce().await);
+    h["crit"] = json!(["exp"]);
+    h["exp"] = json!(1);
+    let a = alice.send(&url, "application/jose+json", alice.jws(&h, &www)).await;
+    assert_eq!((a.status, problem(&a)), (400, "malformed"), "{}", a.body);
+    assert!(a.body["detail"].as_str().unwrap().contains("crit"), "{}", a.body);
+    // An accepted algorithm that does not fit the key is not said to be unaccepted.
+    let mut h = alice.header(&url, &alice.nonce().await);
+    h["alg"] = json!("ES384");
+    let a = alice.send(&url, "application/jose+json", alice.jws(&h, &www)).await;
+    let detail = a.body["detail"].as_str().unwrap();
+    assert_eq!(problem(&a), "badSignatureAlgorithm", "{}", a.body);
+    assert!(
+        detail.contains("does not fit") && detail.contains("ES256") && !detail.contains("not accepted"),
+        "{detail}"
+    );
+    let mut h = alice.header(&url, &alice.nonce().await);
+    h["alg"] = json!("PS256");
+    let a = alice.send(&url, "application/jose+json", alice.jws(&h, &www)).await;
+    let detail = a.body["detail"].as_str().unwrap();
+    assert!(
+        detail.contains("not accepted") && !detail.contains("one of PS256") && !detail.contains(", PS256"),
+        "{detail}"
+    );
+    // The kid is the account URL exactly: a leading zero names no account.
+    let kid = alice.kid.clone().unwrap();
+    let (prefix, id) = kid.rsplit_once('/').unwrap();
+    let padded = format!("{prefix}/0{id}");
+    let h = json!({"alg": "ES256", "kid": padded, "nonce": alice.nonce().await, "url": url});
+    let a = alice.send(&url, "application/jose+json", alice.jws(&h, &www)).await;
+    assert_eq!(problem(&a), "accountDoesNotExist", "{}", a.body);
     unchanged(&f, &before, "bad JWS requests").await;
 
     // Finalize with a CSR naming an extra name, or with a 1024-bit key.
@@ -273,6 +306,13 @@ async fn each_bad_request_gets_its_problem_and_changes_nothing() {
     let cert_rest = alice.rest(done.body["certificate"].as_str().unwrap());
     let pem = alice.post(&cert_rest, "").await;
     assert_eq!(pem.status, 200);
+    // A POST-as-GET carries an empty payload (RFC 8555 §6.3).
+    let account_orders = format!("{}/orders", alice.rest(alice.kid.as_deref().unwrap()));
+    for rest in [&order_rest, &cert_rest, &account_orders] {
+        let a = alice.post(rest, "{}").await;
+        assert_eq!((a.status, problem(&a)), (400, "malformed"), "{rest}: {}", a.body);
+        assert!(a.body["detail"].as_str().unwrap().contains("empty payload"), "{rest}: {}", a.body);
+    }
     let leaf_der = {
         let certs = f.orders.list_orders(&f.op, &Default::default()).await.unwrap();
         let c = f.orders.certificates(&f.op, certs[0].reference.as_deref().unwrap()).await.unwrap().remove(0);

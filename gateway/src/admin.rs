@@ -6,6 +6,27 @@ use orders::{Caller, Formula, Ledger, Orders, Rights, format_money, iso, parse_m
 
 use crate::cli::{AccountCmd, AcmeUrlCmd, Command, OrderCmd, OrgCmd, PrevalidationCmd, ProductCmd, UserCmd};
 
+/// Prints one line of a command's output. A closed standard output (`| head`)
+/// ends the command quietly, as it ends other Unix tools, instead of the
+/// panic `println!` gives on a broken pipe.
+macro_rules! say {
+    ($($arg:tt)*) => {
+        $crate::admin::say(format_args!($($arg)*))
+    };
+}
+
+/// Writes `line` and a newline to standard output; see [`say!`].
+pub fn say(line: std::fmt::Arguments<'_>) {
+    use std::io::Write as _;
+    if let Err(e) = writeln!(std::io::stdout().lock(), "{line}") {
+        if e.kind() == std::io::ErrorKind::BrokenPipe {
+            std::process::exit(0);
+        }
+        eprintln!("certgate: cannot write the output: {e}");
+        std::process::exit(1);
+    }
+}
+
 /// A command failed; the message is for the operator.
 #[derive(Debug, thiserror::Error)]
 pub enum AdminError {
@@ -28,11 +49,11 @@ pub async fn run(orders: &Orders, cmd: Command, public_url: &str) -> Result<(), 
             })?;
             let overdraft = money(&overdraft)?;
             let id = orders.create_account(&name, formula, &currency, approval_mode, overdraft).await?;
-            println!("{id}");
+            say!("{id}");
         }
         Command::Account(AccountCmd::List) => {
             for a in orders.accounts().await? {
-                println!("{}\t{}\t{}\t{}\tapproval={}", a.id, a.name, a.formula, a.currency, a.approval_mode == 1);
+                say!("{}\t{}\t{}\t{}\tapproval={}", a.id, a.name, a.formula, a.currency, a.approval_mode == 1);
             }
         }
         Command::Org(OrgCmd::Create { account, name, ident, country, address, vat }) => {
@@ -44,46 +65,54 @@ pub async fn run(orders: &Orders, cmd: Command, public_url: &str) -> Result<(), 
                 address: &address,
                 vat: &vat,
             };
-            println!("{}", orders.create_organisation(&Caller::operator(account), &org).await?);
+            say!("{}", orders.create_organisation(&Caller::operator(account), &org).await?);
         }
         Command::User(UserCmd::Create(u)) => {
             let rights = Rights::parse(&u.rights).map_err(AdminError::Usage)?;
-            let id = orders.create_user(&Caller::operator(u.account), &u.login, &u.password, rights).await?;
-            println!("{id}");
+            let password = user_password(&u)?;
+            let id = orders.create_user(&Caller::operator(u.account), &u.login, &password, rights).await?;
+            say!("{id}");
         }
         Command::User(UserCmd::Unlock { login }) => {
             orders.unlock_user(&login).await?;
-            println!("unlocked {login}");
+            say!("unlocked {login}");
         }
         Command::Product(ProductCmd::Import { file, account }) => {
             let text = std::fs::read_to_string(&file)?;
             let caller = Caller::operator(account.unwrap_or(0));
             let r = orders.import_prices(&caller, &text, account).await?;
-            println!("imported {} products and {} prices", r.products, r.prices);
+            say!("imported {} products and {} prices", r.products, r.prices);
         }
         Command::Product(ProductCmd::List) => {
             for p in orders.products().await? {
-                println!(
+                say!(
                     "{}\t{}\t{} days\t{}\t{}\tupstream={}\twildcard={}\tmax_sans={}",
-                    p.code, p.name, p.validity_days, p.validation, p.brand, p.upstream, p.wildcard, p.max_sans
+                    p.code,
+                    p.name,
+                    p.validity_days,
+                    p.validation,
+                    p.brand,
+                    p.upstream,
+                    p.wildcard,
+                    p.max_sans
                 );
             }
         }
         Command::CreditTokens { account, item, count, note } => {
             let balance = orders.credit_tokens(&Caller::operator(account), &item, count, &note).await?;
-            println!("{item}: {balance} tokens");
+            say!("{item}: {balance} tokens");
         }
         Command::CreditDeposit { account, amount, note } => {
             let balance = orders.credit_deposit(&Caller::operator(account), money(&amount)?, &note).await?;
-            println!("deposit: {}", format_money(balance));
+            say!("deposit: {}", format_money(balance));
         }
         Command::Prevalidation(PrevalidationCmd::Add { account, org, brand, validation, days }) => {
             let expires = orders.now() + days * 86_400;
             let id = orders.add_prevalidation(&Caller::operator(account), org, &brand, &validation, expires).await?;
-            println!("{id}");
+            say!("{id}");
         }
         Command::Prevalidation(PrevalidationCmd::Domain { account, org, domain }) => {
-            println!("{}", orders.add_prevalidated_domain(&Caller::operator(account), org, &domain).await?);
+            say!("{}", orders.add_prevalidated_domain(&Caller::operator(account), org, &domain).await?);
         }
         Command::AcmeUrl(AcmeUrlCmd::Create { account, product, org, name }) => {
             let c = orders.create_acme_url(&Caller::operator(account), &name, &product, org).await?;
@@ -91,7 +120,7 @@ pub async fn run(orders: &Orders, cmd: Command, public_url: &str) -> Result<(), 
         }
         Command::AcmeUrl(AcmeUrlCmd::List { account }) => {
             for u in orders.acme_urls(&Caller::operator(account)).await? {
-                println!(
+                say!(
                     "{}\t{}\t{}\torg={}\t{}/acme/{}/directory\tkid={}\thmac={}\t{}",
                     u.id,
                     u.name,
@@ -107,7 +136,7 @@ pub async fn run(orders: &Orders, cmd: Command, public_url: &str) -> Result<(), 
         }
         Command::AcmeUrl(AcmeUrlCmd::Revoke { account, id }) => {
             orders.revoke_acme_url(&Caller::operator(account), id).await?;
-            println!("revoked ACME URL {id}");
+            say!("revoked ACME URL {id}");
         }
         Command::Order(OrderCmd::Place { account, org, product, csr, names }) => {
             let req = orders::PlaceOrder {
@@ -119,12 +148,18 @@ pub async fn run(orders: &Orders, cmd: Command, public_url: &str) -> Result<(), 
             };
             let placed = orders.place(&Caller::operator(account), &req).await?;
             let o = placed.order;
-            println!("{}\t{}", o.reference.unwrap_or_default(), o.status);
+            say!("{}\t{}", o.reference.unwrap_or_default(), o.status);
         }
-        Command::Order(OrderCmd::List { account, status }) => {
-            let filter = orders::OrderFilter { status, limit: 1000, ..Default::default() };
-            for o in orders.list_orders(&Caller::operator(account), &filter).await? {
-                println!(
+        Command::Order(OrderCmd::List { account, status, limit, offset }) => {
+            // One more than the page, to tell whether more follow.
+            let filter = orders::OrderFilter { status, limit: limit + 1, offset, ..Default::default() };
+            let mut page = orders.list_orders(&Caller::operator(account), &filter).await?;
+            if page.len() as i64 > limit {
+                page.truncate(limit as usize);
+                eprintln!("more orders follow: list them with --offset {}", offset + limit);
+            }
+            for o in page {
+                say!(
                     "{}\t{}\t{}\t{}\t{}\t{} {}\t{}",
                     o.reference.unwrap_or_default(),
                     iso(o.created_at),
@@ -145,9 +180,9 @@ pub async fn run(orders: &Orders, cmd: Command, public_url: &str) -> Result<(), 
         }
         Command::Statement { account, kind, csv } => statement(orders, account, &kind, csv).await?,
         Command::Jobs { state, limit } => {
-            println!("id\tkind\torder\tstate\tattempts\tnext run\tlast error");
+            say!("id\tkind\torder\tstate\tattempts\tnext run\tlast error");
             for j in orders.jobs(&state, limit).await? {
-                println!(
+                say!(
                     "{}\t{}\t{}\t{}\t{}\t{}\t{}",
                     j.id,
                     j.kind,
@@ -173,9 +208,9 @@ async fn statement(orders: &Orders, account: i64, kind: &str, csv: bool) -> Resu
         if csv {
             print!("{}", orders::balances_csv(&rows));
         } else {
-            println!("product\tname\tlast operation\tbalance");
+            say!("product\tname\tlast operation\tbalance");
             for r in rows {
-                println!("{}\t{}\t{}\t{}", r.item, r.name, iso(r.last_operation), r.balance);
+                say!("{}\t{}\t{}\t{}", r.item, r.name, iso(r.last_operation), r.balance);
             }
         }
         return Ok(());
@@ -195,9 +230,9 @@ async fn statement(orders: &Orders, account: i64, kind: &str, csv: bool) -> Resu
         print!("{}", orders::statement_csv(&lines));
     } else {
         let fmt = |v: i64| if which == Ledger::Tokens { v.to_string() } else { format_money(v) };
-        println!("date\treference\tcn\treason\titem\tamount\tbalance");
+        say!("date\treference\tcn\treason\titem\tamount\tbalance");
         for l in lines {
-            println!(
+            say!(
                 "{}\t{}\t{}\t{}\t{}\t{}\t{}",
                 iso(l.at),
                 l.reference.unwrap_or_default(),
@@ -229,11 +264,11 @@ pub fn print_acme_credentials(
     ca_bundle: Option<&std::path::Path>,
 ) {
     let directory = format!("{public_url}/acme/{}/directory", c.path);
-    println!("ACME URL {} created. Its credentials are shown only now:", c.id);
-    println!("  directory:    {directory}");
-    println!("  EAB KID:      {}", c.kid);
-    println!("  EAB HMAC key: {}", c.hmac_key);
-    println!("  certbot:");
+    say!("ACME URL {} created. Its credentials are shown only now:", c.id);
+    say!("  directory:    {directory}");
+    say!("  EAB KID:      {}", c.kid);
+    say!("  EAB HMAC key: {}", c.hmac_key);
+    say!("  certbot:");
     let how = match work_dir {
         Some(d) => {
             let d = d.display();
@@ -244,8 +279,34 @@ pub fn print_acme_credentials(
         None => "--apache --config-dir /path/to/a/config/directory".to_string(),
     };
     let env = ca_bundle.map(|b| format!("REQUESTS_CA_BUNDLE={} ", b.display())).unwrap_or_default();
-    println!(
+    say!(
         "    {env}certbot certonly --register-unsafely-without-email --agree-tos -n \\\n      --eab-kid {} --eab-hmac-key {} --key-type rsa \\\n      --server {directory} \\\n      {how} -d {domain}",
-        c.kid, c.hmac_key
+        c.kid,
+        c.hmac_key
     );
+}
+
+/// The new user's password: from `CERTGATE_USER_PASSWORD`, from standard
+/// input with `--password-stdin`, or from `--password`, which is warned
+/// about since the shell history and the process list keep it.
+fn user_password(u: &crate::cli::UserCreate) -> Result<String, AdminError> {
+    if u.password_stdin {
+        let mut line = String::new();
+        std::io::stdin().read_line(&mut line)?;
+        return Ok(line.trim_end_matches(['\r', '\n']).to_string());
+    }
+    let from_env = std::env::var("CERTGATE_USER_PASSWORD").ok();
+    match &u.password {
+        Some(p) if from_env.as_deref() != Some(p.as_str()) => {
+            eprintln!(
+                "certgate: warning: a password given with --password stays in the shell's history and shows in \
+                 the process list; prefer CERTGATE_USER_PASSWORD or --password-stdin"
+            );
+            Ok(p.clone())
+        }
+        Some(p) => Ok(p.clone()),
+        None => Err(AdminError::Usage(
+            "give the password in CERTGATE_USER_PASSWORD or on standard input with --password-stdin".into(),
+        )),
+    }
 }

@@ -149,7 +149,9 @@ pub enum OrgCmd {
 
 #[derive(Debug, Subcommand)]
 pub enum UserCmd {
-    /// Create a user; the password is read from --password or CERTGATE_USER_PASSWORD.
+    /// Create a user; the password is read from CERTGATE_USER_PASSWORD, from
+    /// standard input (--password-stdin), or from --password (which the
+    /// shell's history keeps: avoid it).
     Create(UserCreate),
     /// Unlock a user locked after too many failed logins.
     Unlock {
@@ -164,8 +166,15 @@ pub struct UserCreate {
     pub account: i64,
     #[arg(long)]
     pub login: String,
+    /// The password. On the command line it stays in the shell's history
+    /// and shows in the process list: prefer the environment variable or
+    /// --password-stdin.
     #[arg(long, env = "CERTGATE_USER_PASSWORD", hide_env_values = true)]
-    pub password: String,
+    pub password: Option<String>,
+    /// Read the password from the first line of standard input (it wins
+    /// over the others).
+    #[arg(long)]
+    pub password_stdin: bool,
     /// Comma-separated: technical, commercial, billing, administrative, approval, or `all`.
     #[arg(long, default_value = "all")]
     pub rights: String,
@@ -258,12 +267,19 @@ pub enum OrderCmd {
         #[arg(long, value_delimiter = ',')]
         names: Vec<String>,
     },
-    /// List the orders of an account.
+    /// List the orders of an account, newest first, a page at a time; a
+    /// line on standard error says when more follow.
     List {
         #[arg(long)]
         account: i64,
         #[arg(long, default_value = "")]
         status: String,
+        /// Orders on the page (1 to 1000).
+        #[arg(long, default_value_t = 100, value_parser = clap::value_parser!(i64).range(1..=1000))]
+        limit: i64,
+        /// Orders skipped before the page.
+        #[arg(long, default_value_t = 0, value_parser = clap::value_parser!(i64).range(0..))]
+        offset: i64,
     },
     /// Print an order's certificate with its chain (PEM).
     Cert {

@@ -436,3 +436,72 @@ fn worker_threads_sets_the_threads_serve_runs_on() {
         assert!(!dir.path().join("threads.db-wal").exists(), "a WAL left behind by serve");
     }
 }
+
+/// `order list` pages with --limit and --offset and says on standard error
+/// when more orders follow; a closed standard output ends a command quietly;
+/// a password on the command line is warned about, and standard input is
+/// another way to give one.
+#[test]
+fn order_list_pages_and_output_and_passwords_are_handled_with_care() {
+    let dir = tempfile::tempdir().unwrap();
+    let url = format!("sqlite://{}", dir.path().join("pages.db").display());
+    let env = Certgate::with_database(BIN, dir.path(), SECRET, &url);
+    let certgate_tests::binary::CliAccount { account, org } = env.bulk_account(3);
+    for i in 0..3 {
+        let csr_path = dir.path().join(format!("{i}.csr"));
+        std::fs::write(&csr_path, csr(&[&format!("n{i}.example.test")], Key::P256)).unwrap();
+        env.ok(&[
+            "order",
+            "place",
+            "--account",
+            &account,
+            "--org",
+            &org,
+            "--product",
+            "ssl1",
+            "--csr",
+            csr_path.to_str().unwrap(),
+        ]);
+    }
+    let list = |args: &[&str]| {
+        let out = env.cmd(&[&["order", "list", "--account", &account][..], args].concat()).output().unwrap();
+        assert!(out.status.success(), "{}", String::from_utf8_lossy(&out.stderr));
+        (String::from_utf8_lossy(&out.stdout).lines().count(), String::from_utf8_lossy(&out.stderr).into_owned())
+    };
+    let (lines, notice) = list(&["--limit", "2"]);
+    assert_eq!(lines, 2);
+    assert!(notice.contains("more orders follow") && notice.contains("--offset 2"), "{notice}");
+    let (lines, notice) = list(&["--limit", "2", "--offset", "2"]);
+    assert_eq!(lines, 1);
+    assert!(!notice.contains("more orders"), "{notice}");
+    assert_eq!(list(&[]).0, 3);
+    for bad in ["0", "1001"] {
+        env.fails(&["order", "list", "--account", &account, "--limit", bad]);
+    }
+
+    // A reader that goes away at once: no panic, a quiet success.
+    let mut child = env.cmd(&["product", "list"]).stdout(Stdio::piped()).stderr(Stdio::piped()).spawn().unwrap();
+    drop(child.stdout.take());
+    let out = child.wait_with_output().unwrap();
+    let err = String::from_utf8_lossy(&out.stderr);
+    assert!(!err.contains("panicked") && !err.contains("Broken pipe"), "{err}");
+    assert!(out.status.success(), "{:?}: {err}", out.status);
+
+    // Passwords: the command line is warned about, the environment and standard input are not.
+    let create = |login: &str, extra: &[&str]| {
+        let mut cmd = env.cmd(&[&["user", "create", "--account", &account, "--login", login][..], extra].concat());
+        cmd.env_remove("CERTGATE_USER_PASSWORD").stdin(Stdio::piped()).stdout(Stdio::piped()).stderr(Stdio::piped());
+        cmd
+    };
+    let out = create("flag", &["--password", "a long password"]).output().unwrap();
+    assert!(out.status.success());
+    assert!(String::from_utf8_lossy(&out.stderr).contains("shell's history"), "{out:?}");
+    let out = create("environment", &[]).env("CERTGATE_USER_PASSWORD", "a long password").output().unwrap();
+    assert!(out.status.success() && !String::from_utf8_lossy(&out.stderr).contains("warning"), "{out:?}");
+    let mut child = create("stdin", &["--password-stdin"]).spawn().unwrap();
+    child.stdin.take().unwrap().write_all(b"a long password\n").unwrap();
+    let out = child.wait_with_output().unwrap();
+    assert!(out.status.success() && !String::from_utf8_lossy(&out.stderr).contains("warning"), "{out:?}");
+    let out = create("none", &[]).output().unwrap();
+    assert!(!out.status.success() && String::from_utf8_lossy(&out.stderr).contains("--password-stdin"), "{out:?}");
+}

@@ -26,8 +26,8 @@ fn alone() -> std::sync::MutexGuard<'static, ()> {
     ONE_AT_A_TIME.lock().unwrap_or_else(std::sync::PoisonError::into_inner)
 }
 
-/// A `serve` on a fresh SQLite database with an account, an ACME URL and an
-/// API user; `env` adds configuration. Returns the process, its port, the
+/// A `serve` on a fresh SQLite database with a bulk account, an ACME URL
+/// and an API user; `env` adds configuration. Returns the process, its port, the
 /// ACME directory's path and the data directory.
 fn serve_with(env: &[(&str, &str)]) -> (Child, u16, String, tempfile::TempDir) {
     let dir = tempfile::tempdir().unwrap();
@@ -38,18 +38,7 @@ fn serve_with(env: &[(&str, &str)]) -> (Child, u16, String, tempfile::TempDir) {
     for (k, v) in env {
         g = g.env(k, v);
     }
-    g.ok(&["migrate"]);
-    let account = g.ok(&["account", "create", "--name", "Hoster", "--formula", "bulk"]).trim().to_string();
-    let org = g.ok(&["org", "create", "--account", &account, "--name", "Example Org"]).trim().to_string();
-    let prices = dir.path().join("prices.csv");
-    std::fs::write(&prices, certgate_tests::TEST_PRICES).unwrap();
-    g.ok(&["product", "import", "--file", prices.to_str().unwrap()]);
-    let user = g
-        .cmd(&["user", "create", "--account", &account, "--login", "hoster", "--rights", "all"])
-        .env("CERTGATE_USER_PASSWORD", "a long password")
-        .output()
-        .unwrap();
-    assert!(user.status.success(), "{}", String::from_utf8_lossy(&user.stderr));
+    let certgate_tests::binary::CliAccount { account, org } = g.bulk_account(0);
     let created = g.ok(&["acme-url", "create", "--account", &account, "--product", "ssl1", "--org", &org]);
     let directory = common::field(&created, "directory:").expect("directory URL");
     let path = directory[directory.find("/acme/").unwrap()..].to_string();

@@ -82,6 +82,53 @@ impl Certgate {
     }
 }
 
+/// A bulk account an operator set up with the CLI, as the gateway's tests
+/// and the bench need one.
+pub struct CliAccount {
+    /// The account's id.
+    pub account: String,
+    /// Its organisation's id.
+    pub org: String,
+}
+
+impl Certgate {
+    /// Migrates, then sets up with the operator CLI a bulk account with
+    /// `tokens` tokens of `ssl1` ([`crate::TEST_PRICES`]), an organisation
+    /// with an OV pre-validation at `Brand` and the pre-validated domain
+    /// `*.example.test`, and the API user `hoster` (every right).
+    pub fn bulk_account(&self, tokens: u32) -> CliAccount {
+        self.ok(&["migrate"]);
+        let account = self.ok(&["account", "create", "--name", "Hoster", "--formula", "bulk"]).trim().to_string();
+        let org = self.ok(&["org", "create", "--account", &account, "--name", "Example Org"]).trim().to_string();
+        let prices = self.dir.join("prices.csv");
+        std::fs::write(&prices, crate::TEST_PRICES).expect("write the price list");
+        self.ok(&["product", "import", "--file", &prices.display().to_string()]);
+        if tokens > 0 {
+            self.ok(&["credit-tokens", "--account", &account, "--item", "ssl1", "--count", &tokens.to_string()]);
+        }
+        self.ok(&[
+            "prevalidation",
+            "add",
+            "--account",
+            &account,
+            "--org",
+            &org,
+            "--brand",
+            "Brand",
+            "--validation",
+            "OV",
+        ]);
+        self.ok(&["prevalidation", "domain", "--account", &account, "--org", &org, "--domain", "*.example.test"]);
+        let user = self
+            .cmd(&["user", "create", "--account", &account, "--login", "hoster", "--rights", "all"])
+            .env("CERTGATE_USER_PASSWORD", "a long password")
+            .output()
+            .expect("run certgate");
+        assert!(user.status.success(), "user create: {}", String::from_utf8_lossy(&user.stderr));
+        CliAccount { account, org }
+    }
+}
+
 /// The value after `name` on the line of `output` that starts with it (the
 /// CLI prints credentials as `  name: value`).
 pub fn field(output: &str, name: &str) -> Option<String> {
