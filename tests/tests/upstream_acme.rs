@@ -175,6 +175,36 @@ async fn a_frozen_upstream_holds_the_order_until_it_answers_within_the_deadline(
     tdb.cleanup().await;
 }
 
+/// With pebble frozen (SIGSTOP) while the worker buys, a cancel is refused
+/// (the CA may still issue) and nothing is refunded; once pebble thaws the
+/// certificate is delivered, charged once. A cancel before any worker ran
+/// refunds.
+#[tokio::test]
+async fn a_cancel_while_the_upstream_is_buying_is_refused_and_charges_once() {
+    let Some(pebble) = Pebble::start(PebbleOptions::default()) else { return };
+    let tdb = TestDb::sqlite().await;
+    let acme = AcmeSettings { step_retries: 1, attempt_secs: 4, ..pebble.upstream_settings() };
+    let f = Fixture::with_pebble(&tdb, acme, 2).await;
+    let early = place(&f, &["early.example.test"]).await;
+    assert_eq!(f.orders.cancel(&f.op, &early).await.unwrap().status, "cancelled_refunded");
+    assert_eq!(tokens(&f).await, 2, "refunded before any purchase");
+    pebble.freeze();
+    let r = place(&f, &["www.example.test"]).await;
+    let o = settle(&f, &r, Duration::from_secs(6)).await;
+    assert!(o.status == "processing" && o.purchase_started_at.is_some(), "{o:?}");
+    let refused = f.orders.cancel(&f.op, &r).await.unwrap_err();
+    assert!(matches!(refused, orders::OrderError::PurchaseStarted(_)), "{refused:?}");
+    assert_eq!(tokens(&f).await, 1, "nothing refunded");
+    pebble.thaw();
+    let o = settle(&f, &r, Duration::from_secs(60)).await;
+    assert_eq!(o.status, "delivered", "{:?}", o.failure);
+    let cert = &f.orders.certificates(&f.op, &r).await.unwrap()[0];
+    openssl_verify(&pebble.issuer_root(), &cert.chain_pem, &cert.leaf_pem).expect("chain verifies at pebble's root");
+    assert_eq!((tokens(&f).await, refunds(&f).await), (1, 1), "charged once; the early order's refund alone");
+    certgate_tests::assert_ledger_matches_orders(f.orders.db()).await;
+    tdb.cleanup().await;
+}
+
 #[tokio::test]
 async fn a_frozen_upstream_past_the_deadline_fails_the_order_and_refunds_once() {
     let Some(pebble) = Pebble::start(PebbleOptions::default()) else { return };
