@@ -17,21 +17,6 @@ use crate::problem::Problem;
 
 /// Seconds clients should wait before asking again.
 const RETRY_AFTER: u64 = 6 * 3600;
-const DAY: i64 = 86_400;
-
-/// The suggested window (start, end) of a certificate at time `now`. A
-/// revoked certificate, or one superseded by a reissue, should be replaced
-/// at once: its window is already past. Otherwise the window opens when the
-/// reseller's automatic renewal would (seed 5.7: 65 days before expiry, or
-/// at two thirds of a shorter lifetime) and closes halfway to expiry.
-pub(crate) fn window(cert: &Certificate, now: i64) -> (i64, i64) {
-    if cert.revoked_at.is_some() || cert.revoke_after.is_some() {
-        return (now - 2 * DAY, now - DAY);
-    }
-    let lifetime = cert.not_after - cert.not_before;
-    let start = cert.not_after - (65 * DAY).min(lifetime / 3);
-    (start, start + (cert.not_after - start) / 2)
-}
 
 fn der_of(pem: &str) -> Option<Vec<u8>> {
     x509_parser::pem::parse_x509_pem(pem.as_bytes()).ok().map(|(_, p)| p.contents)
@@ -82,7 +67,7 @@ pub(crate) async fn renewal_info(
         .handle(&req.head, async |ctx| {
             let caller = ctx.caller(0, &ctx.ip);
             let cert = acme.certificate_by_id(&caller, &cert_id).await?;
-            let (start, end) = window(&cert, acme.orders.now());
+            let (start, end) = orders::renewal::suggested_window(&cert, acme.orders.now());
             let body = json!({ "suggestedWindow": { "start": rfc3339(start), "end": rfc3339(end) } });
             let mut reply = Reply::json(StatusCode::OK, &body);
             reply.retry_after = Some(RETRY_AFTER);

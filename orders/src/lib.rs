@@ -20,6 +20,7 @@ mod payment;
 mod place;
 mod prevalidations;
 mod readiness;
+pub mod renewal;
 mod rights;
 pub mod statements;
 mod stats;

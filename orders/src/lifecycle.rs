@@ -4,9 +4,9 @@
 use storage::orders::OrderFilter;
 use storage::{accounts, audit, certificates, commit, jobs, orders};
 
-use crate::payment;
 use crate::place::{Spec, check_request};
 use crate::{Caller, Certificate, Order, OrderError, Orders, Placed, Result, Right, Status};
+use crate::{payment, renewal};
 
 /// A reissue request (seed 5.3): a new CSR, and optionally new names.
 #[derive(Clone, Debug, Default)]
@@ -16,8 +16,6 @@ pub struct Reissue {
     /// The names to certify, common name first. Empty: the CSR's names.
     pub names: Vec<String>,
 }
-
-const DAY: i64 = 86_400;
 
 fn wrong_state(o: &Order, expected: &str) -> OrderError {
     OrderError::WrongState { reference: reference_of(o), status: o.status.clone(), expected: expected.to_string() }
@@ -292,7 +290,7 @@ impl Orders {
             .iter()
             .rev()
             .find(|c| c.revoked_at.is_none())
-            .filter(|c| now >= c.not_after - 90 * DAY && now <= c.not_after + 30 * DAY)
+            .filter(|c| renewal::may_renew(c.not_after, now))
             .map(|_| o.id))
     }
 
@@ -313,7 +311,7 @@ impl Orders {
             return Err(wrong_state(&o, "delivered, with a valid certificate"));
         };
         let now = self.now();
-        if now < last.not_after - 90 * DAY || now > last.not_after + 30 * DAY {
+        if !renewal::may_renew(last.not_after, now) {
             return Err(OrderError::OutsideRenewalWindow(reference.to_string()));
         }
         let ctx = self.order_context(caller.account_id, o.organisation_id, &o.product_code).await?;
