@@ -286,10 +286,11 @@ fn lego_answers_tls_alpn01_for_a_name_not_pre_validated() {
 fn certbot5_renews_when_ari_says_so() {
     let certbot = match std::env::var("CERTGATE_TEST_CERTBOT5") {
         Ok(path) if Path::new(&path).exists() => path,
-        _ if std::env::var("CI").as_deref() == Ok("true") => {
-            panic!("CI=true requires CERTGATE_TEST_CERTBOT5 (certbot 5 from PyPI, installed by .ci/run)")
+        _ => {
+            return certgate_tests::skipping(
+                "CERTGATE_TEST_CERTBOT5 does not name a certbot 5 binary (.ci/run installs one from PyPI)",
+            );
         }
-        _ => return eprintln!("SKIPPING: CERTGATE_TEST_CERTBOT5 does not name a certbot 5 binary"),
     };
     let demo = start_demo(&[]);
     let start_tokens = demo.tokens();

@@ -415,12 +415,18 @@ pub fn have_tool(tool: &str) -> bool {
         .output()
         .is_ok_and(|o| o.status.success());
     if !found {
-        if std::env::var("CI").as_deref() == Ok("true") {
-            panic!("{tool} is not installed, and CI=true requires it (.ci/run installs it)");
-        }
-        eprintln!("SKIPPING: {tool} is not installed");
+        skipping(&format!("{tool} is not installed (.ci/run installs it)"));
     }
     found
+}
+
+/// Says why a test skips the rest of its work; under `CI=true`, where every
+/// peer the tests need is present, it fails the test instead.
+pub fn skipping(why: &str) {
+    if std::env::var("CI").as_deref() == Ok("true") {
+        panic!("CI=true requires this, but {why}");
+    }
+    eprintln!("SKIPPING: {why}");
 }
 
 /// A loopback port that nothing listens on now and that this process has

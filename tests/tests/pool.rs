@@ -118,7 +118,7 @@ async fn postgres_is_reachable_over_its_unix_socket() {
     let Some(dir) =
         dirs.split(',').map(str::trim).find(|d| std::path::Path::new(d).join(format!(".s.PGSQL.{port}")).exists())
     else {
-        eprintln!("skipping: PostgreSQL's socket ({dirs}) is not on this machine");
+        certgate_tests::skipping(&format!("PostgreSQL's socket ({dirs}) is not on this machine"));
         return tdb.cleanup().await;
     };
     // The test's own URL, user and password kept, through the socket instead.
@@ -127,7 +127,7 @@ async fn postgres_is_reachable_over_its_unix_socket() {
     let mut c = match db.acquire().await {
         Ok(c) => c,
         Err(e) => {
-            eprintln!("skipping: PostgreSQL refused the socket connection: {e}");
+            certgate_tests::skipping(&format!("PostgreSQL refused the socket connection: {e}"));
             return tdb.cleanup().await;
         }
     };

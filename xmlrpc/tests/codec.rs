@@ -191,8 +191,7 @@ fn pythons_xmlrpc_client_agrees_with_us() {
 fn certgate_tests_have_python() -> bool {
     let ok = std::process::Command::new("python3").arg("--version").output().is_ok_and(|o| o.status.success());
     if !ok {
-        assert!(std::env::var("CI").as_deref() != Ok("true"), "CI=true requires python3");
-        eprintln!("SKIPPING: python3 is not installed");
+        certgate_tests::skipping("python3 is not installed");
     }
     ok
 }
