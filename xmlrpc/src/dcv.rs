@@ -8,12 +8,8 @@ use orders::{Caller, Dcv};
 
 use crate::Value;
 use crate::fault::{Fault, code};
-use crate::methods::order_ref;
 use crate::server::XmlRpc;
-
-fn s(v: impl Into<String>) -> Value {
-    Value::String(v.into())
-}
+use crate::values::{order_ref, s};
 
 /// The file path of the HTTP method for an order.
 fn http_path(reference: &str) -> String {

@@ -12,6 +12,7 @@ pub mod fault;
 mod methods;
 mod modern;
 mod server;
+mod values;
 
 pub use server::{CalledMethod, XmlRpc};
 pub use xmlrpc_codec::{

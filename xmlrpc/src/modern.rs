@@ -7,13 +7,9 @@ use serde::Deserialize;
 use serde::de::DeserializeOwned;
 
 use crate::fault::{Fault, code};
-use crate::methods::{order_value, unix_time};
 use crate::server::{Peer, XmlRpc};
+use crate::values::{order_value, s, unix_time};
 use crate::{DateParam, MethodCall, Value, from_value};
-
-fn s(v: impl Into<String>) -> Value {
-    Value::String(v.into())
-}
 
 /// The second parameter, the method's arguments (an empty struct when absent).
 fn args<T: DeserializeOwned>(call: &MethodCall) -> Result<T, Fault> {
