@@ -9,8 +9,9 @@ use storage::acme_accounts::{self, AcmeAccountRow};
 use storage::{acme_orders, audit, commit};
 
 use crate::Acme;
-use crate::context::{AcmeRequest, Ctx, KeyMode, Reply};
 use crate::problem::Problem;
+use crate::reply::Reply;
+use crate::request::{AcmeRequest, Ctx, KeyMode};
 
 fn account_json(ctx: &Ctx, a: &AcmeAccountRow) -> Value {
     let contact: Vec<&str> = a.contact.lines().filter(|l| !l.is_empty()).collect();
@@ -18,7 +19,7 @@ fn account_json(ctx: &Ctx, a: &AcmeAccountRow) -> Value {
         "status": a.status,
         "contact": contact,
         "orders": ctx.url(&format!("acct/{}/orders", a.id)),
-        "createdAt": crate::context::rfc3339(a.created_at),
+        "createdAt": crate::reply::rfc3339(a.created_at),
     })
 }
 

@@ -12,8 +12,9 @@ use x509_parser::extensions::ParsedExtension;
 use x509_parser::prelude::{FromDer, X509Certificate};
 
 use crate::Acme;
-use crate::context::{AcmeRequest, Reply, rfc3339};
 use crate::problem::Problem;
+use crate::reply::{Reply, rfc3339};
+use crate::request::AcmeRequest;
 
 /// Seconds clients should wait before asking again.
 const RETRY_AFTER: u64 = 6 * 3600;

@@ -10,8 +10,9 @@ use storage::acme_orders::{self, AcmeAuthzRow};
 use storage::acme_requests::Names;
 
 use crate::Acme;
-use crate::context::{AcmeRequest, Ctx, KeyMode, Reply, no_such_authz, rfc3339};
 use crate::problem::Problem;
+use crate::reply::{Reply, rfc3339};
+use crate::request::{AcmeRequest, Ctx, KeyMode, no_such_authz};
 
 /// The challenge types an authorization offers.
 const CHALLENGES: [&str; 3] = ["http-01", "dns-01", "tls-alpn-01"];

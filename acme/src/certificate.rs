@@ -11,8 +11,9 @@ use storage::acme_orders;
 use x509_parser::prelude::{FromDer, X509Certificate};
 
 use crate::Acme;
-use crate::context::{AcmeRequest, KeyMode, Reply};
 use crate::problem::Problem;
+use crate::reply::Reply;
+use crate::request::{AcmeRequest, KeyMode};
 
 /// `POST cert/<id>` (POST-as-GET): the leaf and its chain, PEM.
 pub(crate) async fn download(

@@ -7,8 +7,9 @@ use serde_json::json;
 use storage::acme_requests::Names;
 
 use crate::Acme;
-use crate::context::{AcmeRequest, Ctx, Head, KeyMode, Reply, Signed};
 use crate::problem::Problem;
+use crate::reply::Reply;
+use crate::request::{AcmeRequest, Ctx, Head, KeyMode, Signed};
 
 impl Acme {
     /// Resolves the directory of a request, runs `f`, and answers with the

@@ -6,9 +6,9 @@ use serde::Deserialize;
 use serde_json::Value;
 
 use crate::Acme;
-use crate::context::Ctx;
 use crate::jws::Jws;
 use crate::problem::Problem;
+use crate::request::Ctx;
 
 #[derive(Deserialize)]
 struct EabHeader {

@@ -11,7 +11,6 @@ mod ari;
 mod authz;
 mod bindings;
 mod certificate;
-mod context;
 mod directory;
 mod eab;
 pub mod jws;
@@ -20,6 +19,9 @@ mod nonce_window;
 mod order;
 pub mod problem;
 mod rate_limit;
+mod reply;
+mod request;
+mod settings;
 
 use std::sync::Arc;
 use std::sync::atomic::AtomicU64;
@@ -28,9 +30,9 @@ use axum::Router;
 use axum::routing::{get, post};
 use orders::Orders;
 
-pub use context::Settings;
 pub use proxy::{Https, IpBlock};
 pub use rate_limit::RateLimits;
+pub use settings::Settings;
 pub use validation::VaSettings;
 
 /// The ACME front's shared state: the order core and the settings.

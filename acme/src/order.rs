@@ -14,8 +14,9 @@ use storage::acme_orders::{self, AcmeAuthzRow, AcmeOrderRow, NewAuthz};
 use storage::acme_requests::Names;
 
 use crate::Acme;
-use crate::context::{AcmeRequest, Ctx, KeyMode, Reply, no_such_order, rfc3339};
 use crate::problem::Problem;
+use crate::reply::{Reply, rfc3339};
+use crate::request::{AcmeRequest, Ctx, KeyMode, no_such_order};
 
 /// Seconds a client should wait before polling a processing order again.
 const RETRY_AFTER: u64 = 1;

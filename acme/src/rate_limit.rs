@@ -6,8 +6,8 @@ use axum::http::StatusCode;
 use storage::acme_orders;
 
 use crate::Acme;
-use crate::context::Ctx;
 use crate::problem::Problem;
+use crate::request::Ctx;
 
 const HOUR: i64 = 3600;
 

@@ -1,79 +1,25 @@
-//! What every ACME request goes through: finding its directory, the base
-//! URL the client used, the JWS checks (content type, size, nonce, `url`,
-//! key, signature), and the response headers every answer carries
-//! (`Replay-Nonce`, `Link: index`, problem documents for errors).
+//! What every ACME request goes through before its handler acts: finding
+//! its directory and the base URL the client used, and the JWS checks
+//! (content type, size, nonce, `url`, key, signature), with the account and
+//! the resource the request names read alongside.
 
+use std::net::SocketAddr;
 use std::sync::atomic::Ordering;
 
 use axum::body::Body;
-use axum::http::{HeaderMap, HeaderValue, StatusCode, header};
-use axum::response::{IntoResponse, Response};
+use axum::http::{HeaderMap, StatusCode, header};
 use orders::{AcmeBinding, Caller, Right, Rights, Source};
-use serde_json::Value;
 use storage::acme_accounts::AcmeAccountRow;
 use storage::acme_nonces;
 use storage::acme_orders::{AcmeAuthzRow, AcmeOrderRow};
 use storage::acme_requests::{self, Names, Owned};
-
-use std::net::SocketAddr;
 
 use crate::Acme;
 use crate::jws::{Jwk, Jws};
 use crate::nonce::Refused;
 use crate::problem::Problem;
 use proxy::{Https, client_view};
-
-/// Settings of the ACME front (`[acme]`; `public_url` and `trusted_proxies`
-/// come from the top level of the configuration).
-#[derive(Clone, Debug, serde::Deserialize)]
-#[serde(default, deny_unknown_fields)]
-pub struct Settings {
-    /// The base URL clients reach certgate at (`https://certs.example.com`);
-    /// without it, `http://` and the request's `Host`.
-    #[serde(skip)]
-    pub public_url: Option<String>,
-    /// The terms of service URL shown in every directory's `meta`.
-    pub terms_of_service: Option<String>,
-    /// The website shown in every directory's `meta`.
-    pub website: Option<String>,
-    /// The CAA identities shown in every directory's `meta`.
-    pub caa_identities: Vec<String>,
-    /// Seconds a nonce stays valid.
-    pub nonce_ttl_secs: i64,
-    /// Seconds an unfinalized order stays valid.
-    pub order_ttl_secs: i64,
-    /// The largest request body accepted, in bytes.
-    pub max_body_bytes: usize,
-    /// Where the validation authority connects for challenges.
-    pub va: crate::VaSettings,
-    /// Proxies whose `Forwarded` / `X-Forwarded-*` headers are believed.
-    #[serde(skip)]
-    pub trusted_proxies: Vec<crate::IpBlock>,
-    /// Hourly limits per account and per ACME URL.
-    pub rate_limits: crate::RateLimits,
-    /// Refuse every n-th valid nonce with `badNonce`, to prove that clients
-    /// retry (like pebble's `PEBBLE_WFE_NONCEREJECT`, but deterministic, so a
-    /// client's retry is never refused too); 0 in production.
-    pub reject_every_nth_nonce: u64,
-}
-
-impl Default for Settings {
-    fn default() -> Settings {
-        Settings {
-            public_url: None,
-            terms_of_service: None,
-            website: None,
-            caa_identities: Vec::new(),
-            nonce_ttl_secs: 3600,
-            order_ttl_secs: 7 * 86_400,
-            max_body_bytes: 64 * 1024,
-            va: crate::VaSettings::default(),
-            trusted_proxies: Vec::new(),
-            rate_limits: crate::RateLimits::default(),
-            reject_every_nth_nonce: 0,
-        }
-    }
-}
+use serde_json::Value;
 
 /// One request's directory and the URLs of its resources.
 pub(crate) struct Ctx {
@@ -178,36 +124,6 @@ impl Signed {
             Owned::Order(None) => Err(no_such_order()),
             _ => Err(Problem::internal("the request's order was not read")),
         }
-    }
-}
-
-/// A successful ACME answer, before the common headers are added.
-pub(crate) struct Reply {
-    pub status: StatusCode,
-    pub body: Body,
-    pub content_type: &'static str,
-    pub location: Option<String>,
-    pub retry_after: Option<u64>,
-    pub links: Vec<String>,
-}
-
-impl Reply {
-    /// A JSON answer.
-    pub fn json(status: StatusCode, v: &Value) -> Reply {
-        Reply {
-            status,
-            body: Body::from(v.to_string()),
-            content_type: "application/json",
-            location: None,
-            retry_after: None,
-            links: Vec::new(),
-        }
-    }
-
-    /// Adds a `Location` header.
-    pub fn location(mut self, url: String) -> Reply {
-        self.location = Some(url);
-        self
     }
 }
 
@@ -386,47 +302,6 @@ impl Acme {
         }
         Ok(())
     }
-
-    /// Turns an outcome into the HTTP response, with a fresh nonce and the
-    /// directory link on success and on error alike.
-    pub(crate) async fn respond(&self, dir_url: Option<String>, outcome: Result<Reply, Problem>) -> Response {
-        let mut reply = match outcome {
-            Ok(r) => r,
-            Err(p) => {
-                let mut r = Reply::json(p.status, &p.body());
-                r.content_type = "application/problem+json";
-                r.retry_after = p.retry_after;
-                r
-            }
-        };
-        if let Some(d) = dir_url {
-            reply.links.push(format!("<{d}>;rel=\"index\""));
-        }
-        let mut resp = (reply.status, reply.body).into_response();
-        let h = resp.headers_mut();
-        h.insert(header::CONTENT_TYPE, HeaderValue::from_static(reply.content_type));
-        h.insert(header::CACHE_CONTROL, HeaderValue::from_static("no-store"));
-        match self.nonce() {
-            Ok(n) => {
-                if let Ok(v) = HeaderValue::from_str(&n) {
-                    h.insert("replay-nonce", v);
-                }
-            }
-            Err(p) => tracing::warn!(detail = %p.detail, "could not issue a nonce"),
-        }
-        if let Some(loc) = reply.location.and_then(|l| HeaderValue::from_str(&l).ok()) {
-            h.insert(header::LOCATION, loc);
-        }
-        if let Some(secs) = reply.retry_after {
-            h.insert(header::RETRY_AFTER, HeaderValue::from(secs));
-        }
-        for link in reply.links {
-            if let Ok(v) = HeaderValue::from_str(&link) {
-                h.append(header::LINK, v);
-            }
-        }
-        resp
-    }
 }
 
 /// The answer to a request naming an authorization that does not exist or
@@ -450,9 +325,4 @@ fn nonce_used() -> Problem {
 
 fn url_revoked() -> Problem {
     Problem::unauthorized("this ACME URL has been revoked; its accounts no longer work")
-}
-
-/// Formats UTC Unix seconds as RFC 3339, as ACME objects carry times.
-pub(crate) fn rfc3339(ts: i64) -> String {
-    orders::iso(ts)
 }
