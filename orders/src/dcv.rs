@@ -7,7 +7,7 @@ use base64::Engine as _;
 use base64::engine::general_purpose::URL_SAFE_NO_PAD;
 use storage::orders;
 
-use crate::lifecycle::order_names;
+use crate::names::order_names;
 use crate::{Caller, OrderError, Orders, Result, Right, Status};
 
 /// What the customer must publish for an order waiting for DCV.

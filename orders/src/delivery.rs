@@ -7,7 +7,7 @@ use storage::{certificates, jobs, orders};
 use upstream::{IssueRequest, Issued, UpstreamError};
 
 use crate::csr::Csr;
-use crate::lifecycle::order_names;
+use crate::names::order_names;
 use crate::{Order, OrderError, Orders, Result};
 
 /// The revocation reason given to certificates superseded by a reissue.
@@ -76,7 +76,7 @@ impl Orders {
             None => {
                 let now_is =
                     orders::get(tx, order.id).await?.ok_or_else(|| OrderError::UnknownOrder(order.id.to_string()))?;
-                if !crate::lifecycle::serves_certificates(&now_is.status) {
+                if !crate::status::serves_certificates(&now_is.status) {
                     // Nobody paid for it: revoked upstream, never served.
                     certificates::mark_revoked(tx, cert_id, CESSATION_OF_OPERATION, now).await?;
                     jobs::enqueue(tx, "revoke", order.id, Some(cert_id), now).await?;

@@ -4,7 +4,9 @@
 use storage::orders::OrderFilter;
 use storage::{accounts, audit, certificates, commit, jobs, orders};
 
+use crate::names::order_names;
 use crate::place::{Spec, check_request};
+use crate::status::serves_certificates;
 use crate::{Caller, Certificate, Order, OrderError, Orders, Placed, Result, Right, Status};
 use crate::{payment, renewal};
 
@@ -23,11 +25,6 @@ fn wrong_state(o: &Order, expected: &str) -> OrderError {
 
 fn reference_of(o: &Order) -> String {
     o.reference.clone().unwrap_or_else(|| o.id.to_string())
-}
-
-/// Every name of an order, common name first.
-pub(crate) fn order_names(o: &Order) -> Vec<String> {
-    std::iter::once(o.cn.clone()).chain(o.sans.lines().filter(|l| !l.is_empty()).map(str::to_string)).collect()
 }
 
 impl Orders {
@@ -341,15 +338,6 @@ impl Orders {
             Err(OrderError::WrongState { reference: reference_of(o), status: current, expected: from.as_str().into() })
         }
     }
-}
-
-/// True for an order status whose certificates may be served: not one of an
-/// order cancelled, rejected or failed before it was delivered.
-pub(crate) fn serves_certificates(status: &str) -> bool {
-    !matches!(
-        Status::parse(status),
-        Some(Status::Cancelled | Status::CancelledRefunded | Status::Discarded | Status::Failed)
-    )
 }
 
 /// Refuses an RFC 5280 reason code that a certificate cannot be revoked

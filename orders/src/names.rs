@@ -1,6 +1,11 @@
 //! Domain names: syntax checks, and whether a pre-validated domain covers a name.
 
-use crate::{OrderError, Result};
+use crate::{Order, OrderError, Result};
+
+/// Every name of an order, common name first.
+pub(crate) fn order_names(o: &Order) -> Vec<String> {
+    std::iter::once(o.cn.clone()).chain(o.sans.lines().filter(|l| !l.is_empty()).map(str::to_string)).collect()
+}
 
 /// Lower-cases a DNS name and checks its syntax; a leading `*.` is a wildcard.
 pub fn normalize(name: &str) -> Result<String> {

@@ -58,6 +58,15 @@ impl Status {
     }
 }
 
+/// True for an order status whose certificates may be served: not one of an
+/// order cancelled, rejected or failed before it was delivered.
+pub(crate) fn serves_certificates(status: &str) -> bool {
+    !matches!(
+        Status::parse(status),
+        Some(Status::Cancelled | Status::CancelledRefunded | Status::Discarded | Status::Failed)
+    )
+}
+
 /// How an account pays (seed 2.4).
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
 pub enum Formula {
