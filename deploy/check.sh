@@ -1,7 +1,7 @@
 #!/usr/bin/env bash
 # Checks deploy/ as far as this machine can without a container engine or a
 # cluster: every YAML file parses, the Grafana dashboard parses and uses only
-# metrics the README's contract names, the compose and Kubernetes
+# metrics the contract in docs/operations.md names, the compose and Kubernetes
 # configurations load in certgate, the manifests keep their safety settings,
 # the systemd unit passes systemd-analyze, and the Dockerfile keeps its shape
 # (multi-stage, non-root, health check). Tools that are absent are skipped
@@ -46,12 +46,12 @@ print(f"{len(files)} files")
 EOF
 pass "YAML parses"
 
-# 2. The dashboard parses, and every metric it queries is in the README's
-# contract, so the metrics implementation and the dashboard cannot drift apart
+# 2. The dashboard parses, and every metric it queries is in the metrics
+# contract of docs/operations.md, so the metrics implementation and the dashboard cannot drift apart
 # silently.
 "$py" - <<'EOF' || fail "Grafana dashboard"
 import json, pathlib, re, sys
-readme = pathlib.Path("README.md").read_text()
+readme = pathlib.Path("docs/operations.md").read_text()
 for f in sorted(pathlib.Path("deploy/grafana").glob("*.json")):
     d = json.loads(f.read_text())
     exprs = [t["expr"] for p in d["panels"] for t in p.get("targets", [])]
@@ -60,7 +60,7 @@ for f in sorted(pathlib.Path("deploy/grafana").glob("*.json")):
     used = {re.sub(r"_(bucket|count|sum)$", "", m) for e in exprs for m in re.findall(r"\bcertgate_[a-z_]+", e)}
     missing = sorted(m for m in used if f"`{m}`" not in readme)
     if missing:
-        sys.exit(f"{f}: metrics not in the README's contract: {missing}")
+        sys.exit(f"{f}: metrics not in the contract of docs/operations.md: {missing}")
 EOF
 pass "Grafana dashboard parses and uses only contract metrics"
 

@@ -27,7 +27,7 @@ fn ident(login: &str, password: &str) -> Value {
     st(vec![("identification", st(vec![("utilisateur", s(login)), ("motDePasse", s(password))]))])
 }
 
-/// One `achat` request for `name` (the legacy shape, as README shows it).
+/// One `achat` request for `name` (the legacy shape, as docs/xmlrpc.md shows it).
 fn achat_request(csr: &str, name: &str, client_ref: &str) -> Value {
     st(vec![
         ("produit", st(vec![("code", s("ssl1"))])),

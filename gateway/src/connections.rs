@@ -1,7 +1,7 @@
 //! How the gateway holds its clients' connections: a cap on how many are open
 //! at once, and deadlines for a request's head, its body and an idle
 //! connection, so that slow or silent clients cannot hold the process's file
-//! descriptors or tasks (README, "Security").
+//! descriptors or tasks (docs/security.md).
 
 use std::future::Future;
 use std::net::SocketAddr;

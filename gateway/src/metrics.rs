@@ -2,7 +2,7 @@
 //! `histogram!` calls land in, the per-request counter and latency
 //! histogram, and the `/metrics` endpoint, which also reads the
 //! database-wide gauges (orders by status, the job queue) when scraped.
-//! The metric names are the contract of README's "Deploy" section.
+//! The metric names are the contract of docs/operations.md ("Metrics").
 
 use std::time::Instant;
 

@@ -125,9 +125,10 @@ impl Orders {
 
     /// Imports a price list in CSV (comma, semicolon or tab separated) with
     /// the columns of seed 8.1.1 plus `Code` and the catalogue columns (see
-    /// the README). Without `account_id`, it defines products and the retail
-    /// prices; with one, it sets that account's negotiated prices of existing
-    /// products. One bad line refuses the whole file.
+    /// docs/operations.md, "Price list CSV"). Without `account_id`, it
+    /// defines products and the retail prices; with one, it sets that
+    /// account's negotiated prices of existing products. One bad line
+    /// refuses the whole file.
     pub async fn import_prices(
         &self,
         caller: &Caller,

@@ -150,8 +150,8 @@ impl Orders {
         self.order(caller, reference).await
     }
 
-    /// Cancels an order before its certificate is bought (seed 6.6.4; README,
-    /// "Money"). What was charged is refunded, but only while no worker has
+    /// Cancels an order before its certificate is bought (seed 6.6.4;
+    /// docs/billing.md, "Money"). What was charged is refunded, but only while no worker has
     /// started buying the certificate upstream: after that the cancel is
     /// refused, since the CA may still deliver a certificate the customer
     /// would keep. Cancelling a reissue, which was never paid, stops it and

@@ -2,7 +2,7 @@
 //! run at once, each in a working area (about 19 MiB) that is allocated once
 //! and reused. A burst of logins therefore costs neither unbounded memory nor
 //! threads, and a call that cannot get a turn within the configured wait is
-//! refused at once (README, "Security").
+//! refused at once (docs/security.md).
 
 use std::sync::{Mutex, PoisonError};
 use std::time::Duration;

@@ -1,5 +1,5 @@
 //! Users of an account: creation with an Argon2 hash, and login with the
-//! guards of README's "Security": failures counted per login name, known or
+//! guards of docs/security.md: failures counted per login name, known or
 //! not, locking it after too many in a row (seed 3, 7.1), with each check
 //! reserved before the password is verified so that parallel attempts
 //! cannot check more; failures counted per client address, past a limit

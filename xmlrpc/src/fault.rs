@@ -1,6 +1,6 @@
 //! Faults: the interoperability codes for protocol errors, and certgate's
 //! own stable business codes, mapped from the order core's refusals in this
-//! one place. The README lists them.
+//! one place. docs/xmlrpc.md lists them.
 
 use orders::OrderError;
 
@@ -15,7 +15,7 @@ pub struct Fault {
     pub message: String,
 }
 
-/// The business fault codes, stable and documented in the README.
+/// The business fault codes, stable and documented in docs/xmlrpc.md.
 pub mod code {
     /// Unknown user or wrong password.
     pub const AUTHENTICATION: i32 = 1;
