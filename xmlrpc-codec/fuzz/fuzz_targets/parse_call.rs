@@ -14,8 +14,12 @@ fuzz_target!(|data: &[u8]| {
     // The encoder writes every value typed (`<value>x</value>` becomes
     // `<value><string>x</string></value>`), one level and one element more
     // per leaf, so the bounds of the second reading are widened by that.
-    let wider =
-        Limits { max_bytes: usize::MAX, max_depth: limits.max_depth + 1, max_elements: 2 * limits.max_elements };
+    let wider = Limits {
+        max_bytes: usize::MAX,
+        max_depth: limits.max_depth + 1,
+        max_elements: 2 * limits.max_elements,
+        ..limits
+    };
     let body = call(&decoded.method, &decoded.params);
     let again = match parse_call(body.as_bytes(), &wider) {
         Ok(c) => c,
