@@ -109,9 +109,11 @@ impl Orders {
         }
         let needs_dcv = !self.names_needing_dcv(o.organisation_id, &order_names(&o)).await?.is_empty();
         let next = if needs_dcv { Status::WaitingDcv } else { Status::Processing };
+        // Read before the transaction: inside it, a second connection taken
+        // while racing approvals hold the pool's others waits for ever.
+        let product = self.product(&o.product_code).await?;
         let mut tx = self.db().begin().await?;
         let account = accounts::get(&mut tx, o.account_id).await?.ok_or(OrderError::UnknownAccount(o.account_id))?;
-        let product = self.product(&o.product_code).await?;
         let names = order_names(&o);
         let wildcard = names[1..].iter().filter(|n| n.starts_with("*.")).count() as i64;
         let plain = names.len() as i64 - 1 - wildcard;
