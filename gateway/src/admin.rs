@@ -8,7 +8,7 @@ use crate::cli::{AccountCmd, AcmeUrlCmd, Command, OrderCmd, OrgCmd, Prevalidatio
 
 /// Prints one line of a command's output. A closed standard output (`| head`)
 /// ends the command quietly, as it ends other Unix tools, instead of the
-/// panic `println!` gives on a broken pipe.
+/// panic `println!` gives on a broken pipe (see [`write_out`]).
 macro_rules! say {
     ($($arg:tt)*) => {
         $crate::admin::say(format_args!($($arg)*))
@@ -17,10 +17,19 @@ macro_rules! say {
 
 /// Writes `line` and a newline to standard output; see [`say!`].
 pub fn say(line: std::fmt::Arguments<'_>) {
+    write_out(format_args!("{line}\n"));
+}
+
+/// Writes `text` to standard output as it is. On a broken pipe the command
+/// ends at once, silently, with the status a shell gives a process killed by
+/// SIGPIPE (141): not 0, since what was not read may have been shown only
+/// once (an ACME URL's credentials).
+pub fn write_out(text: std::fmt::Arguments<'_>) {
     use std::io::Write as _;
-    if let Err(e) = writeln!(std::io::stdout().lock(), "{line}") {
+    let mut out = std::io::stdout().lock();
+    if let Err(e) = out.write_fmt(text).and_then(|()| out.flush()) {
         if e.kind() == std::io::ErrorKind::BrokenPipe {
-            std::process::exit(0);
+            std::process::exit(141);
         }
         eprintln!("certgate: cannot write the output: {e}");
         std::process::exit(1);
@@ -176,7 +185,7 @@ pub async fn run(orders: &Orders, cmd: Command, public_url: &str) -> Result<(), 
             let certs = orders.certificates(&Caller::operator(account), &reference).await?;
             let c =
                 certs.last().ok_or_else(|| AdminError::Usage(format!("order {reference} has no certificate yet")))?;
-            print!("{}{}", c.leaf_pem, c.chain_pem);
+            write_out(format_args!("{}{}", c.leaf_pem, c.chain_pem));
         }
         Command::Statement { account, kind, csv } => statement(orders, account, &kind, csv).await?,
         Command::Jobs { state, limit } => {
@@ -206,7 +215,7 @@ async fn statement(orders: &Orders, account: i64, kind: &str, csv: bool) -> Resu
     if kind == "balances" {
         let rows = orders.token_balances(&caller).await?;
         if csv {
-            print!("{}", orders::balances_csv(&rows));
+            write_out(format_args!("{}", orders::balances_csv(&rows)));
         } else {
             say!("product\tname\tlast operation\tbalance");
             for r in rows {
@@ -227,7 +236,7 @@ async fn statement(orders: &Orders, account: i64, kind: &str, csv: bool) -> Resu
     };
     let lines = orders.statement(&caller, which, 0, i64::MAX).await?;
     if csv {
-        print!("{}", orders::statement_csv(&lines));
+        write_out(format_args!("{}", orders::statement_csv(&lines)));
     } else {
         let fmt = |v: i64| if which == Ledger::Tokens { v.to_string() } else { format_money(v) };
         say!("date\treference\tcn\treason\titem\tamount\tbalance");

@@ -248,8 +248,12 @@ impl Connection {
             }
         });
         let idle = Duration::from_secs(self.limits.idle_timeout_secs);
+        // Until its first request a connection gets the head timeout: one
+        // that sends nothing, or half an HTTP/2 preface (which hyper reads
+        // with no timer), is a slow head, not an idle client.
+        let first = Duration::from_secs(self.limits.head_timeout_secs).min(idle);
         let mut conn = pin!(self.builder.serve_connection_with_upgrades(TokioIo::new(io), service));
-        let mut tick = tokio::time::interval((idle / 4).clamp(Duration::from_millis(100), Duration::from_secs(1)));
+        let mut tick = tokio::time::interval((first / 4).clamp(Duration::from_millis(100), Duration::from_secs(1)));
         tick.set_missed_tick_behavior(tokio::time::MissedTickBehavior::Delay);
         let mut draining = false;
         loop {
@@ -265,7 +269,8 @@ impl Connection {
                     conn.as_mut().graceful_shutdown();
                 }
                 _ = tick.tick() => {
-                    if activity.idle_for() >= idle {
+                    let allowed = if activity.served() { idle } else { first };
+                    if activity.idle_for() >= allowed {
                         // Dropping the connection closes the socket.
                         metrics::counter!("certgate_connections_idle_closed_total").increment(1);
                         break;
@@ -277,10 +282,12 @@ impl Connection {
     }
 }
 
-/// Requests in flight on one connection, and when the last one ended.
+/// Requests in flight on one connection, whether one came, and when the
+/// last one ended.
 struct Activity {
     started: Instant,
     in_flight: AtomicUsize,
+    served: std::sync::atomic::AtomicBool,
     last_end_ms: AtomicU64,
 }
 
@@ -297,12 +304,23 @@ impl Drop for InFlight {
 
 impl Activity {
     fn new() -> Activity {
-        Activity { started: Instant::now(), in_flight: AtomicUsize::new(0), last_end_ms: AtomicU64::new(0) }
+        Activity {
+            started: Instant::now(),
+            in_flight: AtomicUsize::new(0),
+            served: std::sync::atomic::AtomicBool::new(false),
+            last_end_ms: AtomicU64::new(0),
+        }
     }
 
     fn begin(self: &Arc<Self>) -> InFlight {
         self.in_flight.fetch_add(1, Ordering::AcqRel);
+        self.served.store(true, Ordering::Relaxed);
         InFlight(self.clone())
+    }
+
+    /// True once a request came on the connection.
+    fn served(&self) -> bool {
+        self.served.load(Ordering::Relaxed)
     }
 
     /// How long the connection has had no request in flight (zero while one is).

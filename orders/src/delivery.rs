@@ -86,9 +86,11 @@ impl Orders {
                     tracing::warn!(order = order.id, status = %now_is.status, "a certificate came for an order nobody pays for; revoking it");
                     return Ok(None);
                 }
-                // A cancelled reissue: the new certificate is the order's newest version.
+                // A cancelled reissue: the new certificate is the order's newest
+                // version, and the order takes its names and CSR again.
                 orders::set_upstream_ref(tx, order.id, &issued.serial, false).await?;
-                now_is
+                crate::lifecycle::swap_to_certificate(tx, order.id, &order.cn, &issued.leaf_pem).await?;
+                orders::get(tx, order.id).await?.ok_or_else(|| OrderError::UnknownOrder(order.id.to_string()))?
             }
         };
         audit_delivery(tx, order.id, &issued.serial, audit).await?;

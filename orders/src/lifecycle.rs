@@ -164,7 +164,7 @@ impl Orders {
         let from = Status::parse(&o.status).unwrap_or(Status::Delivered);
         let mut tx = self.db().begin().await?;
         // A reissue is an order processing again with the certificate it keeps.
-        let reissue = from == Status::Processing && self.kept_certificate(&mut tx, &o).await?;
+        let reissue = from == Status::Processing && self.kept_certificate(&mut tx, o.id).await?;
         let action = match from {
             Status::PendingApproval => {
                 self.transition(&mut tx, &o, from, Status::Cancelled).await?;
@@ -198,17 +198,15 @@ impl Orders {
         self.order(caller, reference).await
     }
 
-    /// For an order being reissued: puts back the names of the certificate
-    /// it keeps (the reissue had replaced them) and returns true; false when
-    /// the order has no certificate yet (its first issuance).
-    async fn kept_certificate(&self, tx: &mut storage::Conn, o: &Order) -> Result<bool> {
-        let certs = certificates::for_order(tx, o.id).await?;
+    /// For an order being reissued: puts back the names and the CSR of the
+    /// certificate it keeps (the reissue had replaced them) and returns true;
+    /// false when the order has no certificate yet (its first issuance).
+    pub(crate) async fn kept_certificate(&self, tx: &mut storage::Conn, order_id: i64) -> Result<bool> {
+        let certs = certificates::for_order(tx, order_id).await?;
         let Some(kept) = certs.iter().rev().find(|c| c.revoked_at.is_none()).or(certs.last()) else {
             return Ok(false);
         };
-        let names = crate::csr::certificate_names(&kept.leaf_pem).unwrap_or_else(|| vec![kept.cn.clone()]);
-        let sans: Vec<&str> = names.iter().map(String::as_str).filter(|n| *n != kept.cn).collect();
-        orders::restore_names(tx, o.id, &kept.cn, &sans.join("\n")).await?;
+        swap_to_certificate(tx, order_id, &kept.cn, &kept.leaf_pem).await?;
         Ok(true)
     }
 
@@ -340,6 +338,15 @@ impl Orders {
             Err(OrderError::WrongState { reference: reference_of(o), status: current, expected: from.as_str().into() })
         }
     }
+}
+
+/// Sets order `order_id`'s names to those of the certificate `leaf_pem` (of
+/// common name `cn`), and swaps its CSR with the one it had before.
+pub(crate) async fn swap_to_certificate(tx: &mut storage::Conn, order_id: i64, cn: &str, leaf_pem: &str) -> Result<()> {
+    let names = crate::csr::certificate_names(leaf_pem).unwrap_or_else(|| vec![cn.to_string()]);
+    let sans: Vec<&str> = names.iter().map(String::as_str).filter(|n| *n != cn).collect();
+    orders::swap_request(tx, order_id, cn, &sans.join("\n")).await?;
+    Ok(())
 }
 
 /// Refuses an RFC 5280 reason code that a certificate cannot be revoked

@@ -21,6 +21,10 @@ const DECOY_HASH: &str =
 /// Seconds after which a reserved check whose process died no longer counts.
 const CHECK_LEASE_SECS: i64 = 30;
 
+/// The longest login name: longer ones are refused unchecked, so that
+/// failed attempts cannot fill the lockout table with huge names.
+const MAX_LOGIN_LEN: usize = 128;
+
 /// How often a login waits to see whether a check of the same login has ended.
 const FULL_RETRY: Duration = Duration::from_millis(20);
 
@@ -28,14 +32,19 @@ impl Orders {
     /// Creates a user of an account with the given rights; returns its id.
     pub async fn create_user(&self, caller: &Caller, login: &str, password: &str, rights: Rights) -> Result<i64> {
         caller.require(crate::Right::Administrative)?;
-        if login.trim().is_empty() || login.chars().any(char::is_whitespace) {
-            return Err(OrderError::Invalid("a login must be non-empty and without spaces".into()));
+        if login.trim().is_empty() || login.chars().any(char::is_whitespace) || login.len() > MAX_LOGIN_LEN {
+            return Err(OrderError::Invalid(format!(
+                "a login must be non-empty, without spaces, and at most {MAX_LOGIN_LEN} bytes"
+            )));
         }
         if password.len() < 8 {
             return Err(OrderError::Invalid("a password needs at least 8 characters".into()));
         }
         let hash = self.inner.passwords.hash(password, self.password_wait()).await?;
         let mut tx = self.db().begin().await?;
+        // Failures counted against the name before it was a user's (locked in
+        // advance by someone guessing it) are not the new user's.
+        logins::unlock(&mut tx, login).await?;
         let id = match users::insert(&mut tx, caller.account_id, login, &hash, &rights.to_string()).await {
             Err(e) if e.is_unique_violation() => {
                 return Err(OrderError::Invalid(format!("login {login:?} is taken")));
@@ -50,7 +59,23 @@ impl Orders {
     /// Checks a login and password and returns the caller they stand for.
     /// Unknown logins and wrong passwords give the same error, take the same
     /// time, and lock the login name alike after too many in a row.
+    ///
+    /// The check runs as a task of its own: a client that goes away (an
+    /// HTTP/2 stream reset) drops the request's future, and a check dropped
+    /// midway would keep its Argon2 computation running without its turn and
+    /// leave its reservation and its failure uncounted.
     pub async fn authenticate(&self, login: &str, password: &str, ip: &str, source: Source) -> Result<Caller> {
+        // Longer names are no one's: refused before they reach the database.
+        if login.len() > MAX_LOGIN_LEN {
+            return Err(OrderError::BadCredentials);
+        }
+        let (this, login, password, ip) = (self.clone(), login.to_string(), password.to_string(), ip.to_string());
+        tokio::spawn(async move { this.check_login(&login, &password, &ip, source).await })
+            .await
+            .map_err(|e| OrderError::Invalid(format!("the login check failed: {e}")))?
+    }
+
+    async fn check_login(&self, login: &str, password: &str, ip: &str, source: Source) -> Result<Caller> {
         let settings = self.settings();
         let user = users::by_login(&mut *self.db().acquire().await?, login).await?;
         let key = user.as_ref().map(|u| verified::key(u.id, &u.password_hash, password));
@@ -102,7 +127,7 @@ impl Orders {
         let Some(user) = user.filter(|_| ok) else {
             let locked = logins::failed(&mut tx, login, now, settings.max_failed_logins).await?;
             if settings.failed_logins_per_ip > 0 {
-                logins::count_failure(&mut tx, ip, now, settings.failed_login_window_secs).await?;
+                logins::count_failure(&mut tx, &throttle_key(ip), now, settings.failed_login_window_secs).await?;
             }
             let why = if actor.account_id.is_some() { "wrong password" } else { "unknown user" };
             let detail = if locked { format!("{why}; now locked") } else { why.to_string() };
@@ -150,7 +175,7 @@ impl Orders {
         }
         let mut c = self.db().acquire().await?;
         let window = s.failed_login_window_secs;
-        match logins::throttled(&mut c, ip, self.now(), window, s.failed_logins_per_ip).await? {
+        match logins::throttled(&mut c, &throttle_key(ip), self.now(), window, s.failed_logins_per_ip).await? {
             Some(retry) => {
                 metrics::counter!("certgate_logins_throttled_total").increment(1);
                 Err(OrderError::Throttled(retry.max(1)))
@@ -186,4 +211,28 @@ impl Orders {
 fn caller_of(user: users::UserRow, ip: &str, source: Source) -> Caller {
     let rights = Rights::parse(&user.rights).unwrap_or_default();
     Caller { account_id: user.account_id, login: user.login, rights, ip: ip.to_string(), source }
+}
+
+/// The address failed logins are counted under: an IPv6 address's /64, the
+/// block one subscriber usually gets whole, so that walking through it does
+/// not escape the throttle; an IPv4 address itself.
+fn throttle_key(ip: &str) -> String {
+    match ip.parse::<std::net::IpAddr>() {
+        Ok(std::net::IpAddr::V6(v6)) if v6.to_ipv4_mapped().is_none() => {
+            let s = v6.segments();
+            format!("{:x}:{:x}:{:x}:{:x}::/64", s[0], s[1], s[2], s[3])
+        }
+        _ => ip.to_string(),
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    #[test]
+    fn ipv6_addresses_are_throttled_by_their_64() {
+        assert_eq!(super::throttle_key("2001:db8:1:2:aaaa::1"), "2001:db8:1:2::/64");
+        assert_eq!(super::throttle_key("2001:db8:1:2:bbbb::9"), "2001:db8:1:2::/64");
+        assert_eq!(super::throttle_key("192.0.2.7"), "192.0.2.7");
+        assert_eq!(super::throttle_key("::ffff:192.0.2.7"), "::ffff:192.0.2.7");
+    }
 }

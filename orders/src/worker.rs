@@ -264,6 +264,10 @@ impl Worker {
         let reissue = !certificates::for_order(tx, order_id).await?.is_empty();
         let to = if reissue { Status::Delivered } else { Status::Failed };
         if orders::transition(tx, order_id, Status::Processing.as_str(), to.as_str()).await? {
+            if reissue {
+                // Back to the certificate it keeps, with its names and CSR.
+                self.orders.kept_certificate(tx, order_id).await?;
+            }
             orders::set_failure(tx, order_id, err).await?;
             if !reissue {
                 payment::refund(tx, order_id, &self.owner, "upstream failure").await?;

@@ -59,6 +59,9 @@ crate::row_struct! {
         /// When a worker started buying the certificate upstream; from then
         /// on the order can no longer be cancelled for a refund.
         pub purchase_started_at: Option<i64>,
+        /// The CSR before the latest reissue (or the reissue's, once the
+        /// reissue was cancelled).
+        pub previous_csr_pem: Option<String>,
     }
 }
 
@@ -231,24 +234,31 @@ pub async fn cancel_before_purchase(c: &mut Conn, id: i64, from: &str) -> Result
     Ok(r.rows_affected() == 1)
 }
 
-/// Sets the names of order `id` back to those of the certificate it keeps
-/// (a reissue that was cancelled had replaced them).
-pub async fn restore_names(c: &mut Conn, id: i64, cn: &str, sans: &str) -> Result<()> {
-    query("UPDATE orders SET cn = $2, sans = $3, updated_at = $4 WHERE id = $1")
-        .bind(id)
-        .bind(cn)
-        .bind(sans)
-        .bind(now())
-        .execute(c)
-        .await?;
+/// Sets the names of order `id` to those of the certificate it now serves,
+/// and swaps its CSR with the one it had before: a cancelled reissue gives
+/// the order back its former names and CSR, and a reissued certificate that
+/// comes after all takes them again.
+pub async fn swap_request(c: &mut Conn, id: i64, cn: &str, sans: &str) -> Result<()> {
+    query(
+        "UPDATE orders SET cn = $2, sans = $3, csr_pem = COALESCE(previous_csr_pem, csr_pem),
+             previous_csr_pem = csr_pem, updated_at = $4 WHERE id = $1",
+    )
+    .bind(id)
+    .bind(cn)
+    .bind(sans)
+    .bind(now())
+    .execute(c)
+    .await?;
     Ok(())
 }
 
 /// Frees the idempotency key `key` of the account's order created at or
-/// before `before`, so that a new order may take it.
+/// before `before`, or that ended without a certificate (cancelled,
+/// rejected, failed), so that a new order may take it.
 pub async fn forget_idempotency_key(c: &mut Conn, account_id: i64, key: &str, before: i64) -> Result<()> {
     query(
-        "UPDATE orders SET idempotency_key = NULL WHERE account_id = $1 AND idempotency_key = $2 AND created_at <= $3",
+        "UPDATE orders SET idempotency_key = NULL WHERE account_id = $1 AND idempotency_key = $2
+           AND (created_at <= $3 OR status IN ('cancelled', 'cancelled_refunded', 'discarded', 'failed'))",
     )
     .bind(account_id)
     .bind(key)
@@ -397,14 +407,16 @@ pub async fn list(c: &mut Conn, f: &OrderFilter) -> Result<Vec<OrderRow>> {
 
 /// Replaces the request of an order (a reissue with a new CSR).
 pub async fn update_request(c: &mut Conn, id: i64, cn: &str, sans: &str, csr_pem: &str) -> Result<()> {
-    query("UPDATE orders SET cn = $2, sans = $3, csr_pem = $4, updated_at = $5 WHERE id = $1")
-        .bind(id)
-        .bind(cn)
-        .bind(sans)
-        .bind(csr_pem)
-        .bind(now())
-        .execute(c)
-        .await?;
+    query(
+        "UPDATE orders SET previous_csr_pem = csr_pem, cn = $2, sans = $3, csr_pem = $4, updated_at = $5 WHERE id = $1",
+    )
+    .bind(id)
+    .bind(cn)
+    .bind(sans)
+    .bind(csr_pem)
+    .bind(now())
+    .execute(c)
+    .await?;
     Ok(())
 }
 

@@ -145,11 +145,14 @@ pub enum Slow {
     AcmeBody,
     /// Makes one request, keeps the connection alive, and sends nothing more.
     IdleKeepAlive,
+    /// Connects and sends nothing at all.
+    Silent,
 }
 
 impl Slow {
     /// Every kind, in the order connections are opened.
-    pub const ALL: [Slow; 4] = [Slow::UnfinishedHead, Slow::XmlRpcBody, Slow::AcmeBody, Slow::IdleKeepAlive];
+    pub const ALL: [Slow; 5] =
+        [Slow::UnfinishedHead, Slow::XmlRpcBody, Slow::AcmeBody, Slow::IdleKeepAlive, Slow::Silent];
 
     fn opening(self, port: u16, acme_post: &str) -> String {
         match self {
@@ -163,6 +166,7 @@ impl Slow {
                  Content-Length: 500\r\n\r\n{{"
             ),
             Slow::IdleKeepAlive => "GET /healthz HTTP/1.1\r\nHost: 127.0.0.1\r\n\r\n".into(),
+            Slow::Silent => String::new(),
         }
     }
 }

@@ -94,6 +94,7 @@ async fn cancels_refund_only_what_was_not_bought() {
         // A reissue cancelled before its job ran: back to delivered with the
         // certificate and names it had, nothing refunded, the job skipped.
         let first = o.certificates(&f.op, &r).await.unwrap()[0].serial.clone();
+        let original_csr = o.order(&f.op, &r).await.unwrap().csr_pem;
         let reissue = Reissue { csr: csr(&["new.example.test"], Key::P256).into_bytes(), names: vec![] };
         assert_eq!(o.reissue(&f.op, &r, &reissue).await.unwrap().cn, "new.example.test");
         let back = o.cancel(&f.op, &r).await.unwrap();
@@ -102,6 +103,7 @@ async fn cancels_refund_only_what_was_not_bought() {
             ("delivered", "www.example.test", 9),
             "{b}"
         );
+        assert_eq!(back.csr_pem, original_csr, "{b}: the CSR it had comes back too");
         Worker::new(o.clone(), "w").drain().await.unwrap();
         let certs = o.certificates(&f.op, &r).await.unwrap();
         assert_eq!((certs.len(), certs[0].serial.as_str()), (1, first.as_str()), "{b}: no new certificate");
@@ -114,6 +116,9 @@ async fn cancels_refund_only_what_was_not_bought() {
         release(o, held, bought.id).await;
         let certs = o.certificates(&f.op, &r).await.unwrap();
         assert_eq!((certs.len(), certs[1].cn.as_str(), tokens().await), (2, "new.example.test", 9), "{b}");
+        let now = o.order(&f.op, &r).await.unwrap();
+        assert_eq!(now.cn, "new.example.test", "{b}: the order names what it serves");
+        assert_ne!(now.csr_pem, original_csr, "{b}: and has the reissue's CSR");
 
         // A certificate that comes for an order nobody pays for any more (as
         // an order cancelled by an earlier version could be): revoked

@@ -149,11 +149,19 @@ async fn an_identical_retry_returns_the_first_order_and_charges_once() {
         assert!(!third.replayed && third.order.id != first.order.id);
         assert_eq!(tokens().await, 7);
 
+        // Once the first order is cancelled, the same request buys again.
+        let refund_me = PlaceOrder { client_ref: Some("cust-44".into()), ..req(f.org, &["www.example.test"]) };
+        let cancelled = o.place(&f.op, &refund_me).await.unwrap().order;
+        o.cancel(&f.op, cancelled.reference.as_deref().unwrap()).await.unwrap();
+        let anew = o.place(&f.op, &refund_me).await.unwrap();
+        assert!(!anew.replayed && anew.order.id != cancelled.id, "{}: a cancelled order is not replayed", tdb.backend);
+        assert_eq!(tokens().await, 6);
+
         // A day later the same request buys again.
         o.set_clock_offset(DAY + 1);
         let later = o.place(&f.op, &request).await.unwrap();
         assert!(!later.replayed && later.order.id != first.order.id, "{}", tdb.backend);
-        assert_eq!(tokens().await, 6);
+        assert_eq!(tokens().await, 5);
         certgate_tests::assert_ledger_matches_orders(f.orders.db()).await;
         tdb.cleanup().await;
     }
