@@ -243,7 +243,9 @@ async fn a_name_not_pre_validated_is_proven_by_dns_then_issued() {
     assert_eq!(fault_code(&Some(early.clone())), Some(17), "{early:?}");
     srv.manage("/set-txt", &format!(r#"{{"host":"{record}","value":"{token}"}}"#));
     let done = bulk(&url, "dcvEmailRenvoyer", order.clone()).await;
-    assert_eq!(done.get("statut").and_then(Value::as_str), Some("processing"), "{done:?}");
+    // Queued for issuance; the worker may have delivered it already when the answer is read.
+    let queued = done.get("statut").and_then(Value::as_str);
+    assert!(matches!(queued, Some("processing" | "delivered")), "{done:?}");
     let mut status = Value::Nil;
     for _ in 0..100 {
         status = bulk(&url, "statut", order.clone()).await;
@@ -414,7 +416,13 @@ async fn legacy_shapes_inputs_and_introspection() {
     assert_eq!(footprint(f.orders.db()).await, before, "nothing written or charged");
     let placed = bulk(&url, "achat", achat(1, "Example Org")).await;
     let Some(Value::Int(id)) = placed.get("refTBS").cloned() else { panic!("{placed:?}") };
-    Worker::new(f.orders.clone(), "t").drain().await.unwrap();
+    // The server's own worker issues it.
+    for _ in 0..100 {
+        if f.orders.order_by_id(&f.op, id).await.unwrap().status == "delivered" {
+            break;
+        }
+        tokio::time::sleep(std::time::Duration::from_millis(50)).await;
+    }
 
     // One request beside identification: the entry alone comes back.
     let single = |member: (&str, Value)| {
