@@ -77,7 +77,8 @@ impl Orders {
 
     async fn check_login(&self, login: &str, password: &str, ip: &str, source: Source) -> Result<Caller> {
         let settings = self.settings();
-        let user = users::by_login(&mut *self.db().acquire().await?, login).await?;
+        let mut guarded = users::by_login_guarded(&mut *self.db().acquire().await?, login).await?;
+        let user = guarded.as_ref().map(|g| g.user.clone());
         let key = user.as_ref().map(|u| verified::key(u.id, &u.password_hash, password));
         let remembered = || key.as_ref().is_some_and(|k| self.inner.verified.recently(k));
         let actor = storage::audit::Actor {
@@ -90,8 +91,15 @@ impl Orders {
         // A turn to check, a reservation of the check, or a refusal.
         let turn = loop {
             if remembered() {
-                return self.remembered_login(user, &actor, ip, source).await;
+                // Read again after a wait: the lock may have changed meanwhile.
+                let fresh = match guarded.take() {
+                    Some(g) => Some(g),
+                    None => users::by_login_guarded(&mut *self.db().acquire().await?, login).await?,
+                };
+                return self.remembered_login(fresh, &actor, ip, source).await;
             }
+            // Any later turn of this loop comes after a wait.
+            guarded = None;
             self.refuse_throttled(ip).await?;
             let turn = self.inner.passwords.turn(deadline).await?;
             // Failures recorded while this login waited for its turn count too.
@@ -143,17 +151,17 @@ impl Orders {
         Ok(caller_of(user, ip, source))
     }
 
-    /// A login whose password verified a moment ago: only the lock is read,
-    /// and failures left by others are cleared as a good login clears them.
+    /// A login whose password verified a moment ago: only the lock, read
+    /// with the user, is checked, and failures left by others are cleared
+    /// as a good login clears them.
     async fn remembered_login(
         &self,
-        user: Option<users::UserRow>,
+        guarded: Option<users::GuardedUser>,
         actor: &storage::audit::Actor,
         ip: &str,
         source: Source,
     ) -> Result<Caller> {
-        let user = user.ok_or(OrderError::BadCredentials)?;
-        let (locked, failures) = logins::state(&mut *self.db().acquire().await?, &user.login).await?;
+        let users::GuardedUser { user, locked, failures } = guarded.ok_or(OrderError::BadCredentials)?;
         if locked {
             audit::record(&mut *self.db().acquire_writer().await?, actor, "login.refused", "locked").await?;
             return Err(OrderError::Locked(user.login));

@@ -86,16 +86,6 @@ pub async fn succeeded(c: &mut crate::Conn, login: &str, now: i64) -> Result<()>
     Ok(())
 }
 
-/// The lock and failure count of `login` (unlocked with none when it has
-/// no row), for a login whose password is known to be right without a check.
-pub async fn state(c: &mut crate::Conn, login: &str) -> Result<(bool, i64)> {
-    let row: Option<(i64, i64)> = crate::sql::query_as("SELECT locked, failures FROM login_guards WHERE login = $1")
-        .bind(login)
-        .fetch_optional(c)
-        .await?;
-    Ok(row.map_or((false, 0), |(locked, failures)| (locked == 1, failures)))
-}
-
 /// Clears the failures of an unlocked login with no check in flight (a
 /// right password, known without a check).
 pub async fn clear_failures(c: &mut crate::Conn, login: &str, now: i64) -> Result<()> {

@@ -1,7 +1,7 @@
 //! Users of an account: API logins, password hashes and rights (their
 //! lockout is kept per login name, in `logins`).
 
-use crate::sql::{query_as, query_scalar};
+use crate::sql::{FromRow, Row, query_as, query_scalar};
 use crate::{Conn, Result, now};
 
 crate::row_struct! {
@@ -41,4 +41,37 @@ pub async fn insert(c: &mut Conn, account_id: i64, login: &str, password_hash: &
 /// Reads a user by login.
 pub async fn by_login(c: &mut Conn, login: &str) -> Result<Option<UserRow>> {
     query_as("SELECT * FROM users WHERE login = $1").bind(login).fetch_optional(c).await
+}
+
+/// A user with the lockout state of its login name (see `logins`).
+#[derive(Clone, Debug)]
+pub struct GuardedUser {
+    /// The user.
+    pub user: UserRow,
+    /// True when its login name is locked.
+    pub locked: bool,
+    /// Its failed logins in a row, with the checks in flight.
+    pub failures: i64,
+}
+
+impl FromRow for GuardedUser {
+    fn from_row(row: &Row<'_>) -> Result<Self> {
+        let user = UserRow::from_row(row)?;
+        let mut next = 0;
+        let locked: i64 = row.get_next(&mut next, "", "guard_locked")?;
+        let failures = row.get_next(&mut next, "", "guard_failures")?;
+        Ok(GuardedUser { user, locked: locked == 1, failures })
+    }
+}
+
+/// Reads a user by login with its lockout state, in one query: a login
+/// remembered as verified needs nothing else.
+pub async fn by_login_guarded(c: &mut Conn, login: &str) -> Result<Option<GuardedUser>> {
+    query_as(
+        "SELECT u.*, COALESCE(g.locked, 0) AS guard_locked, COALESCE(g.failures, 0) AS guard_failures
+         FROM users u LEFT JOIN login_guards g ON g.login = u.login WHERE u.login = $1",
+    )
+    .bind(login)
+    .fetch_optional(c)
+    .await
 }
