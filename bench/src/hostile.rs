@@ -26,14 +26,9 @@ pub struct Options {
     pub timeouts: Option<[u64; 3]>,
 }
 
-/// The peak resident set (VmHWM) of a process, in MiB.
+/// The peak resident set of a process, in MiB.
 fn peak_rss_mib(pid: u32) -> u64 {
-    std::fs::read_to_string(format!("/proc/{pid}/status"))
-        .ok()
-        .and_then(|s| {
-            s.lines().find_map(|l| l.strip_prefix("VmHWM:")?.trim().trim_end_matches("kB").trim().parse::<u64>().ok())
-        })
-        .map_or(0, |kib| kib / 1024)
+    certgate_tests::peak_rss_kib(pid) / 1024
 }
 
 /// `/healthz` during an attack: answers, failures, median and worst time.

@@ -328,6 +328,16 @@ pub fn threads_named(pid: u32, name: &str) -> usize {
         .count()
 }
 
+/// The peak resident set (VmHWM) of process `pid`, in KiB.
+pub fn peak_rss_kib(pid: u32) -> u64 {
+    std::fs::read_to_string(format!("/proc/{pid}/status"))
+        .expect("/proc/<pid>/status")
+        .lines()
+        .find_map(|l| l.strip_prefix("VmHWM:"))
+        .and_then(|v| v.trim().trim_end_matches("kB").trim().parse().ok())
+        .expect("VmHWM in /proc/<pid>/status")
+}
+
 /// The one integer a query of `db` returns (a count, a sum).
 pub async fn scalar(db: &Db, sql: &'static str) -> i64 {
     storage::sql::query_scalar(sql).fetch_one(&mut db.acquire().await.expect("conn")).await.expect(sql)

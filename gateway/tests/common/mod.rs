@@ -6,6 +6,7 @@ use std::process::{Child, ExitStatus};
 use std::time::Duration;
 
 pub use certgate_tests::binary::{Certgate, field, http, http_get, http_post};
+pub use certgate_tests::peak_rss_kib;
 
 /// The binary under test.
 pub const BIN: &str = env!("CARGO_BIN_EXE_certgate");
@@ -21,14 +22,4 @@ pub fn terminate(mut child: Child) -> ExitStatus {
         let _ = child.kill();
         panic!("certgate did not stop on SIGTERM")
     })
-}
-
-/// The peak resident set (VmHWM) of a process, in KiB.
-pub fn peak_rss_kib(pid: u32) -> u64 {
-    std::fs::read_to_string(format!("/proc/{pid}/status"))
-        .expect("/proc/<pid>/status")
-        .lines()
-        .find_map(|l| l.strip_prefix("VmHWM:"))
-        .and_then(|v| v.trim().trim_end_matches("kB").trim().parse().ok())
-        .expect("VmHWM in /proc/<pid>/status")
 }
