@@ -4,9 +4,8 @@
 use axum::extract::{Path, State};
 use axum::http::StatusCode;
 use axum::response::Response;
+use orders::acme::AcmeAccount as AcmeAccountRow;
 use serde_json::{Value, json};
-use storage::acme_accounts::{self, AcmeAccountRow};
-use storage::{acme_orders, audit, commit};
 
 use crate::Acme;
 use crate::problem::Problem;
@@ -67,8 +66,7 @@ pub(crate) async fn new_account(State(acme): State<Acme>, req: AcmeRequest) -> R
         .signed(req, KeyMode::Jwk, async |ctx, signed| {
             let payload = signed.jws.json()?;
             let thumbprint = signed.jwk.thumbprint();
-            let db = acme.orders.db();
-            let existing = acme_accounts::by_thumbprint(&mut *db.acquire().await?, ctx.dir.id, &thumbprint).await?;
+            let existing = acme.orders.acme_account_by_key(ctx.dir.id, &thumbprint).await?;
             if let Some(a) = existing {
                 let url = ctx.url(&format!("acct/{}", a.id));
                 return Ok(Reply::json(StatusCode::OK, &account_json(&ctx, &a)).location(url));
@@ -90,16 +88,12 @@ pub(crate) async fn new_account(State(acme): State<Acme>, req: AcmeRequest) -> R
             };
             let outer = signed.jws.protected.jwk.clone().unwrap_or(Value::Null);
             acme.check_eab(&ctx, eab, &outer).await?;
-            let mut tx = db.begin().await?;
-            let (a, created) =
-                acme_accounts::insert_or_get(&mut tx, ctx.dir.id, &thumbprint, &signed.jwk.canonical(), &contact)
-                    .await?;
-            if created {
-                let actor = ctx.caller(a.id, &ctx.ip);
-                audit::record(&mut tx, &actor.actor(), "acme.account.create", &format!("ACME URL {}", ctx.dir.id))
-                    .await?;
-            }
-            commit(tx).await?;
+            // The account's number is known once it exists: the audit names it then.
+            let url_caller = ctx.caller(0, &ctx.ip);
+            let (a, created) = acme
+                .orders
+                .register_acme_account(&url_caller, ctx.dir.id, &thumbprint, &signed.jwk.canonical(), &contact)
+                .await?;
             let url = ctx.url(&format!("acct/{}", a.id));
             let status = if created { StatusCode::CREATED } else { StatusCode::OK };
             Ok(Reply::json(status, &account_json(&ctx, &a)).location(url))
@@ -120,25 +114,17 @@ pub(crate) async fn account(
                 return Err(Problem::unauthorized("an account may only read or change itself"));
             }
             let payload = signed.jws.json()?;
-            let db = acme.orders.db();
-            let actor = ctx.caller(a.id, &ctx.ip).actor();
+            let caller = ctx.caller(a.id, &ctx.ip);
             if payload.get("status").and_then(Value::as_str) == Some("deactivated") {
-                let mut tx = db.begin().await?;
-                acme_accounts::deactivate(&mut tx, a.id).await?;
-                audit::record(&mut tx, &actor, "acme.account.deactivate", "").await?;
-                commit(tx).await?;
+                acme.orders.deactivate_acme_account(&caller, a.id).await?;
             } else if let Some(status) = payload.get("status") {
                 return Err(Problem::malformed(format!(
                     "an account's status can only become deactivated, not {status}"
                 )));
             } else if let Some(contact) = contacts(&payload)? {
-                let mut tx = db.begin().await?;
-                acme_accounts::set_contact(&mut tx, a.id, &contact).await?;
-                audit::record(&mut tx, &actor, "acme.account.contact", "").await?;
-                commit(tx).await?;
+                acme.orders.set_acme_account_contact(&caller, a.id, &contact).await?;
             }
-            let a =
-                acme_accounts::get(&mut *db.acquire().await?, a.id).await?.ok_or_else(|| Problem::not_found("gone"))?;
+            let a = acme.orders.acme_account(a.id).await?.ok_or_else(|| Problem::not_found("gone"))?;
             Ok(Reply::json(StatusCode::OK, &account_json(&ctx, &a)))
         })
         .await
@@ -152,7 +138,7 @@ pub(crate) async fn orders(State(acme): State<Acme>, Path((_, id)): Path<(String
             if signed.account()?.id != id {
                 return Err(Problem::unauthorized("an account may only list its own orders"));
             }
-            let list = acme_orders::for_account(&mut *acme.orders.db().acquire().await?, id).await?;
+            let list = acme.orders.acme_orders_of(id).await?;
             let urls: Vec<String> = list.iter().map(|o| ctx.url(&format!("order/{}", o.id))).collect();
             Ok(Reply::json(StatusCode::OK, &json!({ "orders": urls })))
         })
@@ -187,29 +173,22 @@ pub(crate) async fn key_change(State(acme): State<Acme>, req: AcmeRequest) -> Re
                 return Err(Problem::malformed("oldKey is not the account's current key"));
             }
             let thumbprint = new_key.thumbprint();
-            let db = acme.orders.db();
-            if let Some(other) =
-                acme_accounts::by_thumbprint(&mut *db.acquire().await?, ctx.dir.id, &thumbprint).await?
-            {
+            if let Some(other) = acme.orders.acme_account_by_key(ctx.dir.id, &thumbprint).await? {
                 let conflict =
                     Problem::new("malformed", StatusCode::CONFLICT, "the new key already belongs to an account");
                 let mut reply = Reply::json(conflict.status, &conflict.body());
                 reply.content_type = "application/problem+json";
                 return Ok(reply.location(ctx.url(&format!("acct/{}", other.id))));
             }
-            let mut tx = db.begin().await?;
-            if !acme_accounts::set_key(&mut tx, account.id, &thumbprint, &new_key.canonical()).await? {
+            let caller = ctx.caller(account.id, &ctx.ip);
+            if !acme.orders.rekey_acme_account(&caller, account.id, &thumbprint, &new_key.canonical()).await? {
                 return Err(Problem::new(
                     "malformed",
                     StatusCode::CONFLICT,
                     "the new key already belongs to an account",
                 ));
             }
-            audit::record(&mut tx, &ctx.caller(account.id, &ctx.ip).actor(), "acme.account.key_change", "").await?;
-            commit(tx).await?;
-            let a = acme_accounts::get(&mut *db.acquire().await?, account.id)
-                .await?
-                .ok_or_else(|| Problem::not_found("gone"))?;
+            let a = acme.orders.acme_account(account.id).await?.ok_or_else(|| Problem::not_found("gone"))?;
             Ok(Reply::json(StatusCode::OK, &account_json(&ctx, &a)))
         })
         .await

@@ -5,9 +5,8 @@
 use axum::extract::{Path, State};
 use axum::http::StatusCode;
 use axum::response::Response;
+use orders::acme::{AcmeAuthz as AcmeAuthzRow, AcmeNames as Names};
 use serde_json::{Value, json};
-use storage::acme_orders::{self, AcmeAuthzRow};
-use storage::acme_requests::Names;
 
 use crate::Acme;
 use crate::problem::Problem;
@@ -19,7 +18,7 @@ const CHALLENGES: [&str; 3] = ["http-01", "dns-01", "tls-alpn-01"];
 
 /// The challenge types an authorization offers: a wildcard only dns-01.
 fn offered(a: &AcmeAuthzRow) -> &'static [&'static str] {
-    if a.wildcard == 1 { &CHALLENGES[1..2] } else { &CHALLENGES }
+    if a.wildcard { &CHALLENGES[1..2] } else { &CHALLENGES }
 }
 
 fn challenge_json(ctx: &Ctx, a: &AcmeAuthzRow, kind: &str) -> Value {
@@ -58,7 +57,7 @@ fn authz_json(ctx: &Ctx, a: &AcmeAuthzRow) -> Value {
         "identifier": { "type": "dns", "value": a.identifier },
         "challenges": kinds.iter().map(|k| challenge_json(ctx, a, k)).collect::<Vec<_>>(),
     });
-    if a.wildcard == 1 {
+    if a.wildcard {
         v["wildcard"] = json!(true);
     }
     v
@@ -66,9 +65,7 @@ fn authz_json(ctx: &Ctx, a: &AcmeAuthzRow) -> Value {
 
 impl Acme {
     async fn own_authz(&self, account_id: i64, id: i64) -> Result<AcmeAuthzRow, Problem> {
-        acme_orders::authz_of_account(&mut *self.orders.db().acquire().await?, id, account_id)
-            .await?
-            .ok_or_else(no_such_authz)
+        self.orders.acme_authz(account_id, id).await?.ok_or_else(no_such_authz)
     }
 }
 
@@ -80,9 +77,12 @@ pub(crate) async fn authz(State(acme): State<Acme>, Path((_, id)): Path<(String,
             let payload = signed.jws.json()?;
             match payload.get("status").and_then(Value::as_str) {
                 Some("deactivated") if a.status == "valid" || a.status == "pending" => {
-                    let mut c = acme.orders.db().acquire_writer().await?;
-                    acme_orders::set_authz_status(&mut c, a.id, "deactivated").await?;
-                    a.status = "deactivated".into();
+                    let caller = ctx.caller(signed.account()?.id, &ctx.ip);
+                    if acme.orders.deactivate_acme_authz(&caller, &a).await? {
+                        a.status = "deactivated".into();
+                    } else {
+                        a = acme.own_authz(signed.account()?.id, id).await?;
+                    }
                 }
                 Some(other) => {
                     return Err(Problem::malformed(format!(
@@ -98,8 +98,8 @@ pub(crate) async fn authz(State(acme): State<Acme>, Path((_, id)): Path<(String,
 }
 
 /// `POST chall/<authz>/<type>`: the client says it is ready. A pending
-/// authorization is then validated in the background by the VA; the client
-/// polls the authorization. A valid one has nothing left to check.
+/// authorization is then validated by the order core's VA, as a job; the
+/// client polls the authorization. A valid one has nothing left to check.
 pub(crate) async fn challenge(
     State(acme): State<Acme>,
     Path((_, id, kind)): Path<(String, i64, String)>,
@@ -111,30 +111,12 @@ pub(crate) async fn challenge(
             if !offered(&a).contains(&kind.as_str()) {
                 return Err(Problem::not_found(format!("this authorization offers no {kind} challenge")));
             }
-            let db = acme.orders.db();
             if a.status == "pending" {
                 acme.limit_validation(signed.account()?.id).await?;
-            }
-            if a.status == "pending"
-                && acme_orders::start_challenge(&mut *db.acquire_writer().await?, a.id, &kind).await?
-            {
-                let key_authz = format!("{}.{}", a.token, signed.jwk.thumbprint());
-                let (va, db, name, authz_id, kind2) =
-                    (acme.va.clone(), db.clone(), a.identifier.clone(), a.id, kind.clone());
-                tokio::spawn(async move {
-                    let outcome = va.validate(&kind2, &name, &key_authz).await;
-                    if let Err(e) = &outcome {
-                        tracing::info!(authz = authz_id, challenge = %kind2, error = %e, "validation failed");
-                    }
-                    let mut c = match db.acquire_writer().await {
-                        Ok(c) => c,
-                        Err(e) => return tracing::warn!(error = %e, "cannot record a validation"),
-                    };
-                    if let Err(e) = acme_orders::finish_challenge(&mut c, authz_id, outcome.err().as_deref()).await {
-                        tracing::warn!(error = %e, "cannot record a validation");
-                    }
-                });
-                a = acme.own_authz(signed.account()?.id, id).await?;
+                // Validated by a job that this instance starts at once.
+                if acme.orders.start_acme_challenge(&a, &kind).await? {
+                    a = acme.own_authz(signed.account()?.id, id).await?;
+                }
             }
             let mut reply = Reply::json(StatusCode::OK, &challenge_json(&ctx, &a, &kind));
             reply.links.push(format!("<{}>;rel=\"up\"", ctx.url(&format!("authz/{}", a.id))));

@@ -7,7 +7,6 @@ use axum::response::Response;
 use base64::Engine as _;
 use base64::engine::general_purpose::URL_SAFE_NO_PAD;
 use serde_json::Value;
-use storage::acme_orders;
 use x509_parser::prelude::{FromDer, X509Certificate};
 
 use crate::Acme;
@@ -64,7 +63,7 @@ pub(crate) async fn revoke(State(acme): State<Acme>, req: AcmeRequest) -> Respon
             }
             match &signed.account {
                 Some(a) => {
-                    let by = acme_orders::by_order(&mut *acme.orders.db().acquire().await?, cert.order_id).await?;
+                    let by = acme.orders.acme_order_of(cert.order_id).await?;
                     if by.map(|o| o.account_id) != Some(a.id) {
                         return Err(Problem::unauthorized("an account may only revoke the certificates it ordered"));
                     }

@@ -3,8 +3,8 @@
 use axum::extract::State;
 use axum::http::{Method, StatusCode};
 use axum::response::Response;
+use orders::acme::AcmeNames as Names;
 use serde_json::json;
-use storage::acme_requests::Names;
 
 use crate::Acme;
 use crate::problem::Problem;

@@ -1,10 +1,11 @@
 //! The ACME front of certgate (RFC 8555, with External Account Binding per
 //! ACME URL). Each ACME URL of the order core has its own directory at
 //! `/acme/<path>/directory` with every resource below it. This crate parses
-//! and authenticates ACME requests (JWS, nonces, EAB) and keeps the
-//! protocol's own state (accounts, orders, authorizations) through `storage`;
-//! everything about money, orders and certificates goes through `orders`.
-//! It depends on `orders`, `storage` and `validation`, never on `upstream`.
+//! and authenticates ACME requests (JWS, nonces, EAB) and answers in ACME's
+//! JSON; every read and write of state, the protocol's own records included
+//! (accounts, orders, authorizations, challenge validation), goes through
+//! `orders` (`orders::acme`). It depends on `orders` only, and on
+//! `validation` for the settings of the VA the order core runs.
 
 mod account;
 mod ari;
@@ -43,13 +44,11 @@ pub struct Acme {
     nonces: Arc<nonce::Nonces>,
     bindings: Arc<bindings::Bindings>,
     nonces_redeemed: Arc<AtomicU64>,
-    va: Arc<validation::Va>,
 }
 
 impl Acme {
     /// The ACME front over an order core.
     pub fn new(orders: Orders, settings: Settings) -> Acme {
-        let va = Arc::new(validation::Va::new(settings.va.clone()));
         let nonces = Arc::new(nonce::Nonces::for_database(&orders, settings.nonce_ttl_secs));
         Acme {
             orders,
@@ -57,7 +56,6 @@ impl Acme {
             nonces,
             bindings: Arc::new(bindings::bindings()),
             nonces_redeemed: Arc::new(AtomicU64::new(0)),
-            va,
         }
     }
 

@@ -13,8 +13,6 @@ use aws_lc_rs::hmac;
 use base64::Engine as _;
 use base64::engine::general_purpose::URL_SAFE_NO_PAD;
 
-use storage::Backend;
-
 use crate::nonce_window::Window;
 
 /// Bytes of the expiry (big-endian UTC Unix seconds), the random part and the tag.
@@ -52,9 +50,9 @@ impl Nonces {
     /// The nonces that fit the order core's database, valid for `ttl_secs`:
     /// shared ones on PostgreSQL, this process's own on SQLite.
     pub fn for_database(orders: &orders::Orders, ttl_secs: i64) -> Nonces {
-        match orders.db().backend() {
-            Backend::Postgres => Nonces::shared(orders.mac_key("acme-nonce"), ttl_secs),
-            Backend::Sqlite => {
+        match orders.shares_acme_nonces() {
+            true => Nonces::shared(orders.mac_key("acme-nonce"), ttl_secs),
+            false => {
                 // A key of this process's own, derived from the secret key
                 // (unguessable) and the process and time (unique).
                 let started = std::time::SystemTime::now().duration_since(std::time::UNIX_EPOCH).unwrap_or_default();

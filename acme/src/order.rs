@@ -7,11 +7,10 @@ use axum::http::StatusCode;
 use axum::response::Response;
 use base64::Engine as _;
 use base64::engine::general_purpose::URL_SAFE_NO_PAD;
+use orders::acme::{AcmeAuthz, AcmeNames as Names, AcmeOrder, AcmeOrderState, NewAcmeOrderRequest, NewAuthz};
 use orders::csr::Csr;
-use orders::{AlsoWrite, BoxFuture, Caller, PlaceOrder, Placed};
+use orders::{Caller, PlaceOrder};
 use serde_json::{Value, json};
-use storage::acme_orders::{self, AcmeAuthzRow, AcmeOrderRow, NewAuthz};
-use storage::acme_requests::Names;
 
 use crate::Acme;
 use crate::problem::Problem;
@@ -27,104 +26,43 @@ fn random_token() -> Result<String, Problem> {
     Ok(URL_SAFE_NO_PAD.encode(b))
 }
 
-/// An ACME order's state as shown to the client: its status brought up to
-/// date, its certificate once valid, and its authorizations.
+/// An ACME order's state as shown to the client, with its authorizations.
 pub(crate) struct OrderView {
-    status: String,
-    certificate: Option<i64>,
-    error: Option<String>,
-    authzs: Vec<AcmeAuthzRow>,
+    state: AcmeOrderState,
+    authzs: Vec<AcmeAuthz>,
 }
 
 impl Acme {
-    /// The order as JSON, with its status brought up to date.
+    /// The order as JSON, in its current state.
     pub(crate) async fn order_json(
         &self,
         ctx: &Ctx,
         caller: &Caller,
-        (o, authzs): (AcmeOrderRow, Vec<AcmeAuthzRow>),
+        (o, authzs): (AcmeOrder, Vec<AcmeAuthz>),
     ) -> Result<Value, Problem> {
-        let view = self.order_view(caller, &o, authzs).await?;
-        self.render_order(ctx, caller, &o, view).await
-    }
-
-    /// Brings the order's status up to date, and stores it when it changed:
-    /// from the certgate order placed at finalize, or before finalize from
-    /// the authorizations.
-    async fn order_view(
-        &self,
-        caller: &Caller,
-        o: &AcmeOrderRow,
-        authzs: Vec<AcmeAuthzRow>,
-    ) -> Result<OrderView, Problem> {
-        let mut status = o.status.clone();
-        let mut certificate = None;
-        let mut error = o.error.clone();
-        if let Some(order_id) = o.order_id {
-            let placed = self.orders.order_by_id(caller, order_id).await?;
-            status = match placed.status.as_str() {
-                "delivered" | "revoked" => "valid",
-                "failed" | "cancelled" | "cancelled_refunded" | "discarded" => "invalid",
-                _ => "processing",
-            }
-            .to_string();
-            if status == "valid" {
-                certificate = self.orders.certificates_of(caller, &placed).await?.first().map(|c| c.id);
-            }
-            if status == "invalid" {
-                error = Some(placed.failure.unwrap_or_else(|| format!("the order was {}", placed.status)));
-            }
-            if status != o.status && (status == "valid" || status == "invalid") {
-                let mut c = self.orders.db().acquire_writer().await?;
-                acme_orders::set_status(&mut c, o.id, &status, None, error.as_deref()).await?;
-            }
-        }
-        if status == "pending" {
-            // The order follows its authorizations until finalize.
-            let next = if authzs.iter().all(|a| a.status == "valid") {
-                Some("ready")
-            } else if authzs.iter().any(|a| a.status != "valid" && a.status != "pending") {
-                Some("invalid")
-            } else {
-                None
-            };
-            if let Some(next) = next {
-                status = next.to_string();
-                let why = authzs.iter().find_map(|a| a.error.clone());
-                if next == "invalid" {
-                    error = why.clone().or_else(|| Some("an authorization is no longer valid".into()));
-                }
-                let mut c = self.orders.db().acquire_writer().await?;
-                acme_orders::set_status(&mut c, o.id, next, None, error.as_deref()).await?;
-            }
-        }
-        Ok(OrderView { status, certificate, error, authzs })
+        let state = self.orders.acme_order_state(caller, &o, &authzs).await?;
+        self.render_order(ctx, caller, &o, OrderView { state, authzs }).await
     }
 
     /// The order object of RFC 8555 §7.1.3 for a view of it.
-    async fn render_order(
-        &self,
-        ctx: &Ctx,
-        caller: &Caller,
-        o: &AcmeOrderRow,
-        view: OrderView,
-    ) -> Result<Value, Problem> {
+    async fn render_order(&self, ctx: &Ctx, caller: &Caller, o: &AcmeOrder, view: OrderView) -> Result<Value, Problem> {
+        let OrderView { state, authzs } = view;
         let identifiers: Vec<Value> = o.identifiers.lines().map(|n| json!({ "type": "dns", "value": n })).collect();
         let mut v = json!({
-            "status": view.status,
+            "status": state.status,
             "expires": rfc3339(o.expires_at),
             "identifiers": identifiers,
-            "authorizations": view.authzs.iter().map(|a| ctx.url(&format!("authz/{}", a.id))).collect::<Vec<_>>(),
+            "authorizations": authzs.iter().map(|a| ctx.url(&format!("authz/{}", a.id))).collect::<Vec<_>>(),
             "finalize": ctx.url(&format!("order/{}/finalize", o.id)),
         });
-        if let Some(c) = view.certificate {
+        if let Some(c) = state.certificate {
             v["certificate"] = json!(ctx.url(&format!("cert/{c}")));
         }
         if let Some(replaced) = o.replaces {
             let cert = self.orders.certificate(caller, replaced).await?;
             v["replaces"] = json!(crate::ari::cert_id_of(&cert));
         }
-        if let Some(e) = view.error {
+        if let Some(e) = state.error {
             // Before finalize only a validation can fail; after, only issuance.
             let p = match o.order_id {
                 None => Problem::unauthorized(e),
@@ -136,8 +74,8 @@ impl Acme {
     }
 
     /// An order of the account, with its authorizations.
-    async fn own_order(&self, account_id: i64, id: i64) -> Result<(AcmeOrderRow, Vec<AcmeAuthzRow>), Problem> {
-        match acme_orders::with_authzs(&mut *self.orders.db().acquire().await?, id).await? {
+    async fn own_order(&self, account_id: i64, id: i64) -> Result<(AcmeOrder, Vec<AcmeAuthz>), Problem> {
+        match self.orders.acme_order(id).await? {
             Some((o, authzs)) if o.account_id == account_id => Ok((o, authzs)),
             _ => Err(no_such_order()),
         }
@@ -180,7 +118,7 @@ pub(crate) async fn new_order(State(acme): State<Acme>, req: AcmeRequest) -> Res
             let replaces = match payload.get("replaces").and_then(Value::as_str) {
                 Some(cert_id) => {
                     let cert = acme.certificate_by_id(&caller, cert_id).await?;
-                    if acme_orders::replacing(&mut *acme.orders.db().acquire().await?, cert.id).await?.is_some() {
+                    if acme.orders.acme_order_replacing(cert.id).await?.is_some() {
                         return Err(Problem::new(
                             "alreadyReplaced",
                             StatusCode::CONFLICT,
@@ -212,7 +150,7 @@ pub(crate) async fn new_order(State(acme): State<Acme>, req: AcmeRequest) -> Res
                 authzs.push(NewAuthz { identifier, wildcard, status, token: random_token()? });
             }
             let status = if uncovered.is_empty() { "ready" } else { "pending" };
-            let new = acme_orders::NewAcmeOrder {
+            let new = NewAcmeOrderRequest {
                 account_id: account.id,
                 identifiers: &names.join("\n"),
                 status,
@@ -220,8 +158,9 @@ pub(crate) async fn new_order(State(acme): State<Acme>, req: AcmeRequest) -> Res
                 replaces: replaces.map(|c| c.id),
                 authzs: &authzs,
             };
-            let (o, authzs) = acme_orders::create(acme.orders.db(), &new).await?;
-            let view = OrderView { status: o.status.clone(), certificate: None, error: None, authzs };
+            let (o, authzs) = acme.orders.create_acme_order(&new).await?;
+            let state = AcmeOrderState { status: o.status.clone(), certificate: None, error: None };
+            let view = OrderView { state, authzs };
             let body = acme.render_order(&ctx, &caller, &o, view).await?;
             Ok(Reply::json(StatusCode::CREATED, &body).location(ctx.url(&format!("order/{}", o.id))))
         })
@@ -246,24 +185,6 @@ pub(crate) async fn order(State(acme): State<Acme>, Path((_, id)): Path<(String,
         .await
 }
 
-/// An ACME order's status once finalize placed its certgate order: valid
-/// when signed at once (the embedded CA), else processing until the worker
-/// delivers it.
-fn finalized_status(placed: &Placed) -> &'static str {
-    if placed.certificate_id.is_some() { "valid" } else { "processing" }
-}
-
-/// Links ACME order `.0` to the certgate order that finalize placed, in the
-/// transaction that places it: the two cannot disagree, and finalize makes
-/// no write of its own afterwards.
-struct Finalized(i64);
-
-impl AlsoWrite for Finalized {
-    fn write<'a>(&'a self, tx: &'a mut storage::Conn, placed: &'a Placed) -> BoxFuture<'a, storage::Result<()>> {
-        Box::pin(acme_orders::set_status(tx, self.0, finalized_status(placed), Some(placed.order.id), None))
-    }
-}
-
 /// `POST order/<id>/finalize`: the CSR must name exactly the order's
 /// identifiers with a key other than the account's; the order core then
 /// places and pays the order (`DCACME-` reference) and has it issued: at
@@ -279,13 +200,12 @@ pub(crate) async fn finalize(
             let (mut o, authzs) = signed.take_order()?;
             let account = signed.account()?.clone();
             let caller = ctx.caller(account.id, &ctx.ip);
-            // Brings the status up to date with the authorizations first.
-            let mut view = acme.order_view(&caller, &o, authzs).await?;
-            if view.status != "ready" {
+            let state = acme.orders.acme_order_state(&caller, &o, &authzs).await?;
+            if state.status != "ready" {
                 return Err(Problem::new(
                     "orderNotReady",
                     StatusCode::FORBIDDEN,
-                    format!("the order is {}, not ready", view.status),
+                    format!("the order is {}, not ready", state.status),
                 ));
             }
             let payload = signed.jws.json()?;
@@ -332,20 +252,17 @@ pub(crate) async fn finalize(
                     None => None,
                 },
             };
-            let placed = acme.orders.place_and_issue(&caller, &req, &Finalized(o.id)).await?;
+            let placed = acme.orders.finalize_acme_order(&caller, o.id, &req).await?;
             let v = if placed.replayed {
                 // A retried finalize: the order's state is whatever the first one left.
-                let mut c = acme.orders.db().acquire_writer().await?;
-                acme_orders::set_status(&mut c, o.id, "processing", Some(placed.order.id), None).await?;
-                drop(c);
                 let o = acme.own_order(account.id, id).await?;
                 acme.order_json(&ctx, &caller, o).await?
             } else {
-                // The order's status and link were written with the order (`Finalized`).
-                view.status = finalized_status(&placed).into();
-                view.certificate = placed.certificate_id;
+                // The order was linked to the ACME order in its own transaction.
+                let status = orders::acme::finalized_status(&placed).into();
+                let state = AcmeOrderState { status, certificate: placed.certificate_id, error: None };
                 o.order_id = Some(placed.order.id);
-                acme.render_order(&ctx, &caller, &o, view).await?
+                acme.render_order(&ctx, &caller, &o, OrderView { state, authzs }).await?
             };
             let mut reply = Reply::json(StatusCode::OK, &v).location(ctx.url(&format!("order/{id}")));
             if v["status"] == "processing" {

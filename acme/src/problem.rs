@@ -122,15 +122,10 @@ impl From<OrderError> for Problem {
             | OrderError::UnknownOrganisation(_)
             | OrderError::UnknownProduct(_) => ("malformed", StatusCode::NOT_FOUND),
             OrderError::Invalid(_) => ("malformed", StatusCode::BAD_REQUEST),
+            OrderError::DcvNotProven(_) => ("unauthorized", StatusCode::FORBIDDEN),
             OrderError::Busy | OrderError::Throttled(_) => ("rateLimited", StatusCode::TOO_MANY_REQUESTS),
             OrderError::UnknownUpstream(_) | OrderError::Storage(_) => return Problem::internal(detail),
         };
         Problem::new(kind, status, detail)
-    }
-}
-
-impl From<storage::Error> for Problem {
-    fn from(e: storage::Error) -> Problem {
-        Problem::internal(e)
     }
 }

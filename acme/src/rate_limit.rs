@@ -3,7 +3,7 @@
 //! validations per hour.
 
 use axum::http::StatusCode;
-use storage::acme_orders;
+use orders::acme::AcmeOrdersOf;
 
 use crate::Acme;
 use crate::problem::Problem;
@@ -67,15 +67,14 @@ impl Acme {
             return Ok(());
         }
         let now = self.orders.now();
-        let mut c = self.orders.db().acquire().await?;
-        let (by_account, by_url) =
-            acme_orders::created_since(&mut c, account_id, ctx.dir.id, now - HOUR, limits).await?;
+        let since = now - HOUR;
+        let (by_account, by_url) = self.orders.acme_orders_created_since(account_id, ctx.dir.id, since, limits).await?;
         if limits.0 > 0 && by_account >= limits.0 {
-            let oldest = acme_orders::oldest_by_account_since(&mut c, account_id, now - HOUR).await?;
+            let oldest = self.orders.oldest_acme_order_since(AcmeOrdersOf::Account(account_id), since).await?;
             self.check("orders_per_account", "new orders for this account", limits.0, (by_account, oldest), now)?;
         }
         if limits.1 > 0 && by_url >= limits.1 {
-            let oldest = acme_orders::oldest_by_url_since(&mut c, ctx.dir.id, now - HOUR).await?;
+            let oldest = self.orders.oldest_acme_order_since(AcmeOrdersOf::Url(ctx.dir.id), since).await?;
             self.check("orders_per_url", "new orders for this ACME URL", limits.1, (by_url, oldest), now)?;
         }
         Ok(())
@@ -85,9 +84,7 @@ impl Acme {
     pub(crate) async fn limit_validation(&self, account_id: i64) -> Result<(), Problem> {
         let limit = self.settings.rate_limits.failed_validations_per_account;
         let now = self.orders.now();
-        let failed =
-            acme_orders::failed_validations_since(&mut *self.orders.db().acquire().await?, account_id, now - HOUR)
-                .await?;
+        let failed = self.orders.failed_acme_validations_since(account_id, now - HOUR).await?;
         self.check("failed_validations_per_account", "failed validations for this account", limit, failed, now)
     }
 }

@@ -8,11 +8,11 @@ use std::sync::atomic::Ordering;
 
 use axum::body::Body;
 use axum::http::{HeaderMap, StatusCode, header};
+use orders::acme::{
+    AcmeAccount as AcmeAccountRow, AcmeAuthz as AcmeAuthzRow, AcmeNames as Names, AcmeOrder as AcmeOrderRow,
+    AcmeOwned as Owned,
+};
 use orders::{AcmeBinding, Caller, Right, Rights, Source};
-use storage::acme_accounts::AcmeAccountRow;
-use storage::acme_nonces;
-use storage::acme_orders::{AcmeAuthzRow, AcmeOrderRow};
-use storage::acme_requests::{self, Names, Owned};
 
 use crate::Acme;
 use crate::jws::{Jwk, Jws};
@@ -43,6 +43,7 @@ impl Ctx {
             rights: Rights::from_iter([Right::Technical, Right::Commercial]),
             ip: ip.to_string(),
             source: Source::Acme,
+            call: None,
         }
     }
 }
@@ -221,7 +222,7 @@ impl Acme {
         };
         let redeemed = self.nonces_redeemed.fetch_add(1, Ordering::Relaxed);
         if expires_at.is_some() && redeemed.is_multiple_of(512) {
-            acme_nonces::purge(&mut *self.orders.db().acquire_writer().await?, self.orders.now()).await?;
+            self.orders.purge_acme_nonces().await?;
         }
         let nth = self.settings.reject_every_nth_nonce;
         if nth > 1 && redeemed.is_multiple_of(nth) {
@@ -254,11 +255,7 @@ impl Acme {
                     "the kid is not an account of this directory",
                 )
             })?;
-        let signer = match nonce {
-            // Marking the nonce used writes: SQLite's write turn is needed.
-            Some(_) => acme_requests::read(&mut *self.orders.db().acquire_writer().await?, id, nonce, names).await?,
-            None => acme_requests::read(&mut *self.orders.db().acquire().await?, id, None, names).await?,
-        };
+        let signer = self.orders.acme_signer(id, nonce, names).await?;
         if signer.as_ref().is_some_and(|s| !s.nonce_fresh) {
             return Err(nonce_used());
         }
@@ -296,8 +293,7 @@ impl Acme {
 
     /// Accepts a shared nonce once, on any instance, by recording its use in the database.
     async fn redeem_shared_nonce(&self, nonce: &str, expires_at: i64) -> Result<(), Problem> {
-        let mut c = self.orders.db().acquire_writer().await?;
-        if !acme_nonces::redeem(&mut c, nonce, expires_at).await? {
+        if !self.orders.redeem_acme_nonce(nonce, expires_at).await? {
             return Err(nonce_used());
         }
         Ok(())

@@ -21,7 +21,8 @@ pub struct Settings {
     pub order_ttl_secs: i64,
     /// The largest request body accepted, in bytes.
     pub max_body_bytes: usize,
-    /// Where the validation authority connects for challenges.
+    /// Where the validation authority connects for challenges (`[acme.va]`).
+    /// The order core runs the VA: the gateway hands it these settings.
     pub va: crate::VaSettings,
     /// Proxies whose `Forwarded` / `X-Forwarded-*` headers are believed.
     #[serde(skip)]

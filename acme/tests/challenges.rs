@@ -12,30 +12,29 @@ use instant_acme::{
 use orders::{Formula, Ledger, Worker};
 use tokio::sync::watch;
 
-async fn setup(srv: &ChallTestSrv, f: &Fixture) -> (Account, watch::Sender<bool>) {
-    setup_va(srv, f, true).await
+async fn setup(srv: &ChallTestSrv, tdb: &TestDb) -> (Fixture, Account, watch::Sender<bool>) {
+    setup_va(srv, tdb, true).await
 }
 
-/// As [`setup`]; `private` lets the VA connect to loopback (every name
+/// A fixture whose order core's VA checks at the challenge server, and an
+/// ACME account; `private` lets the VA connect to loopback (every name
 /// resolves to 127.0.0.1 at the challenge server).
-async fn setup_va(srv: &ChallTestSrv, f: &Fixture, private: bool) -> (Account, watch::Sender<bool>) {
-    let settings = Settings {
-        va: VaSettings {
-            http_port: srv.http_port,
-            tls_port: srv.tls_port,
-            dns_server: Some(srv.dns),
-            timeout_secs: 10,
-            allow_private_addresses: private,
-        },
-        ..Settings::default()
+async fn setup_va(srv: &ChallTestSrv, tdb: &TestDb, private: bool) -> (Fixture, Account, watch::Sender<bool>) {
+    let va = VaSettings {
+        http_port: srv.http_port,
+        tls_port: srv.tls_port,
+        dns_server: Some(srv.dns),
+        timeout_secs: 10,
+        allow_private_addresses: private,
     };
-    let base = serve_router(Acme::new(f.orders.clone(), settings).router()).await;
+    let f = Fixture::with_settings(tdb, Formula::Bulk, orders::Settings { va, ..Default::default() }).await;
+    let base = serve_router(Acme::new(f.orders.clone(), Settings::default()).router()).await;
     let (stop, rx) = watch::channel(false);
     tokio::spawn(Worker::new(f.orders.clone(), "va-test").run(rx));
     let creds = f.orders.create_acme_url(&f.op, "web", "ssl1", f.org).await.unwrap();
     let dir = format!("{base}/acme/{}/directory", creds.path);
     let account = acme_account(&dir, &creds.kid, &creds.hmac_key, Connections::Reused).await.unwrap();
-    (account, stop)
+    (f, account, stop)
 }
 
 /// Orders `name`, answers its challenge of `kind` through the challenge
@@ -80,10 +79,9 @@ async fn order_with(srv: &ChallTestSrv, account: &Account, name: &str, kind: Cha
 async fn each_challenge_type_is_validated_by_certgates_va() {
     let Some(srv) = ChallTestSrv::start() else { return };
     let tdb = TestDb::sqlite().await;
-    let f = Fixture::new(&tdb, Formula::Bulk).await;
+    let (f, account, _stop) = setup(&srv, &tdb).await;
     f.orders.credit_tokens(&f.op, "ssl1", 3, "").await.unwrap();
-    let (account, _stop) = setup(&srv, &f).await;
-    let root = embedded_root(f.orders.db()).await;
+    let root = embedded_root(&f.db).await;
     for (name, kind) in [
         ("web.other.test", ChallengeType::Http01),
         ("dns.other.test", ChallengeType::Dns01),
@@ -104,9 +102,8 @@ async fn each_challenge_type_is_validated_by_certgates_va() {
 async fn a_wrong_answer_makes_the_order_invalid_and_charges_nothing() {
     let Some(srv) = ChallTestSrv::start() else { return };
     let tdb = TestDb::sqlite().await;
-    let f = Fixture::new(&tdb, Formula::Bulk).await;
+    let (f, account, _stop) = setup(&srv, &tdb).await;
     f.orders.credit_tokens(&f.op, "ssl1", 1, "").await.unwrap();
-    let (account, _stop) = setup(&srv, &f).await;
     for kind in [ChallengeType::Http01, ChallengeType::Dns01, ChallengeType::TlsAlpn01] {
         let mut order = order_with(&srv, &account, "bad.other.test", kind.clone(), false).await;
         assert_eq!(order.state().status, OrderStatus::Invalid, "{kind:?}");
@@ -120,9 +117,8 @@ async fn a_wrong_answer_makes_the_order_invalid_and_charges_nothing() {
 async fn by_default_the_va_does_not_connect_to_private_addresses() {
     let Some(srv) = ChallTestSrv::start() else { return };
     let tdb = TestDb::sqlite().await;
-    let f = Fixture::new(&tdb, Formula::Bulk).await;
+    let (f, account, _stop) = setup_va(&srv, &tdb, false).await;
     f.orders.credit_tokens(&f.op, "ssl1", 1, "").await.unwrap();
-    let (account, _stop) = setup_va(&srv, &f, false).await;
     // Whatever the answer, the name resolves to 127.0.0.1: the VA refuses to connect.
     for kind in [ChallengeType::Http01, ChallengeType::TlsAlpn01] {
         let mut order = order_with(&srv, &account, "inside.other.test", kind.clone(), false).await;

@@ -77,7 +77,7 @@ async fn instant_acme_gets_and_revokes_certificates() {
         // The embedded CA signs inside finalize's transaction: no job to wait for.
         assert_eq!(order.state().status, OrderStatus::Valid, "finalize answers with the order valid");
         assert!(order.state().certificate.is_some(), "and its certificate URL");
-        let mut c = f.orders.db().acquire().await.unwrap();
+        let mut c = f.db.acquire().await.unwrap();
         let jobs: Vec<(String, String)> =
             storage::sql::query_as("SELECT kind, state FROM jobs").fetch_all(&mut c).await.unwrap();
         assert_eq!(jobs, [("issue".to_string(), "done".to_string())], "the certificate still has its job");
@@ -85,7 +85,7 @@ async fn instant_acme_gets_and_revokes_certificates() {
         let chain = order.poll_certificate(&RetryPolicy::default()).await.unwrap();
         let pems: Vec<&str> = chain.split_inclusive("-----END CERTIFICATE-----\n").collect();
         assert_eq!(pems.len(), 2, "leaf and issuing CA");
-        let root = embedded_root(f.orders.db()).await;
+        let root = embedded_root(&f.db).await;
         openssl_verify(&root, pems[1], pems[0]).unwrap();
         assert_eq!(f.orders.balance(&f.op, Ledger::Tokens, Some("ssl1")).await.unwrap(), 2, "{}", tdb.backend);
         assert_eq!(f.orders.balance(&f.op, Ledger::Tokens, Some("sanssl1")).await.unwrap(), 1);
@@ -128,7 +128,7 @@ async fn refusals_are_problem_documents_and_change_nothing() {
     let server = serve(&f).await;
     let dir = directory(&server, &creds);
     let new = NewAccount { contact: &[], terms_of_service_agreed: true, only_return_existing: false };
-    let before = footprint(f.orders.db()).await;
+    let before = footprint(&f.db).await;
 
     // A wrong MAC, a KID of another ACME URL, and no EAB at all.
     let wrong_mac = ExternalAccountKey::new(creds.kid.clone(), &[7u8; 32]);
@@ -173,14 +173,14 @@ async fn refusals_are_problem_documents_and_change_nothing() {
     assert!(
         matches!(&err, Error::Api(p) if p.detail.as_deref().unwrap_or("").contains("no token left for product sanssl1"))
     );
-    let after = footprint(f.orders.db()).await;
+    let after = footprint(&f.db).await;
     assert_eq!((after.orders, after.ledger, after.jobs), (before.orders, before.ledger, before.jobs));
 
     // A revoked ACME URL stops its accounts at once.
     f.orders.revoke_acme_url(&f.op, creds.id).await.unwrap();
     let err = acct.new_order(&NewOrder::new(&two[..1])).await.err().unwrap();
     assert_eq!(problem_type(&err), "urn:ietf:params:acme:error:unauthorized");
-    assert_eq!(footprint(f.orders.db()).await.orders, before.orders);
+    assert_eq!(footprint(&f.db).await.orders, before.orders);
     // And no new account can be made with its EAB credentials.
     let err = account(&server, &creds).await.err().expect("a new account on a revoked ACME URL");
     assert_eq!(problem_type(&err), "urn:ietf:params:acme:error:unauthorized");

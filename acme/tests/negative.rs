@@ -1,6 +1,8 @@
 //! Bad ACME requests over HTTP, made by hand so that each one is wrong in
 //! exactly one way: each gets the right problem type, a fresh nonce, and
-//! leaves nothing written or charged.
+//! leaves nothing written or charged. They are tables, one test per subject
+//! with a fixture of its own, and every case of a table is sent and checked
+//! before the test fails, so that one wrong answer hides no other.
 
 use aws_lc_rs::rand::SystemRandom;
 use aws_lc_rs::signature::{ECDSA_P256_SHA256_FIXED_SIGNING, EcdsaKeyPair, KeyPair as _};
@@ -119,6 +121,14 @@ impl Raw {
         }
     }
 
+    /// A JWS of `payload` for `url` with a fresh nonce and the usual header,
+    /// changed by `edit` first.
+    async fn jws_with(&self, url: &str, payload: &str, edit: impl FnOnce(&mut Value)) -> String {
+        let mut h = self.header(url, &self.nonce().await);
+        edit(&mut h);
+        self.jws(&h, payload)
+    }
+
     async fn post(&self, rest: &str, payload: &str) -> Answer {
         let url = self.url(rest);
         let body = self.jws(&self.header(&url, &self.nonce().await), payload);
@@ -161,158 +171,335 @@ fn csr_b64(pem: &str) -> String {
 
 /// How many nonce uses the database has recorded.
 async fn used_nonces(f: &Fixture) -> i64 {
-    certgate_tests::scalar(f.orders.db(), "SELECT COUNT(*) FROM acme_used_nonces").await
+    certgate_tests::scalar(&f.db, "SELECT COUNT(*) FROM acme_used_nonces").await
 }
 
 async fn unchanged(f: &Fixture, before: &Footprint, what: &str) {
-    assert_eq!(&footprint(f.orders.db()).await, before, "{what} wrote or charged something");
+    assert_eq!(&footprint(&f.db).await, before, "{what} wrote or charged something");
 }
 
-#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
-async fn each_bad_request_gets_its_problem_and_changes_nothing() {
+/// A new-order payload for one name under the pre-validated domain.
+const WWW: &str = r#"{"identifiers":[{"type":"dns","value":"www.example.test"}]}"#;
+const JOSE: &str = "application/jose+json";
+
+/// A served directory for `ssl1` at the pre-validated organisation, with two
+/// tokens to spend and alice's account registered: each test starts from its
+/// own, so that what one test's requests did cannot explain another's answers.
+struct Registered {
+    f: Fixture,
+    base: String,
+    creds: NewAcmeUrlCredentials,
+    alice: Raw,
+    /// Kept for its temporary directory, which must outlive the server.
+    _tdb: TestDb,
+}
+
+async fn registered() -> Registered {
     let tdb = TestDb::sqlite().await;
     let f = Fixture::new(&tdb, Formula::Bulk).await;
     f.orders.credit_tokens(&f.op, "ssl1", 2, "").await.unwrap();
     let creds = f.orders.create_acme_url(&f.op, "web", "ssl1", f.org).await.unwrap();
     let base = serve(&f).await;
     let mut alice = Raw::new(&base, &creds.path);
-    assert_eq!(alice.register(&creds).await.status, 201);
+    let a = alice.register(&creds).await;
+    assert_eq!(a.status, 201, "{}", a.body);
+    Registered { f, base, creds, alice, _tdb: tdb }
+}
 
-    let www = json!({"identifiers": [{"type": "dns", "value": "www.example.test"}]}).to_string();
-    let before = footprint(f.orders.db()).await;
+/// `raw`'s new order for `www.example.test`, as the rest of its URL.
+async fn order_www(raw: &Raw) -> String {
+    let a = raw.post("new-order", WWW).await;
+    assert_eq!(a.status, 201, "{}", a.body);
+    raw.rest(a.location.as_deref().unwrap())
+}
 
-    // A nonce is good once.
-    let nonce = alice.nonce().await;
+/// What a refused request must get. Every answer must also carry a fresh
+/// nonce, so that a client can retry at once.
+struct Expect {
+    status: u16,
+    /// The problem type, without its `urn:ietf:params:acme:error:` prefix;
+    /// `None` where only the status matters (a 404 says nothing more).
+    problem: Option<&'static str>,
+    detail_has: Vec<&'static str>,
+    detail_lacks: Vec<&'static str>,
+    /// What the body must not show anywhere (another account's names).
+    hides: Vec<&'static str>,
+    /// An algorithm `algorithms` must list (RFC 8555 §6.2).
+    offers: Option<&'static str>,
+}
+
+impl Expect {
+    fn problem(status: u16, problem: &'static str) -> Expect {
+        Expect { problem: Some(problem), ..Expect::status(status) }
+    }
+
+    fn status(status: u16) -> Expect {
+        Expect {
+            status,
+            problem: None,
+            detail_has: Vec::new(),
+            detail_lacks: Vec::new(),
+            hides: Vec::new(),
+            offers: None,
+        }
+    }
+
+    fn detail(mut self, part: &'static str) -> Expect {
+        self.detail_has.push(part);
+        self
+    }
+
+    fn detail_lacks(mut self, part: &'static str) -> Expect {
+        self.detail_lacks.push(part);
+        self
+    }
+
+    fn hides(mut self, part: &'static str) -> Expect {
+        self.hides.push(part);
+        self
+    }
+
+    fn offers(mut self, alg: &'static str) -> Expect {
+        self.offers = Some(alg);
+        self
+    }
+
+    /// Every way `a` differs from what is expected; empty when it does not.
+    fn mismatches(&self, a: &Answer) -> Vec<String> {
+        let mut wrong = Vec::new();
+        if a.status != self.status {
+            wrong.push(format!("status {} instead of {}", a.status, self.status));
+        }
+        if let Some(want) = self.problem
+            && problem(a) != want
+        {
+            wrong.push(format!("problem {:?} instead of {want:?}", problem(a)));
+        }
+        if a.nonce.is_none() {
+            wrong.push("no fresh nonce".to_string());
+        }
+        let detail = a.body["detail"].as_str();
+        if detail.is_none() && !(self.detail_has.is_empty() && self.detail_lacks.is_empty()) {
+            wrong.push("no detail".to_string());
+        }
+        let detail = detail.unwrap_or("");
+        wrong.extend(self.detail_has.iter().filter(|p| !detail.contains(*p)).map(|p| format!("detail lacks {p:?}")));
+        wrong.extend(self.detail_lacks.iter().filter(|p| detail.contains(*p)).map(|p| format!("detail has {p:?}")));
+        let body = a.body.to_string();
+        wrong.extend(self.hides.iter().filter(|p| body.contains(*p)).map(|p| format!("body shows {p:?}")));
+        if let Some(alg) = self.offers
+            && !a.body["algorithms"].as_array().is_some_and(|v| v.contains(&json!(alg)))
+        {
+            wrong.push(format!("algorithms does not list {alg}"));
+        }
+        wrong
+    }
+}
+
+/// One request, signed beforehand, and what it must get.
+struct Case {
+    name: &'static str,
+    url: String,
+    content_type: &'static str,
+    body: String,
+    /// Seconds the server's clock is moved on while this request is sent.
+    later_by: i64,
+    expect: Expect,
+}
+
+impl Case {
+    fn new(name: &'static str, url: &str, body: String, expect: Expect) -> Case {
+        Case { name, url: url.to_string(), content_type: JOSE, body, later_by: 0, expect }
+    }
+
+    /// `by`'s ordinary signed POST of `payload` to `rest`.
+    async fn post(name: &'static str, by: &Raw, rest: &str, payload: &str, expect: Expect) -> Case {
+        let url = by.url(rest);
+        let body = by.jws_with(&url, payload, |_| {}).await;
+        Case::new(name, &url, body, expect)
+    }
+
+    fn content_type(mut self, content_type: &'static str) -> Case {
+        self.content_type = content_type;
+        self
+    }
+
+    fn later_by(mut self, secs: i64) -> Case {
+        self.later_by = secs;
+        self
+    }
+}
+
+/// Sends every case of `table` through `by` (the bodies are already signed,
+/// so any client of the server will do), whatever the earlier ones got, and
+/// then fails naming each case whose answer was wrong.
+async fn run(f: &Fixture, by: &Raw, table: &str, cases: Vec<Case>) {
+    let total = cases.len();
+    let mut failures = Vec::new();
+    for c in cases {
+        f.orders.set_clock_offset(c.later_by);
+        let a = by.send(&c.url, c.content_type, c.body).await;
+        f.orders.set_clock_offset(0);
+        let wrong = c.expect.mismatches(&a);
+        if !wrong.is_empty() {
+            failures.push(format!("{} ({}): {}; got {} {}", c.name, c.url, wrong.join(", "), a.status, a.body));
+        }
+    }
+    assert!(failures.is_empty(), "{table}: {} of {total} cases failed:\n{}", failures.len(), failures.join("\n"));
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn replayed_forged_and_expired_nonces_are_refused_without_a_trace() {
+    let Registered { _tdb, f, alice, .. } = registered().await;
+    let before = footprint(&f.db).await;
     let url = alice.url("new-order");
-    let ok = alice.send(&url, "application/jose+json", alice.jws(&alice.header(&url, &nonce), &www)).await;
-    assert_eq!(ok.status, 201);
-    let replay = alice.send(&url, "application/jose+json", alice.jws(&alice.header(&url, &nonce), &www)).await;
-    assert_eq!((replay.status, problem(&replay)), (400, "badNonce"));
-    assert!(replay.nonce.is_some(), "errors carry a fresh nonce too");
+    let signed = |nonce: &str| alice.jws(&alice.header(&url, nonce), WWW);
+    let used = alice.nonce().await;
+    let ok = alice.send(&url, JOSE, signed(&used)).await;
+    assert_eq!(ok.status, 201, "{}", ok.body);
+    let after_ok = footprint(&f.db).await;
+    assert_eq!((after_ok.orders, after_ok.ledger), (before.orders, before.ledger), "new-order charges nothing");
+
     // Nonces are sealed, not stored: an altered one, or one past its expiry,
     // is refused before anything is written (not even its use).
     let used_before = used_nonces(&f).await;
     let fresh = alice.nonce().await;
     let altered = format!("{}{}", if fresh.starts_with('A') { 'B' } else { 'A' }, &fresh[1..]);
-    for (what, nonce) in [("altered", altered.as_str()), ("made up", "bm90LWEtbm9uY2UtdGhpcy1zZXJ2ZXItbWFkZQ")] {
-        let a = alice.send(&url, "application/jose+json", alice.jws(&alice.header(&url, nonce), &www)).await;
-        assert_eq!((a.status, problem(&a)), (400, "badNonce"), "{what}");
-        assert!(a.body["detail"].as_str().unwrap().contains("not one this server issued"), "{what}: {}", a.body);
-    }
-    f.orders.set_clock_offset(3601);
-    let a = alice.send(&url, "application/jose+json", alice.jws(&alice.header(&url, &fresh), &www)).await;
-    assert_eq!((a.status, problem(&a)), (400, "badNonce"));
-    assert!(a.body["detail"].as_str().unwrap().contains("expired"), "{}", a.body);
-    f.orders.set_clock_offset(0);
+    let not_issued = || Expect::problem(400, "badNonce").detail("not one this server issued");
+    let cases = vec![
+        Case::new("replayed", &url, signed(&used), Expect::problem(400, "badNonce")),
+        Case::new("altered", &url, signed(&altered), not_issued()),
+        Case::new("made up", &url, signed("bm90LWEtbm9uY2UtdGhpcy1zZXJ2ZXItbWFkZQ"), not_issued()),
+        Case::new("expired", &url, signed(&fresh), Expect::problem(400, "badNonce").detail("expired")).later_by(3601),
+    ];
+    run(&f, &alice, "bad nonces", cases).await;
     assert_eq!(used_nonces(&f).await, used_before, "refused nonces leave no trace");
-    let order_url = ok.location.clone().unwrap();
-    let order_rest = alice.rest(&order_url);
-    let before_orders = footprint(f.orders.db()).await;
-    assert_eq!(
-        (before_orders.orders, before_orders.ledger),
-        (before.orders, before.ledger),
-        "new-order charges nothing"
-    );
-    let before = before_orders;
+    unchanged(&f, &after_ok, "bad nonces").await;
+}
 
-    // The url header must be the URL the request went to.
-    let wrong = alice.jws(&alice.header(&alice.url("new-account"), &alice.nonce().await), &www);
-    let a = alice.send(&url, "application/jose+json", wrong).await;
-    assert_eq!((a.status, problem(&a)), (403, "unauthorized"));
-
-    // alg none and HMAC are refused.
-    for alg in ["none", "HS256"] {
-        let h = json!({"alg": alg, "kid": alice.kid, "nonce": alice.nonce().await, "url": url});
-        let a = alice.send(&url, "application/jose+json", alice.jws(&h, &www)).await;
-        assert_eq!(problem(&a), "badSignatureAlgorithm", "{alg}");
-        assert!(a.body["algorithms"].as_array().is_some_and(|v| v.contains(&json!("ES256"))));
-    }
-
-    // A signature by another key than the account's.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn malformed_jws_requests_get_their_problem_and_change_nothing() {
+    let Registered { _tdb, f, base, creds, alice } = registered().await;
+    let before = footprint(&f.db).await;
+    let url = alice.url("new-order");
+    let alg = |alg: &'static str| move |h: &mut Value| h["alg"] = json!(alg);
     let mallory = Raw::new(&base, &creds.path);
-    let forged = mallory.jws(&alice.header(&url, &alice.nonce().await), &www);
-    let a = alice.send(&url, "application/jose+json", forged).await;
-    assert_eq!((a.status, problem(&a)), (400, "malformed"));
-
-    // The wrong content type, and an oversized body.
-    let a = alice.send(&url, "application/json", alice.jws(&alice.header(&url, &alice.nonce().await), &www)).await;
-    assert_eq!((a.status, problem(&a)), (415, "malformed"));
     let huge = json!({"identifiers": [{"type": "dns", "value": "x".repeat(70_000)}]}).to_string();
-    let a = alice.post("new-order", &huge).await;
-    assert_eq!((a.status, problem(&a)), (413, "malformed"));
-
-    // A crit header names an extension certgate does not understand (RFC 7515 §4.1.11).
-    let mut h = alice.header(&url, &alice.nonce().await);
-    h["crit"] = json!(["exp"]);
-    h["exp"] = json!(1);
-    let a = alice.send(&url, "application/jose+json", alice.jws(&h, &www)).await;
-    assert_eq!((a.status, problem(&a)), (400, "malformed"), "{}", a.body);
-    assert!(a.body["detail"].as_str().unwrap().contains("crit"), "{}", a.body);
-    // An accepted algorithm that does not fit the key is not said to be unaccepted.
-    let mut h = alice.header(&url, &alice.nonce().await);
-    h["alg"] = json!("ES384");
-    let a = alice.send(&url, "application/jose+json", alice.jws(&h, &www)).await;
-    let detail = a.body["detail"].as_str().unwrap();
-    assert_eq!(problem(&a), "badSignatureAlgorithm", "{}", a.body);
-    assert!(
-        detail.contains("does not fit") && detail.contains("ES256") && !detail.contains("not accepted"),
-        "{detail}"
-    );
-    let mut h = alice.header(&url, &alice.nonce().await);
-    h["alg"] = json!("PS256");
-    let a = alice.send(&url, "application/jose+json", alice.jws(&h, &www)).await;
-    let detail = a.body["detail"].as_str().unwrap();
-    assert!(
-        detail.contains("not accepted") && !detail.contains("one of PS256") && !detail.contains(", PS256"),
-        "{detail}"
-    );
-    // The kid is the account URL exactly: a leading zero names no account.
     let kid = alice.kid.clone().unwrap();
     let (prefix, id) = kid.rsplit_once('/').unwrap();
     let padded = format!("{prefix}/0{id}");
-    let h = json!({"alg": "ES256", "kid": padded, "nonce": alice.nonce().await, "url": url});
-    let a = alice.send(&url, "application/jose+json", alice.jws(&h, &www)).await;
-    assert_eq!(problem(&a), "accountDoesNotExist", "{}", a.body);
+    let bad_alg = || Expect::problem(400, "badSignatureAlgorithm");
+    let cases = vec![
+        Case::new(
+            "url header naming another endpoint",
+            &url,
+            alice.jws_with(&url, WWW, |h| h["url"] = json!(alice.url("new-account"))).await,
+            Expect::problem(403, "unauthorized"),
+        ),
+        Case::new("alg none", &url, alice.jws_with(&url, WWW, alg("none")).await, bad_alg().offers("ES256")),
+        Case::new("alg HS256", &url, alice.jws_with(&url, WWW, alg("HS256")).await, bad_alg().offers("ES256")),
+        Case::new(
+            "signed by another key than the account's",
+            &url,
+            mallory.jws(&alice.header(&url, &alice.nonce().await), WWW),
+            Expect::problem(400, "malformed"),
+        ),
+        Case::new(
+            "content type application/json",
+            &url,
+            alice.jws_with(&url, WWW, |_| {}).await,
+            Expect::problem(415, "malformed"),
+        )
+        .content_type("application/json"),
+        Case::post("oversized body", &alice, "new-order", &huge, Expect::problem(413, "malformed")).await,
+        // RFC 7515 §4.1.11: an extension certgate does not understand.
+        Case::new(
+            "crit names an unknown extension",
+            &url,
+            alice
+                .jws_with(&url, WWW, |h| {
+                    h["crit"] = json!(["exp"]);
+                    h["exp"] = json!(1);
+                })
+                .await,
+            Expect::problem(400, "malformed").detail("crit"),
+        ),
+        // An accepted algorithm that does not fit the key is not said to be unaccepted.
+        Case::new(
+            "alg ES384 with a P-256 key",
+            &url,
+            alice.jws_with(&url, WWW, alg("ES384")).await,
+            bad_alg().detail("does not fit").detail("ES256").detail_lacks("not accepted"),
+        ),
+        Case::new(
+            "alg PS256",
+            &url,
+            alice.jws_with(&url, WWW, alg("PS256")).await,
+            bad_alg().detail("not accepted").detail_lacks("one of PS256").detail_lacks(", PS256"),
+        ),
+        // The kid is the account URL exactly.
+        Case::new(
+            "kid with a leading zero",
+            &url,
+            alice.jws_with(&url, WWW, |h| h["kid"] = json!(padded)).await,
+            Expect::problem(400, "accountDoesNotExist"),
+        ),
+    ];
+    run(&f, &alice, "bad JWS requests", cases).await;
     unchanged(&f, &before, "bad JWS requests").await;
+}
 
-    // Finalize with a CSR naming an extra name, or with a 1024-bit key.
-    let extra = csr(&["www.example.test", "extra.example.test"], Key::P256);
-    let a = alice.post(&format!("{order_rest}/finalize"), &json!({"csr": csr_b64(&extra)}).to_string()).await;
-    assert_eq!(problem(&a), "badCSR");
-    assert!(a.body["detail"].as_str().unwrap().contains("extra.example.test"), "{}", a.body);
-    let weak = openssl_csr(&["www.example.test"], "rsa:1024");
-    let a = alice.post(&format!("{order_rest}/finalize"), &json!({"csr": csr_b64(&weak)}).to_string()).await;
-    assert_eq!(problem(&a), "badCSR");
-    assert!(a.body["detail"].as_str().unwrap().contains("1024"), "{}", a.body);
-    // A CSR whose signature is broken (its last byte, inside the ECDSA
-    // signature's s, changed): the front only reads it; the order refuses it.
-    let (_, p) = x509_parser::pem::parse_x509_pem(csr(&["www.example.test"], Key::P256).as_bytes()).unwrap();
-    let mut forged = p.contents.clone();
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn bad_csrs_at_finalize_get_bad_csr_and_change_nothing() {
+    let Registered { _tdb, f, alice, .. } = registered().await;
+    let finalize = format!("{}/finalize", order_www(&alice).await);
+    let before = footprint(&f.db).await;
+    let with = |der: &[u8]| json!({"csr": b64(der)}).to_string();
+    let pem_der = |pem: &str| x509_parser::pem::parse_x509_pem(pem.as_bytes()).unwrap().1.contents;
+    let extra = pem_der(&csr(&["www.example.test", "extra.example.test"], Key::P256));
+    let weak = pem_der(&openssl_csr(&["www.example.test"], "rsa:1024"));
+    // Its last byte lies inside the ECDSA signature's s: the front only reads
+    // the CSR, so the order core must be the one to refuse it.
+    let mut forged = pem_der(&csr(&["www.example.test"], Key::P256));
     *forged.last_mut().unwrap() ^= 0x01;
-    let a = alice.post(&format!("{order_rest}/finalize"), &json!({"csr": b64(&forged)}).to_string()).await;
-    assert_eq!(problem(&a), "badCSR");
-    assert!(a.body["detail"].as_str().unwrap().contains("signature"), "{}", a.body);
+    let bad_csr = || Expect::problem(400, "badCSR");
+    let cases = vec![
+        Case::post("a name the order lacks", &alice, &finalize, &with(&extra), bad_csr().detail("extra.example.test"))
+            .await,
+        Case::post("a 1024-bit RSA key", &alice, &finalize, &with(&weak), bad_csr().detail("1024")).await,
+        Case::post("a broken signature", &alice, &finalize, &with(&forged), bad_csr().detail("signature")).await,
+    ];
+    run(&f, &alice, "bad CSRs", cases).await;
     unchanged(&f, &before, "bad CSRs").await;
+}
 
-    // A good finalize charges once; another account cannot revoke the result.
-    let good = csr(&["www.example.test"], Key::P256);
-    let a = alice.post(&format!("{order_rest}/finalize"), &json!({"csr": csr_b64(&good)}).to_string()).await;
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_finalized_order_is_read_with_empty_payloads_and_hidden_from_other_accounts() {
+    let Registered { _tdb, f, base, creds, alice } = registered().await;
+    let order_rest = order_www(&alice).await;
+    let good = json!({"csr": csr_b64(&csr(&["www.example.test"], Key::P256))}).to_string();
+    let a = alice.post(&format!("{order_rest}/finalize"), &good).await;
     assert_eq!(a.status, 200, "{}", a.body);
-    let again = alice.post(&format!("{order_rest}/finalize"), &json!({"csr": csr_b64(&good)}).to_string()).await;
-    assert_eq!(problem(&again), "orderNotReady");
+    let again = alice.post(&format!("{order_rest}/finalize"), &good).await;
+    assert_eq!(problem(&again), "orderNotReady", "{}", again.body);
     Worker::new(f.orders.clone(), "t").drain().await.unwrap();
     let done = alice.post(&order_rest, "").await;
     assert_eq!(done.body["status"], "valid", "{}", done.body);
     let cert_rest = alice.rest(done.body["certificate"].as_str().unwrap());
     let pem = alice.post(&cert_rest, "").await;
-    assert_eq!(pem.status, 200);
-    // A POST-as-GET carries an empty payload (RFC 8555 §6.3).
+    assert_eq!(pem.status, 200, "{}", pem.body);
+
+    // RFC 8555 §6.3: a POST-as-GET carries an empty payload, not even `{}`.
     let account_orders = format!("{}/orders", alice.rest(alice.kid.as_deref().unwrap()));
-    for rest in [&order_rest, &cert_rest, &account_orders] {
-        let a = alice.post(rest, "{}").await;
-        assert_eq!((a.status, problem(&a)), (400, "malformed"), "{rest}: {}", a.body);
-        assert!(a.body["detail"].as_str().unwrap().contains("empty payload"), "{rest}: {}", a.body);
+    let before = footprint(&f.db).await;
+    let mut cases = Vec::new();
+    for (name, rest) in [("order", &order_rest), ("certificate", &cert_rest), ("account's orders", &account_orders)] {
+        let expect = Expect::problem(400, "malformed").detail("empty payload");
+        cases.push(Case::post(name, &alice, rest, "{}", expect).await);
     }
+    run(&f, &alice, "POST-as-GETs with a payload", cases).await;
+    unchanged(&f, &before, "POST-as-GETs with a payload").await;
+
     let leaf_der = {
         let certs = f.orders.list_orders(&f.op, &Default::default()).await.unwrap();
         let c = f.orders.certificates(&f.op, certs[0].reference.as_deref().unwrap()).await.unwrap().remove(0);
@@ -320,36 +507,53 @@ async fn each_bad_request_gets_its_problem_and_changes_nothing() {
     };
     let mut bob = Raw::new(&base, &creds.path);
     assert_eq!(bob.register(&creds).await.status, 201, "one EAB key may bind several accounts");
-    let before = footprint(f.orders.db()).await;
-    let a = bob.post("revoke-cert", &json!({"certificate": b64(&leaf_der)}).to_string()).await;
-    assert_eq!((a.status, problem(&a)), (403, "unauthorized"));
-    let a = bob.post(&order_rest, "").await;
-    assert_eq!(a.status, 404, "another account's order is not visible");
+    let before = footprint(&f.db).await;
     let authz_rest = alice.rest(done.body["authorizations"][0].as_str().unwrap());
-    let deactivate = r#"{"status":"deactivated"}"#;
     let challenge = format!("{}/http-01", authz_rest.replace("authz/", "chall/"));
-    for (rest, payload) in [(&authz_rest, ""), (&authz_rest, deactivate), (&challenge, "{}")] {
-        let a = bob.post(rest, payload).await;
-        assert_eq!(a.status, 404, "another account's authorization is not visible: {rest} {}", a.body);
-        assert!(!a.body.to_string().contains("www.example.test"), "nothing of it is shown: {}", a.body);
-    }
+    let revoke = json!({"certificate": b64(&leaf_der)}).to_string();
+    // What is another account's is not found, and nothing of it is shown.
+    let hidden = || Expect::status(404).hides("www.example.test");
+    let cases = vec![
+        Case::post("revoke alice's certificate", &bob, "revoke-cert", &revoke, Expect::problem(403, "unauthorized"))
+            .await,
+        Case::post("read alice's order", &bob, &order_rest, "", hidden()).await,
+        Case::post("read alice's authorization", &bob, &authz_rest, "", hidden()).await,
+        Case::post("deactivate alice's authorization", &bob, &authz_rest, r#"{"status":"deactivated"}"#, hidden())
+            .await,
+        Case::post("answer alice's challenge", &bob, &challenge, "{}", hidden()).await,
+    ];
+    run(&f, &bob, "bob's attempts", cases).await;
     assert_eq!(alice.post(&authz_rest, "").await.body["status"], "valid", "alice's authorization is intact");
     unchanged(&f, &before, "bob's attempts").await;
+}
 
-    // Without a pre-validation for the URL's organisation, new-order is refused.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn new_orders_need_a_pre_validation_and_an_account_of_this_directory() {
+    let Registered { _tdb, f, base, alice, .. } = registered().await;
     let bare = storage::organisations::NewOrganisation { account_id: f.account, name: "Bare", ..Default::default() };
     let bare = f.orders.create_organisation(&f.op, &bare).await.unwrap();
     let unvalidated = f.orders.create_acme_url(&f.op, "bare", "ssl1", bare).await.unwrap();
     let mut carol = Raw::new(&base, &unvalidated.path);
     assert_eq!(carol.register(&unvalidated).await.status, 201);
-    let before = footprint(f.orders.db()).await;
-    let a = carol.post("new-order", &www).await;
-    assert_eq!(problem(&a), "unauthorized");
-    assert!(a.body["detail"].as_str().unwrap().contains("no active OV pre-validation"), "{}", a.body);
-    // A kid of another directory is not an account here.
-    carol.kid = alice.kid.clone();
-    let a = carol.post("new-order", &www).await;
-    assert_eq!(problem(&a), "accountDoesNotExist");
+    let before = footprint(&f.db).await;
+    let url = carol.url("new-order");
+    let cases = vec![
+        Case::post(
+            "no pre-validation for the URL's organisation",
+            &carol,
+            "new-order",
+            WWW,
+            Expect::problem(403, "unauthorized").detail("no active OV pre-validation"),
+        )
+        .await,
+        Case::new(
+            "kid of another directory",
+            &url,
+            carol.jws_with(&url, WWW, |h| h["kid"] = json!(alice.kid)).await,
+            Expect::problem(400, "accountDoesNotExist"),
+        ),
+    ];
+    run(&f, &carol, "refused new-orders", cases).await;
     unchanged(&f, &before, "refused new-orders").await;
 }
 
@@ -376,11 +580,11 @@ async fn forwarded_headers_are_believed_only_from_trusted_proxies() {
     let a = through_proxy.register(&creds).await;
     assert_eq!(a.status, 201, "{}", a.body);
     assert!(a.location.as_deref().unwrap().starts_with("https://certs.example.test/acme/"), "{:?}", a.location);
-    let audit = storage::audit::list(&mut f.orders.db().acquire().await.unwrap(), None, 5).await.unwrap();
+    let audit = storage::audit::list(&mut f.db.acquire().await.unwrap(), None, 5).await.unwrap();
     assert!(audit.iter().any(|e| e.action == "acme.account.create" && e.ip == "203.0.113.9"), "{audit:?}");
 
     let mut spoofing = proxied(&serve(&f).await);
-    let before = footprint(f.orders.db()).await;
+    let before = footprint(&f.db).await;
     let a = spoofing.register(&creds).await;
     assert_eq!((a.status, problem(&a)), (403, "unauthorized"), "{}", a.body);
     unchanged(&f, &before, "a spoofed X-Forwarded-Host").await;
@@ -399,7 +603,7 @@ async fn new_orders_over_the_hourly_limit_are_rate_limited() {
     let www = json!({"identifiers": [{"type": "dns", "value": "www.example.test"}]}).to_string();
     assert_eq!(alice.post("new-order", &www).await.status, 201);
     assert_eq!(alice.post("new-order", &www).await.status, 201);
-    let before = footprint(f.orders.db()).await;
+    let before = footprint(&f.db).await;
     let a = alice.post("new-order", &www).await;
     assert_eq!((a.status, problem(&a)), (429, "rateLimited"), "{}", a.body);
     let wait: u64 = a.retry_after.as_deref().unwrap().parse().unwrap();
@@ -409,7 +613,7 @@ async fn new_orders_over_the_hourly_limit_are_rate_limited() {
     let mut bob = Raw::new(&base, &creds.path);
     bob.register(&creds).await;
     assert_eq!(bob.post("new-order", &www).await.status, 201);
-    let before = footprint(f.orders.db()).await;
+    let before = footprint(&f.db).await;
     let a = bob.post("new-order", &www).await;
     assert_eq!((a.status, problem(&a)), (429, "rateLimited"), "{}", a.body);
     assert!(a.body["detail"].as_str().unwrap().contains("ACME URL"), "{}", a.body);
@@ -447,7 +651,7 @@ async fn revocation_by_the_certificate_key() {
     let revoke = json!({"certificate": b64(&der), "reason": 1}).to_string();
 
     let stranger = Raw::new(&base, &creds.path);
-    let before = footprint(f.orders.db()).await;
+    let before = footprint(&f.db).await;
     let a = stranger.post("revoke-cert", &revoke).await;
     assert_eq!((a.status, problem(&a)), (403, "unauthorized"), "{}", a.body);
     unchanged(&f, &before, "a stranger's revocation").await;
@@ -537,7 +741,7 @@ async fn postgres_nonces_are_shared_in_an_unlogged_table() {
     let f = Fixture::new(&tdb, Formula::Bulk).await;
     let persistence =
         "SELECT CASE relpersistence WHEN 'u' THEN 1 ELSE 0 END FROM pg_class WHERE relname = 'acme_used_nonces'";
-    assert_eq!(certgate_tests::scalar(f.orders.db(), persistence).await, 1, "unlogged");
+    assert_eq!(certgate_tests::scalar(&f.db, persistence).await, 1, "unlogged");
     let (s, alice) = TwoServers::start(&f).await;
     let nonce = alice.nonce().await;
     let used = used_nonces(&f).await;

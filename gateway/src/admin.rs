@@ -62,7 +62,7 @@ pub async fn run(orders: &Orders, cmd: Command, public_url: &str) -> Result<(), 
         }
         Command::Account(AccountCmd::List) => {
             for a in orders.accounts().await? {
-                say!("{}\t{}\t{}\t{}\tapproval={}", a.id, a.name, a.formula, a.currency, a.approval_mode == 1);
+                say!("{}\t{}\t{}\t{}\tapproval={}", a.id, a.name, a.formula, a.currency, a.approval_mode);
             }
         }
         Command::Org(OrgCmd::Create { account, name, ident, country, address, vat }) => {
@@ -195,7 +195,8 @@ pub async fn run(orders: &Orders, cmd: Command, public_url: &str) -> Result<(), 
                     "{}\t{}\t{}\t{}\t{}\t{}\t{}",
                     j.id,
                     j.kind,
-                    j.order_id,
+                    j.order_id
+                        .map_or_else(|| format!("authz {}", j.acme_authz_id.unwrap_or_default()), |o| o.to_string()),
                     j.state,
                     j.attempts,
                     iso(j.run_after),

@@ -126,6 +126,9 @@ impl Config {
         }
         cfg.http.check().map_err(ConfigError::Invalid)?;
         cfg.upstreams.entry("embedded".into()).or_insert(UpstreamConfig::Embedded);
+        // The VA is configured beside the ACME front, whose challenges are
+        // its main use, but the order core runs it (for both fronts).
+        cfg.orders.va = cfg.acme.va.clone();
         Ok(cfg)
     }
 

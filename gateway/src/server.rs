@@ -52,7 +52,7 @@ pub async fn run(app: &App, listeners: Listeners) -> std::io::Result<()> {
     let _ = worker_task.await;
     // On SQLite the last connection to close copies the WAL back and removes
     // it, leaving one file to back up.
-    app.orders.db().close().await;
+    app.orders.close().await;
     Ok(())
 }
 
@@ -71,14 +71,9 @@ pub fn router(app: &App, metrics: crate::prometheus::Registry) -> Router {
     let exporter = crate::metrics::Exporter { registry: metrics, orders: app.orders.clone() };
     let metrics = Router::new().route("/metrics", get(crate::metrics::render)).with_state(exporter);
     let acme_settings = app.config.acme_settings();
-    let xmlrpc = xmlrpc::XmlRpc::new(
-        app.orders.clone(),
-        app.config.xmlrpc,
-        app.config.public_url.clone(),
-        acme_settings.va.clone(),
-    )
-    .with_trusted_proxies(acme_settings.trusted_proxies.clone())
-    .router();
+    let xmlrpc = xmlrpc::XmlRpc::new(app.orders.clone(), app.config.xmlrpc, app.config.public_url.clone())
+        .with_trusted_proxies(acme_settings.trusted_proxies.clone())
+        .router();
     acme::Acme::new(app.orders.clone(), acme_settings)
         .router()
         .merge(xmlrpc)

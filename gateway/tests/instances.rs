@@ -8,7 +8,7 @@
 
 use std::process::{Child, Command, Stdio};
 use std::sync::Arc;
-use std::sync::atomic::{AtomicBool, AtomicUsize, Ordering};
+use std::sync::atomic::{AtomicBool, Ordering};
 use std::time::{Duration, Instant};
 
 use bytes::Bytes;
@@ -21,36 +21,12 @@ use instant_acme::{Identifier, NewOrder, RetryPolicy};
 
 mod common;
 
-use common::{Certgate, wait_healthy};
+use common::{Certgate, load_balancer, wait_healthy};
 
 const SECRET: &str = "instances-test-secret-key-0123456789";
 const ACME_CLIENTS: usize = 4;
 const ORDERS_PER_CLIENT: usize = 3;
 const XMLRPC_ORDERS: usize = 4;
-
-/// Forwards each accepted connection to the next backend in turn, skipping
-/// a backend that refuses connections (a killed instance).
-async fn load_balancer(backends: Vec<u16>) -> u16 {
-    let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
-    let port = listener.local_addr().unwrap().port();
-    let next = Arc::new(AtomicUsize::new(0));
-    tokio::spawn(async move {
-        while let Ok((mut inbound, _)) = listener.accept().await {
-            let backends = backends.clone();
-            let first = next.fetch_add(1, Ordering::Relaxed);
-            tokio::spawn(async move {
-                for i in 0..backends.len() {
-                    let port = backends[(first + i) % backends.len()];
-                    if let Ok(mut outbound) = tokio::net::TcpStream::connect(("127.0.0.1", port)).await {
-                        let _ = tokio::io::copy_bidirectional(&mut inbound, &mut outbound).await;
-                        return;
-                    }
-                }
-            });
-        }
-    });
-    port
-}
 
 /// One ACME client: an EAB account, then `ORDERS_PER_CLIENT` certificates;
 /// an issuance cut short by the killed instance is started again.
@@ -147,22 +123,8 @@ async fn two_instances_share_nonces_accounts_jobs_and_the_ledger_and_survive_a_s
     // Room for the legacy calls that make the second instance take a job first.
     let start_tokens = total as i64 + 20;
     let setup = tokio::task::spawn_blocking(move || {
-        let ok = |args: &[&str]| setup_g.ok(args);
-        let account = ok(&["account", "create", "--name", "Hoster", "--formula", "bulk"]).trim().to_string();
-        let org = ok(&["org", "create", "--account", &account, "--name", "Example Org"]).trim().to_string();
-        let prices = setup_g.dir().join("prices.csv");
-        std::fs::write(&prices, certgate_tests::TEST_PRICES).unwrap();
-        ok(&["product", "import", "--file", prices.to_str().unwrap()]);
-        ok(&["credit-tokens", "--account", &account, "--item", "ssl1", "--count", &start_tokens.to_string()]);
-        ok(&["prevalidation", "add", "--account", &account, "--org", &org, "--brand", "Brand", "--validation", "OV"]);
-        ok(&["prevalidation", "domain", "--account", &account, "--org", &org, "--domain", "*.example.test"]);
-        let user = setup_g
-            .cmd(&["user", "create", "--account", &account, "--login", "hoster", "--rights", "all"])
-            .env("CERTGATE_USER_PASSWORD", "a long password")
-            .output()
-            .unwrap();
-        assert!(user.status.success(), "{}", String::from_utf8_lossy(&user.stderr));
-        ok(&["acme-url", "create", "--account", &account, "--product", "ssl1", "--org", &org])
+        let a = setup_g.bulk_account(start_tokens as u32);
+        setup_g.ok(&["acme-url", "create", "--account", &a.account, "--product", "ssl1", "--org", &a.org])
     });
     let created = setup.await.unwrap();
     let field = |name: &str| common::field(&created, name);

@@ -46,12 +46,12 @@ impl From<ProductRow> for Product {
             validation: r.validation,
             brand: r.brand,
             upstream: r.upstream,
-            wildcard: r.wildcard == 1,
+            wildcard: r.wildcard,
             max_sans: r.max_sans,
             san_code: r.san_code,
             wildcard_san_code: r.wildcard_san_code,
             renewal_code: r.renewal_code,
-            needs_prevalidation: r.needs_prevalidation == 1,
+            needs_prevalidation: r.needs_prevalidation,
         }
     }
 }
@@ -65,12 +65,12 @@ impl From<&Product> for ProductRow {
             validation: p.validation.clone(),
             brand: p.brand.clone(),
             upstream: p.upstream.clone(),
-            wildcard: i64::from(p.wildcard),
+            wildcard: p.wildcard,
             max_sans: p.max_sans,
             san_code: p.san_code.clone(),
             wildcard_san_code: p.wildcard_san_code.clone(),
             renewal_code: p.renewal_code.clone(),
-            needs_prevalidation: i64::from(p.needs_prevalidation),
+            needs_prevalidation: p.needs_prevalidation,
         }
     }
 }

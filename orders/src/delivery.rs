@@ -51,8 +51,7 @@ impl Orders {
         may_supersede: bool,
     ) -> Result<Option<(i64, Order)>> {
         let now = self.now();
-        let Some(cert_id) =
-            certificates::insert(tx, &new_certificate(order.id, &order.cn, Some(job_id), issued)).await?
+        let Some(cert_id) = certificates::insert(tx, &new_certificate(order.id, &order.cn, issued), job_id).await?
         else {
             return Ok(None);
         };
@@ -98,17 +97,10 @@ impl Orders {
     }
 }
 
-/// The certificate `issued` for order `order_id` of common name `cn`, as
-/// stored for job `job_id` (none when signed at once).
-pub(crate) fn new_certificate<'a>(
-    order_id: i64,
-    cn: &'a str,
-    job_id: Option<i64>,
-    issued: &'a Issued,
-) -> certificates::NewCertificate<'a> {
+/// The certificate `issued` for order `order_id` of common name `cn`.
+pub(crate) fn new_certificate<'a>(order_id: i64, cn: &'a str, issued: &'a Issued) -> certificates::NewCertificate<'a> {
     certificates::NewCertificate {
         order_id,
-        job_id,
         serial: &issued.serial,
         cn,
         leaf_pem: &issued.leaf_pem,

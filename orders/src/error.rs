@@ -134,6 +134,9 @@ pub enum OrderError {
     /// The product's upstream is not configured on this instance.
     #[error("no upstream named {0:?} is configured")]
     UnknownUpstream(String),
+    /// Domain control of some names was not proven: what was found for each.
+    #[error("domain control not proven yet: {0}")]
+    DcvNotProven(String),
     /// The database failed.
     #[error(transparent)]
     Storage(#[from] storage::Error),

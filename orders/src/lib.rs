@@ -5,7 +5,9 @@
 //! `upstream` connector. It never speaks HTTP, ACME JSON or XML.
 
 mod accounts;
+pub mod acme;
 mod acme_urls;
+mod calls;
 mod catalog;
 pub mod csr;
 mod dcv;
@@ -35,11 +37,11 @@ use std::sync::atomic::{AtomicI64, Ordering};
 
 pub use acme_urls::{AcmeBinding, AcmeUrl, NewAcmeUrlCredentials};
 pub use catalog::{ImportReport, Product, format_money, parse_money};
-pub use dcv::Dcv;
+pub use dcv::{Dcv, DcvPlaces};
 pub use error::{OrderError, Result};
 pub use lifecycle::{Reissue, check_revocation_reason};
 pub use memo::Memo;
-pub use place::{AlsoWrite, CheckedNames, PlaceOrder, Placed};
+pub use place::{CheckedNames, PlaceOrder, Placed};
 pub use readiness::Readiness;
 pub use rights::{Caller, Right, Rights, Source};
 pub use statements::{Ledger, StatementLine, TokenBalance, balances_csv, iso, statement_csv};
@@ -86,6 +88,10 @@ pub struct Settings {
     /// the account (same organisation, product, names, CSR and client
     /// reference) returns the earlier order instead of buying again.
     pub retry_window_secs: i64,
+    /// certgate's validation authority, which proves control of names for
+    /// ACME challenges and the legacy DCV. Configured under `[acme.va]`.
+    #[serde(skip)]
+    pub va: validation::VaSettings,
 }
 
 impl Default for Settings {
@@ -100,6 +106,7 @@ impl Default for Settings {
             failed_logins_per_ip: 30,
             failed_login_window_secs: 300,
             retry_window_secs: 86_400,
+            va: validation::VaSettings::default(),
         }
     }
 }
@@ -122,6 +129,8 @@ struct Inner {
     verified: verified::Verified,
     /// The bounded Argon2 computations.
     passwords: passwords::Passwords,
+    /// certgate's validation authority.
+    va: Arc<validation::Va>,
 }
 
 impl Orders {
@@ -135,18 +144,34 @@ impl Orders {
                 db,
                 secret,
                 upstreams,
-                settings,
                 clock_offset: AtomicI64::new(0),
                 jobs_queued: tokio::sync::Notify::new(),
                 verified: verified::Verified::default(),
                 passwords: passwords::Passwords::new(password_checks),
+                va: Arc::new(validation::Va::new(settings.va.clone())),
+                settings,
             }),
         }
     }
 
-    /// The database, for the fronts' own protocol state.
-    pub fn db(&self) -> &Db {
+    /// The database; only the order core writes to it.
+    pub(crate) fn db(&self) -> &Db {
         &self.inner.db
+    }
+
+    /// Closes the database (on SQLite the last connection to close copies
+    /// the WAL back, leaving one file to back up).
+    pub async fn close(&self) {
+        self.inner.db.close().await;
+    }
+
+    /// How long a worker holds a job: upstream work for `job_lease_secs`,
+    /// a validation for the VA's timeout and a margin to record it.
+    pub(crate) fn leases(&self) -> storage::jobs::Leases {
+        storage::jobs::Leases {
+            upstream_secs: self.inner.settings.job_lease_secs,
+            validation_secs: self.inner.settings.va.timeout_secs as i64 + 5,
+        }
     }
 
     /// The settings in force.

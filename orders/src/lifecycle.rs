@@ -139,8 +139,18 @@ impl Orders {
         self.order(caller, reference).await
     }
 
-    /// Marks the names of an order waiting for DCV as validated, and queues its issuance.
+    /// Marks the names of an order waiting for DCV as validated without
+    /// checking them, and queues its issuance: the operator's override.
+    /// Customers go through [`Orders::check_dcv`].
     pub async fn complete_dcv(&self, caller: &Caller, reference: &str) -> Result<Order> {
+        if caller.source != crate::Source::Cli {
+            return Err(OrderError::Forbidden(Right::Technical));
+        }
+        self.dcv_proven(caller, reference).await
+    }
+
+    /// An order waiting for DCV whose names were proven goes on to issuance.
+    pub(crate) async fn dcv_proven(&self, caller: &Caller, reference: &str) -> Result<Order> {
         caller.require(Right::Technical)?;
         let o = self.own_order(caller, reference).await?;
         let mut tx = self.db().begin().await?;
@@ -323,7 +333,7 @@ impl Orders {
             retry_window: false,
             needs_dcv,
             issue_now: false,
-            also: None,
+            acme_order: None,
         };
         self.record(caller, o.organisation_id, &ctx, &checked, &spec).await
     }

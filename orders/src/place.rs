@@ -45,14 +45,6 @@ pub struct Placed {
     pub certificate_id: Option<i64>,
 }
 
-/// What a front also writes in the transaction that places an order, so that
-/// its own record of the order (the ACME order's link and status) commits
-/// with the order or not at all, without a write of its own afterwards.
-pub trait AlsoWrite: Send + Sync {
-    /// Writes in the placing transaction, just before it commits.
-    fn write<'a>(&'a self, tx: &'a mut storage::Conn, placed: &'a Placed) -> BoxFuture<'a, storage::Result<()>>;
-}
-
 /// How a validated order is to be recorded.
 pub(crate) struct Spec<'a> {
     pub kind: &'a str,
@@ -65,8 +57,9 @@ pub(crate) struct Spec<'a> {
     pub needs_dcv: bool,
     /// Sign in the order's transaction when the upstream can (see [`Orders::place_and_issue`]).
     pub issue_now: bool,
-    /// The front's own write in the same transaction.
-    pub also: Option<&'a dyn AlsoWrite>,
+    /// The ACME order that finalize places this order for: it is linked to
+    /// the order in the same transaction, so the two cannot disagree.
+    pub acme_order: Option<i64>,
 }
 
 /// What [`Orders::check_order`] found an order's names to be.
@@ -97,18 +90,18 @@ impl Orders {
     /// As [`Orders::place`]; and when the product's upstream signs at once
     /// (the embedded CA), the certificate is issued and the order delivered in
     /// the same transaction that pays for it, with no job to wait for. The
-    /// ACME front uses it at finalize, which may then answer with a valid order.
-    /// `also` is written in the same transaction (not for a replayed order).
-    pub async fn place_and_issue(&self, caller: &Caller, req: &PlaceOrder, also: &dyn AlsoWrite) -> Result<Placed> {
-        self.place_with(caller, req, true, Some(also)).await
+    /// ACME front's finalize uses it (through `finalize_acme_order`), which
+    /// may then answer with a valid order.
+    pub async fn place_and_issue(&self, caller: &Caller, req: &PlaceOrder) -> Result<Placed> {
+        self.place_with(caller, req, true, None).await
     }
 
-    async fn place_with(
+    pub(crate) async fn place_with(
         &self,
         caller: &Caller,
         req: &PlaceOrder,
         issue_now: bool,
-        also: Option<&dyn AlsoWrite>,
+        acme_order: Option<i64>,
     ) -> Result<Placed> {
         caller.require(Right::Technical)?;
         let ctx = self.order_context(caller.account_id, req.organisation_id, &req.product_code).await?;
@@ -132,7 +125,7 @@ impl Orders {
             retry_window: content_key.is_some(),
             needs_dcv,
             issue_now,
-            also,
+            acme_order,
         };
         self.record(caller, org_id, &ctx, &checked, &spec).await
     }
@@ -181,7 +174,7 @@ impl Orders {
         spec: &Spec<'_>,
     ) -> Result<Placed> {
         let (product, account) = (&ctx.product, &ctx.account);
-        let pending = account.approval_mode == 1 && !caller.rights.has(Right::Approval);
+        let pending = account.approval_mode && !caller.rights.has(Right::Approval);
         let status = match (pending, spec.needs_dcv) {
             (true, _) => Status::PendingApproval,
             (false, true) => Status::WaitingDcv,
@@ -276,7 +269,7 @@ impl Orders {
                 let (placed, delivered) = (placed(id), delivery::delivered_detail(id, &issued.serial));
                 let earlier = [("order.place", placed.as_str())];
                 let audit = delivery::Audit { actor: &actor, earlier: &earlier }.with_delivery(&delivered);
-                let certificate = delivery::new_certificate(id, new.cn, None, issued);
+                let certificate = delivery::new_certificate(id, new.cn, issued);
                 let signed = SignedOrder { order: &new, certificate: &certificate, actor: &actor, audit: &audit };
                 signed_orders::insert(&mut tx, &signed).await.map(|o| o.map(|(order, c)| (order, Some(c))))
             }
@@ -308,8 +301,9 @@ impl Orders {
             order = orders::get(&mut tx, id).await?.ok_or_else(|| OrderError::UnknownOrder(id.to_string()))?;
         }
         let placed = Placed { order, replayed: false, certificate_id };
-        if let Some(also) = spec.also {
-            also.write(&mut tx, &placed).await?;
+        if let Some(acme_order) = spec.acme_order {
+            let status = crate::acme::finalized_status(&placed);
+            storage::acme_orders::set_status(&mut tx, acme_order, status, Some(id), None).await?;
         }
         if at_once {
             // Paid last, whether signed or queued: the conditional debit locks

@@ -118,12 +118,22 @@ pub struct Caller {
     pub ip: String,
     /// The front the call came through.
     pub source: Source,
+    /// The front's method being served (`xmlrpc.achat`), recorded in the
+    /// audit log with the change it makes, in the same transaction.
+    pub call: Option<String>,
 }
 
 impl Caller {
     /// The operator acting on an account through the CLI, with every right.
     pub fn operator(account_id: i64) -> Caller {
-        Caller { account_id, login: "operator".into(), rights: Rights::all(), ip: "local".into(), source: Source::Cli }
+        Caller {
+            account_id,
+            login: "operator".into(),
+            rights: Rights::all(),
+            ip: "local".into(),
+            source: Source::Cli,
+            call: None,
+        }
     }
 
     /// Refuses unless the caller holds `r`.
@@ -138,6 +148,7 @@ impl Caller {
             name: self.login.clone(),
             ip: self.ip.clone(),
             source: self.source.as_str().into(),
+            call: self.call.clone(),
         }
     }
 }

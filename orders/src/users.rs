@@ -86,6 +86,7 @@ impl Orders {
             name: login.to_string(),
             ip: ip.to_string(),
             source: source.as_str().into(),
+            call: None,
         };
         let deadline = Instant::now() + self.password_wait();
         // A turn to check, a reservation of the check, or a refusal.
@@ -209,6 +210,7 @@ impl Orders {
             name: "operator".into(),
             ip: "local".into(),
             source: "cli".into(),
+            call: None,
         };
         audit::record(&mut tx, &actor, "user.unlock", login).await?;
         commit(tx).await?;
@@ -218,7 +220,7 @@ impl Orders {
 
 fn caller_of(user: users::UserRow, ip: &str, source: Source) -> Caller {
     let rights = Rights::parse(&user.rights).unwrap_or_default();
-    Caller { account_id: user.account_id, login: user.login, rights, ip: ip.to_string(), source }
+    Caller { account_id: user.account_id, login: user.login, rights, ip: ip.to_string(), source, call: None }
 }
 
 /// The address failed logins are counted under: an IPv6 address's /64, the

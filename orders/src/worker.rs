@@ -69,7 +69,7 @@ impl Worker {
     }
 
     fn actor(&self) -> Actor {
-        Actor { account_id: None, name: self.owner.clone(), ip: "local".into(), source: "worker".into() }
+        Actor { account_id: None, name: self.owner.clone(), ip: "local".into(), source: "worker".into(), call: None }
     }
 
     /// Runs jobs until `shutdown` turns true or its sender is dropped, polling
@@ -121,8 +121,7 @@ impl Worker {
     async fn run_next(&self, shutdown: Option<&mut watch::Receiver<bool>>) -> Result<bool> {
         self.revoke_due().await?;
         let db = self.orders.db();
-        let Some(job) = jobs::claim(db, &self.owner, self.orders.now(), self.orders.settings().job_lease_secs).await?
-        else {
+        let Some(job) = jobs::claim(db, &self.owner, self.orders.now(), self.orders.leases()).await? else {
             return Ok(false);
         };
         let Some(shutdown) = shutdown else {
@@ -147,6 +146,10 @@ impl Worker {
         let outcome = match job.kind.as_str() {
             "issue" => self.issue(&job).await,
             "revoke" => self.revoke(&job).await,
+            "validate" => match job.acme_authz_id {
+                Some(authz) => self.orders.run_validation(job.id, authz, &self.owner).await.map(|()| Outcome::Done),
+                None => Ok(Outcome::Failed("a validation job without its authorization".into())),
+            },
             other => Ok(Outcome::Failed(format!("unknown job kind {other}"))),
         };
         let outcome = outcome.unwrap_or_else(|e| Outcome::Retry(e.to_string()));
@@ -164,8 +167,10 @@ impl Worker {
             }
             Outcome::Failed(err) => {
                 tracing::warn!(job = job.id, error = %err, "job failed for good");
-                if job.kind == "issue" {
-                    self.fail_order(&mut tx, job.order_id, &err).await?;
+                if job.kind == "issue"
+                    && let Some(order_id) = job.order_id
+                {
+                    self.fail_order(&mut tx, order_id, &err).await?;
                 }
                 jobs::finish(&mut tx, job.id, "failed", Some(&err)).await?;
             }
@@ -176,9 +181,10 @@ impl Worker {
 
     async fn issue(&self, job: &JobRow) -> Result<Outcome> {
         let db = self.orders.db();
-        let order = orders::get(&mut *db.acquire().await?, job.order_id)
+        let Some(order_id) = job.order_id else { return Ok(Outcome::Failed("an issuance without its order".into())) };
+        let order = orders::get(&mut *db.acquire().await?, order_id)
             .await?
-            .ok_or_else(|| OrderError::UnknownOrder(job.order_id.to_string()))?;
+            .ok_or_else(|| OrderError::UnknownOrder(order_id.to_string()))?;
         if order.status != Status::Processing.as_str() {
             // Cancelled while queued: nothing to issue.
             let mut c = db.acquire_writer().await?;
@@ -223,10 +229,10 @@ impl Worker {
 
     async fn revoke(&self, job: &JobRow) -> Result<Outcome> {
         let db = self.orders.db();
+        let Some(order_id) = job.order_id else { return Ok(Outcome::Failed("a revocation without its order".into())) };
         let mut c = db.acquire().await?;
-        let order = orders::get(&mut c, job.order_id)
-            .await?
-            .ok_or_else(|| OrderError::UnknownOrder(job.order_id.to_string()))?;
+        let order =
+            orders::get(&mut c, order_id).await?.ok_or_else(|| OrderError::UnknownOrder(order_id.to_string()))?;
         let cert = match job.certificate_id {
             Some(id) => certificates::get(&mut c, id).await?,
             None => None,

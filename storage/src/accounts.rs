@@ -15,8 +15,8 @@ crate::row_struct! {
         pub formula: String,
         /// The currency of its prices and deposit, such as `EUR`.
         pub currency: String,
-        /// 1 when orders by non-approvers wait for an approver.
-        pub approval_mode: i64,
+        /// Whether orders by non-approvers wait for an approver.
+        pub approval_mode: bool,
         /// Minor units the deposit may go below zero.
         pub overdraft: i64,
         /// When the account was created, in UTC Unix seconds.
@@ -40,7 +40,7 @@ pub async fn insert(
     .bind(name)
     .bind(formula)
     .bind(currency)
-    .bind(i64::from(approval_mode))
+    .bind(approval_mode)
     .bind(overdraft)
     .bind(now())
     .fetch_one(c)

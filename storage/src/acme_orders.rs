@@ -39,8 +39,8 @@ crate::row_struct! {
         pub acme_order_id: i64,
         /// The DNS name, without a `*.` prefix.
         pub identifier: String,
-        /// 1 when the order asked for the wildcard of the name.
-        pub wildcard: i64,
+        /// Whether the order asked for the wildcard of the name.
+        pub wildcard: bool,
         /// `pending`, `valid`, `invalid`, `deactivated` or `expired`.
         pub status: String,
         /// The token its challenges share.
@@ -192,7 +192,7 @@ async fn insert(c: &mut Conn, new: &NewAcmeOrder<'_>) -> Result<(AcmeOrderRow, V
             )
             .bind(order.id)
             .bind(&a.identifier)
-            .bind(i64::from(a.wildcard))
+            .bind(a.wildcard)
             .bind(a.status)
             .bind(&a.token)
             .bind(if a.status == "valid" { Some(t) } else { None })
@@ -240,11 +240,18 @@ pub async fn by_order(c: &mut Conn, order_id: i64) -> Result<Option<AcmeOrderRow
 }
 
 /// The order, other than an invalid one, that already replaces a certificate.
+/// An order finalized into a certgate order that failed or was cancelled is
+/// invalid too, though its row still says what finalize left.
 pub async fn replacing(c: &mut Conn, certificate_id: i64) -> Result<Option<AcmeOrderRow>> {
-    query_as("SELECT * FROM acme_orders WHERE replaces = $1 AND status <> 'invalid' LIMIT 1")
-        .bind(certificate_id)
-        .fetch_optional(c)
-        .await
+    query_as(
+        "SELECT a.* FROM acme_orders a LEFT JOIN orders o ON o.id = a.order_id
+         WHERE a.replaces = $1 AND a.status <> 'invalid'
+           AND (o.id IS NULL OR o.status NOT IN ('failed', 'cancelled', 'cancelled_refunded', 'discarded'))
+         LIMIT 1",
+    )
+    .bind(certificate_id)
+    .fetch_optional(c)
+    .await
 }
 
 /// The orders of an account, oldest first.
@@ -272,6 +279,11 @@ pub async fn authzs(c: &mut Conn, acme_order_id: i64) -> Result<Vec<AcmeAuthzRow
     query_as("SELECT * FROM acme_authzs WHERE acme_order_id = $1 ORDER BY id").bind(acme_order_id).fetch_all(c).await
 }
 
+/// Reads an authorization.
+pub async fn authz(c: &mut Conn, id: i64) -> Result<Option<AcmeAuthzRow>> {
+    query_as("SELECT * FROM acme_authzs WHERE id = $1").bind(id).fetch_optional(c).await
+}
+
 /// The ACME account that owns authorization `$z`: the account of its order,
 /// by the order's key (see [`AUTHZ_OF_ACCOUNT`]).
 macro_rules! authz_owner {
@@ -293,15 +305,27 @@ pub async fn authz_of_account(c: &mut Conn, id: i64, account_id: i64) -> Result<
     query_as(AUTHZ_OF_ACCOUNT).bind(id).bind(account_id).fetch_optional(c).await
 }
 
-/// Sets an authorization's status.
-pub async fn set_authz_status(c: &mut Conn, id: i64, status: &str) -> Result<()> {
-    query("UPDATE acme_authzs SET status = $2, validated_at = CASE WHEN $2 = 'valid' THEN $3 ELSE validated_at END WHERE id = $1")
+/// Deactivates an authorization that is valid or pending (RFC 8555
+/// §7.5.2); false when it was neither.
+pub async fn deactivate_authz(c: &mut Conn, id: i64) -> Result<bool> {
+    let r = query("UPDATE acme_authzs SET status = 'deactivated' WHERE id = $1 AND status IN ('valid', 'pending')")
         .bind(id)
-        .bind(status)
-        .bind(now())
         .execute(c)
         .await?;
-    Ok(())
+    Ok(r.rows_affected() == 1)
+}
+
+/// Moves an order from status `from` to `to` (with the reason when it
+/// becomes invalid); false when it was no longer `from`.
+pub async fn move_status(c: &mut Conn, id: i64, from: &str, to: &str, error: Option<&str>) -> Result<bool> {
+    let r = query("UPDATE acme_orders SET status = $3, error = COALESCE($4, error) WHERE id = $1 AND status = $2")
+        .bind(id)
+        .bind(from)
+        .bind(to)
+        .bind(error)
+        .execute(c)
+        .await?;
+    Ok(r.rows_affected() == 1)
 }
 
 /// Marks the challenge `kind` of a pending authorization as being validated;
@@ -319,10 +343,11 @@ pub async fn start_challenge(c: &mut Conn, id: i64, kind: &str) -> Result<bool> 
 }
 
 /// Records the outcome of a validation: the authorization and its challenge
-/// become valid, or invalid with the error.
-pub async fn finish_challenge(c: &mut Conn, id: i64, error: Option<&str>) -> Result<()> {
+/// become valid, or invalid with the error. False when the challenge was no
+/// longer being validated (another attempt recorded it first).
+pub async fn finish_challenge(c: &mut Conn, id: i64, error: Option<&str>) -> Result<bool> {
     let status = if error.is_some() { "invalid" } else { "valid" };
-    query(
+    let r = query(
         "UPDATE acme_authzs SET status = $2, challenge_status = $2, error = $3,
              validated_at = $4
          WHERE id = $1 AND challenge_status = 'processing'",
@@ -333,7 +358,7 @@ pub async fn finish_challenge(c: &mut Conn, id: i64, error: Option<&str>) -> Res
     .bind(now())
     .execute(c)
     .await?;
-    Ok(())
+    Ok(r.rows_affected() == 1)
 }
 
 /// The statement of [`created_since`], run at every new-order (public so

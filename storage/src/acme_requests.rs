@@ -188,7 +188,7 @@ impl<R: Resource> FromRow for SignedRow<R> {
         Ok(SignedRow {
             account: AcmeAccountRow::from_row_prefixed(row, "signer_")?,
             url_revoked: row.get::<Option<i64>>("url_revoked_at")?.is_some(),
-            nonce_fresh: row.get::<i64>("nonce_fresh")? == 1,
+            nonce_fresh: row.get::<bool>("nonce_fresh")?,
             resource: R::read(row)?,
         })
     }

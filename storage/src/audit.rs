@@ -37,6 +37,10 @@ pub struct Actor {
     pub ip: String,
     /// `acme`, `xmlrpc`, `cli` or `worker`.
     pub source: String,
+    /// The front's call that made the change (`xmlrpc.achat`), if a front
+    /// names it: it is recorded as an entry of its own beside the change's,
+    /// in the same statement, so a call's record commits with what it did.
+    pub call: Option<String>,
 }
 
 /// Appends one entry.
@@ -50,6 +54,14 @@ pub async fn record_all(c: &mut Conn, actor: &Actor, entries: &[(&str, &str)]) -
     if entries.is_empty() {
         return Ok(());
     }
+    let with_call: Vec<(&str, &str)>;
+    let entries = match &actor.call {
+        Some(call) => {
+            with_call = entries.iter().copied().chain([(call.as_str(), "ok")]).collect();
+            &with_call[..]
+        }
+        None => entries,
+    };
     let sql = insert_entries("$1", 2, entries.len(), "");
     bind_entries(query_built(sql).bind(now()), actor, entries).execute(c).await?;
     Ok(())

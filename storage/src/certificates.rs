@@ -1,7 +1,7 @@
 //! Certificates of an order: one per issuance, so reissues keep the old ones.
 
 use crate::sql::{query, query_as, query_scalar};
-use crate::{Backend, Conn, Result, now};
+use crate::{Conn, Result, now};
 
 crate::row_struct! {
     /// One row of `certificates`.
@@ -41,9 +41,6 @@ crate::row_struct! {
 pub struct NewCertificate<'a> {
     /// The order the certificate was issued for.
     pub order_id: i64,
-    /// The issuance job that produced it (one certificate per job); `None`
-    /// for a certificate signed at once, for which a done job is recorded.
-    pub job_id: Option<i64>,
     /// The serial number, hexadecimal, lower case, no separators.
     pub serial: &'a str,
     /// The common name the certificate was issued for.
@@ -66,40 +63,20 @@ macro_rules! certificate_columns {
 }
 pub(crate) use certificate_columns;
 
-/// Stores a certificate once per job; returns its id, or `None` when this job
-/// had already stored one. A certificate without a job (signed at once) is
-/// recorded with a new job, done, created with it.
-pub async fn insert(c: &mut Conn, n: &NewCertificate<'_>) -> Result<Option<i64>> {
-    let job_id = match (n.job_id, c.backend()) {
-        (Some(id), _) => Some(id),
-        // On PostgreSQL one round trip writes both rows: the statement inserts the job.
-        (None, Backend::Postgres) => None,
-        (None, Backend::Sqlite) => Some(crate::jobs::record_done(c, n.order_id).await?),
-    };
-    let sql = match job_id {
-        Some(_) => concat!(
-            "INSERT INTO certificates (",
-            certificate_columns!(),
-            ")
-             VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9)
-             ON CONFLICT (job_id) DO NOTHING RETURNING id"
-        ),
-        None => concat!(
-            "WITH j AS (",
-            crate::jobs::insert_done_issuance!("$1", "$8"),
-            ")
-             INSERT INTO certificates (",
-            certificate_columns!(),
-            ")
-             SELECT $1, j.id, $2, $3, $4, $5, $6, $7, $8 FROM j RETURNING id"
-        ),
-    };
-    let q = query_scalar(sql).bind(n.order_id);
-    let q = match job_id {
-        Some(id) => q.bind(id),
-        None => q,
-    };
-    q.bind(n.serial)
+/// Stores the certificate that issuance job `job_id` produced, once per
+/// job; returns its id, or `None` when this job had already stored one.
+pub async fn insert(c: &mut Conn, n: &NewCertificate<'_>, job_id: i64) -> Result<Option<i64>> {
+    let sql = concat!(
+        "INSERT INTO certificates (",
+        certificate_columns!(),
+        ")
+         VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9)
+         ON CONFLICT (job_id) DO NOTHING RETURNING id"
+    );
+    query_scalar(sql)
+        .bind(n.order_id)
+        .bind(job_id)
+        .bind(n.serial)
         .bind(n.cn)
         .bind(n.leaf_pem)
         .bind(n.chain_pem)

@@ -10,10 +10,10 @@ crate::row_struct! {
     pub struct JobRow {
         /// The job's database identifier.
         pub id: i64,
-        /// `issue` or `revoke`.
+        /// `issue`, `revoke` or `validate`.
         pub kind: String,
-        /// The order this job works for.
-        pub order_id: i64,
+        /// The order this job works for (none for `validate`).
+        pub order_id: Option<i64>,
         /// For `revoke`: the certificate to revoke.
         pub certificate_id: Option<i64>,
         /// `queued`, `done` or `failed`.
@@ -35,7 +35,29 @@ crate::row_struct! {
         pub created_at: i64,
         /// When the job last changed, in UTC Unix seconds.
         pub updated_at: i64,
+        /// For `validate`: the ACME authorization whose challenge it checks.
+        pub acme_authz_id: Option<i64>,
     }
+}
+
+/// Queues the validation of an ACME authorization's challenge, leased at
+/// once to `owner` for `lease_secs` when given (the instance that got the
+/// challenge runs it now; another takes it over if that one dies); returns
+/// its id.
+pub async fn enqueue_validation(c: &mut Conn, acme_authz_id: i64, owner: Option<&str>, lease_secs: i64) -> Result<i64> {
+    let t = now();
+    query_scalar(
+        "INSERT INTO jobs (kind, acme_authz_id, state, attempts, run_after, lease_owner, lease_until,
+                           created_at, updated_at)
+         VALUES ('validate', $1, 'queued', $2, $3, $4, $5, $3, $3) RETURNING id",
+    )
+    .bind(acme_authz_id)
+    .bind(i64::from(owner.is_some()))
+    .bind(t)
+    .bind(owner)
+    .bind(owner.map(|_| t + lease_secs))
+    .fetch_one(c)
+    .await
 }
 
 /// Queues a job and returns its id.
@@ -63,8 +85,7 @@ pub async fn enqueue(
 /// The statement that records an issuance job done as it is created, with
 /// the expressions of its order id and time, and optionally the `FROM` they
 /// are selected from: [`record_done`] runs it alone, and on PostgreSQL
-/// `certificates::insert` and `signed_orders::insert` run it with the
-/// certificate.
+/// `signed_orders::insert` runs it with the order and its certificate.
 macro_rules! insert_done_issuance {
     ($order_id:literal, $time:literal) => {
         $crate::jobs::insert_done_issuance!($order_id, $time, "")
@@ -89,8 +110,8 @@ pub(crate) use insert_done_issuance;
 
 /// Records an issuance job that was done as soon as it was created (an order
 /// signed inside its own transaction), so that its certificate has a job like
-/// every other; returns its id. On PostgreSQL `certificates::insert` writes
-/// this job itself, in the certificate's statement.
+/// every other; returns its id. On PostgreSQL `signed_orders::insert`
+/// writes this job in the order's own statement instead.
 pub(crate) async fn record_done(c: &mut Conn, order_id: i64) -> Result<i64> {
     query_scalar(insert_done_issuance!("$1", "$2")).bind(order_id).bind(now()).fetch_one(c).await
 }
@@ -101,21 +122,41 @@ pub const NEXT: &str = "SELECT id FROM jobs WHERE state = 'queued' AND run_after
      AND (lease_until IS NULL OR lease_until < $1)
      ORDER BY run_after, id LIMIT 1";
 
-/// Leases the job that is runnable first at time `at` to `owner` for
-/// `lease_secs`, or returns `None`.
+/// How long a worker holds a job before another may take it over: one
+/// length for upstream work, another for a validation (bounded by the VA's
+/// own timeout, so a dead instance's validation is taken over sooner).
+#[derive(Clone, Copy, Debug)]
+pub struct Leases {
+    /// Seconds for `issue` and `revoke`.
+    pub upstream_secs: i64,
+    /// Seconds for `validate`.
+    pub validation_secs: i64,
+}
+
+/// Leases the job that is runnable first at time `at` to `owner`, or
+/// returns `None`.
 /// On PostgreSQL, `SKIP LOCKED` lets several instances claim side by side.
-pub async fn claim(db: &Db, owner: &str, at: i64, lease_secs: i64) -> Result<Option<JobRow>> {
+pub async fn claim(db: &Db, owner: &str, at: i64, leases: Leases) -> Result<Option<JobRow>> {
     let lock = match db.backend() {
         Backend::Postgres => "FOR UPDATE SKIP LOCKED",
         Backend::Sqlite => "",
     };
     let sql = format!(
-        "UPDATE jobs SET lease_owner = $2, lease_until = $1 + $3, attempts = attempts + 1, updated_at = $1
+        "UPDATE jobs SET lease_owner = $2,
+             lease_until = $1 + CASE WHEN kind = 'validate' THEN $4 ELSE $3 END,
+             attempts = attempts + 1, updated_at = $1
          WHERE id = ({NEXT} {lock})
          RETURNING *"
     );
     let mut tx = db.begin().await?;
-    let job = query_built(sql).read_as().bind(at).bind(owner).bind(lease_secs).fetch_optional(&mut tx).await?;
+    let job = query_built(sql)
+        .read_as()
+        .bind(at)
+        .bind(owner)
+        .bind(leases.upstream_secs)
+        .bind(leases.validation_secs)
+        .fetch_optional(&mut tx)
+        .await?;
     crate::commit(tx).await?;
     Ok(job)
 }
@@ -183,6 +224,27 @@ pub async fn list(c: &mut Conn, state: &str, limit: i64) -> Result<Vec<JobRow>> 
         .bind(limit)
         .fetch_all(c)
         .await
+}
+
+/// True when `owner` still holds job `id`'s lease and the job is queued:
+/// a worker whose lease ran out and was taken over records nothing.
+pub async fn held_by(c: &mut Conn, id: i64, owner: &str) -> Result<bool> {
+    let n: i64 = query_scalar("SELECT COUNT(*) FROM jobs WHERE id = $1 AND lease_owner = $2 AND state = 'queued'")
+        .bind(id)
+        .bind(owner)
+        .fetch_one(c)
+        .await?;
+    Ok(n == 1)
+}
+
+/// A job by its id.
+pub async fn get(c: &mut Conn, id: i64) -> Result<Option<JobRow>> {
+    query_as("SELECT * FROM jobs WHERE id = $1").bind(id).fetch_optional(c).await
+}
+
+/// The validation jobs of an ACME authorization, oldest first.
+pub async fn for_acme_authz(c: &mut Conn, acme_authz_id: i64) -> Result<Vec<JobRow>> {
+    query_as("SELECT * FROM jobs WHERE acme_authz_id = $1 ORDER BY id").bind(acme_authz_id).fetch_all(c).await
 }
 
 /// The jobs of one order, oldest first.

@@ -20,8 +20,8 @@ crate::row_struct! {
         pub brand: String,
         /// The configured upstream that issues it.
         pub upstream: String,
-        /// 1 when wildcard names are allowed.
-        pub wildcard: i64,
+        /// Whether wildcard names are allowed.
+        pub wildcard: bool,
         /// How many names beyond the CN the certificate may carry.
         pub max_sans: i64,
         /// The price item charged per additional name, if any.
@@ -30,8 +30,8 @@ crate::row_struct! {
         pub wildcard_san_code: Option<String>,
         /// The price item charged for a renewal instead of the product code, if any.
         pub renewal_code: Option<String>,
-        /// 1 when ordering needs an active pre-validation of the organisation.
-        pub needs_prevalidation: i64,
+        /// Whether ordering needs an active pre-validation of the organisation.
+        pub needs_prevalidation: bool,
     }
 }
 

@@ -16,8 +16,8 @@ pub struct SignedOrder<'a> {
     /// The order, inserted delivered, with its id drawn beforehand
     /// ([`orders::begin_with_next_id`]).
     pub order: &'a NewOrder<'a>,
-    /// Its certificate, of the same order id and common name, without a job:
-    /// the done job is recorded with it.
+    /// Its certificate, of the same order id and common name; the done
+    /// issuance job it belongs to is recorded with it.
     pub certificate: &'a NewCertificate<'a>,
     /// Who placed it, for the audit entries.
     pub actor: &'a Actor,
@@ -40,7 +40,7 @@ impl FromRow for Inserted {
 pub async fn insert(c: &mut Conn, s: &SignedOrder<'_>) -> Result<Option<(OrderRow, i64)>> {
     // PostgreSQL's statement takes the certificate's order, name and job from the order it inserts.
     debug_assert!(s.order.id == Some(s.certificate.order_id), "a signed order's id is drawn beforehand");
-    debug_assert!(s.certificate.cn == s.order.cn && s.certificate.job_id.is_none());
+    debug_assert!(s.certificate.cn == s.order.cn);
     match c.backend() {
         Backend::Postgres => insert_in_one_statement(c, s).await,
         Backend::Sqlite => {
@@ -48,7 +48,10 @@ pub async fn insert(c: &mut Conn, s: &SignedOrder<'_>) -> Result<Option<(OrderRo
             let Some(order) = orders::insert(c, s.order).await? else {
                 return Ok(None);
             };
-            let certificate = certificates::insert(c, s.certificate).await?.ok_or(Error::RowNotFound)?;
+            // Signed at once: its issuance job is recorded done, for the
+            // certificate to belong to a job like every other.
+            let job = crate::jobs::record_done(c, order.id).await?;
+            let certificate = certificates::insert(c, s.certificate, job).await?.ok_or(Error::RowNotFound)?;
             audit::record_all(c, s.actor, s.audit).await?;
             Ok(Some((order, certificate)))
         }

@@ -142,6 +142,14 @@ impl<'q> Bind<'q> for i64 {
     }
 }
 
+/// A flag is stored as the integer 0 or 1 on both backends.
+impl<'q> Bind<'q> for bool {
+    const KIND: Kind = Kind::Int;
+    fn value(self) -> Value<'q> {
+        Value::Int(i64::from(self))
+    }
+}
+
 impl<'q> Bind<'q> for &'q str {
     const KIND: Kind = Kind::Text;
     fn value(self) -> Value<'q> {
@@ -282,6 +290,13 @@ impl Column for Option<i64> {
             return Ok(row.try_get::<Option<i32>, _>(index)?.map(i64::from));
         }
         Ok(row.try_get(index)?)
+    }
+}
+
+/// A flag stored as an integer: anything but 0 is true.
+impl Column for bool {
+    fn postgres(row: &PgRow, index: usize) -> Result<Self> {
+        Ok(<i64 as Column>::postgres(row, index)? != 0)
     }
 }
 

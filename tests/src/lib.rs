@@ -143,6 +143,8 @@ pub struct Fixture {
     pub account: i64,
     /// The id of the account's pre-validated organisation.
     pub org: i64,
+    /// The database under the order core, for tests to look at what was written.
+    pub db: Db,
 }
 
 impl Fixture {
@@ -160,7 +162,7 @@ impl Fixture {
         let op = Caller::operator(account);
         orders.import_prices(&op, TEST_PRICES, None).await.expect("import");
         let org = new_org(&orders, &op).await;
-        Fixture { orders, op, account, org }
+        Fixture { orders, op, account, org, db: db.db.clone() }
     }
 
     /// A request for the test product `ssl1` for this organisation, with `csr_pem`.
@@ -177,7 +179,7 @@ impl Fixture {
     /// for `ssl1` and this organisation, stored as the ACME front stores one.
     pub async fn acme_account(&self, thumbprint: &str) -> storage::acme_accounts::AcmeAccountRow {
         let url = self.orders.create_acme_url(&self.op, "web", "ssl1", self.org).await.expect("ACME URL");
-        let mut c = self.orders.db().acquire_writer().await.expect("connection");
+        let mut c = self.db.acquire_writer().await.expect("connection");
         storage::acme_accounts::insert_or_get(&mut c, url.id, thumbprint, "{}", "").await.expect("ACME account").0
     }
 
@@ -189,6 +191,7 @@ impl Fixture {
             rights: Rights::parse(rights).expect("rights"),
             ip: "127.0.0.1".into(),
             source: Source::Xmlrpc,
+            call: None,
         }
     }
 }

@@ -46,7 +46,7 @@ impl Fixture {
         let org = new_org(&orders, &op).await;
         orders.credit_tokens(&op, "pb1", tokens, "").await.expect("tokens");
         orders.credit_tokens(&op, "sanpb1", 1, "").await.expect("SAN token");
-        Fixture { orders, op, account, org }
+        Fixture { orders, op, account, org, db: tdb.db.clone() }
     }
 }
 

@@ -32,7 +32,7 @@ async fn five_failed_logins_lock_a_user_until_an_operator_unlocks_it() {
         assert!(matches!(locked, OrderError::Locked(_)), "{locked:?}");
         f.orders.unlock_user("api").await.unwrap();
         f.orders.authenticate("api", "correct horse", "192.0.2.1", Source::Xmlrpc).await.unwrap();
-        let audit = storage::audit::list(&mut f.orders.db().acquire().await.unwrap(), None, 100).await.unwrap();
+        let audit = storage::audit::list(&mut f.db.acquire().await.unwrap(), None, 100).await.unwrap();
         assert!(audit.iter().any(|a| a.action == "login.failed" && a.ip == "ip" && a.source == "xmlrpc"));
         assert!(audit.iter().any(|a| a.action == "user.unlock"));
         assert!(audit.iter().all(|a| !a.detail.contains("correct horse")), "no password in the audit log");
@@ -53,12 +53,12 @@ async fn acme_url_credentials_are_shown_once_then_masked_and_revocable() {
         assert_eq!(u.hmac_masked, format!("*****{}", &c.hmac_key[c.hmac_key.len() - 4..]));
         assert_eq!(u.kid_masked, format!("*****{}", &c.kid[c.kid.len() - 4..]));
         assert_eq!(u.path, c.path);
-        let stored = storage::acme_urls::get(&mut f.orders.db().acquire().await.unwrap(), c.id).await.unwrap().unwrap();
+        let stored = storage::acme_urls::get(&mut f.db.acquire().await.unwrap(), c.id).await.unwrap().unwrap();
         assert!(!stored.hmac_sealed.contains(&c.hmac_key), "the HMAC key is sealed at rest");
         let key = f.orders.acme_url_hmac_key(c.id).await.unwrap();
         assert_eq!(key.len(), 32);
 
-        let before = footprint(f.orders.db()).await;
+        let before = footprint(&f.db).await;
         assert!(matches!(
             f.orders.create_acme_url(&f.op, "x", "nope", f.org).await,
             Err(OrderError::UnknownProduct(_))
@@ -67,7 +67,7 @@ async fn acme_url_credentials_are_shown_once_then_masked_and_revocable() {
             f.orders.create_acme_url(&f.user("technical"), "x", "ssl1", f.org).await,
             Err(OrderError::Forbidden(orders::Right::Administrative))
         ));
-        assert_eq!(footprint(f.orders.db()).await, before);
+        assert_eq!(footprint(&f.db).await, before);
 
         f.orders.revoke_acme_url(&f.op, c.id).await.unwrap();
         assert!(f.orders.acme_urls(&f.op).await.unwrap()[0].revoked);

@@ -13,7 +13,7 @@ async fn an_order_and_its_authorizations_are_created_as_they_are_read() {
         let b = tdb.backend;
         let f = Fixture::new(&tdb, Formula::Bulk).await;
         let account = f.acme_account("t").await;
-        let db = f.orders.db();
+        let db = &f.db;
         let authzs =
             [("www.example.test", false, "valid"), ("example.test", true, "pending"), ("a.test", false, "pending")]
                 .map(|(identifier, wildcard, status)| NewAuthz {
@@ -44,7 +44,7 @@ async fn an_order_and_its_authorizations_are_created_as_they_are_read() {
         let summary: Vec<_> = created.iter().map(|a| (a.identifier.as_str(), a.wildcard, a.status.as_str())).collect();
         assert_eq!(
             summary,
-            [("www.example.test", 0, "valid"), ("example.test", 1, "pending"), ("a.test", 0, "pending")]
+            [("www.example.test", false, "valid"), ("example.test", true, "pending"), ("a.test", false, "pending")]
         );
         assert!(created[0].validated_at.is_some() && created[1].validated_at.is_none(), "{b}");
         assert!(created.iter().all(|a| a.acme_order_id == order.id && a.expires_at == 4_000_000_000), "{b}");
@@ -62,6 +62,43 @@ async fn an_order_and_its_authorizations_are_created_as_they_are_read() {
         let refused = acme_orders::create(db, &NewAcmeOrder { expires_at: 1, authzs: &bad, ..new }).await;
         assert!(refused.is_err(), "{b}");
         assert_eq!(scalar(db, "SELECT COUNT(*) FROM acme_orders").await, before, "{b}: all or nothing");
+        tdb.cleanup().await;
+    }
+}
+
+/// Deactivating an authorization (RFC 8555 §7.5.2) is an operation of the
+/// order core: the pending order that holds it becomes invalid with it, in
+/// one transaction with its audit entry; a second deactivation changes
+/// nothing. A ready or pending order's state is read without being written.
+#[tokio::test]
+async fn a_deactivated_authorization_invalidates_its_pending_order_once() {
+    for tdb in TestDb::all().await {
+        let b = tdb.backend;
+        let f = Fixture::new(&tdb, Formula::Bulk).await;
+        let account = f.acme_account("t").await;
+        let authzs = [("a.other.test", "pending"), ("www.example.test", "valid")].map(|(identifier, status)| {
+            NewAuthz { identifier: identifier.into(), wildcard: false, status, token: format!("token-{identifier}") }
+        });
+        let new = NewAcmeOrder {
+            account_id: account.id,
+            identifiers: "a.other.test\nwww.example.test",
+            status: "pending",
+            expires_at: 4_000_000_000,
+            replaces: None,
+            authzs: &authzs,
+        };
+        let (order, authzs) = f.orders.create_acme_order(&new).await.unwrap();
+        let state = f.orders.acme_order_state(&f.op, &order, &authzs).await.unwrap();
+        assert_eq!(state.status, "pending", "{b}: one authorization still pending");
+
+        let audits = "SELECT COUNT(*) FROM audit_log WHERE action = 'acme.authz.deactivate'";
+        assert!(f.orders.deactivate_acme_authz(&f.op, &authzs[0]).await.unwrap(), "{b}");
+        assert!(!f.orders.deactivate_acme_authz(&f.op, &authzs[0]).await.unwrap(), "{b}: already deactivated");
+        assert_eq!(scalar(&f.db, audits).await, 1, "{b}: audited once");
+        let (order, authzs) = f.orders.acme_order(order.id).await.unwrap().unwrap();
+        assert_eq!(authzs[0].status, "deactivated", "{b}");
+        assert_eq!(order.status, "invalid", "{b}: the order is invalid with its authorization");
+        assert!(order.error.as_deref().unwrap_or("").contains("a.other.test"), "{b}: {:?}", order.error);
         tdb.cleanup().await;
     }
 }

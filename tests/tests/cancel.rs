@@ -10,6 +10,7 @@ use std::time::Duration;
 
 use certgate_tests::{Fixture, Key, TestDb, assert_ledger_matches_orders, csr, footprint};
 use orders::{Caller, Formula, Ledger, OrderError, Orders, PlaceOrder, Reissue, Settings, Source, Worker};
+use storage::Db;
 
 const FAILPOINT: &str = "worker-purchase-started";
 
@@ -25,41 +26,45 @@ fn req(org: i64, names: &[&str], client_ref: &str) -> PlaceOrder {
 
 /// Starts a worker that stops at the failpoint once it has started buying
 /// order `reference`; returns it once it is there.
-async fn worker_buying(orders: &Orders, op: &Caller, reference: &str) -> tokio::task::JoinHandle<()> {
+async fn worker_buying(orders: &Orders, op: &Caller, reference: &str) -> Held {
     // SAFETY: this file's only test sets it; no other thread reads the environment meanwhile.
     unsafe { std::env::set_var("CERTGATE_FAILPOINT", FAILPOINT) };
     let (stop, rx) = tokio::sync::watch::channel(false);
     let worker = Worker::new(orders.clone(), "held");
-    let task = tokio::spawn(async move {
-        let _stop = stop;
-        worker.run(rx).await;
-    });
+    let task = tokio::spawn(worker.run(rx));
     for _ in 0..200 {
         if orders.order(op, reference).await.unwrap().purchase_started_at.is_some() {
             // The worker reads the failpoint right after recording the purchase.
             tokio::time::sleep(Duration::from_millis(100)).await;
-            return task;
+            return Held { task, stop };
         }
         tokio::time::sleep(Duration::from_millis(25)).await;
     }
     panic!("the worker never started buying {reference}");
 }
 
+/// A worker stopped at the failpoint, and the sender that stops it.
+struct Held {
+    task: tokio::task::JoinHandle<()>,
+    stop: tokio::sync::watch::Sender<bool>,
+}
+
 /// Lets the held worker go on past the failpoint, waits until order
-/// `order_id` has no issuance left to run, then stops the worker and runs
-/// what followed (a revocation) to the end.
-async fn release(orders: &Orders, held: tokio::task::JoinHandle<()>, order_id: i64) {
+/// `order_id` has no issuance left to run, then stops the worker (which
+/// gives back the lease of a job it took meanwhile, such as the revocation
+/// that followed) and runs what followed to the end.
+async fn release(orders: &Orders, db: &Db, held: Held, order_id: i64) {
     // SAFETY: as in `worker_buying`.
     unsafe { std::env::remove_var("CERTGATE_FAILPOINT") };
     for _ in 0..400 {
-        let jobs = storage::jobs::for_order(&mut orders.db().acquire().await.unwrap(), order_id).await.unwrap();
+        let jobs = storage::jobs::for_order(&mut db.acquire().await.unwrap(), order_id).await.unwrap();
         if jobs.iter().all(|j| j.kind != "issue" || j.state != "queued") {
             break;
         }
         tokio::time::sleep(Duration::from_millis(25)).await;
     }
-    held.abort();
-    let _ = held.await;
+    let _ = held.stop.send(true);
+    let _ = held.task.await;
     Worker::new(orders.clone(), "after").drain().await.unwrap();
 }
 
@@ -87,7 +92,7 @@ async fn cancels_refund_only_what_was_not_bought() {
         assert!(matches!(refused, OrderError::PurchaseStarted(_)), "{b}: {refused:?}");
         assert!(refused.to_string().contains("the CA is already issuing"), "{refused}");
         assert_eq!((o.order(&f.op, &r).await.unwrap().status.as_str(), tokens().await), ("processing", 9), "{b}");
-        release(o, held, bought.id).await;
+        release(o, &f.db, held, bought.id).await;
         assert_eq!(o.order(&f.op, &r).await.unwrap().status, "delivered", "{b}");
         assert_eq!((o.certificates(&f.op, &r).await.unwrap().len(), tokens().await), (1, 9), "{b}");
 
@@ -113,7 +118,7 @@ async fn cancels_refund_only_what_was_not_bought() {
         o.reissue(&f.op, &r, &reissue).await.unwrap();
         let held = worker_buying(o, &f.op, &r).await;
         assert_eq!(o.cancel(&f.op, &r).await.unwrap().status, "delivered", "{b}");
-        release(o, held, bought.id).await;
+        release(o, &f.db, held, bought.id).await;
         let certs = o.certificates(&f.op, &r).await.unwrap();
         assert_eq!((certs.len(), certs[1].cn.as_str(), tokens().await), (2, "new.example.test", 9), "{b}");
         let now = o.order(&f.op, &r).await.unwrap();
@@ -127,7 +132,7 @@ async fn cancels_refund_only_what_was_not_bought() {
         let r = orphan.reference.clone().unwrap();
         let held = worker_buying(o, &f.op, &r).await;
         // Cancelled and refunded behind the worker's back, as no cancel may now.
-        let mut tx = o.db().begin().await.unwrap();
+        let mut tx = f.db.begin().await.unwrap();
         storage::orders::transition(&mut tx, orphan.id, "processing", "cancelled_refunded").await.unwrap();
         let refund = storage::ledger::Movement {
             account_id: f.account,
@@ -141,14 +146,14 @@ async fn cancels_refund_only_what_was_not_bought() {
         };
         storage::ledger::apply(&mut tx, &refund, None).await.unwrap();
         storage::commit(tx).await.unwrap();
-        release(o, held, orphan.id).await;
+        release(o, &f.db, held, orphan.id).await;
         assert!(o.certificates(&f.op, &r).await.unwrap().is_empty(), "{b}: never served");
-        let stored = storage::certificates::for_order(&mut o.db().acquire().await.unwrap(), orphan.id).await.unwrap();
+        let stored = storage::certificates::for_order(&mut f.db.acquire().await.unwrap(), orphan.id).await.unwrap();
         assert_eq!((stored.len(), stored[0].revocation_reason), (1, Some(5)), "{b}");
         assert!(matches!(o.certificate(&f.op, stored[0].id).await, Err(OrderError::UnknownOrder(_))), "{b}");
-        let jobs = storage::jobs::for_order(&mut o.db().acquire().await.unwrap(), orphan.id).await.unwrap();
+        let jobs = storage::jobs::for_order(&mut f.db.acquire().await.unwrap(), orphan.id).await.unwrap();
         assert!(jobs.iter().any(|j| j.kind == "revoke" && j.state == "done"), "{b}: revoked upstream: {jobs:?}");
-        let audit = storage::audit::list(&mut o.db().acquire().await.unwrap(), None, 50).await.unwrap();
+        let audit = storage::audit::list(&mut f.db.acquire().await.unwrap(), None, 50).await.unwrap();
         assert!(audit.iter().any(|a| a.action == "certificate.revoke_unsold"), "{b}");
         assert_eq!(tokens().await, 9, "{b}: the orphan's refund stands, its certificate unsold");
 
@@ -157,16 +162,16 @@ async fn cancels_refund_only_what_was_not_bought() {
         let rebate = Fixture::with_settings(&tdb, Formula::Rebate, Settings::default()).await;
         let acme = Caller { source: Source::Acme, ..rebate.op.clone() };
         let names = vec!["www.example.test".to_string()];
-        let before = footprint(rebate.orders.db()).await;
+        let before = footprint(&rebate.db).await;
         let err = rebate.orders.check_order(&acme, rebate.org, "ssl1", &names, None).await.unwrap_err();
         assert!(matches!(err, OrderError::InsufficientTokens { .. }), "{b}: {err:?}");
         let err = rebate.orders.place(&acme, &req(rebate.org, &["www.example.test"], "acme")).await.unwrap_err();
         assert!(matches!(err, OrderError::InsufficientTokens { .. }), "{b}: {err:?}");
-        assert_eq!(footprint(rebate.orders.db()).await, before, "{b}: nothing charged");
+        assert_eq!(footprint(&rebate.db).await, before, "{b}: nothing charged");
         let xmlrpc = Caller { source: Source::Xmlrpc, ..rebate.op.clone() };
         let invoiced = rebate.orders.place(&xmlrpc, &req(rebate.org, &["www.example.test"], "x")).await.unwrap();
         assert_eq!(invoiced.order.payment, "invoice", "{b}");
-        assert_ledger_matches_orders(o.db()).await;
+        assert_ledger_matches_orders(&f.db).await;
         tdb.cleanup().await;
     }
 }

@@ -33,8 +33,8 @@ async fn race(orders: &Orders, op: &orders::Caller, org: i64) -> (usize, Vec<Ord
     (ok, refused)
 }
 
-async fn ledger_sum(orders: &Orders, account: i64, asset: &str, item: &str) -> i64 {
-    storage::ledger::sum(&mut orders.db().acquire().await.unwrap(), account, asset, item).await.unwrap()
+async fn ledger_sum(db: &storage::Db, account: i64, asset: &str, item: &str) -> i64 {
+    storage::ledger::sum(&mut db.acquire().await.unwrap(), account, asset, item).await.unwrap()
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 4)]
@@ -49,10 +49,10 @@ async fn fifty_orders_against_twenty_tokens_succeed_twenty_times() {
             assert!(matches!(e, OrderError::InsufficientTokens { needed: 1, available: 0, .. }), "{e:?}");
         }
         assert_eq!(f.orders.balance(&f.op, Ledger::Tokens, Some("ssl1")).await.unwrap(), 0);
-        assert_eq!(ledger_sum(&f.orders, f.account, "token", "ssl1").await, 0, "top-up minus 20 debits");
+        assert_eq!(ledger_sum(&f.db, f.account, "token", "ssl1").await, 0, "top-up minus 20 debits");
         let lines = f.orders.statement(&f.op, Ledger::Tokens, 0, i64::MAX).await.unwrap();
         assert_eq!(lines.iter().filter(|l| l.reason == "order").count() as i64, AFFORDABLE);
-        certgate_tests::assert_ledger_matches_orders(f.orders.db()).await;
+        certgate_tests::assert_ledger_matches_orders(&f.db).await;
         tdb.cleanup().await;
     }
 }
@@ -69,12 +69,12 @@ async fn fifty_orders_against_a_deposit_worth_twenty_succeed_twenty_times() {
             assert!(matches!(e, OrderError::InsufficientDeposit { needed: 100_00, balance: 0, .. }), "{e:?}");
         }
         assert_eq!(f.orders.balance(&f.op, Ledger::Deposit, None).await.unwrap(), 0);
-        assert_eq!(ledger_sum(&f.orders, f.account, "deposit", "EUR").await, 0);
+        assert_eq!(ledger_sum(&f.db, f.account, "deposit", "EUR").await, 0);
         // The running balance of the statement ends at zero and never dips below.
         let lines = f.orders.statement(&f.op, Ledger::Deposit, 0, i64::MAX).await.unwrap();
         assert!(lines.iter().all(|l| l.balance >= 0));
         assert_eq!(lines.last().unwrap().balance, 0);
-        certgate_tests::assert_ledger_matches_orders(f.orders.db()).await;
+        certgate_tests::assert_ledger_matches_orders(&f.db).await;
         tdb.cleanup().await;
     }
 }

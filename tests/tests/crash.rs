@@ -19,9 +19,10 @@ async fn job_interrupted_between_debit_and_issuance_resumes_after_restart() {
 
         // A worker leases the job and dies before issuing: the debit is done,
         // the lease is held, no certificate exists.
-        let dead = jobs::claim(f.orders.db(), "dead-worker", storage::now(), 1).await.unwrap().expect("a queued job");
+        let leases = jobs::Leases { upstream_secs: 1, validation_secs: 1 };
+        let dead = jobs::claim(&f.db, "dead-worker", storage::now(), leases).await.unwrap().expect("a queued job");
         assert_eq!(dead.attempts, 1);
-        f.orders.db().close().await;
+        f.db.close().await;
         drop(f.orders);
 
         // Restart: a new process (pool, order core, worker) on the same database.

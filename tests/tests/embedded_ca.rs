@@ -57,7 +57,7 @@ async fn a_csr_asking_for_ca_or_code_signing_gets_a_plain_tls_server_certificate
         }
     }
     assert!(seen_eku);
-    let root = embedded_root(f.orders.db()).await;
+    let root = embedded_root(&f.db).await;
     openssl_verify(&root, &cert.chain_pem, &cert.leaf_pem).unwrap();
     let out = std::process::Command::new("openssl")
         .args(["verify", "-purpose", "sslserver", "-CAfile"])
@@ -81,7 +81,7 @@ async fn rsa_and_p384_keys_are_certified_with_the_products_validity() {
     let tdb = TestDb::sqlite().await;
     let f = Fixture::new(&tdb, Formula::Bulk).await;
     f.orders.credit_tokens(&f.op, "ssl1", 2, "").await.unwrap();
-    let root = embedded_root(f.orders.db()).await;
+    let root = embedded_root(&f.db).await;
     for key in [Key::Rsa2048, Key::P384] {
         let cert = issue(&f, csr(&["www.example.test"], key)).await;
         openssl_verify(&root, &cert.chain_pem, &cert.leaf_pem).unwrap();
@@ -106,54 +106,44 @@ async fn ca_keys_are_sealed_at_rest_and_shared_by_every_instance() {
     }
 }
 
-/// A front's own write in the placing transaction: a table of its own,
-/// written with the order's number and whether it was signed at once.
-struct RecordPlaced;
-
-impl orders::AlsoWrite for RecordPlaced {
-    fn write<'a>(
-        &'a self,
-        tx: &'a mut storage::Conn,
-        placed: &'a orders::Placed,
-    ) -> orders::BoxFuture<'a, storage::Result<()>> {
-        Box::pin(async move {
-            storage::sql::query("INSERT INTO front_record (order_id, signed) VALUES ($1, $2)")
-                .bind(placed.order.id)
-                .bind(i64::from(placed.certificate_id.is_some()))
-                .execute(tx)
-                .await?;
-            Ok(())
-        })
-    }
+/// A ready ACME order for `www.example.test` of a new ACME account of `f`.
+async fn ready_acme_order(f: &Fixture) -> orders::acme::AcmeOrder {
+    let account = f.acme_account("thumbprint").await;
+    let new = orders::acme::NewAcmeOrderRequest {
+        account_id: account.id,
+        identifiers: "www.example.test",
+        status: "ready",
+        expires_at: f.orders.now() + 3600,
+        replaces: None,
+        authzs: &[orders::acme::NewAuthz {
+            identifier: "www.example.test".into(),
+            wildcard: false,
+            status: "valid",
+            token: "token".into(),
+        }],
+    };
+    f.orders.create_acme_order(&new).await.unwrap().0
 }
 
 #[tokio::test]
-async fn a_front_write_in_the_placing_transaction_commits_with_the_order_or_not_at_all() {
+async fn an_acme_orders_link_commits_with_its_order_or_not_at_all() {
     for tdb in TestDb::all().await {
         let f = Fixture::new(&tdb, Formula::Bulk).await;
         f.orders.credit_tokens(&f.op, "ssl1", 1, "").await.unwrap();
+        let acme_order = ready_acme_order(&f).await;
         let req = f.ssl1_order(csr(&["www.example.test"], Key::P256));
-        // The front's table is missing: its write fails, and the order with it.
-        let before = certgate_tests::footprint(f.orders.db()).await;
-        assert!(f.orders.place_and_issue(&f.op, &req, &RecordPlaced).await.is_err(), "{}", tdb.backend);
-        assert_eq!(
-            certgate_tests::footprint(f.orders.db()).await,
-            before,
-            "{}: nothing placed or charged",
-            tdb.backend
-        );
+        // The ACME orders' table is away: the link fails, and the order with it.
+        certgate_tests::execute(&f.db, "ALTER TABLE acme_orders RENAME TO acme_orders_away").await;
+        let before = certgate_tests::footprint(&f.db).await;
+        assert!(f.orders.finalize_acme_order(&f.op, acme_order.id, &req).await.is_err(), "{}", tdb.backend);
+        assert_eq!(certgate_tests::footprint(&f.db).await, before, "{}: nothing placed or charged", tdb.backend);
+        certgate_tests::execute(&f.db, "ALTER TABLE acme_orders_away RENAME TO acme_orders").await;
 
-        certgate_tests::execute(
-            f.orders.db(),
-            "CREATE TABLE front_record (order_id BIGINT NOT NULL, signed BIGINT NOT NULL)",
-        )
-        .await;
-        let placed = f.orders.place_and_issue(&f.op, &req, &RecordPlaced).await.unwrap();
-        assert_eq!(placed.order.status, "delivered", "{}: signed at once, and the row says so", tdb.backend);
-        let mut c = f.orders.db().acquire().await.unwrap();
-        let recorded: (i64, i64) =
-            storage::sql::query_as("SELECT order_id, signed FROM front_record").fetch_one(&mut c).await.unwrap();
-        assert_eq!(recorded, (placed.order.id, 1), "{}", tdb.backend);
+        let placed = f.orders.finalize_acme_order(&f.op, acme_order.id, &req).await.unwrap();
+        assert_eq!(placed.order.status, "delivered", "{}: signed at once, and the link says so", tdb.backend);
+        let linked = f.orders.acme_order(acme_order.id).await.unwrap().unwrap().0;
+        assert_eq!((linked.order_id, linked.status.as_str()), (Some(placed.order.id), "valid"), "{}", tdb.backend);
+        let mut c = f.db.acquire().await.unwrap();
         // Placed and delivered in one transaction: both entries, in that order.
         let audit = storage::audit::list(&mut c, Some(f.account), 2).await.unwrap();
         let actions: Vec<(&str, bool)> = audit
@@ -166,25 +156,19 @@ async fn a_front_write_in_the_placing_transaction_commits_with_the_order_or_not_
 
         // The one token is spent: the debit, made last, refuses, and the
         // certificate signed before it is rolled back with everything else.
-        let before = certgate_tests::footprint(f.orders.db()).await;
+        let before = certgate_tests::footprint(&f.db).await;
         let next = orders::PlaceOrder { client_ref: Some("next".into()), ..req.clone() };
-        let refused = f.orders.place_and_issue(&f.op, &next, &RecordPlaced).await;
+        let refused = f.orders.place_and_issue(&f.op, &next).await;
         assert!(matches!(refused, Err(orders::OrderError::InsufficientTokens { .. })), "{}: {refused:?}", tdb.backend);
-        assert_eq!(certgate_tests::footprint(f.orders.db()).await, before, "{}: no certificate kept", tdb.backend);
+        assert_eq!(certgate_tests::footprint(&f.db).await, before, "{}: no certificate kept", tdb.backend);
         tdb.cleanup().await;
     }
 }
 
-/// A bulk account's fixture with `tokens` `ssl1` tokens and the table
-/// [`RecordPlaced`] writes to.
+/// A bulk account's fixture with `tokens` `ssl1` tokens.
 async fn recording_fixture(tdb: &TestDb, tokens: i64) -> Fixture {
     let f = Fixture::new(tdb, Formula::Bulk).await;
     f.orders.credit_tokens(&f.op, "ssl1", tokens, "").await.unwrap();
-    certgate_tests::execute(
-        f.orders.db(),
-        "CREATE TABLE front_record (order_id BIGINT NOT NULL, signed BIGINT NOT NULL)",
-    )
-    .await;
     f
 }
 
@@ -194,9 +178,9 @@ async fn an_order_signed_at_once_is_inserted_delivered_with_the_id_it_was_signed
         let b = tdb.backend;
         let f = recording_fixture(&tdb, 2).await;
         let req = f.ssl1_order(csr(&["www.example.test"], Key::P256));
-        let first = f.orders.place_and_issue(&f.op, &req, &RecordPlaced).await.unwrap();
+        let first = f.orders.place_and_issue(&f.op, &req).await.unwrap();
         let certificate = first.certificate_id.expect("signed at once");
-        let mut c = f.orders.db().acquire().await.unwrap();
+        let mut c = f.db.acquire().await.unwrap();
         let stored = storage::orders::get(&mut c, first.order.id).await.unwrap().unwrap();
         let serial: String = storage::sql::query_scalar("SELECT serial FROM certificates WHERE id = $1")
             .bind(certificate)
@@ -241,7 +225,7 @@ async fn an_order_signed_at_once_is_inserted_delivered_with_the_id_it_was_signed
         drop(c);
         // The id drawn before the insert is the only one drawn: the next order gets the next.
         let next = orders::PlaceOrder { client_ref: Some("next".into()), ..req.clone() };
-        let second = f.orders.place_and_issue(&f.op, &next, &RecordPlaced).await.unwrap();
+        let second = f.orders.place_and_issue(&f.op, &next).await.unwrap();
         assert_eq!(second.order.id, first.order.id + 1, "{b}");
         tdb.cleanup().await;
     }
@@ -254,15 +238,15 @@ async fn a_retried_order_signed_at_once_is_recorded_and_charged_once() {
         let f = recording_fixture(&tdb, 5).await;
         let mut req = f.ssl1_order(csr(&["www.example.test"], Key::P256));
         req.idempotency_key = Some("signed-retry".into());
-        let first = f.orders.place_and_issue(&f.op, &req, &RecordPlaced).await.unwrap();
-        let audited = async || certgate_tests::scalar(f.orders.db(), "SELECT COUNT(*) FROM audit_log").await;
-        let before = (certgate_tests::footprint(f.orders.db()).await, audited().await);
+        let first = f.orders.place_and_issue(&f.op, &req).await.unwrap();
+        let audited = async || certgate_tests::scalar(&f.db, "SELECT COUNT(*) FROM audit_log").await;
+        let before = (certgate_tests::footprint(&f.db).await, audited().await);
         // A retry signs again in memory, but its insert finds the first order:
         // no certificate, job, audit entry or charge of its own is written.
-        let again = f.orders.place_and_issue(&f.op, &req, &RecordPlaced).await.unwrap();
+        let again = f.orders.place_and_issue(&f.op, &req).await.unwrap();
         assert!(again.replayed, "{b}");
         assert_eq!((again.order.id, again.certificate_id), (first.order.id, first.certificate_id), "{b}");
-        let after = (certgate_tests::footprint(f.orders.db()).await, audited().await);
+        let after = (certgate_tests::footprint(&f.db).await, audited().await);
         assert_eq!(after, before, "{b}: the retry wrote nothing");
 
         // Retries racing each other: one order, its certificate, job and two
@@ -270,13 +254,13 @@ async fn a_retried_order_signed_at_once_is_recorded_and_charged_once() {
         req.idempotency_key = Some("signed-race".into());
         let placed = certgate_tests::race(4, || {
             let (orders, op, req) = (f.orders.clone(), f.op.clone(), req.clone());
-            async move { orders.place_and_issue(&op, &req, &RecordPlaced).await.unwrap() }
+            async move { orders.place_and_issue(&op, &req).await.unwrap() }
         })
         .await;
         assert_eq!(placed.iter().filter(|p| !p.replayed).count(), 1, "{b}");
         assert!(placed.iter().all(|p| p.order.id == placed[0].order.id), "{b}");
         assert!(placed.iter().all(|p| p.certificate_id == placed[0].certificate_id), "{b}");
-        let after = (certgate_tests::footprint(f.orders.db()).await, audited().await);
+        let after = (certgate_tests::footprint(&f.db).await, audited().await);
         let (was, now) = (&before.0, &after.0);
         assert_eq!(
             (now.orders, now.ledger, now.jobs, now.certificates),
@@ -323,23 +307,28 @@ impl upstream::Upstream for RefusingAtOnce {
     }
 }
 
+/// An order core over `f`'s database whose only upstream refuses to sign at once.
+fn refusing_core(f: &Fixture) -> orders::Orders {
+    orders::Orders::new(
+        f.db.clone(),
+        SecretKey::from_secret(TEST_SECRET),
+        vec![std::sync::Arc::new(RefusingAtOnce)],
+        orders::Settings::default(),
+    )
+}
+
 #[tokio::test]
 async fn an_order_the_upstream_refuses_to_sign_at_once_is_paid_and_queued() {
     for tdb in TestDb::all().await {
         let b = tdb.backend;
         let f = recording_fixture(&tdb, 1).await;
-        let refusing = orders::Orders::new(
-            f.orders.db().clone(),
-            SecretKey::from_secret(TEST_SECRET),
-            vec![std::sync::Arc::new(RefusingAtOnce)],
-            orders::Settings::default(),
-        );
-        let before = certgate_tests::footprint(f.orders.db()).await;
+        let refusing = refusing_core(&f);
+        let before = certgate_tests::footprint(&f.db).await;
         let req = f.ssl1_order(csr(&["www.example.test"], Key::P256));
-        let placed = refusing.place_and_issue(&f.op, &req, &RecordPlaced).await.unwrap();
+        let placed = refusing.place_and_issue(&f.op, &req).await.unwrap();
         assert_eq!((placed.order.status.as_str(), placed.certificate_id), ("processing", None), "{b}");
         assert_eq!(placed.order.upstream_ref, None, "{b}");
-        let after = certgate_tests::footprint(f.orders.db()).await;
+        let after = certgate_tests::footprint(&f.db).await;
         assert_eq!(
             (after.orders, after.ledger, after.jobs),
             (before.orders + 1, before.ledger + 1, before.jobs + 1),
@@ -348,15 +337,50 @@ async fn an_order_the_upstream_refuses_to_sign_at_once_is_paid_and_queued() {
         assert_eq!(after.balances_sum, before.balances_sum - 1, "{b}: one token spent");
         let job: (String, String) = storage::sql::query_as("SELECT kind, state FROM jobs WHERE order_id = $1")
             .bind(placed.order.id)
-            .fetch_one(&mut f.orders.db().acquire().await.unwrap())
+            .fetch_one(&mut f.db.acquire().await.unwrap())
             .await
             .unwrap();
         assert_eq!((job.0.as_str(), job.1.as_str()), ("issue", "queued"), "{b}: left to the worker's retries");
         // The worker, with the embedded CA that signs, delivers it.
         Worker::new(f.orders.clone(), "t").drain().await.unwrap();
         let delivered =
-            storage::orders::get(&mut f.orders.db().acquire().await.unwrap(), placed.order.id).await.unwrap().unwrap();
+            storage::orders::get(&mut f.db.acquire().await.unwrap(), placed.order.id).await.unwrap().unwrap();
         assert_eq!(delivered.status, "delivered", "{b}");
+        tdb.cleanup().await;
+    }
+}
+
+/// An ACME order's state follows its certgate order when it is read, and
+/// reading it writes nothing (a POST-as-GET never writes): the stored row
+/// keeps what finalize left, and the derived state says `valid`.
+#[tokio::test]
+async fn reading_an_acme_orders_state_writes_nothing() {
+    for tdb in TestDb::all().await {
+        let b = tdb.backend;
+        let f = recording_fixture(&tdb, 1).await;
+        let refusing = refusing_core(&f);
+        let acme_order = ready_acme_order(&f).await;
+        let req = f.ssl1_order(csr(&["www.example.test"], Key::P256));
+        let placed = refusing.finalize_acme_order(&f.op, acme_order.id, &req).await.unwrap();
+        assert_eq!(placed.certificate_id, None, "{b}: queued, not signed at once");
+        Worker::new(f.orders.clone(), "t").drain().await.unwrap();
+
+        let stored = async || {
+            let q = storage::sql::query_as::<(String, Option<i64>, Option<String>)>(
+                "SELECT status, order_id, error FROM acme_orders WHERE id = $1",
+            );
+            q.bind(acme_order.id).fetch_one(&mut f.db.acquire().await.unwrap()).await.unwrap()
+        };
+        let (before_row, before) = (stored().await, certgate_tests::footprint(&f.db).await);
+        assert_eq!(before_row, ("processing".to_string(), Some(placed.order.id), None), "{b}: as finalize left it");
+        let (o, authzs) = f.orders.acme_order(acme_order.id).await.unwrap().unwrap();
+        for _ in 0..3 {
+            let state = f.orders.acme_order_state(&f.op, &o, &authzs).await.unwrap();
+            assert_eq!(state.status, "valid", "{b}: the delivered order shows valid");
+            assert!(state.certificate.is_some(), "{b}: with its certificate");
+        }
+        assert_eq!(stored().await, before_row, "{b}: reading wrote nothing to the ACME order");
+        assert_eq!(certgate_tests::footprint(&f.db).await, before, "{b}: nor anywhere else");
         tdb.cleanup().await;
     }
 }

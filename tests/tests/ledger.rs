@@ -26,7 +26,7 @@ async fn a_movement_of_an_order_is_written_once() {
         let f = Fixture::new(&tdb, Formula::Bulk).await;
         f.orders.credit_tokens(&f.op, "ssl1", 1, "").await.unwrap();
         let order = f.orders.place(&f.op, &f.ssl1_order(csr(&["www.example.test"], Key::P256))).await.unwrap().order;
-        let db = f.orders.db();
+        let db = &f.db;
         let balance = async || ledger::balance(&mut db.acquire().await.unwrap(), f.account, "token", "ssl1").await;
         let rows = async || ledger::for_order(&mut db.acquire().await.unwrap(), order.id).await.unwrap().len();
         assert_eq!((balance().await.unwrap(), rows().await), (0, 1), "{b}: charged once");
@@ -68,7 +68,7 @@ async fn racing_refunds_of_one_order_move_the_balance_once_on_postgres() {
     let f = Fixture::new(&tdb, Formula::Bulk).await;
     f.orders.credit_tokens(&f.op, "ssl1", 1, "").await.unwrap();
     let order = f.orders.place(&f.op, &f.ssl1_order(csr(&["www.example.test"], Key::P256))).await.unwrap().order;
-    let db = f.orders.db().clone();
+    let db = f.db.clone();
     let refund = movement(f.account, order.id, "refund", 1);
     let mut first = db.begin().await.unwrap();
     assert_eq!(ledger::apply(&mut first, &refund, None).await.unwrap(), Applied::Done(1));

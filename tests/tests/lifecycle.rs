@@ -50,14 +50,14 @@ async fn approval_mode_holds_orders_uncharged_until_approved_or_rejected() {
 
         let o2 = f.orders.place(&tech, &req(org, "ssl1", &["www.example.test"])).await.unwrap().order;
         let r2 = o2.reference.unwrap();
-        let before = footprint(f.orders.db()).await;
+        let before = footprint(&f.db).await;
         // Approving without tokens left is refused and changes nothing.
         let err = f.orders.approve(&op, &r2).await.unwrap_err();
         assert!(matches!(err, OrderError::InsufficientTokens { .. }), "{err:?}");
         assert_eq!(f.orders.order(&op, &r2).await.unwrap().status, "pending_approval");
-        assert_eq!(footprint(f.orders.db()).await.ledger, before.ledger);
+        assert_eq!(footprint(&f.db).await.ledger, before.ledger);
         assert_eq!(f.orders.reject(&op, &r2).await.unwrap().status, "discarded");
-        certgate_tests::assert_ledger_matches_orders(f.orders.db()).await;
+        certgate_tests::assert_ledger_matches_orders(&f.db).await;
         tdb.cleanup().await;
     }
 }
@@ -73,9 +73,9 @@ async fn cancel_refunds_tokens_and_deposit_exactly_once() {
         assert_eq!((tokens(&f.orders, &f, "ssl1").await, tokens(&f.orders, &f, "sanssl1").await), (0, 0));
         assert_eq!(f.orders.cancel(&f.op, &r).await.unwrap().status, "cancelled_refunded");
         assert_eq!((tokens(&f.orders, &f, "ssl1").await, tokens(&f.orders, &f, "sanssl1").await), (1, 1));
-        let before = footprint(f.orders.db()).await;
+        let before = footprint(&f.db).await;
         assert!(matches!(f.orders.cancel(&f.op, &r).await, Err(OrderError::WrongState { .. })));
-        assert_eq!(footprint(f.orders.db()).await, before, "a second cancel refunds nothing");
+        assert_eq!(footprint(&f.db).await, before, "a second cancel refunds nothing");
         assert_eq!(Worker::new(f.orders.clone(), "t").drain().await.unwrap(), 1, "the queued job is skipped");
         assert!(f.orders.certificates(&f.op, &r).await.unwrap().is_empty(), "a cancelled order is not issued");
 
@@ -92,7 +92,7 @@ async fn cancel_refunds_tokens_and_deposit_exactly_once() {
         d.orders.credit_deposit(&d.op, 100_00, "").await.unwrap();
         let r = delivered(&d, &["www.example.test"]).await;
         assert!(matches!(d.orders.cancel(&d.op, &r).await, Err(OrderError::WrongState { .. })));
-        certgate_tests::assert_ledger_matches_orders(f.orders.db()).await;
+        certgate_tests::assert_ledger_matches_orders(&f.db).await;
         tdb.cleanup().await;
     }
 }
@@ -116,7 +116,7 @@ async fn revoke_is_final_without_refund() {
         assert!(matches!(f.orders.revoke(&f.op, &r, None, 1).await, Err(OrderError::AlreadyRevoked)));
         // The revocation reaches the upstream through a job.
         assert_eq!(Worker::new(f.orders.clone(), "t").drain().await.unwrap(), 1);
-        certgate_tests::assert_ledger_matches_orders(f.orders.db()).await;
+        certgate_tests::assert_ledger_matches_orders(&f.db).await;
         tdb.cleanup().await;
     }
 }
@@ -127,12 +127,12 @@ async fn reissue_keeps_the_old_certificate_then_revokes_it_after_the_delay() {
         let f = Fixture::new(&tdb, Formula::Bulk).await;
         f.orders.credit_tokens(&f.op, "ssl1", 1, "").await.unwrap();
         let r = delivered(&f, &["www.example.test"]).await;
-        let before = footprint(f.orders.db()).await;
+        let before = footprint(&f.db).await;
         let again = Reissue { csr: csr(&["www.example.test"], Key::Rsa2048).into_bytes(), names: vec![] };
         assert_eq!(f.orders.reissue(&f.op, &r, &again).await.unwrap().status, "processing");
         let worker = Worker::new(f.orders.clone(), "t");
         worker.drain().await.unwrap();
-        assert_eq!(footprint(f.orders.db()).await.balances_sum, before.balances_sum, "a reissue is not paid");
+        assert_eq!(footprint(&f.db).await.balances_sum, before.balances_sum, "a reissue is not paid");
         let certs = f.orders.certificates(&f.op, &r).await.unwrap();
         assert_eq!(certs.len(), 2);
         assert!(certs[0].revoked_at.is_none() && certs[0].revoke_after.is_some(), "old one kept for now");
@@ -143,7 +143,7 @@ async fn reissue_keeps_the_old_certificate_then_revokes_it_after_the_delay() {
         let certs = f.orders.certificates(&f.op, &r).await.unwrap();
         assert_eq!(certs[0].revocation_reason, Some(4), "superseded after the delay");
         assert!(certs[1].revoked_at.is_none());
-        certgate_tests::assert_ledger_matches_orders(f.orders.db()).await;
+        certgate_tests::assert_ledger_matches_orders(&f.db).await;
         tdb.cleanup().await;
     }
 }
@@ -181,10 +181,10 @@ async fn renewal_opens_90_days_before_expiry_and_uses_renewal_tokens() {
         let not_after = f.orders.certificates(&f.op, &r).await.unwrap()[0].not_after;
         let now = f.orders.now();
 
-        let before = footprint(f.orders.db()).await;
+        let before = footprint(&f.db).await;
         let err = f.orders.renew(&f.op, &r, None, None).await.unwrap_err();
         assert!(matches!(err, OrderError::OutsideRenewalWindow(_)), "{err:?}");
-        assert_eq!(footprint(f.orders.db()).await, before);
+        assert_eq!(footprint(&f.db).await, before);
 
         f.orders.set_clock_offset(not_after - now + 31 * DAY);
         assert!(matches!(f.orders.renew(&f.op, &r, None, None).await, Err(OrderError::OutsideRenewalWindow(_))));
@@ -201,7 +201,7 @@ async fn renewal_opens_90_days_before_expiry_and_uses_renewal_tokens() {
         Worker::new(f.orders.clone(), "t").drain().await.unwrap();
         let rr = renewal.reference.unwrap();
         assert_eq!(f.orders.order(&f.op, &rr).await.unwrap().status, "delivered");
-        certgate_tests::assert_ledger_matches_orders(f.orders.db()).await;
+        certgate_tests::assert_ledger_matches_orders(&f.db).await;
         tdb.cleanup().await;
     }
 }
@@ -218,10 +218,10 @@ async fn a_final_upstream_failure_marks_the_order_failed_and_refunds_once() {
         assert_eq!(o.status, "failed", "{}", tdb.backend);
         assert!(o.failure.unwrap().contains("nowhere"), "the failure names the missing upstream");
         assert_eq!(tokens(&f.orders, &f, "ghost1").await, 1, "refunded");
-        let jobs = storage::jobs::list(&mut f.orders.db().acquire().await.unwrap(), "failed", 10).await.unwrap();
+        let jobs = storage::jobs::list(&mut f.db.acquire().await.unwrap(), "failed", 10).await.unwrap();
         assert_eq!(jobs.len(), 1);
         assert!(jobs[0].last_error.as_deref().unwrap_or("").contains("nowhere"));
-        certgate_tests::assert_ledger_matches_orders(f.orders.db()).await;
+        certgate_tests::assert_ledger_matches_orders(&f.db).await;
         tdb.cleanup().await;
     }
 }

@@ -4,13 +4,13 @@
 //! address; password checks beyond the bound are refused at once.
 
 use certgate_tests::{Fixture, TestDb, order_core, race};
-use orders::{Formula, OrderError, Orders, Rights, Settings, Source};
+use orders::{Formula, OrderError, Rights, Settings, Source};
 use storage::Db;
 
 /// Wrong passwords of `login` that were checked: each leaves one
 /// `login.failed` audit entry, and a refusal unchecked leaves none.
-async fn wrong_checked(orders: &Orders, login: &str) -> usize {
-    let audit = storage::audit::list(&mut orders.db().acquire().await.unwrap(), None, 10_000).await.unwrap();
+async fn wrong_checked(db: &Db, login: &str) -> usize {
+    let audit = storage::audit::list(&mut db.acquire().await.unwrap(), None, 10_000).await.unwrap();
     audit.iter().filter(|a| a.action == "login.failed" && a.actor == login).count()
 }
 
@@ -39,7 +39,7 @@ async fn parallel_wrong_passwords_check_no_more_than_the_lockout_allows() {
         .await;
         let right_got_in = outcomes.iter().any(|(right, r)| *right && r.is_ok());
         assert!(outcomes.iter().all(|(right, r)| *right || r.is_err()), "a wrong password got in");
-        let checked = wrong_checked(&f.orders, "api").await;
+        let checked = wrong_checked(&f.db, "api").await;
         eprintln!("{}: {checked} wrong passwords checked; the right one got in: {right_got_in}", tdb.backend);
         assert!(checked <= if right_got_in { 10 } else { 5 }, "{checked} wrong passwords were checked");
         assert!(checked >= 5, "the login should have locked");
@@ -47,7 +47,7 @@ async fn parallel_wrong_passwords_check_no_more_than_the_lockout_allows() {
             let after = orders.authenticate("api", "correct horse", "192.0.2.1", Source::Xmlrpc).await;
             assert!(matches!(after, Err(OrderError::Locked(_))), "{}: {after:?}", tdb.backend);
         }
-        second.db().close().await;
+        second.close().await;
         tdb.cleanup().await;
     }
 }
@@ -65,7 +65,7 @@ async fn an_attacker_gets_five_checks_however_many_run_at_once() {
         })
         .await;
         assert!(outcomes.iter().all(Result::is_err));
-        assert_eq!(wrong_checked(&f.orders, "api").await, 5, "{}", tdb.backend);
+        assert_eq!(wrong_checked(&f.db, "api").await, 5, "{}", tdb.backend);
         let after = f.orders.authenticate("api", "correct horse", "192.0.2.1", Source::Xmlrpc).await;
         assert!(matches!(after, Err(OrderError::Locked(_))), "{after:?}");
         tdb.cleanup().await;
@@ -121,13 +121,13 @@ async fn failed_logins_throttle_their_address_across_instances() {
             let e = orders.authenticate("api", "correct horse", "198.51.100.1", Source::Xmlrpc).await.unwrap_err();
             assert!(matches!(e, OrderError::Throttled(s) if s > 0 && s <= 300), "{e:?}");
         }
-        assert_eq!(wrong_checked(&f.orders, "api").await, 0, "a throttled login is not checked");
+        assert_eq!(wrong_checked(&f.db, "api").await, 0, "a throttled login is not checked");
         // Another address is still checked.
         f.orders.authenticate("api", "correct horse", "198.51.100.2", Source::Xmlrpc).await.unwrap();
         // The window passes.
         f.orders.set_clock_offset(301);
         f.orders.authenticate("api", "correct horse", "198.51.100.1", Source::Xmlrpc).await.unwrap();
-        second.db().close().await;
+        second.close().await;
         tdb.cleanup().await;
     }
 }
@@ -149,6 +149,6 @@ async fn a_login_that_cannot_get_a_check_in_time_is_refused_as_busy() {
     let busy = outcomes.iter().filter(|r| matches!(r, Err(OrderError::Busy))).count();
     let checked = outcomes.iter().filter(|r| matches!(r, Err(OrderError::BadCredentials))).count();
     assert!(busy >= 1 && checked >= 1 && busy + checked == 8, "{outcomes:?}");
-    assert_eq!(wrong_checked(&f.orders, "nobody").await, checked);
+    assert_eq!(wrong_checked(&f.db, "nobody").await, checked);
     tdb.cleanup().await;
 }

@@ -20,7 +20,7 @@ async fn a_signer_is_read_with_its_nonce_marked_used() {
         let b = tdb.backend;
         let f = Fixture::new(&tdb, Formula::Bulk).await;
         let account = f.acme_account("thumb").await;
-        let db = f.orders.db();
+        let db = &f.db;
         let mut c = db.acquire_writer().await.unwrap();
 
         let first = read(&mut c, account.id, Some("n1"), Names::Nothing).await.unwrap();
@@ -52,7 +52,7 @@ async fn a_signer_reads_the_authorization_or_order_it_owns_and_no_other() {
         let b = tdb.backend;
         let f = Fixture::new(&tdb, Formula::Bulk).await;
         let (owner, other) = (f.acme_account("owner").await, f.acme_account("other").await);
-        let db = f.orders.db();
+        let db = &f.db;
         let authzs = ["a.example.test", "b.example.test"].map(|name| NewAuthz {
             identifier: name.into(),
             wildcard: false,

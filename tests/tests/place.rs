@@ -40,7 +40,7 @@ async fn bulk_order_is_paid_with_tokens_issued_and_verifies() {
         assert_eq!(o.status, "delivered");
         let certs = f.orders.certificates(&f.op, &reference).await.unwrap();
         assert_eq!(certs.len(), 1);
-        let root = embedded_root(f.orders.db()).await;
+        let root = embedded_root(&f.db).await;
         openssl_verify(&root, &certs[0].chain_pem, &certs[0].leaf_pem).unwrap();
         let (_, pem) = x509_parser::pem::parse_x509_pem(certs[0].leaf_pem.as_bytes()).unwrap();
         let x = pem.parse_x509().unwrap();
@@ -116,7 +116,7 @@ async fn idempotency_key_replays_the_first_order_without_a_second_charge() {
         let mut req = order(d.org, "ssl1", &csr(&["www.example.test"], Key::P256), &[]);
         req.idempotency_key = Some("retry-3".into());
         let first = d.orders.place(&d.op, &req).await.unwrap();
-        certgate_tests::execute(d.orders.db(), "DELETE FROM prices WHERE item = 'ssl1'").await;
+        certgate_tests::execute(&d.db, "DELETE FROM prices WHERE item = 'ssl1'").await;
         let retry = d.orders.place(&d.op, &req).await.unwrap();
         assert!(retry.replayed && retry.order.id == first.order.id, "{}", tdb.backend);
         req.idempotency_key = Some("retry-4".into());
@@ -137,6 +137,14 @@ async fn names_not_prevalidated_wait_for_dcv_then_issue() {
     let worker = orders::Worker::new(f.orders.clone(), "t");
     assert_eq!(worker.drain().await.unwrap(), 0, "nothing is issued before DCV");
     let reference = o.order.reference.unwrap();
+    // A customer's proof is checked by the order core's VA; only the
+    // operator may declare it done without a check.
+    let api_user = f.user("all");
+    let refused = f.orders.complete_dcv(&api_user, &reference).await;
+    assert!(matches!(refused, Err(OrderError::Forbidden(_))), "{refused:?}");
+    let unchecked = f.orders.check_dcv(&api_user, &reference).await;
+    assert!(matches!(unchecked, Err(OrderError::DcvNotProven(_))), "nothing is published: {unchecked:?}");
+    assert_eq!(f.orders.order(&f.op, &reference).await.unwrap().status, "waiting_dcv");
     f.orders.complete_dcv(&f.op, &reference).await.unwrap();
     worker.drain().await.unwrap();
     assert_eq!(f.orders.order(&f.op, &reference).await.unwrap().status, "delivered");
@@ -207,44 +215,44 @@ async fn every_refusal_is_typed_and_writes_nothing() {
             ),
         ];
         for (what, req, expected) in cases {
-            let before = footprint(f.orders.db()).await;
+            let before = footprint(&f.db).await;
             let err = f.orders.place(&f.op, &req).await.expect_err(what);
             assert!(expected(&err), "{what} on {}: unexpected error {err:?}", tdb.backend);
             assert!(!err.to_string().is_empty());
-            assert_eq!(footprint(f.orders.db()).await, before, "{what} wrote something");
+            assert_eq!(footprint(&f.db).await, before, "{what} wrote something");
         }
 
         // Rights: a commercial-only user cannot order.
-        let before = footprint(f.orders.db()).await;
+        let before = footprint(&f.db).await;
         let err = f.orders.place(&f.user("commercial"), &order(f.org, "ssl1", &good, &[])).await.unwrap_err();
         assert!(matches!(err, OrderError::Forbidden(orders::Right::Technical)), "{err:?}");
-        assert_eq!(footprint(f.orders.db()).await, before);
+        assert_eq!(footprint(&f.db).await, before);
 
         // The one token is spent; the next order (another request: the same
         // again would be a retry of the first) is refused for want of tokens.
         f.orders.place(&f.op, &order(f.org, "ssl1", &good, &[])).await.unwrap();
-        let before = footprint(f.orders.db()).await;
+        let before = footprint(&f.db).await;
         let next = PlaceOrder { client_ref: Some("next".into()), ..order(f.org, "ssl1", &good, &[]) };
         let err = f.orders.place(&f.op, &next).await.unwrap_err();
         assert!(matches!(err, OrderError::InsufficientTokens { needed: 1, available: 0, .. }), "{err:?}");
         assert_eq!(err.to_string(), "no token left for product ssl1: 1 needed, 0 available");
-        assert_eq!(footprint(f.orders.db()).await, before);
+        assert_eq!(footprint(&f.db).await, before);
 
         // A deposit account without enough money, and one without a price.
         let d = Fixture::new(&tdb, Formula::Deposit).await;
         d.orders.credit_deposit(&d.op, 99_99, "").await.unwrap();
-        let before = footprint(d.orders.db()).await;
+        let before = footprint(&d.db).await;
         let err = d.orders.place(&d.op, &order(d.org, "ssl1", &good, &[])).await.unwrap_err();
         assert!(matches!(err, OrderError::InsufficientDeposit { needed: 100_00, balance: 99_99, .. }), "{err:?}");
-        assert_eq!(footprint(d.orders.db()).await, before);
+        assert_eq!(footprint(&d.db).await, before);
         let gbp = d.orders.create_account("GBP", Formula::Deposit, "GBP", false, 0).await.unwrap();
         let gop = orders::Caller::operator(gbp);
         let gorg = certgate_tests::new_org(&d.orders, &gop).await;
         d.orders.credit_deposit(&gop, 1_000_00, "").await.unwrap();
-        let before = footprint(d.orders.db()).await;
+        let before = footprint(&d.db).await;
         let err = d.orders.place(&gop, &order(gorg, "ssl1", &good, &[])).await.unwrap_err();
         assert!(matches!(&err, OrderError::NoPrice { currency, .. } if currency == "GBP"), "{err:?}");
-        assert_eq!(footprint(d.orders.db()).await, before);
+        assert_eq!(footprint(&d.db).await, before);
         tdb.cleanup().await;
     }
 }
@@ -317,7 +325,7 @@ async fn an_order_id_is_drawn_above_every_id_on_sqlite() {
     f.orders.credit_tokens(&f.op, "ssl1", 2, "").await.unwrap();
     let first =
         f.orders.place(&f.op, &order(f.org, "ssl1", &csr(&["www.example.test"], Key::P256), &[])).await.unwrap();
-    certgate_tests::execute(f.orders.db(), "UPDATE sqlite_sequence SET seq = 0 WHERE name = 'orders'").await;
+    certgate_tests::execute(&f.db, "UPDATE sqlite_sequence SET seq = 0 WHERE name = 'orders'").await;
     let second =
         f.orders.place(&f.op, &order(f.org, "ssl1", &csr(&["www.example.test"], Key::P256), &[])).await.unwrap();
     assert_eq!(second.order.id, first.order.id + 1);

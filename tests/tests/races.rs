@@ -59,7 +59,7 @@ async fn ten_parallel_calls_on_one_order_have_one_winner() {
         })
         .await;
         assert_eq!(reissued, 1, "{backend}: reissue");
-        assert_eq!(footprint(o.db()).await.jobs, 2, "{backend}: one issuance queued for the reissue");
+        assert_eq!(footprint(&f.db).await.jobs, 2, "{backend}: one issuance queued for the reissue");
 
         // Renew, inside the window: one renewal order, one token.
         let r = delivered(&f).await;
@@ -108,7 +108,7 @@ async fn ten_parallel_calls_on_one_order_have_one_winner() {
         let r = waiting.reference.unwrap();
         let validated = ten(o, &f.op, &r, |o, c, r| Box::pin(async move { o.complete_dcv(&c, &r).await })).await;
         assert_eq!(validated, 1, "{backend}: DCV");
-        certgate_tests::assert_ledger_matches_orders(f.orders.db()).await;
+        certgate_tests::assert_ledger_matches_orders(&f.db).await;
         tdb.cleanup().await;
     }
 }
@@ -162,7 +162,7 @@ async fn an_identical_retry_returns_the_first_order_and_charges_once() {
         let later = o.place(&f.op, &request).await.unwrap();
         assert!(!later.replayed && later.order.id != first.order.id, "{}", tdb.backend);
         assert_eq!(tokens().await, 5);
-        certgate_tests::assert_ledger_matches_orders(f.orders.db()).await;
+        certgate_tests::assert_ledger_matches_orders(&f.db).await;
         tdb.cleanup().await;
     }
 }

@@ -17,7 +17,7 @@ async fn ready_with_a_current_schema_and_not_with_a_missing_migration() {
 
         // A database one migration behind this build is not ready.
         let latest = "DELETE FROM _sqlx_migrations WHERE version = (SELECT MAX(version) FROM _sqlx_migrations)";
-        certgate_tests::execute(f.orders.db(), latest).await;
+        certgate_tests::execute(&f.db, latest).await;
         let r = f.orders.readiness().await;
         assert!(r.database && !r.migrations_current && !r.ready(), "{}: {r:?}", tdb.backend);
         tdb.cleanup().await;

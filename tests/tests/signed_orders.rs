@@ -13,9 +13,15 @@ async fn a_signed_order_whose_idempotency_key_was_used_writes_nothing() {
     for tdb in TestDb::all().await {
         let b = tdb.backend;
         let f = Fixture::new(&tdb, Formula::Bulk).await;
-        let db = f.orders.db();
+        let db = &f.db;
         let counts = async || (footprint(db).await, scalar(db, "SELECT COUNT(*) FROM audit_log").await);
-        let actor = Actor { account_id: Some(f.account), name: "t".into(), ip: "local".into(), source: "cli".into() };
+        let actor = Actor {
+            account_id: Some(f.account),
+            name: "t".into(),
+            ip: "local".into(),
+            source: "cli".into(),
+            call: None,
+        };
         let mut recorded = Vec::new();
         for attempt in 0..2 {
             let before = counts().await;
@@ -44,7 +50,6 @@ async fn a_signed_order_whose_idempotency_key_was_used_writes_nothing() {
             };
             let certificate = NewCertificate {
                 order_id: id,
-                job_id: None,
                 serial: "01",
                 cn: "www.example.test",
                 leaf_pem: "LEAF",

@@ -46,7 +46,7 @@ async fn settle(f: &Fixture, reference: &str, within: Duration) -> Order {
 
 /// How many upstream accounts are stored.
 async fn stored_accounts(f: &Fixture) -> i64 {
-    certgate_tests::scalar(f.orders.db(), "SELECT COUNT(*) FROM upstream_accounts").await
+    certgate_tests::scalar(&f.db, "SELECT COUNT(*) FROM upstream_accounts").await
 }
 
 /// The refunds of the account's token ledger.
@@ -99,7 +99,7 @@ async fn issues_at_pebble_verifies_against_its_root_and_revokes_there() {
 async fn fixture_again(tdb: &TestDb, pebble: &Pebble, f: &Fixture) -> Fixture {
     let orders =
         order_core_with(&tdb.db, Settings::default(), vec![pebble_connector(tdb, pebble.upstream_settings())]).await;
-    Fixture { orders, op: f.op.clone(), account: f.account, org: f.org }
+    Fixture { orders, op: f.op.clone(), account: f.account, org: f.org, db: f.db.clone() }
 }
 
 #[tokio::test]
@@ -165,7 +165,7 @@ async fn a_frozen_upstream_holds_the_order_until_it_answers_within_the_deadline(
     let r = place(&f, &["www.example.test"]).await;
     let o = settle(&f, &r, Duration::from_secs(6)).await;
     assert_eq!(o.status, "processing", "still waiting for the upstream");
-    let jobs = storage::jobs::for_order(&mut f.orders.db().acquire().await.unwrap(), o.id).await.unwrap();
+    let jobs = storage::jobs::for_order(&mut f.db.acquire().await.unwrap(), o.id).await.unwrap();
     assert!(jobs[0].attempts >= 1 && jobs[0].last_error.is_some(), "{:?}", jobs[0]);
     pebble.thaw();
     let o = settle(&f, &r, Duration::from_secs(60)).await;
@@ -201,7 +201,7 @@ async fn a_cancel_while_the_upstream_is_buying_is_refused_and_charges_once() {
     let cert = &f.orders.certificates(&f.op, &r).await.unwrap()[0];
     openssl_verify(&pebble.issuer_root(), &cert.chain_pem, &cert.leaf_pem).expect("chain verifies at pebble's root");
     assert_eq!((tokens(&f).await, refunds(&f).await), (1, 1), "charged once; the early order's refund alone");
-    certgate_tests::assert_ledger_matches_orders(f.orders.db()).await;
+    certgate_tests::assert_ledger_matches_orders(&f.db).await;
     tdb.cleanup().await;
 }
 
@@ -213,7 +213,7 @@ async fn a_frozen_upstream_past_the_deadline_fails_the_order_and_refunds_once() 
     let f = Fixture::with_pebble(&tdb, acme, 1).await;
     pebble.freeze();
     let r = place(&f, &["www.example.test"]).await;
-    let before = footprint(f.orders.db()).await;
+    let before = footprint(&f.db).await;
     let o = settle(&f, &r, Duration::from_secs(40)).await;
     assert_eq!(o.status, "failed", "{:?}", o.failure);
     assert!(o.failure.unwrap_or_default().contains("giving up"));
@@ -222,7 +222,7 @@ async fn a_frozen_upstream_past_the_deadline_fails_the_order_and_refunds_once() 
     // More work by the worker refunds nothing more.
     Worker::new(f.orders.clone(), "w").drain().await.unwrap();
     assert_eq!(refunds(&f).await, 1);
-    assert_eq!(footprint(f.orders.db()).await.ledger, before.ledger + 1);
+    assert_eq!(footprint(&f.db).await.ledger, before.ledger + 1);
     pebble.thaw();
     tdb.cleanup().await;
 }
@@ -242,12 +242,12 @@ async fn a_restarted_pebble_that_forgot_the_account_and_the_order_gets_a_new_one
     // account it does not know: both are made anew, and nothing is bought twice.
     let second = place(&f, &["api.example.test"]).await;
     let o = f.orders.order(&f.op, &second).await.unwrap();
-    let mut c = f.orders.db().acquire_writer().await.unwrap();
+    let mut c = f.db.acquire_writer().await.unwrap();
     let job = storage::jobs::for_order(&mut c, o.id).await.unwrap().remove(0);
     storage::jobs::set_upstream_ref(&mut c, job.id, &old_order_url).await.unwrap();
     drop(c);
     let o = settle(&f, &second, Duration::from_secs(60)).await;
-    let jobs = storage::jobs::for_order(&mut f.orders.db().acquire().await.unwrap(), o.id).await.unwrap();
+    let jobs = storage::jobs::for_order(&mut f.db.acquire().await.unwrap(), o.id).await.unwrap();
     assert_eq!(o.status, "delivered", "{:?} {:?}", o.failure, jobs);
     assert_ne!(o.upstream_ref.as_deref(), Some(old_order_url.as_str()), "a new upstream order");
     let cert = &f.orders.certificates(&f.op, &second).await.unwrap()[0];
@@ -266,8 +266,7 @@ async fn a_stopping_worker_abandons_its_attempt_and_releases_the_lease_at_once()
     pebble.freeze();
     let r = place(&f, &["www.example.test"]).await;
     let id = f.orders.order(&f.op, &r).await.unwrap().id;
-    let job =
-        async || storage::jobs::for_order(&mut f.orders.db().acquire().await.unwrap(), id).await.unwrap().remove(0);
+    let job = async || storage::jobs::for_order(&mut f.db.acquire().await.unwrap(), id).await.unwrap().remove(0);
     let (stop, rx) = watch::channel(false);
     let worker = tokio::spawn(Worker::new(f.orders.clone(), "stopping").run(rx));
     let start = Instant::now();

@@ -1,84 +1,50 @@
 //! The legacy DCV methods for orders whose names are not pre-validated:
 //! `dcvAdresses` says what to publish (an HTTP file or a DNS TXT record per
-//! name), `dcvEmailRenvoyer` has certgate's validation authority check again
-//! and, when every name passes, queues the issuance. Email validation is not
+//! name), `dcvEmailRenvoyer` has the order core check again and, when every
+//! name passes, queue the issuance. The rules are the order core's (`orders::dcv`). Email validation is not
 //! offered: `dcvCodeValidation` says so with a clear fault.
 
-use orders::{Caller, Dcv};
+use orders::Caller;
 
 use crate::Value;
 use crate::fault::{Fault, code};
 use crate::server::XmlRpc;
 use crate::values::{order_ref, s};
 
-/// The file path of the HTTP method for an order.
-fn http_path(reference: &str) -> String {
-    format!("/.well-known/pki-validation/certgate-{reference}.txt")
-}
-
-/// The TXT record of the DNS method for a name (a wildcard's base name).
-fn txt_record(name: &str) -> String {
-    format!("_certgate-dcv.{}.", name.trim_start_matches("*."))
-}
-
-/// `dcvAdresses`: per name, the HTTP file and the DNS record that prove control.
+/// `dcvAdresses`: per name, the HTTP file (not for a wildcard) and the DNS
+/// record that prove control, as the order core places them.
 pub(crate) async fn addresses(xr: &XmlRpc, caller: &Caller, req: &Value, path: &str) -> Result<Value, Fault> {
     let dcv = xr.orders.dcv(caller, &order_ref(req, path)?).await?;
     let names = dcv
-        .names
-        .iter()
-        .map(|n| {
-            let host = n.trim_start_matches("*.");
-            Value::Struct(vec![
-                ("domaine".into(), s(n.clone())),
-                (
+        .places()
+        .into_iter()
+        .map(|p| {
+            let mut fields = vec![("domaine".into(), s(p.name))];
+            if let Some(url) = p.http_url {
+                fields.push((
                     "http".into(),
-                    Value::Struct(vec![
-                        ("url".into(), s(format!("http://{host}{}", http_path(&dcv.reference)))),
-                        ("contenu".into(), s(dcv.token.clone())),
-                    ]),
-                ),
-                (
-                    "dns".into(),
-                    Value::Struct(vec![
-                        ("nom".into(), s(txt_record(n))),
-                        ("type".into(), s("TXT")),
-                        ("valeur".into(), s(dcv.token.clone())),
-                    ]),
-                ),
-                ("email".into(), s("not offered")),
-            ])
+                    Value::Struct(vec![("url".into(), s(url)), ("contenu".into(), s(dcv.token.clone()))]),
+                ));
+            }
+            fields.push((
+                "dns".into(),
+                Value::Struct(vec![
+                    ("nom".into(), s(p.txt_name)),
+                    ("type".into(), s("TXT")),
+                    ("valeur".into(), s(dcv.token.clone())),
+                ]),
+            ));
+            fields.push(("email".into(), s("not offered")));
+            Value::Struct(fields)
         })
         .collect();
     Ok(Value::Struct(vec![("refTBS".into(), s(dcv.reference)), ("domaines".into(), Value::Array(names))]))
 }
 
-/// Checks one name by either method.
-async fn check(xr: &XmlRpc, dcv: &Dcv, name: &str) -> Result<(), String> {
-    let host = name.trim_start_matches("*.");
-    let by_dns = xr.va.dns_txt(&txt_record(name), &dcv.token).await;
-    if by_dns.is_ok() || name.starts_with("*.") {
-        return by_dns;
-    }
-    match xr.va.http_file(host, &http_path(&dcv.reference), &dcv.token).await {
-        Ok(()) => Ok(()),
-        Err(http) => Err(format!("{} and {http}", by_dns.err().unwrap_or_default())),
-    }
-}
-
-/// `dcvEmailRenvoyer`: checks again; when every name passes, the order goes on.
+/// `dcvEmailRenvoyer`: the order core checks again; when every name passes,
+/// the order goes on.
 pub(crate) async fn retest(xr: &XmlRpc, caller: &Caller, req: &Value, path: &str) -> Result<Value, Fault> {
-    let dcv = xr.orders.dcv(caller, &order_ref(req, path)?).await?;
-    let mut failures = Vec::new();
-    for name in &dcv.names {
-        if let Err(e) = check(xr, &dcv, name).await {
-            failures.push(format!("{name}: {e}"));
-        }
-    }
-    if !failures.is_empty() {
-        return Err(Fault::new(code::DCV_PENDING, format!("domain control not proven yet: {}", failures.join("; "))));
-    }
-    let o = xr.orders.complete_dcv(caller, &dcv.reference).await?;
+    let o = xr.orders.check_dcv(caller, &order_ref(req, path)?).await?;
     Ok(Value::Struct(vec![
         ("messageReponse".into(), s("OK")),
         ("refTBS".into(), Value::Int(o.id)),

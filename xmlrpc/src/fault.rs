@@ -121,15 +121,10 @@ impl From<OrderError> for Fault {
             OrderError::InsufficientDeposit { .. } => INSUFFICIENT_DEPOSIT,
             OrderError::NoPrice { .. } => NO_PRICE,
             OrderError::UnknownUpstream(_) => UPSTREAM_UNAVAILABLE,
+            OrderError::DcvNotProven(_) => DCV_PENDING,
             OrderError::Invalid(_) | OrderError::BadRevocationReason(_) => INVALID,
             OrderError::Storage(_) => return Fault::internal(e),
         };
         Fault::new(c, e.to_string())
-    }
-}
-
-impl From<storage::Error> for Fault {
-    fn from(e: storage::Error) -> Fault {
-        Fault::internal(e)
     }
 }

@@ -5,7 +5,7 @@
 //! matters, and reads parameters into each method's typed struct through
 //! serde. The methods authenticate the API user from the first parameter
 //! and call the order core (`orders`); faults are mapped in one place
-//! (`fault`). Depends on `orders`, `storage` and `validation` only.
+//! (`fault`). Depends on `orders` (and the codec) only: every read and write goes through it.
 
 mod dcv;
 pub mod fault;

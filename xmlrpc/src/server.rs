@@ -53,7 +53,6 @@ pub(crate) struct Logins(std::collections::HashMap<Identification, Result<Caller
 #[derive(Clone)]
 pub struct XmlRpc {
     pub(crate) orders: Orders,
-    pub(crate) va: std::sync::Arc<validation::Va>,
     pub(crate) limits: Limits,
     public_url: Option<String>,
     trusted_proxies: Vec<proxy::IpBlock>,
@@ -61,11 +60,9 @@ pub struct XmlRpc {
 
 impl XmlRpc {
     /// The front over an order core; `public_url` is the base URL clients
-    /// use (else the scheme and `Host` they used); `va` says where the
-    /// validation authority connects for domain control validation.
-    pub fn new(orders: Orders, limits: Limits, public_url: Option<String>, va: validation::VaSettings) -> XmlRpc {
-        let va = std::sync::Arc::new(validation::Va::new(va));
-        XmlRpc { orders, va, limits, public_url, trusted_proxies: Vec::new() }
+    /// use (else the scheme and `Host` they used).
+    pub fn new(orders: Orders, limits: Limits, public_url: Option<String>) -> XmlRpc {
+        XmlRpc { orders, limits, public_url, trusted_proxies: Vec::new() }
     }
 
     /// Believes `Forwarded` / `X-Forwarded-*` from these proxies only, for
@@ -110,14 +107,16 @@ impl XmlRpc {
         if let Some(r) = methods::system(self, call, peer, nested, logins).await {
             return r;
         }
-        let caller = self.caller(&call.params, &peer.ip, logins).await?;
+        let mut caller = self.caller(&call.params, &peer.ip, logins).await?;
+        // A change the call makes records the call with it, in its own
+        // transaction; a read records nothing, and takes no write turn.
+        caller.call = Some(format!("xmlrpc.{}", call.method));
         let outcome = methods::call(self, &caller, call, peer).await;
-        let detail = match &outcome {
-            Ok(_) => "ok".to_string(),
-            Err(f) => format!("fault {}: {}", f.code, f.message),
-        };
-        let mut c = self.orders.db().acquire_writer().await?;
-        storage::audit::record(&mut c, &caller.actor(), &format!("xmlrpc.{}", call.method), &detail).await?;
+        if let Err(f) = &outcome {
+            // A refused call changed nothing: its record is a write of its own.
+            let detail = format!("fault {}: {}", f.code, f.message);
+            self.orders.record_call(&caller, &detail).await?;
+        }
         outcome
     }
 }

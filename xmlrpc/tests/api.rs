@@ -22,10 +22,7 @@ fn python(script: &str, env: &[(&str, String)]) -> serde_json::Value {
 /// Serves the XML-RPC routes on a loopback port with a job worker; returns
 /// the base URL and the worker's stop handle.
 async fn serve(f: &Fixture) -> (String, watch::Sender<bool>) {
-    let url = certgate_tests::serve_router(
-        XmlRpc::new(f.orders.clone(), Limits::default(), None, Default::default()).router(),
-    )
-    .await;
+    let url = certgate_tests::serve_router(XmlRpc::new(f.orders.clone(), Limits::default(), None).router()).await;
     let (_stop, rx) = watch::channel(false);
     tokio::spawn(Worker::new(f.orders.clone(), "xmlrpc-test").run(rx));
     (url, _stop)
@@ -88,7 +85,7 @@ async fn python_client_orders_in_bulk_polls_status_and_reads_balances() {
         ("CSR_A", csr(&["a.example.test"], Key::P256)),
         ("CSR_C", csr(&["c.example.test"], Key::Rsa2048)),
     ];
-    let before_ledger = footprint(f.orders.db()).await.ledger;
+    let before_ledger = footprint(&f.db).await.ledger;
     let out = tokio::task::spawn_blocking(move || python(CLIENT, &env)).await.unwrap();
 
     assert!(out["methods"].as_array().unwrap().contains(&"achat".into()));
@@ -97,7 +94,7 @@ async fn python_client_orders_in_bulk_polls_status_and_reads_balances() {
     assert_eq!(achat["a"]["messageReponse"], "OK");
     assert_eq!(achat["c"]["messageReponse"], "OK");
     assert_eq!(achat["bad"]["faultCode"], 11, "bad CSR fault: {}", achat["bad"]);
-    assert_eq!(footprint(f.orders.db()).await.ledger - before_ledger, 2, "two debits, none for the bad request");
+    assert_eq!(footprint(&f.db).await.ledger - before_ledger, 2, "two debits, none for the bad request");
     for k in ["a", "c"] {
         let s = &out["statut"][k];
         assert_eq!(s["statut"], "delivered", "{s}");
@@ -113,7 +110,7 @@ async fn python_client_orders_in_bulk_polls_status_and_reads_balances() {
     assert_eq!(out["multicall"][1]["faultCode"], -32601);
     assert!(out["wrong"].as_array().unwrap().iter().all(|w| w[0] == 1));
     assert_eq!(out["locked"][0], 2, "locked after 5 failures in a row");
-    let audit = storage::audit::list(&mut f.orders.db().acquire().await.unwrap(), None, 200).await.unwrap();
+    let audit = storage::audit::list(&mut f.db.acquire().await.unwrap(), None, 200).await.unwrap();
     assert!(audit.iter().any(|a| a.action == "xmlrpc.achat" && a.source == "xmlrpc"));
     assert!(audit.iter().all(|a| !a.detail.contains("a long password")), "no password in the audit log");
 }

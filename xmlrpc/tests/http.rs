@@ -20,17 +20,13 @@ struct Server {
 }
 
 async fn serve(f: &Fixture) -> Server {
-    serve_with(f, Default::default()).await
+    serve_behind(f, Vec::new()).await
 }
 
-async fn serve_with(f: &Fixture, va: certgate_acme::VaSettings) -> Server {
-    serve_behind(f, va, Vec::new()).await
-}
-
-/// As [`serve_with`], believing forwarding headers from `trusted` proxies only.
-async fn serve_behind(f: &Fixture, va: certgate_acme::VaSettings, trusted: Vec<certgate_acme::IpBlock>) -> Server {
+/// As [`serve`], believing forwarding headers from `trusted` proxies only.
+async fn serve_behind(f: &Fixture, trusted: Vec<certgate_acme::IpBlock>) -> Server {
     f.orders.create_user(&f.op, "hoster", "a long password", Rights::all()).await.unwrap();
-    let router = XmlRpc::new(f.orders.clone(), Limits::default(), None, va)
+    let router = XmlRpc::new(f.orders.clone(), Limits::default(), None)
         .with_trusted_proxies(trusted)
         .router()
         .merge(Acme::new(f.orders.clone(), Settings::default()).router());
@@ -123,7 +119,7 @@ async fn hostile_bodies_get_clean_faults_and_the_server_stays_up() {
         "<value><array><data>".repeat(10_000),
         "</data></array></value>".repeat(10_000)
     );
-    let before = footprint(f.orders.db()).await;
+    let before = footprint(&f.db).await;
     let cases: Vec<(&str, Vec<u8>, u16, i64)> = vec![
         ("billion laughs", laughs.into(), 200, -32700),
         ("external entity", external.into(), 200, -32700),
@@ -144,7 +140,7 @@ async fn hostile_bodies_get_clean_faults_and_the_server_stays_up() {
         let (got, v) = post(&url, body).await;
         assert_eq!((got, fault_code(&v)), (status, Some(code)), "{what}: {v:?}");
     }
-    assert_eq!(footprint(f.orders.db()).await, before);
+    assert_eq!(footprint(&f.db).await, before);
     // Still up.
     let (_, v) = post(&url, certgate_xmlrpc::call("system.listMethods", &[]).into_bytes()).await;
     assert!(matches!(v, Some(Value::Array(_))));
@@ -205,15 +201,15 @@ async fn bulk(url: &str, method: &str, request: Value) -> Value {
 async fn a_name_not_pre_validated_is_proven_by_dns_then_issued() {
     let Some(srv) = certgate_tests::ChallTestSrv::start() else { return };
     let tdb = TestDb::sqlite().await;
-    let f = Fixture::new(&tdb, Formula::Bulk).await;
-    f.orders.credit_tokens(&f.op, "ssl1", 1, "").await.unwrap();
     let va = certgate_acme::VaSettings {
         dns_server: Some(srv.dns),
         http_port: srv.http_port,
         allow_private_addresses: true,
         ..Default::default()
     };
-    let server = serve_with(&f, va).await;
+    let f = Fixture::with_settings(&tdb, Formula::Bulk, orders::Settings { va, ..Default::default() }).await;
+    f.orders.credit_tokens(&f.op, "ssl1", 1, "").await.unwrap();
+    let server = serve(&f).await;
     let url = format!("{}/xmlrpc", server.url);
     let request = Value::Struct(vec![
         ("produit".into(), Value::Struct(vec![("code".into(), Value::String("ssl1".into()))])),
@@ -297,7 +293,7 @@ async fn a_bad_parameter_is_a_fault_naming_its_path_and_a_bad_bulk_request_fault
             ]),
         ),
     ]);
-    let before = footprint(f.orders.db()).await.ledger;
+    let before = footprint(&f.db).await.ledger;
     let (_, answer) = post(&url, certgate_xmlrpc::call("achat", &[ident(), demande]).into_bytes()).await;
     let Some(Value::Struct(answers)) = answer else { panic!("{answer:?}") };
     let keys: Vec<&str> = answers.iter().map(|(k, _)| k.as_str()).collect();
@@ -312,7 +308,7 @@ async fn a_bad_parameter_is_a_fault_naming_its_path_and_a_bad_bulk_request_fault
         fault_of(&answers[3].1),
         (Some(-32602), Some("demande.badYears.produit.dureeVie: \"one\" is not an integer"))
     );
-    assert_eq!(footprint(f.orders.db()).await.ledger - before, 1, "one debit, for the one good request");
+    assert_eq!(footprint(&f.db).await.ledger - before, 1, "one debit, for the one good request");
 
     // Whole-call faults name the parameter's path too.
     let no_password = st(&[("identification", st(&[("utilisateur", text("hoster"))]))]);
@@ -346,8 +342,8 @@ async fn a_bad_parameter_is_a_fault_naming_its_path_and_a_bad_bulk_request_fault
     assert_eq!(fault_of(&entries[0]), (Some(-32602), Some("param1[0].methodName: missing")));
 }
 
-/// `solde` as the test user, with extra request headers; the raw answer.
-async fn solde_with_headers(url: &str, headers: &[(&str, &str)]) -> String {
+/// `method` as the test user, with extra request headers; the raw answer.
+async fn call_with_headers(url: &str, method: &str, headers: &[(&str, &str)]) -> String {
     let ident = Value::Struct(vec![(
         "identification".into(),
         Value::Struct(vec![
@@ -360,7 +356,7 @@ async fn solde_with_headers(url: &str, headers: &[(&str, &str)]) -> String {
     for (k, v) in headers {
         req = req.header(*k, *v);
     }
-    let body = certgate_xmlrpc::call("solde", &[ident]);
+    let body = certgate_xmlrpc::call(method, &[ident]);
     let resp = client.request(req.body(Full::new(Bytes::from(body))).unwrap()).await.unwrap();
     String::from_utf8_lossy(&resp.into_body().collect().await.unwrap().to_bytes()).into_owned()
 }
@@ -371,11 +367,17 @@ async fn forwarding_headers_count_only_from_trusted_proxies() {
     for (trusted, expected) in [(vec![], "127.0.0.1"), (vec!["127.0.0.1".parse().unwrap()], "203.0.113.9")] {
         let tdb = TestDb::sqlite().await;
         let f = Fixture::new(&tdb, Formula::Bulk).await;
-        let server = serve_behind(&f, Default::default(), trusted).await;
-        assert!(solde_with_headers(&server.url, &spoof).await.contains("<name>formule</name>"));
-        let audit = storage::audit::list(&mut f.orders.db().acquire().await.unwrap(), None, 10).await.unwrap();
-        let call = audit.iter().find(|a| a.action == "xmlrpc.solde").expect("the call is audited");
+        let server = serve_behind(&f, trusted).await;
+        let audited = async || storage::audit::list(&mut f.db.acquire().await.unwrap(), None, 10).await.unwrap();
+        let before = audited().await.len();
+        assert!(call_with_headers(&server.url, "solde", &spoof).await.contains("<name>formule</name>"));
+        assert_eq!(audited().await.len(), before, "a read records nothing");
+        // A refused call is recorded, with the client address as believed.
+        assert!(call_with_headers(&server.url, "dcvCodeValidation", &spoof).await.contains("faultCode"));
+        let audit = audited().await;
+        let call = audit.iter().find(|a| a.action == "xmlrpc.dcvCodeValidation").expect("the call is audited");
         assert_eq!(call.ip, expected, "the audited client address");
+        assert!(call.detail.starts_with("fault 41"), "{}", call.detail);
         tdb.cleanup().await;
     }
 }
@@ -407,13 +409,13 @@ async fn legacy_shapes_inputs_and_introspection() {
             ("divers", st(&[("refClient", text("shop-7"))])),
         ])
     };
-    let before = footprint(f.orders.db()).await;
+    let before = footprint(&f.db).await;
     let years = bulk(&url, "achat", achat(5, "Example Org")).await;
     assert_eq!(fault_of(&years).0, Some(10), "{years:?}");
     assert!(fault_of(&years).1.unwrap().contains("lasts 1 year(s), not dureeVie 5"), "{years:?}");
     let org = bulk(&url, "achat", achat(1, "Other Org")).await;
     assert_eq!(fault_of(&org).0, Some(16), "{org:?}");
-    assert_eq!(footprint(f.orders.db()).await, before, "nothing written or charged");
+    assert_eq!(footprint(&f.db).await, before, "nothing written or charged");
     let placed = bulk(&url, "achat", achat(1, "Example Org")).await;
     let Some(Value::Int(id)) = placed.get("refTBS").cloned() else { panic!("{placed:?}") };
     // The server's own worker issues it.

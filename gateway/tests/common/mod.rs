@@ -3,6 +3,8 @@
 #![allow(dead_code, unused_imports)]
 
 use std::process::{Child, ExitStatus};
+use std::sync::Arc;
+use std::sync::atomic::{AtomicUsize, Ordering};
 use std::time::Duration;
 
 pub use certgate_tests::binary::{Certgate, field, http, http_get, http_post};
@@ -22,4 +24,28 @@ pub fn terminate(mut child: Child) -> ExitStatus {
         let _ = child.kill();
         panic!("certgate did not stop on SIGTERM")
     })
+}
+
+/// Forwards each accepted connection to the next backend in turn, skipping
+/// a backend that refuses connections (a killed instance).
+pub async fn load_balancer(backends: Vec<u16>) -> u16 {
+    let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
+    let port = listener.local_addr().unwrap().port();
+    let next = Arc::new(AtomicUsize::new(0));
+    tokio::spawn(async move {
+        while let Ok((mut inbound, _)) = listener.accept().await {
+            let backends = backends.clone();
+            let first = next.fetch_add(1, Ordering::Relaxed);
+            tokio::spawn(async move {
+                for i in 0..backends.len() {
+                    let port = backends[(first + i) % backends.len()];
+                    if let Ok(mut outbound) = tokio::net::TcpStream::connect(("127.0.0.1", port)).await {
+                        let _ = tokio::io::copy_bidirectional(&mut inbound, &mut outbound).await;
+                        return;
+                    }
+                }
+            });
+        }
+    });
+    port
 }
