@@ -27,12 +27,14 @@ impl Orders {
             return Err(OrderError::Invalid("the overdraft allowance cannot be negative".into()));
         }
         let mut tx = self.db().begin().await?;
-        let id = accounts::insert(&mut tx, name, formula.as_str(), currency, approval_mode, overdraft).await?;
+        let id =
+            accounts::insert(&mut tx, name, formula.as_str(), currency, approval_mode, overdraft, self.now()).await?;
         audit::record(
             &mut tx,
             &Caller::operator(id).actor(),
             "account.create",
             &format!("{name} ({})", formula.as_str()),
+            self.now(),
         )
         .await?;
         commit(tx).await?;
@@ -76,8 +78,9 @@ impl Orders {
         if accounts::get(&mut tx, org.account_id).await?.is_none() {
             return Err(OrderError::UnknownAccount(org.account_id));
         }
-        let id = organisations::insert(&mut tx, org).await?;
-        audit::record(&mut tx, &caller.actor(), "organisation.create", &format!("{id} {}", org.name)).await?;
+        let id = organisations::insert(&mut tx, org, self.now()).await?;
+        audit::record(&mut tx, &caller.actor(), "organisation.create", &format!("{id} {}", org.name), self.now())
+            .await?;
         commit(tx).await?;
         Ok(id)
     }
@@ -130,10 +133,11 @@ impl Orders {
             author: &caller.login,
             note,
         };
-        let Applied::Done(balance) = ledger::apply(&mut tx, &m, None).await? else {
+        let Applied::Done(balance) = ledger::apply(&mut tx, &m, None, self.now()).await? else {
             return Err(OrderError::Invalid("top-up was not applied".into()));
         };
-        audit::record(&mut tx, &caller.actor(), "ledger.topup", &format!("{asset} {item} +{amount}")).await?;
+        audit::record(&mut tx, &caller.actor(), "ledger.topup", &format!("{asset} {item} +{amount}"), self.now())
+            .await?;
         commit(tx).await?;
         Ok(balance)
     }

@@ -121,11 +121,13 @@ impl Orders {
         contact: &str,
     ) -> Result<(AcmeAccount, bool)> {
         let mut tx = self.db().begin().await?;
-        let (a, created) = acme_accounts::insert_or_get(&mut tx, acme_url_id, thumbprint, jwk, contact).await?;
+        let (a, created) =
+            acme_accounts::insert_or_get(&mut tx, acme_url_id, thumbprint, jwk, contact, self.now()).await?;
         if created {
             let mut actor = caller.actor();
             actor.name = format!("acme:{}", a.id);
-            audit::record(&mut tx, &actor, "acme.account.create", &format!("ACME URL {acme_url_id}")).await?;
+            audit::record(&mut tx, &actor, "acme.account.create", &format!("ACME URL {acme_url_id}"), self.now())
+                .await?;
         }
         commit(tx).await?;
         Ok((a, created))
@@ -135,7 +137,7 @@ impl Orders {
     pub async fn deactivate_acme_account(&self, caller: &Caller, id: i64) -> Result<()> {
         let mut tx = self.db().begin().await?;
         acme_accounts::deactivate(&mut tx, id).await?;
-        audit::record(&mut tx, &caller.actor(), "acme.account.deactivate", "").await?;
+        audit::record(&mut tx, &caller.actor(), "acme.account.deactivate", "", self.now()).await?;
         Ok(commit(tx).await?)
     }
 
@@ -143,7 +145,7 @@ impl Orders {
     pub async fn set_acme_account_contact(&self, caller: &Caller, id: i64, contact: &str) -> Result<()> {
         let mut tx = self.db().begin().await?;
         acme_accounts::set_contact(&mut tx, id, contact).await?;
-        audit::record(&mut tx, &caller.actor(), "acme.account.contact", "").await?;
+        audit::record(&mut tx, &caller.actor(), "acme.account.contact", "", self.now()).await?;
         Ok(commit(tx).await?)
     }
 
@@ -154,7 +156,7 @@ impl Orders {
         if !acme_accounts::set_key(&mut tx, id, thumbprint, jwk).await? {
             return Ok(false);
         }
-        audit::record(&mut tx, &caller.actor(), "acme.account.key_change", "").await?;
+        audit::record(&mut tx, &caller.actor(), "acme.account.key_change", "", self.now()).await?;
         commit(tx).await?;
         Ok(true)
     }
@@ -216,7 +218,7 @@ impl Orders {
     /// Creates an ACME order with its authorizations (names checked by
     /// [`Orders::check_order`]); nothing is charged until finalize.
     pub async fn create_acme_order(&self, new: &NewAcmeOrder<'_>) -> Result<(AcmeOrder, Vec<AcmeAuthz>)> {
-        Ok(rows::create(self.db(), new).await?)
+        Ok(rows::create(self.db(), new, self.now()).await?)
     }
 
     /// An ACME order's state now: after finalize, that of the certgate order
@@ -269,7 +271,7 @@ impl Orders {
         }
         let why = format!("the authorization of {} was deactivated", authz.identifier);
         rows::move_status(&mut tx, authz.acme_order_id, "pending", "invalid", Some(&why)).await?;
-        audit::record(&mut tx, &caller.actor(), "acme.authz.deactivate", &authz.identifier).await?;
+        audit::record(&mut tx, &caller.actor(), "acme.authz.deactivate", &authz.identifier, self.now()).await?;
         commit(tx).await?;
         Ok(true)
     }
@@ -286,7 +288,7 @@ impl Orders {
         }
         let owner = self.validation_owner();
         let lease = self.leases().validation_secs;
-        let job_id = jobs::enqueue_validation(&mut tx, authz.id, Some(&owner), lease).await?;
+        let job_id = jobs::enqueue_validation(&mut tx, authz.id, Some(&owner), lease, self.now()).await?;
         commit(tx).await?;
         let (orders, authz_id) = (self.clone(), authz.id);
         tokio::spawn(async move {
@@ -312,7 +314,8 @@ impl Orders {
         upstream::pause_at_failpoint("validation-started").await;
         let Some((authz, thumbprint)) = self.validation_subject(authz_id).await? else {
             let mut tx = self.db().begin().await?;
-            jobs::finish(&mut tx, job_id, "done", Some("the authorization no longer waits for validation")).await?;
+            jobs::finish(&mut tx, job_id, "done", Some("the authorization no longer waits for validation"), self.now())
+                .await?;
             return Ok(commit(tx).await?);
         };
         let kind = authz.challenge_type.clone().unwrap_or_default();
@@ -326,13 +329,13 @@ impl Orders {
             // Another instance took the job over meanwhile; it records the outcome.
             return Ok(());
         }
-        if rows::finish_challenge(&mut tx, authz_id, outcome.err().as_deref()).await? {
+        if rows::finish_challenge(&mut tx, authz_id, outcome.err().as_deref(), self.now()).await? {
             let authzs = rows::authzs(&mut tx, authz.acme_order_id).await?;
             if let Some((status, error)) = settled(&authzs) {
                 rows::move_status(&mut tx, authz.acme_order_id, "pending", status, error.as_deref()).await?;
             }
         }
-        jobs::finish(&mut tx, job_id, "done", None).await?;
+        jobs::finish(&mut tx, job_id, "done", None, self.now()).await?;
         Ok(commit(tx).await?)
     }
 

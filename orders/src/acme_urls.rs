@@ -108,12 +108,13 @@ impl Orders {
             hmac_tail: &tail(&hmac_key),
         };
         let mut tx = self.db().begin().await?;
-        let id = acme_urls::insert(&mut tx, &row).await?;
+        let id = acme_urls::insert(&mut tx, &row, self.now()).await?;
         audit::record(
             &mut tx,
             &caller.actor(),
             "acme_url.create",
             &format!("{id} {product_code} org {organisation_id}"),
+            self.now(),
         )
         .await?;
         commit(tx).await?;
@@ -131,10 +132,10 @@ impl Orders {
     pub async fn revoke_acme_url(&self, caller: &Caller, id: i64) -> Result<()> {
         caller.require(Right::Administrative)?;
         let mut tx = self.db().begin().await?;
-        if !acme_urls::revoke(&mut tx, caller.account_id, id).await? {
+        if !acme_urls::revoke(&mut tx, caller.account_id, id, self.now()).await? {
             return Err(OrderError::UnknownAcmeUrl(id));
         }
-        audit::record(&mut tx, &caller.actor(), "acme_url.revoke", &id.to_string()).await?;
+        audit::record(&mut tx, &caller.actor(), "acme_url.revoke", &id.to_string(), self.now()).await?;
         commit(tx).await?;
         Ok(())
     }

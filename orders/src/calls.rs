@@ -13,7 +13,7 @@ impl Orders {
     pub async fn record_call(&self, caller: &Caller, refusal: &str) -> Result<()> {
         let Some(call) = &caller.call else { return Ok(()) };
         let actor = storage::audit::Actor { call: None, ..caller.actor() };
-        audit::record(&mut *self.db().acquire_writer().await?, &actor, call, refusal).await?;
+        audit::record(&mut *self.db().acquire_writer().await?, &actor, call, refusal, self.now()).await?;
         Ok(())
     }
 }

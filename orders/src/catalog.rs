@@ -171,6 +171,7 @@ impl Orders {
             &caller.actor(),
             "catalog.import",
             &format!("{target}: {} products, {} prices", report.products, report.prices),
+            self.now(),
         )
         .await?;
         commit(tx).await?;

@@ -51,7 +51,8 @@ impl Orders {
         may_supersede: bool,
     ) -> Result<Option<(i64, Order)>> {
         let now = self.now();
-        let Some(cert_id) = certificates::insert(tx, &new_certificate(order.id, &order.cn, issued), job_id).await?
+        let Some(cert_id) =
+            certificates::insert(tx, &new_certificate(order.id, &order.cn, issued), job_id, self.now()).await?
         else {
             return Ok(None);
         };
@@ -62,7 +63,7 @@ impl Orders {
                 }
                 if old.cn != order.cn {
                     certificates::mark_revoked(tx, old.id, SUPERSEDED, now).await?;
-                    jobs::enqueue(tx, "revoke", order.id, Some(old.id), now).await?;
+                    jobs::enqueue(tx, "revoke", order.id, Some(old.id), now, self.now()).await?;
                 } else {
                     let delay = self.settings().reissue_revoke_delay_days * 86_400;
                     certificates::schedule_revocation(tx, old.id, now + delay).await?;
@@ -70,7 +71,7 @@ impl Orders {
             }
         }
         // An upstream that recorded no handle of its own is referred to by the serial.
-        let delivered = match orders::deliver(tx, order.id, &issued.serial).await? {
+        let delivered = match orders::deliver(tx, order.id, &issued.serial, self.now()).await? {
             Some(delivered) => delivered,
             None => {
                 let now_is =
@@ -78,21 +79,21 @@ impl Orders {
                 if !crate::status::serves_certificates(&now_is.status) {
                     // Nobody paid for it: revoked upstream, never served.
                     certificates::mark_revoked(tx, cert_id, CESSATION_OF_OPERATION, now).await?;
-                    jobs::enqueue(tx, "revoke", order.id, Some(cert_id), now).await?;
+                    jobs::enqueue(tx, "revoke", order.id, Some(cert_id), now, self.now()).await?;
                     let detail = format!("{} serial {}: the order is {}", order.id, issued.serial, now_is.status);
-                    audit::record(tx, audit.actor, "certificate.revoke_unsold", &detail).await?;
+                    audit::record(tx, audit.actor, "certificate.revoke_unsold", &detail, self.now()).await?;
                     metrics::counter!("certgate_unsold_certificates_revoked_total").increment(1);
                     tracing::warn!(order = order.id, status = %now_is.status, "a certificate came for an order nobody pays for; revoking it");
                     return Ok(None);
                 }
                 // A cancelled reissue: the new certificate is the order's newest
                 // version, and the order takes its names and CSR again.
-                orders::set_upstream_ref(tx, order.id, &issued.serial, false).await?;
-                crate::lifecycle::swap_to_certificate(tx, order.id, &order.cn, &issued.leaf_pem).await?;
+                orders::set_upstream_ref(tx, order.id, &issued.serial, false, self.now()).await?;
+                crate::lifecycle::swap_to_certificate(tx, order.id, &order.cn, &issued.leaf_pem, self.now()).await?;
                 orders::get(tx, order.id).await?.ok_or_else(|| OrderError::UnknownOrder(order.id.to_string()))?
             }
         };
-        audit_delivery(tx, order.id, &issued.serial, audit).await?;
+        audit_delivery(tx, order.id, &issued.serial, audit, self.now()).await?;
         Ok(Some((cert_id, delivered)))
     }
 }
@@ -117,9 +118,10 @@ pub(crate) async fn audit_delivery(
     order_id: i64,
     serial: &str,
     audit: &Audit<'_>,
+    now: i64,
 ) -> Result<()> {
     let detail = delivered_detail(order_id, serial);
-    audit::record_all(tx, audit.actor, &audit.with_delivery(&detail)).await?;
+    audit::record_all(tx, audit.actor, &audit.with_delivery(&detail), now).await?;
     Ok(())
 }
 

@@ -181,7 +181,7 @@ impl Orders {
 
     /// The current time (UTC Unix seconds) as the order core sees it.
     pub fn now(&self) -> i64 {
-        storage::now() + self.inner.clock_offset.load(Ordering::Relaxed)
+        time::OffsetDateTime::now_utc().unix_timestamp() + self.inner.clock_offset.load(Ordering::Relaxed)
     }
 
     /// Moves the order core's clock by `secs` from real time, so tests can

@@ -122,7 +122,7 @@ impl Orders {
         let q = payment::quote(&mut tx, &account, &product, plain, wildcard, renewal, None, acme).await?;
         self.transition(&mut tx, &o, Status::PendingApproval, next).await?;
         self.pay_and_queue(&mut tx, &account, o.id, &q, next, &caller.login).await?;
-        audit::record(&mut tx, &caller.actor(), "order.approve", &reference_and(&o, next.as_str())).await?;
+        audit::record(&mut tx, &caller.actor(), "order.approve", &reference_and(&o, next.as_str()), self.now()).await?;
         commit(tx).await?;
         self.wake_workers();
         self.order(caller, reference).await
@@ -134,7 +134,7 @@ impl Orders {
         let o = self.own_order(caller, reference).await?;
         let mut tx = self.db().begin().await?;
         self.transition(&mut tx, &o, Status::PendingApproval, Status::Discarded).await?;
-        audit::record(&mut tx, &caller.actor(), "order.reject", &reference_of(&o)).await?;
+        audit::record(&mut tx, &caller.actor(), "order.reject", &reference_of(&o), self.now()).await?;
         commit(tx).await?;
         self.order(caller, reference).await
     }
@@ -155,8 +155,8 @@ impl Orders {
         let o = self.own_order(caller, reference).await?;
         let mut tx = self.db().begin().await?;
         self.transition(&mut tx, &o, Status::WaitingDcv, Status::Processing).await?;
-        jobs::enqueue(&mut tx, "issue", o.id, None, self.now()).await?;
-        audit::record(&mut tx, &caller.actor(), "order.dcv", &reference_of(&o)).await?;
+        jobs::enqueue(&mut tx, "issue", o.id, None, self.now(), self.now()).await?;
+        audit::record(&mut tx, &caller.actor(), "order.dcv", &reference_of(&o), self.now()).await?;
         commit(tx).await?;
         self.wake_workers();
         self.order(caller, reference).await
@@ -185,7 +185,7 @@ impl Orders {
                 "order.cancel_reissue"
             }
             Status::WaitingDcv | Status::Processing => {
-                if !orders::cancel_before_purchase(&mut tx, o.id, from.as_str()).await? {
+                if !orders::cancel_before_purchase(&mut tx, o.id, from.as_str(), self.now()).await? {
                     let now = orders::get(&mut tx, o.id).await?;
                     return Err(match now {
                         Some(n) if n.status == o.status && n.purchase_started_at.is_some() => {
@@ -198,12 +198,12 @@ impl Orders {
                         },
                     });
                 }
-                payment::refund(&mut tx, o.id, &caller.login, "cancelled").await?;
+                payment::refund(&mut tx, o.id, &caller.login, "cancelled", self.now()).await?;
                 "order.cancel"
             }
             _ => return Err(wrong_state(&o, "pending_approval, waiting_dcv or processing")),
         };
-        audit::record(&mut tx, &caller.actor(), action, &reference_of(&o)).await?;
+        audit::record(&mut tx, &caller.actor(), action, &reference_of(&o), self.now()).await?;
         commit(tx).await?;
         self.order(caller, reference).await
     }
@@ -216,7 +216,7 @@ impl Orders {
         let Some(kept) = certs.iter().rev().find(|c| c.revoked_at.is_none()).or(certs.last()) else {
             return Ok(false);
         };
-        swap_to_certificate(tx, order_id, &kept.cn, &kept.leaf_pem).await?;
+        swap_to_certificate(tx, order_id, &kept.cn, &kept.leaf_pem, self.now()).await?;
         Ok(true)
     }
 
@@ -238,7 +238,7 @@ impl Orders {
         if !certificates::mark_revoked(&mut tx, cert.id, reason, self.now()).await? {
             return Err(OrderError::AlreadyRevoked);
         }
-        jobs::enqueue(&mut tx, "revoke", o.id, Some(cert.id), self.now()).await?;
+        jobs::enqueue(&mut tx, "revoke", o.id, Some(cert.id), self.now(), self.now()).await?;
         let others_valid = certs.iter().any(|c| c.id != cert.id && c.revoked_at.is_none());
         if !others_valid && o.status == Status::Delivered.as_str() {
             self.transition(&mut tx, &o, Status::Delivered, Status::Revoked).await?;
@@ -248,6 +248,7 @@ impl Orders {
             &caller.actor(),
             "order.revoke",
             &format!("{} serial {} reason {reason}", reference_of(&o), cert.serial),
+            self.now(),
         )
         .await?;
         commit(tx).await?;
@@ -276,11 +277,24 @@ impl Orders {
         }
         let mut tx = self.db().begin().await?;
         self.transition(&mut tx, &o, Status::Delivered, Status::Processing).await?;
-        orders::update_request(&mut tx, o.id, &checked.names[0], &checked.names[1..].join("\n"), &checked.csr.pem())
-            .await?;
-        jobs::enqueue(&mut tx, "issue", o.id, None, self.now()).await?;
-        audit::record(&mut tx, &caller.actor(), "order.reissue", &format!("{} {}", reference_of(&o), checked.names[0]))
-            .await?;
+        orders::update_request(
+            &mut tx,
+            o.id,
+            &checked.names[0],
+            &checked.names[1..].join("\n"),
+            &checked.csr.pem(),
+            self.now(),
+        )
+        .await?;
+        jobs::enqueue(&mut tx, "issue", o.id, None, self.now(), self.now()).await?;
+        audit::record(
+            &mut tx,
+            &caller.actor(),
+            "order.reissue",
+            &format!("{} {}", reference_of(&o), checked.names[0]),
+            self.now(),
+        )
+        .await?;
         commit(tx).await?;
         self.wake_workers();
         self.order(caller, reference).await
@@ -341,7 +355,7 @@ impl Orders {
     /// Moves an order between statuses inside a transaction; refuses when a
     /// concurrent operation moved it first.
     pub(crate) async fn transition(&self, tx: &mut storage::Conn, o: &Order, from: Status, to: Status) -> Result<()> {
-        if orders::transition(tx, o.id, from.as_str(), to.as_str()).await? {
+        if orders::transition(tx, o.id, from.as_str(), to.as_str(), self.now()).await? {
             Ok(())
         } else {
             let current = orders::get(tx, o.id).await?.map_or(o.status.clone(), |x| x.status);
@@ -352,10 +366,16 @@ impl Orders {
 
 /// Sets order `order_id`'s names to those of the certificate `leaf_pem` (of
 /// common name `cn`), and swaps its CSR with the one it had before.
-pub(crate) async fn swap_to_certificate(tx: &mut storage::Conn, order_id: i64, cn: &str, leaf_pem: &str) -> Result<()> {
+pub(crate) async fn swap_to_certificate(
+    tx: &mut storage::Conn,
+    order_id: i64,
+    cn: &str,
+    leaf_pem: &str,
+    now: i64,
+) -> Result<()> {
     let names = crate::csr::certificate_names(leaf_pem).unwrap_or_else(|| vec![cn.to_string()]);
     let sans: Vec<&str> = names.iter().map(String::as_str).filter(|n| *n != cn).collect();
-    orders::swap_request(tx, order_id, cn, &sans.join("\n")).await?;
+    orders::swap_request(tx, order_id, cn, &sans.join("\n"), now).await?;
     Ok(())
 }
 

@@ -115,7 +115,14 @@ pub(crate) async fn quote(
 
 /// Charges an order in the caller's transaction. Refuses, changing nothing
 /// that the transaction will keep, when tokens or deposit fall short.
-pub(crate) async fn charge(c: &mut Conn, account: &AccountRow, order_id: i64, q: &Quote, author: &str) -> Result<()> {
+pub(crate) async fn charge(
+    c: &mut Conn,
+    account: &AccountRow,
+    order_id: i64,
+    q: &Quote,
+    author: &str,
+    now: i64,
+) -> Result<()> {
     let movement = |asset, item, amount| Movement {
         account_id: account.id,
         order_id: Some(order_id),
@@ -130,7 +137,7 @@ pub(crate) async fn charge(c: &mut Conn, account: &AccountRow, order_id: i64, q:
         Payment::Tokens => {
             for l in &q.lines {
                 if let Applied::Insufficient(available) =
-                    ledger::apply(c, &movement("token", &l.item, -l.count), Some(0)).await?
+                    ledger::apply(c, &movement("token", &l.item, -l.count), Some(0), now).await?
                 {
                     return Err(OrderError::InsufficientTokens { item: l.item.clone(), needed: l.count, available });
                 }
@@ -139,7 +146,7 @@ pub(crate) async fn charge(c: &mut Conn, account: &AccountRow, order_id: i64, q:
         Payment::Deposit => {
             let total = q.total();
             let m = movement("deposit", &account.currency, -total);
-            if let Applied::Insufficient(balance) = ledger::apply(c, &m, Some(-account.overdraft)).await? {
+            if let Applied::Insufficient(balance) = ledger::apply(c, &m, Some(-account.overdraft), now).await? {
                 return Err(OrderError::InsufficientDeposit {
                     currency: account.currency.clone(),
                     needed: total,
@@ -148,7 +155,7 @@ pub(crate) async fn charge(c: &mut Conn, account: &AccountRow, order_id: i64, q:
             }
         }
         Payment::Invoice => {
-            ledger::apply(c, &movement("invoice", &account.currency, q.total()), None).await?;
+            ledger::apply(c, &movement("invoice", &account.currency, q.total()), None, now).await?;
         }
     }
     metrics::counter!("certgate_ledger_debits_total", "kind" => kind_label(&q.payment)).increment(1);
@@ -214,7 +221,7 @@ pub(crate) struct Known {
 
 /// Reverses every charge of an order (tokens back, deposit back, or a credit
 /// on the invoice). Running it twice refunds once.
-pub(crate) async fn refund(c: &mut Conn, order_id: i64, author: &str, note: &str) -> Result<()> {
+pub(crate) async fn refund(c: &mut Conn, order_id: i64, author: &str, note: &str, now: i64) -> Result<()> {
     let mut refunded = None;
     for row in ledger::for_order(c, order_id).await? {
         if row.reason != "order" {
@@ -230,7 +237,7 @@ pub(crate) async fn refund(c: &mut Conn, order_id: i64, author: &str, note: &str
             author,
             note,
         };
-        if let Applied::Done(_) = ledger::apply(c, &m, None).await? {
+        if let Applied::Done(_) = ledger::apply(c, &m, None, now).await? {
             refunded = Some(match row.asset.as_str() {
                 "token" => "tokens",
                 "deposit" => "deposit",

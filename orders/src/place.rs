@@ -271,9 +271,9 @@ impl Orders {
                 let audit = delivery::Audit { actor: &actor, earlier: &earlier }.with_delivery(&delivered);
                 let certificate = delivery::new_certificate(id, new.cn, issued);
                 let signed = SignedOrder { order: &new, certificate: &certificate, actor: &actor, audit: &audit };
-                signed_orders::insert(&mut tx, &signed).await.map(|o| o.map(|(order, c)| (order, Some(c))))
+                signed_orders::insert(&mut tx, &signed, self.now()).await.map(|o| o.map(|(order, c)| (order, Some(c))))
             }
-            None => orders::insert(&mut tx, &new).await.map(|o| o.map(|order| (order, None))),
+            None => orders::insert(&mut tx, &new, self.now()).await.map(|o| o.map(|order| (order, None))),
         };
         let inserted = match (inserted, spec.renewal_of) {
             // Another live renewal of the same order holds the unique index.
@@ -290,11 +290,11 @@ impl Orders {
         if certificate_id.is_none() {
             if at_once {
                 // The upstream refused: the order is queued like any other.
-                jobs::enqueue(&mut tx, "issue", id, None, self.now()).await?;
+                jobs::enqueue(&mut tx, "issue", id, None, self.now(), self.now()).await?;
             } else if !pending {
                 self.pay_and_queue(&mut tx, account, id, &q, status, &caller.login).await?;
             }
-            audit::record(&mut tx, &actor, "order.place", &placed(id)).await?;
+            audit::record(&mut tx, &actor, "order.place", &placed(id), self.now()).await?;
         }
         if status == Status::WaitingDcv {
             // The DCV token changed the row since it was inserted.
@@ -310,7 +310,7 @@ impl Orders {
             // the account's balance row until the commit (on PostgreSQL), so
             // the account's other orders wait for the debit and the commit
             // only, not for the signing and the writes before them.
-            payment::charge(&mut tx, account, id, &q, &caller.login).await?;
+            payment::charge(&mut tx, account, id, &q, &caller.login, self.now()).await?;
         }
         commit(tx).await?;
         if certificate_id.is_none() {
@@ -374,10 +374,10 @@ impl Orders {
         status: Status,
         author: &str,
     ) -> Result<()> {
-        payment::charge(tx, account, order_id, q, author).await?;
+        payment::charge(tx, account, order_id, q, author, self.now()).await?;
         match status {
             Status::Processing => {
-                jobs::enqueue(tx, "issue", order_id, None, self.now()).await?;
+                jobs::enqueue(tx, "issue", order_id, None, self.now(), self.now()).await?;
             }
             Status::WaitingDcv => Orders::start_dcv(tx, order_id).await?,
             _ => {}

@@ -26,12 +26,14 @@ impl Orders {
         }
         self.organisation(caller.account_id, organisation_id).await?;
         let mut tx = self.db().begin().await?;
-        let id = prevalidations::insert(&mut tx, organisation_id, brand, &validation, "active", expires_at).await?;
+        let id = prevalidations::insert(&mut tx, organisation_id, brand, &validation, "active", expires_at, self.now())
+            .await?;
         audit::record(
             &mut tx,
             &caller.actor(),
             "prevalidation.add",
             &format!("{organisation_id} {brand} {validation}"),
+            self.now(),
         )
         .await?;
         commit(tx).await?;
@@ -44,8 +46,15 @@ impl Orders {
         let domain = names::normalize(domain)?;
         self.organisation(caller.account_id, organisation_id).await?;
         let mut tx = self.db().begin().await?;
-        prevalidations::add_domain(&mut tx, organisation_id, &domain).await?;
-        audit::record(&mut tx, &caller.actor(), "prevalidation.domain", &format!("{organisation_id} {domain}")).await?;
+        prevalidations::add_domain(&mut tx, organisation_id, &domain, self.now()).await?;
+        audit::record(
+            &mut tx,
+            &caller.actor(),
+            "prevalidation.domain",
+            &format!("{organisation_id} {domain}"),
+            self.now(),
+        )
+        .await?;
         commit(tx).await?;
         Ok(domain)
     }

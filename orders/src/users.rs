@@ -45,13 +45,13 @@ impl Orders {
         // Failures counted against the name before it was a user's (locked in
         // advance by someone guessing it) are not the new user's.
         logins::unlock(&mut tx, login).await?;
-        let id = match users::insert(&mut tx, caller.account_id, login, &hash, &rights.to_string()).await {
+        let id = match users::insert(&mut tx, caller.account_id, login, &hash, &rights.to_string(), self.now()).await {
             Err(e) if e.is_unique_violation() => {
                 return Err(OrderError::Invalid(format!("login {login:?} is taken")));
             }
             other => other?,
         };
-        audit::record(&mut tx, &caller.actor(), "user.create", &format!("{login} ({rights})")).await?;
+        audit::record(&mut tx, &caller.actor(), "user.create", &format!("{login} ({rights})"), self.now()).await?;
         commit(tx).await?;
         Ok(id)
     }
@@ -116,7 +116,14 @@ impl Orders {
             match reserved {
                 logins::Reservation::Granted => break turn,
                 logins::Reservation::Locked => {
-                    audit::record(&mut *self.db().acquire_writer().await?, &actor, "login.refused", "locked").await?;
+                    audit::record(
+                        &mut *self.db().acquire_writer().await?,
+                        &actor,
+                        "login.refused",
+                        "locked",
+                        self.now(),
+                    )
+                    .await?;
                     return Err(OrderError::Locked(login.to_string()));
                 }
                 // As many checks are in flight as failures are left: wait for one to end.
@@ -140,7 +147,7 @@ impl Orders {
             }
             let why = if actor.account_id.is_some() { "wrong password" } else { "unknown user" };
             let detail = if locked { format!("{why}; now locked") } else { why.to_string() };
-            audit::record(&mut tx, &actor, "login.failed", &detail).await?;
+            audit::record(&mut tx, &actor, "login.failed", &detail, self.now()).await?;
             commit(tx).await?;
             return Err(OrderError::BadCredentials);
         };
@@ -164,7 +171,8 @@ impl Orders {
     ) -> Result<Caller> {
         let users::GuardedUser { user, locked, failures } = guarded.ok_or(OrderError::BadCredentials)?;
         if locked {
-            audit::record(&mut *self.db().acquire_writer().await?, actor, "login.refused", "locked").await?;
+            audit::record(&mut *self.db().acquire_writer().await?, actor, "login.refused", "locked", self.now())
+                .await?;
             return Err(OrderError::Locked(user.login));
         }
         // A login with no failures to clear writes nothing, so that read-only
@@ -212,7 +220,7 @@ impl Orders {
             source: "cli".into(),
             call: None,
         };
-        audit::record(&mut tx, &actor, "user.unlock", login).await?;
+        audit::record(&mut tx, &actor, "user.unlock", login, self.now()).await?;
         commit(tx).await?;
         Ok(())
     }

@@ -7,7 +7,7 @@ use std::time::Duration;
 
 use storage::audit::Actor;
 use storage::jobs::{self, JobRow};
-use storage::{Db, audit, certificates, commit, orders};
+use storage::{audit, certificates, commit, orders};
 use tokio::sync::watch;
 use upstream::{BoxFuture, Checkpoint, RevokeRequest, Upstream, UpstreamError};
 
@@ -23,7 +23,7 @@ pub struct Worker {
 }
 
 struct JobCheckpoint {
-    db: Db,
+    orders: Orders,
     job_id: i64,
     order_id: i64,
 }
@@ -33,9 +33,11 @@ impl Checkpoint for JobCheckpoint {
         Box::pin(async move {
             let fail =
                 |e: storage::Error| UpstreamError::Transient { upstream: "checkpoint".into(), detail: e.to_string() };
-            let mut tx = self.db.begin().await.map_err(fail)?;
-            jobs::set_upstream_ref(&mut tx, self.job_id, upstream_ref).await.map_err(fail)?;
-            orders::set_upstream_ref(&mut tx, self.order_id, upstream_ref, true).await.map_err(fail)?;
+            let mut tx = self.orders.db().begin().await.map_err(fail)?;
+            jobs::set_upstream_ref(&mut tx, self.job_id, upstream_ref, self.orders.now()).await.map_err(fail)?;
+            orders::set_upstream_ref(&mut tx, self.order_id, upstream_ref, true, self.orders.now())
+                .await
+                .map_err(fail)?;
             commit(tx).await.map_err(fail)
         })
     }
@@ -132,7 +134,7 @@ impl Worker {
             done = self.process(job) => done,
             _ = stopping(shutdown) => {
                 let mut c = db.acquire_writer().await?;
-                jobs::release(&mut c, id, &self.owner).await?;
+                jobs::release(&mut c, id, &self.owner, self.orders.now()).await?;
                 tracing::info!(job = id, "shutting down: job released for another worker");
                 Ok(true)
             }
@@ -163,7 +165,7 @@ impl Worker {
             Outcome::Retry(err) | Outcome::RetryUntilDeadline(err) => {
                 let backoff = (1i64 << job.attempts.clamp(0, 8)).min(300) + jitter(job.attempts);
                 tracing::info!(job = job.id, attempts = job.attempts, error = %err, "job will retry");
-                jobs::retry_later(&mut tx, job.id, &err, self.orders.now() + backoff).await?;
+                jobs::retry_later(&mut tx, job.id, &err, self.orders.now() + backoff, self.orders.now()).await?;
             }
             Outcome::Failed(err) => {
                 tracing::warn!(job = job.id, error = %err, "job failed for good");
@@ -172,7 +174,7 @@ impl Worker {
                 {
                     self.fail_order(&mut tx, order_id, &err).await?;
                 }
-                jobs::finish(&mut tx, job.id, "failed", Some(&err)).await?;
+                jobs::finish(&mut tx, job.id, "failed", Some(&err), self.orders.now()).await?;
             }
         }
         commit(tx).await?;
@@ -188,7 +190,14 @@ impl Worker {
         if order.status != Status::Processing.as_str() {
             // Cancelled while queued: nothing to issue.
             let mut c = db.acquire_writer().await?;
-            jobs::finish(&mut c, job.id, "done", Some(&format!("skipped: order is {}", order.status))).await?;
+            jobs::finish(
+                &mut c,
+                job.id,
+                "done",
+                Some(&format!("skipped: order is {}", order.status)),
+                self.orders.now(),
+            )
+            .await?;
             return Ok(Outcome::Done);
         }
         let upstream = match self.orders.upstream(&order.upstream) {
@@ -205,11 +214,11 @@ impl Worker {
         // refunds. Unless a cancel got there first.
         if !orders::start_purchase(&mut *db.acquire_writer().await?, order.id, self.orders.now()).await? {
             let mut c = db.acquire_writer().await?;
-            jobs::finish(&mut c, job.id, "done", Some("skipped: the order left processing")).await?;
+            jobs::finish(&mut c, job.id, "done", Some("skipped: the order left processing"), self.orders.now()).await?;
             return Ok(Outcome::Done);
         }
         upstream::pause_at_failpoint("worker-purchase-started").await;
-        let checkpoint = JobCheckpoint { db: db.clone(), job_id: job.id, order_id: order.id };
+        let checkpoint = JobCheckpoint { orders: self.orders.clone(), job_id: job.id, order_id: order.id };
         let op = if job.upstream_ref.is_some() { "resume" } else { "issue" };
         let started = std::time::Instant::now();
         let result = upstream.issue(&req, job.upstream_ref.as_deref(), &checkpoint).await;
@@ -222,7 +231,7 @@ impl Worker {
         let mut tx = db.begin().await?;
         let audit = Audit { actor: &self.actor(), earlier: &[] };
         self.orders.deliver(&mut tx, &order, job.id, &issued, &audit, true).await?;
-        jobs::finish(&mut tx, job.id, "done", None).await?;
+        jobs::finish(&mut tx, job.id, "done", None, self.orders.now()).await?;
         commit(tx).await?;
         Ok(Outcome::Done)
     }
@@ -256,7 +265,7 @@ impl Worker {
         Ok(match result {
             Ok(()) => {
                 let mut c = db.acquire_writer().await?;
-                jobs::finish(&mut c, job.id, "done", None).await?;
+                jobs::finish(&mut c, job.id, "done", None, self.orders.now()).await?;
                 Outcome::Done
             }
             Err(e) if e.is_final() => Outcome::Failed(e.to_string()),
@@ -269,16 +278,16 @@ impl Worker {
     async fn fail_order(&self, tx: &mut storage::Conn, order_id: i64, err: &str) -> Result<()> {
         let reissue = !certificates::for_order(tx, order_id).await?.is_empty();
         let to = if reissue { Status::Delivered } else { Status::Failed };
-        if orders::transition(tx, order_id, Status::Processing.as_str(), to.as_str()).await? {
+        if orders::transition(tx, order_id, Status::Processing.as_str(), to.as_str(), self.orders.now()).await? {
             if reissue {
                 // Back to the certificate it keeps, with its names and CSR.
                 self.orders.kept_certificate(tx, order_id).await?;
             }
-            orders::set_failure(tx, order_id, err).await?;
+            orders::set_failure(tx, order_id, err, self.orders.now()).await?;
             if !reissue {
-                payment::refund(tx, order_id, &self.owner, "upstream failure").await?;
+                payment::refund(tx, order_id, &self.owner, "upstream failure", self.orders.now()).await?;
             }
-            audit::record(tx, &self.actor(), "order.fail", &format!("{order_id}: {err}")).await?;
+            audit::record(tx, &self.actor(), "order.fail", &format!("{order_id}: {err}"), self.orders.now()).await?;
         }
         Ok(())
     }
@@ -291,8 +300,9 @@ impl Worker {
         for cert in due {
             let mut tx = db.begin().await?;
             if certificates::mark_revoked(&mut tx, cert.id, SUPERSEDED, now).await? {
-                jobs::enqueue(&mut tx, "revoke", cert.order_id, Some(cert.id), now).await?;
-                audit::record(&mut tx, &self.actor(), "certificate.revoke_due", &cert.serial).await?;
+                jobs::enqueue(&mut tx, "revoke", cert.order_id, Some(cert.id), now, self.orders.now()).await?;
+                audit::record(&mut tx, &self.actor(), "certificate.revoke_due", &cert.serial, self.orders.now())
+                    .await?;
             }
             commit(tx).await?;
         }

@@ -1,7 +1,7 @@
 //! Customer accounts: formula, currency, approval mode and overdraft.
 
 use crate::sql::{query_as, query_scalar};
-use crate::{Conn, Result, now};
+use crate::{Conn, Result};
 
 crate::row_struct! {
     /// One row of `accounts`.
@@ -32,6 +32,7 @@ pub async fn insert(
     currency: &str,
     approval_mode: bool,
     overdraft: i64,
+    now: i64,
 ) -> Result<i64> {
     query_scalar(
         "INSERT INTO accounts (name, formula, currency, approval_mode, overdraft, created_at)
@@ -42,7 +43,7 @@ pub async fn insert(
     .bind(currency)
     .bind(approval_mode)
     .bind(overdraft)
-    .bind(now())
+    .bind(now)
     .fetch_one(c)
     .await
 }

@@ -1,7 +1,7 @@
 //! ACME accounts: a key bound, through EAB, to one ACME URL.
 
 use crate::sql::{query, query_as, query_scalar};
-use crate::{Conn, Result, now};
+use crate::{Conn, Result};
 
 crate::row_struct! {
     /// One row of `acme_accounts`.
@@ -43,6 +43,7 @@ pub async fn insert_or_get(
     thumbprint: &str,
     jwk: &str,
     contact: &str,
+    now: i64,
 ) -> Result<(AcmeAccountRow, bool)> {
     let inserted: Option<i64> = query_scalar(
         "INSERT INTO acme_accounts (acme_url_id, thumbprint, jwk, contact, status, created_at)
@@ -52,7 +53,7 @@ pub async fn insert_or_get(
     .bind(thumbprint)
     .bind(jwk)
     .bind(contact)
-    .bind(now())
+    .bind(now)
     .fetch_optional(&mut *c)
     .await?;
     let row = by_thumbprint(c, acme_url_id, thumbprint).await?.ok_or(crate::Error::RowNotFound)?;

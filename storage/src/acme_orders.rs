@@ -2,7 +2,7 @@
 //! until finalize places a certgate order.
 
 use crate::sql::{FromRow, Row, query, query_as, query_scalar};
-use crate::{Backend, Conn, Db, Result, now};
+use crate::{Backend, Conn, Db, Result};
 
 crate::row_struct! {
     /// One row of `acme_orders`.
@@ -104,11 +104,11 @@ pub(crate) use order_columns;
 /// as stored. On PostgreSQL one statement does it all (no transaction to
 /// begin and commit: three round trips fewer at every new-order); on SQLite
 /// a transaction with one statement per row.
-pub async fn create(db: &Db, new: &NewAcmeOrder<'_>) -> Result<(AcmeOrderRow, Vec<AcmeAuthzRow>)> {
+pub async fn create(db: &Db, new: &NewAcmeOrder<'_>, now: i64) -> Result<(AcmeOrderRow, Vec<AcmeAuthzRow>)> {
     let authzs = new.authzs;
     if db.backend() == Backend::Sqlite || authzs.is_empty() {
         let mut tx = db.begin().await?;
-        let created = insert(&mut tx, new).await?;
+        let created = insert(&mut tx, new, now).await?;
         crate::commit(tx).await?;
         return Ok(created);
     }
@@ -137,7 +137,7 @@ pub async fn create(db: &Db, new: &NewAcmeOrder<'_>) -> Result<(AcmeOrderRow, Ve
     .bind(new.status)
     .bind(new.expires_at)
     .bind(new.replaces)
-    .bind(now())
+    .bind(now)
     .bind(list(|a| a.identifier.clone()))
     .bind(list(|a| i64::from(a.wildcard).to_string()))
     .bind(list(|a| a.status.to_string()))
@@ -168,8 +168,7 @@ pub(crate) fn order_of(rows: Vec<AuthzOfOrder>) -> Option<(AcmeOrderRow, Vec<Acm
 }
 
 /// [`create`] on SQLite: a statement per row, in the caller's transaction.
-async fn insert(c: &mut Conn, new: &NewAcmeOrder<'_>) -> Result<(AcmeOrderRow, Vec<AcmeAuthzRow>)> {
-    let t = now();
+async fn insert(c: &mut Conn, new: &NewAcmeOrder<'_>, t: i64) -> Result<(AcmeOrderRow, Vec<AcmeAuthzRow>)> {
     let order: AcmeOrderRow = query_as(
         "INSERT INTO acme_orders (account_id, identifiers, status, expires_at, replaces, created_at)
          VALUES ($1, $2, $3, $4, $5, $6) RETURNING *",
@@ -345,7 +344,7 @@ pub async fn start_challenge(c: &mut Conn, id: i64, kind: &str) -> Result<bool> 
 /// Records the outcome of a validation: the authorization and its challenge
 /// become valid, or invalid with the error. False when the challenge was no
 /// longer being validated (another attempt recorded it first).
-pub async fn finish_challenge(c: &mut Conn, id: i64, error: Option<&str>) -> Result<bool> {
+pub async fn finish_challenge(c: &mut Conn, id: i64, error: Option<&str>, now: i64) -> Result<bool> {
     let status = if error.is_some() { "invalid" } else { "valid" };
     let r = query(
         "UPDATE acme_authzs SET status = $2, challenge_status = $2, error = $3,
@@ -355,7 +354,7 @@ pub async fn finish_challenge(c: &mut Conn, id: i64, error: Option<&str>) -> Res
     .bind(id)
     .bind(status)
     .bind(error)
-    .bind(now())
+    .bind(now)
     .execute(c)
     .await?;
     Ok(r.rows_affected() == 1)

@@ -1,7 +1,7 @@
 //! ACME URLs: one directory path and one EAB credential per (product, organisation).
 
 use crate::sql::{query, query_as, query_scalar};
-use crate::{Conn, Result, now};
+use crate::{Conn, Result};
 
 crate::row_struct! {
     /// One row of `acme_urls`.
@@ -54,7 +54,7 @@ pub struct NewAcmeUrl<'a> {
 }
 
 /// Inserts an ACME URL and returns its id.
-pub async fn insert(c: &mut Conn, u: &NewAcmeUrl<'_>) -> Result<i64> {
+pub async fn insert(c: &mut Conn, u: &NewAcmeUrl<'_>, now: i64) -> Result<i64> {
     query_scalar(
         "INSERT INTO acme_urls (account_id, name, product_code, organisation_id, path, kid,
                                 hmac_sealed, hmac_tail, created_at)
@@ -68,7 +68,7 @@ pub async fn insert(c: &mut Conn, u: &NewAcmeUrl<'_>) -> Result<i64> {
     .bind(u.kid)
     .bind(u.hmac_sealed)
     .bind(u.hmac_tail)
-    .bind(now())
+    .bind(now)
     .fetch_one(c)
     .await
 }
@@ -89,11 +89,11 @@ pub async fn get(c: &mut Conn, id: i64) -> Result<Option<AcmeUrlRow>> {
 }
 
 /// Revokes an ACME URL of an account for good; false when it was not active.
-pub async fn revoke(c: &mut Conn, account_id: i64, id: i64) -> Result<bool> {
+pub async fn revoke(c: &mut Conn, account_id: i64, id: i64, now: i64) -> Result<bool> {
     let r = query("UPDATE acme_urls SET revoked_at = $3 WHERE id = $1 AND account_id = $2 AND revoked_at IS NULL")
         .bind(id)
         .bind(account_id)
-        .bind(now())
+        .bind(now)
         .execute(c)
         .await?;
     Ok(r.rows_affected() == 1)

@@ -1,7 +1,7 @@
 //! The audit log: who did what, when, from which IP and through which front.
 
 use crate::sql::{Query, query_as, query_built};
-use crate::{Conn, Result, now};
+use crate::{Conn, Result};
 
 crate::row_struct! {
     /// One row of `audit_log`.
@@ -44,13 +44,13 @@ pub struct Actor {
 }
 
 /// Appends one entry.
-pub async fn record(c: &mut Conn, actor: &Actor, action: &str, detail: &str) -> Result<()> {
-    record_all(c, actor, &[(action, detail)]).await
+pub async fn record(c: &mut Conn, actor: &Actor, action: &str, detail: &str, now: i64) -> Result<()> {
+    record_all(c, actor, &[(action, detail)], now).await
 }
 
 /// Appends entries of one actor, as (action, detail), in one statement: an
 /// order placed and delivered in one transaction is audited in one round trip.
-pub async fn record_all(c: &mut Conn, actor: &Actor, entries: &[(&str, &str)]) -> Result<()> {
+pub async fn record_all(c: &mut Conn, actor: &Actor, entries: &[(&str, &str)], now: i64) -> Result<()> {
     if entries.is_empty() {
         return Ok(());
     }
@@ -63,7 +63,7 @@ pub async fn record_all(c: &mut Conn, actor: &Actor, entries: &[(&str, &str)]) -
         None => entries,
     };
     let sql = insert_entries("$1", 2, entries.len(), "");
-    bind_entries(query_built(sql).bind(now()), actor, entries).execute(c).await?;
+    bind_entries(query_built(sql).bind(now), actor, entries).execute(c).await?;
     Ok(())
 }
 

@@ -1,7 +1,7 @@
 //! Key material of the embedded CA, shared by every instance on the database.
 
 use crate::sql::{query, query_as};
-use crate::{Conn, Result, now};
+use crate::{Conn, Result};
 
 crate::row_struct! {
     /// One row of `ca_keys`.
@@ -24,7 +24,7 @@ pub async fn get(c: &mut Conn, name: &str) -> Result<Option<CaKeyRow>> {
 }
 
 /// Stores a CA unless one of that name exists; returns whether this call stored it.
-pub async fn insert(c: &mut Conn, name: &str, cert_pem: &str, key_sealed: &str) -> Result<bool> {
+pub async fn insert(c: &mut Conn, name: &str, cert_pem: &str, key_sealed: &str, now: i64) -> Result<bool> {
     let r = query(
         "INSERT INTO ca_keys (name, cert_pem, key_sealed, created_at) VALUES ($1, $2, $3, $4)
          ON CONFLICT (name) DO NOTHING",
@@ -32,7 +32,7 @@ pub async fn insert(c: &mut Conn, name: &str, cert_pem: &str, key_sealed: &str) 
     .bind(name)
     .bind(cert_pem)
     .bind(key_sealed)
-    .bind(now())
+    .bind(now)
     .execute(c)
     .await?;
     Ok(r.rows_affected() == 1)

@@ -1,7 +1,7 @@
 //! Certificates of an order: one per issuance, so reissues keep the old ones.
 
 use crate::sql::{query, query_as, query_scalar};
-use crate::{Conn, Result, now};
+use crate::{Conn, Result};
 
 crate::row_struct! {
     /// One row of `certificates`.
@@ -65,7 +65,7 @@ pub(crate) use certificate_columns;
 
 /// Stores the certificate that issuance job `job_id` produced, once per
 /// job; returns its id, or `None` when this job had already stored one.
-pub async fn insert(c: &mut Conn, n: &NewCertificate<'_>, job_id: i64) -> Result<Option<i64>> {
+pub async fn insert(c: &mut Conn, n: &NewCertificate<'_>, job_id: i64, now: i64) -> Result<Option<i64>> {
     let sql = concat!(
         "INSERT INTO certificates (",
         certificate_columns!(),
@@ -82,7 +82,7 @@ pub async fn insert(c: &mut Conn, n: &NewCertificate<'_>, job_id: i64) -> Result
         .bind(n.chain_pem)
         .bind(n.not_before)
         .bind(n.not_after)
-        .bind(now())
+        .bind(now)
         .fetch_optional(c)
         .await
 }

@@ -2,7 +2,7 @@
 //! expires (the worker died) lets another worker take the job again.
 
 use crate::sql::{query, query_as, query_built, query_scalar};
-use crate::{Backend, Conn, Db, Result, now};
+use crate::{Backend, Conn, Db, Result};
 
 crate::row_struct! {
     /// One row of `jobs`.
@@ -44,8 +44,14 @@ crate::row_struct! {
 /// once to `owner` for `lease_secs` when given (the instance that got the
 /// challenge runs it now; another takes it over if that one dies); returns
 /// its id.
-pub async fn enqueue_validation(c: &mut Conn, acme_authz_id: i64, owner: Option<&str>, lease_secs: i64) -> Result<i64> {
-    let t = now();
+pub async fn enqueue_validation(
+    c: &mut Conn,
+    acme_authz_id: i64,
+    owner: Option<&str>,
+    lease_secs: i64,
+    now: i64,
+) -> Result<i64> {
+    let t = now;
     query_scalar(
         "INSERT INTO jobs (kind, acme_authz_id, state, attempts, run_after, lease_owner, lease_until,
                            created_at, updated_at)
@@ -67,8 +73,9 @@ pub async fn enqueue(
     order_id: i64,
     certificate_id: Option<i64>,
     run_after: i64,
+    now: i64,
 ) -> Result<i64> {
-    let t = now();
+    let t = now;
     query_scalar(
         "INSERT INTO jobs (kind, order_id, certificate_id, state, run_after, created_at, updated_at)
          VALUES ($1, $2, $3, 'queued', $4, $5, $5) RETURNING id",
@@ -112,8 +119,8 @@ pub(crate) use insert_done_issuance;
 /// signed inside its own transaction), so that its certificate has a job like
 /// every other; returns its id. On PostgreSQL `signed_orders::insert`
 /// writes this job in the order's own statement instead.
-pub(crate) async fn record_done(c: &mut Conn, order_id: i64) -> Result<i64> {
-    query_scalar(insert_done_issuance!("$1", "$2")).bind(order_id).bind(now()).fetch_one(c).await
+pub(crate) async fn record_done(c: &mut Conn, order_id: i64, now: i64) -> Result<i64> {
+    query_scalar(insert_done_issuance!("$1", "$2")).bind(order_id).bind(now).fetch_one(c).await
 }
 
 /// The job that is runnable first at `$1`, as [`claim`] looks for it (public
@@ -162,18 +169,18 @@ pub async fn claim(db: &Db, owner: &str, at: i64, leases: Leases) -> Result<Opti
 }
 
 /// Records the upstream's handle on a job.
-pub async fn set_upstream_ref(c: &mut Conn, id: i64, upstream_ref: &str) -> Result<()> {
+pub async fn set_upstream_ref(c: &mut Conn, id: i64, upstream_ref: &str, now: i64) -> Result<()> {
     query("UPDATE jobs SET upstream_ref = $2, updated_at = $3 WHERE id = $1")
         .bind(id)
         .bind(upstream_ref)
-        .bind(now())
+        .bind(now)
         .execute(c)
         .await?;
     Ok(())
 }
 
 /// Ends a job as `done` or `failed`, releasing its lease.
-pub async fn finish(c: &mut Conn, id: i64, state: &str, error: Option<&str>) -> Result<()> {
+pub async fn finish(c: &mut Conn, id: i64, state: &str, error: Option<&str>, now: i64) -> Result<()> {
     query(
         "UPDATE jobs SET state = $2, last_error = COALESCE($3, last_error), lease_owner = NULL,
              lease_until = NULL, updated_at = $4 WHERE id = $1",
@@ -181,7 +188,7 @@ pub async fn finish(c: &mut Conn, id: i64, state: &str, error: Option<&str>) -> 
     .bind(id)
     .bind(state)
     .bind(error)
-    .bind(now())
+    .bind(now)
     .execute(c)
     .await?;
     Ok(())
@@ -189,21 +196,21 @@ pub async fn finish(c: &mut Conn, id: i64, state: &str, error: Option<&str>) -> 
 
 /// Gives up `owner`'s lease on a job still queued, so any worker may take it
 /// now; a job that meanwhile finished is left alone.
-pub async fn release(c: &mut Conn, id: i64, owner: &str) -> Result<()> {
+pub async fn release(c: &mut Conn, id: i64, owner: &str, now: i64) -> Result<()> {
     query(
         "UPDATE jobs SET lease_owner = NULL, lease_until = NULL, updated_at = $3
          WHERE id = $1 AND lease_owner = $2 AND state = 'queued'",
     )
     .bind(id)
     .bind(owner)
-    .bind(now())
+    .bind(now)
     .execute(c)
     .await?;
     Ok(())
 }
 
 /// Releases a job to run again at `run_after`, recording the error.
-pub async fn retry_later(c: &mut Conn, id: i64, error: &str, run_after: i64) -> Result<()> {
+pub async fn retry_later(c: &mut Conn, id: i64, error: &str, run_after: i64, now: i64) -> Result<()> {
     query(
         "UPDATE jobs SET last_error = $2, run_after = $3, lease_owner = NULL, lease_until = NULL,
              updated_at = $4 WHERE id = $1",
@@ -211,7 +218,7 @@ pub async fn retry_later(c: &mut Conn, id: i64, error: &str, run_after: i64) -> 
     .bind(id)
     .bind(error)
     .bind(run_after)
-    .bind(now())
+    .bind(now)
     .execute(c)
     .await?;
     Ok(())

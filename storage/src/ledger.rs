@@ -3,7 +3,7 @@
 //! is one conditional UPDATE, so concurrent orders cannot overspend.
 
 use crate::sql::{query, query_as, query_scalar};
-use crate::{Backend, Conn, Result, now};
+use crate::{Backend, Conn, Result};
 
 crate::row_struct! {
     /// One row of `ledger`.
@@ -73,8 +73,8 @@ pub enum Applied {
 /// one statement. A movement of an order is written once: the update checks
 /// that it is not in the ledger yet, and the ledger's unique key on (order,
 /// reason, item) catches one written meanwhile; either is an [`Applied::Duplicate`].
-pub async fn apply(c: &mut Conn, m: &Movement<'_>, floor: Option<i64>) -> Result<Applied> {
-    let t = now();
+pub async fn apply(c: &mut Conn, m: &Movement<'_>, floor: Option<i64>, now: i64) -> Result<Applied> {
+    let t = now;
     let mut updated = match c.backend() {
         Backend::Postgres => match move_and_append(c, m, floor, t).await? {
             (Some(balance), Some(_)) => return Ok(Applied::Done(balance)),

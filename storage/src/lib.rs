@@ -43,8 +43,3 @@ pub use db::{
 pub use error::{Error, Result};
 pub use pool::{Pooled, RECHECK};
 pub use sql::{Conn, STATEMENTS};
-
-/// The current time as UTC Unix seconds, the unit of every timestamp column.
-pub fn now() -> i64 {
-    time::OffsetDateTime::now_utc().unix_timestamp()
-}

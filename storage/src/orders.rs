@@ -1,7 +1,7 @@
 //! Orders: what was asked, how it was paid, and where it stands.
 
 use crate::sql::{Query, query, query_as, query_built};
-use crate::{Backend, Conn, Db, Result, Tx, now};
+use crate::{Backend, Conn, Db, Result, Tx};
 
 crate::row_struct! {
     /// One row of `orders`.
@@ -159,12 +159,12 @@ pub async fn begin_with_next_id(db: &Db) -> Result<(Tx, i64)> {
 /// Inserts an order with its reference and returns it as stored, in one
 /// statement; `None` when the account already placed an order with the same
 /// idempotency key (nothing is written).
-pub async fn insert(c: &mut Conn, o: &NewOrder<'_>) -> Result<Option<OrderRow>> {
+pub async fn insert(c: &mut Conn, o: &NewOrder<'_>, now: i64) -> Result<Option<OrderRow>> {
     let sql = match c.backend() {
         Backend::Postgres => insert_order!(postgres),
         Backend::Sqlite => insert_order!(sqlite),
     };
-    bind_order(query(sql), o, now()).read_as().fetch_optional(c).await
+    bind_order(query(sql), o, now).read_as().fetch_optional(c).await
 }
 
 /// Binds the values of [`insert_order!`]'s placeholders `$1` to `$21`, with
@@ -221,14 +221,14 @@ pub async fn start_purchase(c: &mut Conn, id: i64, at: i64) -> Result<bool> {
 /// Cancels order `id` with a refund to come: it moves from `from` to
 /// `cancelled_refunded` only while no purchase has started upstream.
 /// Returns whether it moved.
-pub async fn cancel_before_purchase(c: &mut Conn, id: i64, from: &str) -> Result<bool> {
+pub async fn cancel_before_purchase(c: &mut Conn, id: i64, from: &str, now: i64) -> Result<bool> {
     let r = query(
         "UPDATE orders SET status = 'cancelled_refunded', updated_at = $3
          WHERE id = $1 AND status = $2 AND purchase_started_at IS NULL",
     )
     .bind(id)
     .bind(from)
-    .bind(now())
+    .bind(now)
     .execute(c)
     .await?;
     Ok(r.rows_affected() == 1)
@@ -238,7 +238,7 @@ pub async fn cancel_before_purchase(c: &mut Conn, id: i64, from: &str) -> Result
 /// and swaps its CSR with the one it had before: a cancelled reissue gives
 /// the order back its former names and CSR, and a reissued certificate that
 /// comes after all takes them again.
-pub async fn swap_request(c: &mut Conn, id: i64, cn: &str, sans: &str) -> Result<()> {
+pub async fn swap_request(c: &mut Conn, id: i64, cn: &str, sans: &str, now: i64) -> Result<()> {
     query(
         "UPDATE orders SET cn = $2, sans = $3, csr_pem = COALESCE(previous_csr_pem, csr_pem),
              previous_csr_pem = csr_pem, updated_at = $4 WHERE id = $1",
@@ -246,7 +246,7 @@ pub async fn swap_request(c: &mut Conn, id: i64, cn: &str, sans: &str) -> Result
     .bind(id)
     .bind(cn)
     .bind(sans)
-    .bind(now())
+    .bind(now)
     .execute(c)
     .await?;
     Ok(())
@@ -279,12 +279,12 @@ pub async fn by_idempotency_key(c: &mut Conn, account_id: i64, key: &str) -> Res
 
 /// Moves an order from `from` to `to`; false when it was no longer in `from`,
 /// so that two racing transitions cannot both win.
-pub async fn transition(c: &mut Conn, id: i64, from: &str, to: &str) -> Result<bool> {
+pub async fn transition(c: &mut Conn, id: i64, from: &str, to: &str, now: i64) -> Result<bool> {
     let r = query("UPDATE orders SET status = $3, updated_at = $4 WHERE id = $1 AND status = $2")
         .bind(id)
         .bind(from)
         .bind(to)
-        .bind(now())
+        .bind(now)
         .execute(c)
         .await?;
     Ok(r.rows_affected() == 1)
@@ -294,25 +294,25 @@ pub async fn transition(c: &mut Conn, id: i64, from: &str, to: &str) -> Result<b
 /// becomes `delivered`, and `serial` becomes its upstream reference unless it
 /// has one (an upstream order's URL). Returns the order as stored, or `None`
 /// when it was no longer processing (then nothing changed).
-pub async fn deliver(c: &mut Conn, id: i64, serial: &str) -> Result<Option<OrderRow>> {
+pub async fn deliver(c: &mut Conn, id: i64, serial: &str, now: i64) -> Result<Option<OrderRow>> {
     query_as(
         "UPDATE orders SET status = 'delivered', upstream_ref = COALESCE(upstream_ref, $2), updated_at = $3
          WHERE id = $1 AND status = 'processing' RETURNING *",
     )
     .bind(id)
     .bind(serial)
-    .bind(now())
+    .bind(now)
     .fetch_optional(c)
     .await
 }
 
 /// Records the upstream's reference of the order; with `replace` false, only
 /// if it has none yet (so a serial never hides an upstream order's URL).
-pub async fn set_upstream_ref(c: &mut Conn, id: i64, upstream_ref: &str, replace: bool) -> Result<()> {
+pub async fn set_upstream_ref(c: &mut Conn, id: i64, upstream_ref: &str, replace: bool, now: i64) -> Result<()> {
     query("UPDATE orders SET upstream_ref = $2, updated_at = $3 WHERE id = $1 AND ($4 = 1 OR upstream_ref IS NULL)")
         .bind(id)
         .bind(upstream_ref)
-        .bind(now())
+        .bind(now)
         .bind(i64::from(replace))
         .execute(c)
         .await?;
@@ -320,19 +320,19 @@ pub async fn set_upstream_ref(c: &mut Conn, id: i64, upstream_ref: &str, replace
 }
 
 /// Records why the order failed.
-pub async fn set_failure(c: &mut Conn, id: i64, failure: &str) -> Result<()> {
+pub async fn set_failure(c: &mut Conn, id: i64, failure: &str, now: i64) -> Result<()> {
     query("UPDATE orders SET failure = $2, updated_at = $3 WHERE id = $1")
         .bind(id)
         .bind(failure)
-        .bind(now())
+        .bind(now)
         .execute(c)
         .await?;
     Ok(())
 }
 
 /// Marks an order as changed now without changing its status (a reissue, say).
-pub async fn touch(c: &mut Conn, id: i64) -> Result<()> {
-    query("UPDATE orders SET updated_at = $2 WHERE id = $1").bind(id).bind(now()).execute(c).await?;
+pub async fn touch(c: &mut Conn, id: i64, now: i64) -> Result<()> {
+    query("UPDATE orders SET updated_at = $2 WHERE id = $1").bind(id).bind(now).execute(c).await?;
     Ok(())
 }
 
@@ -406,7 +406,7 @@ pub async fn list(c: &mut Conn, f: &OrderFilter) -> Result<Vec<OrderRow>> {
 }
 
 /// Replaces the request of an order (a reissue with a new CSR).
-pub async fn update_request(c: &mut Conn, id: i64, cn: &str, sans: &str, csr_pem: &str) -> Result<()> {
+pub async fn update_request(c: &mut Conn, id: i64, cn: &str, sans: &str, csr_pem: &str, now: i64) -> Result<()> {
     query(
         "UPDATE orders SET previous_csr_pem = csr_pem, cn = $2, sans = $3, csr_pem = $4, updated_at = $5 WHERE id = $1",
     )
@@ -414,7 +414,7 @@ pub async fn update_request(c: &mut Conn, id: i64, cn: &str, sans: &str, csr_pem
     .bind(cn)
     .bind(sans)
     .bind(csr_pem)
-    .bind(now())
+    .bind(now)
     .execute(c)
     .await?;
     Ok(())

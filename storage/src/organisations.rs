@@ -1,7 +1,7 @@
 //! Organisations of an account, the legal entities certificates are issued to.
 
 use crate::sql::{query_as, query_scalar};
-use crate::{Conn, Result, now};
+use crate::{Conn, Result};
 
 crate::row_struct! {
     /// One row of `organisations`.
@@ -44,7 +44,7 @@ pub struct NewOrganisation<'a> {
 }
 
 /// Inserts an organisation and returns its id.
-pub async fn insert(c: &mut Conn, o: &NewOrganisation<'_>) -> Result<i64> {
+pub async fn insert(c: &mut Conn, o: &NewOrganisation<'_>, now: i64) -> Result<i64> {
     query_scalar(
         "INSERT INTO organisations (account_id, name, ident, country, address, vat, created_at)
          VALUES ($1, $2, $3, $4, $5, $6, $7) RETURNING id",
@@ -55,7 +55,7 @@ pub async fn insert(c: &mut Conn, o: &NewOrganisation<'_>) -> Result<i64> {
     .bind(o.country)
     .bind(o.address)
     .bind(o.vat)
-    .bind(now())
+    .bind(now)
     .fetch_one(c)
     .await
 }

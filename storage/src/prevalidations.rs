@@ -1,7 +1,7 @@
 //! Pre-validations of organisations at a CA brand, and pre-validated domains.
 
 use crate::sql::{query, query_as, query_scalar};
-use crate::{Conn, Result, now};
+use crate::{Conn, Result};
 
 crate::row_struct! {
     /// One row of `prevalidations`.
@@ -32,6 +32,7 @@ pub async fn insert(
     validation: &str,
     state: &str,
     expires_at: i64,
+    now: i64,
 ) -> Result<i64> {
     query_scalar(
         "INSERT INTO prevalidations (organisation_id, brand, validation, state, expires_at, created_at)
@@ -42,7 +43,7 @@ pub async fn insert(
     .bind(validation)
     .bind(state)
     .bind(expires_at)
-    .bind(now())
+    .bind(now)
     .fetch_one(c)
     .await
 }
@@ -59,14 +60,14 @@ pub async fn list_for_account(c: &mut Conn, account_id: i64) -> Result<Vec<Preva
 }
 
 /// Adds a pre-validated domain to an organisation (no-op when present).
-pub async fn add_domain(c: &mut Conn, organisation_id: i64, domain: &str) -> Result<()> {
+pub async fn add_domain(c: &mut Conn, organisation_id: i64, domain: &str, now: i64) -> Result<()> {
     query(
         "INSERT INTO prevalidated_domains (organisation_id, domain, created_at) VALUES ($1, $2, $3)
          ON CONFLICT (organisation_id, domain) DO NOTHING",
     )
     .bind(organisation_id)
     .bind(domain)
-    .bind(now())
+    .bind(now)
     .execute(c)
     .await?;
     Ok(())

@@ -8,7 +8,7 @@ use crate::certificates::{self, NewCertificate, certificate_columns};
 use crate::jobs::insert_done_issuance;
 use crate::orders::{self, NewOrder, OrderRow, bind_order, insert_order};
 use crate::sql::{FromRow, Row, query_built};
-use crate::{Backend, Conn, Error, Result, now};
+use crate::{Backend, Conn, Error, Result};
 
 /// What is recorded of an order signed at once.
 #[derive(Clone, Debug)]
@@ -37,22 +37,22 @@ impl FromRow for Inserted {
 /// Records a signed order; returns it as stored with its certificate's id,
 /// or `None` when the account already placed an order with the same
 /// idempotency key (nothing is written).
-pub async fn insert(c: &mut Conn, s: &SignedOrder<'_>) -> Result<Option<(OrderRow, i64)>> {
+pub async fn insert(c: &mut Conn, s: &SignedOrder<'_>, now: i64) -> Result<Option<(OrderRow, i64)>> {
     // PostgreSQL's statement takes the certificate's order, name and job from the order it inserts.
     debug_assert!(s.order.id == Some(s.certificate.order_id), "a signed order's id is drawn beforehand");
     debug_assert!(s.certificate.cn == s.order.cn);
     match c.backend() {
-        Backend::Postgres => insert_in_one_statement(c, s).await,
+        Backend::Postgres => insert_in_one_statement(c, s, now).await,
         Backend::Sqlite => {
             // Each statement is a call into the same process: one at a time costs nothing more.
-            let Some(order) = orders::insert(c, s.order).await? else {
+            let Some(order) = orders::insert(c, s.order, now).await? else {
                 return Ok(None);
             };
             // Signed at once: its issuance job is recorded done, for the
             // certificate to belong to a job like every other.
-            let job = crate::jobs::record_done(c, order.id).await?;
-            let certificate = certificates::insert(c, s.certificate, job).await?.ok_or(Error::RowNotFound)?;
-            audit::record_all(c, s.actor, s.audit).await?;
+            let job = crate::jobs::record_done(c, order.id, now).await?;
+            let certificate = certificates::insert(c, s.certificate, job, now).await?.ok_or(Error::RowNotFound)?;
+            audit::record_all(c, s.actor, s.audit, now).await?;
             Ok(Some((order, certificate)))
         }
     }
@@ -63,7 +63,7 @@ pub async fn insert(c: &mut Conn, s: &SignedOrder<'_>) -> Result<Option<(OrderRo
 /// idempotency key refused writes nothing else either. The job and
 /// certificate are written as `certificates::insert` writes a certificate
 /// without a job, here from `o`.
-async fn insert_in_one_statement(c: &mut Conn, s: &SignedOrder<'_>) -> Result<Option<(OrderRow, i64)>> {
+async fn insert_in_one_statement(c: &mut Conn, s: &SignedOrder<'_>, now: i64) -> Result<Option<(OrderRow, i64)>> {
     let audited = if s.audit.is_empty() {
         String::new()
     } else {
@@ -87,7 +87,7 @@ async fn insert_in_one_statement(c: &mut Conn, s: &SignedOrder<'_>) -> Result<Op
         audited = audited,
     );
     let n = s.certificate;
-    let q = bind_order(query_built(sql), s.order, now())
+    let q = bind_order(query_built(sql), s.order, now)
         .bind(n.serial)
         .bind(n.leaf_pem)
         .bind(n.chain_pem)

@@ -2,7 +2,7 @@
 //! shared by every instance so that the account is created only once.
 
 use crate::sql::{query, query_as};
-use crate::{Conn, Result, now};
+use crate::{Conn, Result};
 
 crate::row_struct! {
     /// One row of `upstream_accounts`.
@@ -38,6 +38,7 @@ pub async fn insert(
     directory_url: &str,
     account_url: &str,
     credentials_sealed: &str,
+    now: i64,
 ) -> Result<bool> {
     let r = query(
         "INSERT INTO upstream_accounts (upstream, directory_url, account_url, credentials_sealed, created_at)
@@ -47,7 +48,7 @@ pub async fn insert(
     .bind(directory_url)
     .bind(account_url)
     .bind(credentials_sealed)
-    .bind(now())
+    .bind(now)
     .execute(c)
     .await?;
     Ok(r.rows_affected() == 1)

@@ -2,7 +2,7 @@
 //! lockout is kept per login name, in `logins`).
 
 use crate::sql::{FromRow, Row, query_as, query_scalar};
-use crate::{Conn, Result, now};
+use crate::{Conn, Result};
 
 crate::row_struct! {
     /// One row of `users`.
@@ -24,7 +24,14 @@ crate::row_struct! {
 }
 
 /// Inserts a user and returns its id.
-pub async fn insert(c: &mut Conn, account_id: i64, login: &str, password_hash: &str, rights: &str) -> Result<i64> {
+pub async fn insert(
+    c: &mut Conn,
+    account_id: i64,
+    login: &str,
+    password_hash: &str,
+    rights: &str,
+    now: i64,
+) -> Result<i64> {
     query_scalar(
         "INSERT INTO users (account_id, login, password_hash, rights, created_at)
          VALUES ($1, $2, $3, $4, $5) RETURNING id",
@@ -33,7 +40,7 @@ pub async fn insert(c: &mut Conn, account_id: i64, login: &str, password_hash: &
     .bind(login)
     .bind(password_hash)
     .bind(rights)
-    .bind(now())
+    .bind(now)
     .fetch_one(c)
     .await
 }

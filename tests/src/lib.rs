@@ -180,7 +180,10 @@ impl Fixture {
     pub async fn acme_account(&self, thumbprint: &str) -> storage::acme_accounts::AcmeAccountRow {
         let url = self.orders.create_acme_url(&self.op, "web", "ssl1", self.org).await.expect("ACME URL");
         let mut c = self.db.acquire_writer().await.expect("connection");
-        storage::acme_accounts::insert_or_get(&mut c, url.id, thumbprint, "{}", "").await.expect("ACME account").0
+        storage::acme_accounts::insert_or_get(&mut c, url.id, thumbprint, "{}", "", self.orders.now())
+            .await
+            .expect("ACME account")
+            .0
     }
 
     /// A user of this account with `rights`, as an XML-RPC front would authenticate it.

@@ -31,7 +31,7 @@ async fn an_order_and_its_authorizations_are_created_as_they_are_read() {
             replaces: None,
             authzs: &authzs,
         };
-        let (order, created) = acme_orders::create(db, &new).await.unwrap();
+        let (order, created) = acme_orders::create(db, &new, f.orders.now()).await.unwrap();
         assert_eq!(
             (order.account_id, order.identifiers.as_str(), order.status.as_str()),
             (account.id, names, "pending")
@@ -59,7 +59,8 @@ async fn an_order_and_its_authorizations_are_created_as_they_are_read() {
         let mut bad = authzs.clone();
         bad[2].status = "bogus";
         let before = scalar(db, "SELECT COUNT(*) FROM acme_orders").await;
-        let refused = acme_orders::create(db, &NewAcmeOrder { expires_at: 1, authzs: &bad, ..new }).await;
+        let refused =
+            acme_orders::create(db, &NewAcmeOrder { expires_at: 1, authzs: &bad, ..new }, f.orders.now()).await;
         assert!(refused.is_err(), "{b}");
         assert_eq!(scalar(db, "SELECT COUNT(*) FROM acme_orders").await, before, "{b}: all or nothing");
         tdb.cleanup().await;

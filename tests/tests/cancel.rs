@@ -133,7 +133,9 @@ async fn cancels_refund_only_what_was_not_bought() {
         let held = worker_buying(o, &f.op, &r).await;
         // Cancelled and refunded behind the worker's back, as no cancel may now.
         let mut tx = f.db.begin().await.unwrap();
-        storage::orders::transition(&mut tx, orphan.id, "processing", "cancelled_refunded").await.unwrap();
+        storage::orders::transition(&mut tx, orphan.id, "processing", "cancelled_refunded", f.orders.now())
+            .await
+            .unwrap();
         let refund = storage::ledger::Movement {
             account_id: f.account,
             order_id: Some(orphan.id),
@@ -144,7 +146,7 @@ async fn cancels_refund_only_what_was_not_bought() {
             author: "test",
             note: "",
         };
-        storage::ledger::apply(&mut tx, &refund, None).await.unwrap();
+        storage::ledger::apply(&mut tx, &refund, None, f.orders.now()).await.unwrap();
         storage::commit(tx).await.unwrap();
         release(o, &f.db, held, orphan.id).await;
         assert!(o.certificates(&f.op, &r).await.unwrap().is_empty(), "{b}: never served");

@@ -33,7 +33,7 @@ async fn a_movement_of_an_order_is_written_once() {
 
         let apply = async |m: &Movement<'_>, floor| {
             let mut tx = db.begin().await.unwrap();
-            let applied = ledger::apply(&mut tx, m, floor).await.unwrap();
+            let applied = ledger::apply(&mut tx, m, floor, f.orders.now()).await.unwrap();
             storage::commit(tx).await.unwrap();
             applied
         };
@@ -71,13 +71,13 @@ async fn racing_refunds_of_one_order_move_the_balance_once_on_postgres() {
     let db = f.db.clone();
     let refund = movement(f.account, order.id, "refund", 1);
     let mut first = db.begin().await.unwrap();
-    assert_eq!(ledger::apply(&mut first, &refund, None).await.unwrap(), Applied::Done(1));
+    assert_eq!(ledger::apply(&mut first, &refund, None, f.orders.now()).await.unwrap(), Applied::Done(1));
     let second = tokio::spawn({
         let db = db.clone();
         let refund = refund.clone();
         async move {
             let mut tx = db.begin().await.unwrap();
-            let applied = ledger::apply(&mut tx, &refund, None).await.unwrap();
+            let applied = ledger::apply(&mut tx, &refund, None, f.orders.now()).await.unwrap();
             storage::commit(tx).await.unwrap();
             applied
         }

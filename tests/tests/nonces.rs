@@ -67,7 +67,7 @@ async fn a_signer_reads_the_authorization_or_order_it_owns_and_no_other() {
             replaces: None,
             authzs: &authzs,
         };
-        let (order, created) = acme_orders::create(db, &new).await.unwrap();
+        let (order, created) = acme_orders::create(db, &new, f.orders.now()).await.unwrap();
         let missing = created[1].id + 1000;
         let mut c = db.acquire_writer().await.unwrap();
 

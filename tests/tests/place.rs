@@ -331,3 +331,30 @@ async fn an_order_id_is_drawn_above_every_id_on_sqlite() {
     assert_eq!(second.order.id, first.order.id + 1);
     assert_eq!(second.order.reference, Some(second.order.id.to_string()));
 }
+
+/// Every timestamp the order core writes comes from its one clock, so a
+/// test that moves the clock (to reach a renewal window, an expiry) sees
+/// the orders, ledger rows, jobs and audit entries written at that time.
+#[tokio::test]
+async fn what_the_order_core_writes_is_stamped_by_its_own_clock() {
+    for tdb in TestDb::all().await {
+        let f = Fixture::new(&tdb, Formula::Bulk).await;
+        f.orders.credit_tokens(&f.op, "ssl1", 1, "").await.unwrap();
+        let ahead = 40 * 86_400;
+        f.orders.set_clock_offset(ahead);
+        let then = f.orders.now();
+        let o = f.orders.place(&f.op, &f.ssl1_order(csr(&["www.example.test"], Key::P256))).await.unwrap().order;
+        for (what, sql) in [
+            ("order", "SELECT MIN(created_at) FROM orders"),
+            ("debit", "SELECT MIN(created_at) FROM ledger WHERE amount < 0"),
+            ("job", "SELECT MIN(created_at) FROM jobs"),
+            ("audit entry", "SELECT MAX(at) FROM audit_log WHERE action = 'order.place'"),
+        ] {
+            let at = certgate_tests::scalar(&f.db, sql).await;
+            assert!((then..then + 5).contains(&at), "{}: the {what} is stamped {at}, not {then}", tdb.backend);
+        }
+        assert!(o.created_at >= then, "{}", tdb.backend);
+        f.orders.set_clock_offset(0);
+        tdb.cleanup().await;
+    }
+}

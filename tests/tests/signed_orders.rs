@@ -60,7 +60,7 @@ async fn a_signed_order_whose_idempotency_key_was_used_writes_nothing() {
             let detail = format!("{id} attempt {attempt}");
             let audit = [("order.place", detail.as_str()), ("order.deliver", detail.as_str())];
             let signed = SignedOrder { order: &order, certificate: &certificate, actor: &actor, audit: &audit };
-            let inserted = signed_orders::insert(&mut tx, &signed).await.unwrap();
+            let inserted = signed_orders::insert(&mut tx, &signed, f.orders.now()).await.unwrap();
             storage::commit(tx).await.unwrap();
             let after = counts().await;
             match inserted {

@@ -244,7 +244,7 @@ async fn a_restarted_pebble_that_forgot_the_account_and_the_order_gets_a_new_one
     let o = f.orders.order(&f.op, &second).await.unwrap();
     let mut c = f.db.acquire_writer().await.unwrap();
     let job = storage::jobs::for_order(&mut c, o.id).await.unwrap().remove(0);
-    storage::jobs::set_upstream_ref(&mut c, job.id, &old_order_url).await.unwrap();
+    storage::jobs::set_upstream_ref(&mut c, job.id, &old_order_url, f.orders.now()).await.unwrap();
     drop(c);
     let o = settle(&f, &second, Duration::from_secs(60)).await;
     let jobs = storage::jobs::for_order(&mut f.db.acquire().await.unwrap(), o.id).await.unwrap();

@@ -61,8 +61,9 @@ impl EmbeddedCa {
             let sealed = secret.seal(&key_label(&issuing_name), issuing_key.as_bytes());
             let mut tx = db.begin().await?;
             // The root's key is not kept: the issuing CA is all that signs.
-            if ca_keys::insert(&mut tx, &root_name, &root_pem, "").await? {
-                ca_keys::insert(&mut tx, &issuing_name, &issuing_pem, &sealed).await?;
+            let now = crate::unix_now();
+            if ca_keys::insert(&mut tx, &root_name, &root_pem, "", now).await? {
+                ca_keys::insert(&mut tx, &issuing_name, &issuing_pem, &sealed, now).await?;
                 storage::commit(tx).await?;
                 tracing::info!(ca = name, "created the embedded CA");
             }

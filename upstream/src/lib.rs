@@ -116,6 +116,12 @@ pub async fn pause_at_failpoint(name: &str) {
     }
 }
 
+/// The time as UTC Unix seconds, for the connectors' own records (their
+/// accounts and keys), which no test clock moves.
+pub(crate) fn unix_now() -> i64 {
+    time::OffsetDateTime::now_utc().unix_timestamp()
+}
+
 /// PEM text of one DER object (`label` such as `CERTIFICATE`), in 64-column
 /// lines ending with LF, as certgate stores and serves certificates.
 pub fn pem(label: &str, der: &[u8]) -> String {

@@ -63,7 +63,7 @@ impl AcmeUpstream {
         let sealed = self.secret.seal(&self.seal_label(), &json);
         let dir = &self.settings.directory_url;
         let mut c = self.db.acquire_writer().await.map_err(|e| self.storage_error(e))?;
-        if upstream_accounts::insert(&mut c, &self.name, dir, &account_url, &sealed)
+        if upstream_accounts::insert(&mut c, &self.name, dir, &account_url, &sealed, crate::unix_now())
             .await
             .map_err(|e| self.storage_error(e))?
         {
