@@ -4,7 +4,7 @@
 use axum::extract::{Path, State};
 use axum::http::StatusCode;
 use axum::response::Response;
-use orders::acme::AcmeAccount as AcmeAccountRow;
+use orders::acme::AcmeAccount;
 use serde_json::{Value, json};
 
 use crate::Acme;
@@ -12,10 +12,10 @@ use crate::problem::Problem;
 use crate::reply::Reply;
 use crate::request::{AcmeRequest, Ctx, KeyMode};
 
-fn account_json(ctx: &Ctx, a: &AcmeAccountRow) -> Value {
+fn account_json(ctx: &Ctx, a: &AcmeAccount) -> Value {
     let contact: Vec<&str> = a.contact.lines().filter(|l| !l.is_empty()).collect();
     json!({
-        "status": a.status,
+        "status": a.status.as_str(),
         "contact": contact,
         "orders": ctx.url(&format!("acct/{}/orders", a.id)),
         "createdAt": crate::reply::rfc3339(a.created_at),

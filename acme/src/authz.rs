@@ -5,7 +5,7 @@
 use axum::extract::{Path, State};
 use axum::http::StatusCode;
 use axum::response::Response;
-use orders::acme::{AcmeAuthz as AcmeAuthzRow, AcmeNames as Names};
+use orders::acme::{AcmeAuthz, AcmeNames as Names, AuthzStatus};
 use serde_json::{Value, json};
 
 use crate::Acme;
@@ -17,16 +17,16 @@ use crate::request::{AcmeRequest, Ctx, KeyMode, no_such_authz};
 const CHALLENGES: [&str; 3] = ["http-01", "dns-01", "tls-alpn-01"];
 
 /// The challenge types an authorization offers: a wildcard only dns-01.
-fn offered(a: &AcmeAuthzRow) -> &'static [&'static str] {
+fn offered(a: &AcmeAuthz) -> &'static [&'static str] {
     if a.wildcard { &CHALLENGES[1..2] } else { &CHALLENGES }
 }
 
-fn challenge_json(ctx: &Ctx, a: &AcmeAuthzRow, kind: &str) -> Value {
+fn challenge_json(ctx: &Ctx, a: &AcmeAuthz, kind: &str) -> Value {
     let chosen = a.challenge_type.as_deref() == Some(kind);
     let status = match (chosen, a.challenge_type.is_some()) {
         (true, _) => a.challenge_status.as_str(),
         // A pre-validated authorization is valid without any challenge answered.
-        (false, false) if a.status == "valid" => "valid",
+        (false, false) if a.status == AuthzStatus::Valid => "valid",
         _ => "pending",
     };
     let mut c = json!({
@@ -46,13 +46,13 @@ fn challenge_json(ctx: &Ctx, a: &AcmeAuthzRow, kind: &str) -> Value {
     c
 }
 
-fn authz_json(ctx: &Ctx, a: &AcmeAuthzRow) -> Value {
+fn authz_json(ctx: &Ctx, a: &AcmeAuthz) -> Value {
     // A pre-validated authorization shows one valid challenge standing for
     // its pre-validation; others offer every type they may use.
-    let pre_validated = a.status == "valid" && a.challenge_type.is_none();
+    let pre_validated = a.status == AuthzStatus::Valid && a.challenge_type.is_none();
     let kinds: &[&str] = if pre_validated { &offered(a)[..1] } else { offered(a) };
     let mut v = json!({
-        "status": a.status,
+        "status": a.status.as_str(),
         "expires": rfc3339(a.expires_at),
         "identifier": { "type": "dns", "value": a.identifier },
         "challenges": kinds.iter().map(|k| challenge_json(ctx, a, k)).collect::<Vec<_>>(),
@@ -64,7 +64,7 @@ fn authz_json(ctx: &Ctx, a: &AcmeAuthzRow) -> Value {
 }
 
 impl Acme {
-    async fn own_authz(&self, account_id: i64, id: i64) -> Result<AcmeAuthzRow, Problem> {
+    async fn own_authz(&self, account_id: i64, id: i64) -> Result<AcmeAuthz, Problem> {
         self.orders.acme_authz(account_id, id).await?.ok_or_else(no_such_authz)
     }
 }
@@ -76,10 +76,10 @@ pub(crate) async fn authz(State(acme): State<Acme>, Path((_, id)): Path<(String,
             let mut a = signed.take_authz()?;
             let payload = signed.jws.json()?;
             match payload.get("status").and_then(Value::as_str) {
-                Some("deactivated") if a.status == "valid" || a.status == "pending" => {
+                Some("deactivated") if matches!(a.status, AuthzStatus::Valid | AuthzStatus::Pending) => {
                     let caller = ctx.caller(signed.account()?.id, &ctx.ip);
                     if acme.orders.deactivate_acme_authz(&caller, &a).await? {
-                        a.status = "deactivated".into();
+                        a.status = AuthzStatus::Deactivated;
                     } else {
                         a = acme.own_authz(signed.account()?.id, id).await?;
                     }
@@ -111,7 +111,7 @@ pub(crate) async fn challenge(
             if !offered(&a).contains(&kind.as_str()) {
                 return Err(Problem::not_found(format!("this authorization offers no {kind} challenge")));
             }
-            if a.status == "pending" {
+            if a.status == AuthzStatus::Pending {
                 acme.limit_validation(signed.account()?.id).await?;
                 // Validated by a job that this instance starts at once.
                 if acme.orders.start_acme_challenge(&a, &kind).await? {

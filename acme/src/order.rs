@@ -7,7 +7,7 @@ use axum::http::StatusCode;
 use axum::response::Response;
 use base64::Engine as _;
 use base64::engine::general_purpose::URL_SAFE_NO_PAD;
-use orders::acme::{AcmeAuthz, AcmeNames as Names, AcmeOrder, AcmeOrderState, NewAcmeOrderRequest, NewAuthz};
+use orders::acme::{AcmeAuthz, AcmeNames as Names, AcmeOrder, AcmeOrderState, AcmeOrderStatus, NewAcmeOrderRequest};
 use orders::csr::Csr;
 use orders::{Caller, PlaceOrder};
 use serde_json::{Value, json};
@@ -19,12 +19,6 @@ use crate::request::{AcmeRequest, Ctx, KeyMode, no_such_order};
 
 /// Seconds a client should wait before polling a processing order again.
 const RETRY_AFTER: u64 = 1;
-
-fn random_token() -> Result<String, Problem> {
-    let mut b = [0u8; 32];
-    aws_lc_rs::rand::fill(&mut b).map_err(|_| Problem::internal("no randomness"))?;
-    Ok(URL_SAFE_NO_PAD.encode(b))
-}
 
 /// An ACME order's state as shown to the client, with its authorizations.
 pub(crate) struct OrderView {
@@ -49,7 +43,7 @@ impl Acme {
         let OrderView { state, authzs } = view;
         let identifiers: Vec<Value> = o.identifiers.lines().map(|n| json!({ "type": "dns", "value": n })).collect();
         let mut v = json!({
-            "status": state.status,
+            "status": state.status.as_str(),
             "expires": rfc3339(o.expires_at),
             "identifiers": identifiers,
             "authorizations": authzs.iter().map(|a| ctx.url(&format!("authz/{}", a.id))).collect::<Vec<_>>(),
@@ -139,27 +133,15 @@ pub(crate) async fn new_order(State(acme): State<Acme>, req: AcmeRequest) -> Res
                     replaces.as_ref().map(|c| c.order_id),
                 )
                 .await?;
-            let mut authzs = Vec::new();
-            for n in &names {
-                let (identifier, wildcard) = match n.strip_prefix("*.") {
-                    Some(base) => (base.to_string(), true),
-                    None => (n.clone(), false),
-                };
-                // Pre-validated domains (seed 6.9) need no challenge.
-                let status = if uncovered.contains(n) { "pending" } else { "valid" };
-                authzs.push(NewAuthz { identifier, wildcard, status, token: random_token()? });
-            }
-            let status = if uncovered.is_empty() { "ready" } else { "pending" };
             let new = NewAcmeOrderRequest {
                 account_id: account.id,
-                identifiers: &names.join("\n"),
-                status,
-                expires_at: acme.orders.now() + acme.settings.order_ttl_secs,
+                names: &names,
+                needing_dcv: &uncovered,
                 replaces: replaces.map(|c| c.id),
-                authzs: &authzs,
+                ttl_secs: acme.settings.order_ttl_secs,
             };
             let (o, authzs) = acme.orders.create_acme_order(&new).await?;
-            let state = AcmeOrderState { status: o.status.clone(), certificate: None, error: None };
+            let state = AcmeOrderState { status: o.status, certificate: None, error: None };
             let view = OrderView { state, authzs };
             let body = acme.render_order(&ctx, &caller, &o, view).await?;
             Ok(Reply::json(StatusCode::CREATED, &body).location(ctx.url(&format!("order/{}", o.id))))
@@ -201,7 +183,7 @@ pub(crate) async fn finalize(
             let account = signed.account()?.clone();
             let caller = ctx.caller(account.id, &ctx.ip);
             let state = acme.orders.acme_order_state(&caller, &o, &authzs).await?;
-            if state.status != "ready" {
+            if state.status != AcmeOrderStatus::Ready {
                 return Err(Problem::new(
                     "orderNotReady",
                     StatusCode::FORBIDDEN,
@@ -259,7 +241,7 @@ pub(crate) async fn finalize(
                 acme.order_json(&ctx, &caller, o).await?
             } else {
                 // The order was linked to the ACME order in its own transaction.
-                let status = orders::acme::finalized_status(&placed).into();
+                let status = orders::acme::finalized_status(&placed);
                 let state = AcmeOrderState { status, certificate: placed.certificate_id, error: None };
                 o.order_id = Some(placed.order.id);
                 acme.render_order(&ctx, &caller, &o, OrderView { state, authzs }).await?

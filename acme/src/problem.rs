@@ -124,7 +124,9 @@ impl From<OrderError> for Problem {
             OrderError::Invalid(_) => ("malformed", StatusCode::BAD_REQUEST),
             OrderError::DcvNotProven(_) => ("unauthorized", StatusCode::FORBIDDEN),
             OrderError::Busy | OrderError::Throttled(_) => ("rateLimited", StatusCode::TOO_MANY_REQUESTS),
-            OrderError::UnknownUpstream(_) | OrderError::Storage(_) => return Problem::internal(detail),
+            OrderError::UnknownUpstream(_) | OrderError::UnknownState(_) | OrderError::Storage(_) => {
+                return Problem::internal(detail);
+            }
         };
         Problem::new(kind, status, detail)
     }

@@ -8,10 +8,7 @@ use std::sync::atomic::Ordering;
 
 use axum::body::Body;
 use axum::http::{HeaderMap, StatusCode, header};
-use orders::acme::{
-    AcmeAccount as AcmeAccountRow, AcmeAuthz as AcmeAuthzRow, AcmeNames as Names, AcmeOrder as AcmeOrderRow,
-    AcmeOwned as Owned,
-};
+use orders::acme::{AccountStatus, AcmeAccount, AcmeAuthz, AcmeNames as Names, AcmeOrder, AcmeOwned as Owned};
 use orders::{AcmeBinding, Caller, Right, Rights, Source};
 
 use crate::Acme;
@@ -95,7 +92,7 @@ impl<S: Send + Sync> axum::extract::FromRequest<S> for AcmeRequest {
 pub(crate) struct Signed {
     pub jws: Jws,
     /// The signing account, when signed by `kid`.
-    pub account: Option<AcmeAccountRow>,
+    pub account: Option<AcmeAccount>,
     /// The key that signed.
     pub jwk: Jwk,
     /// The resource the request's URL names, read with the account.
@@ -104,12 +101,12 @@ pub(crate) struct Signed {
 
 impl Signed {
     /// The signing account, for `kid` resources.
-    pub fn account(&self) -> Result<&AcmeAccountRow, Problem> {
+    pub fn account(&self) -> Result<&AcmeAccount, Problem> {
         self.account.as_ref().ok_or_else(|| Problem::malformed("this resource must be signed with a kid"))
     }
 
     /// The authorization the request named ([`Names::Authz`]), if the account owns it.
-    pub fn take_authz(&mut self) -> Result<AcmeAuthzRow, Problem> {
+    pub fn take_authz(&mut self) -> Result<AcmeAuthz, Problem> {
         match std::mem::replace(&mut self.owned, Owned::Nothing) {
             Owned::Authz(Some(a)) => Ok(a),
             Owned::Authz(None) => Err(no_such_authz()),
@@ -119,7 +116,7 @@ impl Signed {
 
     /// The order the request named ([`Names::Order`]) with its
     /// authorizations, if the account owns it.
-    pub fn take_order(&mut self) -> Result<(AcmeOrderRow, Vec<AcmeAuthzRow>), Problem> {
+    pub fn take_order(&mut self) -> Result<(AcmeOrder, Vec<AcmeAuthz>), Problem> {
         match std::mem::replace(&mut self.owned, Owned::Nothing) {
             Owned::Order(Some(o)) => Ok(o),
             Owned::Order(None) => Err(no_such_order()),
@@ -242,7 +239,7 @@ impl Acme {
         kid: &str,
         nonce: Option<(&str, i64)>,
         names: Names,
-    ) -> Result<(AcmeAccountRow, Owned), Problem> {
+    ) -> Result<(AcmeAccount, Owned), Problem> {
         // The kid is the account URL exactly as certgate gave it: `acct/03` is not `acct/3`.
         let id = kid
             .strip_prefix(&ctx.url("acct/"))
@@ -262,7 +259,7 @@ impl Acme {
         match signer {
             Some(s) if s.account.acme_url_id != ctx.dir.id => Err(no_account()),
             Some(s) if s.url_revoked => Err(url_revoked()),
-            Some(s) if s.account.status == "valid" => Ok((s.account, s.owned)),
+            Some(s) if s.account.status == AccountStatus::Valid => Ok((s.account, s.owned)),
             Some(_) => Err(Problem::unauthorized("this account is deactivated")),
             None => Err(no_account()),
         }

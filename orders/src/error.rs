@@ -134,6 +134,10 @@ pub enum OrderError {
     /// The product's upstream is not configured on this instance.
     #[error("no upstream named {0:?} is configured")]
     UnknownUpstream(String),
+    /// The database holds a state the order core does not know (a newer
+    /// version wrote it, or the row was edited by hand).
+    #[error("the database holds an unknown {0}")]
+    UnknownState(String),
     /// Domain control of some names was not proven: what was found for each.
     #[error("domain control not proven yet: {0}")]
     DcvNotProven(String),

@@ -302,7 +302,7 @@ impl Orders {
         }
         let placed = Placed { order, replayed: false, certificate_id };
         if let Some(acme_order) = spec.acme_order {
-            let status = crate::acme::finalized_status(&placed);
+            let status = crate::acme::finalized_status(&placed).as_str();
             storage::acme_orders::set_status(&mut tx, acme_order, status, Some(id), None).await?;
         }
         if at_once {

@@ -5,6 +5,7 @@
 
 use certgate_tests::{Fixture, TestDb, scalar};
 use orders::Formula;
+use orders::acme::{AcmeOrderStatus, AuthzStatus, NewAcmeOrderRequest};
 use storage::acme_orders::{self, NewAcmeOrder, NewAuthz};
 
 #[tokio::test]
@@ -77,28 +78,30 @@ async fn a_deactivated_authorization_invalidates_its_pending_order_once() {
         let b = tdb.backend;
         let f = Fixture::new(&tdb, Formula::Bulk).await;
         let account = f.acme_account("t").await;
-        let authzs = [("a.other.test", "pending"), ("www.example.test", "valid")].map(|(identifier, status)| {
-            NewAuthz { identifier: identifier.into(), wildcard: false, status, token: format!("token-{identifier}") }
-        });
-        let new = NewAcmeOrder {
+        let names = ["a.other.test".to_string(), "www.example.test".to_string()];
+        let new = NewAcmeOrderRequest {
             account_id: account.id,
-            identifiers: "a.other.test\nwww.example.test",
-            status: "pending",
-            expires_at: 4_000_000_000,
+            names: &names,
+            needing_dcv: &names[..1],
             replaces: None,
-            authzs: &authzs,
+            ttl_secs: 3600,
         };
         let (order, authzs) = f.orders.create_acme_order(&new).await.unwrap();
+        assert_eq!(
+            authzs.iter().map(|a| a.status).collect::<Vec<_>>(),
+            [AuthzStatus::Pending, AuthzStatus::Valid],
+            "{b}: the pre-validated name needs no challenge"
+        );
         let state = f.orders.acme_order_state(&f.op, &order, &authzs).await.unwrap();
-        assert_eq!(state.status, "pending", "{b}: one authorization still pending");
+        assert_eq!(state.status, AcmeOrderStatus::Pending, "{b}: one authorization still pending");
 
         let audits = "SELECT COUNT(*) FROM audit_log WHERE action = 'acme.authz.deactivate'";
         assert!(f.orders.deactivate_acme_authz(&f.op, &authzs[0]).await.unwrap(), "{b}");
         assert!(!f.orders.deactivate_acme_authz(&f.op, &authzs[0]).await.unwrap(), "{b}: already deactivated");
         assert_eq!(scalar(&f.db, audits).await, 1, "{b}: audited once");
         let (order, authzs) = f.orders.acme_order(order.id).await.unwrap().unwrap();
-        assert_eq!(authzs[0].status, "deactivated", "{b}");
-        assert_eq!(order.status, "invalid", "{b}: the order is invalid with its authorization");
+        assert_eq!(authzs[0].status, AuthzStatus::Deactivated, "{b}");
+        assert_eq!(order.status, AcmeOrderStatus::Invalid, "{b}: the order is invalid with its authorization");
         assert!(order.error.as_deref().unwrap_or("").contains("a.other.test"), "{b}: {:?}", order.error);
         tdb.cleanup().await;
     }

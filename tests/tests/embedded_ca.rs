@@ -109,18 +109,13 @@ async fn ca_keys_are_sealed_at_rest_and_shared_by_every_instance() {
 /// A ready ACME order for `www.example.test` of a new ACME account of `f`.
 async fn ready_acme_order(f: &Fixture) -> orders::acme::AcmeOrder {
     let account = f.acme_account("thumbprint").await;
+    let names = ["www.example.test".to_string()];
     let new = orders::acme::NewAcmeOrderRequest {
         account_id: account.id,
-        identifiers: "www.example.test",
-        status: "ready",
-        expires_at: f.orders.now() + 3600,
+        names: &names,
+        needing_dcv: &[],
         replaces: None,
-        authzs: &[orders::acme::NewAuthz {
-            identifier: "www.example.test".into(),
-            wildcard: false,
-            status: "valid",
-            token: "token".into(),
-        }],
+        ttl_secs: 3600,
     };
     f.orders.create_acme_order(&new).await.unwrap().0
 }
@@ -376,7 +371,7 @@ async fn reading_an_acme_orders_state_writes_nothing() {
         let (o, authzs) = f.orders.acme_order(acme_order.id).await.unwrap().unwrap();
         for _ in 0..3 {
             let state = f.orders.acme_order_state(&f.op, &o, &authzs).await.unwrap();
-            assert_eq!(state.status, "valid", "{b}: the delivered order shows valid");
+            assert_eq!(state.status, orders::acme::AcmeOrderStatus::Valid, "{b}: the delivered order shows valid");
             assert!(state.certificate.is_some(), "{b}: with its certificate");
         }
         assert_eq!(stored().await, before_row, "{b}: reading wrote nothing to the ACME order");

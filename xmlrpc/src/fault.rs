@@ -123,7 +123,7 @@ impl From<OrderError> for Fault {
             OrderError::UnknownUpstream(_) => UPSTREAM_UNAVAILABLE,
             OrderError::DcvNotProven(_) => DCV_PENDING,
             OrderError::Invalid(_) | OrderError::BadRevocationReason(_) => INVALID,
-            OrderError::Storage(_) => return Fault::internal(e),
+            OrderError::Storage(_) | OrderError::UnknownState(_) => return Fault::internal(e),
         };
         Fault::new(c, e.to_string())
     }

@@ -5,21 +5,44 @@
 //! reads through the functions below and never writes. Every change of an
 //! account or an authorization writes its audit entry in its own transaction.
 
+mod records;
+mod status;
+
 use std::sync::Arc;
 
-use storage::acme_orders::{self as rows, NewAcmeOrder};
-use storage::acme_requests::{self, Names, Signer};
-use storage::{Backend, acme_accounts, acme_nonces, audit, commit, jobs};
+use base64::Engine as _;
+use base64::engine::general_purpose::URL_SAFE_NO_PAD;
+use storage::acme_orders::{self as rows, NewAcmeOrder, NewAuthz};
+use storage::{Backend, acme_accounts, acme_nonces, acme_requests, audit, commit, jobs};
 
-use crate::{Caller, Certificate, Orders, PlaceOrder, Placed, Result, Status};
+use crate::{Caller, Certificate, OrderError, Orders, PlaceOrder, Placed, Result, Status};
 
-pub use storage::acme_accounts::AcmeAccountRow as AcmeAccount;
-pub use storage::acme_orders::{AcmeAuthzRow as AcmeAuthz, AcmeOrderRow as AcmeOrder, NewAuthz};
-pub use storage::acme_requests::{Names as AcmeNames, Owned as AcmeOwned, Signer as AcmeSigner};
+use records::order_with_authzs;
+pub use records::{AcmeAccount, AcmeAuthz, AcmeNames, AcmeOrder, AcmeOwned, AcmeSigner};
+pub use status::{AccountStatus, AcmeOrderStatus, AuthzStatus, ChallengeStatus};
 
-/// A new ACME order as the front asks for it: the checked names and their
-/// authorizations, nothing charged yet.
-pub type NewAcmeOrderRequest<'a> = NewAcmeOrder<'a>;
+/// What new-order asks for, its names checked by [`Orders::check_order`].
+#[derive(Clone, Debug)]
+pub struct NewAcmeOrderRequest<'a> {
+    /// The ACME account ordering.
+    pub account_id: i64,
+    /// The names, normalized, in the order asked.
+    pub names: &'a [String],
+    /// Those of them that no pre-validated domain covers: each gets a
+    /// pending authorization; the others are valid at once.
+    pub needing_dcv: &'a [String],
+    /// The certificate it replaces (RFC 9773), if any.
+    pub replaces: Option<i64>,
+    /// Seconds it may wait for finalize.
+    pub ttl_secs: i64,
+}
+
+/// A fresh token for an authorization's challenges: 32 random bytes, base64url.
+fn challenge_token() -> Result<String> {
+    let mut b = [0u8; 32];
+    aws_lc_rs::rand::fill(&mut b).map_err(|_| OrderError::Invalid("no randomness".into()))?;
+    Ok(URL_SAFE_NO_PAD.encode(b))
+}
 
 /// Whose ACME orders a rate limit counts.
 #[derive(Clone, Copy, Debug)]
@@ -34,8 +57,8 @@ pub enum AcmeOrdersOf {
 /// from what is stored without writing anything.
 #[derive(Clone, Debug, PartialEq, Eq)]
 pub struct AcmeOrderState {
-    /// `pending`, `ready`, `processing`, `valid` or `invalid`.
-    pub status: String,
+    /// Its state now.
+    pub status: AcmeOrderStatus,
     /// The certificate, once valid.
     pub certificate: Option<i64>,
     /// Why it is invalid.
@@ -45,19 +68,19 @@ pub struct AcmeOrderState {
 /// An ACME order's status once finalize placed its certgate order: valid
 /// when signed at once (the embedded CA), else processing until a worker
 /// delivers it.
-pub fn finalized_status(placed: &Placed) -> &'static str {
-    if placed.certificate_id.is_some() { "valid" } else { "processing" }
+pub fn finalized_status(placed: &Placed) -> AcmeOrderStatus {
+    if placed.certificate_id.is_some() { AcmeOrderStatus::Valid } else { AcmeOrderStatus::Processing }
 }
 
 /// What a pending order becomes once its authorizations settled: ready when
 /// all are valid, invalid (with the first reason given) when one is neither
 /// valid nor pending; `None` while some are still pending.
-fn settled(authzs: &[AcmeAuthz]) -> Option<(&'static str, Option<String>)> {
-    if authzs.iter().all(|a| a.status == "valid") {
-        Some(("ready", None))
-    } else if authzs.iter().any(|a| a.status != "valid" && a.status != "pending") {
+fn settled(authzs: &[AcmeAuthz]) -> Option<(AcmeOrderStatus, Option<String>)> {
+    if authzs.iter().all(|a| a.status == AuthzStatus::Valid) {
+        Some((AcmeOrderStatus::Ready, None))
+    } else if authzs.iter().any(|a| !matches!(a.status, AuthzStatus::Valid | AuthzStatus::Pending)) {
         let why = authzs.iter().find_map(|a| a.error.clone());
-        Some(("invalid", why.or_else(|| Some("an authorization is no longer valid".into()))))
+        Some((AcmeOrderStatus::Invalid, why.or_else(|| Some("an authorization is no longer valid".into()))))
     } else {
         None
     }
@@ -90,23 +113,26 @@ impl Orders {
         &self,
         account_id: i64,
         nonce: Option<(&str, i64)>,
-        names: Names,
-    ) -> Result<Option<Signer>> {
-        Ok(match nonce {
+        names: AcmeNames,
+    ) -> Result<Option<AcmeSigner>> {
+        let names = names.into();
+        let signer = match nonce {
             // Marking the nonce used writes: SQLite's write turn is needed.
             Some(_) => acme_requests::read(&mut *self.db().acquire_writer().await?, account_id, nonce, names).await?,
             None => acme_requests::read(&mut *self.db().acquire().await?, account_id, None, names).await?,
-        })
+        };
+        signer.map(AcmeSigner::try_from).transpose()
     }
 
     /// The ACME account of ACME URL `acme_url_id` with this key thumbprint.
     pub async fn acme_account_by_key(&self, acme_url_id: i64, thumbprint: &str) -> Result<Option<AcmeAccount>> {
-        Ok(acme_accounts::by_thumbprint(&mut *self.db().acquire().await?, acme_url_id, thumbprint).await?)
+        let row = acme_accounts::by_thumbprint(&mut *self.db().acquire().await?, acme_url_id, thumbprint).await?;
+        row.map(AcmeAccount::try_from).transpose()
     }
 
     /// An ACME account by its number.
     pub async fn acme_account(&self, id: i64) -> Result<Option<AcmeAccount>> {
-        Ok(acme_accounts::get(&mut *self.db().acquire().await?, id).await?)
+        acme_accounts::get(&mut *self.db().acquire().await?, id).await?.map(AcmeAccount::try_from).transpose()
     }
 
     /// Creates the ACME account of a key on ACME URL `acme_url_id` (its EAB
@@ -130,7 +156,7 @@ impl Orders {
                 .await?;
         }
         commit(tx).await?;
-        Ok((a, created))
+        Ok((a.try_into()?, created))
     }
 
     /// Deactivates ACME account `id` for good (RFC 8555 §7.3.6).
@@ -163,28 +189,30 @@ impl Orders {
 
     /// The orders of ACME account `account_id`, oldest first.
     pub async fn acme_orders_of(&self, account_id: i64) -> Result<Vec<AcmeOrder>> {
-        Ok(rows::for_account(&mut *self.db().acquire().await?, account_id).await?)
+        let list = rows::for_account(&mut *self.db().acquire().await?, account_id).await?;
+        list.into_iter().map(AcmeOrder::try_from).collect()
     }
 
     /// ACME order `id` with its authorizations.
     pub async fn acme_order(&self, id: i64) -> Result<Option<(AcmeOrder, Vec<AcmeAuthz>)>> {
-        Ok(rows::with_authzs(&mut *self.db().acquire().await?, id).await?)
+        rows::with_authzs(&mut *self.db().acquire().await?, id).await?.map(order_with_authzs).transpose()
     }
 
     /// The ACME order that placed certgate order `order_id`, if one did.
     pub async fn acme_order_of(&self, order_id: i64) -> Result<Option<AcmeOrder>> {
-        Ok(rows::by_order(&mut *self.db().acquire().await?, order_id).await?)
+        rows::by_order(&mut *self.db().acquire().await?, order_id).await?.map(AcmeOrder::try_from).transpose()
     }
 
     /// The live ACME order that already replaces certificate `certificate_id`
     /// (RFC 9773: a certificate is replaced once).
     pub async fn acme_order_replacing(&self, certificate_id: i64) -> Result<Option<AcmeOrder>> {
-        Ok(rows::replacing(&mut *self.db().acquire().await?, certificate_id).await?)
+        rows::replacing(&mut *self.db().acquire().await?, certificate_id).await?.map(AcmeOrder::try_from).transpose()
     }
 
     /// Authorization `id` if an order of ACME account `account_id` holds it.
     pub async fn acme_authz(&self, account_id: i64, id: i64) -> Result<Option<AcmeAuthz>> {
-        Ok(rows::authz_of_account(&mut *self.db().acquire().await?, id, account_id).await?)
+        let row = rows::authz_of_account(&mut *self.db().acquire().await?, id, account_id).await?;
+        row.map(AcmeAuthz::try_from).transpose()
     }
 
     /// How many ACME orders were created since `since` by an account and by
@@ -217,8 +245,30 @@ impl Orders {
 
     /// Creates an ACME order with its authorizations (names checked by
     /// [`Orders::check_order`]); nothing is charged until finalize.
-    pub async fn create_acme_order(&self, new: &NewAcmeOrder<'_>) -> Result<(AcmeOrder, Vec<AcmeAuthz>)> {
-        Ok(rows::create(self.db(), new, self.now()).await?)
+    /// Pre-validated names (seed 6.9) need no challenge: their
+    /// authorizations are valid at once, and an order of such names alone
+    /// is ready.
+    pub async fn create_acme_order(&self, req: &NewAcmeOrderRequest<'_>) -> Result<(AcmeOrder, Vec<AcmeAuthz>)> {
+        let mut authzs = Vec::with_capacity(req.names.len());
+        for n in req.names {
+            let (identifier, wildcard) = match n.strip_prefix("*.") {
+                Some(base) => (base.to_string(), true),
+                None => (n.clone(), false),
+            };
+            let status = if req.needing_dcv.contains(n) { AuthzStatus::Pending } else { AuthzStatus::Valid };
+            authzs.push(NewAuthz { identifier, wildcard, status: status.as_str(), token: challenge_token()? });
+        }
+        let status = if req.needing_dcv.is_empty() { AcmeOrderStatus::Ready } else { AcmeOrderStatus::Pending };
+        let now = self.now();
+        let new = NewAcmeOrder {
+            account_id: req.account_id,
+            identifiers: &req.names.join("\n"),
+            status: status.as_str(),
+            expires_at: now + req.ttl_secs,
+            replaces: req.replaces,
+            authzs: &authzs,
+        };
+        order_with_authzs(rows::create(self.db(), &new, now).await?)
     }
 
     /// An ACME order's state now: after finalize, that of the certgate order
@@ -230,26 +280,26 @@ impl Orders {
         o: &AcmeOrder,
         authzs: &[AcmeAuthz],
     ) -> Result<AcmeOrderState> {
-        let mut state = AcmeOrderState { status: o.status.clone(), certificate: None, error: o.error.clone() };
+        let mut state = AcmeOrderState { status: o.status, certificate: None, error: o.error.clone() };
         if let Some(order_id) = o.order_id {
             let placed = self.order_by_id(caller, order_id).await?;
-            let status = Status::parse(&placed.status);
-            state.status = match status {
-                Some(Status::Delivered | Status::Revoked) => "valid",
-                Some(Status::Failed | Status::Cancelled | Status::CancelledRefunded | Status::Discarded) => "invalid",
-                _ => "processing",
-            }
-            .into();
-            if state.status == "valid" {
+            state.status = match Status::parse(&placed.status) {
+                Some(Status::Delivered | Status::Revoked) => AcmeOrderStatus::Valid,
+                Some(Status::Failed | Status::Cancelled | Status::CancelledRefunded | Status::Discarded) => {
+                    AcmeOrderStatus::Invalid
+                }
+                _ => AcmeOrderStatus::Processing,
+            };
+            if state.status == AcmeOrderStatus::Valid {
                 state.certificate = self.certificates_of(caller, &placed).await?.first().map(|c: &Certificate| c.id);
             }
-            if state.status == "invalid" {
+            if state.status == AcmeOrderStatus::Invalid {
                 state.error = Some(placed.failure.unwrap_or_else(|| format!("the order was {}", placed.status)));
             }
-        } else if o.status == "pending"
+        } else if o.status == AcmeOrderStatus::Pending
             && let Some((status, error)) = settled(authzs)
         {
-            state.status = status.into();
+            state.status = status;
             state.error = error.or(state.error);
         }
         Ok(state)
@@ -270,7 +320,8 @@ impl Orders {
             return Ok(false);
         }
         let why = format!("the authorization of {} was deactivated", authz.identifier);
-        rows::move_status(&mut tx, authz.acme_order_id, "pending", "invalid", Some(&why)).await?;
+        let (from, to) = (AcmeOrderStatus::Pending.as_str(), AcmeOrderStatus::Invalid.as_str());
+        rows::move_status(&mut tx, authz.acme_order_id, from, to, Some(&why)).await?;
         audit::record(&mut tx, &caller.actor(), "acme.authz.deactivate", &authz.identifier, self.now()).await?;
         commit(tx).await?;
         Ok(true)
@@ -331,8 +382,10 @@ impl Orders {
         }
         if rows::finish_challenge(&mut tx, authz_id, outcome.err().as_deref(), self.now()).await? {
             let authzs = rows::authzs(&mut tx, authz.acme_order_id).await?;
+            let authzs = authzs.into_iter().map(AcmeAuthz::try_from).collect::<Result<Vec<_>>>()?;
             if let Some((status, error)) = settled(&authzs) {
-                rows::move_status(&mut tx, authz.acme_order_id, "pending", status, error.as_deref()).await?;
+                let (from, to) = (AcmeOrderStatus::Pending.as_str(), status.as_str());
+                rows::move_status(&mut tx, authz.acme_order_id, from, to, error.as_deref()).await?;
             }
         }
         jobs::finish(&mut tx, job_id, "done", None, self.now()).await?;
@@ -344,7 +397,8 @@ impl Orders {
     async fn validation_subject(&self, authz_id: i64) -> Result<Option<(AcmeAuthz, String)>> {
         let mut c = self.db().acquire().await?;
         let Some(authz) = rows::authz(&mut c, authz_id).await? else { return Ok(None) };
-        if authz.challenge_status != "processing" {
+        let authz = AcmeAuthz::try_from(authz)?;
+        if authz.challenge_status != ChallengeStatus::Processing {
             return Ok(None);
         }
         let Some(order) = rows::get(&mut c, authz.acme_order_id).await? else { return Ok(None) };
