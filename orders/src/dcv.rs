@@ -71,12 +71,12 @@ impl Orders {
     pub async fn dcv(&self, caller: &Caller, reference: &str) -> Result<Dcv> {
         caller.require(Right::Technical)?;
         let o = self.order(caller, reference).await?;
-        let token = match (&o.dcv_token, o.status == Status::WaitingDcv.as_str()) {
+        let token = match (&o.dcv_token, o.status == Status::WaitingDcv) {
             (Some(t), true) => t.clone(),
             _ => {
                 return Err(OrderError::WrongState {
                     reference: reference.to_string(),
-                    status: o.status.clone(),
+                    status: o.status.to_string(),
                     expected: Status::WaitingDcv.as_str().into(),
                 });
             }

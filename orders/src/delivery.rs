@@ -72,11 +72,12 @@ impl Orders {
         }
         // An upstream that recorded no handle of its own is referred to by the serial.
         let delivered = match orders::deliver(tx, order.id, &issued.serial, self.now()).await? {
-            Some(delivered) => delivered,
+            Some(delivered) => Order::try_from(delivered)?,
             None => {
-                let now_is =
-                    orders::get(tx, order.id).await?.ok_or_else(|| OrderError::UnknownOrder(order.id.to_string()))?;
-                if !crate::status::serves_certificates(&now_is.status) {
+                let now_is = crate::order::get(tx, order.id)
+                    .await?
+                    .ok_or_else(|| OrderError::UnknownOrder(order.id.to_string()))?;
+                if !crate::status::serves_certificates(now_is.status) {
                     // Nobody paid for it: revoked upstream, never served.
                     certificates::mark_revoked(tx, cert_id, CESSATION_OF_OPERATION, now).await?;
                     jobs::enqueue(tx, "revoke", order.id, Some(cert_id), now, self.now()).await?;
@@ -90,7 +91,7 @@ impl Orders {
                 // version, and the order takes its names and CSR again.
                 orders::set_upstream_ref(tx, order.id, &issued.serial, false, self.now()).await?;
                 crate::lifecycle::swap_to_certificate(tx, order.id, &order.cn, &issued.leaf_pem, self.now()).await?;
-                orders::get(tx, order.id).await?.ok_or_else(|| OrderError::UnknownOrder(order.id.to_string()))?
+                crate::order::get(tx, order.id).await?.ok_or_else(|| OrderError::UnknownOrder(order.id.to_string()))?
             }
         };
         audit_delivery(tx, order.id, &issued.serial, audit, self.now()).await?;

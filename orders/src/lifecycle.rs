@@ -20,7 +20,7 @@ pub struct Reissue {
 }
 
 fn wrong_state(o: &Order, expected: &str) -> OrderError {
-    OrderError::WrongState { reference: reference_of(o), status: o.status.clone(), expected: expected.to_string() }
+    OrderError::WrongState { reference: reference_of(o), status: o.status.to_string(), expected: expected.to_string() }
 }
 
 fn reference_of(o: &Order) -> String {
@@ -35,7 +35,7 @@ impl Orders {
     }
 
     async fn own_order(&self, caller: &Caller, reference: &str) -> Result<Order> {
-        match orders::by_reference(&mut *self.db().acquire().await?, reference).await? {
+        match crate::order::by_reference(&mut *self.db().acquire().await?, reference).await? {
             Some(o) if o.account_id == caller.account_id => Ok(o),
             _ => Err(OrderError::UnknownOrder(reference.to_string())),
         }
@@ -44,7 +44,7 @@ impl Orders {
     /// Reads an order of the caller's account by its id.
     pub async fn order_by_id(&self, caller: &Caller, id: i64) -> Result<Order> {
         caller.require(Right::Commercial).or_else(|_| caller.require(Right::Technical))?;
-        match orders::get(&mut *self.db().acquire().await?, id).await? {
+        match crate::order::get(&mut *self.db().acquire().await?, id).await? {
             Some(o) if o.account_id == caller.account_id => Ok(o),
             _ => Err(OrderError::UnknownOrder(id.to_string())),
         }
@@ -59,7 +59,7 @@ impl Orders {
         let cert = certificates::get_of_account(&mut c, id, caller.account_id).await?.ok_or_else(unknown)?;
         // Only a revoked certificate can be one nobody paid for: the others need no second read.
         if cert.revoked_at.is_some()
-            && !orders::get(&mut c, cert.order_id).await?.is_some_and(|o| serves_certificates(&o.status))
+            && !crate::order::get(&mut c, cert.order_id).await?.is_some_and(|o| serves_certificates(o.status))
         {
             return Err(unknown());
         }
@@ -78,7 +78,7 @@ impl Orders {
     pub async fn list_orders(&self, caller: &Caller, filter: &OrderFilter) -> Result<Vec<Order>> {
         caller.require(Right::Commercial).or_else(|_| caller.require(Right::Technical))?;
         let filter = OrderFilter { account_id: caller.account_id, ..filter.clone() };
-        Ok(orders::list(&mut *self.db().acquire().await?, &filter).await?)
+        orders::list(&mut *self.db().acquire().await?, &filter).await?.into_iter().map(Order::try_from).collect()
     }
 
     /// The certificates of an order, oldest first.
@@ -94,7 +94,7 @@ impl Orders {
         if order.account_id != caller.account_id {
             return Err(OrderError::UnknownOrder(order.id.to_string()));
         }
-        if !serves_certificates(&order.status) {
+        if !serves_certificates(order.status) {
             return Ok(Vec::new());
         }
         Ok(certificates::for_order(&mut *self.db().acquire().await?, order.id).await?)
@@ -104,7 +104,7 @@ impl Orders {
     pub async fn approve(&self, caller: &Caller, reference: &str) -> Result<Order> {
         caller.require(Right::Approval)?;
         let o = self.own_order(caller, reference).await?;
-        if o.status != Status::PendingApproval.as_str() {
+        if o.status != Status::PendingApproval {
             return Err(wrong_state(&o, Status::PendingApproval.as_str()));
         }
         let needs_dcv = !self.names_needing_dcv(o.organisation_id, &order_names(&o)).await?.is_empty();
@@ -171,7 +171,7 @@ impl Orders {
     pub async fn cancel(&self, caller: &Caller, reference: &str) -> Result<Order> {
         caller.require(Right::Technical)?;
         let o = self.own_order(caller, reference).await?;
-        let from = Status::parse(&o.status).unwrap_or(Status::Delivered);
+        let from = o.status;
         let mut tx = self.db().begin().await?;
         // A reissue is an order processing again with the certificate it keeps.
         let reissue = from == Status::Processing && self.kept_certificate(&mut tx, o.id).await?;
@@ -186,14 +186,14 @@ impl Orders {
             }
             Status::WaitingDcv | Status::Processing => {
                 if !orders::cancel_before_purchase(&mut tx, o.id, from.as_str(), self.now()).await? {
-                    let now = orders::get(&mut tx, o.id).await?;
+                    let now = crate::order::get(&mut tx, o.id).await?;
                     return Err(match now {
                         Some(n) if n.status == o.status && n.purchase_started_at.is_some() => {
                             OrderError::PurchaseStarted(reference_of(&o))
                         }
                         n => OrderError::WrongState {
                             reference: reference_of(&o),
-                            status: n.map_or(o.status.clone(), |n| n.status),
+                            status: n.map_or(o.status, |n| n.status).to_string(),
                             expected: from.as_str().into(),
                         },
                     });
@@ -240,7 +240,7 @@ impl Orders {
         }
         jobs::enqueue(&mut tx, "revoke", o.id, Some(cert.id), self.now(), self.now()).await?;
         let others_valid = certs.iter().any(|c| c.id != cert.id && c.revoked_at.is_none());
-        if !others_valid && o.status == Status::Delivered.as_str() {
+        if !others_valid && o.status == Status::Delivered {
             self.transition(&mut tx, &o, Status::Delivered, Status::Revoked).await?;
         }
         audit::record(
@@ -262,7 +262,7 @@ impl Orders {
     pub async fn reissue(&self, caller: &Caller, reference: &str, req: &Reissue) -> Result<Order> {
         caller.require(Right::Technical)?;
         let o = self.own_order(caller, reference).await?;
-        if o.status != Status::Delivered.as_str() {
+        if o.status != Status::Delivered {
             return Err(wrong_state(&o, Status::Delivered.as_str()));
         }
         let product = self.product(&o.product_code).await?;
@@ -358,7 +358,7 @@ impl Orders {
         if orders::transition(tx, o.id, from.as_str(), to.as_str(), self.now()).await? {
             Ok(())
         } else {
-            let current = orders::get(tx, o.id).await?.map_or(o.status.clone(), |x| x.status);
+            let current = crate::order::get(tx, o.id).await?.map_or(o.status, |x| x.status).to_string();
             Err(OrderError::WrongState { reference: reference_of(o), status: current, expected: from.as_str().into() })
         }
     }

@@ -282,10 +282,11 @@ impl Orders {
             }
             (other, _) => other?,
         };
-        let Some((mut order, certificate_id)) = inserted else {
+        let Some((order, certificate_id)) = inserted else {
             // The key was used: a retried request gets the first order.
             return replayed(&mut tx, caller, spec).await?.ok_or(storage::Error::RowNotFound.into());
         };
+        let mut order = Order::try_from(order)?;
         let id = order.id;
         if certificate_id.is_none() {
             if at_once {
@@ -298,7 +299,7 @@ impl Orders {
         }
         if status == Status::WaitingDcv {
             // The DCV token changed the row since it was inserted.
-            order = orders::get(&mut tx, id).await?.ok_or_else(|| OrderError::UnknownOrder(id.to_string()))?;
+            order = crate::order::get(&mut tx, id).await?.ok_or_else(|| OrderError::UnknownOrder(id.to_string()))?;
         }
         let placed = Placed { order, replayed: false, certificate_id };
         if let Some(acme_order) = spec.acme_order {
@@ -412,7 +413,7 @@ async fn replayed(tx: &mut storage::Conn, caller: &Caller, spec: &Spec<'_>) -> R
     let Some(key) = spec.idempotency_key else {
         return Ok(None);
     };
-    let Some(order) = orders::by_idempotency_key(tx, caller.account_id, key).await? else {
+    let Some(order) = crate::order::by_idempotency_key(tx, caller.account_id, key).await? else {
         return Ok(None);
     };
     let certificate_id = certificates::for_order(tx, order.id).await?.first().map(|c| c.id);

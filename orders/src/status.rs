@@ -58,13 +58,30 @@ impl Status {
     }
 }
 
+impl std::fmt::Display for Status {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.write_str(self.as_str())
+    }
+}
+
+/// A status equals its stored name, so that a front or a test may compare
+/// it with the word it shows.
+impl PartialEq<&str> for Status {
+    fn eq(&self, word: &&str) -> bool {
+        self.as_str() == *word
+    }
+}
+
+impl PartialEq<str> for Status {
+    fn eq(&self, word: &str) -> bool {
+        self.as_str() == word
+    }
+}
+
 /// True for an order status whose certificates may be served: not one of an
 /// order cancelled, rejected or failed before it was delivered.
-pub(crate) fn serves_certificates(status: &str) -> bool {
-    !matches!(
-        Status::parse(status),
-        Some(Status::Cancelled | Status::CancelledRefunded | Status::Discarded | Status::Failed)
-    )
+pub(crate) fn serves_certificates(status: Status) -> bool {
+    !matches!(status, Status::Cancelled | Status::CancelledRefunded | Status::Discarded | Status::Failed)
 }
 
 /// How an account pays (seed 2.4).

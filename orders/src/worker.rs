@@ -184,10 +184,10 @@ impl Worker {
     async fn issue(&self, job: &JobRow) -> Result<Outcome> {
         let db = self.orders.db();
         let Some(order_id) = job.order_id else { return Ok(Outcome::Failed("an issuance without its order".into())) };
-        let order = orders::get(&mut *db.acquire().await?, order_id)
+        let order = crate::order::get(&mut *db.acquire().await?, order_id)
             .await?
             .ok_or_else(|| OrderError::UnknownOrder(order_id.to_string()))?;
-        if order.status != Status::Processing.as_str() {
+        if order.status != Status::Processing {
             // Cancelled while queued: nothing to issue.
             let mut c = db.acquire_writer().await?;
             jobs::finish(
@@ -241,7 +241,7 @@ impl Worker {
         let Some(order_id) = job.order_id else { return Ok(Outcome::Failed("a revocation without its order".into())) };
         let mut c = db.acquire().await?;
         let order =
-            orders::get(&mut c, order_id).await?.ok_or_else(|| OrderError::UnknownOrder(order_id.to_string()))?;
+            crate::order::get(&mut c, order_id).await?.ok_or_else(|| OrderError::UnknownOrder(order_id.to_string()))?;
         let cert = match job.certificate_id {
             Some(id) => certificates::get(&mut c, id).await?,
             None => None,

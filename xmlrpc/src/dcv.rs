@@ -48,7 +48,7 @@ pub(crate) async fn retest(xr: &XmlRpc, caller: &Caller, req: &Value, path: &str
     Ok(Value::Struct(vec![
         ("messageReponse".into(), s("OK")),
         ("refTBS".into(), Value::Int(o.id)),
-        ("statut".into(), s(o.status)),
+        ("statut".into(), s(o.status.as_str())),
     ]))
 }
 

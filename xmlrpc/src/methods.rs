@@ -385,7 +385,7 @@ async fn achat(xr: &XmlRpc, caller: &Caller, req: &Value, path: &str) -> Result<
     Ok(Value::Struct(vec![
         ("messageReponse".into(), s("OK")),
         ("refTBS".into(), Value::Int(o.id)),
-        ("statut".into(), s(o.status)),
+        ("statut".into(), s(o.status.as_str())),
         ("prix".into(), s(format_money(o.price))),
         ("devise".into(), s(o.currency)),
     ]))
@@ -421,7 +421,7 @@ fn done(o: &Order) -> Value {
     Value::Struct(vec![
         ("messageReponse".into(), s("OK")),
         ("refTBS".into(), Value::Int(o.id)),
-        ("statut".into(), s(o.status.clone())),
+        ("statut".into(), s(o.status.as_str())),
     ])
 }
 

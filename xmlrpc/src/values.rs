@@ -28,7 +28,7 @@ pub(crate) fn order_value(o: &Order, certs: &[orders::Certificate]) -> Value {
     let mut v = vec![
         ("refTBS".into(), Value::Int(o.id)),
         ("reference".into(), s(o.reference.clone().unwrap_or_default())),
-        ("statut".into(), s(o.status.clone())),
+        ("statut".into(), s(o.status.as_str())),
         ("produit".into(), s(o.product_code.clone())),
         ("domainePrincipal".into(), s(o.cn.clone())),
         ("domaines".into(), s(o.sans.clone())),

@@ -46,14 +46,38 @@ async fn post(url: &str, body: Vec<u8>) -> (u16, Option<Value>) {
     let resp = client.request(req).await.unwrap();
     let status = resp.status().as_u16();
     let bytes = resp.into_body().collect().await.unwrap().to_bytes();
+    (status, answer(&bytes))
+}
+
+/// Sends only the head of a POST that declares a `length`-byte body, and
+/// reads what the server answers before any of the body is sent. (Sending
+/// the body too races the server's early answer and close: the client may
+/// see its write fail before it reads the answer.)
+async fn post_head_only(url: &str, length: usize) -> (u16, Option<Value>) {
+    use tokio::io::{AsyncReadExt as _, AsyncWriteExt as _};
+    let rest = url.strip_prefix("http://").unwrap();
+    let (addr, path) = rest.split_at(rest.find('/').unwrap());
+    let mut conn = tokio::net::TcpStream::connect(addr).await.unwrap();
+    let head =
+        format!("POST {path} HTTP/1.1\r\nHost: {addr}\r\nContent-Type: text/xml\r\nContent-Length: {length}\r\n\r\n");
+    conn.write_all(head.as_bytes()).await.unwrap();
+    let mut raw = Vec::new();
+    tokio::time::timeout(std::time::Duration::from_secs(10), conn.read_to_end(&mut raw)).await.unwrap().unwrap();
+    let text = String::from_utf8_lossy(&raw);
+    let status = text.split(' ').nth(1).and_then(|s| s.parse().ok()).unwrap_or(0);
+    let body = text.split_once("\r\n\r\n").map_or("", |(_, b)| b);
+    (status, answer(body.as_bytes()))
+}
+
+/// The decoded answer of a response body: its single value, or the fault struct.
+fn answer(bytes: &[u8]) -> Option<Value> {
     // A response reads like a call whose single parameter is the answer.
-    let text = String::from_utf8_lossy(&bytes)
+    let text = String::from_utf8_lossy(bytes)
         .replace("methodResponse>", "methodCall>")
         .replace("<methodCall><params>", "<methodCall><methodName>r</methodName><params>")
         .replace("<methodCall><fault>", "<methodCall><methodName>r</methodName><params><param>")
         .replace("</fault></methodCall>", "</param></params></methodCall>");
-    let v = certgate_xmlrpc::parse_call(text.as_bytes(), &Limits::default()).ok().map(|c| c.params[0].clone());
-    (status, v)
+    certgate_xmlrpc::parse_call(text.as_bytes(), &Limits::default()).ok().map(|c| c.params[0].clone())
 }
 
 fn fault_code(v: &Option<Value>) -> Option<i64> {
@@ -133,13 +157,14 @@ async fn hostile_bodies_get_clean_faults_and_the_server_stays_up() {
             200,
             -32600,
         ),
-        // Its Content-Length is refused before the body is read.
-        ("2 MiB body", vec![b' '; 2 * 1024 * 1024], 413, -32700),
     ];
     for (what, body, status, code) in cases {
         let (got, v) = post(&url, body).await;
         assert_eq!((got, fault_code(&v)), (status, Some(code)), "{what}: {v:?}");
     }
+    // A 2 MiB Content-Length is refused before the body is sent at all.
+    let (got, v) = post_head_only(&url, 2 * 1024 * 1024).await;
+    assert_eq!((got, fault_code(&v)), (413, Some(-32700)), "2 MiB body: {v:?}");
     assert_eq!(footprint(&f.db).await, before);
     // Still up.
     let (_, v) = post(&url, certgate_xmlrpc::call("system.listMethods", &[]).into_bytes()).await;

@@ -283,9 +283,9 @@ impl Orders {
         let mut state = AcmeOrderState { status: o.status, certificate: None, error: o.error.clone() };
         if let Some(order_id) = o.order_id {
             let placed = self.order_by_id(caller, order_id).await?;
-            state.status = match Status::parse(&placed.status) {
-                Some(Status::Delivered | Status::Revoked) => AcmeOrderStatus::Valid,
-                Some(Status::Failed | Status::Cancelled | Status::CancelledRefunded | Status::Discarded) => {
+            state.status = match placed.status {
+                Status::Delivered | Status::Revoked => AcmeOrderStatus::Valid,
+                Status::Failed | Status::Cancelled | Status::CancelledRefunded | Status::Discarded => {
                     AcmeOrderStatus::Invalid
                 }
                 _ => AcmeOrderStatus::Processing,

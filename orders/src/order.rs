@@ -1,0 +1,117 @@
+//! An order as the order core hands it to the fronts, with its status
+//! typed; made from the storage row, which stays inside the order core.
+
+use storage::orders::OrderRow;
+
+use crate::{OrderError, Result, Status};
+
+/// An order as the order core hands it out: what was asked, how it is
+/// paid, and where it stands.
+#[derive(Clone, Debug)]
+pub struct Order {
+    /// The order's database identifier.
+    pub id: i64,
+    /// The public reference: the id as digits, or `DCACME-<id>` for ACME orders.
+    pub reference: Option<String>,
+    /// The account that placed the order.
+    pub account_id: i64,
+    /// The organisation the certificate is issued to.
+    pub organisation_id: i64,
+    /// The product ordered.
+    pub product_code: String,
+    /// `new` or `renewal`.
+    pub kind: String,
+    /// For a renewal, the order it renews.
+    pub renewal_of: Option<i64>,
+    /// The common name of the certificate.
+    pub cn: String,
+    /// Every name of the certificate other than the CN, one per line.
+    pub sans: String,
+    /// The customer's certificate signing request, PEM.
+    pub csr_pem: String,
+    /// `acme`, `xmlrpc` or `cli`.
+    pub source: String,
+    /// The customer's own reference for the order, if given.
+    pub client_ref: Option<String>,
+    /// The key that makes a retried request return this order instead of a new one.
+    pub idempotency_key: Option<String>,
+    /// Who placed the order: a login, `acme:<account>` or `operator`.
+    pub created_by: String,
+    /// `tokens`, `deposit` or `invoice`.
+    pub payment: String,
+    /// The price in minor units of `currency` (tokens are priced too, for statements).
+    pub price: i64,
+    /// The currency of the price, such as `EUR`.
+    pub currency: String,
+    /// Where the order stands.
+    pub status: Status,
+    /// The configured upstream that issues the certificate.
+    pub upstream: String,
+    /// The upstream's reference for the order, once it has one.
+    pub upstream_ref: Option<String>,
+    /// Why the order failed, when it did.
+    pub failure: Option<String>,
+    /// When the order was placed, in UTC Unix seconds.
+    pub created_at: i64,
+    /// When the order last changed, in UTC Unix seconds.
+    pub updated_at: i64,
+    /// The value the customer publishes to prove control of names that are
+    /// not pre-validated (set while the order waits for DCV).
+    pub dcv_token: Option<String>,
+    /// When a worker started buying the certificate upstream; from then
+    /// on the order can no longer be cancelled for a refund.
+    pub purchase_started_at: Option<i64>,
+    /// The CSR before the latest reissue (or the reissue's, once the
+    /// reissue was cancelled).
+    pub previous_csr_pem: Option<String>,
+}
+
+impl TryFrom<OrderRow> for Order {
+    type Error = OrderError;
+    fn try_from(r: OrderRow) -> Result<Order> {
+        Ok(Order {
+            status: Status::parse(&r.status)
+                .ok_or_else(|| OrderError::UnknownState(format!("order state {:?}", r.status)))?,
+            id: r.id,
+            reference: r.reference,
+            account_id: r.account_id,
+            organisation_id: r.organisation_id,
+            product_code: r.product_code,
+            kind: r.kind,
+            renewal_of: r.renewal_of,
+            cn: r.cn,
+            sans: r.sans,
+            csr_pem: r.csr_pem,
+            source: r.source,
+            client_ref: r.client_ref,
+            idempotency_key: r.idempotency_key,
+            created_by: r.created_by,
+            payment: r.payment,
+            price: r.price,
+            currency: r.currency,
+            upstream: r.upstream,
+            upstream_ref: r.upstream_ref,
+            failure: r.failure,
+            created_at: r.created_at,
+            updated_at: r.updated_at,
+            dcv_token: r.dcv_token,
+            purchase_started_at: r.purchase_started_at,
+            previous_csr_pem: r.previous_csr_pem,
+        })
+    }
+}
+
+/// Reads an order.
+pub(crate) async fn get(c: &mut storage::Conn, id: i64) -> Result<Option<Order>> {
+    storage::orders::get(c, id).await?.map(Order::try_from).transpose()
+}
+
+/// Reads an order by its public reference.
+pub(crate) async fn by_reference(c: &mut storage::Conn, reference: &str) -> Result<Option<Order>> {
+    storage::orders::by_reference(c, reference).await?.map(Order::try_from).transpose()
+}
+
+/// The order an account placed with an idempotency key, if any.
+pub(crate) async fn by_idempotency_key(c: &mut storage::Conn, account_id: i64, key: &str) -> Result<Option<Order>> {
+    storage::orders::by_idempotency_key(c, account_id, key).await?.map(Order::try_from).transpose()
+}
