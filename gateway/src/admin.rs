@@ -62,7 +62,7 @@ pub async fn run(orders: &Orders, cmd: Command, public_url: &str) -> Result<(), 
         }
         Command::Account(AccountCmd::List) => {
             for a in orders.accounts().await? {
-                say!("{}\t{}\t{}\t{}\tapproval={}", a.id, a.name, a.formula, a.currency, a.approval_mode);
+                say!("{}\t{}\t{}\t{}\tapproval={}", a.id, a.name, a.formula.as_str(), a.currency, a.approval_mode);
             }
         }
         Command::Org(OrgCmd::Create { account, name, ident, country, address, vat }) => {
@@ -189,14 +189,20 @@ pub async fn run(orders: &Orders, cmd: Command, public_url: &str) -> Result<(), 
         }
         Command::Statement { account, kind, csv } => statement(orders, account, &kind, csv).await?,
         Command::Jobs { state, limit } => {
-            say!("id\tkind\torder\tstate\tattempts\tnext run\tlast error");
-            for j in orders.jobs(&state, limit).await? {
+            say!("id\tkind\tfor\tstate\tattempts\tnext run\tlast error");
+            let state = match state.as_str() {
+                "" => None,
+                word => Some(
+                    orders::JobState::parse(word)
+                        .ok_or_else(|| AdminError::Usage(format!("--state is queued, done or failed, not {word:?}")))?,
+                ),
+            };
+            for j in orders.jobs(state, limit).await? {
                 say!(
                     "{}\t{}\t{}\t{}\t{}\t{}\t{}",
                     j.id,
                     j.kind,
-                    j.order_id
-                        .map_or_else(|| format!("authz {}", j.acme_authz_id.unwrap_or_default()), |o| o.to_string()),
+                    j.subject,
                     j.state,
                     j.attempts,
                     iso(j.run_after),

@@ -184,6 +184,14 @@ fn operator_flow(env: &Certgate, backend: &str) {
     assert!(env.ok(&["statement", "--account", &account]).contains("ssl1\tSSL OV 1 year"));
     let jobs = env.ok(&["jobs"]);
     assert!(jobs.lines().any(|l| l.contains("\tissue\t") && l.contains("\tdone\t")), "{jobs}");
+    assert!(env.ok(&["jobs", "--state", "done"]).contains(&format!("\torder {}\t", listed_id(&reference))));
+    let bogus = env.fails(&["jobs", "--state", "finished"]);
+    assert!(String::from_utf8_lossy(&bogus.stderr).contains("queued, done or failed"), "{bogus:?}");
+}
+
+/// The order id of a reference of the CLI (its digits).
+fn listed_id(reference: &str) -> &str {
+    reference.trim_start_matches(|c: char| !c.is_ascii_digit())
 }
 
 #[test]

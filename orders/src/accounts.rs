@@ -1,11 +1,11 @@
 //! Accounts, their organisations, and top-ups of tokens and deposits.
 
-use storage::accounts::{self, AccountRow};
+use storage::accounts;
 use storage::ledger::{self, Applied, Movement};
 use storage::organisations::{self, NewOrganisation, OrganisationRow};
 use storage::{audit, commit};
 
-use crate::{Caller, Formula, OrderError, Orders, Result, Right};
+use crate::{Account, Caller, Formula, OrderError, Orders, Result, Right};
 
 impl Orders {
     /// Creates a customer account and returns its id.
@@ -42,8 +42,8 @@ impl Orders {
     }
 
     /// Every account, oldest first (an operator's view).
-    pub async fn accounts(&self) -> Result<Vec<AccountRow>> {
-        Ok(accounts::list(&mut *self.db().acquire().await?).await?)
+    pub async fn accounts(&self) -> Result<Vec<Account>> {
+        accounts::list(&mut *self.db().acquire().await?).await?.into_iter().map(Account::try_from).collect()
     }
 
     /// The organisations of the caller's account.
@@ -52,20 +52,15 @@ impl Orders {
     }
 
     /// The latest upstream jobs, optionally in one state (an operator's view).
-    pub async fn jobs(&self, state: &str, limit: i64) -> Result<Vec<storage::jobs::JobRow>> {
-        Ok(storage::jobs::list(&mut *self.db().acquire().await?, state, limit).await?)
+    pub async fn jobs(&self, state: Option<crate::JobState>, limit: i64) -> Result<Vec<crate::Job>> {
+        let state = state.map_or("", crate::JobState::as_str);
+        let rows = storage::jobs::list(&mut *self.db().acquire().await?, state, limit).await?;
+        rows.into_iter().map(crate::Job::try_from).collect()
     }
 
     /// Reads an account.
-    pub async fn account(&self, id: i64) -> Result<AccountRow> {
-        accounts::get(&mut *self.db().acquire().await?, id).await?.ok_or(OrderError::UnknownAccount(id))
-    }
-
-    /// The formula of an account, parsed.
-    pub(crate) fn formula_of(account: &AccountRow) -> Result<Formula> {
-        Formula::parse(&account.formula).ok_or_else(|| {
-            OrderError::Invalid(format!("account {} has unknown formula {}", account.id, account.formula))
-        })
+    pub async fn account(&self, id: i64) -> Result<Account> {
+        accounts::get(&mut *self.db().acquire().await?, id).await?.ok_or(OrderError::UnknownAccount(id))?.try_into()
     }
 
     /// Adds an organisation to an account and returns its id.

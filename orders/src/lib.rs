@@ -4,6 +4,7 @@
 //! operation and hands certificate work to persistent jobs that call an
 //! `upstream` connector. It never speaks HTTP, ACME JSON or XML.
 
+mod account;
 mod accounts;
 pub mod acme;
 mod acme_urls;
@@ -14,6 +15,7 @@ mod dcv;
 mod delivery;
 mod error;
 pub mod formats;
+mod job;
 mod lifecycle;
 mod memo;
 pub mod names;
@@ -26,6 +28,7 @@ mod readiness;
 pub mod renewal;
 mod rights;
 pub mod statements;
+mod states;
 mod stats;
 mod status;
 mod users;
@@ -36,10 +39,12 @@ use std::collections::HashMap;
 use std::sync::Arc;
 use std::sync::atomic::{AtomicI64, Ordering};
 
+pub use account::Account;
 pub use acme_urls::{AcmeBinding, AcmeUrl, NewAcmeUrlCredentials};
 pub use catalog::{ImportReport, Product, format_money, parse_money};
 pub use dcv::{Dcv, DcvPlaces};
 pub use error::{OrderError, Result};
+pub use job::{Job, JobKind, JobState, JobSubject};
 pub use lifecycle::{Reissue, check_revocation_reason};
 pub use memo::Memo;
 pub use order::Order;
@@ -49,9 +54,7 @@ pub use rights::{Caller, Right, Rights, Source};
 pub use statements::{Ledger, StatementLine, TokenBalance, balances_csv, iso, statement_csv};
 pub use stats::Gauges;
 pub use status::{Formula, Status};
-pub use storage::accounts::AccountRow as Account;
 pub use storage::certificates::CertificateRow as Certificate;
-pub use storage::jobs::JobRow as Job;
 pub use storage::orders::OrderFilter;
 pub use storage::organisations::{NewOrganisation, OrganisationRow as Organisation};
 pub use upstream::BoxFuture;

@@ -67,7 +67,7 @@ pub(crate) async fn quote(
     priced: Option<(&str, Option<i64>)>,
     acme: bool,
 ) -> Result<Quote> {
-    let formula = crate::Orders::formula_of(account)?;
+    let formula = crate::account::formula_of(account)?;
     let mut base = product.code.clone();
     if renewal && let Some(code) = &product.renewal_code {
         // A renewal token is used when held; otherwise the product's own.

@@ -13,7 +13,7 @@ use upstream::{BoxFuture, Checkpoint, RevokeRequest, Upstream, UpstreamError};
 
 use crate::csr::Csr;
 use crate::delivery::{self, Audit, SUPERSEDED, observe_upstream};
-use crate::{OrderError, Orders, Result, Status, payment};
+use crate::{JobKind, OrderError, Orders, Result, Status, payment};
 
 /// Runs jobs for one process; several workers (and instances) may run side by side.
 #[derive(Clone)]
@@ -145,14 +145,15 @@ impl Worker {
     async fn process(&self, job: JobRow) -> Result<bool> {
         let db = self.orders.db();
         upstream::pause_at_failpoint("worker-after-claim").await;
-        let outcome = match job.kind.as_str() {
-            "issue" => self.issue(&job).await,
-            "revoke" => self.revoke(&job).await,
-            "validate" => match job.acme_authz_id {
+        let kind = JobKind::parse(&job.kind);
+        let outcome = match kind {
+            Some(JobKind::Issue) => self.issue(&job).await,
+            Some(JobKind::Revoke) => self.revoke(&job).await,
+            Some(JobKind::Validate) => match job.acme_authz_id {
                 Some(authz) => self.orders.run_validation(job.id, authz, &self.owner).await.map(|()| Outcome::Done),
                 None => Ok(Outcome::Failed("a validation job without its authorization".into())),
             },
-            other => Ok(Outcome::Failed(format!("unknown job kind {other}"))),
+            None => Ok(Outcome::Failed(format!("unknown job kind {}", job.kind))),
         };
         let outcome = outcome.unwrap_or_else(|e| Outcome::Retry(e.to_string()));
         let outcome = match outcome {
@@ -169,7 +170,7 @@ impl Worker {
             }
             Outcome::Failed(err) => {
                 tracing::warn!(job = job.id, error = %err, "job failed for good");
-                if job.kind == "issue"
+                if kind == Some(JobKind::Issue)
                     && let Some(order_id) = job.order_id
                 {
                     self.fail_order(&mut tx, order_id, &err).await?;
@@ -300,7 +301,15 @@ impl Worker {
         for cert in due {
             let mut tx = db.begin().await?;
             if certificates::mark_revoked(&mut tx, cert.id, SUPERSEDED, now).await? {
-                jobs::enqueue(&mut tx, "revoke", cert.order_id, Some(cert.id), now, self.orders.now()).await?;
+                jobs::enqueue(
+                    &mut tx,
+                    crate::JobKind::Revoke.as_str(),
+                    cert.order_id,
+                    Some(cert.id),
+                    now,
+                    self.orders.now(),
+                )
+                .await?;
                 audit::record(&mut tx, &self.actor(), "certificate.revoke_due", &cert.serial, self.orders.now())
                     .await?;
             }

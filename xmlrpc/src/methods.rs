@@ -277,7 +277,7 @@ async fn solde(xr: &XmlRpc, caller: &Caller) -> Result<Value, Fault> {
     let deposit = xr.orders.balance(caller, Ledger::Deposit, None).await?;
     let invoice = xr.orders.balance(caller, Ledger::Invoice, None).await?;
     Ok(Value::Struct(vec![
-        ("formule".into(), s(account.formula)),
+        ("formule".into(), s(account.formula.as_str())),
         ("devise".into(), s(account.currency)),
         ("jetons".into(), Value::Struct(tokens.into_iter().map(|t| (t.item, Value::Int(t.balance))).collect())),
         ("depot".into(), s(format_money(deposit))),
