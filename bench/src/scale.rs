@@ -112,7 +112,7 @@ pub async fn run(n: i64, postgres: Option<String>, runs: usize, without_new_inde
     let day = 86_400;
     let old = now - 200 * day;
     let filter = |status: &str, product: &str, client_ref: &str, from: i64, to: i64, limit: i64| OrderFilter {
-        status: status.into(),
+        status: orders::Status::parse(status),
         product_code: product.into(),
         client_ref: client_ref.into(),
         updated_from: from,

@@ -161,6 +161,13 @@ pub async fn run(orders: &Orders, cmd: Command, public_url: &str) -> Result<(), 
         }
         Command::Order(OrderCmd::List { account, status, limit, offset }) => {
             // One more than the page, to tell whether more follow.
+            let status = match status.as_str() {
+                "" => None,
+                word => Some(
+                    orders::Status::parse(word)
+                        .ok_or_else(|| AdminError::Usage(format!("--status: no order status {word:?}")))?,
+                ),
+            };
             let filter = orders::OrderFilter { status, limit: limit + 1, offset, ..Default::default() };
             let mut page = orders.list_orders(&Caller::operator(account), &filter).await?;
             if page.len() as i64 > limit {

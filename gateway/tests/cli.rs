@@ -187,6 +187,10 @@ fn operator_flow(env: &Certgate, backend: &str) {
     assert!(env.ok(&["jobs", "--state", "done"]).contains(&format!("\torder {}\t", listed_id(&reference))));
     let bogus = env.fails(&["jobs", "--state", "finished"]);
     assert!(String::from_utf8_lossy(&bogus.stderr).contains("queued, done or failed"), "{bogus:?}");
+    let bogus = env.fails(&["order", "list", "--account", &account, "--status", "sleeping"]);
+    assert!(String::from_utf8_lossy(&bogus.stderr).contains("no order status \"sleeping\""), "{bogus:?}");
+    let delivered = env.ok(&["order", "list", "--account", &account, "--status", "delivered"]);
+    assert!(delivered.contains(&reference), "{delivered}");
 }
 
 /// The order id of a reference of the CLI (its digits).

@@ -2,10 +2,10 @@
 
 use storage::accounts;
 use storage::ledger::{self, Applied, Movement};
-use storage::organisations::{self, NewOrganisation, OrganisationRow};
+use storage::organisations::{self, NewOrganisation};
 use storage::{audit, commit};
 
-use crate::{Account, Caller, Formula, OrderError, Orders, Result, Right};
+use crate::{Account, Caller, Formula, OrderError, Orders, Organisation, Result, Right};
 
 impl Orders {
     /// Creates a customer account and returns its id.
@@ -47,8 +47,9 @@ impl Orders {
     }
 
     /// The organisations of the caller's account.
-    pub async fn organisations(&self, caller: &Caller) -> Result<Vec<OrganisationRow>> {
-        Ok(organisations::list(&mut *self.db().acquire().await?, caller.account_id).await?)
+    pub async fn organisations(&self, caller: &Caller) -> Result<Vec<Organisation>> {
+        let list = organisations::list(&mut *self.db().acquire().await?, caller.account_id).await?;
+        Ok(list.into_iter().map(Organisation::from).collect())
     }
 
     /// The latest upstream jobs, optionally in one state (an operator's view).
@@ -81,9 +82,9 @@ impl Orders {
     }
 
     /// Reads an organisation of the caller's account.
-    pub async fn organisation(&self, account_id: i64, id: i64) -> Result<OrganisationRow> {
+    pub async fn organisation(&self, account_id: i64, id: i64) -> Result<Organisation> {
         match organisations::get(&mut *self.db().acquire().await?, id).await? {
-            Some(o) if o.account_id == account_id => Ok(o),
+            Some(o) if o.account_id == account_id => Ok(o.into()),
             _ => Err(OrderError::UnknownOrganisation(id)),
         }
     }

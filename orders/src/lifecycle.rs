@@ -1,13 +1,12 @@
 //! What happens to an order after it is placed: reading and listing it,
 //! approval, domain validation, cancellation, revocation, reissue, renewal.
 
-use storage::orders::OrderFilter;
 use storage::{accounts, audit, certificates, commit, jobs, orders};
 
 use crate::names::order_names;
 use crate::place::{Spec, check_request};
 use crate::status::serves_certificates;
-use crate::{Caller, Certificate, Order, OrderError, Orders, Placed, Result, Right, Status};
+use crate::{Caller, Certificate, Order, OrderError, OrderFilter, Orders, Placed, Result, Right, Status};
 use crate::{payment, renewal};
 
 /// A reissue request (seed 5.3): a new CSR, and optionally new names.
@@ -63,7 +62,7 @@ impl Orders {
         {
             return Err(unknown());
         }
-        Ok(cert)
+        Ok(cert.into())
     }
 
     /// Reads a certificate of the caller's account by its serial (hexadecimal).
@@ -71,13 +70,13 @@ impl Orders {
         let cert = certificates::by_serial(&mut *self.db().acquire().await?, &serial.to_ascii_lowercase()).await?;
         let cert = cert.ok_or_else(|| OrderError::UnknownOrder(format!("certificate {serial}")))?;
         self.order_by_id(caller, cert.order_id).await?;
-        Ok(cert)
+        Ok(cert.into())
     }
 
     /// Lists the caller's orders, newest first, with the filter's bounds.
     pub async fn list_orders(&self, caller: &Caller, filter: &OrderFilter) -> Result<Vec<Order>> {
         caller.require(Right::Commercial).or_else(|_| caller.require(Right::Technical))?;
-        let filter = OrderFilter { account_id: caller.account_id, ..filter.clone() };
+        let filter = filter.of_account(caller.account_id);
         orders::list(&mut *self.db().acquire().await?, &filter).await?.into_iter().map(Order::try_from).collect()
     }
 
@@ -97,7 +96,8 @@ impl Orders {
         if !serves_certificates(order.status) {
             return Ok(Vec::new());
         }
-        Ok(certificates::for_order(&mut *self.db().acquire().await?, order.id).await?)
+        let certs = certificates::for_order(&mut *self.db().acquire().await?, order.id).await?;
+        Ok(certs.into_iter().map(Certificate::from).collect())
     }
 
     /// Approves an order waiting for approval: it is charged and goes on.

@@ -115,3 +115,39 @@ pub(crate) async fn by_reference(c: &mut storage::Conn, reference: &str) -> Resu
 pub(crate) async fn by_idempotency_key(c: &mut storage::Conn, account_id: i64, key: &str) -> Result<Option<Order>> {
     storage::orders::by_idempotency_key(c, account_id, key).await?.map(Order::try_from).transpose()
 }
+
+/// Which of the caller's orders a list returns; `None`, empty words and
+/// zeros mean "any".
+#[derive(Clone, Debug, Default)]
+pub struct OrderFilter {
+    /// Only orders in this status.
+    pub status: Option<Status>,
+    /// Only orders of this product.
+    pub product_code: String,
+    /// Only orders with this client reference.
+    pub client_ref: String,
+    /// Only orders updated at or after this time (UTC Unix seconds).
+    pub updated_from: i64,
+    /// Only orders updated at or before this time (0: no bound).
+    pub updated_to: i64,
+    /// The most orders to return (0: 100).
+    pub limit: i64,
+    /// How many matching orders to skip, for paging.
+    pub offset: i64,
+}
+
+impl OrderFilter {
+    /// The storage query for this filter over account `account_id`'s orders.
+    pub(crate) fn of_account(&self, account_id: i64) -> storage::orders::OrderFilter {
+        storage::orders::OrderFilter {
+            account_id,
+            status: self.status.map(|s| s.as_str().to_string()).unwrap_or_default(),
+            product_code: self.product_code.clone(),
+            client_ref: self.client_ref.clone(),
+            updated_from: self.updated_from,
+            updated_to: self.updated_to,
+            limit: self.limit,
+            offset: self.offset,
+        }
+    }
+}

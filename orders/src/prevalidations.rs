@@ -3,7 +3,55 @@
 use storage::prevalidations::{self, PrevalidationRow};
 use storage::{audit, commit};
 
+use crate::states::states;
 use crate::{Caller, OrderError, Orders, Result, Right, names};
+
+states! {
+    /// Where a pre-validation stands.
+    PrevalidationState {
+        /// Requested, not yet granted by the CA.
+        Pending = "pending",
+        /// Granted: orders of its organisation and brand need no vetting.
+        Active = "active",
+        /// Withdrawn.
+        Revoked = "revoked",
+    }
+}
+
+/// A pre-validation of an organisation at a CA brand (seed 6.7).
+#[derive(Clone, Debug)]
+pub struct Prevalidation {
+    /// Its number.
+    pub id: i64,
+    /// The organisation pre-validated.
+    pub organisation_id: i64,
+    /// The CA brand it is held at.
+    pub brand: String,
+    /// The validation level it covers: `DV`, `OV` or `EV`.
+    pub validation: String,
+    /// Where it stands.
+    pub state: PrevalidationState,
+    /// When it stops being valid (UTC Unix seconds).
+    pub expires_at: i64,
+    /// When it was recorded (UTC Unix seconds).
+    pub created_at: i64,
+}
+
+impl TryFrom<PrevalidationRow> for Prevalidation {
+    type Error = OrderError;
+    fn try_from(r: PrevalidationRow) -> Result<Prevalidation> {
+        Ok(Prevalidation {
+            state: PrevalidationState::parse(&r.state)
+                .ok_or_else(|| OrderError::UnknownState(format!("pre-validation state {:?}", r.state)))?,
+            id: r.id,
+            organisation_id: r.organisation_id,
+            brand: r.brand,
+            validation: r.validation,
+            expires_at: r.expires_at,
+            created_at: r.created_at,
+        })
+    }
+}
 
 impl Orders {
     /// Records a pre-validation of an organisation at a brand, for a validation
@@ -60,9 +108,10 @@ impl Orders {
     }
 
     /// The pre-validations of the caller's account.
-    pub async fn prevalidations(&self, caller: &Caller) -> Result<Vec<PrevalidationRow>> {
+    pub async fn prevalidations(&self, caller: &Caller) -> Result<Vec<Prevalidation>> {
         caller.require(Right::Commercial).or_else(|_| caller.require(Right::Technical))?;
-        Ok(prevalidations::list_for_account(&mut *self.db().acquire().await?, caller.account_id).await?)
+        let list = prevalidations::list_for_account(&mut *self.db().acquire().await?, caller.account_id).await?;
+        list.into_iter().map(Prevalidation::try_from).collect()
     }
 
     /// The names among `names` that no pre-validated domain of the organisation covers.

@@ -492,8 +492,8 @@ async fn by_client_ref(xr: &XmlRpc, caller: &Caller, req: &Value, path: &str) ->
 /// certgate: for an approver, or for domain control validation.
 async fn asleep(xr: &XmlRpc, caller: &Caller) -> Result<Value, Fault> {
     let mut out = Vec::new();
-    for status in ["pending_approval", "waiting_dcv"] {
-        let filter = orders::OrderFilter { status: status.into(), limit: 1000, ..Default::default() };
+    for status in [orders::Status::PendingApproval, orders::Status::WaitingDcv] {
+        let filter = orders::OrderFilter { status: Some(status), limit: 1000, ..Default::default() };
         out.extend(xr.orders.list_orders(caller, &filter).await?.iter().map(|o| order_value(o, &[])));
     }
     Ok(Value::Array(out))

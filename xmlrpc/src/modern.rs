@@ -75,8 +75,15 @@ struct ListArgs {
 async fn list(xr: &XmlRpc, caller: &Caller, call: &MethodCall) -> Result<Value, Fault> {
     let a: ListArgs = args(call)?;
     let (updated_from, updated_to) = period(a.depuis.as_ref(), a.jusqua.as_ref())?;
+    let status = match a.statut.as_deref() {
+        None | Some("") => None,
+        Some(word) => Some(
+            orders::Status::parse(word)
+                .ok_or_else(|| Fault::new(code::INVALID, format!("statut: no order status {word:?}")))?,
+        ),
+    };
     let filter = orders::OrderFilter {
-        status: a.statut.unwrap_or_default(),
+        status,
         product_code: a.produit.unwrap_or_default(),
         updated_from,
         updated_to,
@@ -254,7 +261,7 @@ async fn prevalidations(xr: &XmlRpc, caller: &Caller) -> Result<Value, Fault> {
                     ("organisation".into(), Value::Int(p.organisation_id)),
                     ("marque".into(), s(p.brand)),
                     ("validation".into(), s(p.validation)),
-                    ("etat".into(), s(p.state)),
+                    ("etat".into(), s(p.state.as_str())),
                     ("expiration".into(), s(iso(p.expires_at))),
                 ])
             })

@@ -361,6 +361,13 @@ async fn a_bad_parameter_is_a_fault_naming_its_path_and_a_bad_bulk_request_fault
         let v = v.unwrap();
         assert_eq!((status, fault_of(&v)), (200, (Some(-32602), Some(message))), "{method}");
     }
+    // An order status the gateway does not know is refused, not an empty list.
+    let unknown = vec![ident(), st(&[("statut", text("sleeping"))])];
+    let (_, v) = post(&url, certgate_xmlrpc::call("order.list", &unknown).into_bytes()).await;
+    let v = v.unwrap();
+    let (code, message) = fault_of(&v);
+    assert_eq!(code, Some(41), "{message:?}");
+    assert!(message.unwrap_or_default().contains("no order status \"sleeping\""), "{message:?}");
     let calls = Value::Array(vec![st(&[("params", Value::Array(vec![]))])]);
     let (_, v) = post(&url, certgate_xmlrpc::call("system.multicall", &[calls]).into_bytes()).await;
     let Some(Value::Array(entries)) = v else { panic!("{v:?}") };
