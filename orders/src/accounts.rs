@@ -122,7 +122,7 @@ impl Orders {
         let m = Movement {
             account_id: caller.account_id,
             order_id: None,
-            reason: "topup",
+            reason: crate::LedgerReason::Topup.as_str(),
             asset,
             item,
             amount,

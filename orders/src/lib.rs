@@ -56,7 +56,7 @@ pub use place::{CheckedNames, PlaceOrder, Placed};
 pub use prevalidations::{Prevalidation, PrevalidationState};
 pub use readiness::Readiness;
 pub use rights::{Caller, Right, Rights, Source};
-pub use statements::{Ledger, StatementLine, TokenBalance, balances_csv, iso, statement_csv};
+pub use statements::{Ledger, LedgerReason, StatementLine, TokenBalance, balances_csv, iso, statement_csv};
 pub use stats::Gauges;
 pub use status::{Formula, Status};
 pub use storage::organisations::NewOrganisation;

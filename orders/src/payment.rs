@@ -7,7 +7,7 @@ use storage::accounts::AccountRow;
 use storage::ledger::{self, Applied, Movement};
 use storage::{Conn, prices};
 
-use crate::{Formula, OrderError, Product, Result};
+use crate::{Formula, LedgerReason, OrderError, Product, Result};
 
 /// One priced line of an order: `count` units of `item` at `unit_price`.
 #[derive(Clone, Debug)]
@@ -126,7 +126,7 @@ pub(crate) async fn charge(
     let movement = |asset, item, amount| Movement {
         account_id: account.id,
         order_id: Some(order_id),
-        reason: "order",
+        reason: LedgerReason::Order.as_str(),
         asset,
         item,
         amount,
@@ -224,13 +224,13 @@ pub(crate) struct Known {
 pub(crate) async fn refund(c: &mut Conn, order_id: i64, author: &str, note: &str, now: i64) -> Result<()> {
     let mut refunded = None;
     for row in ledger::for_order(c, order_id).await? {
-        if row.reason != "order" {
+        if row.reason != LedgerReason::Order.as_str() {
             continue;
         }
         let m = Movement {
             account_id: row.account_id,
             order_id: Some(order_id),
-            reason: "refund",
+            reason: LedgerReason::Refund.as_str(),
             asset: &row.asset,
             item: &row.item,
             amount: -row.amount,

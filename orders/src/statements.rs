@@ -6,7 +6,8 @@ use storage::ledger;
 use time::OffsetDateTime;
 use time::macros::format_description;
 
-use crate::{Caller, Orders, Result, Right};
+use crate::states::states;
+use crate::{Caller, OrderError, Orders, Result, Right};
 
 /// One token balance, as in the seed's tokens statement.
 #[derive(Clone, Debug, PartialEq, Eq)]
@@ -30,14 +31,28 @@ pub struct StatementLine {
     pub reference: Option<String>,
     /// The order's common name, for order and refund movements.
     pub cn: Option<String>,
-    /// `order`, `refund`, `topup` or `adjustment`.
-    pub reason: String,
+    /// Why the balance moved.
+    pub reason: LedgerReason,
     /// The product, SAN or renewal code for tokens; the currency for money.
     pub item: String,
     /// Signed, in tokens or minor units.
     pub amount: i64,
     /// The balance right after this movement, in tokens or minor units.
     pub balance: i64,
+}
+
+states! {
+    /// Why a ledger balance moved.
+    LedgerReason {
+        /// An order was charged.
+        Order = "order",
+        /// An order's charge was given back.
+        Refund = "refund",
+        /// The operator credited the account.
+        Topup = "topup",
+        /// The operator corrected a balance.
+        Adjustment = "adjustment",
+    }
 }
 
 /// A line of the tokens statement.
@@ -110,18 +125,20 @@ impl Orders {
         caller.require(Right::Billing)?;
         let rows =
             ledger::movements(&mut *self.db().acquire().await?, caller.account_id, which.asset(), from, to).await?;
-        Ok(rows
-            .into_iter()
-            .map(|r| StatementLine {
-                at: r.created_at,
-                reference: r.reference,
-                cn: r.cn,
-                reason: r.reason,
-                item: r.item,
-                amount: r.amount,
-                balance: r.balance,
+        rows.into_iter()
+            .map(|r| {
+                Ok(StatementLine {
+                    reason: LedgerReason::parse(&r.reason)
+                        .ok_or_else(|| OrderError::UnknownState(format!("ledger reason {:?}", r.reason)))?,
+                    at: r.created_at,
+                    reference: r.reference,
+                    cn: r.cn,
+                    item: r.item,
+                    amount: r.amount,
+                    balance: r.balance,
+                })
             })
-            .collect())
+            .collect()
     }
 }
 
@@ -142,7 +159,7 @@ pub fn statement_csv(lines: &[StatementLine]) -> String {
             iso(l.at),
             l.reference.clone().unwrap_or_default(),
             l.cn.clone().unwrap_or_default(),
-            l.reason.clone(),
+            l.reason.as_str().to_string(),
             l.item.clone(),
             l.amount.to_string(),
             l.balance.to_string(),

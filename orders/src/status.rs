@@ -1,26 +1,29 @@
 //! Order statuses (seed 6.6) and account formulas (seed 2.4, 9), as stored.
 
-/// Where an order stands. Stored as the snake-case name.
-#[derive(Clone, Copy, Debug, PartialEq, Eq)]
-pub enum Status {
-    /// Placed by a user without the approval right; nothing charged yet.
-    PendingApproval,
-    /// Paid, waiting for domain control validation of names not pre-validated.
-    WaitingDcv,
-    /// Paid and queued for, or in, issuance ("verification in process").
-    Processing,
-    /// A certificate was issued and stored.
-    Delivered,
-    /// Cancelled before any charge.
-    Cancelled,
-    /// Cancelled after a charge, which was refunded.
-    CancelledRefunded,
-    /// Rejected by an approver.
-    Discarded,
-    /// The upstream refused for good; the charge was refunded.
-    Failed,
-    /// Its certificate was revoked (final, no refund).
-    Revoked,
+use crate::states::states;
+
+states! {
+    /// Where an order stands (seed 6.6).
+    Status {
+        /// Placed by a user without the approval right; nothing charged yet.
+        PendingApproval = "pending_approval",
+        /// Paid, waiting for domain control validation of names not pre-validated.
+        WaitingDcv = "waiting_dcv",
+        /// Paid and queued for, or in, issuance ("verification in process").
+        Processing = "processing",
+        /// A certificate was issued and stored.
+        Delivered = "delivered",
+        /// Cancelled before any charge.
+        Cancelled = "cancelled",
+        /// Cancelled after a charge, which was refunded.
+        CancelledRefunded = "cancelled_refunded",
+        /// Rejected by an approver.
+        Discarded = "discarded",
+        /// The upstream refused for good; the charge was refunded.
+        Failed = "failed",
+        /// Its certificate was revoked (final, no refund).
+        Revoked = "revoked",
+    }
 }
 
 impl Status {
@@ -36,46 +39,6 @@ impl Status {
         Status::Failed,
         Status::Revoked,
     ];
-
-    /// The stored name.
-    pub fn as_str(self) -> &'static str {
-        match self {
-            Status::PendingApproval => "pending_approval",
-            Status::WaitingDcv => "waiting_dcv",
-            Status::Processing => "processing",
-            Status::Delivered => "delivered",
-            Status::Cancelled => "cancelled",
-            Status::CancelledRefunded => "cancelled_refunded",
-            Status::Discarded => "discarded",
-            Status::Failed => "failed",
-            Status::Revoked => "revoked",
-        }
-    }
-
-    /// Parses a stored name.
-    pub fn parse(s: &str) -> Option<Status> {
-        Status::ALL.into_iter().find(|x| x.as_str() == s)
-    }
-}
-
-impl std::fmt::Display for Status {
-    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
-        f.write_str(self.as_str())
-    }
-}
-
-/// A status equals its stored name, so that a front or a test may compare
-/// it with the word it shows.
-impl PartialEq<&str> for Status {
-    fn eq(&self, word: &&str) -> bool {
-        self.as_str() == *word
-    }
-}
-
-impl PartialEq<str> for Status {
-    fn eq(&self, word: &str) -> bool {
-        self.as_str() == word
-    }
 }
 
 /// True for an order status whose certificates may be served: not one of an
@@ -84,32 +47,16 @@ pub(crate) fn serves_certificates(status: Status) -> bool {
     !matches!(status, Status::Cancelled | Status::CancelledRefunded | Status::Discarded | Status::Failed)
 }
 
-/// How an account pays (seed 2.4).
-#[derive(Clone, Copy, Debug, PartialEq, Eq)]
-pub enum Formula {
-    /// Prepaid tokens per product code.
-    Bulk,
-    /// Negotiated prices, invoiced per order; tokens used first when held.
-    Rebate,
-    /// A money balance debited per order.
-    Deposit,
-    /// Accrued to the month's invoice.
-    Monthly,
-}
-
-impl Formula {
-    /// The stored name.
-    pub fn as_str(self) -> &'static str {
-        match self {
-            Formula::Bulk => "bulk",
-            Formula::Rebate => "rebate",
-            Formula::Deposit => "deposit",
-            Formula::Monthly => "monthly",
-        }
-    }
-
-    /// Parses a stored name.
-    pub fn parse(s: &str) -> Option<Formula> {
-        [Formula::Bulk, Formula::Rebate, Formula::Deposit, Formula::Monthly].into_iter().find(|f| f.as_str() == s)
+states! {
+    /// How an account pays (seed 2.4).
+    Formula {
+        /// Prepaid tokens per product code.
+        Bulk = "bulk",
+        /// Negotiated prices, invoiced per order; tokens used first when held.
+        Rebate = "rebate",
+        /// A money balance debited per order.
+        Deposit = "deposit",
+        /// Accrued to the month's invoice.
+        Monthly = "monthly",
     }
 }

@@ -175,7 +175,7 @@ async fn statement(xr: &XmlRpc, caller: &Caller, call: &MethodCall) -> Result<Va
                         ("date".into(), s(iso(l.at))),
                         ("reference".into(), s(l.reference.clone().unwrap_or_default())),
                         ("cn".into(), s(l.cn.clone().unwrap_or_default())),
-                        ("motif".into(), s(l.reason.clone())),
+                        ("motif".into(), s(l.reason.as_str())),
                         ("article".into(), s(l.item.clone())),
                         ("montant".into(), fmt(l.amount)),
                         ("solde".into(), fmt(l.balance)),
