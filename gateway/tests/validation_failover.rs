@@ -76,10 +76,10 @@ async fn a_validation_cut_short_by_sigkill_is_finished_by_the_other_instance() {
     }
 
     // The first instance holds the validation's lease, stopped inside it.
-    let owner = format!("va-{}", victim.id());
+    let owner = format!("va-{}-%", victim.id());
     let held = async || {
         let q = storage::sql::query_scalar::<i64>(
-            "SELECT COUNT(*) FROM jobs WHERE kind = 'validate' AND state = 'queued' AND lease_owner = $1",
+            "SELECT COUNT(*) FROM jobs WHERE kind = 'validate' AND state = 'queued' AND lease_owner LIKE $1",
         );
         q.bind(owner.as_str()).fetch_one(&mut tdb.db.acquire().await.unwrap()).await.unwrap()
     };

@@ -138,6 +138,9 @@ struct Inner {
     passwords: passwords::Passwords,
     /// certgate's validation authority.
     va: Arc<validation::Va>,
+    /// This order core's name among the instances: its process id and a
+    /// random suffix, since two containers may both run as process 1.
+    instance: String,
 }
 
 impl Orders {
@@ -156,6 +159,7 @@ impl Orders {
                 verified: verified::Verified::default(),
                 passwords: passwords::Passwords::new(password_checks),
                 va: Arc::new(validation::Va::new(settings.va.clone())),
+                instance: instance_name(),
                 settings,
             }),
         }
@@ -223,4 +227,12 @@ impl Orders {
     pub fn mac_key(&self, purpose: &str) -> aws_lc_rs::hmac::Key {
         self.inner.secret.mac_key(purpose)
     }
+}
+
+/// A name for this order core among the instances sharing a database.
+fn instance_name() -> String {
+    let mut suffix = [0u8; 4];
+    // Without randomness the process id alone still tells most instances apart.
+    let _ = aws_lc_rs::rand::fill(&mut suffix);
+    format!("{}-{}", std::process::id(), suffix.iter().map(|b| format!("{b:02x}")).collect::<String>())
 }

@@ -353,7 +353,7 @@ impl Orders {
 
     /// The lease owner of validations this process starts itself.
     fn validation_owner(&self) -> String {
-        format!("va-{}", std::process::id())
+        format!("va-{}", self.inner.instance)
     }
 
     /// Runs validation job `job_id` of authorization `authz_id`, leased to
