@@ -20,7 +20,16 @@ use crate::{JobKind, OrderError, Orders, Result, Status, payment};
 pub struct Worker {
     orders: Orders,
     owner: String,
+    /// When this worker last swept the login guards (UTC Unix seconds).
+    last_sweep: std::sync::Arc<std::sync::atomic::AtomicI64>,
 }
+
+/// Seconds between two sweeps of a worker.
+const SWEEP_EVERY_SECS: i64 = 60;
+
+/// Seconds without a failed login after which a login's failures in a row
+/// are forgotten (a lock is not).
+const FAILURES_FORGOTTEN_AFTER_SECS: i64 = 86_400;
 
 struct JobCheckpoint {
     orders: Orders,
@@ -67,7 +76,7 @@ fn after_transient(upstream: &dyn Upstream, job: &JobRow, now: i64, err: String)
 impl Worker {
     /// A worker named `owner` (unique per process: it marks the leases it holds).
     pub fn new(orders: Orders, owner: impl Into<String>) -> Worker {
-        Worker { orders, owner: owner.into() }
+        Worker { orders, owner: owner.into(), last_sweep: Default::default() }
     }
 
     fn actor(&self) -> Actor {
@@ -122,6 +131,7 @@ impl Worker {
     /// anywhere is safe: the upstream order's URL is recorded before finalize.
     async fn run_next(&self, shutdown: Option<&mut watch::Receiver<bool>>) -> Result<bool> {
         self.revoke_due().await?;
+        self.sweep().await?;
         let db = self.orders.db();
         let Some(job) = jobs::claim(db, &self.owner, self.orders.now(), self.orders.leases()).await? else {
             return Ok(false);
@@ -289,6 +299,28 @@ impl Worker {
                 payment::refund(tx, order_id, &self.owner, "upstream failure", self.orders.now()).await?;
             }
             audit::record(tx, &self.actor(), "order.fail", &format!("{order_id}: {err}"), self.orders.now()).await?;
+        }
+        Ok(())
+    }
+
+    /// At most once a minute, forgets the login guards and throttles that
+    /// no longer count, so that logins sprayed under made-up names do not
+    /// grow the database for ever. Every instance may sweep: deleting what
+    /// another already deleted is harmless.
+    async fn sweep(&self) -> Result<()> {
+        use std::sync::atomic::Ordering;
+        let now = self.orders.now();
+        let last = self.last_sweep.load(Ordering::Relaxed);
+        if now - last < SWEEP_EVERY_SECS
+            || self.last_sweep.compare_exchange(last, now, Ordering::Relaxed, Ordering::Relaxed).is_err()
+        {
+            return Ok(());
+        }
+        let window = self.orders.settings().failed_login_window_secs;
+        let mut c = self.orders.db().acquire_writer().await?;
+        let gone = storage::logins::prune(&mut c, now, window, now - FAILURES_FORGOTTEN_AFTER_SECS).await?;
+        if gone > 0 {
+            tracing::info!(rows = gone, "forgot login guards and throttles that no longer count");
         }
         Ok(())
     }

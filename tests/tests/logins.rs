@@ -4,7 +4,7 @@
 //! address; password checks beyond the bound are refused at once.
 
 use certgate_tests::{Fixture, TestDb, order_core, race};
-use orders::{Formula, OrderError, Rights, Settings, Source};
+use orders::{Formula, OrderError, Rights, Settings, Source, Worker};
 use storage::Db;
 
 /// Wrong passwords of `login` that were checked: each leaves one
@@ -151,4 +151,48 @@ async fn a_login_that_cannot_get_a_check_in_time_is_refused_as_busy() {
     assert!(busy >= 1 && checked >= 1 && busy + checked == 8, "{outcomes:?}");
     assert_eq!(wrong_checked(&f.db, "nobody").await, checked);
     tdb.cleanup().await;
+}
+
+/// A worker's sweep forgets the throttle windows that ended and the
+/// failures in a row that saw no attempt for a day, so that logins sprayed
+/// under made-up names do not grow the database for ever; a lock, a check
+/// in flight and a recent failure stay.
+#[tokio::test]
+async fn the_sweep_forgets_what_no_longer_counts_and_keeps_locks() {
+    for tdb in TestDb::all().await {
+        let b = tdb.backend;
+        let f = Fixture::new(&tdb, Formula::Bulk).await;
+        let now = f.orders.now();
+        let (day, window) = (86_400, f.orders.settings().failed_login_window_secs);
+        for (ip, start) in [("192.0.2.1", now - window - 1), ("192.0.2.2", now - 10)] {
+            let q = storage::sql::query("INSERT INTO login_throttles (ip, window_start, failures) VALUES ($1, $2, 3)");
+            q.bind(ip).bind(start).execute(&mut f.db.acquire_writer().await.unwrap()).await.unwrap();
+        }
+        for (login, failures, in_flight, locked, at) in [
+            ("sprayed", 2, 0, 0, now - day - 1),
+            ("locked", 5, 0, 1, now - day - 1),
+            ("checking", 1, 1, 0, now - day - 1),
+            ("recent", 2, 0, 0, now - 60),
+        ] {
+            let q = storage::sql::query(
+                "INSERT INTO login_guards (login, failures, in_flight, in_flight_until, locked, updated_at)
+                 VALUES ($1, $2, $3, $4, $5, $4)",
+            );
+            let q = q.bind(login).bind(failures).bind(in_flight).bind(at).bind(locked);
+            q.execute(&mut f.db.acquire_writer().await.unwrap()).await.unwrap();
+        }
+        Worker::new(f.orders.clone(), "sweeper").run_once().await.unwrap();
+        let left = |sql: &'static str| {
+            let db = f.db.clone();
+            async move {
+                let q = storage::sql::query_scalar::<String>(sql);
+                let mut rows = q.fetch_all(&mut db.acquire().await.unwrap()).await.unwrap();
+                rows.sort();
+                rows
+            }
+        };
+        assert_eq!(left("SELECT ip FROM login_throttles").await, ["192.0.2.2"], "{b}: the ended window went");
+        assert_eq!(left("SELECT login FROM login_guards").await, ["checking", "locked", "recent"], "{b}");
+        tdb.cleanup().await;
+    }
 }
