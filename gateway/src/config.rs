@@ -41,6 +41,10 @@ pub struct Config {
     /// database's backups; losing it loses those secrets.
     #[serde(default)]
     pub secret_key: Option<String>,
+    /// The file the configuration was read from, if any: it may hold the
+    /// secret key, a database password and upstream EAB keys.
+    #[serde(skip)]
+    pub file: Option<PathBuf>,
     /// The base URL clients reach this gateway at, for printed URLs.
     #[serde(default)]
     pub public_url: Option<String>,
@@ -129,6 +133,7 @@ impl Config {
         // The VA is configured beside the ACME front, whose challenges are
         // its main use, but the order core runs it (for both fronts).
         cfg.orders.va = cfg.acme.va.clone();
+        cfg.file = file.map(Path::to_path_buf);
         Ok(cfg)
     }
 
@@ -139,9 +144,9 @@ impl Config {
 
     /// The files and directories that hold secrets: the SQLite database with
     /// its WAL and shared memory and the directory holding them, the demo's
-    /// secret key, and the TLS key.
+    /// secret key, the TLS key, and the configuration file.
     pub fn secret_files(&self) -> Vec<PathBuf> {
-        let mut files = Vec::new();
+        let mut files: Vec<PathBuf> = self.file.iter().cloned().collect();
         let url = self.database_url();
         if let Some(db) = url.strip_prefix("sqlite://").or_else(|| url.strip_prefix("sqlite:")) {
             files.extend([self.data_dir.clone(), self.data_dir.join("secret.key")]);

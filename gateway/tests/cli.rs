@@ -257,6 +257,15 @@ fn demo_prints_everything_needed_and_serves_until_stopped() {
         "{log}"
     );
     assert!(!log.contains("secret.key"), "{log}");
+    // So is a configuration file others may read: it may hold the secret key.
+    std::fs::set_permissions(&db, std::os::unix::fs::PermissionsExt::from_mode(0o600)).unwrap();
+    let config = parent.path().join("certgate.toml");
+    std::fs::write(&config, format!("secret_key = \"{SECRET}\"\ndatabase_url = \"{url}\"\n")).unwrap();
+    std::fs::set_permissions(&config, std::os::unix::fs::PermissionsExt::from_mode(0o644)).unwrap();
+    let out = Certgate::with_config(BIN, &data, SECRET, &config).cmd(&["migrate"]).output().unwrap();
+    let log = String::from_utf8_lossy(&out.stderr);
+    assert!(log.contains("readable by other users") && log.contains("certgate.toml"), "{log}");
+    assert!(!log.contains("certgate.db"), "the database is private again: {log}");
 }
 
 /// How a streamed request body is framed.
