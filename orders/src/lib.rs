@@ -91,6 +91,10 @@ pub struct Settings {
     pub failed_logins_per_ip: i64,
     /// The window of `failed_logins_per_ip`, in seconds.
     pub failed_login_window_secs: i64,
+    /// Days without a failed login after which a login's failures in a
+    /// row are forgotten (a lock never is). Long, since each time they are
+    /// forgotten a guesser gets `max_failed_logins - 1` more tries.
+    pub failures_forgotten_after_days: i64,
     /// Seconds during which an order request identical to an earlier one of
     /// the account (same organisation, product, names, CSR and client
     /// reference) returns the earlier order instead of buying again.
@@ -112,6 +116,7 @@ impl Default for Settings {
             password_check_wait_ms: 1000,
             failed_logins_per_ip: 30,
             failed_login_window_secs: 300,
+            failures_forgotten_after_days: 90,
             retry_window_secs: 86_400,
             va: validation::VaSettings::default(),
         }

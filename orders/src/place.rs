@@ -304,7 +304,14 @@ impl Orders {
         let placed = Placed { order, replayed: false, certificate_id };
         if let Some(acme_order) = spec.acme_order {
             let status = crate::acme::finalized_status(&placed).as_str();
-            storage::acme_orders::set_status(&mut tx, acme_order, status, Some(id), None).await?;
+            if !storage::acme_orders::link_finalized(&mut tx, acme_order, status, id).await? {
+                // Rolled back: nothing placed, nothing charged.
+                return Err(OrderError::WrongState {
+                    reference: format!("ACME order {acme_order}"),
+                    status: "no longer ready".into(),
+                    expected: "ready".into(),
+                });
+            }
         }
         if at_once {
             // Paid last, whether signed or queued: the conditional debit locks

@@ -27,10 +27,6 @@ pub struct Worker {
 /// Seconds between two sweeps of a worker.
 const SWEEP_EVERY_SECS: i64 = 60;
 
-/// Seconds without a failed login after which a login's failures in a row
-/// are forgotten (a lock is not).
-const FAILURES_FORGOTTEN_AFTER_SECS: i64 = 86_400;
-
 struct JobCheckpoint {
     orders: Orders,
     job_id: i64,
@@ -171,6 +167,11 @@ impl Worker {
             other => other,
         };
         let mut tx = db.begin().await?;
+        if !matches!(outcome, Outcome::Done) && !jobs::held_by(&mut tx, job.id, &self.owner).await? {
+            // The lease ran out and another worker took the job over: the
+            // outcome is that worker's to record.
+            return Ok(true);
+        }
         match outcome {
             Outcome::Done => {}
             Outcome::Retry(err) | Outcome::RetryUntilDeadline(err) => {
@@ -184,6 +185,13 @@ impl Worker {
                     && let Some(order_id) = job.order_id
                 {
                     self.fail_order(&mut tx, order_id, &err).await?;
+                }
+                if kind == Some(JobKind::Validate)
+                    && let Some(authz_id) = job.acme_authz_id
+                {
+                    // A challenge no worker could check is not left processing for ever.
+                    let why = format!("the challenge could not be checked: {err}");
+                    self.orders.record_validation(&mut tx, authz_id, Some(&why)).await?;
                 }
                 jobs::finish(&mut tx, job.id, "failed", Some(&err), self.orders.now()).await?;
             }
@@ -318,7 +326,8 @@ impl Worker {
         }
         let window = self.orders.settings().failed_login_window_secs;
         let mut c = self.orders.db().acquire_writer().await?;
-        let gone = storage::logins::prune(&mut c, now, window, now - FAILURES_FORGOTTEN_AFTER_SECS).await?;
+        let idle = self.orders.settings().failures_forgotten_after_days * 86_400;
+        let gone = storage::logins::prune(&mut c, now, window, now - idle).await?;
         if gone > 0 {
             tracing::info!(rows = gone, "forgot login guards and throttles that no longer count");
         }

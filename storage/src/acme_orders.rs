@@ -258,19 +258,21 @@ pub async fn for_account(c: &mut Conn, account_id: i64) -> Result<Vec<AcmeOrderR
     query_as("SELECT * FROM acme_orders WHERE account_id = $1 ORDER BY id").bind(account_id).fetch_all(c).await
 }
 
-/// Sets an order's status (and, at finalize, its certgate order).
-pub async fn set_status(c: &mut Conn, id: i64, status: &str, order_id: Option<i64>, error: Option<&str>) -> Result<()> {
-    query(
-        "UPDATE acme_orders SET status = $2, order_id = COALESCE($3, order_id), error = COALESCE($4, error)
-         WHERE id = $1",
+/// Links a pending or ready order to the certgate order finalize placed,
+/// with its status after finalize; false when it was neither pending nor
+/// ready any more (an authorization was deactivated meanwhile, or another
+/// finalize came first).
+pub async fn link_finalized(c: &mut Conn, id: i64, status: &str, order_id: i64) -> Result<bool> {
+    let r = query(
+        "UPDATE acme_orders SET status = $2, order_id = $3
+         WHERE id = $1 AND status IN ('pending', 'ready') AND order_id IS NULL",
     )
     .bind(id)
     .bind(status)
     .bind(order_id)
-    .bind(error)
     .execute(c)
     .await?;
-    Ok(())
+    Ok(r.rows_affected() == 1)
 }
 
 /// The authorizations of an order, in identifier order.
@@ -349,7 +351,7 @@ pub async fn finish_challenge(c: &mut Conn, id: i64, error: Option<&str>, now: i
     let r = query(
         "UPDATE acme_authzs SET status = $2, challenge_status = $2, error = $3,
              validated_at = $4
-         WHERE id = $1 AND challenge_status = 'processing'",
+         WHERE id = $1 AND challenge_status = 'processing' AND status = 'pending'",
     )
     .bind(id)
     .bind(status)

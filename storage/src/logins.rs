@@ -138,18 +138,23 @@ pub async fn count_failure(c: &mut crate::Conn, ip: &str, now: i64, window: i64)
 
 /// Forgets what no longer counts: throttle windows of `window` seconds that
 /// ended by `now`, and failures in a row of logins, known or not, that are
-/// neither locked nor being checked and saw no attempt since `idle_since`
-/// (names an attacker sprayed would otherwise stay for ever). A lock stays
-/// until an operator lifts it. Returns how many rows went.
+/// not locked, have no check in flight (or only one whose process died)
+/// and saw no attempt since `idle_since` (names an attacker sprayed would
+/// otherwise stay for ever). A lock stays until an operator lifts it.
+/// Returns how many rows went.
 pub async fn prune(c: &mut crate::Conn, now: i64, window: i64, idle_since: i64) -> Result<u64> {
     let throttles = query("DELETE FROM login_throttles WHERE window_start + $2 <= $1")
         .bind(now)
         .bind(window)
         .execute(&mut *c)
         .await?;
-    let guards = query("DELETE FROM login_guards WHERE locked = 0 AND in_flight = 0 AND updated_at < $1")
-        .bind(idle_since)
-        .execute(c)
-        .await?;
+    let guards = query(
+        "DELETE FROM login_guards
+         WHERE locked = 0 AND (in_flight = 0 OR in_flight_until < $2) AND updated_at < $1",
+    )
+    .bind(idle_since)
+    .bind(now)
+    .execute(c)
+    .await?;
     Ok(throttles.rows_affected() + guards.rows_affected())
 }

@@ -3,9 +3,9 @@
 //! together: ids, order of the names, wildcard flags, statuses and tokens.
 //! On both backends.
 
-use certgate_tests::{Fixture, TestDb, scalar};
-use orders::Formula;
-use orders::acme::{AcmeOrderStatus, AuthzStatus, NewAcmeOrderRequest};
+use certgate_tests::{Fixture, Key, TestDb, csr, footprint, scalar};
+use orders::acme::{AcmeOrderStatus, AuthzStatus, ChallengeStatus, NewAcmeOrderRequest};
+use orders::{Formula, OrderError};
 use storage::acme_orders::{self, NewAcmeOrder, NewAuthz};
 
 #[tokio::test]
@@ -103,6 +103,88 @@ async fn a_deactivated_authorization_invalidates_its_pending_order_once() {
         assert_eq!(authzs[0].status, AuthzStatus::Deactivated, "{b}");
         assert_eq!(order.status, AcmeOrderStatus::Invalid, "{b}: the order is invalid with its authorization");
         assert!(order.error.as_deref().unwrap_or("").contains("a.other.test"), "{b}: {:?}", order.error);
+        tdb.cleanup().await;
+    }
+}
+
+/// A ready order whose authorization is deactivated is invalid, and a
+/// finalize of it is refused with nothing placed or charged, even by a
+/// caller that saw it ready before (the link is conditional).
+#[tokio::test]
+async fn a_ready_order_with_a_deactivated_authorization_cannot_be_finalized() {
+    for tdb in TestDb::all().await {
+        let b = tdb.backend;
+        let f = Fixture::new(&tdb, Formula::Bulk).await;
+        f.orders.credit_tokens(&f.op, "ssl1", 1, "").await.unwrap();
+        let account = f.acme_account("t").await;
+        let names = ["www.example.test".to_string()];
+        let new = NewAcmeOrderRequest {
+            account_id: account.id,
+            names: &names,
+            needing_dcv: &[],
+            replaces: None,
+            ttl_secs: 3600,
+        };
+        let (order, authzs) = f.orders.create_acme_order(&new).await.unwrap();
+        assert_eq!(order.status, AcmeOrderStatus::Ready, "{b}: pre-validated");
+        assert!(f.orders.deactivate_acme_authz(&f.op, &authzs[0]).await.unwrap(), "{b}");
+        let (order, authzs) = f.orders.acme_order(order.id).await.unwrap().unwrap();
+        assert_eq!(order.status, AcmeOrderStatus::Invalid, "{b}: stored invalid");
+        let state = f.orders.acme_order_state(&f.op, &order, &authzs).await.unwrap();
+        assert_eq!(state.status, AcmeOrderStatus::Invalid, "{b}: and read invalid");
+        let before = footprint(&f.db).await;
+        let req = f.ssl1_order(csr(&["www.example.test"], Key::P256));
+        let refused = f.orders.finalize_acme_order(&f.op, order.id, &req).await;
+        assert!(matches!(refused, Err(OrderError::WrongState { .. })), "{b}: {refused:?}");
+        assert_eq!(footprint(&f.db).await, before, "{b}: nothing placed or charged");
+        tdb.cleanup().await;
+    }
+}
+
+/// A validation job that fails for good (here: its account's table is away,
+/// so every attempt errs) does not leave its challenge `processing` for
+/// ever: the challenge and its authorization become invalid, and so does
+/// the pending order.
+#[tokio::test]
+async fn a_validation_that_fails_for_good_ends_its_challenge_invalid() {
+    for tdb in TestDb::all().await {
+        let b = tdb.backend;
+        let settings = orders::Settings { job_max_attempts: 1, ..Default::default() };
+        let f = Fixture::with_settings(&tdb, Formula::Bulk, settings).await;
+        let account = f.acme_account("t").await;
+        let names = ["a.other.test".to_string()];
+        let new = NewAcmeOrderRequest {
+            account_id: account.id,
+            names: &names,
+            needing_dcv: &names,
+            replaces: None,
+            ttl_secs: 3600,
+        };
+        let (order, authzs) = f.orders.create_acme_order(&new).await.unwrap();
+        // The challenge answered, its job queued for any worker.
+        let mut tx = f.db.begin().await.unwrap();
+        assert!(storage::acme_orders::start_challenge(&mut tx, authzs[0].id, "http-01").await.unwrap());
+        storage::jobs::enqueue_validation(&mut tx, authzs[0].id, None, 15, f.orders.now()).await.unwrap();
+        storage::commit(tx).await.unwrap();
+
+        certgate_tests::execute(&f.db, "ALTER TABLE acme_accounts RENAME TO acme_accounts_away").await;
+        assert!(orders::Worker::new(f.orders.clone(), "w").run_once().await.unwrap(), "{b}: the job ran");
+        certgate_tests::execute(&f.db, "ALTER TABLE acme_accounts_away RENAME TO acme_accounts").await;
+
+        let (order, authzs) = f.orders.acme_order(order.id).await.unwrap().unwrap();
+        assert_eq!(
+            (authzs[0].status, authzs[0].challenge_status),
+            (AuthzStatus::Invalid, ChallengeStatus::Invalid),
+            "{b}"
+        );
+        assert!(
+            authzs[0].error.as_deref().unwrap_or("").contains("could not be checked"),
+            "{b}: {:?}",
+            authzs[0].error
+        );
+        assert_eq!(order.status, AcmeOrderStatus::Invalid, "{b}");
+        let state = scalar(&f.db, "SELECT COUNT(*) FROM jobs WHERE kind = 'validate' AND state = 'failed'").await;
+        assert_eq!(state, 1, "{b}: the job failed for good");
         tdb.cleanup().await;
     }
 }

@@ -154,31 +154,34 @@ async fn a_login_that_cannot_get_a_check_in_time_is_refused_as_busy() {
 }
 
 /// A worker's sweep forgets the throttle windows that ended and the
-/// failures in a row that saw no attempt for a day, so that logins sprayed
-/// under made-up names do not grow the database for ever; a lock, a check
-/// in flight and a recent failure stay.
+/// failures in a row that saw no attempt for `failures_forgotten_after_days`
+/// (or whose check died with its process), so that logins sprayed under
+/// made-up names do not grow the database for ever; a lock, a live check
+/// and a recent failure stay.
 #[tokio::test]
 async fn the_sweep_forgets_what_no_longer_counts_and_keeps_locks() {
     for tdb in TestDb::all().await {
         let b = tdb.backend;
         let f = Fixture::new(&tdb, Formula::Bulk).await;
         let now = f.orders.now();
-        let (day, window) = (86_400, f.orders.settings().failed_login_window_secs);
+        let window = f.orders.settings().failed_login_window_secs;
+        let idle = f.orders.settings().failures_forgotten_after_days * 86_400;
         for (ip, start) in [("192.0.2.1", now - window - 1), ("192.0.2.2", now - 10)] {
             let q = storage::sql::query("INSERT INTO login_throttles (ip, window_start, failures) VALUES ($1, $2, 3)");
             q.bind(ip).bind(start).execute(&mut f.db.acquire_writer().await.unwrap()).await.unwrap();
         }
-        for (login, failures, in_flight, locked, at) in [
-            ("sprayed", 2, 0, 0, now - day - 1),
-            ("locked", 5, 0, 1, now - day - 1),
-            ("checking", 1, 1, 0, now - day - 1),
-            ("recent", 2, 0, 0, now - 60),
+        for (login, failures, in_flight, in_flight_until, locked, at) in [
+            ("sprayed", 2, 0, 0, 0, now - idle - 1),
+            ("locked", 5, 0, 0, 1, now - idle - 1),
+            ("checking", 1, 1, now + 30, 0, now - idle - 1),
+            ("died checking", 1, 1, now - 1, 0, now - idle - 1),
+            ("recent", 2, 0, 0, 0, now - idle + 60),
         ] {
             let q = storage::sql::query(
                 "INSERT INTO login_guards (login, failures, in_flight, in_flight_until, locked, updated_at)
-                 VALUES ($1, $2, $3, $4, $5, $4)",
+                 VALUES ($1, $2, $3, $4, $5, $6)",
             );
-            let q = q.bind(login).bind(failures).bind(in_flight).bind(at).bind(locked);
+            let q = q.bind(login).bind(failures).bind(in_flight).bind(in_flight_until).bind(locked).bind(at);
             q.execute(&mut f.db.acquire_writer().await.unwrap()).await.unwrap();
         }
         Worker::new(f.orders.clone(), "sweeper").run_once().await.unwrap();

@@ -296,7 +296,7 @@ impl Orders {
             if state.status == AcmeOrderStatus::Invalid {
                 state.error = Some(placed.failure.unwrap_or_else(|| format!("the order was {}", placed.status)));
             }
-        } else if o.status == AcmeOrderStatus::Pending
+        } else if matches!(o.status, AcmeOrderStatus::Pending | AcmeOrderStatus::Ready)
             && let Some((status, error)) = settled(authzs)
         {
             state.status = status;
@@ -319,9 +319,12 @@ impl Orders {
         if !rows::deactivate_authz(&mut tx, authz.id).await? {
             return Ok(false);
         }
+        // An order not yet finalized cannot be finalized without it (RFC 8555 §7.1.6).
         let why = format!("the authorization of {} was deactivated", authz.identifier);
-        let (from, to) = (AcmeOrderStatus::Pending.as_str(), AcmeOrderStatus::Invalid.as_str());
-        rows::move_status(&mut tx, authz.acme_order_id, from, to, Some(&why)).await?;
+        for from in [AcmeOrderStatus::Pending, AcmeOrderStatus::Ready] {
+            let to = AcmeOrderStatus::Invalid.as_str();
+            rows::move_status(&mut tx, authz.acme_order_id, from.as_str(), to, Some(&why)).await?;
+        }
         audit::record(&mut tx, &caller.actor(), "acme.authz.deactivate", &authz.identifier, self.now()).await?;
         commit(tx).await?;
         Ok(true)
@@ -380,16 +383,32 @@ impl Orders {
             // Another instance took the job over meanwhile; it records the outcome.
             return Ok(());
         }
-        if rows::finish_challenge(&mut tx, authz_id, outcome.err().as_deref(), self.now()).await? {
-            let authzs = rows::authzs(&mut tx, authz.acme_order_id).await?;
-            let authzs = authzs.into_iter().map(AcmeAuthz::try_from).collect::<Result<Vec<_>>>()?;
-            if let Some((status, error)) = settled(&authzs) {
-                let (from, to) = (AcmeOrderStatus::Pending.as_str(), status.as_str());
-                rows::move_status(&mut tx, authz.acme_order_id, from, to, error.as_deref()).await?;
-            }
-        }
+        self.record_validation(&mut tx, authz_id, outcome.err().as_deref()).await?;
         jobs::finish(&mut tx, job_id, "done", None, self.now()).await?;
         Ok(commit(tx).await?)
+    }
+
+    /// Records a validation's outcome (`error` when it failed) on a
+    /// challenge still being validated, and settles the authorization's
+    /// order: ready when every authorization is valid, invalid when one is
+    /// not. Nothing when the challenge was recorded already.
+    pub(crate) async fn record_validation(
+        &self,
+        tx: &mut storage::Conn,
+        authz_id: i64,
+        error: Option<&str>,
+    ) -> Result<()> {
+        if !rows::finish_challenge(tx, authz_id, error, self.now()).await? {
+            return Ok(());
+        }
+        let Some(authz) = rows::authz(tx, authz_id).await? else { return Ok(()) };
+        let authzs = rows::authzs(tx, authz.acme_order_id).await?;
+        let authzs = authzs.into_iter().map(AcmeAuthz::try_from).collect::<Result<Vec<_>>>()?;
+        if let Some((status, error)) = settled(&authzs) {
+            let (from, to) = (AcmeOrderStatus::Pending.as_str(), status.as_str());
+            rows::move_status(tx, authz.acme_order_id, from, to, error.as_deref()).await?;
+        }
+        Ok(())
     }
 
     /// The authorization a validation checks, with the thumbprint of its
