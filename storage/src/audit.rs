@@ -54,17 +54,16 @@ pub async fn record_all(c: &mut Conn, actor: &Actor, entries: &[(&str, &str)], n
     if entries.is_empty() {
         return Ok(());
     }
-    let with_call: Vec<(&str, &str)>;
-    let entries = match &actor.call {
-        Some(call) => {
-            with_call = entries.iter().copied().chain([(call.as_str(), "ok")]).collect();
-            &with_call[..]
-        }
-        None => entries,
-    };
+    let entries = with_call(actor, entries);
     let sql = insert_entries("$1", 2, entries.len(), "");
-    bind_entries(query_built(sql).bind(now), actor, entries).execute(c).await?;
+    bind_entries(query_built(sql).bind(now), actor, &entries).execute(c).await?;
     Ok(())
+}
+
+/// `entries`, and after them the entry of the front's call that made them
+/// when the actor names one (`Actor::call`).
+pub(crate) fn with_call<'a>(actor: &'a Actor, entries: &[(&'a str, &'a str)]) -> Vec<(&'a str, &'a str)> {
+    entries.iter().copied().chain(actor.call.as_deref().map(|call| (call, "ok"))).collect()
 }
 
 /// The statement that appends `count` entries (at least one) at time `at`,

@@ -64,10 +64,12 @@ pub async fn insert(c: &mut Conn, s: &SignedOrder<'_>, now: i64) -> Result<Optio
 /// certificate are written as `certificates::insert` writes a certificate
 /// without a job, here from `o`.
 async fn insert_in_one_statement(c: &mut Conn, s: &SignedOrder<'_>, now: i64) -> Result<Option<(OrderRow, i64)>> {
-    let audited = if s.audit.is_empty() {
+    // As `audit::record_all` writes them: the call that made them last.
+    let entries = audit::with_call(s.actor, s.audit);
+    let audited = if entries.is_empty() {
         String::new()
     } else {
-        format!(", a AS ({})", audit::insert_entries("$18", 27, s.audit.len(), "o,"))
+        format!(", a AS ({})", audit::insert_entries("$18", 27, entries.len(), "o,"))
     };
     let sql = format!(
         concat!(
@@ -93,6 +95,6 @@ async fn insert_in_one_statement(c: &mut Conn, s: &SignedOrder<'_>, now: i64) ->
         .bind(n.chain_pem)
         .bind(n.not_before)
         .bind(n.not_after);
-    let inserted: Option<Inserted> = audit::bind_entries(q, s.actor, s.audit).read_as().fetch_optional(c).await?;
+    let inserted: Option<Inserted> = audit::bind_entries(q, s.actor, &entries).read_as().fetch_optional(c).await?;
     Ok(inserted.map(|Inserted(order, certificate)| (order, certificate)))
 }

@@ -20,7 +20,8 @@ async fn a_signed_order_whose_idempotency_key_was_used_writes_nothing() {
             name: "t".into(),
             ip: "local".into(),
             source: "cli".into(),
-            call: None,
+            // The front's call is recorded last, in the same statement.
+            call: Some("xmlrpc.achat".into()),
         };
         let mut recorded = Vec::new();
         for attempt in 0..2 {
@@ -70,7 +71,7 @@ async fn a_signed_order_whose_idempotency_key_was_used_writes_nothing() {
                     let ((was, audited), (now, audited_now)) = (&before, &after);
                     assert_eq!(
                         (now.orders, now.jobs, now.certificates, *audited_now),
-                        (was.orders + 1, was.jobs + 1, was.certificates + 1, audited + 2),
+                        (was.orders + 1, was.jobs + 1, was.certificates + 1, audited + 3),
                         "{b}"
                     );
                     recorded.push(certificate_id);
@@ -90,8 +91,8 @@ async fn a_signed_order_whose_idempotency_key_was_used_writes_nothing() {
         .unwrap();
         assert_eq!(jobs, [(recorded[0], "done".to_string())], "{b}: the certificate's job is done");
         let actions: Vec<String> =
-            storage::audit::list(&mut c, Some(f.account), 2).await.unwrap().into_iter().map(|a| a.action).collect();
-        assert_eq!(actions, ["order.deliver", "order.place"], "{b}: newest first, in the order given");
+            storage::audit::list(&mut c, Some(f.account), 3).await.unwrap().into_iter().map(|a| a.action).collect();
+        assert_eq!(actions, ["xmlrpc.achat", "order.deliver", "order.place"], "{b}: newest first, in the order given");
         drop(c);
         tdb.cleanup().await;
     }

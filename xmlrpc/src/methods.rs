@@ -242,7 +242,17 @@ async fn each_request(xr: &XmlRpc, caller: &Caller, call: &MethodCall, method: L
             Legacy::DcvAddresses => crate::dcv::addresses(xr, caller, &req, &path).await,
             Legacy::DcvRetest => crate::dcv::retest(xr, caller, &req, &path).await,
         };
-        out.push((reference, outcome.unwrap_or_else(|fault| fault_value(fault.code, &fault.message))));
+        let answer = match outcome {
+            Ok(v) => v,
+            Err(fault) => {
+                // A refused request of a bulk call is recorded like a refused
+                // call: the call itself goes on, so `dispatch` sees no fault.
+                let refusal = format!("{path}: fault {}: {}", fault.code, fault.message);
+                xr.record_refusal(caller, &refusal).await;
+                fault_value(fault.code, &fault.message)
+            }
+        };
+        out.push((reference, answer));
     }
     Ok(Value::Struct(out))
 }

@@ -96,6 +96,15 @@ impl XmlRpc {
         answer
     }
 
+    /// Records a refused call (or a refused request of a bulk call) in the
+    /// audit log. The client gets its own fault even when the record fails:
+    /// that failure is logged instead.
+    pub(crate) async fn record_refusal(&self, caller: &Caller, refusal: &str) {
+        if let Err(e) = self.orders.record_call(caller, refusal).await {
+            tracing::warn!(error = %e, refusal, "could not record a refused call in the audit log");
+        }
+    }
+
     /// Runs one call; `nested` forbids `system.multicall` inside itself.
     pub(crate) async fn dispatch(
         &self,
@@ -114,8 +123,7 @@ impl XmlRpc {
         let outcome = methods::call(self, &caller, call, peer).await;
         if let Err(f) = &outcome {
             // A refused call changed nothing: its record is a write of its own.
-            let detail = format!("fault {}: {}", f.code, f.message);
-            self.orders.record_call(&caller, &detail).await?;
+            self.record_refusal(&caller, &format!("fault {}: {}", f.code, f.message)).await;
         }
         outcome
     }

@@ -334,6 +334,14 @@ async fn a_bad_parameter_is_a_fault_naming_its_path_and_a_bad_bulk_request_fault
         (Some(-32602), Some("demande.badYears.produit.dureeVie: \"one\" is not an integer"))
     );
     assert_eq!(footprint(&f.db).await.ledger - before, 1, "one debit, for the one good request");
+    // The good request is recorded with its order, each refused one on its own.
+    let audit = storage::audit::list(&mut f.db.acquire().await.unwrap(), None, 20).await.unwrap();
+    let calls: Vec<&str> = audit.iter().filter(|a| a.action == "xmlrpc.achat").map(|a| a.detail.as_str()).collect();
+    assert_eq!(calls.iter().filter(|d| **d == "ok").count(), 1, "{calls:?}");
+    for refused in ["demande.noCsr: fault -32602", "demande.csrStruct: fault -32602", "demande.badYears: fault -32602"]
+    {
+        assert!(calls.iter().any(|d| d.starts_with(refused)), "{refused} is recorded: {calls:?}");
+    }
 
     // Whole-call faults name the parameter's path too.
     let no_password = st(&[("identification", st(&[("utilisateur", text("hoster"))]))]);
