@@ -304,7 +304,7 @@ impl Orders {
         let placed = Placed { order, replayed: false, certificate_id };
         if let Some(acme_order) = spec.acme_order {
             let status = crate::acme::finalized_status(&placed).as_str();
-            if !storage::acme_orders::link_finalized(&mut tx, acme_order, status, id).await? {
+            if !storage::acme_orders::link_finalized(&mut tx, acme_order, status, id, self.now()).await? {
                 // Rolled back: nothing placed, nothing charged.
                 return Err(OrderError::WrongState {
                     reference: format!("ACME order {acme_order}"),

@@ -238,17 +238,20 @@ pub async fn by_order(c: &mut Conn, order_id: i64) -> Result<Option<AcmeOrderRow
     query_as(BY_ORDER).bind(order_id).fetch_optional(c).await
 }
 
-/// The order, other than an invalid one, that already replaces a certificate.
-/// An order finalized into a certgate order that failed or was cancelled is
-/// invalid too, though its row still says what finalize left.
-pub async fn replacing(c: &mut Conn, certificate_id: i64) -> Result<Option<AcmeOrderRow>> {
+/// The order, other than an invalid one, that already replaces a certificate
+/// at `now`. An order finalized into a certgate order that failed or was
+/// cancelled is invalid too, though its row still says what finalize left;
+/// so is one that expired before it was finalized.
+pub async fn replacing(c: &mut Conn, certificate_id: i64, now: i64) -> Result<Option<AcmeOrderRow>> {
     query_as(
         "SELECT a.* FROM acme_orders a LEFT JOIN orders o ON o.id = a.order_id
          WHERE a.replaces = $1 AND a.status <> 'invalid'
            AND (o.id IS NULL OR o.status NOT IN ('failed', 'cancelled', 'cancelled_refunded', 'discarded'))
+           AND (a.order_id IS NOT NULL OR a.expires_at > $2)
          LIMIT 1",
     )
     .bind(certificate_id)
+    .bind(now)
     .fetch_optional(c)
     .await
 }
@@ -261,15 +264,16 @@ pub async fn for_account(c: &mut Conn, account_id: i64) -> Result<Vec<AcmeOrderR
 /// Links a pending or ready order to the certgate order finalize placed,
 /// with its status after finalize; false when it was neither pending nor
 /// ready any more (an authorization was deactivated meanwhile, or another
-/// finalize came first).
-pub async fn link_finalized(c: &mut Conn, id: i64, status: &str, order_id: i64) -> Result<bool> {
+/// finalize came first) or it expired by `now`.
+pub async fn link_finalized(c: &mut Conn, id: i64, status: &str, order_id: i64, now: i64) -> Result<bool> {
     let r = query(
         "UPDATE acme_orders SET status = $2, order_id = $3
-         WHERE id = $1 AND status IN ('pending', 'ready') AND order_id IS NULL",
+         WHERE id = $1 AND status IN ('pending', 'ready') AND order_id IS NULL AND expires_at > $4",
     )
     .bind(id)
     .bind(status)
     .bind(order_id)
+    .bind(now)
     .execute(c)
     .await?;
     Ok(r.rows_affected() == 1)

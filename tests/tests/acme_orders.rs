@@ -188,3 +188,40 @@ async fn a_validation_that_fails_for_good_ends_its_challenge_invalid() {
         tdb.cleanup().await;
     }
 }
+
+/// An ACME order not finalized before it expires is invalid (RFC 8555
+/// §7.1.6): its state says so, finalize is refused with nothing charged,
+/// and it no longer holds the certificate it meant to replace.
+#[tokio::test]
+async fn an_order_not_finalized_in_time_expires() {
+    for tdb in TestDb::all().await {
+        let b = tdb.backend;
+        let f = Fixture::new(&tdb, Formula::Bulk).await;
+        f.orders.credit_tokens(&f.op, "ssl1", 2, "").await.unwrap();
+        let req = f.ssl1_order(csr(&["www.example.test"], Key::P256));
+        let cert = f.orders.place_and_issue(&f.op, &req).await.unwrap().certificate_id.expect("signed at once");
+        let account = f.acme_account("t").await;
+        let names = ["www.example.test".to_string()];
+        let new = NewAcmeOrderRequest {
+            account_id: account.id,
+            names: &names,
+            needing_dcv: &[],
+            replaces: Some(cert),
+            ttl_secs: 60,
+        };
+        let (order, authzs) = f.orders.create_acme_order(&new).await.unwrap();
+        assert!(f.orders.acme_order_replacing(cert).await.unwrap().is_some(), "{b}: it replaces the certificate");
+        f.orders.set_clock_offset(61);
+        let state = f.orders.acme_order_state(&f.op, &order, &authzs).await.unwrap();
+        assert_eq!(state.status, AcmeOrderStatus::Invalid, "{b}");
+        assert!(state.error.as_deref().unwrap_or("").contains("expired"), "{b}: {:?}", state.error);
+        assert!(f.orders.acme_order_replacing(cert).await.unwrap().is_none(), "{b}: no longer in the way");
+        let before = footprint(&f.db).await;
+        let next = orders::PlaceOrder { client_ref: Some("late".into()), ..req };
+        let refused = f.orders.finalize_acme_order(&f.op, order.id, &next).await;
+        assert!(matches!(refused, Err(OrderError::WrongState { .. })), "{b}: {refused:?}");
+        assert_eq!(footprint(&f.db).await, before, "{b}: nothing placed or charged");
+        f.orders.set_clock_offset(0);
+        tdb.cleanup().await;
+    }
+}

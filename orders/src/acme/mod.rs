@@ -206,7 +206,8 @@ impl Orders {
     /// The live ACME order that already replaces certificate `certificate_id`
     /// (RFC 9773: a certificate is replaced once).
     pub async fn acme_order_replacing(&self, certificate_id: i64) -> Result<Option<AcmeOrder>> {
-        rows::replacing(&mut *self.db().acquire().await?, certificate_id).await?.map(AcmeOrder::try_from).transpose()
+        let row = rows::replacing(&mut *self.db().acquire().await?, certificate_id, self.now()).await?;
+        row.map(AcmeOrder::try_from).transpose()
     }
 
     /// Authorization `id` if an order of ACME account `account_id` holds it.
@@ -296,11 +297,16 @@ impl Orders {
             if state.status == AcmeOrderStatus::Invalid {
                 state.error = Some(placed.failure.unwrap_or_else(|| format!("the order was {}", placed.status)));
             }
-        } else if matches!(o.status, AcmeOrderStatus::Pending | AcmeOrderStatus::Ready)
-            && let Some((status, error)) = settled(authzs)
-        {
-            state.status = status;
-            state.error = error.or(state.error);
+        } else if matches!(o.status, AcmeOrderStatus::Pending | AcmeOrderStatus::Ready) {
+            if let Some((status, error)) = settled(authzs) {
+                state.status = status;
+                state.error = error.or(state.error);
+            }
+            // Not finalized in time (RFC 8555 §7.1.6): it can no longer be.
+            if state.status != AcmeOrderStatus::Invalid && o.expires_at <= self.now() {
+                state.status = AcmeOrderStatus::Invalid;
+                state.error = Some("the order expired before it was finalized".into());
+            }
         }
         Ok(state)
     }
