@@ -63,7 +63,7 @@ impl Orders {
                 }
                 if old.cn != order.cn {
                     certificates::mark_revoked(tx, old.id, SUPERSEDED, now).await?;
-                    jobs::enqueue(tx, crate::JobKind::Revoke.as_str(), order.id, Some(old.id), now, self.now()).await?;
+                    jobs::enqueue(tx, crate::JobKind::Revoke.as_str(), order.id, Some(old.id), now).await?;
                 } else {
                     let delay = self.settings().reissue_revoke_delay_days * 86_400;
                     certificates::schedule_revocation(tx, old.id, now + delay).await?;
@@ -80,8 +80,7 @@ impl Orders {
                 if !crate::status::serves_certificates(now_is.status) {
                     // Nobody paid for it: revoked upstream, never served.
                     certificates::mark_revoked(tx, cert_id, CESSATION_OF_OPERATION, now).await?;
-                    jobs::enqueue(tx, crate::JobKind::Revoke.as_str(), order.id, Some(cert_id), now, self.now())
-                        .await?;
+                    jobs::enqueue(tx, crate::JobKind::Revoke.as_str(), order.id, Some(cert_id), now).await?;
                     let detail = format!("{} serial {}: the order is {}", order.id, issued.serial, now_is.status);
                     audit::record(tx, audit.actor, "certificate.revoke_unsold", &detail, self.now()).await?;
                     metrics::counter!("certgate_unsold_certificates_revoked_total").increment(1);

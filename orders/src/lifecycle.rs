@@ -155,7 +155,7 @@ impl Orders {
         let o = self.own_order(caller, reference).await?;
         let mut tx = self.db().begin().await?;
         self.transition(&mut tx, &o, Status::WaitingDcv, Status::Processing).await?;
-        jobs::enqueue(&mut tx, crate::JobKind::Issue.as_str(), o.id, None, self.now(), self.now()).await?;
+        jobs::enqueue(&mut tx, crate::JobKind::Issue.as_str(), o.id, None, self.now()).await?;
         audit::record(&mut tx, &caller.actor(), "order.dcv", &reference_of(&o), self.now()).await?;
         commit(tx).await?;
         self.wake_workers();
@@ -238,7 +238,7 @@ impl Orders {
         if !certificates::mark_revoked(&mut tx, cert.id, reason, self.now()).await? {
             return Err(OrderError::AlreadyRevoked);
         }
-        jobs::enqueue(&mut tx, crate::JobKind::Revoke.as_str(), o.id, Some(cert.id), self.now(), self.now()).await?;
+        jobs::enqueue(&mut tx, crate::JobKind::Revoke.as_str(), o.id, Some(cert.id), self.now()).await?;
         let others_valid = certs.iter().any(|c| c.id != cert.id && c.revoked_at.is_none());
         if !others_valid && o.status == Status::Delivered {
             self.transition(&mut tx, &o, Status::Delivered, Status::Revoked).await?;
@@ -286,7 +286,7 @@ impl Orders {
             self.now(),
         )
         .await?;
-        jobs::enqueue(&mut tx, crate::JobKind::Issue.as_str(), o.id, None, self.now(), self.now()).await?;
+        jobs::enqueue(&mut tx, crate::JobKind::Issue.as_str(), o.id, None, self.now()).await?;
         audit::record(
             &mut tx,
             &caller.actor(),

@@ -291,7 +291,7 @@ impl Orders {
         if certificate_id.is_none() {
             if at_once {
                 // The upstream refused: the order is queued like any other.
-                jobs::enqueue(&mut tx, crate::JobKind::Issue.as_str(), id, None, self.now(), self.now()).await?;
+                jobs::enqueue(&mut tx, crate::JobKind::Issue.as_str(), id, None, self.now()).await?;
             } else if !pending {
                 self.pay_and_queue(&mut tx, account, id, &q, status, &caller.login).await?;
             }
@@ -385,7 +385,7 @@ impl Orders {
         payment::charge(tx, account, order_id, q, author, self.now()).await?;
         match status {
             Status::Processing => {
-                jobs::enqueue(tx, crate::JobKind::Issue.as_str(), order_id, None, self.now(), self.now()).await?;
+                jobs::enqueue(tx, crate::JobKind::Issue.as_str(), order_id, None, self.now()).await?;
             }
             Status::WaitingDcv => Orders::start_dcv(tx, order_id).await?,
             _ => {}

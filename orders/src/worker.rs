@@ -342,17 +342,8 @@ impl Worker {
         for cert in due {
             let mut tx = db.begin().await?;
             if certificates::mark_revoked(&mut tx, cert.id, SUPERSEDED, now).await? {
-                jobs::enqueue(
-                    &mut tx,
-                    crate::JobKind::Revoke.as_str(),
-                    cert.order_id,
-                    Some(cert.id),
-                    now,
-                    self.orders.now(),
-                )
-                .await?;
-                audit::record(&mut tx, &self.actor(), "certificate.revoke_due", &cert.serial, self.orders.now())
-                    .await?;
+                jobs::enqueue(&mut tx, crate::JobKind::Revoke.as_str(), cert.order_id, Some(cert.id), now).await?;
+                audit::record(&mut tx, &self.actor(), "certificate.revoke_due", &cert.serial, now).await?;
             }
             commit(tx).await?;
         }

@@ -61,9 +61,16 @@ pub async fn record_all(c: &mut Conn, actor: &Actor, entries: &[(&str, &str)], n
 }
 
 /// `entries`, and after them the entry of the front's call that made them
-/// when the actor names one (`Actor::call`).
-pub(crate) fn with_call<'a>(actor: &'a Actor, entries: &[(&'a str, &'a str)]) -> Vec<(&'a str, &'a str)> {
-    entries.iter().copied().chain(actor.call.as_deref().map(|call| (call, "ok"))).collect()
+/// when the actor names one (`Actor::call`); borrowed, with no copy, when
+/// it names none (every write of the ACME front, the CLI and the worker).
+pub(crate) fn with_call<'a>(
+    actor: &'a Actor,
+    entries: &'a [(&'a str, &'a str)],
+) -> std::borrow::Cow<'a, [(&'a str, &'a str)]> {
+    match actor.call.as_deref() {
+        Some(call) => entries.iter().copied().chain([(call, "ok")]).collect::<Vec<_>>().into(),
+        None => entries.into(),
+    }
 }
 
 /// The statement that appends `count` entries (at least one) at time `at`,

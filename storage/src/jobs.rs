@@ -66,25 +66,16 @@ pub async fn enqueue_validation(
     .await
 }
 
-/// Queues a job and returns its id.
-pub async fn enqueue(
-    c: &mut Conn,
-    kind: &str,
-    order_id: i64,
-    certificate_id: Option<i64>,
-    run_after: i64,
-    now: i64,
-) -> Result<i64> {
-    let t = now;
+/// Queues a job, runnable from `now`, and returns its id.
+pub async fn enqueue(c: &mut Conn, kind: &str, order_id: i64, certificate_id: Option<i64>, now: i64) -> Result<i64> {
     query_scalar(
         "INSERT INTO jobs (kind, order_id, certificate_id, state, run_after, created_at, updated_at)
-         VALUES ($1, $2, $3, 'queued', $4, $5, $5) RETURNING id",
+         VALUES ($1, $2, $3, 'queued', $4, $4, $4) RETURNING id",
     )
     .bind(kind)
     .bind(order_id)
     .bind(certificate_id)
-    .bind(run_after)
-    .bind(t)
+    .bind(now)
     .fetch_one(c)
     .await
 }
