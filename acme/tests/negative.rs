@@ -10,7 +10,7 @@ use base64::Engine as _;
 use base64::engine::general_purpose::URL_SAFE_NO_PAD;
 use bytes::Bytes;
 use certgate_acme::{Acme, Settings};
-use certgate_tests::{Fixture, Footprint, Key, TestDb, csr, footprint, openssl_csr, serve_router};
+use certgate_tests::{Fixture, Footprint, Key, TestDb, csr, footprint, openssl_csr, post_head_only, serve_router};
 use http_body_util::{BodyExt, Full};
 use hyper_util::client::legacy::Client;
 use hyper_util::client::legacy::connect::HttpConnector;
@@ -103,42 +103,19 @@ impl Raw {
         Answer { retry_after, status, nonce, location, body: serde_json::from_slice(&bytes).unwrap_or(Value::Null) }
     }
 
-    /// Sends only the head of a POST declaring a `length`-byte body, and
-    /// reads what the server answers. A body past the server's limit is
-    /// refused before it is read, and the connection closed: sending it
-    /// would race that close (the client's write may fail before it reads
-    /// the answer).
+    /// Sends only the head of a POST declaring a `length`-byte body (see
+    /// [`post_head_only`]).
     async fn send_head_only(&self, url: &str, content_type: &str, length: usize) -> Answer {
-        use tokio::io::{AsyncReadExt as _, AsyncWriteExt as _};
-        let wire = self.wire(url);
-        let rest = wire.strip_prefix("http://").unwrap();
-        let (host, path) = rest.split_at(rest.find('/').unwrap());
-        let mut head = format!(
-            "POST {path} HTTP/1.1\r\nHost: {host}\r\nContent-Type: {content_type}\r\nContent-Length: {length}\r\n"
-        );
-        for (k, v) in &self.forwarded {
-            head.push_str(&format!("{k}: {v}\r\n"));
-        }
-        head.push_str("\r\n");
-        let mut conn = tokio::net::TcpStream::connect(host).await.unwrap();
-        conn.write_all(head.as_bytes()).await.unwrap();
-        let mut raw = Vec::new();
-        let read = conn.read_to_end(&mut raw);
-        tokio::time::timeout(std::time::Duration::from_secs(10), read).await.unwrap().unwrap();
-        let text = String::from_utf8_lossy(&raw);
-        let (head, body) = text.split_once("\r\n\r\n").unwrap_or((&text, ""));
-        let header = |n: &str| {
-            head.lines().find_map(|l| {
-                let (k, v) = l.split_once(':')?;
-                k.eq_ignore_ascii_case(n).then(|| v.trim().to_string())
-            })
-        };
+        let mut headers = vec![("content-type", content_type.to_string())];
+        headers.extend(self.forwarded.iter().map(|(k, v)| (*k, v.clone())));
+        let headers: Vec<(&str, &str)> = headers.iter().map(|(k, v)| (*k, v.as_str())).collect();
+        let a = post_head_only(&self.wire(url), &headers, length).await;
         Answer {
-            status: head.split(' ').nth(1).and_then(|s| s.parse().ok()).unwrap_or(0),
-            nonce: header("replay-nonce"),
-            location: header("location"),
-            retry_after: header("retry-after"),
-            body: serde_json::from_str(body).unwrap_or(Value::Null),
+            status: a.status,
+            nonce: a.header("replay-nonce"),
+            location: a.header("location"),
+            retry_after: a.header("retry-after"),
+            body: serde_json::from_str(&a.body).unwrap_or(Value::Null),
         }
     }
 

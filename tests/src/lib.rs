@@ -21,7 +21,7 @@ mod pebble;
 mod serve;
 pub use acme_client::{Connections, acme_account, acme_http};
 pub use pebble::{PEBBLE_EAB_HMAC, PEBBLE_EAB_KID, PEBBLE_PRICES, Pebble, PebbleOptions, pebble_connector};
-pub use serve::serve_router;
+pub use serve::{RawAnswer, post_head_only, serve_router};
 
 /// A database made for one test, removed by [`TestDb::cleanup`] (or left
 /// behind in a temporary directory or a uniquely named PostgreSQL database).

@@ -4,9 +4,30 @@
 //! On both backends.
 
 use certgate_tests::{Fixture, Key, TestDb, csr, footprint, scalar};
-use orders::acme::{AcmeOrderStatus, AuthzStatus, ChallengeStatus, NewAcmeOrderRequest};
+use orders::acme::{AcmeAuthz, AcmeOrder, AcmeOrderStatus, AuthzStatus, ChallengeStatus, NewAcmeOrderRequest};
 use orders::{Formula, OrderError};
 use storage::acme_orders::{self, NewAcmeOrder, NewAuthz};
+
+/// A new ACME order of `names` by a new ACME account of `f`, the first
+/// `needing_dcv` of them waiting for a challenge, the others pre-validated.
+async fn acme_order(
+    f: &Fixture,
+    names: &[&str],
+    needing_dcv: usize,
+    replaces: Option<i64>,
+    ttl_secs: i64,
+) -> (AcmeOrder, Vec<AcmeAuthz>) {
+    let account = f.acme_account("t").await;
+    let names: Vec<String> = names.iter().map(|n| n.to_string()).collect();
+    let new = NewAcmeOrderRequest {
+        account_id: account.id,
+        names: &names,
+        needing_dcv: &names[..needing_dcv],
+        replaces,
+        ttl_secs,
+    };
+    f.orders.create_acme_order(&new).await.unwrap()
+}
 
 #[tokio::test]
 async fn an_order_and_its_authorizations_are_created_as_they_are_read() {
@@ -77,16 +98,7 @@ async fn a_deactivated_authorization_invalidates_its_pending_order_once() {
     for tdb in TestDb::all().await {
         let b = tdb.backend;
         let f = Fixture::new(&tdb, Formula::Bulk).await;
-        let account = f.acme_account("t").await;
-        let names = ["a.other.test".to_string(), "www.example.test".to_string()];
-        let new = NewAcmeOrderRequest {
-            account_id: account.id,
-            names: &names,
-            needing_dcv: &names[..1],
-            replaces: None,
-            ttl_secs: 3600,
-        };
-        let (order, authzs) = f.orders.create_acme_order(&new).await.unwrap();
+        let (order, authzs) = acme_order(&f, &["a.other.test", "www.example.test"], 1, None, 3600).await;
         assert_eq!(
             authzs.iter().map(|a| a.status).collect::<Vec<_>>(),
             [AuthzStatus::Pending, AuthzStatus::Valid],
@@ -116,16 +128,7 @@ async fn a_ready_order_with_a_deactivated_authorization_cannot_be_finalized() {
         let b = tdb.backend;
         let f = Fixture::new(&tdb, Formula::Bulk).await;
         f.orders.credit_tokens(&f.op, "ssl1", 1, "").await.unwrap();
-        let account = f.acme_account("t").await;
-        let names = ["www.example.test".to_string()];
-        let new = NewAcmeOrderRequest {
-            account_id: account.id,
-            names: &names,
-            needing_dcv: &[],
-            replaces: None,
-            ttl_secs: 3600,
-        };
-        let (order, authzs) = f.orders.create_acme_order(&new).await.unwrap();
+        let (order, authzs) = acme_order(&f, &["www.example.test"], 0, None, 3600).await;
         assert_eq!(order.status, AcmeOrderStatus::Ready, "{b}: pre-validated");
         assert!(f.orders.deactivate_acme_authz(&f.op, &authzs[0]).await.unwrap(), "{b}");
         let (order, authzs) = f.orders.acme_order(order.id).await.unwrap().unwrap();
@@ -151,16 +154,7 @@ async fn a_validation_that_fails_for_good_ends_its_challenge_invalid() {
         let b = tdb.backend;
         let settings = orders::Settings { job_max_attempts: 1, ..Default::default() };
         let f = Fixture::with_settings(&tdb, Formula::Bulk, settings).await;
-        let account = f.acme_account("t").await;
-        let names = ["a.other.test".to_string()];
-        let new = NewAcmeOrderRequest {
-            account_id: account.id,
-            names: &names,
-            needing_dcv: &names,
-            replaces: None,
-            ttl_secs: 3600,
-        };
-        let (order, authzs) = f.orders.create_acme_order(&new).await.unwrap();
+        let (order, authzs) = acme_order(&f, &["a.other.test"], 1, None, 3600).await;
         // The challenge answered, its job queued for any worker.
         let mut tx = f.db.begin().await.unwrap();
         assert!(storage::acme_orders::start_challenge(&mut tx, authzs[0].id, "http-01").await.unwrap());
@@ -200,16 +194,7 @@ async fn an_order_not_finalized_in_time_expires() {
         f.orders.credit_tokens(&f.op, "ssl1", 2, "").await.unwrap();
         let req = f.ssl1_order(csr(&["www.example.test"], Key::P256));
         let cert = f.orders.place_and_issue(&f.op, &req).await.unwrap().certificate_id.expect("signed at once");
-        let account = f.acme_account("t").await;
-        let names = ["www.example.test".to_string()];
-        let new = NewAcmeOrderRequest {
-            account_id: account.id,
-            names: &names,
-            needing_dcv: &[],
-            replaces: Some(cert),
-            ttl_secs: 60,
-        };
-        let (order, authzs) = f.orders.create_acme_order(&new).await.unwrap();
+        let (order, authzs) = acme_order(&f, &["www.example.test"], 0, Some(cert), 60).await;
         assert!(f.orders.acme_order_replacing(cert).await.unwrap().is_some(), "{b}: it replaces the certificate");
         f.orders.set_clock_offset(61);
         let state = f.orders.acme_order_state(&f.op, &order, &authzs).await.unwrap();

@@ -49,24 +49,11 @@ async fn post(url: &str, body: Vec<u8>) -> (u16, Option<Value>) {
     (status, answer(&bytes))
 }
 
-/// Sends only the head of a POST that declares a `length`-byte body, and
-/// reads what the server answers before any of the body is sent. (Sending
-/// the body too races the server's early answer and close: the client may
-/// see its write fail before it reads the answer.)
+/// Sends only the head of a POST declaring a `length`-byte body (see
+/// [`certgate_tests::post_head_only`]); the status and the decoded answer.
 async fn post_head_only(url: &str, length: usize) -> (u16, Option<Value>) {
-    use tokio::io::{AsyncReadExt as _, AsyncWriteExt as _};
-    let rest = url.strip_prefix("http://").unwrap();
-    let (addr, path) = rest.split_at(rest.find('/').unwrap());
-    let mut conn = tokio::net::TcpStream::connect(addr).await.unwrap();
-    let head =
-        format!("POST {path} HTTP/1.1\r\nHost: {addr}\r\nContent-Type: text/xml\r\nContent-Length: {length}\r\n\r\n");
-    conn.write_all(head.as_bytes()).await.unwrap();
-    let mut raw = Vec::new();
-    tokio::time::timeout(std::time::Duration::from_secs(10), conn.read_to_end(&mut raw)).await.unwrap().unwrap();
-    let text = String::from_utf8_lossy(&raw);
-    let status = text.split(' ').nth(1).and_then(|s| s.parse().ok()).unwrap_or(0);
-    let body = text.split_once("\r\n\r\n").map_or("", |(_, b)| b);
-    (status, answer(body.as_bytes()))
+    let a = certgate_tests::post_head_only(url, &[("content-type", "text/xml")], length).await;
+    (a.status, answer(a.body.as_bytes()))
 }
 
 /// The decoded answer of a response body: its single value, or the fault struct.
