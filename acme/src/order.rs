@@ -233,6 +233,8 @@ pub(crate) async fn finalize(
                     Some(cert_id) => Some(acme.orders.certificate(&caller, cert_id).await?.order_id),
                     None => None,
                 },
+                // An ACME client waits for its order, not for a top-up.
+                wait_for_funds: false,
             };
             let placed = acme.orders.finalize_acme_order(&caller, o.id, &req).await?;
             let v = if placed.replayed {

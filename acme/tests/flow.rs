@@ -79,7 +79,10 @@ async fn instant_acme_gets_and_revokes_certificates() {
         assert!(order.state().certificate.is_some(), "and its certificate URL");
         let mut c = f.db.acquire().await.unwrap();
         let jobs: Vec<(String, String)> =
-            storage::sql::query_as("SELECT kind, state FROM jobs").fetch_all(&mut c).await.unwrap();
+            storage::sql::query_as("SELECT kind, state FROM jobs WHERE order_id IS NOT NULL")
+                .fetch_all(&mut c)
+                .await
+                .unwrap();
         assert_eq!(jobs, [("issue".to_string(), "done".to_string())], "the certificate still has its job");
         drop(c);
         let chain = order.poll_certificate(&RetryPolicy::default()).await.unwrap();

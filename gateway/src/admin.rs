@@ -4,7 +4,9 @@
 use orders::NewOrganisation;
 use orders::{Caller, Formula, Ledger, Orders, Rights, format_money, iso, parse_money};
 
-use crate::cli::{AccountCmd, AcmeUrlCmd, Command, OrderCmd, OrgCmd, PrevalidationCmd, ProductCmd, UserCmd};
+use crate::cli::{
+    AccountCmd, AcmeUrlCmd, AutoRenewCmd, Command, OrderCmd, OrgCmd, PrevalidationCmd, ProductCmd, UserCmd,
+};
 
 /// Prints one line of a command's output. A closed standard output (`| head`)
 /// ends the command quietly, as it ends other Unix tools, instead of the
@@ -147,12 +149,13 @@ pub async fn run(orders: &Orders, cmd: Command, public_url: &str) -> Result<(), 
             orders.revoke_acme_url(&Caller::operator(account), id).await?;
             say!("revoked ACME URL {id}");
         }
-        Command::Order(OrderCmd::Place { account, org, product, csr, names }) => {
+        Command::Order(OrderCmd::Place { account, org, product, csr, names, wait_for_funds }) => {
             let req = orders::PlaceOrder {
                 organisation_id: org,
                 product_code: product,
                 csr: std::fs::read(&csr)?,
                 names,
+                wait_for_funds,
                 ..Default::default()
             };
             let placed = orders.place(&Caller::operator(account), &req).await?;
@@ -195,6 +198,25 @@ pub async fn run(orders: &Orders, cmd: Command, public_url: &str) -> Result<(), 
             write_out(format_args!("{}{}", c.leaf_pem, c.chain_pem));
         }
         Command::Statement { account, kind, csv } => statement(orders, account, &kind, csv).await?,
+        Command::AutoRenew(cmd) => auto_renew(orders, cmd).await?,
+        Command::RenewalForecast { account, from, to, csv } => {
+            let (from, to) = (day(&from, "--from")?, day(&to, "--to")? + 86_400);
+            let f = orders.renewal_forecast(&Caller::operator(account), from, to).await?;
+            if csv {
+                write_out(format_args!("{}", orders::forecast_csv(&f)));
+            } else {
+                say!("{} orders to renew from {} to {}", f.orders.len(), iso(f.from), iso(f.to));
+                say!("item	needed	held	shortfall");
+                for n in &f.needs {
+                    say!("{}	{}	{}	{}", n.item, n.needed, n.held, n.shortfall);
+                }
+                for o in &f.orders {
+                    let items = o.items.iter().map(|(i, n)| format!("{n} {i}")).collect::<Vec<_>>().join(" + ");
+                    let reference = o.order.reference.clone().unwrap_or_default();
+                    say!("{reference}	{}	expires {}	{items}", o.order.cn, iso(o.not_after));
+                }
+            }
+        }
         Command::Jobs { state, limit } => {
             say!("id\tkind\tfor\tstate\tattempts\tnext run\tlast error");
             let state = match state.as_str() {
@@ -268,6 +290,46 @@ async fn statement(orders: &Orders, account: i64, kind: &str, csv: bool) -> Resu
         }
     }
     Ok(())
+}
+
+/// Lists or switches automatic renewal, printing each certificate's
+/// renewal date or "manual".
+async fn auto_renew(orders: &Orders, cmd: AutoRenewCmd) -> Result<(), AdminError> {
+    let list = match cmd {
+        AutoRenewCmd::List { account } => orders.auto_renewals(&Caller::operator(account)).await?,
+        AutoRenewCmd::On { account, references } => {
+            orders.set_auto_renew(&Caller::operator(account), &references, true).await?
+        }
+        AutoRenewCmd::Off { account, references } => {
+            orders.set_auto_renew(&Caller::operator(account), &references, false).await?
+        }
+        AutoRenewCmd::Default { account, switch } => {
+            orders.set_auto_renew_default(&Caller::operator(account), switch == "on").await?;
+            say!("new orders of account {account}: automatic renewal {switch}");
+            return Ok(());
+        }
+    };
+    for a in list {
+        let when = a.renews_at.map_or_else(|| "manual".to_string(), |t| format!("automatic {}", iso(t)));
+        let renewed = if a.renewed { "	renewed" } else { "" };
+        let o = &a.order;
+        say!(
+            "{}	{}	{}	expires {}	{when}{renewed}",
+            o.reference.clone().unwrap_or_default(),
+            o.product_code,
+            o.cn,
+            iso(a.not_after)
+        );
+    }
+    Ok(())
+}
+
+/// Midnight UTC of a `YYYY-MM-DD` day, in Unix seconds.
+fn day(s: &str, flag: &str) -> Result<i64, AdminError> {
+    let format = time::macros::format_description!("[year]-[month]-[day]");
+    time::Date::parse(s, format)
+        .map(|d| d.midnight().assume_utc().unix_timestamp())
+        .map_err(|_| AdminError::Usage(format!("{flag}: {s:?} is not a day like 2027-01-31")))
 }
 
 fn money(s: &str) -> Result<i64, AdminError> {

@@ -84,6 +84,23 @@ pub enum Command {
     /// Orders.
     #[command(subcommand)]
     Order(OrderCmd),
+    /// Automatic renewal (65 days before expiry) of delivered certificates.
+    #[command(subcommand)]
+    AutoRenew(AutoRenewCmd),
+    /// The tokens needed to renew the certificates that expire in a period.
+    RenewalForecast {
+        #[arg(long)]
+        account: i64,
+        /// First day of the period (YYYY-MM-DD, UTC).
+        #[arg(long)]
+        from: String,
+        /// Last day of the period, included (YYYY-MM-DD, UTC).
+        #[arg(long)]
+        to: String,
+        /// Print CSV instead of a table.
+        #[arg(long)]
+        csv: bool,
+    },
     /// Print an account statement.
     Statement {
         #[arg(long)]
@@ -266,6 +283,10 @@ pub enum OrderCmd {
         /// Names, common name first, comma-separated (default: the CSR's).
         #[arg(long, value_delimiter = ',')]
         names: Vec<String>,
+        /// When the account cannot pay now, hold the order until it is
+        /// credited instead of refusing it.
+        #[arg(long)]
+        wait_for_funds: bool,
     },
     /// List the orders of an account, newest first, a page at a time; a
     /// line on standard error says when more follow.
@@ -287,5 +308,35 @@ pub enum OrderCmd {
         account: i64,
         #[arg(long)]
         reference: String,
+    },
+}
+
+#[derive(Debug, Subcommand)]
+pub enum AutoRenewCmd {
+    /// List the certificates that can renew, with their renewal date or "manual".
+    List {
+        #[arg(long)]
+        account: i64,
+    },
+    /// Switch automatic renewal on for orders (by reference), all or none.
+    On {
+        #[arg(long)]
+        account: i64,
+        #[arg(required = true)]
+        references: Vec<String>,
+    },
+    /// Switch automatic renewal off for orders (by reference), all or none.
+    Off {
+        #[arg(long)]
+        account: i64,
+        #[arg(required = true)]
+        references: Vec<String>,
+    },
+    /// Whether the account's new orders renew automatically: on or off.
+    Default {
+        #[arg(long)]
+        account: i64,
+        #[arg(value_parser = ["on", "off"])]
+        switch: String,
     },
 }

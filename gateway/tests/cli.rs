@@ -527,3 +527,64 @@ fn order_list_pages_and_output_and_passwords_are_handled_with_care() {
     let out = create("none", &[]).output().unwrap();
     assert!(!out.status.success() && String::from_utf8_lossy(&out.stderr).contains("--password-stdin"), "{out:?}");
 }
+
+/// The lifecycle commands: an order placed with --wait-for-funds waits, and
+/// the credit pays it; `auto-renew` lists, switches and sets the default;
+/// `renewal-forecast` prints the tokens needed, as a table or CSV; bad
+/// arguments are refused with a clear message.
+#[test]
+fn lifecycle_commands_wait_for_funds_switch_automatic_renewal_and_forecast() {
+    let dir = tempfile::tempdir().unwrap();
+    let url = format!("sqlite://{}", dir.path().join("lifecycle.db").display());
+    let env = Certgate::with_database(BIN, dir.path(), SECRET, &url);
+    let certgate_tests::binary::CliAccount { account, org } = env.bulk_account(0);
+    let csr_path = dir.path().join("www.csr");
+    std::fs::write(&csr_path, csr(&["www.example.test"], Key::P256)).unwrap();
+    let place = ["order", "place", "--account", &account, "--org", &org, "--product", "ssl1"];
+    let place = [&place[..], &["--csr", csr_path.to_str().unwrap()]].concat();
+    let refused = env.fails(&place);
+    assert!(String::from_utf8_lossy(&refused.stderr).contains("no token left"), "{refused:?}");
+    let waiting = env.ok(&[&place[..], &["--wait-for-funds"]].concat());
+    assert!(waiting.contains("waiting_funds"), "{waiting}");
+    let reference = waiting.split('\t').next().unwrap().to_string();
+    env.ok(&["credit-tokens", "--account", &account, "--item", "ssl1", "--count", "1"]);
+    assert!(env.ok(&["order", "list", "--account", &account, "--status", "processing"]).contains(&reference));
+
+    let port = certgate_tests::free_port();
+    let mut child = env
+        .cmd(&["serve"])
+        .env("CERTGATE_LISTEN", format!("127.0.0.1:{port}"))
+        .stdout(Stdio::null())
+        .stderr(Stdio::null())
+        .spawn()
+        .unwrap();
+    wait_healthy(port, &mut child);
+    let start = Instant::now();
+    while !env.ok(&["order", "list", "--account", &account]).contains("delivered") {
+        assert!(start.elapsed() < Duration::from_secs(30), "order not delivered by serve's worker");
+        std::thread::sleep(Duration::from_millis(200));
+    }
+    assert!(terminate(child).success());
+    let jobs = env.ok(&["jobs"]);
+    assert!(jobs.lines().any(|l| l.contains("\tlifecycle\tall orders\tdone\t")), "serve ran a sweep: {jobs}");
+
+    let listed = env.ok(&["auto-renew", "list", "--account", &account]);
+    assert!(listed.starts_with(&reference) && listed.trim_end().ends_with("manual"), "{listed}");
+    let on = env.ok(&["auto-renew", "on", "--account", &account, &reference]);
+    assert!(on.contains("\tautomatic "), "{on}");
+    let unknown = env.fails(&["auto-renew", "off", "--account", &account, &reference, "404"]);
+    assert!(String::from_utf8_lossy(&unknown.stderr).contains("unknown order \"404\""), "{unknown:?}");
+    assert!(env.ok(&["auto-renew", "list", "--account", &account]).contains("\tautomatic "), "still on");
+    assert!(env.ok(&["auto-renew", "default", "--account", &account, "on"]).contains("automatic renewal on"));
+    env.fails(&["auto-renew", "default", "--account", &account, "maybe"]);
+
+    // The forecast of the day the certificate expires.
+    let expires = on.split("expires ").nth(1).unwrap()[..10].to_string();
+    let forecast = ["renewal-forecast", "--account", &account, "--from", &expires, "--to", &expires];
+    let table = env.ok(&forecast);
+    assert!(table.starts_with("1 orders to renew") && table.contains("\nrenssl1\t1\t0\t1\n"), "{table}");
+    let csv = env.ok(&[&forecast[..], &["--csv"]].concat());
+    assert!(csv.starts_with("kind,item or reference,") && csv.contains(&format!("order,{reference},")), "{csv}");
+    let bad = env.fails(&["renewal-forecast", "--account", &account, "--from", "tomorrow", "--to", &expires]);
+    assert!(String::from_utf8_lossy(&bad.stderr).contains("is not a day like"), "{bad:?}");
+}

@@ -22,6 +22,8 @@ pub struct Account {
     pub overdraft: i64,
     /// When it was created (UTC Unix seconds).
     pub created_at: i64,
+    /// Whether its new orders renew automatically (seed 5.7).
+    pub auto_renew_default: bool,
 }
 
 /// The formula of a stored account.
@@ -40,6 +42,7 @@ impl TryFrom<AccountRow> for Account {
             approval_mode: r.approval_mode,
             overdraft: r.overdraft,
             created_at: r.created_at,
+            auto_renew_default: r.auto_renew_default,
         })
     }
 }

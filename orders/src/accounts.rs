@@ -135,6 +135,11 @@ impl Orders {
         audit::record(&mut tx, &caller.actor(), "ledger.topup", &format!("{asset} {item} +{amount}"), self.now())
             .await?;
         commit(tx).await?;
+        // The credit stands whatever happens next: orders it now pays are
+        // paid here, or by the next lifecycle sweep should this fail.
+        if let Err(e) = self.pay_waiting(caller.account_id, &caller.login).await {
+            tracing::warn!(account = caller.account_id, error = %e, "orders waiting for funds are left to the sweep");
+        }
         Ok(balance)
     }
 }

@@ -16,6 +16,11 @@ states! {
         Revoke = "revoke",
         /// Check an ACME challenge with certgate's VA.
         Validate = "validate",
+        /// The periodic sweep: expiries, due automatic renewals, orders
+        /// waiting for funds.
+        Lifecycle = "lifecycle",
+        /// Place the automatic renewal of an order.
+        Renew = "renew",
     }
 }
 
@@ -38,6 +43,8 @@ pub enum JobSubject {
     Order(i64),
     /// An ACME authorization (validation).
     AcmeAuthz(i64),
+    /// Every order (the periodic sweep).
+    AllOrders,
 }
 
 impl std::fmt::Display for JobSubject {
@@ -45,6 +52,7 @@ impl std::fmt::Display for JobSubject {
         match self {
             JobSubject::Order(id) => write!(f, "order {id}"),
             JobSubject::AcmeAuthz(id) => write!(f, "authz {id}"),
+            JobSubject::AllOrders => write!(f, "all orders"),
         }
     }
 }
@@ -83,6 +91,7 @@ impl TryFrom<JobRow> for Job {
         let subject = match (r.order_id, r.acme_authz_id) {
             (_, Some(authz)) => JobSubject::AcmeAuthz(authz),
             (Some(order), None) => JobSubject::Order(order),
+            (None, None) if r.kind == JobKind::Lifecycle.as_str() => JobSubject::AllOrders,
             (None, None) => return Err(unknown("subject", "none")),
         };
         Ok(Job {

@@ -8,6 +8,7 @@ mod account;
 mod accounts;
 pub mod acme;
 mod acme_urls;
+mod auto_renewal;
 mod calls;
 mod catalog;
 mod certificate;
@@ -15,6 +16,7 @@ pub mod csr;
 mod dcv;
 mod delivery;
 mod error;
+mod forecast;
 pub mod formats;
 mod job;
 mod lifecycle;
@@ -33,8 +35,10 @@ pub mod statements;
 mod states;
 mod stats;
 mod status;
+mod sweep;
 mod users;
 mod verified;
+mod waiting_funds;
 mod worker;
 
 use std::collections::HashMap;
@@ -43,10 +47,12 @@ use std::sync::atomic::{AtomicI64, Ordering};
 
 pub use account::Account;
 pub use acme_urls::{AcmeBinding, AcmeUrl, NewAcmeUrlCredentials};
+pub use auto_renewal::{AUTOMATIC_RENEWAL, AutoRenewal};
 pub use catalog::{ImportReport, Product, format_money, parse_money};
 pub use certificate::Certificate;
 pub use dcv::{Dcv, DcvPlaces};
 pub use error::{OrderError, Result};
+pub use forecast::{Forecast, ForecastOrder, TokenNeed, forecast_csv};
 pub use job::{Job, JobKind, JobState, JobSubject};
 pub use lifecycle::{Reissue, check_revocation_reason};
 pub use memo::Memo;
@@ -99,6 +105,9 @@ pub struct Settings {
     /// the account (same organisation, product, names, CSR and client
     /// reference) returns the earlier order instead of buying again.
     pub retry_window_secs: i64,
+    /// Seconds between two sweeps of the certificate lifecycle (expiries,
+    /// due automatic renewals, orders waiting for funds); at most a day.
+    pub lifecycle_sweep_secs: i64,
     /// certgate's validation authority, which proves control of names for
     /// ACME challenges and the legacy DCV. Configured under `[acme.va]`.
     #[serde(skip)]
@@ -118,6 +127,7 @@ impl Default for Settings {
             failed_login_window_secs: 300,
             failures_forgotten_after_days: 90,
             retry_window_secs: 86_400,
+            lifecycle_sweep_secs: 3600,
             va: validation::VaSettings::default(),
         }
     }

@@ -1,10 +1,10 @@
 //! What happens to an order after it is placed: reading and listing it,
 //! approval, domain validation, cancellation, revocation, reissue, renewal.
 
-use storage::{accounts, audit, certificates, commit, jobs, orders};
+use storage::{audit, certificates, commit, jobs, orders};
 
 use crate::names::order_names;
-use crate::place::{Spec, check_request};
+use crate::place::{Funds, Spec, check_request};
 use crate::status::serves_certificates;
 use crate::{Caller, Certificate, Order, OrderError, OrderFilter, Orders, Placed, Result, Right, Status};
 use crate::{payment, renewal};
@@ -16,6 +16,14 @@ pub struct Reissue {
     pub csr: Vec<u8>,
     /// The names to certify, common name first. Empty: the CSR's names.
     pub names: Vec<String>,
+}
+
+/// An order that may be renewed now.
+#[derive(Clone, Copy, Debug)]
+pub(crate) struct Renewable {
+    pub order_id: i64,
+    /// A renewal placed now is priced as one (seed 5.7).
+    pub priced_as_renewal: bool,
 }
 
 fn wrong_state(o: &Order, expected: &str) -> OrderError {
@@ -109,19 +117,9 @@ impl Orders {
         }
         let needs_dcv = !self.names_needing_dcv(o.organisation_id, &order_names(&o)).await?.is_empty();
         let next = if needs_dcv { Status::WaitingDcv } else { Status::Processing };
-        // Read before the transaction: inside it, a second connection taken
-        // while racing approvals hold the pool's others waits for ever.
         let product = self.product(&o.product_code).await?;
         let mut tx = self.db().begin().await?;
-        let account = accounts::get(&mut tx, o.account_id).await?.ok_or(OrderError::UnknownAccount(o.account_id))?;
-        let names = order_names(&o);
-        let wildcard = names[1..].iter().filter(|n| n.starts_with("*.")).count() as i64;
-        let plain = names.len() as i64 - 1 - wildcard;
-        let renewal = o.kind == "renewal";
-        let acme = o.source == crate::Source::Acme.as_str();
-        let q = payment::quote(&mut tx, &account, &product, plain, wildcard, renewal, None, acme).await?;
-        self.transition(&mut tx, &o, Status::PendingApproval, next).await?;
-        self.pay_and_queue(&mut tx, &account, o.id, &q, next, &caller.login).await?;
+        self.pay_held(&mut tx, &o, &product, Status::PendingApproval, next, &caller.login).await?;
         audit::record(&mut tx, &caller.actor(), "order.approve", &reference_and(&o, next.as_str()), self.now()).await?;
         commit(tx).await?;
         self.wake_workers();
@@ -176,7 +174,8 @@ impl Orders {
         // A reissue is an order processing again with the certificate it keeps.
         let reissue = from == Status::Processing && self.kept_certificate(&mut tx, o.id).await?;
         let action = match from {
-            Status::PendingApproval => {
+            // Nothing was charged yet.
+            Status::PendingApproval | Status::WaitingFunds => {
                 self.transition(&mut tx, &o, from, Status::Cancelled).await?;
                 "order.cancel"
             }
@@ -201,7 +200,7 @@ impl Orders {
                 payment::refund(&mut tx, o.id, &caller.login, "cancelled", self.now()).await?;
                 "order.cancel"
             }
-            _ => return Err(wrong_state(&o, "pending_approval, waiting_dcv or processing")),
+            _ => return Err(wrong_state(&o, "pending_approval, waiting_funds, waiting_dcv or processing")),
         };
         audit::record(&mut tx, &caller.actor(), action, &reference_of(&o), self.now()).await?;
         commit(tx).await?;
@@ -300,10 +299,10 @@ impl Orders {
         self.order(caller, reference).await
     }
 
-    /// `Some(id)` when order `id` of the caller's account has a valid
+    /// `Some` when order `id` of the caller's account has a valid
     /// certificate inside its renewal window now (from 90 days before expiry
     /// to 30 days after); `None` when it exists but is outside the window.
-    pub(crate) async fn renewable(&self, caller: &Caller, id: i64) -> Result<Option<i64>> {
+    pub(crate) async fn renewable(&self, caller: &Caller, id: i64) -> Result<Option<Renewable>> {
         let o = self.order_by_id(caller, id).await?;
         let certs = certificates::for_order(&mut *self.db().acquire().await?, o.id).await?;
         let now = self.now();
@@ -312,7 +311,19 @@ impl Orders {
             .rev()
             .find(|c| c.revoked_at.is_none())
             .filter(|c| renewal::may_renew(c.not_after, now))
-            .map(|_| o.id))
+            .map(|c| Renewable { order_id: o.id, priced_as_renewal: renewal::priced_as_renewal(c.not_after, now) }))
+    }
+
+    /// Whether order `o`, a renewal, is priced as one: it was placed 60 to
+    /// 90 days before the certificate it renews expires (seed 5.7).
+    pub(crate) async fn renewal_priced(&self, c: &mut storage::Conn, o: &Order) -> Result<bool> {
+        let Some(renewed) = o.renewal_of else { return Ok(false) };
+        let certs = certificates::for_order(c, renewed).await?;
+        Ok(certs
+            .iter()
+            .rev()
+            .find(|c| c.revoked_at.is_none())
+            .is_some_and(|c| renewal::priced_as_renewal(c.not_after, o.created_at)))
     }
 
     /// Renews a delivered order (seed 5.2): a new order for the same product,
@@ -327,21 +338,36 @@ impl Orders {
     ) -> Result<Placed> {
         caller.require(Right::Technical)?;
         let o = self.own_order(caller, reference).await?;
+        self.renew_order(caller, &o, csr, client_ref, Funds::Required).await
+    }
+
+    /// Renews order `o` of the caller's account, as [`Orders::renew`];
+    /// `funds` says whether it may wait for them.
+    pub(crate) async fn renew_order(
+        &self,
+        caller: &Caller,
+        o: &Order,
+        csr: Option<&[u8]>,
+        client_ref: Option<&str>,
+        funds: Funds,
+    ) -> Result<Placed> {
         let certs = certificates::for_order(&mut *self.db().acquire().await?, o.id).await?;
         let Some(last) = certs.iter().rev().find(|c| c.revoked_at.is_none()) else {
-            return Err(wrong_state(&o, "delivered, with a valid certificate"));
+            return Err(wrong_state(o, "delivered, with a valid certificate"));
         };
         let now = self.now();
         if !renewal::may_renew(last.not_after, now) {
-            return Err(OrderError::OutsideRenewalWindow(reference.to_string()));
+            return Err(OrderError::OutsideRenewalWindow(reference_of(o)));
         }
         let ctx = self.order_context(caller.account_id, o.organisation_id, &o.product_code).await?;
-        let checked = check_request(csr.unwrap_or(o.csr_pem.as_bytes()), &order_names(&o), &ctx.product)?;
+        let checked = check_request(csr.unwrap_or(o.csr_pem.as_bytes()), &order_names(o), &ctx.product)?;
         ctx.check_prevalidation()?;
         let needs_dcv = !self.names_needing_dcv(o.organisation_id, &checked.names).await?.is_empty();
         let spec = Spec {
             kind: "renewal",
             renewal_of: Some(o.id),
+            renewal_priced: renewal::priced_as_renewal(last.not_after, now),
+            funds,
             client_ref,
             idempotency_key: None,
             retry_window: false,

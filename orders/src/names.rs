@@ -45,6 +45,13 @@ pub fn covered_by(name: &str, domain: &str) -> bool {
     }
 }
 
+/// The additional names of an order beyond its common name, as
+/// (plain, wildcard) counts: what its SAN tokens are counted on.
+pub(crate) fn additional_names(names: &[String]) -> (i64, i64) {
+    let wildcard = names.iter().skip(1).filter(|n| n.starts_with("*.")).count() as i64;
+    (names.len().saturating_sub(1) as i64 - wildcard, wildcard)
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;

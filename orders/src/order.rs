@@ -64,6 +64,9 @@ pub struct Order {
     /// The CSR before the latest reissue (or the reissue's, once the
     /// reissue was cancelled).
     pub previous_csr_pem: Option<String>,
+    /// Whether the order renews itself 65 days before its certificate
+    /// expires (seed 5.7).
+    pub auto_renew: bool,
 }
 
 impl TryFrom<OrderRow> for Order {
@@ -97,6 +100,7 @@ impl TryFrom<OrderRow> for Order {
             dcv_token: r.dcv_token,
             purchase_started_at: r.purchase_started_at,
             previous_csr_pem: r.previous_csr_pem,
+            auto_renew: r.auto_renew,
         })
     }
 }

@@ -31,6 +31,9 @@ pub struct PlaceOrder {
     /// that certificate's renewal window (seed 5.2) the new order is a
     /// renewal, paid with renewal tokens where the product has them.
     pub renews: Option<i64>,
+    /// When the account cannot pay now, hold the order unpaid in
+    /// `waiting_funds` until it is credited, instead of refusing it.
+    pub wait_for_funds: bool,
 }
 
 /// The outcome of [`Orders::place`].
@@ -45,10 +48,26 @@ pub struct Placed {
     pub certificate_id: Option<i64>,
 }
 
+/// What to do with an order the account cannot pay now.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub(crate) enum Funds {
+    /// Refuse it (faults 30 and 31).
+    Required,
+    /// Hold it unpaid in `waiting_funds`.
+    MayWait,
+    /// Recorded as waiting, unpaid (the account could not pay it).
+    Held,
+}
+
 /// How a validated order is to be recorded.
+#[derive(Clone, Copy)]
 pub(crate) struct Spec<'a> {
     pub kind: &'a str,
     pub renewal_of: Option<i64>,
+    /// Priced as a renewal: placed 60 to 90 days before the renewed
+    /// certificate expires (seed 5.7).
+    pub renewal_priced: bool,
+    pub funds: Funds,
     pub client_ref: Option<&'a str>,
     pub idempotency_key: Option<&'a str>,
     /// The key is the request's content: it holds for
@@ -110,16 +129,19 @@ impl Orders {
         ctx.check_prevalidation()?;
         let needs_dcv = !req.dcv_done && !ctx.needing_dcv(&checked.names).is_empty();
 
-        let renewal_of = match req.renews {
+        let renewed = match req.renews {
             Some(id) => self.renewable(caller, id).await?,
             None => None,
         };
+        let renewal_of = renewed.map(|r| r.order_id);
         // Without a key of the front's own, the request's content is the key:
         // a client retrying after a lost answer gets its first order back.
         let content_key = req.idempotency_key.is_none().then(|| retry_key(req, &checked, renewal_of));
         let spec = Spec {
             kind: if renewal_of.is_some() { "renewal" } else { "new" },
             renewal_of,
+            renewal_priced: renewed.is_some_and(|r| r.priced_as_renewal),
+            funds: if req.wait_for_funds { Funds::MayWait } else { Funds::Required },
             client_ref: req.client_ref.as_deref(),
             idempotency_key: req.idempotency_key.as_deref().or(content_key.as_deref()),
             retry_window: content_key.is_some(),
@@ -164,8 +186,29 @@ impl Orders {
         }
     }
 
-    /// Records, pays and queues a validated order in one transaction.
+    /// Records, pays and queues a validated order in one transaction. An
+    /// order that may wait for funds and that the account cannot pay is
+    /// recorded again, unpaid, in `waiting_funds`.
     pub(crate) async fn record(
+        &self,
+        caller: &Caller,
+        organisation_id: i64,
+        ctx: &OrderContext,
+        checked: &Checked,
+        spec: &Spec<'_>,
+    ) -> Result<Placed> {
+        match self.record_once(caller, organisation_id, ctx, checked, spec).await {
+            Err(OrderError::InsufficientTokens { .. } | OrderError::InsufficientDeposit { .. })
+                if spec.funds == Funds::MayWait =>
+            {
+                let held = Spec { funds: Funds::Held, ..*spec };
+                self.record_once(caller, organisation_id, ctx, checked, &held).await
+            }
+            other => other,
+        }
+    }
+
+    async fn record_once(
         &self,
         caller: &Caller,
         organisation_id: i64,
@@ -175,10 +218,11 @@ impl Orders {
     ) -> Result<Placed> {
         let (product, account) = (&ctx.product, &ctx.account);
         let pending = account.approval_mode && !caller.rights.has(Right::Approval);
-        let status = match (pending, spec.needs_dcv) {
-            (true, _) => Status::PendingApproval,
-            (false, true) => Status::WaitingDcv,
-            (false, false) => Status::Processing,
+        let status = match (pending, spec.funds, spec.needs_dcv) {
+            (true, _, _) => Status::PendingApproval,
+            (false, Funds::Held, _) => Status::WaitingFunds,
+            (false, _, true) => Status::WaitingDcv,
+            (false, _, false) => Status::Processing,
         };
         // The upstream that signs this order now, if it is to be and can be.
         let signer = if spec.issue_now && status == Status::Processing {
@@ -210,7 +254,7 @@ impl Orders {
         // operator changes meanwhile applies from the next order on (as if
         // changed a moment later). The balance is checked by the conditional
         // debit, inside this transaction.
-        let renewal = spec.renewal_of.is_some();
+        let renewal = spec.renewal_priced;
         let priced = Some((product.code.as_str(), ctx.price));
         let (plain, wildcard) = (checked.plain_sans, checked.wildcard_sans);
         let acme = caller.source == Source::Acme;
@@ -292,7 +336,7 @@ impl Orders {
             if at_once {
                 // The upstream refused: the order is queued like any other.
                 jobs::enqueue(&mut tx, crate::JobKind::Issue.as_str(), id, None, self.now()).await?;
-            } else if !pending {
+            } else if !pending && status != Status::WaitingFunds {
                 self.pay_and_queue(&mut tx, account, id, &q, status, &caller.login).await?;
             }
             audit::record(&mut tx, &actor, "order.place", &placed(id), self.now()).await?;
@@ -360,7 +404,7 @@ impl Orders {
         ctx.check_prevalidation()?;
         let account = &ctx.account;
         let renewal = match renews {
-            Some(id) => self.renewable(caller, id).await?.is_some(),
+            Some(id) => self.renewable(caller, id).await?.is_some_and(|r| r.priced_as_renewal),
             None => false,
         };
         let mut c = self.db().acquire().await?;

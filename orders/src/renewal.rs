@@ -13,6 +13,13 @@ pub const OPENS_BEFORE_EXPIRY: i64 = 90 * DAY;
 pub const CLOSES_AFTER_EXPIRY: i64 = 30 * DAY;
 /// How long before expiry the automatic renewal renews (seed 5.7).
 pub const AUTOMATIC_BEFORE_EXPIRY: i64 = 65 * DAY;
+/// Until how long before expiry a renewal is priced as one (seed 5.7): a
+/// renewal placed later pays the product's own price.
+pub const RENEWAL_PRICE_UNTIL_BEFORE_EXPIRY: i64 = 60 * DAY;
+/// How soon a renewal is placed when automatic renewal is switched on after
+/// its date has passed (seed 5.7): the sweep that places it runs at least
+/// this often.
+pub const LATE_SWITCH_PLACED_WITHIN: i64 = DAY;
 
 /// True when a certificate that expires at `not_after` may be renewed at
 /// `now` (seed 5.2).
@@ -25,6 +32,13 @@ pub fn may_renew(not_after: i64, now: i64) -> bool {
 /// shorter than three times that.
 pub fn automatic_renewal_at(not_before: i64, not_after: i64) -> i64 {
     not_after - AUTOMATIC_BEFORE_EXPIRY.min((not_after - not_before) / 3)
+}
+
+/// True when a renewal placed at `placed_at` of a certificate that expires
+/// at `not_after` is priced as a renewal (a renewal token, or the renewal
+/// price): from 90 to 60 days before expiry (seed 5.7).
+pub fn priced_as_renewal(not_after: i64, placed_at: i64) -> bool {
+    (not_after - OPENS_BEFORE_EXPIRY..=not_after - RENEWAL_PRICE_UNTIL_BEFORE_EXPIRY).contains(&placed_at)
 }
 
 /// The renewal window (start, end) that ACME Renewal Information suggests
@@ -50,6 +64,16 @@ mod tests {
         assert!(may_renew(expiry, expiry - 90 * DAY));
         assert!(may_renew(expiry, expiry + 30 * DAY));
         assert!(!may_renew(expiry, expiry + 30 * DAY + 1));
+    }
+
+    #[test]
+    fn renewal_price_applies_from_90_to_60_days_before_expiry() {
+        let expiry = 1_000 * DAY;
+        assert!(!priced_as_renewal(expiry, expiry - 90 * DAY - 1));
+        assert!(priced_as_renewal(expiry, expiry - 90 * DAY));
+        assert!(priced_as_renewal(expiry, expiry - 65 * DAY));
+        assert!(priced_as_renewal(expiry, expiry - 60 * DAY));
+        assert!(!priced_as_renewal(expiry, expiry - 60 * DAY + 1));
     }
 
     #[test]

@@ -23,12 +23,17 @@ states! {
         Failed = "failed",
         /// Its certificate was revoked (final, no refund).
         Revoked = "revoked",
+        /// Placed, and held unpaid until the account is credited (an
+        /// automatic renewal, or an order that asked to wait).
+        WaitingFunds = "waiting_funds",
+        /// Its certificate is past its end of validity.
+        Expired = "expired",
     }
 }
 
 impl Status {
     /// Every status.
-    pub const ALL: [Status; 9] = [
+    pub const ALL: [Status; 11] = [
         Status::PendingApproval,
         Status::WaitingDcv,
         Status::Processing,
@@ -38,6 +43,8 @@ impl Status {
         Status::Discarded,
         Status::Failed,
         Status::Revoked,
+        Status::WaitingFunds,
+        Status::Expired,
     ];
 }
 

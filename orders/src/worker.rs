@@ -22,6 +22,9 @@ pub struct Worker {
     owner: String,
     /// When this worker last swept the login guards (UTC Unix seconds).
     last_sweep: std::sync::Arc<std::sync::atomic::AtomicI64>,
+    /// The key of the latest lifecycle sweep this worker queued or found
+    /// queued, so that it tries once per period.
+    last_sweep_key: std::sync::Arc<std::sync::Mutex<String>>,
 }
 
 /// Seconds between two sweeps of a worker.
@@ -72,7 +75,7 @@ fn after_transient(upstream: &dyn Upstream, job: &JobRow, now: i64, err: String)
 impl Worker {
     /// A worker named `owner` (unique per process: it marks the leases it holds).
     pub fn new(orders: Orders, owner: impl Into<String>) -> Worker {
-        Worker { orders, owner: owner.into(), last_sweep: Default::default() }
+        Worker { orders, owner: owner.into(), last_sweep: Default::default(), last_sweep_key: Default::default() }
     }
 
     fn actor(&self) -> Actor {
@@ -85,6 +88,9 @@ impl Worker {
         loop {
             if *shutdown.borrow() {
                 return;
+            }
+            if let Err(e) = self.schedule_sweep().await {
+                tracing::warn!(error = %e, "could not queue the lifecycle sweep");
             }
             let busy = match self.run_next(Some(&mut shutdown)).await {
                 Ok(busy) => busy,
@@ -104,6 +110,20 @@ impl Worker {
                 }
             }
         }
+    }
+
+    /// Queues the lifecycle sweep of the current period, unless this worker
+    /// already did, or any instance did; returns whether this call queued it.
+    /// [`Worker::run`] calls it each turn; tests call it after moving the clock.
+    pub async fn schedule_sweep(&self) -> Result<bool> {
+        let now = self.orders.now();
+        let key = self.orders.sweep_key(now);
+        if *self.last_sweep_key.lock().unwrap_or_else(|p| p.into_inner()) == key {
+            return Ok(false);
+        }
+        let queued = self.orders.queue_sweep(now).await?;
+        *self.last_sweep_key.lock().unwrap_or_else(|p| p.into_inner()) = key;
+        Ok(queued)
     }
 
     /// Runs every job that is ready now; returns how many ran.
@@ -159,6 +179,18 @@ impl Worker {
                 Some(authz) => self.orders.run_validation(job.id, authz, &self.owner).await.map(|()| Outcome::Done),
                 None => Ok(Outcome::Failed("a validation job without its authorization".into())),
             },
+            Some(JobKind::Lifecycle) => match self.orders.sweep_lifecycle().await {
+                Ok(note) => self.done(job.id, &note).await,
+                Err(e) => Err(e),
+            },
+            Some(JobKind::Renew) => match job.order_id {
+                Some(order) => match self.orders.renew_automatically(order).await {
+                    Ok(Ok(note)) => self.done(job.id, &note).await,
+                    Ok(Err(why)) => Ok(Outcome::Failed(why)),
+                    Err(e) => Err(e),
+                },
+                None => Ok(Outcome::Failed("a renewal without its order".into())),
+            },
             None => Ok(Outcome::Failed(format!("unknown job kind {}", job.kind))),
         };
         let outcome = outcome.unwrap_or_else(|e| Outcome::Retry(e.to_string()));
@@ -198,6 +230,13 @@ impl Worker {
         }
         commit(tx).await?;
         Ok(true)
+    }
+
+    /// Records job `id` done, with a note of what it did.
+    async fn done(&self, id: i64, note: &str) -> Result<Outcome> {
+        let mut c = self.orders.db().acquire_writer().await?;
+        jobs::finish(&mut c, id, "done", Some(note), self.orders.now()).await?;
+        Ok(Outcome::Done)
     }
 
     async fn issue(&self, job: &JobRow) -> Result<Outcome> {

@@ -1,6 +1,6 @@
 //! Customer accounts: formula, currency, approval mode and overdraft.
 
-use crate::sql::{query_as, query_scalar};
+use crate::sql::{query, query_as, query_scalar};
 use crate::{Conn, Result};
 
 crate::row_struct! {
@@ -21,6 +21,8 @@ crate::row_struct! {
         pub overdraft: i64,
         /// When the account was created, in UTC Unix seconds.
         pub created_at: i64,
+        /// Whether its new orders renew automatically (seed 5.7).
+        pub auto_renew_default: bool,
     }
 }
 
@@ -56,4 +58,10 @@ pub async fn get(c: &mut Conn, id: i64) -> Result<Option<AccountRow>> {
 /// Lists every account, oldest first.
 pub async fn list(c: &mut Conn) -> Result<Vec<AccountRow>> {
     query_as("SELECT * FROM accounts ORDER BY id").fetch_all(c).await
+}
+
+/// Sets whether the account's new orders renew automatically.
+pub async fn set_auto_renew_default(c: &mut Conn, id: i64, on: bool) -> Result<bool> {
+    let r = query("UPDATE accounts SET auto_renew_default = $2 WHERE id = $1").bind(id).bind(on).execute(c).await?;
+    Ok(r.rows_affected() == 1)
 }

@@ -10,7 +10,7 @@ crate::row_struct! {
     pub struct JobRow {
         /// The job's database identifier.
         pub id: i64,
-        /// `issue`, `revoke` or `validate`.
+        /// `issue`, `revoke`, `validate`, `lifecycle` or `renew`.
         pub kind: String,
         /// The order this job works for (none for `validate`).
         pub order_id: Option<i64>,
@@ -37,6 +37,9 @@ crate::row_struct! {
         pub updated_at: i64,
         /// For `validate`: the ACME authorization whose challenge it checks.
         pub acme_authz_id: Option<i64>,
+        /// A key no other job has, for work that must run once however many
+        /// instances schedule it (the sweep of a period, a renewal).
+        pub dedup_key: Option<String>,
     }
 }
 
@@ -77,6 +80,30 @@ pub async fn enqueue(c: &mut Conn, kind: &str, order_id: i64, certificate_id: Op
     .bind(certificate_id)
     .bind(now)
     .fetch_one(c)
+    .await
+}
+
+/// Queues a job of `kind` for `order_id` (or none), runnable from
+/// `run_after`, unless a job with `key` was ever queued; returns its id, or
+/// `None` when the key was taken.
+pub async fn enqueue_once(
+    c: &mut Conn,
+    kind: &str,
+    order_id: Option<i64>,
+    key: &str,
+    run_after: i64,
+    now: i64,
+) -> Result<Option<i64>> {
+    query_scalar(
+        "INSERT INTO jobs (kind, order_id, state, run_after, dedup_key, created_at, updated_at)
+         VALUES ($1, $2, 'queued', $3, $4, $5, $5) ON CONFLICT (dedup_key) DO NOTHING RETURNING id",
+    )
+    .bind(kind)
+    .bind(order_id)
+    .bind(run_after)
+    .bind(key)
+    .bind(now)
+    .fetch_optional(c)
     .await
 }
 

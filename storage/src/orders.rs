@@ -1,6 +1,6 @@
 //! Orders: what was asked, how it was paid, and where it stands.
 
-use crate::sql::{Query, query, query_as, query_built};
+use crate::sql::{Query, query, query_as, query_built, query_scalar};
 use crate::{Backend, Conn, Db, Result, Tx};
 
 crate::row_struct! {
@@ -62,6 +62,9 @@ crate::row_struct! {
         /// The CSR before the latest reissue (or the reissue's, once the
         /// reissue was cancelled).
         pub previous_csr_pem: Option<String>,
+        /// Whether the order renews itself 65 days before its certificate
+        /// expires (seed 5.7).
+        pub auto_renew: bool,
     }
 }
 
@@ -127,15 +130,20 @@ pub(crate) use next_id;
 
 /// The statement of [`insert`]: the id given as `$20`, else drawn with the
 /// backend's `next_id!`, so that the reference (prefix and id) is written
-/// with the row.
+/// with the row. Automatic renewal starts as the account's default, or on
+/// for the renewal of an order that had it; never for an ACME order, whose
+/// client renews it.
 macro_rules! insert_order {
     ($backend:ident) => {
         concat!(
             "INSERT INTO orders (id, reference, account_id, organisation_id, product_code, kind, renewal_of, cn,
                  sans, csr_pem, source, client_ref, idempotency_key, created_by, payment, price, currency,
-                 status, upstream, upstream_ref, created_at, updated_at)
+                 status, upstream, upstream_ref, created_at, updated_at, auto_renew)
              SELECT n.id, $19 || n.id, $1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, $13, $14, $15, $16,
-                 $17, $21, $18, $18
+                 $17, $21, $18, $18,
+                 CASE WHEN $9 = 'acme' THEN 0
+                      WHEN EXISTS (SELECT 1 FROM orders r WHERE r.id = $5 AND r.auto_renew = 1) THEN 1
+                      ELSE (SELECT auto_renew_default FROM accounts WHERE id = $1) END
              FROM (SELECT COALESCE(CAST($20 AS BIGINT), ",
             $crate::orders::next_id!($backend),
             ") AS id) AS n WHERE true
@@ -429,4 +437,127 @@ pub async fn set_dcv_token(c: &mut Conn, id: i64, token: &str) -> Result<()> {
 /// How many orders are in each status, database-wide.
 pub async fn count_by_status(c: &mut Conn) -> Result<Vec<(String, i64)>> {
     query_as("SELECT status, COUNT(*) FROM orders GROUP BY status ORDER BY status").fetch_all(c).await
+}
+
+/// Switches automatic renewal on or off for order `id` of the account, if it
+/// has a certificate to renew (delivered or expired) and did not come through
+/// ACME; returns whether it did.
+pub async fn set_auto_renew(c: &mut Conn, account_id: i64, id: i64, on: bool) -> Result<bool> {
+    let r = query(
+        "UPDATE orders SET auto_renew = $3
+         WHERE id = $1 AND account_id = $2 AND status IN ('delivered', 'expired') AND source <> 'acme'",
+    )
+    .bind(id)
+    .bind(account_id)
+    .bind(on)
+    .execute(c)
+    .await?;
+    Ok(r.rows_affected() == 1)
+}
+
+/// A delivered (or expired) order with the validity of the certificate it
+/// serves: the newest one not revoked.
+#[derive(Clone, Debug)]
+pub struct Validity {
+    /// The order.
+    pub order: OrderRow,
+    /// The start of its certificate's validity, in UTC Unix seconds.
+    pub not_before: i64,
+    /// The end of its certificate's validity, in UTC Unix seconds.
+    pub not_after: i64,
+    /// Whether a renewal of it is placed and not cancelled, rejected or failed.
+    pub renewed: bool,
+}
+
+impl crate::sql::FromRow for Validity {
+    fn from_row(row: &crate::sql::Row<'_>) -> Result<Self> {
+        Ok(Validity {
+            order: OrderRow::from_row(row)?,
+            not_before: row.get("cert_not_before")?,
+            not_after: row.get("cert_not_after")?,
+            renewed: row.get("renewed")?,
+        })
+    }
+}
+
+/// The `SELECT` of [`Validity`] rows for orders `o` in `statuses` (an SQL
+/// list), with the newest certificate that is not revoked.
+macro_rules! validity {
+    ($statuses:literal) => {
+        concat!(
+            "SELECT o.*, c.not_before AS cert_not_before, c.not_after AS cert_not_after,
+                 CASE WHEN EXISTS (SELECT 1 FROM orders r WHERE r.renewal_of = o.id
+                         AND r.status NOT IN ('cancelled', 'cancelled_refunded', 'discarded', 'failed'))
+                      THEN 1 ELSE 0 END AS renewed
+             FROM orders o JOIN certificates c ON c.order_id = o.id AND c.revoked_at IS NULL
+               AND c.id = (SELECT MAX(l.id) FROM certificates l WHERE l.order_id = o.id AND l.revoked_at IS NULL)
+             WHERE o.status IN ",
+            $statuses
+        )
+    };
+}
+
+/// Delivered orders whose certificate ended before `now`, at most `limit`.
+pub async fn past_expiry(c: &mut Conn, now: i64, limit: i64) -> Result<Vec<Validity>> {
+    query_as(concat!(validity!("('delivered')"), " AND c.not_after < $1 ORDER BY o.id LIMIT $2"))
+        .bind(now)
+        .bind(limit)
+        .fetch_all(c)
+        .await
+}
+
+/// Orders with automatic renewal on whose certificate ends within
+/// `[from, until]`, after order `after` (for paging), at most `limit`.
+pub async fn auto_renewal_candidates(
+    c: &mut Conn,
+    from: i64,
+    until: i64,
+    after: i64,
+    limit: i64,
+) -> Result<Vec<Validity>> {
+    query_as(concat!(
+        validity!("('delivered', 'expired')"),
+        " AND o.auto_renew = 1 AND c.not_after >= $4 AND c.not_after <= $1 AND o.id > $2 ORDER BY o.id LIMIT $3"
+    ))
+    .bind(until)
+    .bind(after)
+    .bind(limit)
+    .bind(from)
+    .fetch_all(c)
+    .await
+}
+
+/// The account's delivered and expired orders whose certificate ends within
+/// `[from, to)` (0 for `to`: no end), soonest first, at most `limit`.
+pub async fn validities(c: &mut Conn, account_id: i64, from: i64, to: i64, limit: i64) -> Result<Vec<Validity>> {
+    query_as(concat!(
+        validity!("('delivered', 'expired')"),
+        " AND o.account_id = $1 AND c.not_after >= $2 AND ($3 = 0 OR c.not_after < $3)
+         ORDER BY c.not_after, o.id LIMIT $4"
+    ))
+    .bind(account_id)
+    .bind(from)
+    .bind(to)
+    .bind(limit)
+    .fetch_all(c)
+    .await
+}
+
+/// The accounts that have orders waiting for funds.
+pub async fn accounts_waiting_for_funds(c: &mut Conn) -> Result<Vec<i64>> {
+    query_scalar("SELECT DISTINCT account_id FROM orders WHERE status = 'waiting_funds' ORDER BY account_id")
+        .fetch_all(c)
+        .await
+}
+
+/// Records how an order held unpaid was finally paid, and its price then.
+pub async fn set_payment(c: &mut Conn, id: i64, payment: &str, price: i64, now: i64) -> Result<()> {
+    query("UPDATE orders SET payment = $2, price = $3, updated_at = $4 WHERE id = $1")
+        .bind(id)
+        .bind(payment)
+        .bind(price)
+        .bind(now)
+        .execute(c)
+        .await?;
+    Ok(())
 }

@@ -175,6 +175,11 @@ impl Fixture {
         }
     }
 
+    /// A request for `ssl1` for this organisation, for `names` with a new P-256 key.
+    pub fn ssl1_for(&self, names: &[&str]) -> PlaceOrder {
+        self.ssl1_order(csr(names, Key::P256))
+    }
+
     /// An ACME account (key thumbprint `thumbprint`) on a new ACME URL `web`
     /// for `ssl1` and this organisation, stored as the ACME front stores one.
     pub async fn acme_account(&self, thumbprint: &str) -> storage::acme_accounts::AcmeAccountRow {
@@ -289,7 +294,8 @@ pub struct Footprint {
     pub orders: i64,
     /// The number of ledger rows.
     pub ledger: i64,
-    /// The number of jobs.
+    /// The number of jobs, but for the lifecycle sweeps a running worker
+    /// queues by itself each period.
     pub jobs: i64,
     /// The number of certificates.
     pub certificates: i64,
@@ -302,7 +308,7 @@ pub async fn footprint(db: &Db) -> Footprint {
     Footprint {
         orders: scalar(db, "SELECT COUNT(*) FROM orders").await,
         ledger: scalar(db, "SELECT COUNT(*) FROM ledger").await,
-        jobs: scalar(db, "SELECT COUNT(*) FROM jobs").await,
+        jobs: scalar(db, "SELECT COUNT(*) FROM jobs WHERE kind <> 'lifecycle'").await,
         certificates: scalar(db, "SELECT COUNT(*) FROM certificates").await,
         balances_sum: scalar(db, "SELECT CAST(COALESCE(SUM(amount), 0) AS BIGINT) FROM balances").await,
     }
@@ -420,6 +426,19 @@ pub async fn embedded_root(db: &Db) -> String {
         .expect("read ca_keys")
         .expect("embedded root exists")
         .cert_pem
+}
+
+/// Runs a Python script with `env` and reads what it prints as JSON; fails
+/// the test when it fails.
+pub fn python_json(script: &str, env: &[(&str, String)]) -> serde_json::Value {
+    let out = std::process::Command::new("python3")
+        .arg("-c")
+        .arg(script)
+        .envs(env.iter().map(|(k, v)| (*k, v.as_str())))
+        .output()
+        .expect("python3");
+    assert!(out.status.success(), "python: {}", String::from_utf8_lossy(&out.stderr));
+    serde_json::from_slice(&out.stdout).unwrap_or_else(|e| panic!("{e}: {}", String::from_utf8_lossy(&out.stdout)))
 }
 
 /// True when `tool` is on the PATH. When it is not, says so; under `CI=true`

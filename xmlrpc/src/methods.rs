@@ -80,6 +80,22 @@ const METHODS: &[(&str, &str, &str)] = &[
     ("acme.url.list", "array struct", "The account's ACME URLs, credentials masked."),
     ("acme.url.revoke", "struct struct struct", "Revokes an ACME URL for good."),
     ("prevalidation.list", "array struct", "The account's pre-validations."),
+    (
+        "cert.autoRenew.list",
+        "array struct",
+        "The certificates that can renew, with their renewal date (65 days before expiry) or manual.",
+    ),
+    (
+        "cert.autoRenew.set",
+        "array struct struct",
+        "Switches automatic renewal on or off (actif) for the orders named in references, all or none.",
+    ),
+    ("account.autoRenewDefault.set", "struct struct struct", "Whether the account's new orders renew automatically."),
+    (
+        "account.renewalForecast",
+        "struct struct struct",
+        "The tokens needed to renew the certificates expiring between depuis and jusqua, as lines or CSV.",
+    ),
     ("system.listMethods", "array", "The names of every method."),
     ("system.methodHelp", "string string", "What a method does."),
     ("system.methodSignature", "array string", "The types a method takes and returns."),
@@ -331,11 +347,15 @@ struct Organisation {
     nom: Option<String>,
 }
 
-/// A legacy `divers {refClient}`.
+/// A legacy `divers {refClient}`, and certgate's `attenteFonds`: when true,
+/// an order the account cannot pay yet waits for a credit instead of being
+/// refused.
 #[derive(Deserialize)]
 struct Divers {
     #[serde(rename = "refClient")]
     client_ref: Option<String>,
+    #[serde(rename = "attenteFonds")]
+    wait_for_funds: Option<bool>,
 }
 
 /// An `achat` request; `contactAdm` and `paiement` are read by nobody: the
@@ -386,6 +406,7 @@ async fn achat(xr: &XmlRpc, caller: &Caller, req: &Value, path: &str) -> Result<
                 product_code: product_code(xr, a.produit, path).await?,
                 csr: a.requete.csr.into_bytes(),
                 names,
+                wait_for_funds: a.divers.as_ref().and_then(|d| d.wait_for_funds).unwrap_or(false),
                 client_ref: a.divers.and_then(|d| d.client_ref),
                 ..Default::default()
             },
@@ -499,10 +520,10 @@ async fn by_client_ref(xr: &XmlRpc, caller: &Caller, req: &Value, path: &str) ->
 }
 
 /// `enSommeil`: the orders asleep, waiting on the customer rather than on
-/// certgate: for an approver, or for domain control validation.
+/// certgate: for an approver, for domain control validation, or for funds.
 async fn asleep(xr: &XmlRpc, caller: &Caller) -> Result<Value, Fault> {
     let mut out = Vec::new();
-    for status in [orders::Status::PendingApproval, orders::Status::WaitingDcv] {
+    for status in [orders::Status::PendingApproval, orders::Status::WaitingDcv, orders::Status::WaitingFunds] {
         let filter = orders::OrderFilter { status: Some(status), limit: 1000, ..Default::default() };
         out.extend(xr.orders.list_orders(caller, &filter).await?.iter().map(|o| order_value(o, &[])));
     }

@@ -46,6 +46,23 @@ pub(crate) async fn call(xr: &XmlRpc, caller: &Caller, call: &MethodCall, peer: 
             .await
         }
         "prevalidation.list" => prevalidations(xr, caller).await,
+        "cert.autoRenew.list" => async { Ok(auto_renewals(&o.auto_renewals(caller).await?)) }.await,
+        "cert.autoRenew.set" => {
+            async {
+                let a: AutoRenewSet = args(call)?;
+                Ok(auto_renewals(&o.set_auto_renew(caller, &a.references, a.actif).await?))
+            }
+            .await
+        }
+        "account.autoRenewDefault.set" => {
+            async {
+                let Switch { actif } = args(call)?;
+                o.set_auto_renew_default(caller, actif).await?;
+                Ok(Value::Struct(vec![("messageReponse".into(), s("OK")), ("actif".into(), Value::Bool(actif))]))
+            }
+            .await
+        }
+        "account.renewalForecast" => forecast(xr, caller, call).await,
         _ => return None,
     })
 }
@@ -267,4 +284,83 @@ async fn prevalidations(xr: &XmlRpc, caller: &Caller) -> Result<Value, Fault> {
             })
             .collect(),
     ))
+}
+
+/// The arguments of `cert.autoRenew.set`: the orders, and on or off.
+#[derive(Deserialize)]
+struct AutoRenewSet {
+    references: Vec<String>,
+    actif: bool,
+}
+
+/// The arguments of `account.autoRenewDefault.set`.
+#[derive(Deserialize)]
+struct Switch {
+    actif: bool,
+}
+
+/// Certificates as the automatic renewal list shows them (seed 5.7): the
+/// renewal date, or `manual`.
+fn auto_renewals(list: &[orders::AutoRenewal]) -> Value {
+    Value::Array(
+        list.iter()
+            .map(|a| {
+                Value::Struct(vec![
+                    ("reference".into(), s(a.order.reference.clone().unwrap_or_default())),
+                    ("refTBS".into(), Value::Int(a.order.id)),
+                    ("produit".into(), s(a.order.product_code.clone())),
+                    ("domainePrincipal".into(), s(a.order.cn.clone())),
+                    ("statut".into(), s(a.order.status.as_str())),
+                    ("dateFin".into(), s(iso(a.not_after))),
+                    ("renouvellement".into(), s(a.renews_at.map_or_else(|| "manual".to_string(), iso))),
+                    ("renouvele".into(), Value::Bool(a.renewed)),
+                ])
+            })
+            .collect(),
+    )
+}
+
+/// The arguments of `account.renewalForecast`.
+#[derive(Deserialize)]
+struct ForecastArgs {
+    depuis: DateParam,
+    jusqua: DateParam,
+    csv: Option<bool>,
+}
+
+async fn forecast(xr: &XmlRpc, caller: &Caller, call: &MethodCall) -> Result<Value, Fault> {
+    let a: ForecastArgs = args(call)?;
+    let (from, to) = period(Some(&a.depuis), Some(&a.jusqua))?;
+    let f = xr.orders.renewal_forecast(caller, from, to).await?;
+    if a.csv == Some(true) {
+        return Ok(Value::Struct(vec![("csv".into(), s(orders::forecast_csv(&f)))]));
+    }
+    let needs = f.needs.iter().map(|n| {
+        Value::Struct(vec![
+            ("article".into(), s(n.item.clone())),
+            ("necessaire".into(), Value::Int(n.needed)),
+            ("detenu".into(), Value::Int(n.held)),
+            ("manque".into(), Value::Int(n.shortfall)),
+        ])
+    });
+    let list = f.orders.iter().map(|o| {
+        let items = o.items.iter().map(|(item, n)| {
+            Value::Struct(vec![("article".into(), s(item.clone())), ("nombre".into(), Value::Int(*n))])
+        });
+        Value::Struct(vec![
+            ("reference".into(), s(o.order.reference.clone().unwrap_or_default())),
+            ("refTBS".into(), Value::Int(o.order.id)),
+            ("produit".into(), s(o.order.product_code.clone())),
+            ("domainePrincipal".into(), s(o.order.cn.clone())),
+            ("dateFin".into(), s(iso(o.not_after))),
+            ("dateRenouvellement".into(), s(iso(o.renews_at))),
+            ("articles".into(), Value::Array(items.collect())),
+        ])
+    });
+    Ok(Value::Struct(vec![
+        ("depuis".into(), s(iso(f.from))),
+        ("jusqua".into(), s(iso(f.to))),
+        ("besoins".into(), Value::Array(needs.collect())),
+        ("commandes".into(), Value::Array(list.collect())),
+    ]))
 }

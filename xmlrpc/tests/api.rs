@@ -8,17 +8,6 @@ use certgate_xmlrpc::{Limits, XmlRpc};
 use orders::{Formula, Rights, Worker};
 use tokio::sync::watch;
 
-fn python(script: &str, env: &[(&str, String)]) -> serde_json::Value {
-    let out = std::process::Command::new("python3")
-        .arg("-c")
-        .arg(script)
-        .envs(env.iter().map(|(k, v)| (*k, v.as_str())))
-        .output()
-        .expect("python3");
-    assert!(out.status.success(), "python: {}", String::from_utf8_lossy(&out.stderr));
-    serde_json::from_slice(&out.stdout).unwrap_or_else(|e| panic!("{e}: {}", String::from_utf8_lossy(&out.stdout)))
-}
-
 /// Serves the XML-RPC routes on a loopback port with a job worker; returns
 /// the base URL and the worker's stop handle.
 async fn serve(f: &Fixture) -> (String, watch::Sender<bool>) {
@@ -86,7 +75,7 @@ async fn python_client_orders_in_bulk_polls_status_and_reads_balances() {
         ("CSR_C", csr(&["c.example.test"], Key::Rsa2048)),
     ];
     let before_ledger = footprint(&f.db).await.ledger;
-    let out = tokio::task::spawn_blocking(move || python(CLIENT, &env)).await.unwrap();
+    let out = tokio::task::spawn_blocking(move || certgate_tests::python_json(CLIENT, &env)).await.unwrap();
 
     assert!(out["methods"].as_array().unwrap().contains(&"achat".into()));
     assert_eq!(out["before"]["jetons"]["ssl1"], 5);
@@ -182,7 +171,7 @@ async fn python_client_cancels_reissues_revokes_and_manages_acme_urls() {
         ("CSR_DROP", csr(&["drop.other.test"], Key::P256)),
         ("ORG", f.org.to_string()),
     ];
-    let out = tokio::task::spawn_blocking(move || python(LIFECYCLE, &env)).await.unwrap();
+    let out = tokio::task::spawn_blocking(move || certgate_tests::python_json(LIFECYCLE, &env)).await.unwrap();
 
     assert_eq!(out["cancel"]["statut"], "cancelled_refunded");
     assert_eq!(out["reissue"]["k"]["messageReponse"], "OK", "{}", out["reissue"]);

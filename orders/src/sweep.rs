@@ -1,0 +1,82 @@
+//! The periodic sweep of the certificate lifecycle (docs/lifecycle.md): a
+//! `lifecycle` job, queued once per period however many instances run,
+//! that marks delivered orders past their expiry `expired`, queues the
+//! automatic renewals that are due, and pays orders waiting for funds that
+//! a credit did not pay (the process died in between).
+
+use storage::audit::Actor;
+use storage::{audit, commit, jobs, orders};
+
+use crate::renewal::LATE_SWITCH_PLACED_WITHIN;
+use crate::{JobKind, Orders, Result, Status};
+
+/// Orders handled per transaction.
+const PAGE: i64 = 500;
+
+/// The audit log's identity of work certgate does by itself for an account.
+pub(crate) fn system_actor(account_id: i64, name: &str) -> Actor {
+    Actor { account_id: Some(account_id), name: name.into(), ip: "local".into(), source: "worker".into(), call: None }
+}
+
+impl Orders {
+    /// Seconds between two sweeps: `orders.lifecycle_sweep_secs`, at most a
+    /// day, since a late automatic renewal is placed within one (seed 5.7).
+    fn sweep_period(&self) -> i64 {
+        self.settings().lifecycle_sweep_secs.clamp(1, LATE_SWITCH_PLACED_WITHIN)
+    }
+
+    /// The key of the sweep of the period that holds `now`.
+    pub(crate) fn sweep_key(&self, now: i64) -> String {
+        format!("lifecycle:{}", now.div_euclid(self.sweep_period()))
+    }
+
+    /// Queues the sweep of the period that holds `now`, unless an instance
+    /// queued it already; returns whether this call did.
+    pub(crate) async fn queue_sweep(&self, now: i64) -> Result<bool> {
+        let mut c = self.db().acquire_writer().await?;
+        let queued =
+            jobs::enqueue_once(&mut c, JobKind::Lifecycle.as_str(), None, &self.sweep_key(now), now, now).await?;
+        drop(c);
+        if queued.is_some() {
+            self.wake_workers();
+        }
+        Ok(queued.is_some())
+    }
+
+    /// Runs one sweep; returns what it did, for the job's record.
+    pub(crate) async fn sweep_lifecycle(&self) -> Result<String> {
+        let now = self.now();
+        let expired = self.expire_past(now).await?;
+        let renewals = self.queue_due_renewals(now).await?;
+        let mut paid = 0;
+        let waiting = orders::accounts_waiting_for_funds(&mut *self.db().acquire().await?).await?;
+        for account in waiting {
+            paid += self.pay_waiting(account, "lifecycle").await?;
+        }
+        Ok(format!("{expired} expired, {renewals} renewals queued, {paid} orders waiting for funds paid"))
+    }
+
+    /// Marks `expired` the delivered orders whose certificate ended before
+    /// `now`; returns how many.
+    async fn expire_past(&self, now: i64) -> Result<usize> {
+        let mut expired = 0;
+        loop {
+            let page = orders::past_expiry(&mut *self.db().acquire().await?, now, PAGE).await?;
+            let mut tx = self.db().begin().await?;
+            for v in &page {
+                let (from, to) = (Status::Delivered.as_str(), Status::Expired.as_str());
+                // A reissue or revocation that got there first keeps the order.
+                if orders::transition(&mut tx, v.order.id, from, to, now).await? {
+                    let reference = v.order.reference.clone().unwrap_or_else(|| v.order.id.to_string());
+                    let actor = system_actor(v.order.account_id, "lifecycle");
+                    audit::record(&mut tx, &actor, "order.expire", &reference, now).await?;
+                    expired += 1;
+                }
+            }
+            commit(tx).await?;
+            if (page.len() as i64) < PAGE {
+                return Ok(expired);
+            }
+        }
+    }
+}
