@@ -5,7 +5,8 @@ use orders::NewOrganisation;
 use orders::{Caller, Formula, Ledger, Orders, Rights, format_money, iso, parse_money};
 
 use crate::cli::{
-    AccountCmd, AcmeUrlCmd, AutoRenewCmd, Command, OrderCmd, OrgCmd, PrevalidationCmd, ProductCmd, UserCmd,
+    AccountCmd, AcmeUrlCmd, AutoRenewCmd, Command, ContactCmd, OrderCmd, OrgCmd, PrevalidationCmd, ProductCmd, UserCmd,
+    WebhookCmd,
 };
 
 /// Prints one line of a command's output. A closed standard output (`| head`)
@@ -199,6 +200,59 @@ pub async fn run(orders: &Orders, cmd: Command, public_url: &str) -> Result<(), 
         }
         Command::Statement { account, kind, csv } => statement(orders, account, &kind, csv).await?,
         Command::AutoRenew(cmd) => auto_renew(orders, cmd).await?,
+        Command::Contact(ContactCmd::Set { account, role, email, language }) => {
+            orders.set_contact(&Caller::operator(account), &role, &email, &language).await?;
+            say!("{role}\t{email}\t{language}");
+        }
+        Command::Contact(ContactCmd::Remove { account, role }) => {
+            orders.remove_contact(&Caller::operator(account), &role).await?;
+        }
+        Command::Contact(ContactCmd::List { account }) => {
+            for c in orders.contacts(&Caller::operator(account)).await? {
+                say!("{}\t{}\t{}", c.role, c.email, c.language);
+            }
+        }
+        Command::Webhook(WebhookCmd::Create { account, url }) => {
+            let w = orders.create_webhook(&Caller::operator(account), &url).await?;
+            say!("webhook {} for {}", w.webhook.id, w.webhook.url);
+            say!("  signing secret: {}", w.secret);
+            say!(
+                "  (shown once: events carry certgate-signature = v1=hex(HMAC-SHA256(secret, timestamp + \".\" + body)))"
+            );
+        }
+        Command::Webhook(WebhookCmd::List { account }) => {
+            for w in orders.webhooks(&Caller::operator(account)).await? {
+                say!("{}\t{}\t{}", w.id, w.url, iso(w.created_at));
+            }
+        }
+        Command::Webhook(WebhookCmd::Delete { account, id }) => {
+            orders.delete_webhook(&Caller::operator(account), id).await?;
+        }
+        Command::Webhook(WebhookCmd::Deliveries { account, id, limit }) => {
+            say!("event\tchannel\tto\tstate\tattempts\tlast answer\tlast error\tat");
+            for d in orders.deliveries(&Caller::operator(account), id, limit).await? {
+                say!(
+                    "evt_{}\t{}\t{}\t{}\t{}\t{}\t{}\t{}",
+                    d.event_id,
+                    d.channel,
+                    d.target,
+                    d.state,
+                    d.attempts,
+                    d.last_status.unwrap_or_default(),
+                    d.last_error.unwrap_or_default(),
+                    iso(d.updated_at)
+                );
+            }
+        }
+        Command::WarningLevel { account, item, level } => {
+            let (which, parsed) = match &item {
+                Some(_) => (Ledger::Tokens, level.trim().parse().ok()),
+                None => (Ledger::Deposit, parse_money(&level)),
+            };
+            let parsed =
+                parsed.ok_or_else(|| AdminError::Usage(format!("--level: {level:?} is not a count or an amount")))?;
+            orders.set_warning_level(&Caller::operator(account), which, item.as_deref(), parsed).await?;
+        }
         Command::RenewalForecast { account, from, to, csv } => {
             let (from, to) = (day(&from, "--from")?, day(&to, "--to")? + 86_400);
             let f = orders.renewal_forecast(&Caller::operator(account), from, to).await?;

@@ -33,6 +33,8 @@ pub enum StartError {
     Upstream(String, upstream::HttpSetupError),
     #[error("{0}")]
     Io(#[from] std::io::Error),
+    #[error("notifications: {0}")]
+    Notifications(#[from] notify::SetupError),
 }
 
 impl App {
@@ -66,6 +68,7 @@ impl App {
             }
         }
         let orders = Orders::new(db.clone(), key, upstreams, config.orders.clone());
+        orders.set_notifier(notify::Notifier::new(&config.notifications)?);
         Ok(App { config, orders, embedded_ca })
     }
 }

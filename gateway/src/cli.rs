@@ -87,6 +87,23 @@ pub enum Command {
     /// Automatic renewal (65 days before expiry) of delivered certificates.
     #[command(subcommand)]
     AutoRenew(AutoRenewCmd),
+    /// Contact points: who is e-mailed, per role, in which language.
+    #[command(subcommand)]
+    Contact(ContactCmd),
+    /// Webhook endpoints that every event of an account is POSTed to.
+    #[command(subcommand)]
+    Webhook(WebhookCmd),
+    /// The prepaid balance below which the accounting contact is warned.
+    WarningLevel {
+        #[arg(long)]
+        account: i64,
+        /// A token item (product, SAN or renewal code); without it, the deposit.
+        #[arg(long)]
+        item: Option<String>,
+        /// Tokens, or an amount like 150.00 for the deposit; 0 removes it.
+        #[arg(long)]
+        level: String,
+    },
     /// The tokens needed to renew the certificates that expire in a period.
     RenewalForecast {
         #[arg(long)]
@@ -338,5 +355,66 @@ pub enum AutoRenewCmd {
         account: i64,
         #[arg(value_parser = ["on", "off"])]
         switch: String,
+    },
+}
+
+#[derive(Debug, Subcommand)]
+pub enum ContactCmd {
+    /// Set the contact of a role: generic (in copy of everything), delivery, accounting, emergency.
+    Set {
+        #[arg(long)]
+        account: i64,
+        #[arg(long)]
+        role: String,
+        #[arg(long)]
+        email: String,
+        /// en or fr.
+        #[arg(long, default_value = "en")]
+        language: String,
+    },
+    /// Remove the contact of a role.
+    Remove {
+        #[arg(long)]
+        account: i64,
+        #[arg(long)]
+        role: String,
+    },
+    /// List the contacts of an account.
+    List {
+        #[arg(long)]
+        account: i64,
+    },
+}
+
+#[derive(Debug, Subcommand)]
+pub enum WebhookCmd {
+    /// Register an HTTPS endpoint; prints its signing secret, once.
+    Create {
+        #[arg(long)]
+        account: i64,
+        #[arg(long)]
+        url: String,
+    },
+    /// List the live endpoints of an account.
+    List {
+        #[arg(long)]
+        account: i64,
+    },
+    /// Delete an endpoint.
+    Delete {
+        #[arg(long)]
+        account: i64,
+        #[arg(long)]
+        id: i64,
+    },
+    /// The latest deliveries of an account's events, newest first.
+    Deliveries {
+        #[arg(long)]
+        account: i64,
+        /// Only those to this webhook.
+        #[arg(long)]
+        id: Option<i64>,
+        #[arg(long, default_value_t = 50)]
+        limit: i64,
     },
 }

@@ -64,6 +64,9 @@ pub struct Config {
     /// Settings of the XML-RPC front.
     #[serde(default)]
     pub xmlrpc: xmlrpc::Limits,
+    /// E-mail and webhook notifications.
+    #[serde(default)]
+    pub notifications: notify::Settings,
     /// Upstream CAs by name; products name one. `embedded` is always defined.
     #[serde(default)]
     pub upstreams: BTreeMap<String, UpstreamConfig>,

@@ -26,6 +26,9 @@ TBS X509,dv1,TBS X509 SSL DV 1 year,1,39.00,20.00,-,DV,no,5,sandv1,,,embedded
 
 const DEMO_API_LOGIN: &str = "demo-api";
 
+/// The demo account's generic contact, who receives every notification.
+const DEMO_CONTACT: &str = "hostmaster@example.test";
+
 fn random_token(bytes: usize) -> String {
     let mut b = vec![0u8; bytes];
     aws_lc_rs::rand::fill(&mut b).expect("system random source");
@@ -66,6 +69,16 @@ pub async fn run(
         key_file: dir.join("https-key.pem"),
         reload_secs: 0,
     });
+    // A new user sees the notifications: written to a file unless an SMTP
+    // server (a local catcher, say) is configured.
+    if config.notifications.smtp_url.is_none() && config.notifications.log_file.is_none() {
+        config.notifications.log_file = Some(dir.join("notifications.log"));
+    }
+    let notifications = match (&config.notifications.smtp_url, &config.notifications.log_file) {
+        (Some(_), _) => "sent through the configured SMTP server".to_string(),
+        (None, Some(file)) => format!("written to {}", file.display()),
+        (None, None) => "off".to_string(),
+    };
     let public_url = config.public_url();
     let app = App::open(config).await?;
     let ca = app.embedded_ca.clone().ok_or(DemoError::NoEmbeddedCa)?;
@@ -94,6 +107,7 @@ pub async fn run(
         );
         println!("Python clients trust the root with: REQUESTS_CA_BUNDLE={}", root_file.display());
     }
+    println!("Notifications to {DEMO_CONTACT} (deliveries, expiry notices...): {notifications}");
     println!("Press Ctrl-C to stop.");
     crate::server::run(&app, listeners).await?;
     Ok(())
@@ -119,6 +133,7 @@ async fn seed(orders: &Orders, public_url: &str, dir: &Path, ca_bundle: Option<&
     let creds = orders.create_acme_url(&op, "demo", "ssl1", org).await?;
     let password = random_token(18);
     orders.create_user(&op, DEMO_API_LOGIN, &password, Rights::all()).await?;
+    orders.set_contact(&op, "generic", DEMO_CONTACT, "en").await?;
     println!("Demo account {account} (bulk: 100 ssl1 tokens, 100 sanssl1 tokens), organisation {org},");
     println!("product ssl1 (OV), an active OV pre-validation, pre-validated domains *.example.test.");
     println!();

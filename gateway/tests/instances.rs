@@ -166,7 +166,8 @@ async fn two_instances_share_nonces_accounts_jobs_and_the_ledger_and_survive_a_s
     let victim_owner = format!("%-{}", victim.id());
     let victim_base = format!("http://127.0.0.1:{}", ports[1]);
     let leased = async |owner: &str| {
-        let q = storage::sql::query_scalar::<i64>("SELECT COUNT(*) FROM jobs WHERE lease_owner LIKE $1");
+        let q =
+            storage::sql::query_scalar::<i64>("SELECT COUNT(*) FROM jobs WHERE kind = 'issue' AND lease_owner LIKE $1");
         q.bind(owner).fetch_one(&mut tdb.db.acquire().await.unwrap()).await.unwrap()
     };
     'leased: for first_call in 0..10 {

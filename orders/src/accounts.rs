@@ -94,14 +94,17 @@ impl Orders {
         if count <= 0 {
             return Err(OrderError::Invalid("a token top-up must be positive".into()));
         }
+        self.product_item(item).await?;
+        self.top_up(caller, "token", item, count, note).await
+    }
+
+    /// Refuses an item that is no product's code, SAN code or renewal code.
+    pub(crate) async fn product_item(&self, item: &str) -> Result<()> {
         let known = self.products().await?.into_iter().any(|p| {
             [Some(&p.code), p.san_code.as_ref(), p.wildcard_san_code.as_ref(), p.renewal_code.as_ref()]
                 .contains(&Some(&item.to_string()))
         });
-        if !known {
-            return Err(OrderError::UnknownProduct(item.to_string()));
-        }
-        self.top_up(caller, "token", item, count, note).await
+        if known { Ok(()) } else { Err(OrderError::UnknownProduct(item.to_string())) }
     }
 
     /// Credits the deposit of the caller's account with `amount` minor units.

@@ -107,7 +107,7 @@ impl Orders {
         let mut after = 0;
         loop {
             let mut c = self.db().acquire().await?;
-            let page = orders::auto_renewal_candidates(&mut c, from, until, after, PAGE).await?;
+            let page = orders::ending_between(&mut c, true, from, until, after, PAGE).await?;
             drop(c);
             let Some(last) = page.last() else { break };
             after = last.order.id;

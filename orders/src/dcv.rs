@@ -116,8 +116,26 @@ impl Orders {
     }
 
     /// Gives an order that starts waiting for DCV its token.
-    pub(crate) async fn start_dcv(tx: &mut storage::Conn, order_id: i64) -> Result<()> {
-        orders::set_dcv_token(tx, order_id, &new_token()).await?;
+    /// The account is told what to publish where.
+    pub(crate) async fn start_dcv(&self, tx: &mut storage::Conn, order_id: i64) -> Result<()> {
+        let token = new_token();
+        orders::set_dcv_token(tx, order_id, &token).await?;
+        let Some(o) = crate::order::get(tx, order_id).await? else { return Ok(()) };
+        let domains = storage::prevalidations::domains(tx, o.organisation_id).await?;
+        let names = crate::prevalidations::uncovered(&order_names(&o), &domains);
+        let reference = o.reference.clone().unwrap_or_else(|| o.id.to_string());
+        let dcv = Dcv { reference, token: token.clone(), names };
+        let lines: Vec<String> = dcv
+            .places()
+            .iter()
+            .map(|p| {
+                let file =
+                    p.http_url.as_ref().map(|u| format!("\n  or the file {u} holding {token}")).unwrap_or_default();
+                format!("{}: the TXT record {} holding {token}{file}", p.name, p.txt_name)
+            })
+            .collect();
+        let data = serde_json::json!({"dcv": lines.join("\n"), "token": token});
+        crate::events::emit(tx, crate::EventKind::WaitingDcv, o.account_id, Some(&o), data, None, self.now()).await?;
         Ok(())
     }
 }

@@ -95,8 +95,16 @@ impl Orders {
             }
         };
         audit_delivery(tx, order.id, &issued.serial, audit, self.now()).await?;
+        delivered_event(tx, &delivered, issued, self.now()).await?;
         Ok(Some((cert_id, delivered)))
     }
+}
+
+/// Tells the account that order `o` was delivered `issued`, in `tx`.
+pub(crate) async fn delivered_event(tx: &mut storage::Conn, o: &Order, issued: &Issued, now: i64) -> Result<()> {
+    let data = serde_json::json!({"serial": issued.serial, "not_after": crate::iso(issued.not_after)});
+    crate::events::emit(tx, crate::EventKind::OrderDelivered, o.account_id, Some(o), data, None, now).await?;
+    Ok(())
 }
 
 /// The certificate `issued` for order `order_id` of common name `cn`.

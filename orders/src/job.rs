@@ -21,6 +21,8 @@ states! {
         Lifecycle = "lifecycle",
         /// Place the automatic renewal of an order.
         Renew = "renew",
+        /// Deliver an event to the account's contacts and webhooks.
+        Notify = "notify",
     }
 }
 
@@ -45,6 +47,8 @@ pub enum JobSubject {
     AcmeAuthz(i64),
     /// Every order (the periodic sweep).
     AllOrders,
+    /// An event of the outbox (a notification).
+    Event(i64),
 }
 
 impl std::fmt::Display for JobSubject {
@@ -53,6 +57,7 @@ impl std::fmt::Display for JobSubject {
             JobSubject::Order(id) => write!(f, "order {id}"),
             JobSubject::AcmeAuthz(id) => write!(f, "authz {id}"),
             JobSubject::AllOrders => write!(f, "all orders"),
+            JobSubject::Event(id) => write!(f, "event {id}"),
         }
     }
 }
@@ -89,6 +94,7 @@ impl TryFrom<JobRow> for Job {
     fn try_from(r: JobRow) -> Result<Job> {
         let unknown = |what: &str, word: &str| OrderError::UnknownState(format!("job {what} {word:?}"));
         let subject = match (r.order_id, r.acme_authz_id) {
+            _ if r.event_id.is_some() => JobSubject::Event(r.event_id.unwrap_or_default()),
             (_, Some(authz)) => JobSubject::AcmeAuthz(authz),
             (Some(order), None) => JobSubject::Order(order),
             (None, None) if r.kind == JobKind::Lifecycle.as_str() => JobSubject::AllOrders,

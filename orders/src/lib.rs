@@ -16,12 +16,14 @@ pub mod csr;
 mod dcv;
 mod delivery;
 mod error;
+mod events;
 mod forecast;
 pub mod formats;
 mod job;
 mod lifecycle;
 mod memo;
 pub mod names;
+mod notifications;
 mod order;
 mod organisation;
 mod passwords;
@@ -52,10 +54,12 @@ pub use catalog::{ImportReport, Product, format_money, parse_money};
 pub use certificate::Certificate;
 pub use dcv::{Dcv, DcvPlaces};
 pub use error::{OrderError, Result};
+pub use events::{CONTACT_ROLES, EventKind};
 pub use forecast::{Forecast, ForecastOrder, TokenNeed, forecast_csv};
 pub use job::{Job, JobKind, JobState, JobSubject};
 pub use lifecycle::{Reissue, check_revocation_reason};
 pub use memo::Memo;
+pub use notifications::{Contact, Delivery, NewWebhook, Webhook};
 pub use order::{Order, OrderFilter};
 pub use organisation::Organisation;
 pub use place::{CheckedNames, PlaceOrder, Placed};
@@ -108,6 +112,12 @@ pub struct Settings {
     /// Seconds between two sweeps of the certificate lifecycle (expiries,
     /// due automatic renewals, orders waiting for funds); at most a day.
     pub lifecycle_sweep_secs: i64,
+    /// Seconds before a notification that failed is tried again, doubled
+    /// at each try up to an hour, for a day.
+    pub notify_retry_secs: i64,
+    /// Days before expiry at which a certificate that does not renew
+    /// automatically is notified as expiring, once each.
+    pub expiry_notice_days: Vec<i64>,
     /// certgate's validation authority, which proves control of names for
     /// ACME challenges and the legacy DCV. Configured under `[acme.va]`.
     #[serde(skip)]
@@ -128,6 +138,8 @@ impl Default for Settings {
             failures_forgotten_after_days: 90,
             retry_window_secs: 86_400,
             lifecycle_sweep_secs: 3600,
+            notify_retry_secs: 30,
+            expiry_notice_days: vec![30, 15, 7],
             va: validation::VaSettings::default(),
         }
     }
@@ -156,6 +168,8 @@ struct Inner {
     /// This order core's name among the instances: its process id and a
     /// random suffix, since two containers may both run as process 1.
     instance: String,
+    /// The channels notifications go out by (see `Orders::set_notifier`).
+    notifier: std::sync::OnceLock<Arc<notify::Notifier>>,
 }
 
 impl Orders {
@@ -175,6 +189,7 @@ impl Orders {
                 passwords: passwords::Passwords::new(password_checks),
                 va: Arc::new(validation::Va::new(settings.va.clone())),
                 instance: instance_name(),
+                notifier: std::sync::OnceLock::new(),
                 settings,
             }),
         }

@@ -6,7 +6,7 @@ use storage::{audit, certificates, commit, jobs, orders};
 use crate::names::order_names;
 use crate::place::{Funds, Spec, check_request};
 use crate::status::serves_certificates;
-use crate::{Caller, Certificate, Order, OrderError, OrderFilter, Orders, Placed, Result, Right, Status};
+use crate::{Caller, Certificate, EventKind, Order, OrderError, OrderFilter, Orders, Placed, Result, Right, Status};
 use crate::{payment, renewal};
 
 /// A reissue request (seed 5.3): a new CSR, and optionally new names.
@@ -198,6 +198,18 @@ impl Orders {
                     });
                 }
                 payment::refund(&mut tx, o.id, &caller.login, "cancelled", self.now()).await?;
+                let data = serde_json::json!({"by": caller.login});
+                let refunded = Order { status: Status::CancelledRefunded, ..o.clone() };
+                crate::events::emit(
+                    &mut tx,
+                    EventKind::OrderRefunded,
+                    o.account_id,
+                    Some(&refunded),
+                    data,
+                    None,
+                    self.now(),
+                )
+                .await?;
                 "order.cancel"
             }
             _ => return Err(wrong_state(&o, "pending_approval, waiting_funds, waiting_dcv or processing")),
@@ -368,6 +380,7 @@ impl Orders {
             renewal_of: Some(o.id),
             renewal_priced: renewal::priced_as_renewal(last.not_after, now),
             funds,
+            unpaid_because: None,
             client_ref,
             idempotency_key: None,
             retry_window: false,

@@ -136,22 +136,37 @@ pub(crate) async fn charge(
     match q.payment {
         Payment::Tokens => {
             for l in &q.lines {
-                if let Applied::Insufficient(available) =
-                    ledger::apply(c, &movement("token", &l.item, -l.count), Some(0), now).await?
-                {
-                    return Err(OrderError::InsufficientTokens { item: l.item.clone(), needed: l.count, available });
+                match ledger::apply(c, &movement("token", &l.item, -l.count), Some(0), now).await? {
+                    Applied::Insufficient(available) => {
+                        return Err(OrderError::InsufficientTokens {
+                            item: l.item.clone(),
+                            needed: l.count,
+                            available,
+                        });
+                    }
+                    Applied::Done(left) => {
+                        warn_if_low(c, account, "token", &l.item, left, l.count, order_id, now).await?
+                    }
+                    // Charged already (a retry): told then.
+                    Applied::Duplicate => {}
                 }
             }
         }
         Payment::Deposit => {
             let total = q.total();
             let m = movement("deposit", &account.currency, -total);
-            if let Applied::Insufficient(balance) = ledger::apply(c, &m, Some(-account.overdraft), now).await? {
-                return Err(OrderError::InsufficientDeposit {
-                    currency: account.currency.clone(),
-                    needed: total,
-                    balance,
-                });
+            match ledger::apply(c, &m, Some(-account.overdraft), now).await? {
+                Applied::Insufficient(balance) => {
+                    return Err(OrderError::InsufficientDeposit {
+                        currency: account.currency.clone(),
+                        needed: total,
+                        balance,
+                    });
+                }
+                Applied::Done(left) => {
+                    warn_if_low(c, account, "deposit", &account.currency, left, total, order_id, now).await?
+                }
+                Applied::Duplicate => {}
             }
         }
         Payment::Invoice => {
@@ -159,6 +174,40 @@ pub(crate) async fn charge(
         }
     }
     metrics::counter!("certgate_ledger_debits_total", "kind" => kind_label(&q.payment)).increment(1);
+    Ok(())
+}
+
+/// Tells the account when a debit of `debited` took its balance of
+/// `asset` and `item` from at or above its warning level (seed 7.2.3) to
+/// `left`, below it: once per crossing.
+#[allow(clippy::too_many_arguments)]
+async fn warn_if_low(
+    c: &mut Conn,
+    account: &AccountRow,
+    asset: &str,
+    item: &str,
+    left: i64,
+    debited: i64,
+    order_id: i64,
+    now: i64,
+) -> Result<()> {
+    if !account.warned {
+        return Ok(());
+    }
+    let Some(level) = storage::warning_levels::get(c, account.id, asset, item).await? else { return Ok(()) };
+    if left >= level || left + debited < level {
+        return Ok(());
+    }
+    let money = asset == "deposit";
+    let shown = |v: i64| if money { crate::format_money(v) } else { v.to_string() };
+    let data = serde_json::json!({
+        "asset": if money { "deposit" } else { "tokens" },
+        "item": item,
+        "balance": shown(left),
+        "level": shown(level),
+        "order": order_id,
+    });
+    crate::events::emit(c, crate::EventKind::BalanceLow, account.id, None, data, None, now).await?;
     Ok(())
 }
 

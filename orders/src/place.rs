@@ -68,6 +68,8 @@ pub(crate) struct Spec<'a> {
     /// certificate expires (seed 5.7).
     pub renewal_priced: bool,
     pub funds: Funds,
+    /// For an order held for funds: why the account could not pay it.
+    pub unpaid_because: Option<&'a str>,
     pub client_ref: Option<&'a str>,
     pub idempotency_key: Option<&'a str>,
     /// The key is the request's content: it holds for
@@ -142,6 +144,7 @@ impl Orders {
             renewal_of,
             renewal_priced: renewed.is_some_and(|r| r.priced_as_renewal),
             funds: if req.wait_for_funds { Funds::MayWait } else { Funds::Required },
+            unpaid_because: None,
             client_ref: req.client_ref.as_deref(),
             idempotency_key: req.idempotency_key.as_deref().or(content_key.as_deref()),
             retry_window: content_key.is_some(),
@@ -198,10 +201,11 @@ impl Orders {
         spec: &Spec<'_>,
     ) -> Result<Placed> {
         match self.record_once(caller, organisation_id, ctx, checked, spec).await {
-            Err(OrderError::InsufficientTokens { .. } | OrderError::InsufficientDeposit { .. })
+            Err(e @ (OrderError::InsufficientTokens { .. } | OrderError::InsufficientDeposit { .. }))
                 if spec.funds == Funds::MayWait =>
             {
-                let held = Spec { funds: Funds::Held, ..*spec };
+                let why = e.to_string();
+                let held = Spec { funds: Funds::Held, unpaid_because: Some(&why), ..*spec };
                 self.record_once(caller, organisation_id, ctx, checked, &held).await
             }
             other => other,
@@ -345,6 +349,9 @@ impl Orders {
             // The DCV token changed the row since it was inserted.
             order = crate::order::get(&mut tx, id).await?.ok_or_else(|| OrderError::UnknownOrder(id.to_string()))?;
         }
+        if account.notified {
+            self.placed_events(&mut tx, caller, &order, spec, issued.as_ref().map(|(_, i)| i)).await?;
+        }
         let placed = Placed { order, replayed: false, certificate_id };
         if let Some(acme_order) = spec.acme_order {
             let status = crate::acme::finalized_status(&placed).as_str();
@@ -416,6 +423,46 @@ impl Orders {
         Ok(CheckedNames { names: wanted, needing_dcv })
     }
 
+    /// Tells the account what became of an order it placed: delivered at
+    /// once, waiting for an approver or for funds, or placed as an
+    /// automatic renewal (waiting for DCV is told where it starts).
+    async fn placed_events(
+        &self,
+        tx: &mut storage::Conn,
+        caller: &Caller,
+        order: &Order,
+        spec: &Spec<'_>,
+        issued: Option<&Issued>,
+    ) -> Result<()> {
+        use crate::EventKind;
+        let now = self.now();
+        let told = match (issued, order.status) {
+            (Some(issued), _) => return delivery::delivered_event(tx, order, issued, now).await,
+            (None, Status::PendingApproval) => {
+                Some((EventKind::WaitingApproval, serde_json::json!({"created_by": order.created_by})))
+            }
+            (None, Status::WaitingFunds) => {
+                Some((EventKind::WaitingFunds, serde_json::json!({"reason": spec.unpaid_because.unwrap_or_default()})))
+            }
+            _ => None,
+        };
+        if let Some((kind, data)) = told {
+            crate::events::emit(tx, kind, order.account_id, Some(order), data, None, now).await?;
+        }
+        if caller.login == crate::AUTOMATIC_RENEWAL
+            && let Some(renewed) = order.renewal_of
+        {
+            let data = serde_json::json!({
+                "renews": renewed.to_string(),
+                "price": crate::format_money(order.price),
+                "currency": order.currency,
+                "payment": order.payment,
+            });
+            crate::events::emit(tx, EventKind::RenewalPlaced, order.account_id, Some(order), data, None, now).await?;
+        }
+        Ok(())
+    }
+
     /// Charges an order and, when it is ready for issuance, queues the job.
     pub(crate) async fn pay_and_queue(
         &self,
@@ -431,7 +478,7 @@ impl Orders {
             Status::Processing => {
                 jobs::enqueue(tx, crate::JobKind::Issue.as_str(), order_id, None, self.now()).await?;
             }
-            Status::WaitingDcv => Orders::start_dcv(tx, order_id).await?,
+            Status::WaitingDcv => self.start_dcv(tx, order_id).await?,
             _ => {}
         }
         Ok(())

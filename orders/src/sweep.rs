@@ -8,7 +8,9 @@ use storage::audit::Actor;
 use storage::{audit, commit, jobs, orders};
 
 use crate::renewal::LATE_SWITCH_PLACED_WITHIN;
-use crate::{JobKind, Orders, Result, Status};
+use crate::{EventKind, JobKind, Orders, Result, Status};
+
+const DAY: i64 = 86_400;
 
 /// Orders handled per transaction.
 const PAGE: i64 = 500;
@@ -48,12 +50,53 @@ impl Orders {
         let now = self.now();
         let expired = self.expire_past(now).await?;
         let renewals = self.queue_due_renewals(now).await?;
+        let notices = self.notify_expiring(now).await?;
         let mut paid = 0;
         let waiting = orders::accounts_waiting_for_funds(&mut *self.db().acquire().await?).await?;
         for account in waiting {
             paid += self.pay_waiting(account, "lifecycle").await?;
         }
-        Ok(format!("{expired} expired, {renewals} renewals queued, {paid} orders waiting for funds paid"))
+        Ok(format!(
+            "{expired} expired, {renewals} renewals queued, {notices} expiry notices, {paid} orders waiting for funds paid"
+        ))
+    }
+
+    /// Tells the accounts of certificates that expire within the notice
+    /// days (30, 15 and 7 by default) and neither renew automatically nor
+    /// were renewed: once per certificate and notice, the nearest notice
+    /// only (a certificate first seen 10 days before expiry gets the
+    /// 15-day notice, not the 30-day one as well). Returns how many.
+    async fn notify_expiring(&self, now: i64) -> Result<usize> {
+        let mut days = self.settings().expiry_notice_days.clone();
+        days.retain(|d| *d > 0);
+        days.sort_unstable();
+        let Some(&furthest) = days.last() else { return Ok(0) };
+        let mut told = 0;
+        let mut after = 0;
+        loop {
+            let mut c = self.db().acquire().await?;
+            let page = orders::ending_between(&mut c, false, now + 1, now + furthest * DAY, after, PAGE).await?;
+            drop(c);
+            let Some(last) = page.last() else { break };
+            after = last.order.id;
+            let mut tx = self.db().begin().await?;
+            for v in page.iter().filter(|v| !v.renewed && v.order.status == Status::Delivered.as_str()) {
+                let left = v.not_after - now;
+                let Some(notice) = days.iter().find(|d| left <= *d * DAY) else { continue };
+                let order = crate::Order::try_from(v.order.clone())?;
+                let key = format!("expiring:{}:{}:{notice}", order.id, v.not_after);
+                let data = serde_json::json!({"days": (left + DAY - 1) / DAY, "not_after": crate::iso(v.not_after)});
+                let kind = EventKind::Expiring;
+                if crate::events::emit(&mut tx, kind, order.account_id, Some(&order), data, Some(&key), now).await? {
+                    told += 1;
+                }
+            }
+            commit(tx).await?;
+            if (page.len() as i64) < PAGE {
+                break;
+            }
+        }
+        Ok(told)
     }
 
     /// Marks `expired` the delivered orders whose certificate ended before

@@ -170,7 +170,6 @@ impl Worker {
     /// Runs a claimed job and records its outcome.
     async fn process(&self, job: JobRow) -> Result<bool> {
         let db = self.orders.db();
-        upstream::pause_at_failpoint("worker-after-claim").await;
         let kind = JobKind::parse(&job.kind);
         let outcome = match kind {
             Some(JobKind::Issue) => self.issue(&job).await,
@@ -191,6 +190,15 @@ impl Worker {
                 },
                 None => Ok(Outcome::Failed("a renewal without its order".into())),
             },
+            Some(JobKind::Notify) => match job.event_id {
+                Some(event) => match self.orders.deliver_event(event).await {
+                    Ok(crate::events::Delivered::All) => self.done(job.id, "delivered").await,
+                    // Bounded by the day after which a delivery is given up, not by attempts.
+                    Ok(crate::events::Delivered::Pending(why)) => Ok(Outcome::RetryUntilDeadline(why)),
+                    Err(e) => Err(e),
+                },
+                None => Ok(Outcome::Failed("a notification without its event".into())),
+            },
             None => Ok(Outcome::Failed(format!("unknown job kind {}", job.kind))),
         };
         let outcome = outcome.unwrap_or_else(|e| Outcome::Retry(e.to_string()));
@@ -207,7 +215,13 @@ impl Worker {
         match outcome {
             Outcome::Done => {}
             Outcome::Retry(err) | Outcome::RetryUntilDeadline(err) => {
-                let backoff = (1i64 << job.attempts.clamp(0, 8)).min(300) + jitter(job.attempts);
+                let backoff = match kind {
+                    // Receivers may be down for hours: back off to an hour between tries.
+                    Some(JobKind::Notify) => (self.orders.settings().notify_retry_secs
+                        << job.attempts.clamp(1, 12).saturating_sub(1))
+                    .min(3600),
+                    _ => (1i64 << job.attempts.clamp(0, 8)).min(300),
+                } + jitter(job.attempts);
                 tracing::info!(job = job.id, attempts = job.attempts, error = %err, "job will retry");
                 jobs::retry_later(&mut tx, job.id, &err, self.orders.now() + backoff, self.orders.now()).await?;
             }
@@ -240,6 +254,8 @@ impl Worker {
     }
 
     async fn issue(&self, job: &JobRow) -> Result<Outcome> {
+        // Crash tests stop an issuance here, its lease held (not the sweep or a notification).
+        upstream::pause_at_failpoint("worker-after-claim").await;
         let db = self.orders.db();
         let Some(order_id) = job.order_id else { return Ok(Outcome::Failed("an issuance without its order".into())) };
         let order = crate::order::get(&mut *db.acquire().await?, order_id)
@@ -344,6 +360,11 @@ impl Worker {
             orders::set_failure(tx, order_id, err, self.orders.now()).await?;
             if !reissue {
                 payment::refund(tx, order_id, &self.owner, "upstream failure", self.orders.now()).await?;
+                if let Some(o) = crate::order::get(tx, order_id).await? {
+                    let data = serde_json::json!({"reason": err});
+                    let kind = crate::EventKind::OrderFailed;
+                    crate::events::emit(tx, kind, o.account_id, Some(&o), data, None, self.orders.now()).await?;
+                }
             }
             audit::record(tx, &self.actor(), "order.fail", &format!("{order_id}: {err}"), self.orders.now()).await?;
         }

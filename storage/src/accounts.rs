@@ -23,6 +23,10 @@ crate::row_struct! {
         pub created_at: i64,
         /// Whether its new orders renew automatically (seed 5.7).
         pub auto_renew_default: bool,
+        /// Whether it has a contact or a live webhook to notify.
+        pub notified: bool,
+        /// Whether it has a prepaid warning level.
+        pub warned: bool,
     }
 }
 
@@ -64,4 +68,22 @@ pub async fn list(c: &mut Conn) -> Result<Vec<AccountRow>> {
 pub async fn set_auto_renew_default(c: &mut Conn, id: i64, on: bool) -> Result<bool> {
     let r = query("UPDATE accounts SET auto_renew_default = $2 WHERE id = $1").bind(id).bind(on).execute(c).await?;
     Ok(r.rows_affected() == 1)
+}
+
+/// Brings the account's `notified` and `warned` flags in line with its
+/// contacts, webhooks and warning levels; run in the transaction that
+/// changes one of them.
+pub async fn refresh_flags(c: &mut Conn, id: i64) -> Result<()> {
+    query(
+        "UPDATE accounts SET
+             notified = CASE WHEN EXISTS (SELECT 1 FROM contacts WHERE account_id = $1)
+                          OR EXISTS (SELECT 1 FROM webhooks WHERE account_id = $1 AND deleted_at IS NULL)
+                        THEN 1 ELSE 0 END,
+             warned = CASE WHEN EXISTS (SELECT 1 FROM warning_levels WHERE account_id = $1) THEN 1 ELSE 0 END
+         WHERE id = $1",
+    )
+    .bind(id)
+    .execute(c)
+    .await?;
+    Ok(())
 }

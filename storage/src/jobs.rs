@@ -10,7 +10,7 @@ crate::row_struct! {
     pub struct JobRow {
         /// The job's database identifier.
         pub id: i64,
-        /// `issue`, `revoke`, `validate`, `lifecycle` or `renew`.
+        /// `issue`, `revoke`, `validate`, `lifecycle`, `renew` or `notify`.
         pub kind: String,
         /// The order this job works for (none for `validate`).
         pub order_id: Option<i64>,
@@ -40,6 +40,8 @@ crate::row_struct! {
         /// A key no other job has, for work that must run once however many
         /// instances schedule it (the sweep of a period, a renewal).
         pub dedup_key: Option<String>,
+        /// For `notify`: the event it delivers.
+        pub event_id: Option<i64>,
     }
 }
 
@@ -78,6 +80,19 @@ pub async fn enqueue(c: &mut Conn, kind: &str, order_id: i64, certificate_id: Op
     .bind(kind)
     .bind(order_id)
     .bind(certificate_id)
+    .bind(now)
+    .fetch_one(c)
+    .await
+}
+
+/// Queues the delivery of event `event_id`, runnable from `now`; returns its id.
+pub async fn enqueue_notification(c: &mut Conn, event_id: i64, order_id: Option<i64>, now: i64) -> Result<i64> {
+    query_scalar(
+        "INSERT INTO jobs (kind, order_id, event_id, state, run_after, created_at, updated_at)
+         VALUES ('notify', $1, $2, 'queued', $3, $3, $3) RETURNING id",
+    )
+    .bind(order_id)
+    .bind(event_id)
     .bind(now)
     .fetch_one(c)
     .await

@@ -19,8 +19,10 @@ pub mod audit;
 pub mod ca_keys;
 pub mod certificates;
 pub mod checkpoint;
+pub mod contacts;
 mod db;
 mod error;
+pub mod events;
 pub mod jobs;
 pub mod ledger;
 mod lock_wait;
@@ -36,6 +38,8 @@ pub mod signed_orders;
 pub mod sql;
 pub mod upstream_accounts;
 pub mod users;
+pub mod warning_levels;
+pub mod webhooks;
 
 pub use db::{
     Backend, Db, SQLITE_POOL_SIZE, Tx, WRITE_TURN_HELD, WRITE_TURN_WAIT, WriteTurn, Writer, commit, postgres_pool_size,

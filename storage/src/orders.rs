@@ -506,10 +506,12 @@ pub async fn past_expiry(c: &mut Conn, now: i64, limit: i64) -> Result<Vec<Valid
         .await
 }
 
-/// Orders with automatic renewal on whose certificate ends within
-/// `[from, until]`, after order `after` (for paging), at most `limit`.
-pub async fn auto_renewal_candidates(
+/// Delivered or expired orders with automatic renewal on (or off) whose
+/// certificate ends within `[from, until]`, after order `after` (for
+/// paging), at most `limit`.
+pub async fn ending_between(
     c: &mut Conn,
+    auto_renew: bool,
     from: i64,
     until: i64,
     after: i64,
@@ -517,12 +519,13 @@ pub async fn auto_renewal_candidates(
 ) -> Result<Vec<Validity>> {
     query_as(concat!(
         validity!("('delivered', 'expired')"),
-        " AND o.auto_renew = 1 AND c.not_after >= $4 AND c.not_after <= $1 AND o.id > $2 ORDER BY o.id LIMIT $3"
+        " AND o.auto_renew = $5 AND c.not_after >= $4 AND c.not_after <= $1 AND o.id > $2 ORDER BY o.id LIMIT $3"
     ))
     .bind(until)
     .bind(after)
     .bind(limit)
     .bind(from)
+    .bind(auto_renew)
     .fetch_all(c)
     .await
 }

@@ -127,7 +127,8 @@ pub const ORDERABLE: &str = concat!(
         a.id AS account_id, a.name AS account_name, a.formula AS account_formula,
         a.currency AS account_currency, a.approval_mode AS account_approval_mode,
         a.overdraft AS account_overdraft, a.created_at AS account_created_at,
-        a.auto_renew_default AS account_auto_renew_default,
+        a.auto_renew_default AS account_auto_renew_default, a.notified AS account_notified,
+        a.warned AS account_warned,
         (SELECT string_agg(d.domain, ',') FROM prevalidated_domains d WHERE d.organisation_id = o.id)
             AS prevalidated_domains,
         (SELECT b.amount FROM balances b WHERE b.account_id = a.id AND b.asset = 'token' AND b.item = p.code)

@@ -17,6 +17,7 @@ use upstream::{EmbeddedCa, Upstream};
 mod acme_client;
 pub mod attack;
 pub mod binary;
+pub mod notify_peers;
 mod pebble;
 mod serve;
 pub use acme_client::{Connections, acme_account, acme_http};

@@ -287,7 +287,7 @@ fn header(head: &str, name: &str) -> Option<String> {
 
 /// A TLS root, and a certificate for localhost and 127.0.0.1 that it signed,
 /// with the certificate's key, all PEM.
-fn tls_material() -> (String, String, String) {
+pub(crate) fn tls_material() -> (String, String, String) {
     let root_key = KeyPair::generate().expect("root key");
     let mut root = CertificateParams::new(Vec::<String>::new()).expect("root params");
     root.is_ca = IsCa::Ca(BasicConstraints::Unconstrained);

@@ -49,8 +49,10 @@ pub struct Va {
 }
 
 /// True for an address on the public internet, false for loopback, private
-/// (RFC 1918, unique local), shared (RFC 6598), link-local and unspecified ones.
-fn is_public(ip: IpAddr) -> bool {
+/// (RFC 1918, unique local), shared (RFC 6598), link-local, unspecified,
+/// multicast, broadcast, documentation and "this network" ones: where
+/// certgate's outbound checks and webhooks must not be pointed.
+pub fn is_public(ip: IpAddr) -> bool {
     match ip {
         IpAddr::V4(v4) => {
             let [a, b, ..] = v4.octets();
@@ -59,13 +61,20 @@ fn is_public(ip: IpAddr) -> bool {
                 || v4.is_link_local()
                 || v4.is_unspecified()
                 || v4.is_broadcast()
+                || v4.is_multicast()
+                || v4.is_documentation()
+                || a == 0
                 || (a == 100 && (64..128).contains(&b)))
         }
         IpAddr::V6(v6) => match v6.to_ipv4_mapped() {
             Some(v4) => is_public(IpAddr::V4(v4)),
             None => {
                 let first = v6.segments()[0];
-                !(v6.is_loopback() || v6.is_unspecified() || (first & 0xfe00) == 0xfc00 || (first & 0xffc0) == 0xfe80)
+                !(v6.is_loopback()
+                    || v6.is_unspecified()
+                    || v6.is_multicast()
+                    || (first & 0xfe00) == 0xfc00
+                    || (first & 0xffc0) == 0xfe80)
             }
         },
     }

@@ -91,6 +91,29 @@ const METHODS: &[(&str, &str, &str)] = &[
         "Switches automatic renewal on or off (actif) for the orders named in references, all or none.",
     ),
     ("account.autoRenewDefault.set", "struct struct struct", "Whether the account's new orders renew automatically."),
+    ("account.contacts.list", "array struct", "The account's contact points: role, email, langue."),
+    (
+        "account.contacts.set",
+        "array struct struct",
+        "Sets the contact of a role (generic, delivery, accounting, emergency) with its langue; an empty email removes it.",
+    ),
+    (
+        "account.webhooks.create",
+        "struct struct struct",
+        "Registers an HTTPS webhook; its signing secret is shown this once.",
+    ),
+    ("account.webhooks.list", "array struct", "The account's webhooks."),
+    ("account.webhooks.delete", "struct struct struct", "Deletes a webhook: it receives nothing more."),
+    (
+        "account.webhooks.deliveries",
+        "array struct struct",
+        "The latest deliveries of the account's events (of one webhook with id): state, attempts, last answer.",
+    ),
+    (
+        "account.warningLevel.set",
+        "struct struct struct",
+        "The deposit amount or token count below which the accounting contact is warned (seed 7.2.3).",
+    ),
     (
         "account.renewalForecast",
         "struct struct struct",

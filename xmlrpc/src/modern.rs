@@ -63,6 +63,54 @@ pub(crate) async fn call(xr: &XmlRpc, caller: &Caller, call: &MethodCall, peer: 
             .await
         }
         "account.renewalForecast" => forecast(xr, caller, call).await,
+        "account.contacts.list" => async { Ok(contacts(&o.contacts(caller).await?)) }.await,
+        "account.contacts.set" => {
+            async {
+                let a: ContactSet = args(call)?;
+                match a.email.as_str() {
+                    "" => o.remove_contact(caller, &a.role).await?,
+                    email => o.set_contact(caller, &a.role, email, a.langue.as_deref().unwrap_or("en")).await?,
+                }
+                Ok(contacts(&o.contacts(caller).await?))
+            }
+            .await
+        }
+        "account.webhooks.create" => {
+            async {
+                let WebhookCreate { url } = args(call)?;
+                let w = o.create_webhook(caller, &url).await?;
+                Ok(Value::Struct(vec![
+                    ("id".into(), Value::Int(w.webhook.id)),
+                    ("url".into(), s(w.webhook.url)),
+                    ("secret".into(), s(w.secret)),
+                ]))
+            }
+            .await
+        }
+        "account.webhooks.list" => async { Ok(webhooks(&o.webhooks(caller).await?)) }.await,
+        "account.webhooks.delete" => {
+            async {
+                let AcmeRevoke { id } = args(call)?;
+                o.delete_webhook(caller, id).await?;
+                Ok(Value::Struct(vec![("messageReponse".into(), s("OK"))]))
+            }
+            .await
+        }
+        "account.webhooks.deliveries" => deliveries(xr, caller, call).await,
+        "account.warningLevel.set" => {
+            async {
+                let a: WarningLevel = args(call)?;
+                let (which, level) = match a.kind.as_str() {
+                    "deposit" | "depot" => (Ledger::Deposit, orders::parse_money(&a.niveau)),
+                    "tokens" | "jetons" => (Ledger::Tokens, a.niveau.trim().parse().ok()),
+                    other => return Err(Fault::new(code::INVALID, format!("type {other:?}: deposit or tokens"))),
+                };
+                let level = level.ok_or_else(|| Fault::new(code::INVALID, format!("niveau {:?}", a.niveau)))?;
+                o.set_warning_level(caller, which, a.article.as_deref(), level).await?;
+                Ok(Value::Struct(vec![("messageReponse".into(), s("OK"))]))
+            }
+            .await
+        }
         _ => return None,
     })
 }
@@ -363,4 +411,85 @@ async fn forecast(xr: &XmlRpc, caller: &Caller, call: &MethodCall) -> Result<Val
         ("besoins".into(), Value::Array(needs.collect())),
         ("commandes".into(), Value::Array(list.collect())),
     ]))
+}
+
+/// The arguments of `account.contacts.set`; an empty `email` removes the role's contact.
+#[derive(Deserialize)]
+struct ContactSet {
+    role: String,
+    email: String,
+    langue: Option<String>,
+}
+
+fn contacts(list: &[orders::Contact]) -> Value {
+    Value::Array(
+        list.iter()
+            .map(|c| {
+                Value::Struct(vec![
+                    ("role".into(), s(c.role.clone())),
+                    ("email".into(), s(c.email.clone())),
+                    ("langue".into(), s(c.language.clone())),
+                ])
+            })
+            .collect(),
+    )
+}
+
+/// The arguments of `account.webhooks.create`.
+#[derive(Deserialize)]
+struct WebhookCreate {
+    url: String,
+}
+
+fn webhooks(list: &[orders::Webhook]) -> Value {
+    Value::Array(
+        list.iter()
+            .map(|w| {
+                Value::Struct(vec![
+                    ("id".into(), Value::Int(w.id)),
+                    ("url".into(), s(w.url.clone())),
+                    ("creation".into(), s(iso(w.created_at))),
+                ])
+            })
+            .collect(),
+    )
+}
+
+/// The arguments of `account.webhooks.deliveries`.
+#[derive(Deserialize)]
+struct DeliveriesArgs {
+    id: Option<i64>,
+    limite: Option<i64>,
+}
+
+async fn deliveries(xr: &XmlRpc, caller: &Caller, call: &MethodCall) -> Result<Value, Fault> {
+    let a: DeliveriesArgs = args(call)?;
+    let list = xr.orders.deliveries(caller, a.id, a.limite.unwrap_or(100)).await?;
+    let text = |v: &Option<String>| v.clone().map_or(Value::Nil, s);
+    Ok(Value::Array(
+        list.iter()
+            .map(|d| {
+                Value::Struct(vec![
+                    ("evenement".into(), s(format!("evt_{}", d.event_id))),
+                    ("canal".into(), s(d.channel.clone())),
+                    ("destinataire".into(), s(d.target.clone())),
+                    ("etat".into(), s(d.state.clone())),
+                    ("tentatives".into(), Value::Int(d.attempts)),
+                    ("dernierStatut".into(), text(&d.last_status)),
+                    ("derniereErreur".into(), text(&d.last_error)),
+                    ("date".into(), s(iso(d.updated_at))),
+                ])
+            })
+            .collect(),
+    ))
+}
+
+/// The arguments of `account.warningLevel.set`: `type` deposit or tokens,
+/// the token `article`, and `niveau` as an amount ("150.00") or a count ("5").
+#[derive(Deserialize)]
+struct WarningLevel {
+    #[serde(rename = "type")]
+    kind: String,
+    article: Option<String>,
+    niveau: String,
 }

@@ -52,6 +52,17 @@ out["forecast"] = ops.__getattr__("account.renewalForecast")(ident, {"depuis": e
 out["csv"] = ops.__getattr__("account.renewalForecast")(ident, {"depuis": end[:10] + "T00:00:00Z", "jusqua": end[:10] + "T23:59:59Z", "csv": True})
 out["backwards"] = fault_of(lambda: ops.__getattr__("account.renewalForecast")(ident, {"depuis": "2030-01-02T00:00:00Z", "jusqua": "2030-01-01T00:00:00Z"}))
 out["default"] = ops.__getattr__("account.autoRenewDefault.set")(ident, {"actif": True})
+call = lambda name, args=None: ops.__getattr__(name)(ident, args or {})
+out["contact_bad_lang"] = fault_of(lambda: call("account.contacts.set", {"role": "generic", "email": "ops@example.test", "langue": "de"}))
+out["contact_bad_role"] = fault_of(lambda: call("account.contacts.set", {"role": "boss", "email": "ops@example.test"}))
+out["contact_bad_email"] = fault_of(lambda: call("account.contacts.set", {"role": "generic", "email": "ops@example.test\r\nBcc: x@evil.test"}))
+out["contacts"] = call("account.contacts.set", {"role": "delivery", "email": "tech@example.test", "langue": "fr"})
+out["hook_http"] = fault_of(lambda: call("account.webhooks.create", {"url": "http://hooks.example.com/x"}))
+out["hook_private"] = fault_of(lambda: call("account.webhooks.create", {"url": "https://10.0.0.7/x"}))
+out["hook"] = call("account.webhooks.create", {"url": "https://hooks.example.com/certgate"})
+out["hooks"] = call("account.webhooks.list")
+out["level"] = call("account.warningLevel.set", {"type": "tokens", "article": "ssl1", "niveau": "5"})
+out["level_bad"] = fault_of(lambda: call("account.warningLevel.set", {"type": "tokens", "article": "nope1", "niveau": "5"}))
 print(json.dumps(out))
 "#;
 
@@ -104,4 +115,17 @@ async fn python_client_waits_for_funds_switches_automatic_renewal_and_forecasts(
     assert_eq!(out["backwards"][0], 41, "{}", out["backwards"]);
     assert_eq!(out["default"]["actif"], true);
     assert!(f.orders.account(f.account).await.unwrap().auto_renew_default);
+
+    for refused in ["contact_bad_lang", "contact_bad_role", "contact_bad_email", "hook_http", "hook_private"] {
+        assert_eq!(out[refused][0], 41, "{refused}: {}", out[refused]);
+    }
+    assert_eq!(out["level_bad"][0], 10, "{}", out["level_bad"]);
+    assert_eq!(
+        out["contacts"],
+        serde_json::json!([{"role": "delivery", "email": "tech@example.test", "langue": "fr"}])
+    );
+    let secret = out["hook"]["secret"].as_str().unwrap();
+    assert!(secret.len() >= 40, "a 256-bit secret, shown once: {secret}");
+    assert_eq!(out["hooks"][0]["url"], "https://hooks.example.com/certgate");
+    assert!(!out["hooks"].to_string().contains(secret), "never shown again");
 }
