@@ -192,6 +192,10 @@ pub async fn run(orders: &Orders, cmd: Command, public_url: &str) -> Result<(), 
                 );
             }
         }
+        Command::Order(OrderCmd::Csr { account, reference, csr }) => {
+            let o = orders.provide_csr(&Caller::operator(account), &reference, &std::fs::read(&csr)?).await?;
+            say!("{}\t{}", o.reference.unwrap_or_default(), o.status);
+        }
         Command::Order(OrderCmd::Cert { account, reference }) => {
             let certs = orders.certificates(&Caller::operator(account), &reference).await?;
             let c =

@@ -319,6 +319,16 @@ pub enum OrderCmd {
         #[arg(long, default_value_t = 0, value_parser = clap::value_parser!(i64).range(0..))]
         offset: i64,
     },
+    /// Give an automatic renewal waiting for a new CSR (waiting_csr) its CSR.
+    Csr {
+        #[arg(long)]
+        account: i64,
+        #[arg(long)]
+        reference: String,
+        /// CSR file (PEM or DER), for the order's names with a new key.
+        #[arg(long)]
+        csr: PathBuf,
+    },
     /// Print an order's certificate with its chain (PEM).
     Cert {
         #[arg(long)]

@@ -92,7 +92,10 @@ impl Mailer {
                     .map_err(|e| MailError::Transient(format!("{}: {e}", path.display())))?;
                 let mut text = message.formatted();
                 text.extend_from_slice(b"\r\n");
-                file.write_all(&text).await.map_err(|e| MailError::Transient(format!("{}: {e}", path.display())))?;
+                // tokio hands the write to a thread: flushed, it is done
+                // before the delivery is recorded.
+                let written = async { file.write_all(&text).await.and(file.flush().await) };
+                written.await.map_err(|e| MailError::Transient(format!("{}: {e}", path.display())))?;
                 Ok(format!("written to {}", path.display()))
             }
         }

@@ -28,6 +28,8 @@ const TEMPLATES: &[(&str, &str, &str)] = templates!(
     "renewal.placed",
     "order.waiting_funds",
     "balance.low",
+    "renewal.failed",
+    "order.cancelled",
 );
 
 const LAYOUTS: [(&str, &str); 2] =

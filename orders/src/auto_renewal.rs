@@ -4,7 +4,6 @@
 
 use storage::{accounts, audit, commit, jobs, orders};
 
-use crate::place::Funds;
 use crate::renewal::{self, AUTOMATIC_BEFORE_EXPIRY, CLOSES_AFTER_EXPIRY};
 use crate::{Caller, JobKind, Order, OrderError, Orders, Result, Right, Rights, Source, Status};
 
@@ -31,6 +30,12 @@ impl AutoRenewal {
         let renews_at = order.auto_renew.then(|| renewal::automatic_renewal_at(v.not_before, v.not_after));
         Ok(AutoRenewal { order, not_after: v.not_after, renews_at, renewed: v.renewed })
     }
+}
+
+/// The key of the job that renews order `order_id`'s certificate ending at
+/// `not_after`: one automatic renewal per certificate.
+pub(crate) fn renew_key(order_id: i64, not_after: i64) -> String {
+    format!("renew:{order_id}:{not_after}")
 }
 
 /// How long a sweep pages through candidates.
@@ -107,7 +112,7 @@ impl Orders {
         let mut after = 0;
         loop {
             let mut c = self.db().acquire().await?;
-            let page = orders::ending_between(&mut c, true, from, until, after, PAGE).await?;
+            let page = orders::ending_between(&mut c, Some(true), from, until, after, PAGE).await?;
             drop(c);
             let Some(last) = page.last() else { break };
             after = last.order.id;
@@ -118,7 +123,7 @@ impl Orders {
             if !due.is_empty() {
                 let mut tx = self.db().begin().await?;
                 for v in due {
-                    let key = format!("renew:{}:{}", v.order.id, v.not_after);
+                    let key = renew_key(v.order.id, v.not_after);
                     let kind = JobKind::Renew.as_str();
                     if jobs::enqueue_once(&mut tx, kind, Some(v.order.id), &key, now, now).await?.is_some() {
                         queued += 1;
@@ -155,12 +160,12 @@ impl Orders {
         let caller = Caller {
             account_id: o.account_id,
             login: AUTOMATIC_RENEWAL.into(),
-            rights: Rights::from_iter([Right::Technical, Right::Commercial]),
+            rights: Rights::from_iter([Right::Technical]),
             ip: "local".into(),
             source,
             call: None,
         };
-        match self.renew_order(&caller, &o, None, None, Funds::MayWait).await {
+        match self.renew_order(&caller, &o, None, None, true).await {
             Ok(placed) => {
                 let r = placed.order.reference.unwrap_or_default();
                 tracing::info!(order = order_id, renewal = %r, status = %placed.order.status, "automatic renewal placed");
@@ -168,7 +173,102 @@ impl Orders {
             }
             Err(OrderError::AlreadyRenewed(_)) => Ok(Ok("skipped: already renewed".into())),
             Err(e @ OrderError::Storage(_)) => Err(e),
-            Err(e) => Ok(Err(e.to_string())),
+            Err(e) => {
+                // For good: the customer, who counts on it, is told.
+                let why = e.to_string();
+                let certs = storage::certificates::for_order(&mut *self.db().acquire().await?, o.id).await?;
+                let not_after = certs.iter().map(|c| c.not_after).max().unwrap_or_default();
+                let data = serde_json::json!({"reason": why, "not_after": crate::iso(not_after)});
+                let mut tx = self.db().begin().await?;
+                crate::events::emit(
+                    &mut tx,
+                    crate::EventKind::RenewalFailed,
+                    o.account_id,
+                    Some(&o),
+                    data,
+                    None,
+                    self.now(),
+                )
+                .await?;
+                commit(tx).await?;
+                Ok(Err(why))
+            }
         }
     }
+}
+
+impl Orders {
+    /// Gives an automatic renewal waiting for a new CSR (its product does
+    /// not allow a key to be reused) its CSR, for the order's names and with
+    /// a new key; the order then goes on as any order: to an approver, or
+    /// paid (waiting for funds when the account cannot pay) and issued.
+    pub async fn provide_csr(&self, caller: &Caller, reference: &str, csr: &[u8]) -> Result<Order> {
+        caller.require(Right::Technical)?;
+        let o = self.order(caller, reference).await?;
+        if o.status != Status::WaitingCsr {
+            return Err(OrderError::WrongState {
+                reference: reference.to_string(),
+                status: o.status.to_string(),
+                expected: Status::WaitingCsr.as_str().into(),
+            });
+        }
+        let product = self.product(&o.product_code).await?;
+        crate::lifecycle::check_new_key(&o, csr, &product.code)?;
+        let checked = crate::place::check_request(csr, &crate::names::order_names(&o), &product)?;
+        let account = self.account(caller.account_id).await?;
+        let next = if account.approval_mode && !caller.rights.has(Right::Approval) {
+            Status::PendingApproval
+        } else if self.names_needing_dcv(o.organisation_id, &checked.names).await?.is_empty() {
+            Status::Processing
+        } else {
+            Status::WaitingDcv
+        };
+        let given = CsrGiven { order: &o, product: &product, checked: &checked, next };
+        match self.record_csr(caller, &given, false).await {
+            Err(OrderError::InsufficientTokens { .. } | OrderError::InsufficientDeposit { .. }) => {
+                self.record_csr(caller, &given, true).await?
+            }
+            other => other?,
+        }
+        self.wake_workers();
+        self.order(caller, reference).await
+    }
+
+    /// Records the CSR of `given` and moves its order on, in one
+    /// transaction: unpaid to `waiting_funds` when `hold`, else paid to
+    /// its next status (or to an approver, unpaid).
+    async fn record_csr(&self, caller: &Caller, given: &CsrGiven<'_>, hold: bool) -> Result<()> {
+        let (o, checked) = (given.order, given.checked);
+        let now = self.now();
+        let mut tx = self.db().begin().await?;
+        let sans = checked.names[1..].join("\n");
+        orders::update_request(&mut tx, o.id, &checked.names[0], &sans, &checked.csr.pem(), now).await?;
+        let status = match (hold, given.next) {
+            (true, _) => Status::WaitingFunds,
+            (false, next @ Status::PendingApproval) => next,
+            (false, next) => {
+                self.pay_held(&mut tx, o, given.product, Status::WaitingCsr, next, &caller.login).await?;
+                next
+            }
+        };
+        if status != given.next || status == Status::PendingApproval {
+            self.transition(&mut tx, o, Status::WaitingCsr, status).await?;
+            let kind = if hold { crate::EventKind::WaitingFunds } else { crate::EventKind::WaitingApproval };
+            let moved = Order { status, ..o.clone() };
+            let data = serde_json::json!({"reason": "the account cannot pay it yet", "created_by": o.created_by});
+            crate::events::emit(&mut tx, kind, o.account_id, Some(&moved), data, None, now).await?;
+        }
+        let detail = format!("{} {status}", o.reference.clone().unwrap_or_else(|| o.id.to_string()));
+        audit::record(&mut tx, &caller.actor(), "order.csr", &detail, now).await?;
+        commit(tx).await?;
+        Ok(())
+    }
+}
+
+/// A CSR given to an order waiting for one, checked, and where the order goes next.
+struct CsrGiven<'a> {
+    order: &'a Order,
+    product: &'a crate::Product,
+    checked: &'a crate::place::Checked,
+    next: Status,
 }

@@ -35,6 +35,9 @@ pub struct Product {
     pub renewal_code: Option<String>,
     /// True when ordering needs an active pre-validation of the organisation.
     pub needs_prevalidation: bool,
+    /// True when a renewal may keep the certificate's key (the same CSR);
+    /// otherwise an automatic renewal waits for a new CSR.
+    pub key_reuse: bool,
 }
 
 impl From<ProductRow> for Product {
@@ -52,6 +55,7 @@ impl From<ProductRow> for Product {
             wildcard_san_code: r.wildcard_san_code,
             renewal_code: r.renewal_code,
             needs_prevalidation: r.needs_prevalidation,
+            key_reuse: r.key_reuse,
         }
     }
 }
@@ -71,6 +75,7 @@ impl From<&Product> for ProductRow {
             wildcard_san_code: p.wildcard_san_code.clone(),
             renewal_code: p.renewal_code.clone(),
             needs_prevalidation: p.needs_prevalidation,
+            key_reuse: p.key_reuse,
         }
     }
 }
@@ -257,6 +262,8 @@ fn parse_price_csv(text: &str) -> Result<Vec<PriceRow>> {
             san_code: opt("san code"),
             wildcard_san_code: opt("wildcard san code"),
             renewal_code: opt("renewal code"),
+            // Keeping the key is the rule unless the list says otherwise.
+            key_reuse: get("key reuse").is_empty() || flag("key reuse"),
         };
         check_product(&product).map_err(|e| bad(e.to_string()))?;
         let money = |col: &str| -> Result<Option<i64>> {

@@ -33,6 +33,10 @@ states! {
         WaitingFunds = "order.waiting_funds",
         /// A prepaid balance fell below the account's warning level.
         BalanceLow = "balance.low",
+        /// An automatic renewal could not be placed.
+        RenewalFailed = "renewal.failed",
+        /// An order that waited too long for funds or a CSR was cancelled, unpaid.
+        OrderCancelled = "order.cancelled",
     }
 }
 
@@ -48,10 +52,13 @@ impl EventKind {
             | EventKind::WaitingDcv
             | EventKind::OrderFailed
             | EventKind::Expiring
+            | EventKind::RenewalFailed
             | EventKind::WaitingApproval => &["generic", "delivery"],
-            EventKind::OrderRefunded | EventKind::RenewalPlaced | EventKind::WaitingFunds | EventKind::BalanceLow => {
-                &["generic", "accounting"]
-            }
+            EventKind::OrderRefunded
+            | EventKind::RenewalPlaced
+            | EventKind::WaitingFunds
+            | EventKind::BalanceLow
+            | EventKind::OrderCancelled => &["generic", "accounting"],
         }
     }
 }
@@ -174,34 +181,56 @@ impl Orders {
         } else if !emails.is_empty() {
             tracing::debug!(event = event.id, "no SMTP server nor log file configured: e-mail skipped");
         }
-        let created = iso(event.created_at);
-        for hook in hooks {
-            let d = self.delivery(event.id, "webhook", &hook.id.to_string()).await?;
-            if d.state != "pending" {
-                continue;
-            }
-            let body = serde_json::json!({
+        let body = Arc::new(
+            serde_json::json!({
                 "id": format!("evt_{}", event.id),
                 "type": event.kind,
-                "created": created,
+                "created": iso(event.created_at),
                 "account": event.account_id,
                 "data": serde_json::from_str::<serde_json::Value>(&event.payload).unwrap_or_default(),
             })
-            .to_string();
-            let outcome = match self.secret().open(&webhook_label(hook.account_id, &hook.url), &hook.secret_sealed) {
-                Err(_) => Err(("the webhook's secret cannot be opened with this secret key".to_string(), true)),
-                Ok(secret) => {
-                    let id = format!("evt_{}", event.id);
-                    match notifier.webhooks.post(&hook.url, &secret, &id, self.now(), &body).await {
-                        Ok(status) => Ok(format!("HTTP {status}")),
-                        Err(e @ WebhookError::Refused(_)) => Err((e.to_string(), true)),
-                        Err(e) => Err((e.to_string(), give_up)),
-                    }
-                }
-            };
-            pending = self.record_delivery(d.id, "webhook", outcome).await?.or(pending);
+            .to_string(),
+        );
+        // Every endpoint at once: a slow one delays the others by nothing,
+        // and the job by one timeout at most.
+        let mut posts = tokio::task::JoinSet::new();
+        for hook in hooks {
+            let (orders, notifier, body) = (self.clone(), notifier.clone(), body.clone());
+            posts.spawn(async move { orders.post_webhook(&notifier, event.id, &hook, &body, give_up).await });
+        }
+        while let Some(done) = posts.join_next().await {
+            let again = done.map_err(|e| crate::OrderError::Invalid(format!("a webhook delivery stopped: {e}")))??;
+            pending = again.or(pending);
         }
         Ok(pending.map_or(Delivered::All, Delivered::Pending))
+    }
+
+    /// Delivers event `event_id` (its JSON `body`) to one webhook, unless
+    /// done already; returns why it failed when it is to be tried again.
+    async fn post_webhook(
+        &self,
+        notifier: &Notifier,
+        event_id: i64,
+        hook: &webhooks::WebhookRow,
+        body: &str,
+        give_up: bool,
+    ) -> Result<Option<String>> {
+        let d = self.delivery(event_id, "webhook", &hook.id.to_string()).await?;
+        if d.state != "pending" {
+            return Ok(None);
+        }
+        let outcome = match self.secret().open(&webhook_label(hook.account_id, &hook.url), &hook.secret_sealed) {
+            Err(_) => Err(("the webhook's secret cannot be opened with this secret key".to_string(), true)),
+            Ok(secret) => {
+                let id = format!("evt_{event_id}");
+                match notifier.webhooks.post(&hook.url, &secret, &id, self.now(), body).await {
+                    Ok(status) => Ok(format!("HTTP {status}")),
+                    Err(e @ WebhookError::Refused(_)) => Err((e.to_string(), true)),
+                    Err(e) => Err((e.to_string(), give_up)),
+                }
+            }
+        };
+        self.record_delivery(d.id, "webhook", outcome).await
     }
 
     async fn delivery(&self, event: i64, channel: &str, target: &str) -> Result<events::DeliveryRow> {

@@ -7,7 +7,7 @@ use std::collections::{BTreeMap, HashMap};
 use storage::{ledger, orders};
 
 use crate::names::{additional_names, order_names};
-use crate::renewal::{automatic_renewal_at, priced_as_renewal};
+use crate::renewal::{CLOSES_AFTER_EXPIRY, automatic_renewal_at, priced_as_renewal};
 use crate::statements::iso;
 use crate::{Caller, Order, OrderError, Orders, Product, Result, Right};
 
@@ -60,7 +60,8 @@ impl Orders {
     /// product, or of its renewal code when its renewal date (65 days
     /// before expiry, or now when that has passed) still falls 60 to 90
     /// days before expiry; and one SAN or wildcard-SAN token per
-    /// additional name (seed 9.3.1).
+    /// additional name (seed 9.3.1). It counts the renewal tokens to buy: a
+    /// renewal placed when none is held uses a token of the product instead.
     pub async fn renewal_forecast(&self, caller: &Caller, from: i64, to: i64) -> Result<Forecast> {
         caller.require(Right::Billing)?;
         if to <= from || to - from > LONGEST_PERIOD {
@@ -73,7 +74,9 @@ impl Orders {
         let mut products: HashMap<String, Product> = HashMap::new();
         let mut needed: BTreeMap<String, i64> = BTreeMap::new();
         let mut out = Vec::new();
-        for v in rows.into_iter().filter(|v| !v.renewed) {
+        // Not those renewed already, nor those past their renewal window.
+        let open = |v: &storage::orders::Validity| !v.renewed && v.not_after + CLOSES_AFTER_EXPIRY >= now;
+        for v in rows.into_iter().filter(open) {
             let order = Order::try_from(v.order)?;
             if !products.contains_key(&order.product_code) {
                 let p = self.product(&order.product_code).await?;

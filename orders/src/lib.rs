@@ -118,6 +118,10 @@ pub struct Settings {
     /// Days before expiry at which a certificate that does not renew
     /// automatically is notified as expiring, once each.
     pub expiry_notice_days: Vec<i64>,
+    /// Days an order may wait for funds or a CSR before the sweep cancels it.
+    pub waiting_order_days: i64,
+    /// The most orders of one account that may wait for funds or a CSR at once.
+    pub max_waiting_orders: i64,
     /// certgate's validation authority, which proves control of names for
     /// ACME challenges and the legacy DCV. Configured under `[acme.va]`.
     #[serde(skip)]
@@ -140,6 +144,8 @@ impl Default for Settings {
             lifecycle_sweep_secs: 3600,
             notify_retry_secs: 30,
             expiry_notice_days: vec![30, 15, 7],
+            waiting_order_days: 90,
+            max_waiting_orders: 100,
             va: validation::VaSettings::default(),
         }
     }

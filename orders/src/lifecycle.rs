@@ -119,7 +119,32 @@ impl Orders {
         let next = if needs_dcv { Status::WaitingDcv } else { Status::Processing };
         let product = self.product(&o.product_code).await?;
         let mut tx = self.db().begin().await?;
-        self.pay_held(&mut tx, &o, &product, Status::PendingApproval, next, &caller.login).await?;
+        let next = match self.pay_held(&mut tx, &o, &product, Status::PendingApproval, next, &caller.login).await {
+            Ok(()) => next,
+            // An automatic renewal, approved, waits for funds as it would have
+            // without approval mode.
+            Err(e @ (OrderError::InsufficientTokens { .. } | OrderError::InsufficientDeposit { .. }))
+                if o.created_by == crate::AUTOMATIC_RENEWAL =>
+            {
+                drop(tx);
+                tx = self.db().begin().await?;
+                self.transition(&mut tx, &o, Status::PendingApproval, Status::WaitingFunds).await?;
+                let held = Order { status: Status::WaitingFunds, ..o.clone() };
+                let data = serde_json::json!({"reason": e.to_string()});
+                crate::events::emit(
+                    &mut tx,
+                    EventKind::WaitingFunds,
+                    o.account_id,
+                    Some(&held),
+                    data,
+                    None,
+                    self.now(),
+                )
+                .await?;
+                Status::WaitingFunds
+            }
+            Err(e) => return Err(e),
+        };
         audit::record(&mut tx, &caller.actor(), "order.approve", &reference_and(&o, next.as_str()), self.now()).await?;
         commit(tx).await?;
         self.wake_workers();
@@ -175,7 +200,7 @@ impl Orders {
         let reissue = from == Status::Processing && self.kept_certificate(&mut tx, o.id).await?;
         let action = match from {
             // Nothing was charged yet.
-            Status::PendingApproval | Status::WaitingFunds => {
+            Status::PendingApproval | Status::WaitingFunds | Status::WaitingCsr => {
                 self.transition(&mut tx, &o, from, Status::Cancelled).await?;
                 "order.cancel"
             }
@@ -212,10 +237,18 @@ impl Orders {
                 .await?;
                 "order.cancel"
             }
-            _ => return Err(wrong_state(&o, "pending_approval, waiting_funds, waiting_dcv or processing")),
+            _ => {
+                return Err(wrong_state(&o, "pending_approval, waiting_funds, waiting_csr, waiting_dcv or processing"));
+            }
         };
         audit::record(&mut tx, &caller.actor(), action, &reference_of(&o), self.now()).await?;
         commit(tx).await?;
+        if matches!(from, Status::WaitingDcv | Status::Processing) && !reissue {
+            // What was refunded may pay an order that waits for it.
+            if let Err(e) = self.pay_waiting(caller.account_id, &caller.login).await {
+                tracing::warn!(account = caller.account_id, error = %e, "orders waiting for funds are left to the sweep");
+            }
+        }
         self.order(caller, reference).await
     }
 
@@ -273,6 +306,10 @@ impl Orders {
     pub async fn reissue(&self, caller: &Caller, reference: &str, req: &Reissue) -> Result<Order> {
         caller.require(Right::Technical)?;
         let o = self.own_order(caller, reference).await?;
+        if o.status == Status::WaitingCsr {
+            // A legacy client gives a renewal its new CSR the way it reissues.
+            return self.provide_csr(caller, reference, &req.csr).await;
+        }
         if o.status != Status::Delivered {
             return Err(wrong_state(&o, Status::Delivered.as_str()));
         }
@@ -328,14 +365,18 @@ impl Orders {
 
     /// Whether order `o`, a renewal, is priced as one: it was placed 60 to
     /// 90 days before the certificate it renews expires (seed 5.7).
+    /// Refuses it once the renewal window of the certificate it renews has
+    /// closed (30 days after expiry): it can no longer be paid.
     pub(crate) async fn renewal_priced(&self, c: &mut storage::Conn, o: &Order) -> Result<bool> {
         let Some(renewed) = o.renewal_of else { return Ok(false) };
+        // The newest certificate, revoked or not: a customer who revoked the
+        // old one after the renewal was placed keeps the renewal's price.
         let certs = certificates::for_order(c, renewed).await?;
-        Ok(certs
-            .iter()
-            .rev()
-            .find(|c| c.revoked_at.is_none())
-            .is_some_and(|c| renewal::priced_as_renewal(c.not_after, o.created_at)))
+        let Some(last) = certs.iter().max_by_key(|c| c.not_after) else { return Ok(false) };
+        if last.not_after + renewal::CLOSES_AFTER_EXPIRY < self.now() {
+            return Err(OrderError::OutsideRenewalWindow(o.reference.clone().unwrap_or_else(|| o.id.to_string())));
+        }
+        Ok(renewal::priced_as_renewal(last.not_after, o.created_at))
     }
 
     /// Renews a delivered order (seed 5.2): a new order for the same product,
@@ -350,18 +391,19 @@ impl Orders {
     ) -> Result<Placed> {
         caller.require(Right::Technical)?;
         let o = self.own_order(caller, reference).await?;
-        self.renew_order(caller, &o, csr, client_ref, Funds::Required).await
+        self.renew_order(caller, &o, csr, client_ref, false).await
     }
 
-    /// Renews order `o` of the caller's account, as [`Orders::renew`];
-    /// `funds` says whether it may wait for them.
+    /// Renews order `o` of the caller's account, as [`Orders::renew`]. An
+    /// `automatic` renewal waits for funds rather than fail, and for a new
+    /// CSR when the product does not allow the key to be reused.
     pub(crate) async fn renew_order(
         &self,
         caller: &Caller,
         o: &Order,
         csr: Option<&[u8]>,
         client_ref: Option<&str>,
-        funds: Funds,
+        automatic: bool,
     ) -> Result<Placed> {
         let certs = certificates::for_order(&mut *self.db().acquire().await?, o.id).await?;
         let Some(last) = certs.iter().rev().find(|c| c.revoked_at.is_none()) else {
@@ -372,6 +414,16 @@ impl Orders {
             return Err(OrderError::OutsideRenewalWindow(reference_of(o)));
         }
         let ctx = self.order_context(caller.account_id, o.organisation_id, &o.product_code).await?;
+        let awaits_csr = !ctx.product.key_reuse && csr.is_none() && automatic;
+        if !ctx.product.key_reuse && !awaits_csr {
+            let Some(csr) = csr else {
+                return Err(OrderError::Invalid(format!(
+                    "product {} does not allow a key to be reused: renew it with a new CSR",
+                    ctx.product.code
+                )));
+            };
+            check_new_key(o, csr, &ctx.product.code)?;
+        }
         let checked = check_request(csr.unwrap_or(o.csr_pem.as_bytes()), &order_names(o), &ctx.product)?;
         ctx.check_prevalidation()?;
         let needs_dcv = !self.names_needing_dcv(o.organisation_id, &checked.names).await?.is_empty();
@@ -379,8 +431,9 @@ impl Orders {
             kind: "renewal",
             renewal_of: Some(o.id),
             renewal_priced: renewal::priced_as_renewal(last.not_after, now),
-            funds,
+            funds: if automatic { Funds::MayWait } else { Funds::Required },
             unpaid_because: None,
+            awaits_csr,
             client_ref,
             idempotency_key: None,
             retry_window: false,
@@ -415,6 +468,17 @@ pub(crate) async fn swap_to_certificate(
     let names = crate::csr::certificate_names(leaf_pem).unwrap_or_else(|| vec![cn.to_string()]);
     let sans: Vec<&str> = names.iter().map(String::as_str).filter(|n| *n != cn).collect();
     orders::swap_request(tx, order_id, cn, &sans.join("\n"), now).await?;
+    Ok(())
+}
+
+/// Refuses a CSR for order `o` of a product that does not allow a key to be
+/// reused, when its key is the one of the order's CSR.
+pub(crate) fn check_new_key(o: &Order, csr: &[u8], product: &str) -> Result<()> {
+    let new = crate::csr::Csr::parse(csr)?;
+    let old = crate::csr::Csr::parse(o.csr_pem.as_bytes())?;
+    if new.public_key_der == old.public_key_der {
+        return Err(OrderError::Invalid(format!("product {product} does not allow a key to be reused: use a new key")));
+    }
     Ok(())
 }
 

@@ -70,6 +70,9 @@ pub(crate) struct Spec<'a> {
     pub funds: Funds,
     /// For an order held for funds: why the account could not pay it.
     pub unpaid_because: Option<&'a str>,
+    /// Recorded unpaid in `waiting_csr`: an automatic renewal whose product
+    /// does not allow the key to be reused.
+    pub awaits_csr: bool,
     pub client_ref: Option<&'a str>,
     pub idempotency_key: Option<&'a str>,
     /// The key is the request's content: it holds for
@@ -145,6 +148,7 @@ impl Orders {
             renewal_priced: renewed.is_some_and(|r| r.priced_as_renewal),
             funds: if req.wait_for_funds { Funds::MayWait } else { Funds::Required },
             unpaid_because: None,
+            awaits_csr: false,
             client_ref: req.client_ref.as_deref(),
             idempotency_key: req.idempotency_key.as_deref().or(content_key.as_deref()),
             retry_window: content_key.is_some(),
@@ -204,6 +208,11 @@ impl Orders {
             Err(e @ (OrderError::InsufficientTokens { .. } | OrderError::InsufficientDeposit { .. }))
                 if spec.funds == Funds::MayWait =>
             {
+                // Orders that wait cost every credit and sweep a try: an account may hold so many.
+                let waiting = storage::orders::count_waiting(&mut *self.db().acquire().await?, ctx.account.id).await?;
+                if waiting >= self.settings().max_waiting_orders {
+                    return Err(e);
+                }
                 let why = e.to_string();
                 let held = Spec { funds: Funds::Held, unpaid_because: Some(&why), ..*spec };
                 self.record_once(caller, organisation_id, ctx, checked, &held).await
@@ -223,6 +232,8 @@ impl Orders {
         let (product, account) = (&ctx.product, &ctx.account);
         let pending = account.approval_mode && !caller.rights.has(Right::Approval);
         let status = match (pending, spec.funds, spec.needs_dcv) {
+            // Nothing to approve or pay before the new CSR comes.
+            _ if spec.awaits_csr => Status::WaitingCsr,
             (true, _, _) => Status::PendingApproval,
             (false, Funds::Held, _) => Status::WaitingFunds,
             (false, _, true) => Status::WaitingDcv,
@@ -340,7 +351,7 @@ impl Orders {
             if at_once {
                 // The upstream refused: the order is queued like any other.
                 jobs::enqueue(&mut tx, crate::JobKind::Issue.as_str(), id, None, self.now()).await?;
-            } else if !pending && status != Status::WaitingFunds {
+            } else if !pending && !matches!(status, Status::WaitingFunds | Status::WaitingCsr) {
                 self.pay_and_queue(&mut tx, account, id, &q, status, &caller.login).await?;
             }
             audit::record(&mut tx, &actor, "order.place", &placed(id), self.now()).await?;

@@ -28,12 +28,15 @@ states! {
         WaitingFunds = "waiting_funds",
         /// Its certificate is past its end of validity.
         Expired = "expired",
+        /// An automatic renewal of a product that does not allow a key to
+        /// be reused, waiting for the customer's new CSR; nothing charged yet.
+        WaitingCsr = "waiting_csr",
     }
 }
 
 impl Status {
     /// Every status.
-    pub const ALL: [Status; 11] = [
+    pub const ALL: [Status; 12] = [
         Status::PendingApproval,
         Status::WaitingDcv,
         Status::Processing,
@@ -45,6 +48,7 @@ impl Status {
         Status::Revoked,
         Status::WaitingFunds,
         Status::Expired,
+        Status::WaitingCsr,
     ];
 }
 

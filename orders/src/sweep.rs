@@ -7,7 +7,7 @@
 use storage::audit::Actor;
 use storage::{audit, commit, jobs, orders};
 
-use crate::renewal::LATE_SWITCH_PLACED_WITHIN;
+use crate::renewal::{CLOSES_AFTER_EXPIRY, LATE_SWITCH_PLACED_WITHIN, automatic_renewal_at};
 use crate::{EventKind, JobKind, Orders, Result, Status};
 
 const DAY: i64 = 86_400;
@@ -49,6 +49,7 @@ impl Orders {
     pub(crate) async fn sweep_lifecycle(&self) -> Result<String> {
         let now = self.now();
         let expired = self.expire_past(now).await?;
+        let stale = self.cancel_stale_waiting(now).await?;
         let renewals = self.queue_due_renewals(now).await?;
         let notices = self.notify_expiring(now).await?;
         let mut paid = 0;
@@ -57,8 +58,48 @@ impl Orders {
             paid += self.pay_waiting(account, "lifecycle").await?;
         }
         Ok(format!(
-            "{expired} expired, {renewals} renewals queued, {notices} expiry notices, {paid} orders waiting for funds paid"
+            "{expired} expired, {stale} stale waiting orders cancelled, {renewals} renewals queued, \
+             {notices} expiry notices, {paid} orders waiting for funds paid"
         ))
+    }
+
+    /// Cancels, unpaid, the orders that waited for funds or a CSR longer
+    /// than `orders.waiting_order_days`, and the renewals whose certificate's
+    /// renewal window closed meanwhile (30 days after expiry): they could
+    /// no longer be what was asked. Returns how many.
+    async fn cancel_stale_waiting(&self, now: i64) -> Result<usize> {
+        let placed_before = now - self.settings().waiting_order_days * DAY;
+        let mut cancelled = 0;
+        loop {
+            let mut c = self.db().acquire().await?;
+            let page = orders::stale_waiting(&mut c, placed_before, now - CLOSES_AFTER_EXPIRY, PAGE).await?;
+            drop(c);
+            let mut tx = self.db().begin().await?;
+            for row in &page {
+                let o = crate::Order::try_from(row.clone())?;
+                // Paid or cancelled meanwhile: left as it is.
+                if orders::transition(&mut tx, o.id, o.status.as_str(), Status::Cancelled.as_str(), now).await? {
+                    let reason = if o.created_at < placed_before {
+                        format!("it waited more than {} days", self.settings().waiting_order_days)
+                    } else {
+                        "the certificate it renews is past its renewal window".to_string()
+                    };
+                    let reference = o.reference.clone().unwrap_or_else(|| o.id.to_string());
+                    let actor = system_actor(o.account_id, "lifecycle");
+                    audit::record(&mut tx, &actor, "order.cancel_stale", &format!("{reference}: {reason}"), now)
+                        .await?;
+                    let cancelled_now = crate::Order { status: Status::Cancelled, ..o.clone() };
+                    let data = serde_json::json!({"reason": reason});
+                    let kind = EventKind::OrderCancelled;
+                    crate::events::emit(&mut tx, kind, o.account_id, Some(&cancelled_now), data, None, now).await?;
+                    cancelled += 1;
+                }
+            }
+            commit(tx).await?;
+            if (page.len() as i64) < PAGE {
+                return Ok(cancelled);
+            }
+        }
     }
 
     /// Tells the accounts of certificates that expire within the notice
@@ -75,12 +116,22 @@ impl Orders {
         let mut after = 0;
         loop {
             let mut c = self.db().acquire().await?;
-            let page = orders::ending_between(&mut c, false, now + 1, now + furthest * DAY, after, PAGE).await?;
+            let page = orders::ending_between(&mut c, None, now + 1, now + furthest * DAY, after, PAGE).await?;
             drop(c);
             let Some(last) = page.last() else { break };
             after = last.order.id;
             let mut tx = self.db().begin().await?;
             for v in page.iter().filter(|v| !v.renewed && v.order.status == Status::Delivered.as_str()) {
+                // A renewal on its way is no news; one that should have been
+                // placed a day ago and was not (it failed, or was cancelled) is.
+                if v.order.auto_renew {
+                    let due = automatic_renewal_at(v.not_before, v.not_after);
+                    let key = crate::auto_renewal::renew_key(v.order.id, v.not_after);
+                    let queued = jobs::state_of_key(&mut tx, &key).await?.is_some_and(|s| s == "queued");
+                    if now < due + DAY || queued {
+                        continue;
+                    }
+                }
                 let left = v.not_after - now;
                 let Some(notice) = days.iter().find(|d| left <= *d * DAY) else { continue };
                 let order = crate::Order::try_from(v.order.clone())?;

@@ -37,40 +37,57 @@ impl Orders {
     /// can now pay, and queues them; an order it cannot pay yet keeps
     /// waiting without holding back the others. Returns how many were paid.
     pub(crate) async fn pay_waiting(&self, account_id: i64, author: &str) -> Result<usize> {
-        let filter = orders::OrderFilter {
-            account_id,
-            status: Status::WaitingFunds.as_str().into(),
-            limit: 1000,
-            ..Default::default()
-        };
-        let mut waiting = orders::list(&mut *self.db().acquire().await?, &filter).await?;
-        waiting.reverse();
         let mut paid = 0;
-        for row in waiting {
-            let o = Order::try_from(row)?;
-            let needs_dcv = !self.names_needing_dcv(o.organisation_id, &order_names(&o)).await?.is_empty();
-            let next = if needs_dcv { Status::WaitingDcv } else { Status::Processing };
-            let product = self.product(&o.product_code).await?;
-            let mut tx = self.db().begin().await?;
-            match self.pay_held(&mut tx, &o, &product, Status::WaitingFunds, next, author).await {
-                Ok(()) => {}
-                // Not enough yet, or cancelled meanwhile: rolled back, and on to the next.
-                Err(
-                    OrderError::InsufficientTokens { .. }
-                    | OrderError::InsufficientDeposit { .. }
-                    | OrderError::WrongState { .. },
-                ) => continue,
-                Err(e) => return Err(e),
+        let mut after = 0;
+        loop {
+            let page = orders::waiting_for_funds(&mut *self.db().acquire().await?, account_id, after, 100).await?;
+            let Some(last) = page.last() else { break };
+            after = last.id;
+            let full = page.len() == 100;
+            for row in page {
+                let o = Order::try_from(row)?;
+                match self.pay_one(&o, author).await {
+                    Ok(true) => paid += 1,
+                    Ok(false) => {}
+                    // The database failing fails the whole call (it is tried again).
+                    Err(e @ OrderError::Storage(_)) => return Err(e),
+                    // Any other refusal (a price gone, a product withdrawn) is this
+                    // order's alone: it keeps waiting, and the others are paid.
+                    Err(e) => tracing::warn!(order = o.id, error = %e, "an order waiting for funds cannot be paid"),
+                }
             }
-            let reference = o.reference.clone().unwrap_or_else(|| o.id.to_string());
-            let actor = crate::sweep::system_actor(o.account_id, author);
-            audit::record(&mut tx, &actor, "order.pay", &format!("{reference} {next}"), self.now()).await?;
-            commit(tx).await?;
-            paid += 1;
+            if !full {
+                break;
+            }
         }
         if paid > 0 {
             self.wake_workers();
         }
         Ok(paid)
+    }
+
+    /// Pays one order waiting for funds, if the account can; returns whether it did.
+    async fn pay_one(&self, o: &Order, author: &str) -> Result<bool> {
+        let needs_dcv = !self.names_needing_dcv(o.organisation_id, &order_names(o)).await?.is_empty();
+        let next = if needs_dcv { Status::WaitingDcv } else { Status::Processing };
+        let product = self.product(&o.product_code).await?;
+        let mut tx = self.db().begin().await?;
+        match self.pay_held(&mut tx, o, &product, Status::WaitingFunds, next, author).await {
+            Ok(()) => {}
+            // Not enough yet, or cancelled meanwhile: rolled back.
+            // Too late for a renewal: the sweep cancels it.
+            Err(
+                OrderError::InsufficientTokens { .. }
+                | OrderError::InsufficientDeposit { .. }
+                | OrderError::WrongState { .. }
+                | OrderError::OutsideRenewalWindow(_),
+            ) => return Ok(false),
+            Err(e) => return Err(e),
+        }
+        let reference = o.reference.clone().unwrap_or_else(|| o.id.to_string());
+        let actor = crate::sweep::system_actor(o.account_id, author);
+        audit::record(&mut tx, &actor, "order.pay", &format!("{reference} {next}"), self.now()).await?;
+        commit(tx).await?;
+        Ok(true)
     }
 }

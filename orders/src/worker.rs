@@ -191,12 +191,18 @@ impl Worker {
                 None => Ok(Outcome::Failed("a renewal without its order".into())),
             },
             Some(JobKind::Notify) => match job.event_id {
-                Some(event) => match self.orders.deliver_event(event).await {
-                    Ok(crate::events::Delivered::All) => self.done(job.id, "delivered").await,
-                    // Bounded by the day after which a delivery is given up, not by attempts.
-                    Ok(crate::events::Delivered::Pending(why)) => Ok(Outcome::RetryUntilDeadline(why)),
-                    Err(e) => Err(e),
-                },
+                Some(event) => {
+                    // Within the lease, so that no other worker takes the job over meanwhile.
+                    let within =
+                        Duration::from_secs(self.orders.settings().job_lease_secs.saturating_sub(5).max(5) as u64);
+                    match tokio::time::timeout(within, self.orders.deliver_event(event)).await {
+                        Ok(Ok(crate::events::Delivered::All)) => self.done(job.id, "delivered").await,
+                        // Bounded by the day after which a delivery is given up, not by attempts.
+                        Ok(Ok(crate::events::Delivered::Pending(why))) => Ok(Outcome::RetryUntilDeadline(why)),
+                        Ok(Err(e)) => Err(e),
+                        Err(_) => Ok(Outcome::RetryUntilDeadline(format!("deliveries took longer than {within:?}"))),
+                    }
+                }
                 None => Ok(Outcome::Failed("a notification without its event".into())),
             },
             None => Ok(Outcome::Failed(format!("unknown job kind {}", job.kind))),

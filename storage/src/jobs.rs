@@ -296,3 +296,8 @@ pub async fn for_order(c: &mut Conn, order_id: i64) -> Result<Vec<JobRow>> {
 pub async fn queue_depth(c: &mut Conn) -> Result<(i64, Option<i64>)> {
     query_as("SELECT COUNT(*), MIN(created_at) FROM jobs WHERE state = 'queued'").fetch_one(c).await
 }
+
+/// The state of the job queued with `key`, if any was.
+pub async fn state_of_key(c: &mut Conn, key: &str) -> Result<Option<String>> {
+    query_scalar("SELECT state FROM jobs WHERE dedup_key = $1").bind(key).fetch_optional(c).await
+}

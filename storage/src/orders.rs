@@ -506,12 +506,12 @@ pub async fn past_expiry(c: &mut Conn, now: i64, limit: i64) -> Result<Vec<Valid
         .await
 }
 
-/// Delivered or expired orders with automatic renewal on (or off) whose
-/// certificate ends within `[from, until]`, after order `after` (for
-/// paging), at most `limit`.
+/// Delivered or expired orders, with automatic renewal on or off (or
+/// either, for `None`), whose certificate ends within `[from, until]`,
+/// after order `after` (for paging), at most `limit`.
 pub async fn ending_between(
     c: &mut Conn,
-    auto_renew: bool,
+    auto_renew: Option<bool>,
     from: i64,
     until: i64,
     after: i64,
@@ -519,13 +519,13 @@ pub async fn ending_between(
 ) -> Result<Vec<Validity>> {
     query_as(concat!(
         validity!("('delivered', 'expired')"),
-        " AND o.auto_renew = $5 AND c.not_after >= $4 AND c.not_after <= $1 AND o.id > $2 ORDER BY o.id LIMIT $3"
+        " AND ($5 < 0 OR o.auto_renew = $5) AND c.not_after >= $4 AND c.not_after <= $1 AND o.id > $2 ORDER BY o.id LIMIT $3"
     ))
     .bind(until)
     .bind(after)
     .bind(limit)
     .bind(from)
-    .bind(auto_renew)
+    .bind(auto_renew.map_or(-1, i64::from))
     .fetch_all(c)
     .await
 }
@@ -563,4 +563,46 @@ pub async fn set_payment(c: &mut Conn, id: i64, payment: &str, price: i64, now: 
         .execute(c)
         .await?;
     Ok(())
+}
+
+/// The account's orders waiting for funds after order `after`, oldest
+/// first, at most `limit`.
+pub async fn waiting_for_funds(c: &mut Conn, account_id: i64, after: i64, limit: i64) -> Result<Vec<OrderRow>> {
+    query_as("SELECT * FROM orders WHERE account_id = $1 AND status = 'waiting_funds' AND id > $2 ORDER BY id LIMIT $3")
+        .bind(account_id)
+        .bind(after)
+        .bind(limit)
+        .fetch_all(c)
+        .await
+}
+
+/// How many orders of the account wait for funds or for a CSR.
+pub async fn count_waiting(c: &mut Conn, account_id: i64) -> Result<i64> {
+    query_scalar("SELECT COUNT(*) FROM orders WHERE account_id = $1 AND status IN ('waiting_funds', 'waiting_csr')")
+        .bind(account_id)
+        .fetch_one(c)
+        .await
+}
+
+/// Orders waiting for funds or for a CSR that were placed before `placed_before`,
+/// or that renew an order whose certificate ended before `renewed_ended_before`,
+/// at most `limit`: too old to be paid, the sweep cancels them.
+pub async fn stale_waiting(
+    c: &mut Conn,
+    placed_before: i64,
+    renewed_ended_before: i64,
+    limit: i64,
+) -> Result<Vec<OrderRow>> {
+    query_as(
+        "SELECT * FROM orders o WHERE o.status IN ('waiting_funds', 'waiting_csr')
+           AND (o.created_at < $1
+                OR (o.renewal_of IS NOT NULL AND (SELECT MAX(c.not_after) FROM certificates c
+                                                   WHERE c.order_id = o.renewal_of) < $2))
+         ORDER BY o.id LIMIT $3",
+    )
+    .bind(placed_before)
+    .bind(renewed_ended_before)
+    .bind(limit)
+    .fetch_all(c)
+    .await
 }

@@ -32,6 +32,8 @@ crate::row_struct! {
         pub renewal_code: Option<String>,
         /// Whether ordering needs an active pre-validation of the organisation.
         pub needs_prevalidation: bool,
+        /// Whether a renewal may keep the certificate's key (the same CSR).
+        pub key_reuse: bool,
     }
 }
 
@@ -39,14 +41,15 @@ crate::row_struct! {
 pub async fn upsert(c: &mut Conn, p: &ProductRow) -> Result<()> {
     query(
         "INSERT INTO products (code, name, validity_days, validation, brand, upstream, wildcard,
-                               max_sans, san_code, wildcard_san_code, renewal_code, needs_prevalidation)
-         VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12)
+                               max_sans, san_code, wildcard_san_code, renewal_code, needs_prevalidation,
+                               key_reuse)
+         VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, $13)
          ON CONFLICT (code) DO UPDATE SET name = excluded.name,
              validity_days = excluded.validity_days, validation = excluded.validation,
              brand = excluded.brand, upstream = excluded.upstream, wildcard = excluded.wildcard,
              max_sans = excluded.max_sans, san_code = excluded.san_code,
              wildcard_san_code = excluded.wildcard_san_code, renewal_code = excluded.renewal_code,
-             needs_prevalidation = excluded.needs_prevalidation",
+             needs_prevalidation = excluded.needs_prevalidation, key_reuse = excluded.key_reuse",
     )
     .bind(&p.code)
     .bind(&p.name)
@@ -60,6 +63,7 @@ pub async fn upsert(c: &mut Conn, p: &ProductRow) -> Result<()> {
     .bind(p.wildcard_san_code.as_deref())
     .bind(p.renewal_code.as_deref())
     .bind(p.needs_prevalidation)
+    .bind(p.key_reuse)
     .execute(c)
     .await?;
     Ok(())

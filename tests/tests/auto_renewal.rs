@@ -295,3 +295,121 @@ async fn the_renewal_forecast_equals_a_count_by_hand() {
         tdb.cleanup().await;
     }
 }
+
+#[tokio::test]
+async fn a_product_that_keeps_no_key_renews_automatically_once_given_a_new_csr() {
+    for tdb in TestDb::all().await {
+        let f = Fixture::new(&tdb, Formula::Bulk).await;
+        let list = "Range,Code,Product,Validity (year),New order and renewal,Validation,Renewal code,Renewal price,Upstream,Key reuse\n\
+                    Brand,fresh1,Fresh key OV,1,80.00,OV,renfresh1,70.00,embedded,no\n";
+        f.orders.import_prices(&f.op, list, None).await.unwrap();
+        assert!(!f.orders.product("fresh1").await.unwrap().key_reuse);
+        f.orders.credit_tokens(&f.op, "fresh1", 2, "").await.unwrap();
+        f.orders.credit_tokens(&f.op, "renfresh1", 1, "").await.unwrap();
+        let first = certgate_tests::csr(&["www.example.test"], certgate_tests::Key::P256);
+        let order = PlaceOrder { product_code: "fresh1".into(), ..f.ssl1_order(first.clone()) };
+        let r = f.orders.place(&f.op, &order).await.unwrap().order.reference.unwrap();
+        Worker::new(f.orders.clone(), "t").drain().await.unwrap();
+        let not_after = f.orders.certificates(&f.op, &r).await.unwrap()[0].not_after;
+        f.orders.set_auto_renew(&f.op, std::slice::from_ref(&r), true).await.unwrap();
+
+        let before = footprint(&f.db).await;
+        sweep_at(&f, not_after - 65 * DAY).await;
+        let waiting = renewals_of(&f, &r).await.remove(0);
+        assert_eq!(waiting.status, Status::WaitingCsr, "{}", tdb.backend);
+        assert_eq!(footprint(&f.db).await.ledger, before.ledger, "nothing charged before the CSR");
+        let w = waiting.reference.unwrap();
+
+        // The same key, or other names, are refused and change nothing.
+        let before = footprint(&f.db).await;
+        let err = f.orders.provide_csr(&f.op, &w, first.as_bytes()).await.unwrap_err();
+        assert!(err.to_string().contains("does not allow a key to be reused"), "{err}");
+        let other = certgate_tests::csr(&["api.example.test"], certgate_tests::Key::P256);
+        let err = f.orders.provide_csr(&f.op, &w, other.as_bytes()).await.unwrap_err();
+        assert!(matches!(err, OrderError::NamesMismatch(_)), "{err:?}");
+        let err = f.orders.provide_csr(&f.op, &r, other.as_bytes()).await.unwrap_err();
+        assert!(matches!(err, OrderError::WrongState { .. }), "only a renewal waiting for its CSR: {err:?}");
+        assert_eq!(footprint(&f.db).await, before);
+        assert_eq!(f.orders.order(&f.op, &w).await.unwrap().status, Status::WaitingCsr);
+
+        // A new key: paid (the renewal price, as placed 65 days before expiry) and issued.
+        let fresh = certgate_tests::csr(&["www.example.test"], certgate_tests::Key::P256);
+        let paid = f.orders.provide_csr(&f.op, &w, fresh.as_bytes()).await.unwrap();
+        assert_eq!((paid.status, paid.price), (Status::Processing, 70_00));
+        assert_eq!((tokens(&f, "renfresh1").await, tokens(&f, "fresh1").await), (0, 1));
+        Worker::new(f.orders.clone(), "t").drain().await.unwrap();
+        assert_eq!(f.orders.order(&f.op, &w).await.unwrap().status, Status::Delivered);
+
+        // By hand, such a product is renewed with a new CSR only.
+        let by_hand = PlaceOrder { product_code: "fresh1".into(), ..f.ssl1_for(&["mail.example.test"]) };
+        let m = f.orders.place(&f.op, &by_hand).await.unwrap().order.reference.unwrap();
+        Worker::new(f.orders.clone(), "t").drain().await.unwrap();
+        let err = f.orders.renew(&f.op, &m, None, None).await.unwrap_err();
+        assert!(err.to_string().contains("renew it with a new CSR"), "{err}");
+        tdb.cleanup().await;
+    }
+}
+
+#[tokio::test]
+async fn orders_wait_within_limits_and_stale_ones_are_cancelled_unpaid() {
+    for tdb in TestDb::all().await {
+        let settings = orders::Settings { max_waiting_orders: 2, ..Default::default() };
+        let f = Fixture::with_settings(&tdb, Formula::Deposit, settings).await;
+        let waits = |n: &str| PlaceOrder {
+            wait_for_funds: true,
+            client_ref: Some(n.into()),
+            ..f.ssl1_for(&["www.example.test"])
+        };
+        let first = f.orders.place(&f.op, &waits("1")).await.unwrap().order;
+        f.orders.place(&f.op, &waits("2")).await.unwrap();
+        let before = footprint(&f.db).await;
+        let err = f.orders.place(&f.op, &waits("3")).await.unwrap_err();
+        assert!(matches!(err, OrderError::InsufficientDeposit { .. }), "past the limit, refused as before: {err:?}");
+        assert_eq!(footprint(&f.db).await, before, "{}", tdb.backend);
+
+        // 90 days later they are cancelled, unpaid; a credit then pays nothing.
+        sweep_at(&f, first.created_at + 91 * DAY).await;
+        let r = first.reference.unwrap();
+        assert_eq!(f.orders.order(&f.op, &r).await.unwrap().status, Status::Cancelled);
+        f.orders.credit_deposit(&f.op, 500_00, "").await.unwrap();
+        assert_eq!(f.orders.balance(&f.op, Ledger::Deposit, None).await.unwrap(), 500_00, "nothing charged");
+        assert_eq!(scalar(&f.db, "SELECT COUNT(*) FROM orders WHERE status = 'cancelled'").await, 2);
+        tdb.cleanup().await;
+    }
+}
+
+#[tokio::test]
+async fn an_automatic_renewal_that_cannot_be_placed_is_told_and_the_expiry_notice_follows() {
+    for tdb in TestDb::all().await {
+        let f = Fixture::new(&tdb, Formula::Bulk).await;
+        // An organisation whose pre-validation ends before the renewal date.
+        let org =
+            orders::NewOrganisation { account_id: f.account, name: "Short Org", country: "FR", ..Default::default() };
+        let org = f.orders.create_organisation(&f.op, &org).await.unwrap();
+        f.orders.add_prevalidation(&f.op, org, "Brand", "OV", f.orders.now() + 200 * DAY).await.unwrap();
+        f.orders.add_prevalidated_domain(&f.op, org, "*.short.test").await.unwrap();
+        let dir = tempfile::tempdir().unwrap();
+        let settings = notify::Settings { log_file: Some(dir.path().join("mail.log")), ..Default::default() };
+        f.orders.set_notifier(notify::Notifier::new(&settings).unwrap());
+        f.orders.set_contact(&f.op, "generic", "ops@example.test", "en").await.unwrap();
+        f.orders.credit_tokens(&f.op, "ssl1", 2, "").await.unwrap();
+        let order = PlaceOrder { organisation_id: org, ..f.ssl1_for(&["www.short.test"]) };
+        let r = f.orders.place(&f.op, &order).await.unwrap().order.reference.unwrap();
+        Worker::new(f.orders.clone(), "t").drain().await.unwrap();
+        let not_after = f.orders.certificates(&f.op, &r).await.unwrap()[0].not_after;
+        f.orders.set_auto_renew(&f.op, std::slice::from_ref(&r), true).await.unwrap();
+
+        sweep_at(&f, not_after - 65 * DAY).await;
+        assert!(renewals_of(&f, &r).await.is_empty());
+        let failed = "SELECT COUNT(*) FROM jobs WHERE kind = 'renew' AND state = 'failed'";
+        assert_eq!(scalar(&f.db, failed).await, 1, "{}", tdb.backend);
+        assert_eq!(scalar(&f.db, "SELECT COUNT(*) FROM events WHERE kind = 'renewal.failed'").await, 1);
+        // The customer counted on it: the expiry notices go out after all.
+        sweep_at(&f, not_after - 29 * DAY).await;
+        assert_eq!(scalar(&f.db, "SELECT COUNT(*) FROM events WHERE kind = 'certificate.expiring'").await, 1);
+        let mail = std::fs::read_to_string(dir.path().join("mail.log")).unwrap();
+        assert!(mail.contains("Subject: Automatic renewal of www.short.test could not be placed"), "{mail}");
+        assert!(mail.contains("no active OV pre-validation"), "the reason is told");
+        tdb.cleanup().await;
+    }
+}

@@ -64,19 +64,31 @@ pub fn is_public(ip: IpAddr) -> bool {
                 || v4.is_multicast()
                 || v4.is_documentation()
                 || a == 0
-                || (a == 100 && (64..128).contains(&b)))
+                || a >= 240
+                || (a == 100 && (64..128).contains(&b))
+                || (a == 198 && (18..20).contains(&b))
+                || (a == 192 && b == 0 && v4.octets()[2] == 0))
         }
-        IpAddr::V6(v6) => match v6.to_ipv4_mapped() {
-            Some(v4) => is_public(IpAddr::V4(v4)),
-            None => {
-                let first = v6.segments()[0];
-                !(v6.is_loopback()
-                    || v6.is_unspecified()
-                    || v6.is_multicast()
-                    || (first & 0xfe00) == 0xfc00
-                    || (first & 0xffc0) == 0xfe80)
+        IpAddr::V6(v6) => {
+            let s = v6.segments();
+            let v4 = |hi: u16, lo: u16| IpAddr::V4(std::net::Ipv4Addr::from((u32::from(hi) << 16) | u32::from(lo)));
+            match v6.to_ipv4_mapped() {
+                Some(v4) => is_public(IpAddr::V4(v4)),
+                // NAT64 (64:ff9b::/96) and 6to4 (2002::/16) carry an IPv4
+                // address that a gateway reaches: judged by that address.
+                None if s[..6] == [0x64, 0xff9b, 0, 0, 0, 0] => is_public(v4(s[6], s[7])),
+                None if s[0] == 0x2002 => is_public(v4(s[1], s[2])),
+                None => {
+                    !(v6.is_loopback()
+                        || v6.is_unspecified()
+                        || v6.is_multicast()
+                        // IPv4-compatible (deprecated) addresses, ::a.b.c.d.
+                        || s[..6] == [0; 6]
+                        || (s[0] & 0xfe00) == 0xfc00
+                        || (s[0] & 0xffc0) == 0xfe80)
+                }
             }
-        },
+        }
     }
 }
 
@@ -168,10 +180,25 @@ mod tests {
             "fd00::1",
             "fe80::1",
             "::ffff:10.0.0.1",
+            "169.254.169.254",
+            "198.18.0.1",
+            "192.0.0.8",
+            "240.0.0.1",
+            "224.0.0.1",
+            "64:ff9b::a9fe:a9fe",
+            "2002:7f00:1::1",
+            "::7f00:1",
         ] {
             assert!(!is_public(ip.parse().unwrap()), "{ip}");
         }
-        for ip in ["93.184.216.34", "100.128.0.1", "2001:db8::1", "::ffff:93.184.216.34"] {
+        for ip in [
+            "93.184.216.34",
+            "100.128.0.1",
+            "2001:db8::1",
+            "::ffff:93.184.216.34",
+            "64:ff9b::5db8:d822",
+            "2002:5db8:d822::1",
+        ] {
             assert!(is_public(ip.parse().unwrap()), "{ip}");
         }
     }

@@ -3,7 +3,7 @@
 //! references). The English-named methods are in `modern`, the DCV ones in
 //! `dcv`.
 
-use orders::{Caller, Ledger, Order, PlaceOrder, Right, format_money};
+use orders::{Caller, Ledger, Order, PlaceOrder, Right, Status, format_money};
 
 use crate::fault::Fault;
 use crate::server::{Logins, Peer, XmlRpc};
@@ -63,6 +63,11 @@ const METHODS: &[(&str, &str, &str)] = &[
     ),
     ("order.cancel", "struct struct struct", "Cancels an order before issuance; what was paid is refunded."),
     ("order.approve", "struct struct struct", "Approves an order waiting for approval (approval right)."),
+    (
+        "order.provideCsr",
+        "struct struct struct",
+        "Gives an automatic renewal waiting for a new CSR (waiting_csr) its CSR: same names, a new key.",
+    ),
     ("order.reject", "struct struct struct", "Rejects an order waiting for approval (approval right)."),
     (
         "order.list",
@@ -543,10 +548,12 @@ async fn by_client_ref(xr: &XmlRpc, caller: &Caller, req: &Value, path: &str) ->
 }
 
 /// `enSommeil`: the orders asleep, waiting on the customer rather than on
-/// certgate: for an approver, for domain control validation, or for funds.
+/// certgate: for an approver, for domain control validation, for funds, or
+/// for a new CSR.
 async fn asleep(xr: &XmlRpc, caller: &Caller) -> Result<Value, Fault> {
     let mut out = Vec::new();
-    for status in [orders::Status::PendingApproval, orders::Status::WaitingDcv, orders::Status::WaitingFunds] {
+    let asleep = [Status::PendingApproval, Status::WaitingDcv, Status::WaitingFunds, Status::WaitingCsr];
+    for status in asleep {
         let filter = orders::OrderFilter { status: Some(status), limit: 1000, ..Default::default() };
         out.extend(xr.orders.list_orders(caller, &filter).await?.iter().map(|o| order_value(o, &[])));
     }

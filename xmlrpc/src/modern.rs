@@ -32,6 +32,13 @@ pub(crate) async fn call(xr: &XmlRpc, caller: &Caller, call: &MethodCall, peer: 
         "order.approve" => async { Ok(one(xr, caller, &o.approve(caller, &reference()?).await?).await) }.await,
         "order.reject" => async { Ok(one(xr, caller, &o.reject(caller, &reference()?).await?).await) }.await,
         "order.list" => list(xr, caller, call).await,
+        "order.provideCsr" => {
+            async {
+                let ProvideCsr { reference, csr } = args(call)?;
+                Ok(one(xr, caller, &o.provide_csr(caller, &reference, csr.as_bytes()).await?).await)
+            }
+            .await
+        }
         "cert.download" => download(xr, caller, call).await,
         "account.statement" => statement(xr, caller, call).await,
         "catalog.products" => products(xr, caller).await,
@@ -492,4 +499,12 @@ struct WarningLevel {
     kind: String,
     article: Option<String>,
     niveau: String,
+}
+
+/// The arguments of `order.provideCsr`.
+#[derive(Deserialize)]
+struct ProvideCsr {
+    reference: String,
+    #[serde(rename = "CSR")]
+    csr: String,
 }

@@ -285,7 +285,7 @@ impl Orders {
         if let Some(order_id) = o.order_id {
             let placed = self.order_by_id(caller, order_id).await?;
             state.status = match placed.status {
-                Status::Delivered | Status::Revoked => AcmeOrderStatus::Valid,
+                Status::Delivered | Status::Revoked | Status::Expired => AcmeOrderStatus::Valid,
                 Status::Failed | Status::Cancelled | Status::CancelledRefunded | Status::Discarded => {
                     AcmeOrderStatus::Invalid
                 }

@@ -5,6 +5,9 @@
 -- values of `orders.status`, which has no CHECK.
 ALTER TABLE orders ADD COLUMN auto_renew BIGINT NOT NULL DEFAULT 0 CHECK (auto_renew IN (0, 1));
 ALTER TABLE accounts ADD COLUMN auto_renew_default BIGINT NOT NULL DEFAULT 0 CHECK (auto_renew_default IN (0, 1));
+-- Whether a product's renewal may keep the certificate's key (the same CSR):
+-- when not, an automatic renewal waits for a new CSR (`waiting_csr`).
+ALTER TABLE products ADD COLUMN key_reuse BIGINT NOT NULL DEFAULT 1 CHECK (key_reuse IN (0, 1));
 -- The periodic sweep reads the delivered and waiting orders of every account.
 CREATE INDEX orders_status ON orders (status, id);
 
