@@ -232,11 +232,31 @@ fn demo_prints_everything_needed_and_serves_until_stopped() {
         "/xmlrpc",
         "XML-RPC API user: demo-api  password: ",
         "100 ssl1 tokens",
+        "Notifications to hostmaster@example.test",
+        "notifications.log",
     ] {
         assert!(out.contains(needle), "demo output lacks {needle:?}:\n{out}");
     }
     wait_healthy(port, &mut child);
     assert!(data.join("certgate.db").exists());
+    // An order of the demo account is delivered, and its contact is told, in the log file.
+    let secret: &'static str = Box::leak(std::fs::read_to_string(data.join("secret.key")).unwrap().trim().into());
+    let operator =
+        Certgate::with_database(BIN, &data, secret, &format!("sqlite://{}", data.join("certgate.db").display()));
+    let csr_path = parent.path().join("shop.csr");
+    std::fs::write(&csr_path, csr(&["shop.example.test"], Key::P256)).unwrap();
+    let csr_path = csr_path.to_str().unwrap();
+    operator.ok(&["order", "place", "--account", "1", "--org", "1", "--product", "ssl1", "--csr", csr_path]);
+    let log = data.join("notifications.log");
+    let start = Instant::now();
+    while !std::fs::read_to_string(&log)
+        .unwrap_or_default()
+        .contains("Subject: Certificate delivered: shop.example.test")
+    {
+        assert!(start.elapsed() < Duration::from_secs(30), "no delivery notice in {}", log.display());
+        std::thread::sleep(Duration::from_millis(100));
+    }
+    assert!(std::fs::read_to_string(&log).unwrap().contains("To: hostmaster@example.test"));
     // Every file and directory it made is private to its user: the database
     // and its WAL, the secret key, the keys.
     let entries: Vec<_> = std::fs::read_dir(&data).unwrap().map(|e| e.unwrap().path()).collect();
