@@ -42,7 +42,7 @@ pub async fn insert(
          SELECT $1, $2, $3, $4, $5, $6
          WHERE EXISTS (SELECT 1 FROM contacts WHERE account_id = $1)
             OR EXISTS (SELECT 1 FROM webhooks WHERE account_id = $1 AND deleted_at IS NULL)
-         ON CONFLICT (dedup_key) DO NOTHING RETURNING id",
+         ON CONFLICT (dedup_key) WHERE dedup_key IS NOT NULL DO NOTHING RETURNING id",
     )
     .bind(account_id)
     .bind(kind)

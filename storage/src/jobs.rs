@@ -111,7 +111,8 @@ pub async fn enqueue_once(
 ) -> Result<Option<i64>> {
     query_scalar(
         "INSERT INTO jobs (kind, order_id, state, run_after, dedup_key, created_at, updated_at)
-         VALUES ($1, $2, 'queued', $3, $4, $5, $5) ON CONFLICT (dedup_key) DO NOTHING RETURNING id",
+         VALUES ($1, $2, 'queued', $3, $4, $5, $5)
+         ON CONFLICT (dedup_key) WHERE dedup_key IS NOT NULL DO NOTHING RETURNING id",
     )
     .bind(kind)
     .bind(order_id)

@@ -548,9 +548,13 @@ pub async fn validities(c: &mut Conn, account_id: i64, from: i64, to: i64, limit
 
 /// The accounts that have orders waiting for funds.
 pub async fn accounts_waiting_for_funds(c: &mut Conn) -> Result<Vec<i64>> {
-    query_scalar("SELECT DISTINCT account_id FROM orders WHERE status = 'waiting_funds' ORDER BY account_id")
-        .fetch_all(c)
-        .await
+    // The IN list matches the partial index `orders_waiting`, which SQLite needs spelled out.
+    query_scalar(
+        "SELECT DISTINCT account_id FROM orders
+         WHERE status IN ('waiting_funds', 'waiting_csr') AND status = 'waiting_funds' ORDER BY account_id",
+    )
+    .fetch_all(c)
+    .await
 }
 
 /// Records how an order held unpaid was finally paid, and its price then.
@@ -568,12 +572,15 @@ pub async fn set_payment(c: &mut Conn, id: i64, payment: &str, price: i64, now: 
 /// The account's orders waiting for funds after order `after`, oldest
 /// first, at most `limit`.
 pub async fn waiting_for_funds(c: &mut Conn, account_id: i64, after: i64, limit: i64) -> Result<Vec<OrderRow>> {
-    query_as("SELECT * FROM orders WHERE account_id = $1 AND status = 'waiting_funds' AND id > $2 ORDER BY id LIMIT $3")
-        .bind(account_id)
-        .bind(after)
-        .bind(limit)
-        .fetch_all(c)
-        .await
+    query_as(
+        "SELECT * FROM orders WHERE account_id = $1 AND status IN ('waiting_funds', 'waiting_csr')
+           AND status = 'waiting_funds' AND id > $2 ORDER BY id LIMIT $3",
+    )
+    .bind(account_id)
+    .bind(after)
+    .bind(limit)
+    .fetch_all(c)
+    .await
 }
 
 /// How many orders of the account wait for funds or for a CSR.

@@ -8,8 +8,11 @@ ALTER TABLE accounts ADD COLUMN auto_renew_default INTEGER NOT NULL DEFAULT 0 CH
 -- Whether a product's renewal may keep the certificate's key (the same CSR):
 -- when not, an automatic renewal waits for a new CSR (`waiting_csr`).
 ALTER TABLE products ADD COLUMN key_reuse INTEGER NOT NULL DEFAULT 1 CHECK (key_reuse IN (0, 1));
--- The periodic sweep reads the delivered and waiting orders of every account.
-CREATE INDEX orders_status ON orders (status, id);
+-- The periodic sweep and every credit look for the orders that wait; the
+-- index holds those alone, so that placing and delivering an order (the
+-- hot path) maintain no index more. The sweep's hourly reads of delivered
+-- orders scan them instead.
+CREATE INDEX orders_waiting ON orders (account_id, id) WHERE status IN ('waiting_funds', 'waiting_csr');
 
 -- Notifications (docs/notifications.md). Contact points per account and
 -- role, each with its language (seed 7.2.2); webhook endpoints, whose
@@ -41,10 +44,12 @@ CREATE TABLE events (
     kind       TEXT NOT NULL,
     order_id   INTEGER REFERENCES orders(id),
     payload    TEXT NOT NULL,
-    dedup_key  TEXT UNIQUE,
+    dedup_key  TEXT,
     created_at INTEGER NOT NULL
 );
 CREATE INDEX events_account ON events (account_id, id);
+-- Only the events that must happen once have a key: the others cost no index entry.
+CREATE UNIQUE INDEX events_dedup ON events (dedup_key) WHERE dedup_key IS NOT NULL;
 CREATE TABLE deliveries (
     id          INTEGER PRIMARY KEY AUTOINCREMENT,
     event_id    INTEGER NOT NULL REFERENCES events(id),
@@ -90,7 +95,7 @@ CREATE TABLE jobs_rebuilt (
     created_at   INTEGER NOT NULL,
     updated_at   INTEGER NOT NULL,
     acme_authz_id INTEGER REFERENCES acme_authzs(id),
-    dedup_key    TEXT UNIQUE,
+    dedup_key    TEXT,
     event_id     INTEGER REFERENCES events(id),
     CHECK (kind = 'lifecycle' OR order_id IS NOT NULL OR acme_authz_id IS NOT NULL OR event_id IS NOT NULL)
 );
@@ -101,3 +106,5 @@ SELECT id, kind, order_id, certificate_id, state, attempts, run_after, lease_own
 DROP TABLE jobs;
 ALTER TABLE jobs_rebuilt RENAME TO jobs;
 CREATE INDEX jobs_queued ON jobs (run_after, id) WHERE state = 'queued';
+-- Only scheduled work has a key: an issuance's job costs no index entry.
+CREATE UNIQUE INDEX jobs_dedup ON jobs (dedup_key) WHERE dedup_key IS NOT NULL;
