@@ -122,7 +122,11 @@ impl From<OrderError> for Problem {
             | OrderError::UnknownOrganisation(_)
             | OrderError::UnknownProduct(_) => ("malformed", StatusCode::NOT_FOUND),
             OrderError::Invalid(_) => ("malformed", StatusCode::BAD_REQUEST),
+            // ACME orders never wait for funds; kept apart for completeness.
+            OrderError::TooManyWaiting(_) => ("rateLimited", StatusCode::TOO_MANY_REQUESTS),
             OrderError::DcvNotProven(_) => ("unauthorized", StatusCode::FORBIDDEN),
+            OrderError::CaaForbidden(_) => ("caa", StatusCode::FORBIDDEN),
+            OrderError::CaaLookup(_) => ("dns", StatusCode::BAD_REQUEST),
             OrderError::Busy | OrderError::Throttled(_) => ("rateLimited", StatusCode::TOO_MANY_REQUESTS),
             OrderError::UnknownUpstream(_) | OrderError::UnknownState(_) | OrderError::Storage(_) => {
                 return Problem::internal(detail);

@@ -53,7 +53,7 @@ impl App {
         let mut embedded_ca = None;
         for (name, u) in &config.upstreams {
             match u {
-                UpstreamConfig::Embedded => {
+                UpstreamConfig::Embedded { .. } => {
                     let ca = Arc::new(EmbeddedCa::load_or_create(&db, &key, name).await?);
                     if name == "embedded" {
                         embedded_ca = Some(ca.clone());
@@ -67,7 +67,10 @@ impl App {
                 }
             }
         }
-        let orders = Orders::new(db.clone(), key, upstreams, config.orders.clone());
+        let mut settings = config.orders.clone();
+        settings.caa_identities =
+            config.upstreams.iter().map(|(name, u)| (name.clone(), u.caa_identities().to_vec())).collect();
+        let orders = Orders::new(db.clone(), key, upstreams, settings);
         orders.set_notifier(notify::Notifier::new(&config.notifications)?);
         Ok(App { config, orders, embedded_ca })
     }

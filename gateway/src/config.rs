@@ -72,6 +72,16 @@ pub struct Config {
     pub upstreams: BTreeMap<String, UpstreamConfig>,
 }
 
+impl UpstreamConfig {
+    /// The CAA issuer domains of this CA.
+    pub fn caa_identities(&self) -> &[String] {
+        match self {
+            UpstreamConfig::Embedded { caa_identities } => caa_identities,
+            UpstreamConfig::Acme(settings) => &settings.caa_identities,
+        }
+    }
+}
+
 impl Config {
     /// The ACME front's settings in force: `[acme]` plus the top-level
     /// `public_url` and `trusted_proxies`.
@@ -89,7 +99,11 @@ impl Config {
 #[serde(tag = "kind", rename_all = "lowercase")]
 pub enum UpstreamConfig {
     /// The built-in CA, signing with keys kept sealed in the database.
-    Embedded,
+    Embedded {
+        /// CAA issuer domains that stand for it (tests and trials).
+        #[serde(default)]
+        caa_identities: Vec<String>,
+    },
     /// A CA that speaks ACME, reached with the reseller's EAB credentials.
     Acme(upstream::AcmeSettings),
 }
@@ -132,7 +146,7 @@ impl Config {
             p.parse::<acme::IpBlock>().map_err(|e| ConfigError::Invalid(format!("trusted_proxies: {e}")))?;
         }
         cfg.http.check().map_err(ConfigError::Invalid)?;
-        cfg.upstreams.entry("embedded".into()).or_insert(UpstreamConfig::Embedded);
+        cfg.upstreams.entry("embedded".into()).or_insert(UpstreamConfig::Embedded { caa_identities: Vec::new() });
         // The VA is configured beside the ACME front, whose challenges are
         // its main use, but the order core runs it (for both fronts).
         cfg.orders.va = cfg.acme.va.clone();

@@ -30,6 +30,7 @@ const TEMPLATES: &[(&str, &str, &str)] = templates!(
     "balance.low",
     "renewal.failed",
     "order.cancelled",
+    "renewal.waiting_csr",
 );
 
 const LAYOUTS: [(&str, &str); 2] =

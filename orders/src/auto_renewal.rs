@@ -215,6 +215,7 @@ impl Orders {
         let product = self.product(&o.product_code).await?;
         crate::lifecycle::check_new_key(&o, csr, &product.code)?;
         let checked = crate::place::check_request(csr, &crate::names::order_names(&o), &product)?;
+        self.check_caa(&product.upstream, &checked.names).await?;
         let account = self.account(caller.account_id).await?;
         let next = if account.approval_mode && !caller.rights.has(Right::Approval) {
             Status::PendingApproval
@@ -244,6 +245,7 @@ impl Orders {
         let sans = checked.names[1..].join("\n");
         orders::update_request(&mut tx, o.id, &checked.names[0], &sans, &checked.csr.pem(), now).await?;
         let status = match (hold, given.next) {
+            // It leaves waiting_csr for waiting_funds: the count stays the same.
             (true, _) => Status::WaitingFunds,
             (false, next @ Status::PendingApproval) => next,
             (false, next) => {

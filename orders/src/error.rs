@@ -128,6 +128,9 @@ pub enum OrderError {
     /// The certificate to revoke is already revoked.
     #[error("certificate already revoked")]
     AlreadyRevoked,
+    /// The account already has as many orders waiting for funds or a CSR as it may.
+    #[error("the account already has {0} orders waiting for funds or a CSR; pay or cancel some first")]
+    TooManyWaiting(i64),
     /// The request is malformed or inconsistent in a way no other variant covers.
     #[error("invalid request: {0}")]
     Invalid(String),
@@ -138,6 +141,12 @@ pub enum OrderError {
     /// version wrote it, or the row was edited by hand).
     #[error("the database holds an unknown {0}")]
     UnknownState(String),
+    /// A name's CAA records do not allow the product's CA to issue (RFC 8659).
+    #[error("{0}")]
+    CaaForbidden(String),
+    /// A name's CAA records could not be read (the DNS kept failing).
+    #[error("{0}; retry later")]
+    CaaLookup(String),
     /// Domain control of some names was not proven: what was found for each.
     #[error("domain control not proven yet: {0}")]
     DcvNotProven(String),

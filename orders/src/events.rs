@@ -37,6 +37,8 @@ states! {
         RenewalFailed = "renewal.failed",
         /// An order that waited too long for funds or a CSR was cancelled, unpaid.
         OrderCancelled = "order.cancelled",
+        /// An automatic renewal waits for the customer's new CSR.
+        RenewalWaitingCsr = "renewal.waiting_csr",
     }
 }
 
@@ -53,6 +55,7 @@ impl EventKind {
             | EventKind::OrderFailed
             | EventKind::Expiring
             | EventKind::RenewalFailed
+            | EventKind::RenewalWaitingCsr
             | EventKind::WaitingApproval => &["generic", "delivery"],
             EventKind::OrderRefunded
             | EventKind::RenewalPlaced
@@ -198,9 +201,18 @@ impl Orders {
             let (orders, notifier, body) = (self.clone(), notifier.clone(), body.clone());
             posts.spawn(async move { orders.post_webhook(&notifier, event.id, &hook, &body, give_up).await });
         }
+        // Every post runs to its end and is recorded, even when one fails:
+        // a post that was answered but not recorded would be sent again.
+        let mut failed = None;
         while let Some(done) = posts.join_next().await {
-            let again = done.map_err(|e| crate::OrderError::Invalid(format!("a webhook delivery stopped: {e}")))??;
-            pending = again.or(pending);
+            match done {
+                Ok(Ok(again)) => pending = again.or(pending),
+                Ok(Err(e)) => failed = failed.or(Some(e)),
+                Err(e) => failed = failed.or(Some(crate::OrderError::Invalid(format!("a webhook post stopped: {e}")))),
+            }
+        }
+        if let Some(e) = failed {
+            return Err(e);
         }
         Ok(pending.map_or(Delivered::All, Delivered::Pending))
     }

@@ -9,6 +9,7 @@ mod accounts;
 pub mod acme;
 mod acme_urls;
 mod auto_renewal;
+mod caa;
 mod calls;
 mod catalog;
 mod certificate;
@@ -122,6 +123,14 @@ pub struct Settings {
     pub waiting_order_days: i64,
     /// The most orders of one account that may wait for funds or a CSR at once.
     pub max_waiting_orders: i64,
+    /// Seconds after which an order waiting for issuance (for DCV, say) has
+    /// its names' CAA checked again before it is bought (8 hours at Let's
+    /// Encrypt).
+    pub caa_recheck_secs: i64,
+    /// Each upstream's CAA issuer domains, by upstream name (configured
+    /// under `[upstreams.<name>]`); an upstream without any is not checked.
+    #[serde(skip)]
+    pub caa_identities: HashMap<String, Vec<String>>,
     /// certgate's validation authority, which proves control of names for
     /// ACME challenges and the legacy DCV. Configured under `[acme.va]`.
     #[serde(skip)]
@@ -146,6 +155,8 @@ impl Default for Settings {
             expiry_notice_days: vec![30, 15, 7],
             waiting_order_days: 90,
             max_waiting_orders: 100,
+            caa_recheck_secs: 8 * 3600,
+            caa_identities: HashMap::new(),
             va: validation::VaSettings::default(),
         }
     }

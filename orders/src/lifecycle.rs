@@ -128,6 +128,7 @@ impl Orders {
             {
                 drop(tx);
                 tx = self.db().begin().await?;
+                self.check_waiting_room(&mut tx, o.account_id).await?;
                 self.transition(&mut tx, &o, Status::PendingApproval, Status::WaitingFunds).await?;
                 let held = Order { status: Status::WaitingFunds, ..o.clone() };
                 let data = serde_json::json!({"reason": e.to_string()});
@@ -426,6 +427,7 @@ impl Orders {
         }
         let checked = check_request(csr.unwrap_or(o.csr_pem.as_bytes()), &order_names(o), &ctx.product)?;
         ctx.check_prevalidation()?;
+        self.check_caa(&ctx.product.upstream, &checked.names).await?;
         let needs_dcv = !self.names_needing_dcv(o.organisation_id, &checked.names).await?.is_empty();
         let spec = Spec {
             kind: "renewal",

@@ -132,6 +132,7 @@ impl Orders {
         let (product, org_id) = (&ctx.product, req.organisation_id);
         let checked = check_request(&req.csr, &req.names, product)?;
         ctx.check_prevalidation()?;
+        self.check_caa(&product.upstream, &checked.names).await?;
         let needs_dcv = !req.dcv_done && !ctx.needing_dcv(&checked.names).is_empty();
 
         let renewed = match req.renews {
@@ -208,11 +209,6 @@ impl Orders {
             Err(e @ (OrderError::InsufficientTokens { .. } | OrderError::InsufficientDeposit { .. }))
                 if spec.funds == Funds::MayWait =>
             {
-                // Orders that wait cost every credit and sweep a try: an account may hold so many.
-                let waiting = storage::orders::count_waiting(&mut *self.db().acquire().await?, ctx.account.id).await?;
-                if waiting >= self.settings().max_waiting_orders {
-                    return Err(e);
-                }
                 let why = e.to_string();
                 let held = Spec { funds: Funds::Held, unpaid_because: Some(&why), ..*spec };
                 self.record_once(caller, organisation_id, ctx, checked, &held).await
@@ -259,6 +255,9 @@ impl Orders {
             }
             None => (self.db().begin().await?, None),
         };
+        if matches!(status, Status::WaitingFunds | Status::WaitingCsr) {
+            self.check_waiting_room(&mut tx, account.id).await?;
+        }
         let at_once = signing.is_some();
         if let (true, Some(key)) = (spec.retry_window, spec.idempotency_key) {
             let expired = self.now() - self.settings().retry_window_secs;
@@ -420,6 +419,7 @@ impl Orders {
         }
         let (plain, wildcard) = limits(&wanted, product)?;
         ctx.check_prevalidation()?;
+        self.check_caa(&product.upstream, &wanted).await?;
         let account = &ctx.account;
         let renewal = match renews {
             Some(id) => self.renewable(caller, id).await?.is_some_and(|r| r.priced_as_renewal),
@@ -469,7 +469,26 @@ impl Orders {
                 "currency": order.currency,
                 "payment": order.payment,
             });
-            crate::events::emit(tx, EventKind::RenewalPlaced, order.account_id, Some(order), data, None, now).await?;
+            // Not placed and paid yet: it asks for the new CSR instead.
+            let kind = if order.status == Status::WaitingCsr {
+                EventKind::RenewalWaitingCsr
+            } else {
+                EventKind::RenewalPlaced
+            };
+            crate::events::emit(tx, kind, order.account_id, Some(order), data, None, now).await?;
+        }
+        Ok(())
+    }
+
+    /// Refuses, in the transaction that would add one, a new order waiting
+    /// for funds or a CSR past `orders.max_waiting_orders` of the account:
+    /// each costs every credit and sweep a try. The account's row is locked
+    /// first, so that parallel requests cannot all pass the count.
+    pub(crate) async fn check_waiting_room(&self, tx: &mut storage::Conn, account_id: i64) -> Result<()> {
+        storage::accounts::lock(tx, account_id).await?;
+        let max = self.settings().max_waiting_orders;
+        if orders::count_waiting(tx, account_id).await? >= max {
+            return Err(OrderError::TooManyWaiting(max));
         }
         Ok(())
     }

@@ -132,6 +132,10 @@ impl Orders {
                         continue;
                     }
                 }
+                // Renewed since the page was read (a renewal job just ran): no news.
+                if orders::renewed(&mut tx, v.order.id).await? {
+                    continue;
+                }
                 let left = v.not_after - now;
                 let Some(notice) = days.iter().find(|d| left <= *d * DAY) else { continue };
                 let order = crate::Order::try_from(v.order.clone())?;

@@ -191,18 +191,15 @@ impl Worker {
                 None => Ok(Outcome::Failed("a renewal without its order".into())),
             },
             Some(JobKind::Notify) => match job.event_id {
-                Some(event) => {
-                    // Within the lease, so that no other worker takes the job over meanwhile.
-                    let within =
-                        Duration::from_secs(self.orders.settings().job_lease_secs.saturating_sub(5).max(5) as u64);
-                    match tokio::time::timeout(within, self.orders.deliver_event(event)).await {
-                        Ok(Ok(crate::events::Delivered::All)) => self.done(job.id, "delivered").await,
-                        // Bounded by the day after which a delivery is given up, not by attempts.
-                        Ok(Ok(crate::events::Delivered::Pending(why))) => Ok(Outcome::RetryUntilDeadline(why)),
-                        Ok(Err(e)) => Err(e),
-                        Err(_) => Ok(Outcome::RetryUntilDeadline(format!("deliveries took longer than {within:?}"))),
-                    }
-                }
+                // Not cut short from outside: each send has its own timeout
+                // (webhooks all at once), and one cancelled after it was
+                // answered would be sent again.
+                Some(event) => match self.orders.deliver_event(event).await {
+                    Ok(crate::events::Delivered::All) => self.done(job.id, "delivered").await,
+                    // Bounded by the day after which a delivery is given up, not by attempts.
+                    Ok(crate::events::Delivered::Pending(why)) => Ok(Outcome::RetryUntilDeadline(why)),
+                    Err(e) => Err(e),
+                },
                 None => Ok(Outcome::Failed("a notification without its event".into())),
             },
             None => Ok(Outcome::Failed(format!("unknown job kind {}", job.kind))),
@@ -218,6 +215,7 @@ impl Worker {
             // outcome is that worker's to record.
             return Ok(true);
         }
+        let mut refunded = None;
         match outcome {
             Outcome::Done => {}
             Outcome::Retry(err) | Outcome::RetryUntilDeadline(err) => {
@@ -237,6 +235,7 @@ impl Worker {
                     && let Some(order_id) = job.order_id
                 {
                     self.fail_order(&mut tx, order_id, &err).await?;
+                    refunded = crate::order::get(&mut tx, order_id).await?.map(|o| o.account_id);
                 }
                 if kind == Some(JobKind::Validate)
                     && let Some(authz_id) = job.acme_authz_id
@@ -249,6 +248,12 @@ impl Worker {
             }
         }
         commit(tx).await?;
+        if let Some(account) = refunded {
+            // What was refunded may pay an order that waits for it.
+            if let Err(e) = self.orders.pay_waiting(account, &self.owner).await {
+                tracing::warn!(account, error = %e, "orders waiting for funds are left to the sweep");
+            }
+        }
         Ok(true)
     }
 
@@ -289,6 +294,15 @@ impl Worker {
             Err(e) => return Ok(Outcome::Failed(e.to_string())),
         };
         let product = self.orders.product(&order.product_code).await?;
+        // Placed long ago (it waited for DCV or an approver): CAA may have changed since.
+        if self.orders.now() - order.created_at >= self.orders.settings().caa_recheck_secs && job.upstream_ref.is_none()
+        {
+            match self.orders.check_caa(&order.upstream, &crate::names::order_names(&order)).await {
+                Ok(()) => {}
+                Err(e @ OrderError::CaaForbidden(_)) => return Ok(Outcome::Failed(e.to_string())),
+                Err(e) => return Ok(Outcome::Retry(e.to_string())),
+            }
+        }
         let req = delivery::issue_request(&order, csr, product.validity_days);
         // From here on the certificate may be bought: a cancel no longer
         // refunds. Unless a cancel got there first.

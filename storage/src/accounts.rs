@@ -87,3 +87,13 @@ pub async fn refresh_flags(c: &mut Conn, id: i64) -> Result<()> {
     .await?;
     Ok(())
 }
+
+/// Locks the account's row until the transaction ends, so that checks of
+/// what the account holds and the writes that follow them are serialised
+/// with its other transactions (on SQLite every writer is already alone).
+pub async fn lock(c: &mut Conn, id: i64) -> Result<()> {
+    if c.backend() == crate::Backend::Postgres {
+        query("SELECT id FROM accounts WHERE id = $1 FOR UPDATE").bind(id).execute(c).await?;
+    }
+    Ok(())
+}

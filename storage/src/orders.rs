@@ -465,7 +465,8 @@ pub struct Validity {
     pub not_before: i64,
     /// The end of its certificate's validity, in UTC Unix seconds.
     pub not_after: i64,
-    /// Whether a renewal of it is placed and not cancelled, rejected or failed.
+    /// Whether a renewal of it is placed and not cancelled, rejected or
+    /// failed, nor waiting for the customer's new CSR.
     pub renewed: bool,
 }
 
@@ -487,7 +488,7 @@ macro_rules! validity {
         concat!(
             "SELECT o.*, c.not_before AS cert_not_before, c.not_after AS cert_not_after,
                  CASE WHEN EXISTS (SELECT 1 FROM orders r WHERE r.renewal_of = o.id
-                         AND r.status NOT IN ('cancelled', 'cancelled_refunded', 'discarded', 'failed'))
+                         AND r.status NOT IN ('cancelled', 'cancelled_refunded', 'discarded', 'failed', 'waiting_csr'))
                       THEN 1 ELSE 0 END AS renewed
              FROM orders o JOIN certificates c ON c.order_id = o.id AND c.revoked_at IS NULL
                AND c.id = (SELECT MAX(l.id) FROM certificates l WHERE l.order_id = o.id AND l.revoked_at IS NULL)
@@ -612,4 +613,17 @@ pub async fn stale_waiting(
     .bind(limit)
     .fetch_all(c)
     .await
+}
+
+/// Whether order `id` has a renewal placed and not cancelled, rejected or
+/// failed, nor waiting for a new CSR (as [`Validity::renewed`], read now).
+pub async fn renewed(c: &mut Conn, id: i64) -> Result<bool> {
+    let n: i64 = query_scalar(
+        "SELECT COUNT(*) FROM orders WHERE renewal_of = $1
+           AND status NOT IN ('cancelled', 'cancelled_refunded', 'discarded', 'failed', 'waiting_csr')",
+    )
+    .bind(id)
+    .fetch_one(c)
+    .await?;
+    Ok(n > 0)
 }

@@ -304,6 +304,7 @@ async fn a_product_that_keeps_no_key_renews_automatically_once_given_a_new_csr()
                     Brand,fresh1,Fresh key OV,1,80.00,OV,renfresh1,70.00,embedded,no\n";
         f.orders.import_prices(&f.op, list, None).await.unwrap();
         assert!(!f.orders.product("fresh1").await.unwrap().key_reuse);
+        f.orders.set_contact(&f.op, "generic", "ops@example.test", "en").await.unwrap();
         f.orders.credit_tokens(&f.op, "fresh1", 2, "").await.unwrap();
         f.orders.credit_tokens(&f.op, "renfresh1", 1, "").await.unwrap();
         let first = certgate_tests::csr(&["www.example.test"], certgate_tests::Key::P256);
@@ -317,6 +318,10 @@ async fn a_product_that_keeps_no_key_renews_automatically_once_given_a_new_csr()
         sweep_at(&f, not_after - 65 * DAY).await;
         let waiting = renewals_of(&f, &r).await.remove(0);
         assert_eq!(waiting.status, Status::WaitingCsr, "{}", tdb.backend);
+        let told = "SELECT kind FROM events WHERE kind LIKE 'renewal.%' ORDER BY id";
+        let kinds: Vec<String> =
+            storage::sql::query_scalar(told).fetch_all(&mut f.db.acquire().await.unwrap()).await.unwrap();
+        assert_eq!(kinds, ["renewal.waiting_csr"], "asked for the CSR, not told it was paid");
         assert_eq!(footprint(&f.db).await.ledger, before.ledger, "nothing charged before the CSR");
         let w = waiting.reference.unwrap();
 
@@ -364,7 +369,7 @@ async fn orders_wait_within_limits_and_stale_ones_are_cancelled_unpaid() {
         f.orders.place(&f.op, &waits("2")).await.unwrap();
         let before = footprint(&f.db).await;
         let err = f.orders.place(&f.op, &waits("3")).await.unwrap_err();
-        assert!(matches!(err, OrderError::InsufficientDeposit { .. }), "past the limit, refused as before: {err:?}");
+        assert!(matches!(err, OrderError::TooManyWaiting(2)), "past the limit, refused: {err:?}");
         assert_eq!(footprint(&f.db).await, before, "{}", tdb.backend);
 
         // 90 days later they are cancelled, unpaid; a credit then pays nothing.

@@ -7,10 +7,12 @@
 //! It depends on no other certgate crate. One file per way of proving
 //! control: `http`, `dns`, `tls_alpn`.
 
+mod caa;
 mod dns;
 mod http;
 mod tls_alpn;
 
+pub use caa::CaaError;
 use std::net::{IpAddr, SocketAddr};
 use std::time::Duration;
 
@@ -77,6 +79,9 @@ pub fn is_public(ip: IpAddr) -> bool {
                 // NAT64 (64:ff9b::/96) and 6to4 (2002::/16) carry an IPv4
                 // address that a gateway reaches: judged by that address.
                 None if s[..6] == [0x64, 0xff9b, 0, 0, 0, 0] => is_public(v4(s[6], s[7])),
+                // The local-use NAT64 prefix (RFC 8215) and SIIT's
+                // ::ffff:0:a.b.c.d reach whatever the site translates them to.
+                None if s[..3] == [0x64, 0xff9b, 1] || s[..6] == [0, 0, 0, 0, 0xffff, 0] => false,
                 None if s[0] == 0x2002 => is_public(v4(s[1], s[2])),
                 None => {
                     !(v6.is_loopback()
@@ -85,7 +90,9 @@ pub fn is_public(ip: IpAddr) -> bool {
                         // IPv4-compatible (deprecated) addresses, ::a.b.c.d.
                         || s[..6] == [0; 6]
                         || (s[0] & 0xfe00) == 0xfc00
-                        || (s[0] & 0xffc0) == 0xfe80)
+                        || (s[0] & 0xffc0) == 0xfe80
+                        // Site-local (deprecated, still routed inside some sites).
+                        || (s[0] & 0xffc0) == 0xfec0)
                 }
             }
         }
@@ -188,6 +195,9 @@ mod tests {
             "64:ff9b::a9fe:a9fe",
             "2002:7f00:1::1",
             "::7f00:1",
+            "64:ff9b:1::a9fe:a9fe",
+            "fec0::1",
+            "::ffff:0:a9fe:a9fe",
         ] {
             assert!(!is_public(ip.parse().unwrap()), "{ip}");
         }

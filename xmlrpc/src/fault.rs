@@ -42,6 +42,10 @@ pub mod code {
     pub const UNKNOWN_ORGANISATION: i32 = 16;
     /// Domain control is not proven yet for every name of the order.
     pub const DCV_PENDING: i32 = 17;
+    /// A name's CAA records forbid the product's CA (RFC 8659).
+    pub const CAA_FORBIDDEN: i32 = 18;
+    /// A name's CAA records could not be read; retry later.
+    pub const CAA_LOOKUP: i32 = 19;
     /// Unknown order.
     pub const UNKNOWN_ORDER: i32 = 20;
     /// The order is not in a state that allows the operation.
@@ -122,7 +126,9 @@ impl From<OrderError> for Fault {
             OrderError::NoPrice { .. } => NO_PRICE,
             OrderError::UnknownUpstream(_) => UPSTREAM_UNAVAILABLE,
             OrderError::DcvNotProven(_) => DCV_PENDING,
-            OrderError::Invalid(_) | OrderError::BadRevocationReason(_) => INVALID,
+            OrderError::CaaForbidden(_) => CAA_FORBIDDEN,
+            OrderError::CaaLookup(_) => CAA_LOOKUP,
+            OrderError::Invalid(_) | OrderError::BadRevocationReason(_) | OrderError::TooManyWaiting(_) => INVALID,
             OrderError::Storage(_) | OrderError::UnknownState(_) => return Fault::internal(e),
         };
         Fault::new(c, e.to_string())

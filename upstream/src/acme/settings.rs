@@ -12,6 +12,11 @@ use serde::Deserialize;
 pub struct AcmeSettings {
     /// The upstream's ACME directory URL.
     pub directory_url: String,
+    /// This CA's CAA issuer domains (such as `letsencrypt.org`): an order
+    /// is refused before it is paid when a name's CAA records name others.
+    /// Empty: no CAA check (the CA itself still checks).
+    #[serde(default)]
+    pub caa_identities: Vec<String>,
     /// The reseller's External Account Binding key ID at this CA.
     #[serde(default)]
     pub eab_kid: Option<String>,
@@ -80,6 +85,7 @@ impl AcmeSettings {
     pub fn new(directory_url: impl Into<String>) -> AcmeSettings {
         AcmeSettings {
             directory_url: directory_url.into(),
+            caa_identities: Vec::new(),
             eab_kid: None,
             eab_hmac: None,
             ca_bundle: None,
