@@ -6,7 +6,7 @@
 use std::time::Duration;
 
 use storage::audit::Actor;
-use storage::jobs::{self, JobRow};
+use storage::jobs::{self, JobRow, Lane};
 use storage::{audit, certificates, commit, orders};
 use tokio::sync::watch;
 use upstream::{BoxFuture, Checkpoint, RevokeRequest, Upstream, UpstreamError};
@@ -25,6 +25,8 @@ pub struct Worker {
     /// The key of the latest lifecycle sweep this worker queued or found
     /// queued, so that it tries once per period.
     last_sweep_key: std::sync::Arc<std::sync::Mutex<String>>,
+    /// Which jobs it takes.
+    lane: Lane,
 }
 
 /// Seconds between two sweeps of a worker.
@@ -75,7 +77,24 @@ fn after_transient(upstream: &dyn Upstream, job: &JobRow, now: i64, err: String)
 impl Worker {
     /// A worker named `owner` (unique per process: it marks the leases it holds).
     pub fn new(orders: Orders, owner: impl Into<String>) -> Worker {
-        Worker { orders, owner: owner.into(), last_sweep: Default::default(), last_sweep_key: Default::default() }
+        Worker::in_lane(orders, owner, Lane::All)
+    }
+
+    /// A worker for the orders' work alone (every job but notifications),
+    /// which also schedules the periodic work.
+    pub fn for_orders(orders: Orders, owner: impl Into<String>) -> Worker {
+        Worker::in_lane(orders, owner, Lane::Orders)
+    }
+
+    /// A worker for notifications alone: a receiver that does not answer
+    /// holds this one back, never an issuance.
+    pub fn for_notifications(orders: Orders, owner: impl Into<String>) -> Worker {
+        Worker::in_lane(orders, owner, Lane::Notifications)
+    }
+
+    fn in_lane(orders: Orders, owner: impl Into<String>, lane: Lane) -> Worker {
+        let (last_sweep, last_sweep_key) = (Default::default(), Default::default());
+        Worker { orders, owner: owner.into(), last_sweep, last_sweep_key, lane }
     }
 
     fn actor(&self) -> Actor {
@@ -89,7 +108,9 @@ impl Worker {
             if *shutdown.borrow() {
                 return;
             }
-            if let Err(e) = self.schedule_sweep().await {
+            if self.lane != Lane::Notifications
+                && let Err(e) = self.schedule_sweep().await
+            {
                 tracing::warn!(error = %e, "could not queue the lifecycle sweep");
             }
             let busy = match self.run_next(Some(&mut shutdown)).await {
@@ -100,8 +121,15 @@ impl Worker {
                 }
             };
             if !busy {
+                // Orders' jobs wake their worker at once; notifications are found by polling.
+                let woken = async {
+                    if self.lane == Lane::Notifications {
+                        std::future::pending::<()>().await;
+                    }
+                    self.orders.job_queued().await;
+                };
                 tokio::select! {
-                    _ = self.orders.job_queued() => {}
+                    _ = woken => {}
                     // Jobs queued by other instances, and retries coming due, are found by polling.
                     _ = tokio::time::sleep(Duration::from_millis(250)) => {}
                     // A dropped sender means nobody can stop us any more: stop now
@@ -146,10 +174,12 @@ impl Worker {
     /// instance can take it now rather than when the lease expires. Giving up
     /// anywhere is safe: the upstream order's URL is recorded before finalize.
     async fn run_next(&self, shutdown: Option<&mut watch::Receiver<bool>>) -> Result<bool> {
-        self.revoke_due().await?;
-        self.sweep().await?;
+        if self.lane != Lane::Notifications {
+            self.revoke_due().await?;
+            self.sweep().await?;
+        }
         let db = self.orders.db();
-        let Some(job) = jobs::claim(db, &self.owner, self.orders.now(), self.orders.leases()).await? else {
+        let Some(job) = jobs::claim(db, &self.owner, self.orders.now(), self.orders.leases(), self.lane).await? else {
             return Ok(false);
         };
         let Some(shutdown) = shutdown else {

@@ -163,6 +163,29 @@ pub const NEXT: &str = "SELECT id FROM jobs WHERE state = 'queued' AND run_after
      AND (lease_until IS NULL OR lease_until < $1)
      ORDER BY run_after, id LIMIT 1";
 
+/// As [`NEXT`], but for the jobs of one lane.
+pub const NEXT_ORDERS: &str = "SELECT id FROM jobs WHERE state = 'queued' AND run_after <= $1
+     AND (lease_until IS NULL OR lease_until < $1) AND kind <> 'notify'
+     ORDER BY run_after, id LIMIT 1";
+
+/// As [`NEXT`], for notifications alone.
+pub const NEXT_NOTIFICATIONS: &str = "SELECT id FROM jobs WHERE state = 'queued' AND run_after <= $1
+     AND (lease_until IS NULL OR lease_until < $1) AND kind = 'notify'
+     ORDER BY run_after, id LIMIT 1";
+
+/// Which jobs a worker takes: a process runs one worker for its orders'
+/// work and one for notifications, so that a receiver that does not answer
+/// never holds an issuance back.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum Lane {
+    /// Every job.
+    All,
+    /// Every job but notifications.
+    Orders,
+    /// Notifications alone.
+    Notifications,
+}
+
 /// How long a worker holds a job before another may take it over: one
 /// length for upstream work, another for a validation (bounded by the VA's
 /// own timeout, so a dead instance's validation is taken over sooner).
@@ -177,16 +200,21 @@ pub struct Leases {
 /// Leases the job that is runnable first at time `at` to `owner`, or
 /// returns `None`.
 /// On PostgreSQL, `SKIP LOCKED` lets several instances claim side by side.
-pub async fn claim(db: &Db, owner: &str, at: i64, leases: Leases) -> Result<Option<JobRow>> {
+pub async fn claim(db: &Db, owner: &str, at: i64, leases: Leases, lane: Lane) -> Result<Option<JobRow>> {
     let lock = match db.backend() {
         Backend::Postgres => "FOR UPDATE SKIP LOCKED",
         Backend::Sqlite => "",
+    };
+    let next = match lane {
+        Lane::All => NEXT,
+        Lane::Orders => NEXT_ORDERS,
+        Lane::Notifications => NEXT_NOTIFICATIONS,
     };
     let sql = format!(
         "UPDATE jobs SET lease_owner = $2,
              lease_until = $1 + CASE WHEN kind = 'validate' THEN $4 ELSE $3 END,
              attempts = attempts + 1, updated_at = $1
-         WHERE id = ({NEXT} {lock})
+         WHERE id = ({next} {lock})
          RETURNING *"
     );
     let mut tx = db.begin().await?;

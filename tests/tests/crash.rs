@@ -20,7 +20,10 @@ async fn job_interrupted_between_debit_and_issuance_resumes_after_restart() {
         // A worker leases the job and dies before issuing: the debit is done,
         // the lease is held, no certificate exists.
         let leases = jobs::Leases { upstream_secs: 1, validation_secs: 1 };
-        let dead = jobs::claim(&f.db, "dead-worker", f.orders.now(), leases).await.unwrap().expect("a queued job");
+        let dead = jobs::claim(&f.db, "dead-worker", f.orders.now(), leases, jobs::Lane::All)
+            .await
+            .unwrap()
+            .expect("a queued job");
         assert_eq!(dead.attempts, 1);
         f.db.close().await;
         drop(f.orders);
