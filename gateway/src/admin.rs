@@ -204,6 +204,15 @@ pub async fn run(orders: &Orders, cmd: Command, public_url: &str) -> Result<(), 
         }
         Command::Statement { account, kind, csv } => statement(orders, account, &kind, csv).await?,
         Command::AutoRenew(cmd) => auto_renew(orders, cmd).await?,
+        Command::CaaCheck { account, product, names } => {
+            for (name, verdict) in orders.caa_verdicts(&Caller::operator(account), &product, &names).await? {
+                let detail = match &verdict {
+                    orders::CaaVerdict::Forbidden(d) | orders::CaaVerdict::LookupFailed(d) => d.as_str(),
+                    _ => "",
+                };
+                say!("{name}\t{}\t{detail}", verdict.as_str());
+            }
+        }
         Command::Contact(ContactCmd::Set { account, role, email, language }) => {
             orders.set_contact(&Caller::operator(account), &role, &email, &language).await?;
             say!("{role}\t{email}\t{language}");

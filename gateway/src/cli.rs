@@ -104,6 +104,16 @@ pub enum Command {
         #[arg(long)]
         level: String,
     },
+    /// What the CAA records of names say of a product's CA, before ordering.
+    CaaCheck {
+        #[arg(long)]
+        account: i64,
+        #[arg(long)]
+        product: String,
+        /// Names to check, comma-separated.
+        #[arg(long, value_delimiter = ',', required = true)]
+        names: Vec<String>,
+    },
     /// The tokens needed to renew the certificates that expire in a period.
     RenewalForecast {
         #[arg(long)]

@@ -607,4 +607,10 @@ fn lifecycle_commands_wait_for_funds_switch_automatic_renewal_and_forecast() {
     assert!(csv.starts_with("kind,item or reference,") && csv.contains(&format!("order,{reference},")), "{csv}");
     let bad = env.fails(&["renewal-forecast", "--account", &account, "--from", "tomorrow", "--to", &expires]);
     assert!(String::from_utf8_lossy(&bad.stderr).contains("is not a day like"), "{bad:?}");
+
+    // The embedded CA has no CAA identities here: CAA is not checked (xmlrpc/tests/caa.rs checks it).
+    let caa = env.ok(&["caa-check", "--account", &account, "--product", "ssl1", "--names", "www.example.test"]);
+    assert_eq!(caa, "www.example.test\tnot_checked\t\n", "{caa}");
+    let bad = env.fails(&["caa-check", "--account", &account, "--product", "ssl1", "--names", "bad name"]);
+    assert!(String::from_utf8_lossy(&bad.stderr).contains("bad domain name"), "{bad:?}");
 }

@@ -51,6 +51,7 @@ use std::sync::atomic::{AtomicI64, Ordering};
 pub use account::Account;
 pub use acme_urls::{AcmeBinding, AcmeUrl, NewAcmeUrlCredentials};
 pub use auto_renewal::{AUTOMATIC_RENEWAL, AutoRenewal};
+pub use caa::CaaVerdict;
 pub use catalog::{ImportReport, Product, format_money, parse_money};
 pub use certificate::Certificate;
 pub use dcv::{Dcv, DcvPlaces};

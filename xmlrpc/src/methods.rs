@@ -98,6 +98,11 @@ const METHODS: &[(&str, &str, &str)] = &[
     ("account.autoRenewDefault.set", "struct struct struct", "Whether the account's new orders renew automatically."),
     ("account.contacts.list", "array struct", "The account's contact points: role, email, langue."),
     (
+        "domain.checkCaa",
+        "array struct struct",
+        "What the CAA records of domaines say of the CA of produit: allowed, forbidden, lookup_failed, not_checked.",
+    ),
+    (
         "account.contacts.set",
         "array struct struct",
         "Sets the contact of a role (generic, delivery, accounting, emergency) with its langue; an empty email removes it.",

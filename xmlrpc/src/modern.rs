@@ -70,6 +70,29 @@ pub(crate) async fn call(xr: &XmlRpc, caller: &Caller, call: &MethodCall, peer: 
             .await
         }
         "account.renewalForecast" => forecast(xr, caller, call).await,
+        "domain.checkCaa" => {
+            async {
+                let CaaCheck { produit, domaines } = args(call)?;
+                let verdicts = o.caa_verdicts(caller, &produit, &domaines).await?;
+                Ok(Value::Array(
+                    verdicts
+                        .into_iter()
+                        .map(|(name, v)| {
+                            let detail = match &v {
+                                orders::CaaVerdict::Forbidden(d) | orders::CaaVerdict::LookupFailed(d) => s(d.clone()),
+                                _ => Value::Nil,
+                            };
+                            Value::Struct(vec![
+                                ("domaine".into(), s(name)),
+                                ("resultat".into(), s(v.as_str())),
+                                ("detail".into(), detail),
+                            ])
+                        })
+                        .collect(),
+                ))
+            }
+            .await
+        }
         "account.contacts.list" => async { Ok(contacts(&o.contacts(caller).await?)) }.await,
         "account.contacts.set" => {
             async {
@@ -507,4 +530,11 @@ struct ProvideCsr {
     reference: String,
     #[serde(rename = "CSR")]
     csr: String,
+}
+
+/// The arguments of `domain.checkCaa`: a product and the names to check.
+#[derive(Deserialize)]
+struct CaaCheck {
+    produit: String,
+    domaines: Vec<String>,
 }

@@ -81,6 +81,29 @@ async fn caa_is_checked_before_any_charge_through_both_fronts() {
         let answer = certgate_tests::binary::http_post(port, "/xmlrpc", &achat("forbidden.example.test")).unwrap();
         assert!(answer.contains("<int>18</int>") && answer.contains("CAA at forbidden.example.test"), "{answer}");
 
+        // Asked before ordering, the same verdicts, and nothing written.
+        let names = ["allowed.example.test", "forbidden.example.test", "broken.example.test"];
+        let values: String = names.iter().map(|n| format!("<value><string>{n}</string></value>")).collect();
+        let check = format!(
+            "<?xml version=\"1.0\"?><methodCall><methodName>domain.checkCaa</methodName><params>\
+             <param><value><struct><member><name>identification</name><value><struct>\
+             <member><name>utilisateur</name><value><string>hoster</string></value></member>\
+             <member><name>motDePasse</name><value><string>a long password</string></value></member>\
+             </struct></value></member></struct></value></param>\
+             <param><value><struct><member><name>produit</name><value><string>ssl1</string></value></member>\
+             <member><name>domaines</name><value><array><data>{values}</data></array></value></member>\
+             </struct></value></param></params></methodCall>"
+        );
+        let answer = certgate_tests::binary::http_post(port, "/xmlrpc", &check).unwrap();
+        let verdicts: Vec<&str> = ["allowed", "forbidden", "lookup_failed"]
+            .into_iter()
+            .filter(|v| answer.contains(&format!("<string>{v}</string>")))
+            .collect();
+        assert_eq!(verdicts, ["allowed", "forbidden", "lookup_failed"], "{answer}");
+        let ghost = f.orders.caa_verdicts(&f.op, "ghost1", &["forbidden.example.test".into()]).await.unwrap();
+        assert_eq!(ghost[0].1, orders::CaaVerdict::NotChecked, "an upstream without CAA identities");
+        assert_eq!(footprint(&f.db).await.orders, before.orders);
+
         // ACME: the caa problem at new-order.
         let acme = serve_router(Acme::new(f.orders.clone(), Settings::default()).router()).await;
         let creds = f.orders.create_acme_url(&f.op, "web", "ssl1", f.org).await.unwrap();
