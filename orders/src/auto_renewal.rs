@@ -244,21 +244,21 @@ impl Orders {
         let mut tx = self.db().begin().await?;
         let sans = checked.names[1..].join("\n");
         orders::update_request(&mut tx, o.id, &checked.names[0], &sans, &checked.csr.pem(), now).await?;
-        let status = match (hold, given.next) {
-            // It leaves waiting_csr for waiting_funds: the count stays the same.
-            (true, _) => Status::WaitingFunds,
-            (false, next @ Status::PendingApproval) => next,
-            (false, next) => {
-                self.pay_held(&mut tx, o, given.product, Status::WaitingCsr, next, &caller.login).await?;
-                next
-            }
+        // Unpaid, it waits for funds (the waiting count stays the same) or for
+        // an approver, and the account is told; paid, `pay_held` moves it on.
+        let unpaid = match (hold, given.next) {
+            (true, _) => Some((Status::WaitingFunds, crate::EventKind::WaitingFunds)),
+            (false, Status::PendingApproval) => Some((Status::PendingApproval, crate::EventKind::WaitingApproval)),
+            (false, _) => None,
         };
-        if status != given.next || status == Status::PendingApproval {
+        let status = unpaid.map_or(given.next, |(status, _)| status);
+        if let Some((status, kind)) = unpaid {
             self.transition(&mut tx, o, Status::WaitingCsr, status).await?;
-            let kind = if hold { crate::EventKind::WaitingFunds } else { crate::EventKind::WaitingApproval };
             let moved = Order { status, ..o.clone() };
             let data = serde_json::json!({"reason": "the account cannot pay it yet", "created_by": o.created_by});
             crate::events::emit(&mut tx, kind, o.account_id, Some(&moved), data, None, now).await?;
+        } else {
+            self.pay_held(&mut tx, o, given.product, Status::WaitingCsr, status, &caller.login).await?;
         }
         let detail = format!("{} {status}", o.reference.clone().unwrap_or_else(|| o.id.to_string()));
         audit::record(&mut tx, &caller.actor(), "order.csr", &detail, now).await?;

@@ -100,7 +100,7 @@ pub(crate) async fn emit(
     let payload = serde_json::Value::Object(payload).to_string();
     let id = events::insert(tx, account_id, kind.as_str(), order.map(|o| o.id), &payload, dedup_key, now).await?;
     if let Some(id) = id {
-        jobs::enqueue_notification(tx, id, None, now).await?;
+        jobs::enqueue_notification(tx, id, now).await?;
     }
     Ok(id.is_some())
 }

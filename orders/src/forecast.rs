@@ -89,14 +89,7 @@ impl Orders {
                 _ => product.code.clone(),
             };
             let (plain, wildcard) = additional_names(&order_names(&order));
-            let mut items = vec![(base, 1)];
-            for (code, n) in [(&product.san_code, plain), (&product.wildcard_san_code, wildcard)] {
-                if let Some(code) = code
-                    && n > 0
-                {
-                    items.push((code.clone(), n));
-                }
-            }
+            let items = crate::payment::items(product, base, plain, wildcard);
             for (item, n) in &items {
                 *needed.entry(item.clone()).or_default() += n;
             }

@@ -76,16 +76,8 @@ pub(crate) async fn quote(
             base = code.clone();
         }
     }
-    let mut wanted = vec![(base, 1)];
-    for (code, n) in [(&product.san_code, plain_sans), (&product.wildcard_san_code, wildcard_sans)] {
-        if let Some(code) = code
-            && n > 0
-        {
-            wanted.push((code.clone(), n));
-        }
-    }
     let mut lines = Vec::new();
-    for (item, count) in wanted {
+    for (item, count) in items(product, base, plain_sans, wildcard_sans) {
         let unit_price = match priced {
             Some((known, price)) if known == item => price,
             _ => prices::effective(c, &item, account.id, &account.currency).await?,
@@ -111,6 +103,21 @@ pub(crate) async fn quote(
         return Err(OrderError::NoPrice { item: l.item.clone(), currency: account.currency.clone() });
     }
     Ok(Quote { lines, payment })
+}
+
+/// The items an order of `product` takes: one of `base` (the product's
+/// code, or its renewal code), and one SAN or wildcard-SAN item per
+/// additional name, as (item, count).
+pub(crate) fn items(product: &Product, base: String, plain_sans: i64, wildcard_sans: i64) -> Vec<(String, i64)> {
+    let mut wanted = vec![(base, 1)];
+    for (code, n) in [(&product.san_code, plain_sans), (&product.wildcard_san_code, wildcard_sans)] {
+        if let Some(code) = code
+            && n > 0
+        {
+            wanted.push((code.clone(), n));
+        }
+    }
+    wanted
 }
 
 /// Charges an order in the caller's transaction. Refuses, changing nothing

@@ -59,15 +59,6 @@ pub async fn get(c: &mut Conn, id: i64) -> Result<Option<EventRow>> {
     query_as("SELECT * FROM events WHERE id = $1").bind(id).fetch_optional(c).await
 }
 
-/// The account's latest events, newest first.
-pub async fn of_account(c: &mut Conn, account_id: i64, limit: i64) -> Result<Vec<EventRow>> {
-    query_as("SELECT * FROM events WHERE account_id = $1 ORDER BY id DESC LIMIT $2")
-        .bind(account_id)
-        .bind(limit)
-        .fetch_all(c)
-        .await
-}
-
 crate::row_struct! {
     /// One row of `deliveries`.
     #[derive(Clone, Debug)]

@@ -85,13 +85,13 @@ pub async fn enqueue(c: &mut Conn, kind: &str, order_id: i64, certificate_id: Op
     .await
 }
 
-/// Queues the delivery of event `event_id`, runnable from `now`; returns its id.
-pub async fn enqueue_notification(c: &mut Conn, event_id: i64, order_id: Option<i64>, now: i64) -> Result<i64> {
+/// Queues the delivery of event `event_id`, runnable from `now`; returns its
+/// id. It names no order, so that an order's jobs stay its upstream work.
+pub async fn enqueue_notification(c: &mut Conn, event_id: i64, now: i64) -> Result<i64> {
     query_scalar(
-        "INSERT INTO jobs (kind, order_id, event_id, state, run_after, created_at, updated_at)
-         VALUES ('notify', $1, $2, 'queued', $3, $3, $3) RETURNING id",
+        "INSERT INTO jobs (kind, event_id, state, run_after, created_at, updated_at)
+         VALUES ('notify', $1, 'queued', $2, $2, $2) RETURNING id",
     )
-    .bind(order_id)
     .bind(event_id)
     .bind(now)
     .fetch_one(c)

@@ -481,6 +481,14 @@ impl crate::sql::FromRow for Validity {
     }
 }
 
+/// The statuses of a renewal that does not renew (yet): ended without a
+/// certificate, or waiting for the customer's new CSR.
+macro_rules! not_renewing {
+    () => {
+        "('cancelled', 'cancelled_refunded', 'discarded', 'failed', 'waiting_csr')"
+    };
+}
+
 /// The `SELECT` of [`Validity`] rows for orders `o` in `statuses` (an SQL
 /// list), with the newest certificate that is not revoked.
 macro_rules! validity {
@@ -488,8 +496,9 @@ macro_rules! validity {
         concat!(
             "SELECT o.*, c.not_before AS cert_not_before, c.not_after AS cert_not_after,
                  CASE WHEN EXISTS (SELECT 1 FROM orders r WHERE r.renewal_of = o.id
-                         AND r.status NOT IN ('cancelled', 'cancelled_refunded', 'discarded', 'failed', 'waiting_csr'))
-                      THEN 1 ELSE 0 END AS renewed
+                         AND r.status NOT IN ",
+            not_renewing!(),
+            ") THEN 1 ELSE 0 END AS renewed
              FROM orders o JOIN certificates c ON c.order_id = o.id AND c.revoked_at IS NULL
                AND c.id = (SELECT MAX(l.id) FROM certificates l WHERE l.order_id = o.id AND l.revoked_at IS NULL)
              WHERE o.status IN ",
@@ -618,12 +627,10 @@ pub async fn stale_waiting(
 /// Whether order `id` has a renewal placed and not cancelled, rejected or
 /// failed, nor waiting for a new CSR (as [`Validity::renewed`], read now).
 pub async fn renewed(c: &mut Conn, id: i64) -> Result<bool> {
-    let n: i64 = query_scalar(
-        "SELECT COUNT(*) FROM orders WHERE renewal_of = $1
-           AND status NOT IN ('cancelled', 'cancelled_refunded', 'discarded', 'failed', 'waiting_csr')",
-    )
-    .bind(id)
-    .fetch_one(c)
-    .await?;
+    let n: i64 =
+        query_scalar(concat!("SELECT COUNT(*) FROM orders WHERE renewal_of = $1 AND status NOT IN ", not_renewing!()))
+            .bind(id)
+            .fetch_one(c)
+            .await?;
     Ok(n > 0)
 }

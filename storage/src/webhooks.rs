@@ -54,11 +54,6 @@ pub async fn live(c: &mut Conn, account_id: i64) -> Result<Vec<WebhookRow>> {
         .await
 }
 
-/// One endpoint, live or deleted.
-pub async fn get(c: &mut Conn, id: i64) -> Result<Option<WebhookRow>> {
-    query_as("SELECT * FROM webhooks WHERE id = $1").bind(id).fetch_optional(c).await
-}
-
 /// How many live endpoints the account has.
 pub async fn count_live(c: &mut Conn, account_id: i64) -> Result<i64> {
     query_scalar("SELECT COUNT(*) FROM webhooks WHERE account_id = $1 AND deleted_at IS NULL")
