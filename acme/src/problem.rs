@@ -120,10 +120,13 @@ impl From<OrderError> for Problem {
             | OrderError::UnknownAcmeUrl(_)
             | OrderError::UnknownAccount(_)
             | OrderError::UnknownOrganisation(_)
+            | OrderError::UnknownDomain(_)
             | OrderError::UnknownProduct(_) => ("malformed", StatusCode::NOT_FOUND),
             OrderError::Invalid(_) => ("malformed", StatusCode::BAD_REQUEST),
             // ACME orders never wait for funds; kept apart for completeness.
-            OrderError::TooManyWaiting(_) => ("rateLimited", StatusCode::TOO_MANY_REQUESTS),
+            OrderError::TooManyWaiting(_) | OrderError::TooManyDomains(_) => {
+                ("rateLimited", StatusCode::TOO_MANY_REQUESTS)
+            }
             OrderError::DcvNotProven(_) => ("unauthorized", StatusCode::FORBIDDEN),
             OrderError::CaaForbidden(_) => ("caa", StatusCode::FORBIDDEN),
             OrderError::CaaLookup(_) => ("dns", StatusCode::BAD_REQUEST),

@@ -20,13 +20,7 @@ async fn setup(srv: &ChallTestSrv, tdb: &TestDb) -> (Fixture, Account, watch::Se
 /// ACME account; `private` lets the VA connect to loopback (every name
 /// resolves to 127.0.0.1 at the challenge server).
 async fn setup_va(srv: &ChallTestSrv, tdb: &TestDb, private: bool) -> (Fixture, Account, watch::Sender<bool>) {
-    let va = VaSettings {
-        http_port: srv.http_port,
-        tls_port: srv.tls_port,
-        dns_server: Some(srv.dns),
-        timeout_secs: 10,
-        allow_private_addresses: private,
-    };
+    let va = VaSettings { allow_private_addresses: private, ..srv.va(10) };
     let f = Fixture::with_settings(tdb, Formula::Bulk, orders::Settings { va, ..Default::default() }).await;
     let base = serve_router(Acme::new(f.orders.clone(), Settings::default()).router()).await;
     let (stop, rx) = watch::channel(false);

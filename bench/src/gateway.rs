@@ -106,7 +106,7 @@ impl Gateway {
             "OV",
         ])?;
         let wildcard = format!("*.{DOMAIN}");
-        run(&["prevalidation", "domain", "--account", &account, "--org", &org, "--domain", &wildcard])?;
+        run(&["domain", "add", "--account", &account, "--org", &org, "--domain", &wildcard, "--validated"])?;
         run(&["user", "create", "--account", &account, "--login", API_LOGIN, "--rights", "all"])?;
         let created = run(&["acme-url", "create", "--account", &account, "--product", "ssl1", "--org", &org])?;
         let field = |name: &str| {

@@ -5,8 +5,8 @@ use orders::NewOrganisation;
 use orders::{Caller, Formula, Ledger, Orders, Rights, format_money, iso, parse_money};
 
 use crate::cli::{
-    AccountCmd, AcmeUrlCmd, AutoRenewCmd, Command, ContactCmd, OrderCmd, OrgCmd, PrevalidationCmd, ProductCmd, UserCmd,
-    WebhookCmd,
+    AccountCmd, AcmeUrlCmd, AutoRenewCmd, Command, ContactCmd, DomainCmd, OrderCmd, OrgCmd, PrevalidationCmd,
+    ProductCmd, UserCmd, WebhookCmd,
 };
 
 /// Prints one line of a command's output. A closed standard output (`| head`)
@@ -123,9 +123,7 @@ pub async fn run(orders: &Orders, cmd: Command, public_url: &str) -> Result<(), 
             let id = orders.add_prevalidation(&Caller::operator(account), org, &brand, &validation, expires).await?;
             say!("{id}");
         }
-        Command::Prevalidation(PrevalidationCmd::Domain { account, org, domain }) => {
-            say!("{}", orders.add_prevalidated_domain(&Caller::operator(account), org, &domain).await?);
-        }
+        Command::Domain(cmd) => domain(orders, cmd).await?,
         Command::AcmeUrl(AcmeUrlCmd::Create { account, product, org, name }) => {
             let c = orders.create_acme_url(&Caller::operator(account), &name, &product, org).await?;
             print_acme_credentials(public_url, &c, "domain.ltd", None, None);
@@ -357,6 +355,48 @@ async fn statement(orders: &Orders, account: i64, kind: &str, csv: bool) -> Resu
         }
     }
     Ok(())
+}
+
+/// The domain inventory: adds, validates, removes and lists domains.
+async fn domain(orders: &Orders, cmd: DomainCmd) -> Result<(), AdminError> {
+    let d = match cmd {
+        DomainCmd::Add { account, org, domain, validated } => {
+            orders.add_domain(&Caller::operator(account), org, &domain, validated).await?
+        }
+        DomainCmd::Validate { account, id } => orders.validate_domain(&Caller::operator(account), id).await?,
+        DomainCmd::Remove { account, id } => {
+            return Ok(orders.remove_domain(&Caller::operator(account), id).await?);
+        }
+        DomainCmd::List { account } => {
+            let (list, total) = orders.domains(&Caller::operator(account), 0).await?;
+            for d in &list {
+                print_domain(d);
+            }
+            if total > list.len() as i64 {
+                say!("({} of {total} domains)", list.len());
+            }
+            return Ok(());
+        }
+    };
+    print_domain(&d);
+    if let Some((record, token)) = &d.dcv {
+        say!("publish the TXT record {record} holding {token}, then: certgate domain validate --id {}", d.id);
+    }
+    Ok(())
+}
+
+/// One line of a domain: id, organisation, name, state, end, orders, last CAA verdict.
+fn print_domain(d: &orders::Domain) {
+    say!(
+        "{}	org={}	{}	{}	until={}	orders={}	caa={}",
+        d.id,
+        d.organisation_id,
+        d.domain,
+        d.state,
+        d.expires_at.map_or("-".into(), iso),
+        d.orders_count,
+        d.caa.as_ref().map_or("-", |c| c.verdict.as_str())
+    );
 }
 
 /// Lists or switches automatic renewal, printing each certificate's

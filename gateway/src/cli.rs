@@ -75,9 +75,12 @@ pub enum Command {
         #[arg(long, default_value = "")]
         note: String,
     },
-    /// Pre-validations and pre-validated domains.
+    /// Pre-validations of organisations at a CA brand.
     #[command(subcommand)]
     Prevalidation(PrevalidationCmd),
+    /// The domain inventory: domains whose proven control spares orders their DCV.
+    #[command(subcommand)]
+    Domain(DomainCmd),
     /// ACME URLs: one directory and EAB credential per (product, organisation).
     #[command(subcommand)]
     AcmeUrl(AcmeUrlCmd),
@@ -256,14 +259,41 @@ pub enum PrevalidationCmd {
         #[arg(long, default_value_t = 397)]
         days: i64,
     },
-    /// Add a pre-validated domain (`example.com` or `*.example.com`).
-    Domain {
+}
+
+#[derive(Debug, Subcommand)]
+pub enum DomainCmd {
+    /// Add a domain (`example.com`, or `*.example.com` for the names below
+    /// it only); it waits for its DCV token in DNS unless --validated.
+    Add {
         #[arg(long)]
         account: i64,
         #[arg(long)]
         org: i64,
         #[arg(long)]
         domain: String,
+        /// Record it validated, without end: the operator answers for its control.
+        #[arg(long)]
+        validated: bool,
+    },
+    /// Look for a pending domain's DCV token in DNS, and validate it when found.
+    Validate {
+        #[arg(long)]
+        account: i64,
+        #[arg(long)]
+        id: i64,
+    },
+    /// Remove a domain: orders below it need DCV again.
+    Remove {
+        #[arg(long)]
+        account: i64,
+        #[arg(long)]
+        id: i64,
+    },
+    /// The account's domains, their state, orders and last CAA check.
+    List {
+        #[arg(long)]
+        account: i64,
     },
 }
 

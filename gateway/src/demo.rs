@@ -129,7 +129,7 @@ async fn seed(orders: &Orders, public_url: &str, dir: &Path, ca_bundle: Option<&
     orders.credit_tokens(&op, "ssl1", 100, "demo").await?;
     orders.credit_tokens(&op, "sanssl1", 100, "demo").await?;
     orders.add_prevalidation(&op, org, "TBS X509", "OV", orders.now() + 397 * 86_400).await?;
-    orders.add_prevalidated_domain(&op, org, "*.example.test").await?;
+    orders.add_domain(&op, org, "*.example.test", true).await?;
     let creds = orders.create_acme_url(&op, "demo", "ssl1", org).await?;
     let password = random_token(18);
     orders.create_user(&op, DEMO_API_LOGIN, &password, Rights::all()).await?;

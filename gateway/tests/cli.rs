@@ -33,6 +33,7 @@ fn help_documents_every_command() {
         "credit-tokens",
         "credit-deposit",
         "prevalidation",
+        "domain",
         "acme-url",
         "order",
         "statement",
@@ -122,7 +123,12 @@ fn operator_flow(env: &Certgate, backend: &str) {
     assert!(env.ok(&["product", "list"]).contains("ssl1\tSSL OV 1 year"));
     assert!(env.ok(&["credit-tokens", "--account", &account, "--item", "ssl1", "--count", "5"]).contains("5 tokens"));
     env.ok(&["prevalidation", "add", "--account", &account, "--org", &org, "--brand", "Brand", "--validation", "OV"]);
-    env.ok(&["prevalidation", "domain", "--account", &account, "--org", &org, "--domain", "*.example.test"]);
+    env.ok(&["domain", "add", "--account", &account, "--org", &org, "--domain", "*.example.test", "--validated"]);
+    let pending = env.ok(&["domain", "add", "--account", &account, "--org", &org, "--domain", "shop.example.net"]);
+    assert!(pending.contains("publish the TXT record _certgate-dcv.shop.example.net. holding "), "{pending}");
+    let domains = env.ok(&["domain", "list", "--account", &account]);
+    assert!(domains.contains("*.example.test\tvalidated\tuntil=-"), "{domains}");
+    assert!(domains.contains("shop.example.net\tpending"), "{domains}");
     let user = env
         .cmd(&["user", "create", "--account", &account, "--login", "api-user", "--rights", "technical,billing"])
         .env("CERTGATE_USER_PASSWORD", "a long password")

@@ -153,7 +153,7 @@ request_timeout_secs = 5
     g.ok(&["product", "import", "--file", prices.to_str().unwrap()]);
     g.ok(&["credit-tokens", "--account", &account, "--item", "pb1", "--count", "5"]);
     g.ok(&["prevalidation", "add", "--account", &account, "--org", &org, "--brand", "Brand", "--validation", "OV"]);
-    g.ok(&["prevalidation", "domain", "--account", &account, "--org", &org, "--domain", "*.example.test"]);
+    g.ok(&["domain", "add", "--account", &account, "--org", &org, "--domain", "*.example.test", "--validated"]);
     let created = g.ok(&["acme-url", "create", "--account", &account, "--product", "pb1", "--org", &org]);
     let field = |name: &str| common::field(&created, name).expect(name);
     let (directory, kid, hmac) = (field("directory:"), field("EAB KID:"), field("EAB HMAC key:"));

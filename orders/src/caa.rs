@@ -52,7 +52,8 @@ impl CaaVerdict {
 
 impl Orders {
     /// Checks, before ordering, what the CAA records of `names` say of the
-    /// CA that sells `product_code` (docs/caa.md); writes nothing.
+    /// CA that sells `product_code` (docs/caa.md). A name in the account's
+    /// domain inventory keeps the verdict as its last CAA check.
     pub async fn caa_verdicts(
         &self,
         caller: &crate::Caller,
@@ -78,6 +79,7 @@ impl Orders {
             };
             out.push((name, verdict));
         }
+        self.record_caa(caller, product_code, &out).await?;
         Ok(out)
     }
 }

@@ -41,7 +41,7 @@ fn http_path(reference: &str) -> String {
 }
 
 /// The TXT record of the DNS method for a name (a wildcard's base name).
-fn txt_name(name: &str) -> String {
+pub(crate) fn txt_name(name: &str) -> String {
     format!("_certgate-dcv.{}.", name.trim_start_matches("*."))
 }
 
@@ -121,7 +121,7 @@ impl Orders {
         let token = new_token();
         orders::set_dcv_token(tx, order_id, &token).await?;
         let Some(o) = crate::order::get(tx, order_id).await? else { return Ok(()) };
-        let domains = storage::prevalidations::domains(tx, o.organisation_id).await?;
+        let domains = storage::domains::covering(tx, o.organisation_id, self.now()).await?;
         let names = crate::prevalidations::uncovered(&order_names(&o), &domains);
         let reference = o.reference.clone().unwrap_or_else(|| o.id.to_string());
         let dcv = Dcv { reference, token: token.clone(), names };

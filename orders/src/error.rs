@@ -131,6 +131,12 @@ pub enum OrderError {
     /// The account already has as many orders waiting for funds or a CSR as it may.
     #[error("the account already has {0} orders waiting for funds or a CSR; pay or cancel some first")]
     TooManyWaiting(i64),
+    /// No domain of the caller's account has this id.
+    #[error("unknown domain {0}")]
+    UnknownDomain(i64),
+    /// The account's organisations already hold as many domains as they may.
+    #[error("the account already holds {0} domains; remove some first")]
+    TooManyDomains(i64),
     /// The request is malformed or inconsistent in a way no other variant covers.
     #[error("invalid request: {0}")]
     Invalid(String),

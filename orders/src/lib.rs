@@ -16,6 +16,7 @@ mod certificate;
 pub mod csr;
 mod dcv;
 mod delivery;
+mod domains;
 mod error;
 mod events;
 mod forecast;
@@ -55,6 +56,7 @@ pub use caa::CaaVerdict;
 pub use catalog::{ImportReport, Product, format_money, parse_money};
 pub use certificate::Certificate;
 pub use dcv::{Dcv, DcvPlaces};
+pub use domains::{CaaCheck, DOMAIN_PAGE, Domain, DomainState, LINKED_ORDERS_SCANNED};
 pub use error::{OrderError, Result};
 pub use events::{CONTACT_ROLES, EventKind};
 pub use forecast::{Forecast, ForecastOrder, TokenNeed, forecast_csv};
@@ -128,6 +130,12 @@ pub struct Settings {
     /// its names' CAA checked again before it is bought (8 hours at Let's
     /// Encrypt).
     pub caa_recheck_secs: i64,
+    /// Days a domain whose control the customer proved spares the orders
+    /// below it their own DCV (200 under the CA/Browser Forum's Baseline
+    /// Requirements since 15 March 2026).
+    pub domain_validation_days: i64,
+    /// The most domains the organisations of one account may hold.
+    pub max_domains: i64,
     /// Each upstream's CAA issuer domains, by upstream name (configured
     /// under `[upstreams.<name>]`); an upstream without any is not checked.
     #[serde(skip)]
@@ -157,6 +165,8 @@ impl Default for Settings {
             waiting_order_days: 90,
             max_waiting_orders: 100,
             caa_recheck_secs: 8 * 3600,
+            domain_validation_days: 200,
+            max_domains: 1000,
             caa_identities: HashMap::new(),
             va: validation::VaSettings::default(),
         }

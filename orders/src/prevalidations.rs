@@ -1,10 +1,11 @@
-//! Pre-validations of organisations and their pre-validated domains (seed 6.7, 6.9).
+//! Pre-validations of organisations (seed 6.7), and which names of an order
+//! the organisation's validated domains (docs/domains.md) spare their DCV.
 
 use storage::prevalidations::{self, PrevalidationRow};
 use storage::{audit, commit};
 
 use crate::states::states;
-use crate::{Caller, OrderError, Orders, Result, Right, names};
+use crate::{Caller, OrderError, Orders, Result, Right};
 
 states! {
     /// Where a pre-validation stands.
@@ -88,25 +89,6 @@ impl Orders {
         Ok(id)
     }
 
-    /// Adds a pre-validated domain (`example.test` or `*.example.test`) to an organisation.
-    pub async fn add_prevalidated_domain(&self, caller: &Caller, organisation_id: i64, domain: &str) -> Result<String> {
-        caller.require(Right::Administrative)?;
-        let domain = names::normalize(domain)?;
-        self.organisation(caller.account_id, organisation_id).await?;
-        let mut tx = self.db().begin().await?;
-        prevalidations::add_domain(&mut tx, organisation_id, &domain, self.now()).await?;
-        audit::record(
-            &mut tx,
-            &caller.actor(),
-            "prevalidation.domain",
-            &format!("{organisation_id} {domain}"),
-            self.now(),
-        )
-        .await?;
-        commit(tx).await?;
-        Ok(domain)
-    }
-
     /// The pre-validations of the caller's account.
     pub async fn prevalidations(&self, caller: &Caller) -> Result<Vec<Prevalidation>> {
         caller.require(Right::Commercial).or_else(|_| caller.require(Right::Technical))?;
@@ -114,14 +96,14 @@ impl Orders {
         list.into_iter().map(Prevalidation::try_from).collect()
     }
 
-    /// The names among `names` that no pre-validated domain of the organisation covers.
+    /// The names among `names` that no validated domain of the organisation covers.
     pub async fn names_needing_dcv(&self, organisation_id: i64, names: &[String]) -> Result<Vec<String>> {
-        let domains = prevalidations::domains(&mut *self.db().acquire().await?, organisation_id).await?;
+        let domains = storage::domains::covering(&mut *self.db().acquire().await?, organisation_id, self.now()).await?;
         Ok(uncovered(names, &domains))
     }
 }
 
 /// The names among `names` that none of the pre-validated `domains` covers.
 pub(crate) fn uncovered(names: &[String], domains: &[String]) -> Vec<String> {
-    names.iter().filter(|n| !domains.iter().any(|d| names::covered_by(n, d))).cloned().collect()
+    names.iter().filter(|n| !domains.iter().any(|d| crate::names::covered_by(n, d))).cloned().collect()
 }

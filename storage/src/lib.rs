@@ -21,6 +21,7 @@ pub mod certificates;
 pub mod checkpoint;
 pub mod contacts;
 mod db;
+pub mod domains;
 mod error;
 pub mod events;
 pub mod jobs;

@@ -1,6 +1,6 @@
-//! Pre-validations of organisations at a CA brand, and pre-validated domains.
+//! Pre-validations of organisations at a CA brand (seed 6.7).
 
-use crate::sql::{query, query_as, query_scalar};
+use crate::sql::{query_as, query_scalar};
 use crate::{Conn, Result};
 
 crate::row_struct! {
@@ -57,26 +57,4 @@ pub async fn list_for_account(c: &mut Conn, account_id: i64) -> Result<Vec<Preva
     .bind(account_id)
     .fetch_all(c)
     .await
-}
-
-/// Adds a pre-validated domain to an organisation (no-op when present).
-pub async fn add_domain(c: &mut Conn, organisation_id: i64, domain: &str, now: i64) -> Result<()> {
-    query(
-        "INSERT INTO prevalidated_domains (organisation_id, domain, created_at) VALUES ($1, $2, $3)
-         ON CONFLICT (organisation_id, domain) DO NOTHING",
-    )
-    .bind(organisation_id)
-    .bind(domain)
-    .bind(now)
-    .execute(c)
-    .await?;
-    Ok(())
-}
-
-/// The pre-validated domains of an organisation.
-pub async fn domains(c: &mut Conn, organisation_id: i64) -> Result<Vec<String>> {
-    query_scalar("SELECT domain FROM prevalidated_domains WHERE organisation_id = $1 ORDER BY domain")
-        .bind(organisation_id)
-        .fetch_all(c)
-        .await
 }

@@ -95,7 +95,7 @@ pub struct Orderable {
     /// The product code's price for the account in its currency (its own
     /// price, else the catalogue's), if it has one.
     pub price: Option<i64>,
-    /// The organisation's pre-validated domains (`example.test` or `*.example.test`).
+    /// The organisation's validated, unexpired domains (`example.test` or `*.example.test`).
     pub prevalidated_domains: Vec<String>,
     /// The account's tokens of the product code (0 when it never had any).
     pub product_tokens: i64,
@@ -133,7 +133,8 @@ pub const ORDERABLE: &str = concat!(
         a.overdraft AS account_overdraft, a.created_at AS account_created_at,
         a.auto_renew_default AS account_auto_renew_default, a.notified AS account_notified,
         a.warned AS account_warned,
-        (SELECT string_agg(d.domain, ',') FROM prevalidated_domains d WHERE d.organisation_id = o.id)
+        (SELECT string_agg(d.domain, ',') FROM prevalidated_domains d WHERE d.organisation_id = o.id
+            AND d.state = 'validated' AND (d.expires_at IS NULL OR d.expires_at > $4))
             AS prevalidated_domains,
         (SELECT b.amount FROM balances b WHERE b.account_id = a.id AND b.asset = 'token' AND b.item = p.code)
             AS product_tokens,

@@ -118,7 +118,7 @@ impl Certgate {
             "--validation",
             "OV",
         ]);
-        self.ok(&["prevalidation", "domain", "--account", &account, "--org", &org, "--domain", "*.example.test"]);
+        self.ok(&["domain", "add", "--account", &account, "--org", &org, "--domain", "*.example.test", "--validated"]);
         let user = self
             .cmd(&["user", "create", "--account", &account, "--login", "hoster", "--rights", "all"])
             .env("CERTGATE_USER_PASSWORD", "a long password")

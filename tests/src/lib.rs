@@ -225,7 +225,7 @@ pub async fn new_org(orders: &Orders, op: &Caller) -> i64 {
     let o = NewOrganisation { account_id: op.account_id, name: "Example Org", country: "FR", ..Default::default() };
     let org = orders.create_organisation(op, &o).await.expect("org");
     orders.add_prevalidation(op, org, "Brand", "OV", orders.now() + 365 * 86_400).await.expect("prevalidation");
-    orders.add_prevalidated_domain(op, org, "*.example.test").await.expect("domain");
+    orders.add_domain(op, org, "*.example.test", true).await.expect("domain");
     org
 }
 
@@ -572,6 +572,19 @@ impl ChallTestSrv {
         let mut out = String::new();
         s.read_to_string(&mut out).expect("read");
         assert!(out.starts_with("HTTP/1.1 200"), "challtestsrv {path}: {out}");
+    }
+
+    /// Settings for certgate's VA that check at this server: its DNS, its
+    /// http-01 and tls-alpn-01 ports, and loopback allowed (every name
+    /// resolves to 127.0.0.1 here).
+    pub fn va(&self, timeout_secs: u64) -> validation::VaSettings {
+        validation::VaSettings {
+            http_port: self.http_port,
+            tls_port: self.tls_port,
+            dns_server: Some(self.dns),
+            timeout_secs,
+            allow_private_addresses: true,
+        }
     }
 
     /// Serves `content` at `/.well-known/acme-challenge/<token>`.

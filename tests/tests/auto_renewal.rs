@@ -392,7 +392,7 @@ async fn an_automatic_renewal_that_cannot_be_placed_is_told_and_the_expiry_notic
             orders::NewOrganisation { account_id: f.account, name: "Short Org", country: "FR", ..Default::default() };
         let org = f.orders.create_organisation(&f.op, &org).await.unwrap();
         f.orders.add_prevalidation(&f.op, org, "Brand", "OV", f.orders.now() + 200 * DAY).await.unwrap();
-        f.orders.add_prevalidated_domain(&f.op, org, "*.short.test").await.unwrap();
+        f.orders.add_domain(&f.op, org, "*.short.test", true).await.unwrap();
         let dir = tempfile::tempdir().unwrap();
         let settings = notify::Settings { log_file: Some(dir.path().join("mail.log")), ..Default::default() };
         f.orders.set_notifier(notify::Notifier::new(&settings).unwrap());

@@ -265,7 +265,7 @@ async fn check_order_names_the_names_no_prevalidated_domain_covers() {
         let f = Fixture::new(&tdb, Formula::Bulk).await;
         f.orders.credit_tokens(&f.op, "ssl1", 1, "").await.unwrap();
         f.orders.credit_tokens(&f.op, "sanssl1", 3, "").await.unwrap();
-        f.orders.add_prevalidated_domain(&f.op, f.org, "other.test").await.unwrap();
+        f.orders.add_domain(&f.op, f.org, "other.test", true).await.unwrap();
         let names: Vec<String> =
             ["www.example.test", "x.other.test", "example.test", "Third.test"].map(String::from).into();
         let checked = f.orders.check_order(&f.op, f.org, "ssl1", &names, None).await.unwrap();

@@ -50,6 +50,8 @@ pub mod code {
     pub const UNKNOWN_ORDER: i32 = 20;
     /// The order is not in a state that allows the operation.
     pub const WRONG_STATE: i32 = 21;
+    /// Unknown domain for this account.
+    pub const UNKNOWN_DOMAIN: i32 = 22;
     /// Not enough tokens.
     pub const INSUFFICIENT_TOKENS: i32 = 30;
     /// Not enough money on the deposit.
@@ -128,7 +130,11 @@ impl From<OrderError> for Fault {
             OrderError::DcvNotProven(_) => DCV_PENDING,
             OrderError::CaaForbidden(_) => CAA_FORBIDDEN,
             OrderError::CaaLookup(_) => CAA_LOOKUP,
-            OrderError::Invalid(_) | OrderError::BadRevocationReason(_) | OrderError::TooManyWaiting(_) => INVALID,
+            OrderError::UnknownDomain(_) => UNKNOWN_DOMAIN,
+            OrderError::Invalid(_)
+            | OrderError::BadRevocationReason(_)
+            | OrderError::TooManyWaiting(_)
+            | OrderError::TooManyDomains(_) => INVALID,
             OrderError::Storage(_) | OrderError::UnknownState(_) => return Fault::internal(e),
         };
         Fault::new(c, e.to_string())

@@ -8,6 +8,7 @@
 //! (`fault`). Depends on `orders` (and the codec) only: every read and write goes through it.
 
 mod dcv;
+mod domains;
 pub mod fault;
 mod methods;
 mod modern;

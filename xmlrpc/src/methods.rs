@@ -98,6 +98,22 @@ const METHODS: &[(&str, &str, &str)] = &[
     ("account.autoRenewDefault.set", "struct struct struct", "Whether the account's new orders renew automatically."),
     ("account.contacts.list", "array struct", "The account's contact points: role, email, langue."),
     (
+        "domain.list",
+        "struct struct struct",
+        "The account's domains (page from 0): state, DCV to publish, pre-validations, orders, last CAA check.",
+    ),
+    (
+        "domain.add",
+        "struct struct struct",
+        "Adds domaine to an organisation; it waits for its DCV TXT record until domain.validate sees it.",
+    ),
+    (
+        "domain.validate",
+        "struct struct struct",
+        "Looks for a pending domain's TXT record; when found, its orders need no DCV of their own.",
+    ),
+    ("domain.remove", "struct struct struct", "Removes a domain: the orders below it need DCV again."),
+    (
         "domain.checkCaa",
         "array struct struct",
         "What the CAA records of domaines say of the CA of produit: allowed, forbidden, lookup_failed, not_checked.",

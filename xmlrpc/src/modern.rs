@@ -12,7 +12,7 @@ use crate::values::{order_value, s, unix_time};
 use crate::{DateParam, MethodCall, Value, from_value};
 
 /// The second parameter, the method's arguments (an empty struct when absent).
-fn args<T: DeserializeOwned>(call: &MethodCall) -> Result<T, Fault> {
+pub(crate) fn args<T: DeserializeOwned>(call: &MethodCall) -> Result<T, Fault> {
     static EMPTY: Value = Value::Struct(Vec::new());
     Ok(from_value(call.params.get(1).unwrap_or(&EMPTY), "param2")?)
 }
@@ -70,29 +70,7 @@ pub(crate) async fn call(xr: &XmlRpc, caller: &Caller, call: &MethodCall, peer: 
             .await
         }
         "account.renewalForecast" => forecast(xr, caller, call).await,
-        "domain.checkCaa" => {
-            async {
-                let CaaCheck { produit, domaines } = args(call)?;
-                let verdicts = o.caa_verdicts(caller, &produit, &domaines).await?;
-                Ok(Value::Array(
-                    verdicts
-                        .into_iter()
-                        .map(|(name, v)| {
-                            let detail = match &v {
-                                orders::CaaVerdict::Forbidden(d) | orders::CaaVerdict::LookupFailed(d) => s(d.clone()),
-                                _ => Value::Nil,
-                            };
-                            Value::Struct(vec![
-                                ("domaine".into(), s(name)),
-                                ("resultat".into(), s(v.as_str())),
-                                ("detail".into(), detail),
-                            ])
-                        })
-                        .collect(),
-                ))
-            }
-            .await
-        }
+        m if m.starts_with("domain.") => return crate::domains::call(xr, caller, call).await,
         "account.contacts.list" => async { Ok(contacts(&o.contacts(caller).await?)) }.await,
         "account.contacts.set" => {
             async {
@@ -530,11 +508,4 @@ struct ProvideCsr {
     reference: String,
     #[serde(rename = "CSR")]
     csr: String,
-}
-
-/// The arguments of `domain.checkCaa`: a product and the names to check.
-#[derive(Deserialize)]
-struct CaaCheck {
-    produit: String,
-    domaines: Vec<String>,
 }

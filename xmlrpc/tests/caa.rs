@@ -5,7 +5,7 @@
 //! under an `issuewild`-only policy, a CNAME to a forbidding name, and a
 //! name whose DNS answers SERVFAIL. Nothing is written or charged on refusal.
 
-use certgate_acme::{Acme, Settings, VaSettings};
+use certgate_acme::{Acme, Settings};
 use certgate_tests::{ChallTestSrv, Connections, Fixture, Key, TestDb, acme_account, csr, footprint, serve_router};
 use certgate_xmlrpc::{Limits, XmlRpc};
 use instant_acme::{Error, Identifier, NewOrder};
@@ -43,14 +43,7 @@ async fn caa_is_checked_before_any_charge_through_both_fronts() {
     let Some(srv) = ChallTestSrv::start() else { return };
     policies(&srv);
     for tdb in TestDb::all().await {
-        let va = VaSettings {
-            http_port: srv.http_port,
-            tls_port: srv.tls_port,
-            dns_server: Some(srv.dns),
-            timeout_secs: 3,
-            allow_private_addresses: true,
-        };
-        let mut settings = orders::Settings { va, ..Default::default() };
+        let mut settings = orders::Settings { va: srv.va(3), ..Default::default() };
         settings.caa_identities.insert("embedded".into(), vec!["certgate.test".into()]);
         let f = Fixture::with_settings(&tdb, Formula::Bulk, settings).await;
         f.orders.credit_tokens(&f.op, "ssl1", 10, "").await.unwrap();

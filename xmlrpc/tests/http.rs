@@ -213,13 +213,8 @@ async fn bulk(url: &str, method: &str, request: Value) -> Value {
 async fn a_name_not_pre_validated_is_proven_by_dns_then_issued() {
     let Some(srv) = certgate_tests::ChallTestSrv::start() else { return };
     let tdb = TestDb::sqlite().await;
-    let va = certgate_acme::VaSettings {
-        dns_server: Some(srv.dns),
-        http_port: srv.http_port,
-        allow_private_addresses: true,
-        ..Default::default()
-    };
-    let f = Fixture::with_settings(&tdb, Formula::Bulk, orders::Settings { va, ..Default::default() }).await;
+    let f =
+        Fixture::with_settings(&tdb, Formula::Bulk, orders::Settings { va: srv.va(10), ..Default::default() }).await;
     f.orders.credit_tokens(&f.op, "ssl1", 1, "").await.unwrap();
     let server = serve(&f).await;
     let url = format!("{}/xmlrpc", server.url);
