@@ -1,6 +1,7 @@
 //! The order core with a million orders in the database: the list filters
-//! of `order.list`, `changementCommandes` over one day, and one order placed
-//! (the conditional token debit), each timed through `orders::Orders`.
+//! of `order.list`, `changementCommandes` over one day, `domain.list`, and
+//! one order placed (the conditional token debit), each timed through
+//! `orders::Orders`.
 
 use std::time::{Duration, Instant};
 
@@ -135,6 +136,15 @@ pub async fn run(n: i64, postgres: Option<String>, runs: usize, without_new_inde
     for (what, q) in calls {
         results.push(time(what, runs, list(q)).await);
     }
+    // The domain inventory finds each domain's orders among the account's
+    // 10,000 newest (orders::LINKED_ORDERS_SCANNED): one bounded read.
+    results.push(
+        time("domain.list (the fixture's domain, 10,000 newest orders read)", runs, || {
+            let (orders, op) = (f.orders.clone(), f.op.clone());
+            async move { orders.domains(&op, 0).await.expect("domains").0.len() }
+        })
+        .await,
+    );
     let csrs: Vec<String> = (0..runs).map(|i| csr(&[&format!("p{i}.example.test")], Key::P256)).collect();
     let mut i = 0;
     results.push(

@@ -5,8 +5,8 @@ use orders::NewOrganisation;
 use orders::{Caller, Formula, Ledger, Orders, Rights, format_money, iso, parse_money};
 
 use crate::cli::{
-    AccountCmd, AcmeUrlCmd, AutoRenewCmd, Command, ContactCmd, DomainCmd, OrderCmd, OrgCmd, PrevalidationCmd,
-    ProductCmd, UserCmd, WebhookCmd,
+    AccountCmd, AcmeUrlCmd, AutoRenewCmd, Command, ContactCmd, DomainCmd, MonitorCmd, OrderCmd, OrgCmd,
+    PrevalidationCmd, ProductCmd, UserCmd, WebhookCmd,
 };
 
 /// Prints one line of a command's output. A closed standard output (`| head`)
@@ -124,6 +124,7 @@ pub async fn run(orders: &Orders, cmd: Command, public_url: &str) -> Result<(), 
             say!("{id}");
         }
         Command::Domain(cmd) => domain(orders, cmd).await?,
+        Command::Monitor(cmd) => monitor(orders, cmd).await?,
         Command::AcmeUrl(AcmeUrlCmd::Create { account, product, org, name }) => {
             let c = orders.create_acme_url(&Caller::operator(account), &name, &product, org).await?;
             print_acme_credentials(public_url, &c, "domain.ltd", None, None);
@@ -383,6 +384,79 @@ async fn domain(orders: &Orders, cmd: DomainCmd) -> Result<(), AdminError> {
         say!("publish the TXT record {record} holding {token}, then: certgate domain validate --id {}", d.id);
     }
     Ok(())
+}
+
+/// Certificate monitoring: defaults, one certificate's monitor, the list, the history.
+async fn monitor(orders: &Orders, cmd: MonitorCmd) -> Result<(), AdminError> {
+    match cmd {
+        MonitorCmd::Defaults { account, on, frequency, manager, language, plain_text } => {
+            let d = orders::MonitorDefaults {
+                default_on: on,
+                frequency_days: frequency,
+                manager_email: manager,
+                manager_language: language,
+                plain_text,
+            };
+            orders.set_monitor_defaults(&Caller::operator(account), &d).await?;
+            say!("new certificates monitored: {on}, every {frequency} days");
+        }
+        MonitorCmd::Set { account, order, state, frequency, hosts, port, starttls } => {
+            let enabled = match state.as_deref() {
+                None => None,
+                Some("on") => Some(true),
+                Some("off") => Some(false),
+                Some(other) => return Err(AdminError::Usage(format!("--state {other:?}: on or off"))),
+            };
+            let change = orders::MonitorChange { enabled, frequency_days: frequency, hosts, port, starttls };
+            print_monitor(&orders.set_monitor(&Caller::operator(account), &order, &change).await?);
+        }
+        MonitorCmd::List { account } => {
+            for m in orders.monitors(&Caller::operator(account), 500, 0).await? {
+                print_monitor(&m);
+            }
+        }
+        MonitorCmd::Results { account, order, limit } => {
+            for r in orders.monitor_results(&Caller::operator(account), &order, limit).await? {
+                print_result(&r);
+            }
+        }
+    }
+    Ok(())
+}
+
+/// A monitor's line, then its last results.
+fn print_monitor(m: &orders::Monitor) {
+    say!(
+        "{}\t{}\t{}\tevery {} days\t{}:{} {}\tnext={}",
+        m.reference,
+        m.cn,
+        if m.enabled { "on" } else { "off" },
+        m.frequency_days,
+        m.hosts.join(","),
+        m.port,
+        m.starttls,
+        m.next_scan_at.map_or("-".into(), iso)
+    );
+    for r in &m.last {
+        print_result(r);
+    }
+}
+
+/// One host's result of a scan.
+fn print_result(r: &orders::ScanResult) {
+    say!(
+        "  {}\t{}\t{}\t{}\tserved={}\tchain={}\tname={}\tdays={}\ttls={}\t{}",
+        iso(r.scanned_at),
+        r.host,
+        r.outcome,
+        r.problems.join(",").to_string() + r.error_class.as_deref().unwrap_or(""),
+        r.served.as_deref().unwrap_or("-"),
+        r.chain_valid.map_or("-", |v| if v { "valid" } else { "invalid" }),
+        r.name_matches.map_or("-", |v| if v { "matches" } else { "mismatch" }),
+        r.days_left.map_or("-".into(), |d| d.to_string()),
+        r.tls_versions.join(","),
+        r.detail.as_deref().unwrap_or("")
+    );
 }
 
 /// One line of a domain: id, organisation, name, state, end, orders, last CAA verdict.

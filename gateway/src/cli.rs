@@ -81,6 +81,9 @@ pub enum Command {
     /// The domain inventory: domains whose proven control spares orders their DCV.
     #[command(subcommand)]
     Domain(DomainCmd),
+    /// Certificate monitoring: periodic scans of installed certificates.
+    #[command(subcommand)]
+    Monitor(MonitorCmd),
     /// ACME URLs: one directory and EAB credential per (product, organisation).
     #[command(subcommand)]
     AcmeUrl(AcmeUrlCmd),
@@ -258,6 +261,66 @@ pub enum PrevalidationCmd {
         /// Days until it expires.
         #[arg(long, default_value_t = 397)]
         days: i64,
+    },
+}
+
+#[derive(Debug, Subcommand)]
+pub enum MonitorCmd {
+    /// Set the account's defaults for new certificates and who is told.
+    Defaults {
+        #[arg(long)]
+        account: i64,
+        /// Monitor new certificates.
+        #[arg(long)]
+        on: bool,
+        /// Days between scans: 0 (never), 7, 30 or 90.
+        #[arg(long, default_value_t = 30)]
+        frequency: i64,
+        /// The address results are sent to (else the generic and delivery contacts).
+        #[arg(long)]
+        manager: Option<String>,
+        /// en or fr.
+        #[arg(long, default_value = "en")]
+        language: String,
+        /// Plain-text messages, without HTML.
+        #[arg(long)]
+        plain_text: bool,
+    },
+    /// Monitor an order's certificate (what is not given is kept).
+    Set {
+        #[arg(long)]
+        account: i64,
+        /// The order's reference.
+        #[arg(long)]
+        order: String,
+        /// on or off.
+        #[arg(long)]
+        state: Option<String>,
+        /// Days between scans: 0 (never), 7, 30 or 90.
+        #[arg(long)]
+        frequency: Option<i64>,
+        /// Host names to scan, comma-separated (names of the certificate).
+        #[arg(long, value_delimiter = ',')]
+        hosts: Option<Vec<String>>,
+        #[arg(long)]
+        port: Option<u16>,
+        /// none, smtp, imap, pop3, ftp, xmpp or postgres.
+        #[arg(long)]
+        starttls: Option<String>,
+    },
+    /// The monitored certificates with their last results.
+    List {
+        #[arg(long)]
+        account: i64,
+    },
+    /// An order's scan history, newest first.
+    Results {
+        #[arg(long)]
+        account: i64,
+        #[arg(long)]
+        order: String,
+        #[arg(long, default_value_t = 20)]
+        limit: i64,
     },
 }
 

@@ -18,9 +18,11 @@ pub async fn run(app: &App, listeners: Listeners) -> std::io::Result<()> {
     let (stop_tx, stop_rx) = watch::channel(false);
     let owner = format!("{}-{}", hostname(), std::process::id());
     let notifier = orders::Worker::for_notifications(app.orders.clone(), format!("{owner}-notify"));
+    let scanner = orders::Worker::for_scans(app.orders.clone(), format!("{owner}-scan"));
     let worker = orders::Worker::for_orders(app.orders.clone(), owner);
     let worker_task = tokio::spawn(worker.run(stop_rx.clone()));
     let notifier_task = tokio::spawn(notifier.run(stop_rx.clone()));
+    let scanner_task = tokio::spawn(scanner.run(stop_rx.clone()));
     let metrics = crate::metrics::install().map_err(std::io::Error::other)?;
     let router = router(app, metrics);
     let stopped = |mut rx: watch::Receiver<bool>| async move {
@@ -53,6 +55,7 @@ pub async fn run(app: &App, listeners: Listeners) -> std::io::Result<()> {
     signals.abort();
     let _ = worker_task.await;
     let _ = notifier_task.await;
+    let _ = scanner_task.await;
     // On SQLite the last connection to close copies the WAL back and removes
     // it, leaving one file to back up.
     app.orders.close().await;

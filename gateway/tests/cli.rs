@@ -197,6 +197,17 @@ fn operator_flow(env: &Certgate, backend: &str) {
     assert!(String::from_utf8_lossy(&bogus.stderr).contains("no order status \"sleeping\""), "{bogus:?}");
     let delivered = env.ok(&["order", "list", "--account", &account, "--status", "delivered"]);
     assert!(delivered.contains(&reference), "{delivered}");
+
+    // Monitoring: defaults, a certificate's monitor, and a port scans may not use.
+    let monitor = ["monitor", "set", "--account", &account, "--order", &reference];
+    let set = env.ok(&[&monitor[..], &["--port", "993", "--starttls", "imap", "--frequency", "7"]].concat());
+    assert!(set.contains("on\tevery 7 days\twww.example.test:993 imap\tnext="), "{set}");
+    let closed = env.fails(&[&monitor[..], &["--port", "8080"]].concat());
+    assert!(String::from_utf8_lossy(&closed.stderr).contains("port 8080 is not one scans may use"), "{closed:?}");
+    assert!(env.ok(&["monitor", "list", "--account", &account]).contains(":993 imap"), "unchanged");
+    let defaults = ["monitor", "defaults", "--account", &account, "--on", "--frequency", "90", "--manager"];
+    assert!(env.ok(&[&defaults[..], &["ops@example.test"]].concat()).contains("every 90 days"));
+    assert!(env.ok(&["monitor", "results", "--account", &account, "--order", &reference]).is_empty(), "no scan yet");
 }
 
 /// The order id of a reference of the CLI (its digits).

@@ -5,7 +5,7 @@ use std::path::PathBuf;
 use std::time::Duration;
 
 use lettre::message::header::ContentType;
-use lettre::message::{Attachment, Mailbox, MultiPart};
+use lettre::message::{Attachment, Mailbox, MultiPart, SinglePart};
 use lettre::transport::smtp::authentication::Credentials;
 use lettre::transport::smtp::client::{Certificate, Tls, TlsParameters};
 use lettre::{AsyncSmtpTransport, AsyncTransport, Message, Tokio1Executor};
@@ -102,24 +102,34 @@ impl Mailer {
     }
 }
 
-/// The message of `email` from `from`: plain text and HTML, and the attachment.
+/// The message of `email` from `from`: plain text and HTML (plain text
+/// alone when it has no HTML), and the attachment.
 fn message(from: Mailbox, email: &Email) -> Result<Message, MailError> {
     let to: Mailbox = email.to.parse().map_err(|e| MailError::Permanent(format!("address {:?}: {e}", email.to)))?;
-    let body = MultiPart::alternative_plain_html(email.rendered.text.clone(), email.rendered.html.clone());
+    let builder = Message::builder()
+        .from(from)
+        .to(to)
+        .subject(email.rendered.subject.clone())
+        .message_id(Some(email.message_id.clone()));
+    let text = SinglePart::plain(email.rendered.text.clone());
+    let body = match (email.rendered.html.is_empty(), &email.attachment) {
+        (true, None) => return builder.singlepart(text).map_err(|e| MailError::Permanent(e.to_string())),
+        (true, Some(_)) => MultiPart::mixed().singlepart(text),
+        (false, _) => MultiPart::alternative_plain_html(email.rendered.text.clone(), email.rendered.html.clone()),
+    };
     let body = match &email.attachment {
         None => body,
         Some((name, pem)) => {
             let kind = ContentType::parse("application/x-pem-file").map_err(|e| MailError::Permanent(e.to_string()))?;
-            MultiPart::mixed().multipart(body).singlepart(Attachment::new(name.clone()).body(pem.clone(), kind))
+            let attachment = Attachment::new(name.clone()).body(pem.clone(), kind);
+            if email.rendered.html.is_empty() {
+                body.singlepart(attachment)
+            } else {
+                MultiPart::mixed().multipart(body).singlepart(attachment)
+            }
         }
     };
-    Message::builder()
-        .from(from)
-        .to(to)
-        .subject(email.rendered.subject.clone())
-        .message_id(Some(email.message_id.clone()))
-        .multipart(body)
-        .map_err(|e| MailError::Permanent(e.to_string()))
+    builder.multipart(body).map_err(|e| MailError::Permanent(e.to_string()))
 }
 
 /// An SMTP transport for `url`: `smtp://` requires STARTTLS, `smtps://` is

@@ -31,6 +31,7 @@ const TEMPLATES: &[(&str, &str, &str)] = templates!(
     "renewal.failed",
     "order.cancelled",
     "renewal.waiting_csr",
+    "monitor.result",
 );
 
 const LAYOUTS: [(&str, &str); 2] =
@@ -43,7 +44,7 @@ pub struct Rendered {
     pub subject: String,
     /// The plain-text part.
     pub text: String,
-    /// The HTML part.
+    /// The HTML part; empty for a plain-text message.
     pub html: String,
 }
 

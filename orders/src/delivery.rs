@@ -104,7 +104,7 @@ impl Orders {
 pub(crate) async fn delivered_event(tx: &mut storage::Conn, o: &Order, issued: &Issued, now: i64) -> Result<()> {
     let data = serde_json::json!({"serial": issued.serial, "not_after": crate::iso(issued.not_after)});
     crate::events::emit(tx, crate::EventKind::OrderDelivered, o.account_id, Some(o), data, None, now).await?;
-    Ok(())
+    crate::monitoring::on_delivered(tx, o, now).await
 }
 
 /// The certificate `issued` for order `order_id` of common name `cn`.

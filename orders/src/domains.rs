@@ -147,6 +147,8 @@ impl Orders {
             }
             None => {
                 let max = self.settings().max_domains;
+                // Counted under the account's lock, so that adds at once stop at the cap.
+                storage::accounts::lock(&mut tx, caller.account_id).await?;
                 if domains::count(&mut tx, caller.account_id).await? >= max {
                     return Err(OrderError::TooManyDomains(max));
                 }
@@ -175,7 +177,7 @@ impl Orders {
         audit::record(&mut tx, &caller.actor(), what, &format!("{organisation_id} {domain}"), now).await?;
         commit(tx).await?;
         if proven {
-            self.release_waiting_dcv(caller, organisation_id).await?;
+            self.release_waiting_dcv_or_log(caller, organisation_id).await;
         }
         self.domain(caller, id).await
     }
@@ -208,7 +210,7 @@ impl Orders {
         if domains::validate(&mut tx, id, &token, expires_at, now).await? {
             audit::record(&mut tx, &caller.actor(), "domain.validate", &d.domain, now).await?;
             commit(tx).await?;
-            self.release_waiting_dcv(caller, d.organisation_id).await?;
+            self.release_waiting_dcv_or_log(caller, d.organisation_id).await;
         }
         self.domain(caller, id).await
     }
@@ -274,6 +276,15 @@ impl Orders {
                 Ok(d)
             })
             .collect()
+    }
+
+    /// As [`Orders::release_waiting_dcv`], after the domain's change is
+    /// committed: a failure there is no failure of the change, and an order
+    /// left waiting goes on at its own DCV check (`dcv.check`).
+    async fn release_waiting_dcv_or_log(&self, caller: &Caller, organisation_id: i64) {
+        if let Err(e) = self.release_waiting_dcv(caller, organisation_id).await {
+            tracing::warn!(organisation_id, error = %e, "orders waiting for DCV are left to their own check");
+        }
     }
 
     /// Sends on to issuance the organisation's orders waiting for DCV

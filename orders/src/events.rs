@@ -39,6 +39,8 @@ states! {
         OrderCancelled = "order.cancelled",
         /// An automatic renewal waits for the customer's new CSR.
         RenewalWaitingCsr = "renewal.waiting_csr",
+        /// A monitoring scan's result changed or shows a problem.
+        MonitorResult = "monitor.result",
     }
 }
 
@@ -56,6 +58,7 @@ impl EventKind {
             | EventKind::Expiring
             | EventKind::RenewalFailed
             | EventKind::RenewalWaitingCsr
+            | EventKind::MonitorResult
             | EventKind::WaitingApproval => &["generic", "delivery"],
             EventKind::OrderRefunded
             | EventKind::RenewalPlaced
@@ -146,6 +149,17 @@ impl Orders {
                 emails.push((contact.email, contact.language));
             }
         }
+        // Monitoring results go to the account's monitoring manager when it
+        // named one, as plain text if it asked (seed 12.1).
+        let mut plain = false;
+        if kind == Some(EventKind::MonitorResult)
+            && let Some(s) = storage::monitors::settings(&mut c, event.account_id).await?
+        {
+            plain = s.plain_text == 1;
+            if let Some(manager) = s.manager_email {
+                emails = vec![(manager, s.manager_language)];
+            }
+        }
         let hooks = webhooks::live(&mut c, event.account_id).await?;
         let attachment = match (kind, event.order_id) {
             (Some(EventKind::OrderDelivered), Some(order)) => {
@@ -171,7 +185,10 @@ impl Orders {
                 if d.state != "pending" {
                     continue;
                 }
-                let Some(rendered) = notify::render(&event.kind, language, &values) else { continue };
+                let Some(mut rendered) = notify::render(&event.kind, language, &values) else { continue };
+                if plain {
+                    rendered.html.clear();
+                }
                 let message_id = format!("<certgate-event-{}-{}@certgate>", event.id, d.id);
                 let email = Email { to: to.clone(), rendered, message_id, attachment: attachment.clone() };
                 let outcome = match mailer.send(&email).await {

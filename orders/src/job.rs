@@ -23,6 +23,8 @@ states! {
         Renew = "renew",
         /// Deliver an event to the account's contacts and webhooks.
         Notify = "notify",
+        /// Scan the installed certificate of an order (monitoring).
+        Monitor = "monitor",
     }
 }
 

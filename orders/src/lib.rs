@@ -24,6 +24,7 @@ pub mod formats;
 mod job;
 mod lifecycle;
 mod memo;
+mod monitoring;
 pub mod names;
 mod notifications;
 mod order;
@@ -63,6 +64,7 @@ pub use forecast::{Forecast, ForecastOrder, TokenNeed, forecast_csv};
 pub use job::{Job, JobKind, JobState, JobSubject};
 pub use lifecycle::{Reissue, check_revocation_reason};
 pub use memo::Memo;
+pub use monitoring::{FREQUENCIES, MAX_HOSTS, Monitor, MonitorChange, MonitorDefaults, ScanResult};
 pub use notifications::{Contact, Delivery, NewWebhook, Webhook};
 pub use order::{Order, OrderFilter};
 pub use organisation::Organisation;
@@ -136,6 +138,8 @@ pub struct Settings {
     pub domain_validation_days: i64,
     /// The most domains the organisations of one account may hold.
     pub max_domains: i64,
+    /// The ports monitoring scans may connect to (docs/monitoring.md).
+    pub monitor_ports: Vec<u16>,
     /// Each upstream's CAA issuer domains, by upstream name (configured
     /// under `[upstreams.<name>]`); an upstream without any is not checked.
     #[serde(skip)]
@@ -167,6 +171,9 @@ impl Default for Settings {
             caa_recheck_secs: 8 * 3600,
             domain_validation_days: 200,
             max_domains: 1000,
+            // HTTPS, SMTP (25, 465, 587), POP3 (110, 995), IMAP (143, 993),
+            // FTP (21, 990), LDAPS, XMPP (5222, 5223), PostgreSQL, 8443.
+            monitor_ports: vec![443, 25, 465, 587, 110, 995, 143, 993, 21, 990, 636, 5222, 5223, 5432, 8443],
             caa_identities: HashMap::new(),
             va: validation::VaSettings::default(),
         }
@@ -198,6 +205,9 @@ struct Inner {
     instance: String,
     /// The channels notifications go out by (see `Orders::set_notifier`).
     notifier: std::sync::OnceLock<Arc<notify::Notifier>>,
+    /// One lock per host being scanned, so that this process opens one
+    /// connection at a time to a host.
+    scan_locks: std::sync::Mutex<HashMap<String, Arc<tokio::sync::Mutex<()>>>>,
 }
 
 impl Orders {
@@ -218,6 +228,7 @@ impl Orders {
                 va: Arc::new(validation::Va::new(settings.va.clone())),
                 instance: instance_name(),
                 notifier: std::sync::OnceLock::new(),
+                scan_locks: std::sync::Mutex::new(HashMap::new()),
                 settings,
             }),
         }

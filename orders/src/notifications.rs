@@ -210,7 +210,7 @@ impl Orders {
 }
 
 /// Refuses what cannot be an e-mail address, or could smuggle headers.
-fn check_email(email: &str) -> Result<()> {
+pub(crate) fn check_email(email: &str) -> Result<()> {
     let ok = email.len() <= 254
         && email.split_once('@').is_some_and(|(local, domain)| !local.is_empty() && domain.contains('.'))
         && !email.chars().any(|c| c.is_whitespace() || c.is_control() || matches!(c, '<' | '>' | ',' | ';' | '"'));

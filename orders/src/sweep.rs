@@ -52,6 +52,7 @@ impl Orders {
         let stale = self.cancel_stale_waiting(now).await?;
         let renewals = self.queue_due_renewals(now).await?;
         let notices = self.notify_expiring(now).await?;
+        let scans = self.queue_due_scans(now).await?;
         let mut paid = 0;
         let waiting = orders::accounts_waiting_for_funds(&mut *self.db().acquire().await?).await?;
         for account in waiting {
@@ -59,7 +60,7 @@ impl Orders {
         }
         Ok(format!(
             "{expired} expired, {stale} stale waiting orders cancelled, {renewals} renewals queued, \
-             {notices} expiry notices, {paid} orders waiting for funds paid"
+             {notices} expiry notices, {scans} scans queued, {paid} orders waiting for funds paid"
         ))
     }
 

@@ -92,6 +92,18 @@ impl Worker {
         Worker::in_lane(orders, owner, Lane::Notifications)
     }
 
+    /// A worker for monitoring scans alone: a scanned server that does not
+    /// answer holds this one back, never an issuance or a notification.
+    pub fn for_scans(orders: Orders, owner: impl Into<String>) -> Worker {
+        Worker::in_lane(orders, owner, Lane::Scans)
+    }
+
+    /// Whether this worker also does the periodic work (the sweep and due
+    /// revocations): the one that runs the orders' jobs.
+    fn schedules(&self) -> bool {
+        matches!(self.lane, Lane::All | Lane::Orders)
+    }
+
     fn in_lane(orders: Orders, owner: impl Into<String>, lane: Lane) -> Worker {
         let (last_sweep, last_sweep_key) = (Default::default(), Default::default());
         Worker { orders, owner: owner.into(), last_sweep, last_sweep_key, lane }
@@ -108,7 +120,7 @@ impl Worker {
             if *shutdown.borrow() {
                 return;
             }
-            if self.lane != Lane::Notifications
+            if self.schedules()
                 && let Err(e) = self.schedule_sweep().await
             {
                 tracing::warn!(error = %e, "could not queue the lifecycle sweep");
@@ -121,9 +133,9 @@ impl Worker {
                 }
             };
             if !busy {
-                // Orders' jobs wake their worker at once; notifications are found by polling.
+                // Orders' jobs wake their worker at once; notifications and scans are found by polling.
                 let woken = async {
-                    if self.lane == Lane::Notifications {
+                    if !self.schedules() {
                         std::future::pending::<()>().await;
                     }
                     self.orders.job_queued().await;
@@ -174,7 +186,7 @@ impl Worker {
     /// instance can take it now rather than when the lease expires. Giving up
     /// anywhere is safe: the upstream order's URL is recorded before finalize.
     async fn run_next(&self, shutdown: Option<&mut watch::Receiver<bool>>) -> Result<bool> {
-        if self.lane != Lane::Notifications {
+        if self.schedules() {
             self.revoke_due().await?;
             self.sweep().await?;
         }
@@ -231,6 +243,14 @@ impl Worker {
                     Err(e) => Err(e),
                 },
                 None => Ok(Outcome::Failed("a notification without its event".into())),
+            },
+            // A scan's failures are its results: only the database fails a scan job.
+            Some(JobKind::Monitor) => match job.order_id {
+                Some(order) => match self.orders.scan_monitor(order).await {
+                    Ok(note) => self.done(job.id, &note).await,
+                    Err(e) => Err(e),
+                },
+                None => Ok(Outcome::Failed("a scan without its order".into())),
             },
             None => Ok(Outcome::Failed(format!("unknown job kind {}", job.kind))),
         };

@@ -42,6 +42,8 @@ pub async fn insert(
          SELECT $1, $2, $3, $4, $5, $6
          WHERE EXISTS (SELECT 1 FROM contacts WHERE account_id = $1)
             OR EXISTS (SELECT 1 FROM webhooks WHERE account_id = $1 AND deleted_at IS NULL)
+            OR ($2 = 'monitor.result' AND EXISTS (SELECT 1 FROM monitor_settings WHERE account_id = $1
+                                                 AND manager_email IS NOT NULL))
          ON CONFLICT (dedup_key) WHERE dedup_key IS NOT NULL DO NOTHING RETURNING id",
     )
     .bind(account_id)

@@ -165,7 +165,12 @@ pub const NEXT: &str = "SELECT id FROM jobs WHERE state = 'queued' AND run_after
 
 /// As [`NEXT`], but for the jobs of one lane.
 pub const NEXT_ORDERS: &str = "SELECT id FROM jobs WHERE state = 'queued' AND run_after <= $1
-     AND (lease_until IS NULL OR lease_until < $1) AND kind <> 'notify'
+     AND (lease_until IS NULL OR lease_until < $1) AND kind NOT IN ('notify', 'monitor')
+     ORDER BY run_after, id LIMIT 1";
+
+/// As [`NEXT`], for monitoring scans alone.
+pub const NEXT_SCANS: &str = "SELECT id FROM jobs WHERE state = 'queued' AND run_after <= $1
+     AND (lease_until IS NULL OR lease_until < $1) AND kind = 'monitor'
      ORDER BY run_after, id LIMIT 1";
 
 /// As [`NEXT`], for notifications alone.
@@ -180,10 +185,13 @@ pub const NEXT_NOTIFICATIONS: &str = "SELECT id FROM jobs WHERE state = 'queued'
 pub enum Lane {
     /// Every job.
     All,
-    /// Every job but notifications.
+    /// Every job but notifications and scans.
     Orders,
-    /// Notifications alone.
+    /// Notifications alone: a receiver's slowness holds no issuance back.
     Notifications,
+    /// Monitoring scans alone: a scanned server's slowness holds back
+    /// neither an issuance nor a notification.
+    Scans,
 }
 
 /// How long a worker holds a job before another may take it over: one
@@ -209,6 +217,7 @@ pub async fn claim(db: &Db, owner: &str, at: i64, leases: Leases, lane: Lane) ->
         Lane::All => NEXT,
         Lane::Orders => NEXT_ORDERS,
         Lane::Notifications => NEXT_NOTIFICATIONS,
+        Lane::Scans => NEXT_SCANS,
     };
     let sql = format!(
         "UPDATE jobs SET lease_owner = $2,

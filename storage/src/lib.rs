@@ -28,6 +28,7 @@ pub mod jobs;
 pub mod ledger;
 mod lock_wait;
 pub mod logins;
+pub mod monitors;
 pub mod orders;
 pub mod organisations;
 mod pool;

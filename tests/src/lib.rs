@@ -20,6 +20,7 @@ pub mod binary;
 pub mod notify_peers;
 mod pebble;
 mod serve;
+pub mod tls_servers;
 pub use acme_client::{Connections, acme_account, acme_http};
 pub use pebble::{PEBBLE_EAB_HMAC, PEBBLE_EAB_KID, PEBBLE_PRICES, Pebble, PebbleOptions, pebble_connector};
 pub use serve::{RawAnswer, post_head_only, serve_router};
@@ -255,12 +256,22 @@ pub fn csr_with(names: &[&str], key: Key, edit: impl FnOnce(&mut CertificatePara
     if let Key::Rsa1024 = key {
         return openssl_csr(names, "rsa:1024");
     }
+    csr_and_key_with(names, key, edit).0
+}
+
+/// A PEM CSR for `names` with a fresh P-256 key, and that key (PKCS#8 PEM),
+/// for a test that serves the certificate it orders.
+pub fn csr_and_key(names: &[&str]) -> (String, String) {
+    csr_and_key_with(names, Key::P256, |_| {})
+}
+
+fn csr_and_key_with(names: &[&str], key: Key, edit: impl FnOnce(&mut CertificateParams)) -> (String, String) {
     let kp = match key {
         Key::P256 => KeyPair::generate_for(&rcgen::PKCS_ECDSA_P256_SHA256),
         Key::P384 => KeyPair::generate_for(&rcgen::PKCS_ECDSA_P384_SHA384),
         Key::Ed25519 => KeyPair::generate_for(&rcgen::PKCS_ED25519),
         Key::Rsa2048 => KeyPair::generate_rsa_for(&rcgen::PKCS_RSA_SHA256, rcgen::RsaKeySize::_2048),
-        Key::Rsa1024 => unreachable!("made by openssl above"),
+        Key::Rsa1024 => unreachable!("made by openssl in csr_with"),
     }
     .expect("key generation");
     let mut params = CertificateParams::new(names.iter().map(|s| s.to_string()).collect::<Vec<_>>()).expect("params");
@@ -270,7 +281,7 @@ pub fn csr_with(names: &[&str], key: Key, edit: impl FnOnce(&mut CertificatePara
     }
     params.distinguished_name = dn;
     edit(&mut params);
-    params.serialize_request(&kp).expect("CSR").pem().expect("CSR PEM")
+    (params.serialize_request(&kp).expect("CSR").pem().expect("CSR PEM"), kp.serialize_pem())
 }
 
 /// A CSR made by `openssl req` with a key of `newkey` (e.g. `rsa:1024`, which
@@ -429,12 +440,25 @@ pub async fn embedded_root(db: &Db) -> String {
         .cert_pem
 }
 
-/// Runs a Python script with `env` and reads what it prints as JSON; fails
-/// the test when it fails.
+/// What every script of [`python_json`] may call: `fault_of(f)`, the
+/// `[faultCode, faultString]` of the XML-RPC fault that `f()` raises, or
+/// `None` when it raises none.
+const PYTHON_HELPERS: &str = r#"
+import xmlrpc.client
+def fault_of(f):
+    try:
+        f()
+        return None
+    except xmlrpc.client.Fault as e:
+        return [e.faultCode, e.faultString]
+"#;
+
+/// Runs a Python script (after [`PYTHON_HELPERS`]) with `env` and reads
+/// what it prints as JSON; fails the test when it fails.
 pub fn python_json(script: &str, env: &[(&str, String)]) -> serde_json::Value {
     let out = std::process::Command::new("python3")
         .arg("-c")
-        .arg(script)
+        .arg(format!("{PYTHON_HELPERS}{script}"))
         .envs(env.iter().map(|(k, v)| (*k, v.as_str())))
         .output()
         .expect("python3");

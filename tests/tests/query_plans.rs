@@ -6,10 +6,11 @@
 use certgate_tests::TestDb;
 
 /// The statements `storage` runs, with the index each must use.
-const HOT: [(&str, &str); 12] = [
+const HOT: [(&str, &str); 13] = [
     (storage::jobs::NEXT, "jobs_queued"),
     (storage::jobs::NEXT_ORDERS, "jobs_queued"),
     (storage::jobs::NEXT_NOTIFICATIONS, "jobs_queued"),
+    (storage::jobs::NEXT_SCANS, "jobs_queued"),
     (storage::acme_orders::BY_ORDER, "acme_orders_order"),
     (storage::certificates::DUE_REVOCATIONS, "certificates_revoke_due"),
     (storage::acme_orders::CREATED_SINCE, "acme_orders_account_created"),

@@ -4,15 +4,22 @@
 //! dns-01 and tls-alpn-01 challenges; the XML-RPC front for the legacy DCV of
 //! orders whose names are not pre-validated. Ports and the DNS server are
 //! configurable, so tests run against a real challenge server on loopback.
-//! It depends on no other certgate crate. One file per way of proving
-//! control: `http`, `dns`, `tls_alpn`.
+//! It also scans installed certificates for monitoring (`scan`, `starttls`,
+//! `chain`) and checks CAA (`caa`). It depends on no other certgate crate.
+//! One file per way of proving control: `http`, `dns`, `tls_alpn`.
 
 mod caa;
+mod chain;
 mod dns;
 mod http;
+mod scan;
+mod starttls;
 mod tls_alpn;
 
 pub use caa::CaaError;
+pub use chain::{ChainVerdict, judge as judge_chain};
+pub use scan::{ScanError, ScanFailure, TlsScan};
+pub use starttls::StartTls;
 use std::net::{IpAddr, SocketAddr};
 use std::time::Duration;
 
@@ -163,6 +170,12 @@ impl Va {
             .await
             .unwrap_or_else(|_| Err(format!("{what} timed out")))
     }
+}
+
+/// The system's trusted roots (DER), read once; none when it has no store.
+pub fn system_roots() -> &'static [Vec<u8>] {
+    static ROOTS: std::sync::OnceLock<Vec<Vec<u8>>> = std::sync::OnceLock::new();
+    ROOTS.get_or_init(|| rustls_native_certs::load_native_certs().certs.into_iter().map(|c| c.to_vec()).collect())
 }
 
 fn truncate(s: &str) -> String {

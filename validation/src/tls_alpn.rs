@@ -101,7 +101,7 @@ fn verify_handshake(
 /// Accepts any server certificate: tls-alpn-01 checks its contents instead,
 /// but handshake signatures are still verified.
 #[derive(Debug)]
-struct AnyCertificate;
+pub(crate) struct AnyCertificate;
 
 impl ServerCertVerifier for AnyCertificate {
     fn verify_server_cert(

@@ -12,6 +12,7 @@ mod domains;
 pub mod fault;
 mod methods;
 mod modern;
+mod monitoring;
 mod server;
 mod values;
 

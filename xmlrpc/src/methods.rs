@@ -114,6 +114,27 @@ const METHODS: &[(&str, &str, &str)] = &[
     ),
     ("domain.remove", "struct struct struct", "Removes a domain: the orders below it need DCV again."),
     (
+        "monitor.defaults.get",
+        "struct struct",
+        "The account's monitoring defaults: actifParDefaut, frequence, responsable, langue, texteBrut.",
+    ),
+    (
+        "monitor.defaults.set",
+        "struct struct struct",
+        "Sets the monitoring defaults of new certificates and who receives the results (administrative right).",
+    ),
+    (
+        "monitor.set",
+        "struct struct struct",
+        "Monitors an order's certificate: actif, frequence (0, 7, 30, 90 days), hotes, port, starttls.",
+    ),
+    (
+        "monitor.list",
+        "array struct struct",
+        "The account's monitored certificates with their last results (page from 0).",
+    ),
+    ("monitor.results", "array struct struct", "The scan history of an order's certificate, newest first (limite)."),
+    (
         "domain.checkCaa",
         "array struct struct",
         "What the CAA records of domaines say of the CA of produit: allowed, forbidden, lookup_failed, not_checked.",

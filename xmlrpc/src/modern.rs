@@ -71,6 +71,7 @@ pub(crate) async fn call(xr: &XmlRpc, caller: &Caller, call: &MethodCall, peer: 
         }
         "account.renewalForecast" => forecast(xr, caller, call).await,
         m if m.starts_with("domain.") => return crate::domains::call(xr, caller, call).await,
+        m if m.starts_with("monitor.") => return crate::monitoring::call(xr, caller, call).await,
         "account.contacts.list" => async { Ok(contacts(&o.contacts(caller).await?)) }.await,
         "account.contacts.set" => {
             async {

@@ -24,12 +24,6 @@ ops = xmlrpc.client.ServerProxy(url + "/api-operations.php", allow_none=True)
 infos = xmlrpc.client.ServerProxy(url + "/api-infos.php", allow_none=True)
 ident = {"identification": {"utilisateur": "hoster", "motDePasse": os.environ["PASSWORD"]}}
 out = {}
-def fault_of(f):
-    try:
-        f()
-        return None
-    except xmlrpc.client.Fault as e:
-        return [e.faultCode, e.faultString]
 out["methods"] = ops.system.listMethods()
 out["before"] = infos.solde(ident)
 req = lambda csr, main: {"produit": {"code": "ssl", "dureeVie": 1},

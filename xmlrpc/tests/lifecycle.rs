@@ -16,12 +16,6 @@ ops = xmlrpc.client.ServerProxy(url + "/api-operations.php", allow_none=True)
 infos = xmlrpc.client.ServerProxy(url + "/api-infos.php", allow_none=True)
 ident = {"identification": {"utilisateur": "hoster", "motDePasse": "a long password"}}
 out = {}
-def fault_of(f):
-    try:
-        f()
-        return None
-    except xmlrpc.client.Fault as e:
-        return [e.faultCode, e.faultString]
 def req(csr, main, wait):
     return {"produit": {"code": "ssl", "dureeVie": 1}, "requete": {"CSR": csr, "domainePrincipal": main},
             "divers": {"refClient": main, "attenteFonds": wait}}

@@ -8,12 +8,12 @@
 ALTER TABLE prevalidated_domains ADD COLUMN state TEXT NOT NULL DEFAULT 'validated'
     CHECK (state IN ('pending', 'validated'));
 ALTER TABLE prevalidated_domains ADD COLUMN dcv_token TEXT;
-ALTER TABLE prevalidated_domains ADD COLUMN validated_at INTEGER;
-ALTER TABLE prevalidated_domains ADD COLUMN expires_at INTEGER;
+ALTER TABLE prevalidated_domains ADD COLUMN validated_at BIGINT;
+ALTER TABLE prevalidated_domains ADD COLUMN expires_at BIGINT;
 ALTER TABLE prevalidated_domains ADD COLUMN added_by TEXT NOT NULL DEFAULT 'operator';
 -- The last CAA check of the domain (`domain.checkCaa`): when, for which
 -- product, the verdict word and its detail.
-ALTER TABLE prevalidated_domains ADD COLUMN caa_checked_at INTEGER;
+ALTER TABLE prevalidated_domains ADD COLUMN caa_checked_at BIGINT;
 ALTER TABLE prevalidated_domains ADD COLUMN caa_product TEXT;
 ALTER TABLE prevalidated_domains ADD COLUMN caa_verdict TEXT;
 ALTER TABLE prevalidated_domains ADD COLUMN caa_detail TEXT;
