@@ -98,6 +98,7 @@ pub async fn run(
     }
     println!();
     println!("XML-RPC endpoint: {public_url}/xmlrpc (also /api-operations.php and /api-infos.php)");
+    println!("Customer area: {public_url}/portal/");
     println!("Embedded CA root (trust it to verify certificates): {}", root_file.display());
     if let Some(settings) = &app.config.tls {
         println!(
@@ -140,6 +141,7 @@ async fn seed(orders: &Orders, public_url: &str, dir: &Path, ca_bundle: Option<&
     print_acme_credentials(public_url, &creds, "www.example.test", Some(dir), ca_bundle);
     println!();
     println!("XML-RPC API user: {DEMO_API_LOGIN}  password: {password}");
+    println!("Customer area in a browser: {public_url}/portal/ (sign in as {DEMO_API_LOGIN} with that password)");
     Ok(())
 }
 

@@ -80,9 +80,13 @@ pub fn router(app: &App, metrics: crate::prometheus::Registry) -> Router {
     let xmlrpc = xmlrpc::XmlRpc::new(app.orders.clone(), app.config.xmlrpc, app.config.public_url.clone())
         .with_trusted_proxies(acme_settings.trusted_proxies.clone())
         .router();
+    let portal = portal::Portal::new(app.orders.clone(), app.config.public_url.clone())
+        .with_trusted_proxies(acme_settings.trusted_proxies.clone())
+        .router();
     acme::Acme::new(app.orders.clone(), acme_settings)
         .router()
         .merge(xmlrpc)
+        .merge(portal)
         .merge(health)
         .merge(metrics)
         .layer(axum::middleware::from_fn(crate::metrics::track))

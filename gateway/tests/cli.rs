@@ -251,10 +251,14 @@ fn demo_prints_everything_needed_and_serves_until_stopped() {
         "100 ssl1 tokens",
         "Notifications to hostmaster@example.test",
         "notifications.log",
+        &format!("Customer area in a browser: http://127.0.0.1:{port}/portal/ (sign in as demo-api"),
     ] {
         assert!(out.contains(needle), "demo output lacks {needle:?}:\n{out}");
     }
     wait_healthy(port, &mut child);
+    // The customer area is served, and signs the demo user in.
+    let sign_in = http_get(port, "/portal/sign-in").unwrap();
+    assert!(sign_in.starts_with("HTTP/1.1 200") && sign_in.contains("content-security-policy"), "{sign_in}");
     assert!(data.join("certgate.db").exists());
     // An order of the demo account is delivered, and its contact is told, in the log file.
     let secret: &'static str = Box::leak(std::fs::read_to_string(data.join("secret.key")).unwrap().trim().into());

@@ -42,6 +42,18 @@ pub(crate) fn renew_key(order_id: i64, not_after: i64) -> String {
 const PAGE: i64 = 500;
 
 impl Orders {
+    /// The caller's delivered certificates that expire within `days`,
+    /// soonest first, with their end (at most `limit`, up to 500).
+    pub async fn expiring(&self, caller: &Caller, days: i64, limit: i64) -> Result<Vec<(Order, i64)>> {
+        caller.require(Right::Commercial).or_else(|_| caller.require(Right::Technical))?;
+        let now = self.now();
+        let mut c = self.db().acquire().await?;
+        let rows =
+            storage::orders::validities(&mut c, caller.account_id, now, now + days * 86_400, limit.clamp(1, 500))
+                .await?;
+        rows.into_iter().map(|v| Ok((Order::try_from(v.order)?, v.not_after))).collect()
+    }
+
     /// The caller's certificates that can renew: delivered or expired less
     /// than 30 days ago, not through ACME (whose client renews), soonest to
     /// expire first, with their renewal date or none ("manual").

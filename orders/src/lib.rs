@@ -36,6 +36,7 @@ mod prevalidations;
 mod readiness;
 pub mod renewal;
 mod rights;
+mod sessions;
 pub mod statements;
 mod states;
 mod stats;
@@ -72,6 +73,7 @@ pub use place::{CheckedNames, PlaceOrder, Placed};
 pub use prevalidations::{Prevalidation, PrevalidationState};
 pub use readiness::Readiness;
 pub use rights::{Caller, Right, Rights, Source};
+pub use sessions::{Session, new_token, same_token};
 pub use statements::{Ledger, LedgerReason, StatementLine, TokenBalance, balances_csv, iso, statement_csv};
 pub use stats::Gauges;
 pub use status::{Formula, Status};
@@ -140,6 +142,10 @@ pub struct Settings {
     pub max_domains: i64,
     /// The ports monitoring scans may connect to (docs/monitoring.md).
     pub monitor_ports: Vec<u16>,
+    /// Seconds a portal session may stay unused before it ends.
+    pub portal_idle_secs: i64,
+    /// Seconds after which a portal session ends, used or not.
+    pub portal_session_secs: i64,
     /// Each upstream's CAA issuer domains, by upstream name (configured
     /// under `[upstreams.<name>]`); an upstream without any is not checked.
     #[serde(skip)]
@@ -173,6 +179,8 @@ impl Default for Settings {
             max_domains: 1000,
             // HTTPS, SMTP (25, 465, 587), POP3 (110, 995), IMAP (143, 993),
             // FTP (21, 990), LDAPS, XMPP (5222, 5223), PostgreSQL, 8443.
+            portal_idle_secs: 30 * 60,
+            portal_session_secs: 12 * 3600,
             monitor_ports: vec![443, 25, 465, 587, 110, 995, 143, 993, 21, 990, 636, 5222, 5223, 5432, 8443],
             caa_identities: HashMap::new(),
             va: validation::VaSettings::default(),

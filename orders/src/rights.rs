@@ -92,6 +92,8 @@ pub enum Source {
     Xmlrpc,
     /// The operator's command line.
     Cli,
+    /// The customer area in the browser.
+    Portal,
 }
 
 impl Source {
@@ -101,6 +103,7 @@ impl Source {
             Source::Acme => "acme",
             Source::Xmlrpc => "xmlrpc",
             Source::Cli => "cli",
+            Source::Portal => "portal",
         }
     }
 }

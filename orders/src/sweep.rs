@@ -53,6 +53,7 @@ impl Orders {
         let renewals = self.queue_due_renewals(now).await?;
         let notices = self.notify_expiring(now).await?;
         let scans = self.queue_due_scans(now).await?;
+        let sessions = self.end_stale_sessions(now).await?;
         let mut paid = 0;
         let waiting = orders::accounts_waiting_for_funds(&mut *self.db().acquire().await?).await?;
         for account in waiting {
@@ -60,7 +61,7 @@ impl Orders {
         }
         Ok(format!(
             "{expired} expired, {stale} stale waiting orders cancelled, {renewals} renewals queued, \
-             {notices} expiry notices, {scans} scans queued, {paid} orders waiting for funds paid"
+             {notices} expiry notices, {scans} scans queued, {sessions} portal sessions ended, {paid} orders waiting for funds paid"
         ))
     }
 

@@ -226,7 +226,7 @@ impl Orders {
     }
 }
 
-fn caller_of(user: users::UserRow, ip: &str, source: Source) -> Caller {
+pub(crate) fn caller_of(user: users::UserRow, ip: &str, source: Source) -> Caller {
     let rights = Rights::parse(&user.rights).unwrap_or_default();
     Caller { account_id: user.account_id, login: user.login, rights, ip: ip.to_string(), source, call: None }
 }

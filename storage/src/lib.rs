@@ -36,6 +36,7 @@ pub mod prevalidations;
 pub mod prices;
 pub mod products;
 pub mod sealed;
+pub mod sessions;
 pub mod signed_orders;
 pub mod sql;
 pub mod upstream_accounts;

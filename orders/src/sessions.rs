@@ -1,0 +1,125 @@
+//! Sessions of the customer area in the browser (docs/portal.md): a user
+//! who signed in with the same login checks as the XML-RPC front (lockout
+//! shared) gets a random token for its cookie; the database keeps only the
+//! token's SHA-256, with a CSRF token for its forms and its language. A
+//! session ends when idle for `portal_idle_secs`, after
+//! `portal_session_secs`, at sign-out, or when its user is locked.
+
+use aws_lc_rs::digest::{SHA256, digest};
+use base64::Engine as _;
+use base64::engine::general_purpose::URL_SAFE_NO_PAD;
+use storage::sessions::{self, SessionRow};
+use storage::{audit, users};
+
+use crate::{Caller, OrderError, Orders, Result, Source};
+
+/// The most sessions one user keeps open (browsers, devices).
+const MAX_SESSIONS_PER_USER: i64 = 10;
+
+/// A session as the portal sees it.
+#[derive(Clone, Debug)]
+pub struct Session {
+    /// Who is signed in.
+    pub caller: Caller,
+    /// The CSRF token every form of the session carries.
+    pub csrf: String,
+    /// `en` or `fr`.
+    pub language: String,
+}
+
+/// 32 random bytes, base64url: a session or CSRF token.
+pub fn new_token() -> String {
+    let mut b = [0u8; 32];
+    aws_lc_rs::rand::fill(&mut b).expect("system random source");
+    URL_SAFE_NO_PAD.encode(b)
+}
+
+/// Compares two tokens in constant time.
+pub fn same_token(a: &str, b: &str) -> bool {
+    aws_lc_rs::constant_time::verify_slices_are_equal(a.as_bytes(), b.as_bytes()).is_ok()
+}
+
+fn hash(token: &str) -> String {
+    digest(&SHA256, token.as_bytes()).as_ref().iter().map(|b| format!("{b:02x}")).collect()
+}
+
+impl Orders {
+    /// Signs `login` in from `ip` (the lockout and throttles of every
+    /// front apply) and opens a session in `language`; returns its token,
+    /// for the cookie, and the session.
+    pub async fn sign_in(&self, login: &str, password: &str, ip: &str, language: &str) -> Result<(String, Session)> {
+        let caller = self.authenticate(login, password, ip, Source::Portal).await?;
+        let user = users::by_login(&mut *self.db().acquire().await?, &caller.login)
+            .await?
+            .ok_or(OrderError::BadCredentials)?;
+        let token = new_token();
+        let row = SessionRow {
+            token_hash: hash(&token),
+            user_id: user.id,
+            csrf: new_token(),
+            language: if language == "fr" { "fr" } else { "en" }.into(),
+            created_at: self.now(),
+            last_seen_at: self.now(),
+        };
+        let mut tx = self.db().begin().await?;
+        sessions::insert(&mut tx, &row).await?;
+        // A user's sessions are bounded: signing in again and again ends the oldest.
+        sessions::keep_newest(&mut tx, user.id, MAX_SESSIONS_PER_USER).await?;
+        audit::record(&mut tx, &caller.actor(), "portal.sign_in", "", self.now()).await?;
+        storage::commit(tx).await?;
+        Ok((token, Session { caller, csrf: row.csrf, language: row.language }))
+    }
+
+    /// The live session of a cookie's token, seen from `ip`; `None` when it
+    /// is unknown, ended, or its user is locked (then it is ended).
+    pub async fn session(&self, token: &str, ip: &str) -> Result<Option<Session>> {
+        let key = hash(token);
+        let mut c = self.db().acquire().await?;
+        let Some((row, login)) = sessions::get(&mut c, &key).await? else { return Ok(None) };
+        let guarded = users::by_login_guarded(&mut c, &login).await?;
+        drop(c);
+        let now = self.now();
+        let settings = self.settings();
+        let stale =
+            now - row.last_seen_at > settings.portal_idle_secs || now - row.created_at > settings.portal_session_secs;
+        let user = match guarded {
+            Some(g) if !g.locked && !stale => g.user,
+            _ => {
+                sessions::delete(&mut *self.db().acquire_writer().await?, &key).await?;
+                return Ok(None);
+            }
+        };
+        // Written at most once a minute, so that reading pages costs no write.
+        if now - row.last_seen_at >= 60 {
+            sessions::touch(&mut *self.db().acquire_writer().await?, &key, now).await?;
+        }
+        let caller = crate::users::caller_of(user, ip, Source::Portal);
+        Ok(Some(Session { caller, csrf: row.csrf, language: row.language }))
+    }
+
+    /// Sets the language of a session.
+    pub async fn set_session_language(&self, token: &str, language: &str) -> Result<()> {
+        if !notify::LANGUAGES.contains(&language) {
+            return Err(OrderError::Invalid(format!("language {language:?}")));
+        }
+        sessions::set_language(&mut *self.db().acquire_writer().await?, &hash(token), language).await?;
+        Ok(())
+    }
+
+    /// Ends a session (sign-out).
+    pub async fn sign_out(&self, caller: &Caller, token: &str) -> Result<()> {
+        let mut tx = self.db().begin().await?;
+        if sessions::delete(&mut tx, &hash(token)).await? {
+            audit::record(&mut tx, &caller.actor(), "portal.sign_out", "", self.now()).await?;
+        }
+        storage::commit(tx).await?;
+        Ok(())
+    }
+
+    /// Ends the sessions past their idle time or lifetime; returns how many.
+    pub(crate) async fn end_stale_sessions(&self, now: i64) -> Result<u64> {
+        let s = self.settings();
+        let mut c = self.db().acquire_writer().await?;
+        Ok(sessions::delete_stale(&mut c, now - s.portal_idle_secs, now - s.portal_session_secs).await?)
+    }
+}

@@ -1,0 +1,100 @@
+//! The home page: the account's balances (billing right), its orders
+//! waiting for an action (approval, DCV, funds, a CSR) and its certificates
+//! expiring within 30 days (commercial or technical right).
+
+use axum::extract::{ConnectInfo, State};
+use axum::http::HeaderMap;
+use axum::response::{IntoResponse, Redirect, Response};
+use maud::{Markup, html};
+use orders::{Caller, Ledger, Order, OrderFilter, Right, Status, format_money, iso};
+
+use crate::layout;
+use crate::words::{Lang, Word};
+use crate::{Portal, Request};
+
+/// The statuses of orders that wait for the customer.
+const WAITING: [Status; 4] = [Status::PendingApproval, Status::WaitingDcv, Status::WaitingFunds, Status::WaitingCsr];
+
+/// The most rows each list of the page shows.
+const ROWS: i64 = 20;
+
+/// The home page, or the sign-in page without a session.
+async fn render(p: Portal, req: Request) -> Response {
+    let Some((_, s)) = p.session(&req).await else { return Redirect::to("/portal/sign-in").into_response() };
+    let lang = Lang::parse(&s.language);
+    let caller = &s.caller;
+    let balances = if caller.rights.has(Right::Billing) { Some(balances(&p, caller, lang).await) } else { None };
+    let reads_orders = caller.rights.has(Right::Commercial) || caller.rights.has(Right::Technical);
+    let waiting = if reads_orders { Some(waiting(&p, caller, lang).await) } else { None };
+    let expiring = if reads_orders { Some(expiring(&p, caller, lang).await) } else { None };
+    let body = html! {
+        @if let Some(b) = balances { (b) }
+        @if let Some(w) = waiting { (w) }
+        @if let Some(e) = expiring { (e) }
+    };
+    layout::page(lang, lang.t(Word::Home), Some(&s), body).into_response()
+}
+
+/// The handler of `/portal/`.
+pub(crate) async fn page(
+    State(p): State<Portal>,
+    peer: ConnectInfo<std::net::SocketAddr>,
+    https: Option<axum::Extension<proxy::Https>>,
+    headers: HeaderMap,
+) -> Response {
+    let req = Request::new(&p, peer, https.is_some(), headers);
+    render(p, req).await
+}
+
+async fn balances(p: &Portal, caller: &Caller, lang: Lang) -> Markup {
+    let tokens = p.orders.token_balances(caller).await.unwrap_or_default();
+    let deposit = p.orders.balance(caller, Ledger::Deposit, None).await.ok();
+    html! {
+        section aria-labelledby="balances" {
+            h2 id="balances" { (lang.t(Word::Balances)) }
+            @if let Some(d) = deposit { p { (lang.t(Word::Deposit)) ": " strong { (format_money(d)) } } }
+            @if tokens.is_empty() { p { (lang.t(Word::Nothing)) } } @else {
+                div class="table" { table {
+                    thead { tr { th scope="col" { (lang.t(Word::Item)) } th scope="col" { (lang.t(Word::Tokens)) } } }
+                    tbody { @for t in &tokens { tr { td { (t.item) " " (t.name) } td { (t.balance) } } } }
+                } }
+            }
+        }
+    }
+}
+
+async fn waiting(p: &Portal, caller: &Caller, lang: Lang) -> Markup {
+    let mut orders: Vec<Order> = Vec::new();
+    for status in WAITING {
+        let filter = OrderFilter { status: Some(status), limit: ROWS, ..Default::default() };
+        orders.extend(p.orders.list_orders(caller, &filter).await.unwrap_or_default());
+    }
+    orders.sort_by_key(|o| std::cmp::Reverse(o.id));
+    orders.truncate(ROWS as usize);
+    let rows: Vec<[String; 3]> = orders.iter().map(|o| [reference(o), o.cn.clone(), o.status.to_string()]).collect();
+    table_section(lang, "waiting", Word::NeedAction, [Word::Reference, Word::Name, Word::Status], &rows)
+}
+
+async fn expiring(p: &Portal, caller: &Caller, lang: Lang) -> Markup {
+    let list = p.orders.expiring(caller, 30, ROWS).await.unwrap_or_default();
+    let rows: Vec<[String; 3]> = list.iter().map(|(o, end)| [reference(o), o.cn.clone(), iso(*end)]).collect();
+    table_section(lang, "expiring", Word::Expiring, [Word::Reference, Word::Name, Word::Expires], &rows)
+}
+
+fn reference(o: &Order) -> String {
+    o.reference.clone().unwrap_or_else(|| o.id.to_string())
+}
+
+fn table_section(lang: Lang, id: &str, title: Word, heads: [Word; 3], rows: &[[String; 3]]) -> Markup {
+    html! {
+        section aria-labelledby=(id) {
+            h2 id=(id) { (lang.t(title)) }
+            @if rows.is_empty() { p { (lang.t(Word::Nothing)) } } @else {
+                div class="table" { table {
+                    thead { tr { @for h in heads { th scope="col" { (lang.t(h)) } } } }
+                    tbody { @for row in rows { tr { @for cell in row { td { (cell) } } } } }
+                } }
+            }
+        }
+    }
+}

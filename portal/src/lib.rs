@@ -1,0 +1,82 @@
+//! The customer area in the browser (docs/portal.md): pages rendered on the
+//! server over the order core, under `/portal/`. It signs users in with the
+//! same checks as the XML-RPC front, keeps sessions in the database, and
+//! guards every change with a CSRF token; its answers carry a strict
+//! Content-Security-Policy. Like the other fronts it parses and
+//! authenticates, and every rule lives in `orders`.
+
+mod home;
+mod layout;
+mod security;
+mod session;
+mod sign_in;
+mod words;
+
+use std::net::SocketAddr;
+
+use axum::Router;
+use axum::extract::{ConnectInfo, DefaultBodyLimit};
+use axum::http::HeaderMap;
+use axum::routing::{get, post};
+use orders::Orders;
+
+/// The largest form body the portal reads.
+const MAX_FORM_BYTES: usize = 16 * 1024;
+
+/// The portal: the order core and how to see the client.
+#[derive(Clone)]
+pub struct Portal {
+    orders: Orders,
+    trusted_proxies: Vec<proxy::IpBlock>,
+    public_url: Option<String>,
+}
+
+impl Portal {
+    /// A portal over `orders`; `public_url` is where clients reach the
+    /// gateway (its scheme says whether cookies are `Secure`).
+    pub fn new(orders: Orders, public_url: Option<String>) -> Portal {
+        Portal { orders, trusted_proxies: Vec::new(), public_url }
+    }
+
+    /// Trusts these proxies' `Forwarded` headers for the client's address and scheme.
+    pub fn with_trusted_proxies(mut self, trusted: Vec<proxy::IpBlock>) -> Portal {
+        self.trusted_proxies = trusted;
+        self
+    }
+
+    /// The routes under `/portal/`.
+    pub fn router(self) -> Router {
+        Router::new()
+            .route("/portal", get(|| async { axum::response::Redirect::to("/portal/") }))
+            .route("/portal/", get(home::page))
+            .route("/portal/sign-in", get(sign_in::form).post(sign_in::submit))
+            .route("/portal/sign-out", post(sign_in::sign_out))
+            .route("/portal/language", post(sign_in::language))
+            .route("/portal/style.css", get(layout::style))
+            .layer(DefaultBodyLimit::max(MAX_FORM_BYTES))
+            .layer(axum::middleware::from_fn(security::headers))
+            .with_state(self)
+    }
+
+    /// The client's address and whether it came over HTTPS.
+    fn client(&self, addr: SocketAddr, headers: &HeaderMap, https: bool) -> (String, bool) {
+        let scheme = if https { "https" } else { "http" };
+        let view = proxy::client_view(addr, headers, &self.trusted_proxies, self.public_url.as_deref(), scheme);
+        (view.ip.to_string(), view.base.starts_with("https://"))
+    }
+}
+
+/// What each handler knows of its request: the client's address, HTTPS or
+/// not, and the headers.
+pub(crate) struct Request {
+    ip: String,
+    https: bool,
+    headers: HeaderMap,
+}
+
+impl Request {
+    fn new(portal: &Portal, ConnectInfo(addr): ConnectInfo<SocketAddr>, https: bool, headers: HeaderMap) -> Request {
+        let (ip, https) = portal.client(addr, &headers, https);
+        Request { ip, https, headers }
+    }
+}

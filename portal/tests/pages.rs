@@ -1,0 +1,217 @@
+//! The portal's pages over HTTP, on SQLite and PostgreSQL: signing in (with
+//! the sign-in form's token), the home page by rights, CSRF refusals that
+//! change nothing, the language, signing out, session expiry, and a lockout
+//! shared with the XML-RPC front.
+
+use certgate_tests::{Fixture, TestDb, scalar, serve_router};
+use certgate_xmlrpc::{Limits, XmlRpc};
+use orders::{Formula, Rights};
+use tokio::io::{AsyncReadExt, AsyncWriteExt};
+
+/// An answer: status, headers (lower-case names) and body.
+struct Answer {
+    status: u16,
+    headers: Vec<(String, String)>,
+    body: String,
+}
+
+impl Answer {
+    fn header(&self, name: &str) -> Option<&str> {
+        self.headers.iter().find(|(k, _)| k == name).map(|(_, v)| v.as_str())
+    }
+
+    /// The value a `Set-Cookie` gives `name`, with the whole header.
+    fn cookie(&self, name: &str) -> Option<(String, String)> {
+        self.headers.iter().filter(|(k, _)| k == "set-cookie").find_map(|(_, v)| {
+            let value = v.split(';').next()?.strip_prefix(&format!("{name}="))?;
+            Some((value.to_string(), v.clone()))
+        })
+    }
+
+    /// The value of the form field `csrf` in the page.
+    fn csrf(&self) -> String {
+        let at = self.body.find(r#"name="csrf" value=""#).expect("a csrf field") + r#"name="csrf" value=""#.len();
+        self.body[at..].split('"').next().unwrap().to_string()
+    }
+}
+
+/// Sends one request to `base` with `cookies` and, for a POST, a form body.
+async fn send(base: &str, method: &str, path: &str, cookies: &[(&str, &str)], form: Option<&str>) -> Answer {
+    let addr = base.trim_start_matches("http://");
+    let mut s = tokio::net::TcpStream::connect(addr).await.unwrap();
+    let cookie = cookies.iter().map(|(k, v)| format!("{k}={v}")).collect::<Vec<_>>().join("; ");
+    let mut req = format!("{method} {path} HTTP/1.1\r\nHost: {addr}\r\nConnection: close\r\n");
+    if !cookie.is_empty() {
+        req.push_str(&format!("Cookie: {cookie}\r\n"));
+    }
+    let body = form.unwrap_or("");
+    if form.is_some() {
+        req.push_str(&format!("Content-Type: application/x-www-form-urlencoded\r\nContent-Length: {}\r\n", body.len()));
+    }
+    req.push_str("\r\n");
+    req.push_str(body);
+    s.write_all(req.as_bytes()).await.unwrap();
+    let mut raw = Vec::new();
+    s.read_to_end(&mut raw).await.unwrap();
+    let raw = String::from_utf8_lossy(&raw).to_string();
+    let (head, body) = raw.split_once("\r\n\r\n").unwrap_or((&raw, ""));
+    let mut lines = head.lines();
+    let status = lines.next().and_then(|l| l.split(' ').nth(1)).and_then(|c| c.parse().ok()).unwrap_or(0);
+    let headers = lines
+        .filter_map(|l| l.split_once(':'))
+        .map(|(k, v)| (k.trim().to_ascii_lowercase(), v.trim().to_string()))
+        .collect();
+    Answer { status, headers, body: body.to_string() }
+}
+
+/// Signs `login` in; the session cookie's value.
+async fn sign_in(base: &str, login: &str, password: &str) -> Answer {
+    let form = send(base, "GET", "/portal/sign-in", &[], None).await;
+    let (token, _) = form.cookie("certgate_sign_in").expect("the sign-in form's cookie");
+    let body = format!("csrf={}&login={login}&password={}", form.csrf(), password.replace(' ', "+"));
+    send(base, "POST", "/portal/sign-in", &[("certgate_sign_in", &token)], Some(&body)).await
+}
+
+async fn sessions(f: &Fixture) -> i64 {
+    scalar(&f.db, "SELECT COUNT(*) FROM portal_sessions").await
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_user_signs_in_sees_the_home_page_and_signs_out() {
+    for tdb in TestDb::all().await {
+        let f = Fixture::new(&tdb, Formula::Bulk).await;
+        f.orders.credit_tokens(&f.op, "ssl1", 7, "").await.unwrap();
+        f.orders.create_user(&f.op, "web", "a long password", Rights::all()).await.unwrap();
+        // An order that waits for its DCV: a name outside the validated domain.
+        let waiting = f.orders.place(&f.op, &f.ssl1_for(&["www.other.test"])).await.unwrap().order;
+        let waiting = waiting.reference.unwrap();
+        let base = serve_router(certgate_portal::Portal::new(f.orders.clone(), None).router()).await;
+
+        let home = send(&base, "GET", "/portal/", &[], None).await;
+        assert_eq!((home.status, home.header("location")), (303, Some("/portal/sign-in")), "signed out");
+        let form = send(&base, "GET", "/portal/sign-in", &[], None).await;
+        assert_eq!(form.status, 200);
+        let csp = form.header("content-security-policy").unwrap();
+        assert!(csp.contains("default-src 'none'") && csp.contains("form-action 'self'"), "{csp}");
+        assert!(!form.body.contains("<script"), "no script");
+        assert!(form.body.contains(r#"<label for="password">"#), "labelled fields");
+        let (token, set) = form.cookie("certgate_sign_in").unwrap();
+        assert!(set.contains("HttpOnly") && set.contains("SameSite=Lax") && set.contains("Path=/portal/"), "{set}");
+        assert_eq!(token, form.csrf(), "the form carries its cookie's token");
+
+        // Without the form's cookie, or with a token of another form: refused, no session.
+        let forged = format!("csrf={}&login=web&password=a+long+password", form.csrf());
+        let refused = send(&base, "POST", "/portal/sign-in", &[], Some(&forged)).await;
+        assert_eq!(refused.status, 403);
+        let other = orders::new_token();
+        let refused = send(&base, "POST", "/portal/sign-in", &[("certgate_sign_in", &other)], Some(&forged)).await;
+        assert_eq!(refused.status, 403);
+        assert_eq!(sessions(&f).await, 0, "no session opened ({})", tdb.backend);
+
+        let signed = sign_in(&base, "web", "a long password").await;
+        assert_eq!((signed.status, signed.header("location")), (303, Some("/portal/")), "{}", signed.body);
+        let (session, set) = signed.cookie("certgate_session").unwrap();
+        assert!(set.contains("HttpOnly") && set.contains("SameSite=Lax"), "{set}");
+        assert!(!set.contains("Secure"), "plain HTTP on loopback: no Secure flag");
+        assert_eq!(sessions(&f).await, 1);
+        let stored: i64 = scalar(&f.db, "SELECT COUNT(*) FROM portal_sessions WHERE token_hash LIKE '%-%'").await;
+        assert_eq!(stored, 0, "the token itself is not stored");
+
+        let cookie = [("certgate_session", session.as_str())];
+        let home = send(&base, "GET", "/portal/", &cookie, None).await;
+        assert_eq!(home.status, 200);
+        assert!(home.body.contains("<td>ssl1 SSL OV 1 year</td><td>6</td>"), "balances: {}", home.body);
+        let row = format!("<td>{waiting}</td><td>www.other.test</td><td>waiting_dcv</td>");
+        assert!(home.body.contains(&row), "the order waiting for DCV is listed: {}", home.body);
+        assert!(home.body.contains("Orders needing action") && home.body.contains(r#"lang="en""#));
+        let csrf = home.csrf();
+
+        // A form without the session's token changes nothing.
+        let bad = send(&base, "POST", "/portal/language", &cookie, Some("csrf=forged&language=fr")).await;
+        assert_eq!(bad.status, 403);
+        let bad = send(&base, "POST", "/portal/sign-out", &cookie, Some("csrf=forged")).await;
+        assert_eq!(bad.status, 403);
+        assert_eq!(send(&base, "GET", "/portal/", &cookie, None).await.status, 200, "still signed in");
+
+        let french = send(&base, "POST", "/portal/language", &cookie, Some(&format!("csrf={csrf}&language=fr"))).await;
+        assert_eq!(french.status, 303);
+        let home = send(&base, "GET", "/portal/", &cookie, None).await;
+        assert!(home.body.contains("Commandes en attente d") && home.body.contains(r#"lang="fr""#), "{}", home.body);
+
+        let out = send(&base, "POST", "/portal/sign-out", &cookie, Some(&format!("csrf={csrf}"))).await;
+        assert_eq!(out.status, 303);
+        assert!(out.cookie("certgate_session").is_some_and(|(v, set)| v.is_empty() && set.contains("Max-Age=0")));
+        assert_eq!(send(&base, "GET", "/portal/", &cookie, None).await.status, 303, "the session ended");
+        assert_eq!(sessions(&f).await, 0);
+        tdb.cleanup().await;
+    }
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn rights_shape_the_home_page_and_sessions_end_when_idle() {
+    for tdb in TestDb::all().await {
+        let f = Fixture::new(&tdb, Formula::Bulk).await;
+        f.orders.credit_tokens(&f.op, "ssl1", 3, "").await.unwrap();
+        f.orders.place(&f.op, &f.ssl1_for(&["www.other.test"])).await.unwrap();
+        f.orders.create_user(&f.op, "billing", "a long password", Rights::parse("billing").unwrap()).await.unwrap();
+        f.orders.create_user(&f.op, "sales", "a long password", Rights::parse("commercial").unwrap()).await.unwrap();
+        let base = serve_router(certgate_portal::Portal::new(f.orders.clone(), None).router()).await;
+
+        let (billing, _) = sign_in(&base, "billing", "a long password").await.cookie("certgate_session").unwrap();
+        let home = send(&base, "GET", "/portal/", &[("certgate_session", &billing)], None).await;
+        assert!(home.body.contains("Balances") && !home.body.contains("www.other.test"), "billing: {}", home.body);
+        let (sales, _) = sign_in(&base, "sales", "a long password").await.cookie("certgate_session").unwrap();
+        let home = send(&base, "GET", "/portal/", &[("certgate_session", &sales)], None).await;
+        assert!(!home.body.contains("Balances") && home.body.contains("www.other.test"), "commercial: {}", home.body);
+
+        // Signing in again and again keeps 10 sessions of a user at most.
+        for second in 1..=11 {
+            f.orders.set_clock_offset(second);
+            assert_eq!(sign_in(&base, "billing", "a long password").await.status, 303);
+        }
+        let kept = "SELECT COUNT(*) FROM portal_sessions s JOIN users u ON u.id = s.user_id WHERE u.login = 'billing'";
+        assert_eq!(scalar(&f.db, kept).await, 10);
+        let home = send(&base, "GET", "/portal/", &[("certgate_session", &billing)], None).await;
+        assert_eq!(home.status, 303, "the oldest ended");
+
+        // Idle for longer than 30 minutes: the session is over.
+        f.orders.set_clock_offset(31 * 60);
+        let home = send(&base, "GET", "/portal/", &[("certgate_session", &sales)], None).await;
+        assert_eq!(home.status, 303);
+        tdb.cleanup().await;
+    }
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn failed_sign_ins_and_xml_rpc_logins_lock_the_user_together() {
+    if !certgate_tests::have_tool("python3") {
+        return;
+    }
+    for tdb in TestDb::all().await {
+        let f = Fixture::new(&tdb, Formula::Bulk).await;
+        f.orders.create_user(&f.op, "web", "a long password", Rights::all()).await.unwrap();
+        let base = serve_router(certgate_portal::Portal::new(f.orders.clone(), None).router()).await;
+        let (open, _) = sign_in(&base, "web", "a long password").await.cookie("certgate_session").unwrap();
+
+        for _ in 0..3 {
+            assert_eq!(sign_in(&base, "web", "wrong").await.status, 401);
+        }
+        let xmlrpc = serve_router(XmlRpc::new(f.orders.clone(), Limits::default(), None).router()).await;
+        let script = r#"
+import json, os, xmlrpc.client
+infos = xmlrpc.client.ServerProxy(os.environ["URL"] + "/api-infos.php")
+wrong = {"identification": {"utilisateur": "web", "motDePasse": "wrong"}}
+print(json.dumps([fault_of(lambda: infos.solde(wrong)) for _ in range(2)]))
+"#;
+        let env = vec![("URL", xmlrpc)];
+        let out = tokio::task::spawn_blocking(move || certgate_tests::python_json(script, &env)).await.unwrap();
+        assert_eq!(out[1][0], 1, "the fifth failure, over XML-RPC: {out}");
+        let locked = sign_in(&base, "web", "a long password").await;
+        assert_eq!(locked.status, 403, "locked, with the right password");
+        assert!(locked.body.contains("locked"), "{}", locked.body);
+        assert!(locked.cookie("certgate_session").is_none());
+        // A session opened before the lock ends with it.
+        assert_eq!(send(&base, "GET", "/portal/", &[("certgate_session", &open)], None).await.status, 303);
+        tdb.cleanup().await;
+    }
+}
