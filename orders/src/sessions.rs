@@ -64,7 +64,7 @@ impl Orders {
         let mut tx = self.db().begin().await?;
         sessions::insert(&mut tx, &row).await?;
         // A user's sessions are bounded: signing in again and again ends the oldest.
-        sessions::keep_newest(&mut tx, user.id, MAX_SESSIONS_PER_USER).await?;
+        sessions::keep_newest(&mut tx, user.id, &row.token_hash, MAX_SESSIONS_PER_USER).await?;
         audit::record(&mut tx, &caller.actor(), "portal.sign_in", "", self.now()).await?;
         storage::commit(tx).await?;
         Ok((token, Session { caller, csrf: row.csrf, language: row.language }))

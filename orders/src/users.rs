@@ -140,8 +140,13 @@ impl Orders {
         let ok = self.inner.passwords.verify(turn, hash, password).await && user.is_some();
         let now = self.now();
         let mut tx = self.db().begin().await?;
+        let user_id = user.as_ref().map(|u| u.id);
         let Some(user) = user.filter(|_| ok) else {
             let locked = logins::failed(&mut tx, login, now, settings.max_failed_logins).await?;
+            if locked && let Some(id) = user_id {
+                // A locked user is signed out of the portal at once, not at its next page.
+                storage::sessions::end_for_user(&mut tx, id).await?;
+            }
             if settings.failed_logins_per_ip > 0 {
                 logins::count_failure(&mut tx, &throttle_key(ip), now, settings.failed_login_window_secs).await?;
             }

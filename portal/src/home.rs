@@ -47,12 +47,18 @@ pub(crate) async fn page(
 }
 
 async fn balances(p: &Portal, caller: &Caller, lang: Lang) -> Markup {
-    let tokens = p.orders.token_balances(caller).await.unwrap_or_default();
-    let deposit = p.orders.balance(caller, Ledger::Deposit, None).await.ok();
+    let read = async {
+        let tokens = p.orders.token_balances(caller).await?;
+        Ok::<_, orders::OrderError>((tokens, p.orders.balance(caller, Ledger::Deposit, None).await?))
+    };
+    let (tokens, deposit) = match read.await {
+        Ok(read) => read,
+        Err(e) => return unavailable(lang, "balances", Word::Balances, &e),
+    };
     html! {
         section aria-labelledby="balances" {
             h2 id="balances" { (lang.t(Word::Balances)) }
-            @if let Some(d) = deposit { p { (lang.t(Word::Deposit)) ": " strong { (format_money(d)) } } }
+            p { (lang.t(Word::Deposit)) ": " strong { (format_money(deposit)) } }
             @if tokens.is_empty() { p { (lang.t(Word::Nothing)) } } @else {
                 div class="table" { table {
                     thead { tr { th scope="col" { (lang.t(Word::Item)) } th scope="col" { (lang.t(Word::Tokens)) } } }
@@ -67,7 +73,10 @@ async fn waiting(p: &Portal, caller: &Caller, lang: Lang) -> Markup {
     let mut orders: Vec<Order> = Vec::new();
     for status in WAITING {
         let filter = OrderFilter { status: Some(status), limit: ROWS, ..Default::default() };
-        orders.extend(p.orders.list_orders(caller, &filter).await.unwrap_or_default());
+        match p.orders.list_orders(caller, &filter).await {
+            Ok(list) => orders.extend(list),
+            Err(e) => return unavailable(lang, "waiting", Word::NeedAction, &e),
+        }
     }
     orders.sort_by_key(|o| std::cmp::Reverse(o.id));
     orders.truncate(ROWS as usize);
@@ -76,9 +85,23 @@ async fn waiting(p: &Portal, caller: &Caller, lang: Lang) -> Markup {
 }
 
 async fn expiring(p: &Portal, caller: &Caller, lang: Lang) -> Markup {
-    let list = p.orders.expiring(caller, 30, ROWS).await.unwrap_or_default();
+    let list = match p.orders.expiring(caller, 30, ROWS).await {
+        Ok(list) => list,
+        Err(e) => return unavailable(lang, "expiring", Word::Expiring, &e),
+    };
     let rows: Vec<[String; 3]> = list.iter().map(|(o, end)| [reference(o), o.cn.clone(), iso(*end)]).collect();
     table_section(lang, "expiring", Word::Expiring, [Word::Reference, Word::Name, Word::Expires], &rows)
+}
+
+/// A section that could not be read: said so, not shown empty.
+fn unavailable(lang: Lang, id: &str, title: Word, e: &orders::OrderError) -> Markup {
+    tracing::error!(error = %e, section = id, "a portal section could not be read");
+    html! {
+        section aria-labelledby=(id) {
+            h2 id=(id) { (lang.t(title)) }
+            p class="error" role="alert" { (lang.t(Word::Unavailable)) }
+        }
+    }
 }
 
 fn reference(o: &Order) -> String {

@@ -58,25 +58,37 @@ impl Portal {
             .with_state(self)
     }
 
-    /// The client's address and whether it came over HTTPS.
-    fn client(&self, addr: SocketAddr, headers: &HeaderMap, https: bool) -> (String, bool) {
+    /// The client's address and the portal's origin as the client sees it.
+    fn client(&self, addr: SocketAddr, headers: &HeaderMap, https: bool) -> proxy::ClientView {
         let scheme = if https { "https" } else { "http" };
-        let view = proxy::client_view(addr, headers, &self.trusted_proxies, self.public_url.as_deref(), scheme);
-        (view.ip.to_string(), view.base.starts_with("https://"))
+        proxy::client_view(addr, headers, &self.trusted_proxies, self.public_url.as_deref(), scheme)
     }
 }
 
-/// What each handler knows of its request: the client's address, HTTPS or
-/// not, and the headers.
+/// What each handler knows of its request: the client's address, the
+/// portal's origin as the client sees it, HTTPS or not, and the headers.
 pub(crate) struct Request {
     ip: String,
+    origin: String,
     https: bool,
     headers: HeaderMap,
 }
 
 impl Request {
     fn new(portal: &Portal, ConnectInfo(addr): ConnectInfo<SocketAddr>, https: bool, headers: HeaderMap) -> Request {
-        let (ip, https) = portal.client(addr, &headers, https);
-        Request { ip, https, headers }
+        let view = portal.client(addr, &headers, https);
+        let https = view.base.starts_with("https://");
+        Request { ip: view.ip.to_string(), origin: view.base, https, headers }
+    }
+
+    /// Whether a form was posted from the portal's own pages, as far as
+    /// the browser says: its `Origin` is the portal's, and `Sec-Fetch-Site`
+    /// is not another site. A client that sends neither is judged by the
+    /// form's token alone; a cookie planted by a sibling site is not enough.
+    fn same_origin(&self) -> bool {
+        let header = |name: &str| self.headers.get(name).and_then(|v| v.to_str().ok());
+        let origin_ok = header("origin").is_none_or(|o| o == self.origin);
+        let site_ok = header("sec-fetch-site").is_none_or(|s| matches!(s, "same-origin" | "none"));
+        origin_ok && site_ok
     }
 }

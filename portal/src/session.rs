@@ -57,6 +57,9 @@ impl Portal {
     /// The session of a posted form whose token is `csrf`; else the answer:
     /// the sign-in page without a session, 403 when the token does not match.
     pub(crate) async fn posted(&self, req: &Request, csrf: &str) -> Result<(String, Session), Response> {
+        if !req.same_origin() {
+            return Err((StatusCode::FORBIDDEN, "the form was not posted from the portal").into_response());
+        }
         let Some((token, s)) = self.session(req).await else {
             return Err(Redirect::to("/portal/sign-in").into_response());
         };

@@ -65,7 +65,7 @@ pub(crate) async fn submit(
     let req = Request::new(&p, peer, https.is_some(), headers);
     let lang = Lang::from_accept(req.headers.get(header::ACCEPT_LANGUAGE).and_then(|v| v.to_str().ok()));
     let expected = cookie(&req.headers, SIGN_IN_COOKIE).unwrap_or("");
-    if !csrf_ok(&f.csrf, expected) {
+    if !req.same_origin() || !csrf_ok(&f.csrf, expected) {
         return (StatusCode::FORBIDDEN, "the form's token does not match: reload the sign-in page").into_response();
     }
     match p.orders.sign_in(&f.login, &f.password, &req.ip, lang.as_str()).await {
@@ -145,6 +145,10 @@ pub(crate) async fn language(
     };
     match p.orders.set_session_language(&token, &f.language).await {
         Ok(()) => Redirect::to("/portal/").into_response(),
-        Err(_) => (StatusCode::BAD_REQUEST, "unknown language").into_response(),
+        Err(OrderError::Invalid(_)) => (StatusCode::BAD_REQUEST, "unknown language").into_response(),
+        Err(e) => {
+            tracing::error!(error = %e, "portal language change failed");
+            (StatusCode::INTERNAL_SERVER_ERROR, "internal error; try again later").into_response()
+        }
     }
 }

@@ -71,6 +71,9 @@ impl Lang {
             Word::Status => ("Status", "Statut"),
             Word::Expires => ("Expires", "Expire le"),
             Word::Nothing => ("Nothing.", "Rien."),
+            Word::Unavailable => {
+                ("This could not be read; try again later.", "Lecture impossible ; réessayez plus tard.")
+            }
             Word::Language => ("Language", "Langue"),
             Word::Change => ("Change", "Changer"),
             Word::SignedInAs => ("Signed in as", "Connecté en tant que"),
@@ -105,6 +108,7 @@ pub(crate) enum Word {
     Status,
     Expires,
     Nothing,
+    Unavailable,
     Language,
     Change,
     SignedInAs,

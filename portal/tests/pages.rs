@@ -37,10 +37,25 @@ impl Answer {
 
 /// Sends one request to `base` with `cookies` and, for a POST, a form body.
 async fn send(base: &str, method: &str, path: &str, cookies: &[(&str, &str)], form: Option<&str>) -> Answer {
+    send_from(base, None, method, path, cookies, form).await
+}
+
+/// As [`send`], from a page of `origin` when given (its `Origin` header).
+async fn send_from(
+    base: &str,
+    origin: Option<&str>,
+    method: &str,
+    path: &str,
+    cookies: &[(&str, &str)],
+    form: Option<&str>,
+) -> Answer {
     let addr = base.trim_start_matches("http://");
     let mut s = tokio::net::TcpStream::connect(addr).await.unwrap();
     let cookie = cookies.iter().map(|(k, v)| format!("{k}={v}")).collect::<Vec<_>>().join("; ");
     let mut req = format!("{method} {path} HTTP/1.1\r\nHost: {addr}\r\nConnection: close\r\n");
+    if let Some(o) = origin {
+        req.push_str(&format!("Origin: {o}\r\n"));
+    }
     if !cookie.is_empty() {
         req.push_str(&format!("Cookie: {cookie}\r\n"));
     }
@@ -106,14 +121,27 @@ async fn a_user_signs_in_sees_the_home_page_and_signs_out() {
         let other = orders::new_token();
         let refused = send(&base, "POST", "/portal/sign-in", &[("certgate_sign_in", &other)], Some(&forged)).await;
         assert_eq!(refused.status, 403);
+        // A form posted from another site, even with a matching cookie (planted by a sibling site): refused.
+        let form2 = send(&base, "GET", "/portal/sign-in", &[], None).await;
+        let (token2, _) = form2.cookie("certgate_sign_in").unwrap();
+        let planted = format!("csrf={token2}&login=web&password=a+long+password");
+        let cookie2 = [("certgate_sign_in", token2.as_str())];
+        let evil =
+            send_from(&base, Some("http://evil.example"), "POST", "/portal/sign-in", &cookie2, Some(&planted)).await;
+        assert_eq!(evil.status, 403);
         assert_eq!(sessions(&f).await, 0, "no session opened ({})", tdb.backend);
+        // From the portal's own origin, the same form signs in (then out, below).
+        let own = send_from(&base, Some(&base), "POST", "/portal/sign-in", &cookie2, Some(&planted)).await;
+        assert_eq!(own.status, 303, "{}", own.body);
+        assert_eq!(sessions(&f).await, 1);
+        f.orders.set_clock_offset(1);
 
         let signed = sign_in(&base, "web", "a long password").await;
         assert_eq!((signed.status, signed.header("location")), (303, Some("/portal/")), "{}", signed.body);
         let (session, set) = signed.cookie("certgate_session").unwrap();
         assert!(set.contains("HttpOnly") && set.contains("SameSite=Lax"), "{set}");
         assert!(!set.contains("Secure"), "plain HTTP on loopback: no Secure flag");
-        assert_eq!(sessions(&f).await, 1);
+        assert_eq!(sessions(&f).await, 2);
         let stored: i64 = scalar(&f.db, "SELECT COUNT(*) FROM portal_sessions WHERE token_hash LIKE '%-%'").await;
         assert_eq!(stored, 0, "the token itself is not stored");
 
@@ -131,6 +159,11 @@ async fn a_user_signs_in_sees_the_home_page_and_signs_out() {
         assert_eq!(bad.status, 403);
         let bad = send(&base, "POST", "/portal/sign-out", &cookie, Some("csrf=forged")).await;
         assert_eq!(bad.status, 403);
+        let from_elsewhere = format!("csrf={}", home.csrf());
+        let bad =
+            send_from(&base, Some("http://evil.example"), "POST", "/portal/sign-out", &cookie, Some(&from_elsewhere))
+                .await;
+        assert_eq!(bad.status, 403, "the right token from another site");
         assert_eq!(send(&base, "GET", "/portal/", &cookie, None).await.status, 200, "still signed in");
 
         let french = send(&base, "POST", "/portal/language", &cookie, Some(&format!("csrf={csrf}&language=fr"))).await;
@@ -142,7 +175,7 @@ async fn a_user_signs_in_sees_the_home_page_and_signs_out() {
         assert_eq!(out.status, 303);
         assert!(out.cookie("certgate_session").is_some_and(|(v, set)| v.is_empty() && set.contains("Max-Age=0")));
         assert_eq!(send(&base, "GET", "/portal/", &cookie, None).await.status, 303, "the session ended");
-        assert_eq!(sessions(&f).await, 0);
+        assert_eq!(sessions(&f).await, 1, "the other one is left");
         tdb.cleanup().await;
     }
 }
@@ -210,7 +243,8 @@ print(json.dumps([fault_of(lambda: infos.solde(wrong)) for _ in range(2)]))
         assert_eq!(locked.status, 403, "locked, with the right password");
         assert!(locked.body.contains("locked"), "{}", locked.body);
         assert!(locked.cookie("certgate_session").is_none());
-        // A session opened before the lock ends with it.
+        // A session opened before the lock ended with it, at once.
+        assert_eq!(sessions(&f).await, 0);
         assert_eq!(send(&base, "GET", "/portal/", &[("certgate_session", &open)], None).await.status, 303);
         tdb.cleanup().await;
     }

@@ -39,17 +39,25 @@ pub async fn insert(c: &mut Conn, s: &SessionRow) -> Result<()> {
     Ok(())
 }
 
-/// Ends the user's sessions but its `keep` most recent ones.
-pub async fn keep_newest(c: &mut Conn, user_id: i64, keep: i64) -> Result<()> {
+/// Ends the user's sessions but `newest` (just opened) and its `keep - 1`
+/// most recent others.
+pub async fn keep_newest(c: &mut Conn, user_id: i64, newest: &str, keep: i64) -> Result<()> {
     query(
-        "DELETE FROM portal_sessions WHERE user_id = $1 AND token_hash NOT IN (
-            SELECT token_hash FROM portal_sessions WHERE user_id = $1
-            ORDER BY created_at DESC, token_hash LIMIT $2)",
+        "DELETE FROM portal_sessions WHERE user_id = $1 AND token_hash <> $2 AND token_hash NOT IN (
+            SELECT token_hash FROM portal_sessions WHERE user_id = $1 AND token_hash <> $2
+            ORDER BY created_at DESC, token_hash LIMIT $3)",
     )
     .bind(user_id)
-    .bind(keep)
+    .bind(newest)
+    .bind(keep - 1)
     .execute(c)
     .await?;
+    Ok(())
+}
+
+/// Ends every session of a user (when it is locked).
+pub async fn end_for_user(c: &mut Conn, user_id: i64) -> Result<()> {
+    query("DELETE FROM portal_sessions WHERE user_id = $1").bind(user_id).execute(c).await?;
     Ok(())
 }
 
