@@ -25,6 +25,10 @@ pub(crate) fn page(lang: Lang, title: &str, session: Option<&Session>, body: Mar
                 header {
                     a href="/portal/" class="brand" { "certgate · " (lang.t(Word::Portal)) }
                     @if let Some(s) = session {
+                        nav aria-label="pages" {
+                            a href="/portal/" { (lang.t(Word::Home)) }
+                            a href="/portal/acme-urls" { (lang.t(Word::AcmeUrls)) }
+                        }
                         nav {
                             span class="who" { (lang.t(Word::SignedInAs)) " " strong { (s.caller.login) } }
                             form method="post" action="/portal/language" {
@@ -61,7 +65,12 @@ header{display:flex;flex-wrap:wrap;gap:.5rem 1rem;align-items:center;justify-con
 header a.brand{color:#fff;font-weight:600;text-decoration:none}
 nav{display:flex;flex-wrap:wrap;gap:.5rem;align-items:center}
 nav form{display:flex;gap:.25rem;align-items:center;margin:0}
-nav label{position:absolute;left:-9999px}
+nav label,.hidden{position:absolute;left:-9999px}
+nav a{color:#fff}
+form.stacked{display:grid;gap:.5rem;max-width:28rem}
+pre{white-space:pre-wrap;word-break:break-all;background:#fff;border:1px solid #d9dde3;padding:.75rem}
+dd code{word-break:break-all}
+.warning{background:#fff7e6;border:1px solid #f5c26b;padding:.5rem .75rem;border-radius:4px}
 main{max-width:72rem;margin:0 auto;padding:1rem}
 h1{font-size:1.5rem;margin:.5rem 0 1rem}
 h2{font-size:1.2rem;margin:1.5rem 0 .5rem}

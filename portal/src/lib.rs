@@ -5,6 +5,7 @@
 //! Content-Security-Policy. Like the other fronts it parses and
 //! authenticates, and every rule lives in `orders`.
 
+mod acme_urls;
 mod home;
 mod layout;
 mod security;
@@ -52,6 +53,8 @@ impl Portal {
             .route("/portal/sign-in", get(sign_in::form).post(sign_in::submit))
             .route("/portal/sign-out", post(sign_in::sign_out))
             .route("/portal/language", post(sign_in::language))
+            .route("/portal/acme-urls", get(acme_urls::list).post(acme_urls::create))
+            .route("/portal/acme-urls/revoke", post(acme_urls::revoke))
             .route("/portal/style.css", get(layout::style))
             .layer(DefaultBodyLimit::max(MAX_FORM_BYTES))
             .layer(axum::middleware::from_fn(security::headers))

@@ -77,6 +77,24 @@ impl Lang {
             Word::Language => ("Language", "Langue"),
             Word::Change => ("Change", "Changer"),
             Word::SignedInAs => ("Signed in as", "Connecté en tant que"),
+            Word::AcmeUrls => ("ACME URLs", "URL ACME"),
+            Word::CreateAcmeUrl => ("Create an ACME URL", "Créer une URL ACME"),
+            Word::AcmeUrlCreated => ("ACME URL created", "URL ACME créée"),
+            Word::Label => ("Name", "Nom"),
+            Word::Product => ("Product", "Produit"),
+            Word::Organisation => ("Organisation", "Organisation"),
+            Word::Create => ("Create", "Créer"),
+            Word::Revoke => ("Revoke", "Révoquer"),
+            Word::Revoked => ("revoked", "révoquée"),
+            Word::Active => ("active", "active"),
+            Word::ShownOnce => (
+                "Copy the KID and the HMAC key now: they are shown this once and cannot be shown again.",
+                "Copiez le KID et la clé HMAC maintenant : ils ne sont montrés qu'une fois.",
+            ),
+            Word::NoRight => (
+                "Your user lacks the right this page needs.",
+                "Votre utilisateur n'a pas le droit que demande cette page.",
+            ),
         };
         match self {
             Lang::En => en,
@@ -112,6 +130,18 @@ pub(crate) enum Word {
     Language,
     Change,
     SignedInAs,
+    AcmeUrls,
+    CreateAcmeUrl,
+    AcmeUrlCreated,
+    Label,
+    Product,
+    Organisation,
+    Create,
+    Revoke,
+    Revoked,
+    Active,
+    ShownOnce,
+    NoRight,
 }
 
 #[cfg(test)]

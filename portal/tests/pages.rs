@@ -3,7 +3,7 @@
 //! change nothing, the language, signing out, session expiry, and a lockout
 //! shared with the XML-RPC front.
 
-use certgate_tests::{Fixture, TestDb, scalar, serve_router};
+use certgate_tests::{Connections, Fixture, TestDb, acme_account, scalar, serve_router};
 use certgate_xmlrpc::{Limits, XmlRpc};
 use orders::{Formula, Rights};
 use tokio::io::{AsyncReadExt, AsyncWriteExt};
@@ -246,6 +246,70 @@ print(json.dumps([fault_of(lambda: infos.solde(wrong)) for _ in range(2)]))
         // A session opened before the lock ended with it, at once.
         assert_eq!(sessions(&f).await, 0);
         assert_eq!(send(&base, "GET", "/portal/", &[("certgate_session", &open)], None).await.status, 303);
+        tdb.cleanup().await;
+    }
+}
+
+/// The text of the element with `id` in a page (a `<code id=...>`).
+fn by_id(body: &str, id: &str) -> String {
+    let at = body.find(&format!(r#"id="{id}">"#)).unwrap_or_else(|| panic!("no #{id} in {body}")) + id.len() + 6;
+    body[at..].split('<').next().unwrap().to_string()
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn an_administrator_creates_an_acme_url_that_an_acme_client_registers_with() {
+    for tdb in TestDb::all().await {
+        let f = Fixture::new(&tdb, Formula::Bulk).await;
+        f.orders.create_user(&f.op, "admin", "a long password", Rights::all()).await.unwrap();
+        f.orders.create_user(&f.op, "tech", "a long password", Rights::parse("technical").unwrap()).await.unwrap();
+        let acme = certgate_acme::Acme::new(f.orders.clone(), certgate_acme::Settings::default()).router();
+        let base = serve_router(certgate_portal::Portal::new(f.orders.clone(), None).router().merge(acme)).await;
+        let urls = || scalar(&f.db, "SELECT COUNT(*) FROM acme_urls");
+
+        let (admin, _) = sign_in(&base, "admin", "a long password").await.cookie("certgate_session").unwrap();
+        let cookie = [("certgate_session", admin.as_str())];
+        let list = send(&base, "GET", "/portal/acme-urls", &cookie, None).await;
+        assert_eq!(list.status, 200);
+        assert!(list.body.contains(r#"<option value="ssl1">"#), "{}", list.body);
+        let csrf = list.csrf();
+        let before = urls().await;
+        let forged = format!("csrf=forged&name=web&product=ssl1&organisation={}", f.org);
+        assert_eq!(send(&base, "POST", "/portal/acme-urls", &cookie, Some(&forged)).await.status, 403);
+        let unknown = format!("csrf={csrf}&name=web&product=nope1&organisation={}", f.org);
+        assert_eq!(send(&base, "POST", "/portal/acme-urls", &cookie, Some(&unknown)).await.status, 400);
+        assert_eq!(urls().await, before, "nothing created by refused forms");
+
+        let form = format!("csrf={csrf}&name=web&product=ssl1&organisation={}", f.org);
+        let created = send(&base, "POST", "/portal/acme-urls", &cookie, Some(&form)).await;
+        assert_eq!(created.status, 200, "{}", created.body);
+        let (directory, kid, hmac) =
+            (by_id(&created.body, "directory"), by_id(&created.body, "kid"), by_id(&created.body, "hmac"));
+        assert!(directory.starts_with(&format!("{base}/acme/")) && directory.ends_with("/directory"));
+        let certbot = by_id(&created.body, "certbot");
+        assert!(certbot.contains(&format!("--eab-kid {kid} --eab-hmac-key {hmac} --server {directory}")), "{certbot}");
+        assert!(created.body.contains("shown this once"));
+        // A real ACME client registers with what the page showed.
+        acme_account(&directory, &kid, &hmac, Connections::Reused).await.expect("EAB registration");
+
+        // Listed masked, never in full again; then revoked.
+        let list = send(&base, "GET", "/portal/acme-urls", &cookie, None).await;
+        assert!(!list.body.contains(&hmac) && !list.body.contains(&kid), "masked: {}", list.body);
+        assert!(list.body.contains(&format!("*****{}", &hmac[hmac.len() - 4..])));
+        let id = scalar(&f.db, "SELECT MAX(id) FROM acme_urls").await;
+        let revoke = format!("csrf={}&id={id}", list.csrf());
+        assert_eq!(send(&base, "POST", "/portal/acme-urls/revoke", &cookie, Some(&revoke)).await.status, 303);
+        assert!(send(&base, "GET", "/portal/acme-urls", &cookie, None).await.body.contains(">revoked<"));
+        assert!(acme_account(&directory, &kid, &hmac, Connections::Reused).await.is_err(), "revoked for good");
+
+        // Without the administrative right: refused, nothing listed or created.
+        let (tech, _) = sign_in(&base, "tech", "a long password").await.cookie("certgate_session").unwrap();
+        let tech = [("certgate_session", tech.as_str())];
+        let page = send(&base, "GET", "/portal/acme-urls", &tech, None).await;
+        assert_eq!(page.status, 403);
+        assert!(!page.body.contains("*****"), "{}", page.body);
+        let form = format!("csrf={}&name=web&product=ssl1&organisation={}", page.csrf(), f.org);
+        assert_eq!(send(&base, "POST", "/portal/acme-urls", &tech, Some(&form)).await.status, 403);
+        assert_eq!(urls().await, before + 1);
         tdb.cleanup().await;
     }
 }
