@@ -4,8 +4,8 @@
 //! and revoking one. The administrative right, as the order core requires.
 
 use axum::Form;
-use axum::extract::{ConnectInfo, State};
-use axum::http::{HeaderMap, StatusCode};
+use axum::extract::State;
+use axum::http::StatusCode;
 use axum::response::{IntoResponse, Redirect, Response};
 use maud::{Markup, html};
 use orders::{OrderError, Session};
@@ -15,12 +15,8 @@ use crate::layout::page;
 use crate::words::{Lang, Word};
 use crate::{Portal, Request};
 
-type Peer = ConnectInfo<std::net::SocketAddr>;
-type Https = Option<axum::Extension<proxy::Https>>;
-
 /// The list and the creation form.
-pub(crate) async fn list(State(p): State<Portal>, peer: Peer, https: Https, headers: HeaderMap) -> Response {
-    let req = Request::new(&p, peer, https.is_some(), headers);
+pub(crate) async fn list(State(p): State<Portal>, req: Request) -> Response {
     let Some((_, s)) = p.session(&req).await else { return Redirect::to("/portal/sign-in").into_response() };
     let lang = Lang::parse(&s.language);
     match list_page(&p, &req, &s, lang).await {
@@ -90,14 +86,7 @@ pub(crate) struct Create {
 }
 
 /// Creates an ACME URL and shows its credentials, this once.
-pub(crate) async fn create(
-    State(p): State<Portal>,
-    peer: Peer,
-    https: Https,
-    headers: HeaderMap,
-    Form(f): Form<Create>,
-) -> Response {
-    let req = Request::new(&p, peer, https.is_some(), headers);
+pub(crate) async fn create(State(p): State<Portal>, req: Request, Form(f): Form<Create>) -> Response {
     let (_, s) = match p.posted(&req, &f.csrf).await {
         Ok(found) => found,
         Err(refused) => return refused,
@@ -134,14 +123,7 @@ pub(crate) struct Revoke {
 }
 
 /// Revokes an ACME URL for good.
-pub(crate) async fn revoke(
-    State(p): State<Portal>,
-    peer: Peer,
-    https: Https,
-    headers: HeaderMap,
-    Form(f): Form<Revoke>,
-) -> Response {
-    let req = Request::new(&p, peer, https.is_some(), headers);
+pub(crate) async fn revoke(State(p): State<Portal>, req: Request, Form(f): Form<Revoke>) -> Response {
     let (_, s) = match p.posted(&req, &f.csrf).await {
         Ok(found) => found,
         Err(refused) => return refused,

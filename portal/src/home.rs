@@ -2,8 +2,7 @@
 //! waiting for an action (approval, DCV, funds, a CSR) and its certificates
 //! expiring within 30 days (commercial or technical right).
 
-use axum::extract::{ConnectInfo, State};
-use axum::http::HeaderMap;
+use axum::extract::State;
 use axum::response::{IntoResponse, Redirect, Response};
 use maud::{Markup, html};
 use orders::{Caller, Ledger, Order, OrderFilter, Right, Status, format_money, iso};
@@ -19,7 +18,7 @@ const WAITING: [Status; 4] = [Status::PendingApproval, Status::WaitingDcv, Statu
 const ROWS: i64 = 20;
 
 /// The home page, or the sign-in page without a session.
-async fn render(p: Portal, req: Request) -> Response {
+pub(crate) async fn page(State(p): State<Portal>, req: Request) -> Response {
     let Some((_, s)) = p.session(&req).await else { return Redirect::to("/portal/sign-in").into_response() };
     let lang = Lang::parse(&s.language);
     let caller = &s.caller;
@@ -33,17 +32,6 @@ async fn render(p: Portal, req: Request) -> Response {
         @if let Some(e) = expiring { (e) }
     };
     layout::page(lang, lang.t(Word::Home), Some(&s), body).into_response()
-}
-
-/// The handler of `/portal/`.
-pub(crate) async fn page(
-    State(p): State<Portal>,
-    peer: ConnectInfo<std::net::SocketAddr>,
-    https: Option<axum::Extension<proxy::Https>>,
-    headers: HeaderMap,
-) -> Response {
-    let req = Request::new(&p, peer, https.is_some(), headers);
-    render(p, req).await
 }
 
 async fn balances(p: &Portal, caller: &Caller, lang: Lang) -> Markup {

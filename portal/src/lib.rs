@@ -77,13 +77,24 @@ pub(crate) struct Request {
     headers: HeaderMap,
 }
 
-impl Request {
-    fn new(portal: &Portal, ConnectInfo(addr): ConnectInfo<SocketAddr>, https: bool, headers: HeaderMap) -> Request {
-        let view = portal.client(addr, &headers, https);
-        let https = view.base.starts_with("https://");
-        Request { ip: view.ip.to_string(), origin: view.base, https, headers }
-    }
+impl axum::extract::FromRequestParts<Portal> for Request {
+    type Rejection = std::convert::Infallible;
 
+    async fn from_request_parts(
+        parts: &mut axum::http::request::Parts,
+        portal: &Portal,
+    ) -> Result<Request, Self::Rejection> {
+        // Served without connection info (never by certgate): an unspecified address.
+        let addr =
+            parts.extensions.get::<ConnectInfo<SocketAddr>>().map_or(SocketAddr::from(([0, 0, 0, 0], 0)), |c| c.0);
+        let https = parts.extensions.get::<proxy::Https>().is_some();
+        let view = portal.client(addr, &parts.headers, https);
+        let https = view.base.starts_with("https://");
+        Ok(Request { ip: view.ip.to_string(), origin: view.base, https, headers: parts.headers.clone() })
+    }
+}
+
+impl Request {
     /// Whether a form was posted from the portal's own pages, as far as
     /// the browser says: its `Origin` is the portal's, and `Sec-Fetch-Site`
     /// is not another site. A client that sends neither is judged by the

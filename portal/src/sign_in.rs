@@ -3,8 +3,8 @@
 //! and over XML-RPC count together towards the lockout.
 
 use axum::Form;
-use axum::extract::{ConnectInfo, State};
-use axum::http::{HeaderMap, StatusCode, header};
+use axum::extract::State;
+use axum::http::{StatusCode, header};
 use axum::response::{AppendHeaders, IntoResponse, Redirect, Response};
 use maud::{Markup, html};
 use orders::OrderError;
@@ -15,16 +15,8 @@ use crate::session::{SESSION_COOKIE, SIGN_IN_COOKIE, cookie, csrf_ok, set_cookie
 use crate::words::{Lang, Word};
 use crate::{Portal, Request};
 
-type Peer = ConnectInfo<std::net::SocketAddr>;
-
 /// The sign-in form, with a fresh token in its cookie and in the form.
-pub(crate) async fn form(
-    State(p): State<Portal>,
-    peer: Peer,
-    https: Option<axum::Extension<proxy::Https>>,
-    headers: HeaderMap,
-) -> Response {
-    let req = Request::new(&p, peer, https.is_some(), headers);
+pub(crate) async fn form(req: Request) -> Response {
     let lang = Lang::from_accept(req.headers.get(header::ACCEPT_LANGUAGE).and_then(|v| v.to_str().ok()));
     sign_in_page(lang, &req, None, StatusCode::OK)
 }
@@ -55,14 +47,7 @@ pub(crate) struct SignIn {
 }
 
 /// Signs in: a new session and its cookie, then the home page.
-pub(crate) async fn submit(
-    State(p): State<Portal>,
-    peer: Peer,
-    https: Option<axum::Extension<proxy::Https>>,
-    headers: HeaderMap,
-    Form(f): Form<SignIn>,
-) -> Response {
-    let req = Request::new(&p, peer, https.is_some(), headers);
+pub(crate) async fn submit(State(p): State<Portal>, req: Request, Form(f): Form<SignIn>) -> Response {
     let lang = Lang::from_accept(req.headers.get(header::ACCEPT_LANGUAGE).and_then(|v| v.to_str().ok()));
     let expected = cookie(&req.headers, SIGN_IN_COOKIE).unwrap_or("");
     if !req.same_origin() || !csrf_ok(&f.csrf, expected) {
@@ -103,14 +88,7 @@ pub(crate) struct Csrf {
 }
 
 /// Signs out: the session ends, its cookie goes.
-pub(crate) async fn sign_out(
-    State(p): State<Portal>,
-    peer: Peer,
-    https: Option<axum::Extension<proxy::Https>>,
-    headers: HeaderMap,
-    Form(f): Form<Csrf>,
-) -> Response {
-    let req = Request::new(&p, peer, https.is_some(), headers);
+pub(crate) async fn sign_out(State(p): State<Portal>, req: Request, Form(f): Form<Csrf>) -> Response {
     let (token, s) = match p.posted(&req, &f.csrf).await {
         Ok(found) => found,
         Err(refused) => return refused,
@@ -131,14 +109,7 @@ pub(crate) struct Language {
 }
 
 /// Sets the session's language.
-pub(crate) async fn language(
-    State(p): State<Portal>,
-    peer: Peer,
-    https: Option<axum::Extension<proxy::Https>>,
-    headers: HeaderMap,
-    Form(f): Form<Language>,
-) -> Response {
-    let req = Request::new(&p, peer, https.is_some(), headers);
+pub(crate) async fn language(State(p): State<Portal>, req: Request, Form(f): Form<Language>) -> Response {
     let (token, _) = match p.posted(&req, &f.csrf).await {
         Ok(found) => found,
         Err(refused) => return refused,
