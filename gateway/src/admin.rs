@@ -205,11 +205,7 @@ pub async fn run(orders: &Orders, cmd: Command, public_url: &str) -> Result<(), 
         Command::AutoRenew(cmd) => auto_renew(orders, cmd).await?,
         Command::CaaCheck { account, product, names } => {
             for (name, verdict) in orders.caa_verdicts(&Caller::operator(account), &product, &names).await? {
-                let detail = match &verdict {
-                    orders::CaaVerdict::Forbidden(d) | orders::CaaVerdict::LookupFailed(d) => d.as_str(),
-                    _ => "",
-                };
-                say!("{name}\t{}\t{detail}", verdict.as_str());
+                say!("{name}\t{}\t{}", verdict.as_str(), verdict.detail().unwrap_or(""));
             }
         }
         Command::Contact(ContactCmd::Set { account, role, email, language }) => {

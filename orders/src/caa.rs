@@ -39,6 +39,14 @@ pub enum CaaVerdict {
 }
 
 impl CaaVerdict {
+    /// What a refusal found (the records, or why they could not be read).
+    pub fn detail(&self) -> Option<&str> {
+        match self {
+            CaaVerdict::Forbidden(d) | CaaVerdict::LookupFailed(d) => Some(d),
+            CaaVerdict::Allowed | CaaVerdict::NotChecked => None,
+        }
+    }
+
     /// The verdict's word on the wire: `allowed`, `forbidden`, `lookup_failed` or `not_checked`.
     pub fn as_str(&self) -> &'static str {
         match self {

@@ -296,11 +296,15 @@ impl Orders {
             limit: 1000,
             ..Default::default()
         };
-        let waiting = storage::orders::list(&mut *self.db().acquire().await?, &filter).await?;
+        let mut c = self.db().acquire().await?;
+        let waiting = storage::orders::list(&mut c, &filter).await?;
+        // Read once for every waiting order, not once per order.
+        let covering = domains::covering(&mut c, organisation_id, self.now()).await?;
+        drop(c);
         for row in waiting.into_iter().filter(|o| o.organisation_id == organisation_id) {
             let o = crate::Order::try_from(row)?;
             let Some(reference) = o.reference.clone() else { continue };
-            if self.names_needing_dcv(organisation_id, &order_names(&o)).await?.is_empty() {
+            if crate::prevalidations::uncovered(&order_names(&o), &covering).is_empty() {
                 match self.dcv_proven(caller, &reference).await {
                     // Another caller moved it on first.
                     Ok(_) | Err(OrderError::WrongState { .. }) => {}
@@ -321,10 +325,7 @@ impl Orders {
     ) -> Result<()> {
         let mut tx = self.db().begin().await?;
         for (name, verdict) in verdicts {
-            let detail = match verdict {
-                CaaVerdict::Forbidden(d) | CaaVerdict::LookupFailed(d) => Some(d.as_str()),
-                CaaVerdict::Allowed | CaaVerdict::NotChecked => None,
-            };
+            let detail = verdict.detail();
             domains::record_caa(&mut tx, caller.account_id, name, product, verdict.as_str(), detail, self.now())
                 .await?;
         }

@@ -194,14 +194,6 @@ fn default_host(cn: &str) -> String {
     }
 }
 
-/// Whether a certificate name covers `host` (a wildcard covers one label).
-fn covers(name: &str, host: &str) -> bool {
-    match name.strip_prefix("*.") {
-        Some(base) => host.split_once('.').is_some_and(|(label, rest)| !label.is_empty() && rest == base),
-        None => name == host,
-    }
-}
-
 /// Gives a delivered order its monitor, in the delivery's transaction: a
 /// renewal takes over the monitor of the order it renews (the same hosts,
 /// now serving the new certificate), else the account's defaults apply.
@@ -332,7 +324,7 @@ impl Orders {
         let mut out = Vec::new();
         for h in hosts {
             let h = crate::names::normalize(h)?;
-            if h.starts_with("*.") || !names.iter().any(|n| covers(n, &h)) {
+            if h.starts_with("*.") || !names.iter().any(|n| validation::name_covers(n, &h)) {
                 return Err(OrderError::Invalid(format!("{h} is not a name of the certificate of order {}", o.cn)));
             }
             if !out.contains(&h) {
@@ -428,17 +420,9 @@ impl Orders {
             return Ok("not due".into());
         }
         // What the order delivered, oldest first, and what its renewal did.
-        let own: Vec<Vec<u8>> = storage::certificates::for_order(&mut c, o.id)
-            .await?
-            .iter()
-            .filter_map(|cert| crate::formats::pem_blocks(&cert.leaf_pem).into_iter().next())
-            .collect();
-        let renewal: Vec<Vec<u8>> = match monitors::renewal_of(&mut c, o.id).await? {
-            Some(r) => storage::certificates::for_order(&mut c, r)
-                .await?
-                .iter()
-                .filter_map(|cert| crate::formats::pem_blocks(&cert.leaf_pem).into_iter().next())
-                .collect(),
+        let own = leaves(&mut c, o.id).await?;
+        let renewal = match monitors::renewal_of(&mut c, o.id).await? {
+            Some(r) => leaves(&mut c, r).await?,
             None => Vec::new(),
         };
         drop(c);
@@ -520,6 +504,12 @@ impl Orders {
         locks.retain(|_, l| std::sync::Arc::strong_count(l) > 1);
         locks.entry(host.to_string()).or_default().clone()
     }
+}
+
+/// The leaf certificates (DER) an order was delivered, oldest first.
+async fn leaves(c: &mut storage::Conn, order_id: i64) -> Result<Vec<Vec<u8>>> {
+    let certs = storage::certificates::for_order(c, order_id).await?;
+    Ok(certs.iter().filter_map(|cert| crate::formats::pem_blocks(&cert.leaf_pem).into_iter().next()).collect())
 }
 
 fn check_frequency(days: i64) -> Result<()> {

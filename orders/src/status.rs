@@ -35,6 +35,11 @@ states! {
 }
 
 impl Status {
+    /// The statuses of an order that waits for its customer to act: an
+    /// approver, domain control, funds, or a new CSR.
+    pub const AWAITING_CUSTOMER: [Status; 4] =
+        [Status::PendingApproval, Status::WaitingDcv, Status::WaitingFunds, Status::WaitingCsr];
+
     /// Every status.
     pub const ALL: [Status; 12] = [
         Status::PendingApproval,

@@ -11,9 +11,6 @@ use crate::layout;
 use crate::words::{Lang, Word};
 use crate::{Portal, Request};
 
-/// The statuses of orders that wait for the customer.
-const WAITING: [Status; 4] = [Status::PendingApproval, Status::WaitingDcv, Status::WaitingFunds, Status::WaitingCsr];
-
 /// The most rows each list of the page shows.
 const ROWS: i64 = 20;
 
@@ -59,7 +56,7 @@ async fn balances(p: &Portal, caller: &Caller, lang: Lang) -> Markup {
 
 async fn waiting(p: &Portal, caller: &Caller, lang: Lang) -> Markup {
     let mut orders: Vec<Order> = Vec::new();
-    for status in WAITING {
+    for status in Status::AWAITING_CUSTOMER {
         let filter = OrderFilter { status: Some(status), limit: ROWS, ..Default::default() };
         match p.orders.list_orders(caller, &filter).await {
             Ok(list) => orders.extend(list),

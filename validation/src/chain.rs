@@ -33,7 +33,7 @@ pub fn judge(chain: &[Vec<u8>], host: &str, anchors: &[Vec<u8>], now: i64) -> Re
     let (_, x) = X509Certificate::from_der(leaf).map_err(|e| format!("the served certificate does not parse: {e}"))?;
     let not_after = x.validity().not_after.timestamp();
     let not_before = x.validity().not_before.timestamp();
-    let name_matches = leaf_names(&x).iter().any(|n| covers(n, host));
+    let name_matches = leaf_names(&x).iter().any(|n| name_covers(n, host));
     let mut roots = RootCertStore::empty();
     roots.add_parsable_certificates(anchors.iter().map(|a| CertificateDer::from(a.as_slice())));
     let provider = Arc::new(rustls::crypto::aws_lc_rs::default_provider());
@@ -81,7 +81,7 @@ fn leaf_names(x: &X509Certificate<'_>) -> Vec<String> {
 }
 
 /// Whether a certificate name covers `host`: equal, or a wildcard of one label.
-fn covers(name: &str, host: &str) -> bool {
+pub fn name_covers(name: &str, host: &str) -> bool {
     let host = host.to_ascii_lowercase();
     match name.strip_prefix("*.") {
         Some(base) => host.split_once('.').is_some_and(|(label, rest)| !label.is_empty() && rest == base),
@@ -91,7 +91,7 @@ fn covers(name: &str, host: &str) -> bool {
 
 #[cfg(test)]
 mod tests {
-    use super::covers;
+    use super::name_covers as covers;
 
     #[test]
     fn a_wildcard_covers_one_label() {

@@ -17,7 +17,7 @@ mod starttls;
 mod tls_alpn;
 
 pub use caa::CaaError;
-pub use chain::{ChainVerdict, judge as judge_chain};
+pub use chain::{ChainVerdict, judge as judge_chain, name_covers};
 pub use scan::{ScanError, ScanFailure, TlsScan};
 pub use starttls::StartTls;
 use std::net::{IpAddr, SocketAddr};

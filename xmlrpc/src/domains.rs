@@ -99,10 +99,7 @@ fn domain(d: &Domain) -> Value {
 
 /// One name's CAA verdict as a struct.
 fn verdict(name: String, v: &CaaVerdict) -> Value {
-    let detail = match v {
-        CaaVerdict::Forbidden(d) | CaaVerdict::LookupFailed(d) => s(d.clone()),
-        CaaVerdict::Allowed | CaaVerdict::NotChecked => Value::Nil,
-    };
+    let detail = v.detail().map_or(Value::Nil, s);
     Value::Struct(vec![("domaine".into(), s(name)), ("resultat".into(), s(v.as_str())), ("detail".into(), detail)])
 }
 
