@@ -542,7 +542,7 @@ pub fn print_acme_credentials(
     };
     let env = ca_bundle.map(|b| format!("REQUESTS_CA_BUNDLE={} ", b.display())).unwrap_or_default();
     say!(
-        "    {env}certbot certonly --register-unsafely-without-email --agree-tos -n \\\n      --eab-kid {} --eab-hmac-key {} --key-type rsa \\\n      --server {directory} \\\n      {how} -d {domain}",
+        "    {env}certbot certonly --register-unsafely-without-email --agree-tos -n \\\n      --eab-kid={} --eab-hmac-key={} --key-type rsa \\\n      --server {directory} \\\n      {how} -d {domain}",
         c.kid,
         c.hmac_key
     );

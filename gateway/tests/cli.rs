@@ -139,7 +139,7 @@ fn operator_flow(env: &Certgate, backend: &str) {
     let created = env.ok(&["acme-url", "create", "--account", &account, "--product", "ssl1", "--org", &org]);
     let field = |name: &str| common::field(&created, name).expect(name);
     let (kid, hmac) = (field("EAB KID:"), field("EAB HMAC key:"));
-    assert!(created.contains(&format!("--eab-kid {kid} --eab-hmac-key {hmac}")), "{created}");
+    assert!(created.contains(&format!("--eab-kid={kid} --eab-hmac-key={hmac}")), "{created}");
     assert!(created.contains("/acme/") && created.contains("/directory"));
     let listed = env.ok(&["acme-url", "list", "--account", &account]);
     assert!(!listed.contains(&hmac) && !listed.contains(&kid), "list must mask: {listed}");

@@ -6,103 +6,33 @@
 //! the pre-validated `*.example.test` are validated by certgate's VA, which
 //! resolves them through pebble-challtestsrv's DNS (every name is 127.0.0.1).
 
-use std::io::{BufRead, BufReader};
 use std::path::Path;
-use std::process::{Child, Command, Stdio};
+use std::process::Command;
 use std::time::{Duration, Instant};
 
 const BIN: &str = env!("CARGO_BIN_EXE_certgate");
 
+use certgate_tests::binary::Demo;
 use certgate_tests::{ChallTestSrv, free_port, have_tool as have};
-
-struct Demo {
-    child: Child,
-    port: u16,
-    dir: tempfile::TempDir,
-    output: String,
-    directory: String,
-    kid: String,
-    hmac: String,
-}
-
-impl Drop for Demo {
-    fn drop(&mut self) {
-        let _ = self.child.kill();
-        let _ = self.child.wait();
-    }
-}
 
 /// Starts `certgate demo`; `env` sets configuration (the VA's ports and DNS server).
 fn start_demo(env: &[(&str, String)]) -> Demo {
-    start_demo_with(&[], env)
+    Demo::start(BIN, &[], env)
 }
 
 /// Starts `certgate demo` with extra arguments (`--tls`).
 fn start_demo_with(args: &[&str], env: &[(&str, String)]) -> Demo {
-    let port = free_port();
-    let dir = tempfile::tempdir().unwrap();
-    let mut child = Command::new(BIN)
-        .args(["demo", "--listen", &format!("127.0.0.1:{port}"), "--data-dir"])
-        .arg(dir.path())
-        .args(args)
-        .envs(env.iter().map(|(k, v)| (*k, v.as_str())))
-        .env_remove("CERTGATE_SECRET_KEY")
-        .stdout(Stdio::piped())
-        .stderr(Stdio::null())
-        .spawn()
-        .unwrap();
-    let mut output = String::new();
-    let mut reader = BufReader::new(child.stdout.take().unwrap());
-    let mut line = String::new();
-    while reader.read_line(&mut line).unwrap() > 0 {
-        output.push_str(&line);
-        if line.contains("Press Ctrl-C") {
-            break;
-        }
-        line.clear();
-    }
-    let field = |name: &str| certgate_tests::binary::field(&output, name).expect(name);
-    let (directory, kid, hmac) = (field("directory:"), field("EAB KID:"), field("EAB HMAC key:"));
-    Demo { child, port, dir, output, directory, kid, hmac }
+    Demo::start(BIN, args, env)
 }
 
-impl Demo {
-    /// The certbot command exactly as the demo printed it, environment included.
-    fn certbot_line(&self) -> String {
-        let start = self.output.find("certbot certonly").expect("a certbot line");
-        let start = self.output[..start].rfind('\n').map_or(0, |n| n + 1);
-        let rest = self.output[start..].trim_start();
-        let end = rest.find("-d www.example.test").expect("for www.example.test") + "-d www.example.test".len();
-        rest[..end].to_string()
-    }
-
-    /// An operator command on the demo's database.
-    fn certgate(&self, args: &[&str]) -> String {
-        let secret = std::fs::read_to_string(self.dir.path().join("secret.key")).unwrap();
-        let url = format!("sqlite://{}", self.dir.path().join("certgate.db").display());
-        let out = Command::new(BIN)
-            .env("CERTGATE_SECRET_KEY", secret.trim())
-            .arg("--database-url")
-            .arg(url)
-            .args(args)
-            .output()
-            .unwrap();
-        assert!(out.status.success(), "certgate {args:?}: {}", String::from_utf8_lossy(&out.stderr));
-        String::from_utf8(out.stdout).unwrap()
-    }
-
-    fn tokens(&self) -> i64 {
-        let s = self.certgate(&["statement", "--account", "1"]);
-        s.lines()
-            .find(|l| l.starts_with("ssl1\t"))
-            .and_then(|l| l.rsplit('\t').next())
-            .and_then(|n| n.parse().ok())
-            .expect("ssl1 balance")
-    }
-
-    fn root(&self) -> std::path::PathBuf {
-        self.dir.path().join("embedded-root.pem")
-    }
+/// The demo account's ssl1 token balance.
+fn tokens(demo: &Demo) -> i64 {
+    let s = demo.certgate(&["statement", "--account", "1"]);
+    s.lines()
+        .find(|l| l.starts_with("ssl1\t"))
+        .and_then(|l| l.rsplit('\t').next())
+        .and_then(|n| n.parse().ok())
+        .expect("ssl1 balance")
 }
 
 fn run(cmd: &mut Command) -> String {
@@ -126,13 +56,13 @@ fn certbot_line_printed_by_the_demo_works_and_renews_and_revokes() {
     }
     // Every third nonce is refused: certbot must retry badNonce.
     let demo = start_demo(&[("CERTGATE_ACME__REJECT_EVERY_NTH_NONCE", "3".into())]);
-    let start_tokens = demo.tokens();
+    let start_tokens = tokens(&demo);
     run(Command::new("sh").arg("-c").arg(demo.certbot_line()));
     let log = std::fs::read_to_string(demo.dir.path().join("certbot/letsencrypt.log")).unwrap();
     assert!(log.contains("badNonce"), "certbot met refused nonces and retried");
     let live = demo.dir.path().join("certbot/live/www.example.test");
     verify_chain(&demo.root(), &live.join("fullchain.pem"));
-    assert_eq!(demo.tokens(), start_tokens - 1);
+    assert_eq!(tokens(&demo), start_tokens - 1);
 
     let dirs = |c: &mut Command| {
         let d = demo.dir.path().join("certbot");
@@ -143,7 +73,7 @@ fn certbot_line_printed_by_the_demo_works_and_renews_and_revokes() {
     dirs(&mut renew);
     run(&mut renew);
     verify_chain(&demo.root(), &live.join("fullchain.pem"));
-    assert_eq!(demo.tokens(), start_tokens - 2, "one token per certificate");
+    assert_eq!(tokens(&demo), start_tokens - 2, "one token per certificate");
 
     let mut revoke = Command::new("certbot");
     revoke
@@ -154,7 +84,7 @@ fn certbot_line_printed_by_the_demo_works_and_renews_and_revokes() {
     run(&mut revoke);
     let orders = demo.certgate(&["order", "list", "--account", "1"]);
     assert!(orders.lines().any(|l| l.contains("\trevoked\t")), "{orders}");
-    assert_eq!(demo.tokens(), start_tokens - 2, "revocation is not refunded");
+    assert_eq!(tokens(&demo), start_tokens - 2, "revocation is not refunded");
 }
 
 #[test]
@@ -164,7 +94,7 @@ fn lego_issues_renews_and_revokes_with_eab() {
     }
     // Every third nonce is refused: lego must retry badNonce.
     let demo = start_demo(&[("CERTGATE_ACME__REJECT_EVERY_NTH_NONCE", "3".into())]);
-    let start_tokens = demo.tokens();
+    let start_tokens = tokens(&demo);
     let path = demo.dir.path().join("lego");
     let lego = |verb: &str| {
         let mut c = Command::new("lego");
@@ -188,10 +118,10 @@ fn lego_issues_renews_and_revokes_with_eab() {
     assert!(out.contains("badNonce"), "lego met refused nonces and retried:\n{out}");
     assert!(started.elapsed() < Duration::from_secs(120));
     verify_chain(&demo.root(), &path.join("certificates/lego.example.test.crt"));
-    assert_eq!(demo.tokens(), start_tokens - 1);
+    assert_eq!(tokens(&demo), start_tokens - 1);
     run(lego("renew").args(["--days", "400", "--no-random-sleep"]));
     verify_chain(&demo.root(), &path.join("certificates/lego.example.test.crt"));
-    assert_eq!(demo.tokens(), start_tokens - 2, "one token per certificate");
+    assert_eq!(tokens(&demo), start_tokens - 2, "one token per certificate");
     run(&mut lego("revoke"));
     let orders = demo.certgate(&["order", "list", "--account", "1"]);
     assert!(orders.lines().any(|l| l.contains("lego.example.test\trevoked")), "{orders}");
@@ -217,10 +147,10 @@ fn certbot_line_printed_by_the_https_demo_works() {
         .output()
         .unwrap();
     assert_eq!(String::from_utf8_lossy(&health.stdout), "ok 2", "{health:?}");
-    let start_tokens = demo.tokens();
+    let start_tokens = tokens(&demo);
     run(Command::new("sh").arg("-c").arg(line));
     verify_chain(&demo.root(), &demo.dir.path().join("certbot/live/www.example.test/fullchain.pem"));
-    assert_eq!(demo.tokens(), start_tokens - 1);
+    assert_eq!(tokens(&demo), start_tokens - 1);
 }
 
 /// The VA's configuration pointing at a challenge server's DNS, which
@@ -243,7 +173,7 @@ fn certbot_standalone_answers_http01_for_a_name_not_pre_validated() {
     let Some(srv) = ChallTestSrv::start() else { return };
     let port = free_port();
     let demo = start_demo(&va_env(&srv, port, 443));
-    let start_tokens = demo.tokens();
+    let start_tokens = tokens(&demo);
     let d = demo.dir.path().join("certbot");
     run(Command::new("certbot")
         .args(["certonly", "-n", "--agree-tos", "--register-unsafely-without-email", "--standalone"])
@@ -256,7 +186,7 @@ fn certbot_standalone_answers_http01_for_a_name_not_pre_validated() {
         .arg("--logs-dir")
         .arg(&d));
     verify_chain(&demo.root(), &d.join("live/web.other.test/fullchain.pem"));
-    assert_eq!(demo.tokens(), start_tokens - 1);
+    assert_eq!(tokens(&demo), start_tokens - 1);
 }
 
 #[test]
@@ -267,7 +197,7 @@ fn lego_answers_tls_alpn01_for_a_name_not_pre_validated() {
     let Some(srv) = ChallTestSrv::start() else { return };
     let port = free_port();
     let demo = start_demo(&va_env(&srv, 80, port));
-    let start_tokens = demo.tokens();
+    let start_tokens = tokens(&demo);
     let path = demo.dir.path().join("lego");
     run(Command::new("lego")
         .args(["--server", &demo.directory, "--accept-tos", "--email", "ops@example.test", "--eab"])
@@ -276,7 +206,7 @@ fn lego_answers_tls_alpn01_for_a_name_not_pre_validated() {
         .arg(&path)
         .arg("run"));
     verify_chain(&demo.root(), &path.join("certificates/alpn.other.test.crt"));
-    assert_eq!(demo.tokens(), start_tokens - 1);
+    assert_eq!(tokens(&demo), start_tokens - 1);
 }
 
 /// certbot 5 (from PyPI; `.ci/run` installs it in a venv and names it in
@@ -293,7 +223,7 @@ fn certbot5_renews_when_ari_says_so() {
         }
     };
     let demo = start_demo(&[]);
-    let start_tokens = demo.tokens();
+    let start_tokens = tokens(&demo);
     let line = demo.certbot_line().replacen("certbot certonly", &format!("{certbot} certonly"), 1);
     run(Command::new("sh").arg("-c").arg(line));
     let d = demo.dir.path().join("certbot");
@@ -318,7 +248,7 @@ fn certbot5_renews_when_ari_says_so() {
     dirs(&mut renew);
     run(&mut renew);
     verify_chain(&demo.root(), &d.join("live/www.example.test/fullchain.pem"));
-    assert_eq!(demo.tokens(), start_tokens - 2, "one token per certificate");
+    assert_eq!(tokens(&demo), start_tokens - 2, "one token per certificate");
     let log = std::fs::read_to_string(d.join("letsencrypt.log")).unwrap();
     assert!(log.contains("GET /acme/") && log.contains("/renewal-info/"), "certbot 5 asked for renewal information");
     let after_ari = &log[log.rfind("/renewal-info/").unwrap_or(0)..];
@@ -328,5 +258,5 @@ fn certbot5_renews_when_ari_says_so() {
     dirs(&mut renew);
     let out = run(&mut renew);
     assert!(out.contains("not due for renewal") || out.contains("No renewals were attempted"), "{out}");
-    assert_eq!(demo.tokens(), start_tokens - 2, "a fresh certificate is not renewed");
+    assert_eq!(tokens(&demo), start_tokens - 2, "a fresh certificate is not renewed");
 }

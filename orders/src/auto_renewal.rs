@@ -166,7 +166,8 @@ impl Orders {
         if !matches!(o.status, Status::Delivered | Status::Expired) {
             return Ok(Ok(format!("skipped: the order is {}", o.status)));
         }
-        let Some(source) = [Source::Xmlrpc, Source::Cli].into_iter().find(|s| s.as_str() == o.source) else {
+        let Some(source) = [Source::Xmlrpc, Source::Cli, Source::Portal].into_iter().find(|s| s.as_str() == o.source)
+        else {
             return Ok(Ok("skipped: an ACME order is renewed by its client".into()));
         };
         let caller = Caller {

@@ -70,3 +70,71 @@ mod tests {
         assert_eq!(tlv(0x04, &[0; 300])[..4], [0x04, 0x82, 0x01, 0x2c]);
     }
 }
+
+/// A download format of a certificate (seed 6.6.1).
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum Format {
+    /// The certificate alone, PEM.
+    Pem,
+    /// The certificate then its chain, PEM.
+    PemChain,
+    /// The certificate alone, DER.
+    Der,
+    /// The certificate and its chain as PKCS#7 (DER).
+    Pkcs7,
+}
+
+impl Format {
+    /// Every format, in the order pages list them.
+    pub const ALL: [Format; 4] = [Format::Pem, Format::PemChain, Format::Der, Format::Pkcs7];
+
+    /// The format a word names: `pem`, `pem_chain`, `der` or `pkcs7`.
+    pub fn parse(word: &str) -> Option<Format> {
+        Format::ALL.into_iter().find(|f| f.as_str() == word)
+    }
+
+    /// Its word.
+    pub fn as_str(self) -> &'static str {
+        match self {
+            Format::Pem => "pem",
+            Format::PemChain => "pem_chain",
+            Format::Der => "der",
+            Format::Pkcs7 => "pkcs7",
+        }
+    }
+
+    /// The media type of a file in this format.
+    pub fn media_type(self) -> &'static str {
+        match self {
+            Format::Pem | Format::PemChain => "application/pem-certificate-chain",
+            Format::Der => "application/pkix-cert",
+            Format::Pkcs7 => "application/pkcs7-mime",
+        }
+    }
+
+    /// The file name extension of this format.
+    pub fn extension(self) -> &'static str {
+        match self {
+            Format::Pem => "crt",
+            Format::PemChain => "chain.pem",
+            Format::Der => "der",
+            Format::Pkcs7 => "p7b",
+        }
+    }
+
+    /// `cert` in this format; none when the stored PEM holds no certificate.
+    pub fn encode(self, cert: &crate::Certificate) -> Option<Vec<u8>> {
+        match self {
+            Format::Pem => Some(cert.leaf_pem.clone().into_bytes()),
+            Format::PemChain => Some(format!("{}{}", cert.leaf_pem, cert.chain_pem).into_bytes()),
+            Format::Der => pem_blocks(&cert.leaf_pem).pop(),
+            Format::Pkcs7 => Some(pkcs7_der(&format!("{}{}", cert.leaf_pem, cert.chain_pem))),
+        }
+    }
+}
+
+/// The certificate a download serves among an order's `certs` (first
+/// issued first): the newest not revoked, else the newest.
+pub fn served(certs: &[crate::Certificate]) -> Option<&crate::Certificate> {
+    certs.iter().rev().find(|c| c.revoked_at.is_none()).or(certs.last())
+}

@@ -134,6 +134,20 @@ pub struct OrderFilter {
     pub updated_from: i64,
     /// Only orders updated at or before this time (0: no bound).
     pub updated_to: i64,
+    /// Only the order with this public reference.
+    pub reference: String,
+    /// Only the order of the certificate with this serial (hexadecimal, colons allowed).
+    pub serial: String,
+    /// Only orders whose common name starts with this (case does not matter).
+    pub cn_prefix: String,
+    /// Only orders placed at or after this time (0: no bound).
+    pub created_from: i64,
+    /// Only orders placed at or before this time (0: no bound).
+    pub created_to: i64,
+    /// Only orders with a certificate, not revoked, ending at or after this time (0: no bound).
+    pub expires_from: i64,
+    /// Only orders with a certificate, not revoked, ending at or before this time (0: no bound).
+    pub expires_to: i64,
     /// The most orders to return (0: 100).
     pub limit: i64,
     /// How many matching orders to skip, for paging.
@@ -150,8 +164,64 @@ impl OrderFilter {
             client_ref: self.client_ref.clone(),
             updated_from: self.updated_from,
             updated_to: self.updated_to,
+            reference: self.reference.trim().to_string(),
+            // Serials are stored as lower-case hexadecimal without separators.
+            serial: self.serial.trim().replace(':', "").to_ascii_lowercase(),
+            // Names are stored in lower case (names.rs).
+            cn_prefix: self.cn_prefix.trim().to_ascii_lowercase(),
+            created_from: self.created_from,
+            created_to: self.created_to,
+            expires_from: self.expires_from,
+            expires_to: self.expires_to,
             limit: self.limit,
             offset: self.offset,
         }
     }
+}
+
+/// A customer's free text as a CSV cell that a spreadsheet shows rather
+/// than evaluates: a leading `=`, `+`, `-`, `@` or control gets a quote.
+fn spreadsheet_safe(text: &str) -> String {
+    match text.chars().next() {
+        Some('=' | '+' | '-' | '@' | '\t' | '\r') => format!("'{text}"),
+        _ => text.to_string(),
+    }
+}
+
+/// Orders as CSV, one line per order, as the orders page exports them.
+pub fn orders_csv(orders: &[Order]) -> String {
+    let mut w = csv::Writer::from_writer(Vec::new());
+    let _ = w.write_record([
+        "reference",
+        "client_ref",
+        "cn",
+        "sans",
+        "product",
+        "status",
+        "payment",
+        "price",
+        "currency",
+        "placed",
+        "updated",
+        "source",
+        "auto_renew",
+    ]);
+    for o in orders {
+        let _ = w.write_record([
+            o.reference.clone().unwrap_or_else(|| o.id.to_string()),
+            spreadsheet_safe(o.client_ref.as_deref().unwrap_or_default()),
+            o.cn.clone(),
+            o.sans.replace('\n', " "),
+            o.product_code.clone(),
+            o.status.to_string(),
+            o.payment.clone(),
+            crate::format_money(o.price),
+            o.currency.clone(),
+            crate::iso(o.created_at),
+            crate::iso(o.updated_at),
+            o.source.clone(),
+            o.auto_renew.to_string(),
+        ]);
+    }
+    String::from_utf8(w.into_inner().unwrap_or_default()).unwrap_or_default()
 }

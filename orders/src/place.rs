@@ -95,6 +95,27 @@ pub struct CheckedNames {
     pub needing_dcv: Vec<String>,
 }
 
+/// What an order would cost and do if placed now ([`Orders::quote_order`]).
+#[derive(Clone, Debug)]
+pub struct OrderQuote {
+    /// The names, common name first, normalized.
+    pub names: Vec<String>,
+    /// Those that no pre-validated domain covers: the order would wait for DCV.
+    pub needing_dcv: Vec<String>,
+    /// The organisation's name.
+    pub organisation: String,
+    /// The priced lines: item, count, and unit price in minor units (none for tokens).
+    pub lines: Vec<(String, i64, Option<i64>)>,
+    /// The total in minor units of `currency`.
+    pub total: i64,
+    /// The account's currency.
+    pub currency: String,
+    /// `tokens`, `deposit` or `invoice`.
+    pub payment: String,
+    /// True when the order would wait for an approver, who pays when approving.
+    pub needs_approval: bool,
+}
+
 /// What validation of a request yields: the checked CSR and names.
 pub(crate) struct Checked {
     pub csr: Csr,
@@ -432,6 +453,44 @@ impl Orders {
         payment::check_funds(&mut c, account, &q, &product.code, &ctx.balances).await?;
         let needing_dcv = ctx.needing_dcv(&wanted);
         Ok(CheckedNames { names: wanted, needing_dcv })
+    }
+
+    /// What placing `req` now would cost and do, without writing anything:
+    /// the names, those needing DCV, the priced lines, the payment, and
+    /// whether it would wait for an approver. Refuses as [`Orders::place`]
+    /// would, a lack of funds included (unless it would wait for an approver,
+    /// who pays when approving).
+    pub async fn quote_order(&self, caller: &Caller, req: &PlaceOrder) -> Result<OrderQuote> {
+        caller.require(Right::Technical)?;
+        let ctx = self.order_context(caller.account_id, req.organisation_id, &req.product_code).await?;
+        let product = &ctx.product;
+        let checked = check_request(&req.csr, &req.names, product)?;
+        ctx.check_prevalidation()?;
+        self.check_caa(&product.upstream, &checked.names).await?;
+        let renewal = match req.renews {
+            Some(id) => self.renewable(caller, id).await?.is_some_and(|r| r.priced_as_renewal),
+            None => false,
+        };
+        let account = &ctx.account;
+        let needs_approval = account.approval_mode && !caller.rights.has(Right::Approval);
+        let mut c = self.db().acquire().await?;
+        let priced = Some((product.code.as_str(), ctx.price));
+        let (plain, wildcard) = (checked.plain_sans, checked.wildcard_sans);
+        let acme = caller.source == Source::Acme;
+        let q = payment::quote(&mut c, account, product, plain, wildcard, renewal, priced, acme).await?;
+        if !needs_approval {
+            payment::check_funds(&mut c, account, &q, &product.code, &ctx.balances).await?;
+        }
+        Ok(OrderQuote {
+            needing_dcv: ctx.needing_dcv(&checked.names),
+            names: checked.names,
+            organisation: ctx.organisation.clone(),
+            lines: q.lines.iter().map(|l| (l.item.clone(), l.count, l.unit_price)).collect(),
+            total: q.total(),
+            currency: account.currency.clone(),
+            payment: q.payment.as_str().to_string(),
+            needs_approval,
+        })
     }
 
     /// Tells the account what became of an order it placed: delivered at

@@ -5,13 +5,12 @@
 
 use axum::Form;
 use axum::extract::State;
-use axum::http::StatusCode;
 use axum::response::{IntoResponse, Redirect, Response};
 use maud::{Markup, html};
 use orders::{OrderError, Session};
 use serde::Deserialize;
 
-use crate::layout::page;
+use crate::layout::{page, refused};
 use crate::words::{Lang, Word};
 use crate::{Portal, Request};
 
@@ -21,7 +20,7 @@ pub(crate) async fn list(State(p): State<Portal>, req: Request) -> Response {
     let lang = Lang::parse(&s.language);
     match list_page(&p, &req, &s, lang).await {
         Ok(body) => page(lang, lang.t(Word::AcmeUrls), Some(&s), body).into_response(),
-        Err(e) => refused(lang, &s, e),
+        Err(e) => refused(lang, &s, lang.t(Word::AcmeUrls), e),
     }
 }
 
@@ -94,11 +93,12 @@ pub(crate) async fn create(State(p): State<Portal>, req: Request, Form(f): Form<
     let lang = Lang::parse(&s.language);
     let c = match p.orders.create_acme_url(&s.caller, &f.name, &f.product, f.organisation).await {
         Ok(c) => c,
-        Err(e) => return refused(lang, &s, e),
+        Err(e) => return refused(lang, &s, lang.t(Word::AcmeUrls), e),
     };
     let directory = format!("{}/acme/{}/directory", req.origin, c.path);
     let certbot = format!(
-        "certbot certonly --eab-kid {} --eab-hmac-key {} --server {directory} --standalone -d www.example.com",
+        "certbot certonly --register-unsafely-without-email --agree-tos -n --eab-kid={} --eab-hmac-key={} \
+         --key-type rsa --server {directory} --standalone -d www.example.com",
         c.kid, c.hmac_key
     );
     let body = html! {
@@ -130,21 +130,6 @@ pub(crate) async fn revoke(State(p): State<Portal>, req: Request, Form(f): Form<
     };
     match p.orders.revoke_acme_url(&s.caller, f.id).await {
         Ok(()) => Redirect::to("/portal/acme-urls").into_response(),
-        Err(e) => refused(Lang::parse(&s.language), &s, e),
+        Err(e) => refused(Lang::parse(&s.language), &s, Lang::parse(&s.language).t(Word::AcmeUrls), e),
     }
-}
-
-/// The page of a refusal by the order core: missing right, bad input, or
-/// (logged) an internal error.
-fn refused(lang: Lang, s: &Session, e: OrderError) -> Response {
-    let (status, text) = match &e {
-        OrderError::Forbidden(_) => (StatusCode::FORBIDDEN, lang.t(Word::NoRight).to_string()),
-        OrderError::Storage(_) | OrderError::UnknownState(_) => {
-            tracing::error!(error = %e, "portal page failed");
-            (StatusCode::INTERNAL_SERVER_ERROR, lang.t(Word::Unavailable).to_string())
-        }
-        other => (StatusCode::BAD_REQUEST, other.to_string()),
-    };
-    let body = html! { p class="error" role="alert" { (text) } };
-    (status, page(lang, lang.t(Word::AcmeUrls), Some(s), body)).into_response()
 }

@@ -3,10 +3,10 @@
 //! style sheet (no inline style, as the CSP wants). Usable at 360 px and
 //! with a keyboard alone: labels on every field and a visible focus.
 
-use axum::http::header;
-use axum::response::IntoResponse;
+use axum::http::{StatusCode, header};
+use axum::response::{IntoResponse, Response};
 use maud::{DOCTYPE, Markup, html};
-use orders::Session;
+use orders::{OrderError, Session, Status};
 
 use crate::words::{Lang, Word};
 
@@ -27,6 +27,9 @@ pub(crate) fn page(lang: Lang, title: &str, session: Option<&Session>, body: Mar
                     @if let Some(s) = session {
                         nav aria-label="pages" {
                             a href="/portal/" { (lang.t(Word::Home)) }
+                            a href="/portal/orders" { (lang.t(Word::Orders)) }
+                            a href="/portal/orders/new" { (lang.t(Word::NewOrder)) }
+                            a href="/portal/auto-renewal" { (lang.t(Word::AutoRenewal)) }
                             a href="/portal/acme-urls" { (lang.t(Word::AcmeUrls)) }
                         }
                         nav {
@@ -65,8 +68,17 @@ header{display:flex;flex-wrap:wrap;gap:.5rem 1rem;align-items:center;justify-con
 header a.brand{color:#fff;font-weight:600;text-decoration:none}
 nav{display:flex;flex-wrap:wrap;gap:.5rem;align-items:center}
 nav form{display:flex;gap:.25rem;align-items:center;margin:0}
-nav label,.hidden{position:absolute;left:-9999px}
-nav a{color:#fff}
+header nav label,.hidden{position:absolute;left:-9999px}
+header nav a{color:#fff}
+nav.pages{display:flex;flex-wrap:wrap;gap:1rem;margin-top:.75rem}
+form.search{display:grid;grid-template-columns:repeat(auto-fill,minmax(13rem,1fr));gap:.5rem 1rem;align-items:end;margin-bottom:1rem}
+form.search div{display:grid;gap:.2rem}
+dl.summary{display:grid;grid-template-columns:max-content 1fr;gap:.25rem 1rem}
+dl.summary dt{font-weight:600}
+dl.summary dd{margin:0;overflow-wrap:anywhere}
+form.action{margin:.75rem 0 0;padding-top:.75rem;border-top:1px solid #e3e6ea}
+div.buttons{display:flex;flex-wrap:wrap;gap:.5rem;margin-top:.75rem}
+textarea{font:14px/1.4 ui-monospace,monospace;padding:.4rem;border:1px solid #8a94a3;border-radius:4px;width:100%}
 form.stacked{display:grid;gap:.5rem;max-width:28rem}
 pre{white-space:pre-wrap;word-break:break-all;background:#fff;border:1px solid #d9dde3;padding:.75rem}
 dd code{word-break:break-all}
@@ -82,7 +94,48 @@ form.sign-in{display:grid;gap:.5rem;max-width:22rem}
 label{font-weight:600}
 input,select,button{font:inherit;padding:.4rem .6rem;border:1px solid #8a94a3;border-radius:4px}
 button{background:#1d4ed8;color:#fff;border-color:#1d4ed8;cursor:pointer}
-a,button,input,select{outline-offset:2px}
-a:focus-visible,button:focus-visible,input:focus-visible,select:focus-visible{outline:3px solid #f59e0b}
+a,button,input,select,textarea{outline-offset:2px}
+a:focus-visible,button:focus-visible,input:focus-visible,select:focus-visible,textarea:focus-visible{outline:3px solid #f59e0b}
 .error{color:#9b1c1c;background:#fde8e8;border:1px solid #f8b4b4;padding:.5rem .75rem;border-radius:4px}
 ";
+
+/// The page of a refusal by the order core: a missing right (403), bad
+/// input or a wrong state (400, with the core's words), or an internal
+/// error (500, logged, not shown).
+pub(crate) fn refused(lang: Lang, s: &Session, title: &str, e: OrderError) -> Response {
+    let (status, text) = match &e {
+        OrderError::Forbidden(_) => (StatusCode::FORBIDDEN, lang.t(Word::NoRight).to_string()),
+        OrderError::UnknownOrder(_) => (StatusCode::NOT_FOUND, e.to_string()),
+        OrderError::Storage(_) | OrderError::UnknownState(_) => {
+            tracing::error!(error = %e, "portal page failed");
+            (StatusCode::INTERNAL_SERVER_ERROR, lang.t(Word::Unavailable).to_string())
+        }
+        other => (StatusCode::BAD_REQUEST, other.to_string()),
+    };
+    let body = html! { p class="error" role="alert" { (text) } };
+    (status, page(lang, title, Some(s), body)).into_response()
+}
+
+/// A labelled date field (`YYYY-MM-DD`).
+pub(crate) fn date_input(id: &str, label: &str, value: &str) -> Markup {
+    html! { div { label for=(id) { (label) } input type="date" id=(id) name=(id) value=(value); } }
+}
+
+/// An order status in words.
+pub(crate) fn status_label(lang: Lang, s: Status) -> &'static str {
+    let (en, fr) = match s {
+        Status::PendingApproval => ("waiting for approval", "en attente d'approbation"),
+        Status::WaitingDcv => ("waiting for domain validation", "en attente de validation du domaine"),
+        Status::Processing => ("being issued", "vérification en cours"),
+        Status::Delivered => ("delivered", "délivré"),
+        Status::Cancelled => ("cancelled", "annulé"),
+        Status::CancelledRefunded => ("cancelled and refunded", "annulé et remboursé"),
+        Status::Discarded => ("rejected", "rejeté"),
+        Status::Failed => ("failed", "échec"),
+        Status::Revoked => ("revoked", "révoqué"),
+        Status::WaitingFunds => ("waiting for funds", "en attente de fonds"),
+        Status::Expired => ("expired", "expiré"),
+        Status::WaitingCsr => ("waiting for a CSR", "en attente d'un CSR"),
+    };
+    if lang == Lang::Fr { fr } else { en }
+}

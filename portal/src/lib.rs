@@ -6,8 +6,12 @@
 //! authenticates, and every rule lives in `orders`.
 
 mod acme_urls;
+mod auto_renewal;
 mod home;
 mod layout;
+mod new_order;
+mod order;
+mod order_list;
 mod security;
 mod session;
 mod sign_in;
@@ -22,7 +26,7 @@ use axum::routing::{get, post};
 use orders::Orders;
 
 /// The largest form body the portal reads.
-const MAX_FORM_BYTES: usize = 16 * 1024;
+const MAX_FORM_BYTES: usize = 64 * 1024;
 
 /// The portal: the order core and how to see the client.
 #[derive(Clone)]
@@ -55,6 +59,13 @@ impl Portal {
             .route("/portal/language", post(sign_in::language))
             .route("/portal/acme-urls", get(acme_urls::list).post(acme_urls::create))
             .route("/portal/acme-urls/revoke", post(acme_urls::revoke))
+            .route("/portal/orders", get(order_list::list))
+            .route("/portal/orders/new", get(new_order::form).post(new_order::review))
+            .route("/portal/orders/new/confirm", post(new_order::confirm))
+            .route("/portal/orders/{reference}", get(order::show))
+            .route("/portal/orders/{reference}/action", post(order::act))
+            .route("/portal/orders/{reference}/certificates/{id}/{format}", get(order::download))
+            .route("/portal/auto-renewal", get(auto_renewal::list).post(auto_renewal::switch))
             .route("/portal/style.css", get(layout::style))
             .layer(DefaultBodyLimit::max(MAX_FORM_BYTES))
             .layer(axum::middleware::from_fn(security::headers))

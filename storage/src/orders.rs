@@ -359,6 +359,20 @@ pub struct OrderFilter {
     pub updated_from: i64,
     /// Only orders updated at or before this time (0: no bound).
     pub updated_to: i64,
+    /// Only the order with this public reference (empty: any).
+    pub reference: String,
+    /// Only the order of the certificate with this serial, lower-case hexadecimal (empty: any).
+    pub serial: String,
+    /// Only orders whose common name starts with this (empty: any).
+    pub cn_prefix: String,
+    /// Only orders placed at or after this time (0: no bound).
+    pub created_from: i64,
+    /// Only orders placed at or before this time (0: no bound).
+    pub created_to: i64,
+    /// Only orders with an unrevoked certificate ending at or after this time (0: no bound).
+    pub expires_from: i64,
+    /// Only orders with an unrevoked certificate ending at or before this time (0: no bound).
+    pub expires_to: i64,
     /// The most orders to return (0: 100).
     pub limit: i64,
     /// How many matching orders to skip, for paging.
@@ -397,10 +411,52 @@ pub async fn list(c: &mut Conn, f: &OrderFilter) -> Result<Vec<OrderRow>> {
     if f.updated_to != 0 {
         add("updated_at", "<=", Arg::Int(f.updated_to));
     }
+    if !f.reference.is_empty() {
+        add("reference", "=", Arg::Text(&f.reference));
+    }
+    // A prefix is a range of the (account_id, cn) index, compared bytewise:
+    // PostgreSQL's index is on the C collation, whatever the database's is.
+    let cn_end = prefix_end(&f.cn_prefix);
+    let cn = if c.backend() == crate::Backend::Postgres { "cn COLLATE \"C\"" } else { "cn" };
+    if !f.cn_prefix.is_empty() {
+        add(cn, ">=", Arg::Text(&f.cn_prefix));
+        if let Some(end) = &cn_end {
+            add(cn, "<", Arg::Text(end));
+        }
+    }
+    if f.created_from != 0 {
+        add("created_at", ">=", Arg::Int(f.created_from));
+    }
+    if f.created_to != 0 {
+        add("created_at", "<=", Arg::Int(f.created_to));
+    }
+    if !f.serial.is_empty() {
+        args.push(Arg::Text(&f.serial));
+        conditions.push(format!("id IN (SELECT order_id FROM certificates WHERE serial = ${})", args.len()));
+    }
+    if f.expires_from != 0 || f.expires_to != 0 {
+        // The certificates ending in the range, found by their `not_after` index.
+        args.push(Arg::Int(f.expires_from));
+        let from = args.len();
+        args.push(Arg::Int(if f.expires_to != 0 { f.expires_to } else { i64::MAX }));
+        conditions.push(format!(
+            "id IN (SELECT order_id FROM certificates WHERE not_after >= ${from} AND not_after <= ${}
+                    AND revoked_at IS NULL)",
+            from + 1
+        ));
+    }
     let filter = if conditions.is_empty() { String::new() } else { format!("WHERE {}", conditions.join(" AND ")) };
-    // Within a date range, most recently changed first: the range's index then
-    // gives the order too (PostgreSQL otherwise walks every id backwards).
-    let order = if f.updated_from != 0 || f.updated_to != 0 { "updated_at DESC, id DESC" } else { "id DESC" };
+    // Within a date range, or for a name's prefix, the range's index gives
+    // the order too (PostgreSQL otherwise walks every id backwards).
+    let order = if f.updated_from != 0 || f.updated_to != 0 {
+        "updated_at DESC, id DESC"
+    } else if f.created_from != 0 || f.created_to != 0 {
+        "created_at DESC, id DESC"
+    } else if !f.cn_prefix.is_empty() {
+        if cn == "cn" { "cn, id DESC" } else { "cn COLLATE \"C\", id DESC" }
+    } else {
+        "id DESC"
+    };
     let n = args.len();
     let sql = format!("SELECT * FROM orders {filter} ORDER BY {order} LIMIT ${} OFFSET ${}", n + 1, n + 2);
     let mut q = query_built(sql).read_as();
@@ -411,6 +467,19 @@ pub async fn list(c: &mut Conn, f: &OrderFilter) -> Result<Vec<OrderRow>> {
         };
     }
     q.bind(if f.limit > 0 { f.limit } else { 100 }).bind(f.offset).fetch_all(c).await
+}
+
+/// The first string after every string that starts with `prefix`, bytewise
+/// (none when every byte is the largest).
+fn prefix_end(prefix: &str) -> Option<String> {
+    let mut chars: Vec<char> = prefix.chars().collect();
+    while let Some(last) = chars.pop() {
+        if let Some(next) = char::from_u32(last as u32 + 1) {
+            chars.push(next);
+            return Some(chars.into_iter().collect());
+        }
+    }
+    None
 }
 
 /// Replaces the request of an order (a reissue with a new CSR).

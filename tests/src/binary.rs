@@ -190,3 +190,91 @@ pub fn stop(child: &mut Child, within: Duration) -> Option<ExitStatus> {
     }
     None
 }
+
+/// A running `certgate demo` on a free loopback port, in a data directory
+/// of its own, with what it printed; stopped when dropped.
+pub struct Demo {
+    bin: String,
+    child: Child,
+    /// The port it listens on.
+    pub port: u16,
+    /// Its data directory.
+    pub dir: tempfile::TempDir,
+    /// What it printed before serving.
+    pub output: String,
+    /// Its ACME directory URL.
+    pub directory: String,
+    /// The EAB KID it printed.
+    pub kid: String,
+    /// The EAB HMAC key it printed.
+    pub hmac: String,
+}
+
+impl Drop for Demo {
+    fn drop(&mut self) {
+        let _ = self.child.kill();
+        let _ = self.child.wait();
+    }
+}
+
+impl Demo {
+    /// Starts `bin demo` with extra `args` (`--tls`) and `env` (configuration).
+    pub fn start(bin: &str, args: &[&str], env: &[(&str, String)]) -> Demo {
+        use std::io::{BufRead, BufReader};
+        use std::process::Stdio;
+        let port = crate::free_port();
+        let dir = tempfile::tempdir().expect("data directory");
+        let mut child = Command::new(bin)
+            .args(["demo", "--listen", &format!("127.0.0.1:{port}"), "--data-dir"])
+            .arg(dir.path())
+            .args(args)
+            .envs(env.iter().map(|(k, v)| (*k, v.as_str())))
+            .env_remove("CERTGATE_SECRET_KEY")
+            .stdout(Stdio::piped())
+            .stderr(Stdio::null())
+            .spawn()
+            .expect("certgate demo starts");
+        let mut output = String::new();
+        let mut reader = BufReader::new(child.stdout.take().expect("stdout"));
+        let mut line = String::new();
+        while reader.read_line(&mut line).unwrap_or(0) > 0 {
+            output.push_str(&line);
+            if line.contains("Press Ctrl-C") {
+                break;
+            }
+            line.clear();
+        }
+        let get = |name: &str| field(&output, name).unwrap_or_else(|| panic!("no {name} in {output}"));
+        let (directory, kid, hmac) = (get("directory:"), get("EAB KID:"), get("EAB HMAC key:"));
+        Demo { bin: bin.to_string(), child, port, dir, output, directory, kid, hmac }
+    }
+
+    /// The certbot command exactly as the demo printed it, environment included.
+    pub fn certbot_line(&self) -> String {
+        let start = self.output.find("certbot certonly").expect("a certbot line");
+        let start = self.output[..start].rfind('\n').map_or(0, |n| n + 1);
+        let rest = self.output[start..].trim_start();
+        let end = rest.find("-d www.example.test").expect("for www.example.test") + "-d www.example.test".len();
+        rest[..end].to_string()
+    }
+
+    /// An operator command on the demo's database; its output.
+    pub fn certgate(&self, args: &[&str]) -> String {
+        let secret = std::fs::read_to_string(self.dir.path().join("secret.key")).expect("secret.key");
+        let url = format!("sqlite://{}", self.dir.path().join("certgate.db").display());
+        let out = Command::new(&self.bin)
+            .env("CERTGATE_SECRET_KEY", secret.trim())
+            .arg("--database-url")
+            .arg(url)
+            .args(args)
+            .output()
+            .expect("certgate runs");
+        assert!(out.status.success(), "certgate {args:?}: {}", String::from_utf8_lossy(&out.stderr));
+        String::from_utf8_lossy(&out.stdout).into_owned()
+    }
+
+    /// The embedded CA's root, as a file.
+    pub fn root(&self) -> PathBuf {
+        self.dir.path().join("embedded-root.pem")
+    }
+}

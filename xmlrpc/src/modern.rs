@@ -2,7 +2,7 @@
 //! authentication: orders, certificates, statements, the catalogue, ACME URLs
 //! and pre-validations. Each takes (identification, arguments).
 
-use orders::{Caller, Ledger, format_money, iso, statement_csv};
+use orders::{Caller, Ledger, format_money, formats, iso, statement_csv};
 use serde::Deserialize;
 use serde::de::DeserializeOwned;
 
@@ -181,24 +181,16 @@ async fn download(xr: &XmlRpc, caller: &Caller, call: &MethodCall) -> Result<Val
     let DownloadArgs { reference, format } = args(call)?;
     let format = format.unwrap_or_else(|| "pem".into());
     let certs = xr.orders.certificates(caller, &reference).await?;
-    let cert = certs
-        .iter()
-        .rev()
-        .find(|c| c.revoked_at.is_none())
-        .or(certs.last())
+    let cert = formats::served(&certs)
         .ok_or_else(|| Fault::new(code::WRONG_STATE, format!("order {reference} has no certificate yet")))?;
-    let content = match format.as_str() {
-        "pem" => s(cert.leaf_pem.clone()),
-        "pem_chain" => s(format!("{}{}", cert.leaf_pem, cert.chain_pem)),
-        "der" => Value::Base64(
-            orders::formats::pem_blocks(&cert.leaf_pem)
-                .pop()
-                .ok_or_else(|| Fault::internal("stored certificate is not PEM"))?,
-        ),
-        "pkcs7" => Value::Base64(orders::formats::pkcs7_der(&format!("{}{}", cert.leaf_pem, cert.chain_pem))),
-        other => {
-            return Err(Fault::new(code::INVALID, format!("format {other:?}: use pem, pem_chain, der or pkcs7")));
-        }
+    let Some(f) = formats::Format::parse(&format) else {
+        return Err(Fault::new(code::INVALID, format!("format {format:?}: use pem, pem_chain, der or pkcs7")));
+    };
+    let bytes = f.encode(cert).ok_or_else(|| Fault::internal("stored certificate is not PEM"))?;
+    let content = match f {
+        // The PEM formats are text, the others binary.
+        formats::Format::Pem | formats::Format::PemChain => s(String::from_utf8_lossy(&bytes).into_owned()),
+        formats::Format::Der | formats::Format::Pkcs7 => Value::Base64(bytes),
     };
     Ok(Value::Struct(vec![("format".into(), s(format)), ("contenu".into(), content)]))
 }

@@ -1,0 +1,236 @@
+//! The orders page (seed 6.5): the account's orders, newest first, searched
+//! by common name, reference, own reference, serial, status, and order and
+//! expiry dates; a page at a time, or as CSV. Commercial or technical right,
+//! as the order core requires.
+
+use axum::extract::{Query, State};
+use axum::http::header;
+use axum::response::{IntoResponse, Redirect, Response};
+use maud::{Markup, html};
+use orders::{Order, OrderFilter, Status, format_money, iso};
+use serde::Deserialize;
+
+use crate::layout::{date_input, page, refused, status_label};
+use crate::words::{Lang, Word};
+use crate::{Portal, Request};
+
+/// Orders on one page.
+const PAGE_ROWS: i64 = 50;
+/// The deepest page: past it, a search should be narrowed rather than paged
+/// (a deep OFFSET reads every row before it).
+const MAX_PAGE: i64 = 200;
+/// The most orders one CSV export holds.
+const CSV_ROWS: i64 = 10_000;
+
+/// The search form's fields, all optional.
+#[derive(Clone, Debug, Default, Deserialize)]
+pub(crate) struct Search {
+    #[serde(default)]
+    cn: String,
+    #[serde(default)]
+    reference: String,
+    #[serde(default)]
+    client_ref: String,
+    #[serde(default)]
+    serial: String,
+    #[serde(default)]
+    status: String,
+    #[serde(default)]
+    placed_from: String,
+    #[serde(default)]
+    placed_to: String,
+    #[serde(default)]
+    expires_from: String,
+    #[serde(default)]
+    expires_to: String,
+    #[serde(default)]
+    page: Option<i64>,
+    #[serde(default)]
+    format: String,
+}
+
+impl Search {
+    /// The order core's filter for this search; a field that does not parse
+    /// is an error to show, not a filter silently dropped.
+    fn filter(&self, lang: Lang) -> Result<OrderFilter, String> {
+        let status = match self.status.as_str() {
+            "" => None,
+            s => Some(Status::parse(s).ok_or_else(|| format!("{}: {s}", lang.t(Word::UnknownStatus)))?),
+        };
+        let day = |field: &str, end: bool| -> Result<i64, String> {
+            if field.is_empty() {
+                return Ok(0);
+            }
+            let start = parse_day(field).ok_or_else(|| format!("{}: {field}", lang.t(Word::BadDate)))?;
+            Ok(if end { start + 86_399 } else { start })
+        };
+        Ok(OrderFilter {
+            status,
+            reference: self.reference.clone(),
+            client_ref: self.client_ref.trim().to_string(),
+            serial: self.serial.clone(),
+            cn_prefix: self.cn.clone(),
+            created_from: day(&self.placed_from, false)?,
+            created_to: day(&self.placed_to, true)?,
+            expires_from: day(&self.expires_from, false)?,
+            expires_to: day(&self.expires_to, true)?,
+            ..Default::default()
+        })
+    }
+
+    /// The query string of this search on page `page` (or as CSV).
+    fn query(&self, page: Option<i64>, csv: bool) -> String {
+        let mut pairs: Vec<(&str, String)> = [
+            ("cn", &self.cn),
+            ("reference", &self.reference),
+            ("client_ref", &self.client_ref),
+            ("serial", &self.serial),
+            ("status", &self.status),
+            ("placed_from", &self.placed_from),
+            ("placed_to", &self.placed_to),
+            ("expires_from", &self.expires_from),
+            ("expires_to", &self.expires_to),
+        ]
+        .into_iter()
+        .filter(|(_, v)| !v.is_empty())
+        .map(|(k, v)| (k, v.clone()))
+        .collect();
+        if let Some(p) = page {
+            pairs.push(("page", p.to_string()));
+        }
+        if csv {
+            pairs.push(("format", "csv".into()));
+        }
+        pairs.iter().map(|(k, v)| format!("{k}={}", url_encode(v))).collect::<Vec<_>>().join("&")
+    }
+}
+
+/// UTC midnight of a `YYYY-MM-DD` day, as a date field sends it.
+pub(crate) fn parse_day(text: &str) -> Option<i64> {
+    let format = time::macros::format_description!("[year]-[month]-[day]");
+    let date = time::Date::parse(text.trim(), format).ok()?;
+    Some(date.midnight().assume_utc().unix_timestamp())
+}
+
+/// Percent-encodes a query string value.
+pub(crate) fn url_encode(v: &str) -> String {
+    v.bytes()
+        .map(|b| match b {
+            b'A'..=b'Z' | b'a'..=b'z' | b'0'..=b'9' | b'-' | b'_' | b'.' | b'~' => (b as char).to_string(),
+            _ => format!("%{b:02X}"),
+        })
+        .collect()
+}
+
+/// The list, or its CSV export.
+pub(crate) async fn list(State(p): State<Portal>, req: Request, Query(search): Query<Search>) -> Response {
+    let Some((_, s)) = p.session(&req).await else { return Redirect::to("/portal/sign-in").into_response() };
+    let lang = Lang::parse(&s.language);
+    let title = lang.t(Word::Orders);
+    let mut filter = match search.filter(lang) {
+        Ok(f) => f,
+        Err(why) => {
+            let body = html! { p class="error" role="alert" { (why) } (form(lang, &search)) };
+            return (axum::http::StatusCode::BAD_REQUEST, page(lang, title, Some(&s), body)).into_response();
+        }
+    };
+    if search.format == "csv" {
+        filter.limit = CSV_ROWS;
+        return match p.orders.list_orders(&s.caller, &filter).await {
+            Ok(list) => (
+                [
+                    (header::CONTENT_TYPE, "text/csv; charset=utf-8"),
+                    (header::CONTENT_DISPOSITION, "attachment; filename=\"orders.csv\""),
+                ],
+                orders::orders_csv(&list),
+            )
+                .into_response(),
+            Err(e) => refused(lang, &s, title, e),
+        };
+    }
+    let page_no = search.page.unwrap_or(1).clamp(1, MAX_PAGE);
+    // One row more than shown says whether there is a next page, without a count.
+    filter.limit = PAGE_ROWS + 1;
+    filter.offset = (page_no - 1) * PAGE_ROWS;
+    let mut list = match p.orders.list_orders(&s.caller, &filter).await {
+        Ok(list) => list,
+        Err(e) => return refused(lang, &s, title, e),
+    };
+    let more = list.len() as i64 > PAGE_ROWS;
+    list.truncate(PAGE_ROWS as usize);
+    let body = html! {
+        (form(lang, &search))
+        (table(lang, &list))
+        nav class="pages" aria-label=(lang.t(Word::Pages)) {
+            @if page_no > 1 {
+                a href={ "/portal/orders?" (search.query(Some(page_no - 1), false)) } { "← " (lang.t(Word::Previous)) }
+            }
+            span { (lang.t(Word::Page)) " " (page_no) }
+            @if more && page_no < MAX_PAGE {
+                a href={ "/portal/orders?" (search.query(Some(page_no + 1), false)) } { (lang.t(Word::Next)) " →" }
+            }
+            a href={ "/portal/orders?" (search.query(None, true)) } { (lang.t(Word::ExportCsv)) }
+        }
+        @if more && page_no == MAX_PAGE { p { (lang.t(Word::NarrowSearch)) } }
+    };
+    page(lang, title, Some(&s), body).into_response()
+}
+
+fn form(lang: Lang, q: &Search) -> Markup {
+    let text = |id: &'static str, label: Word, value: &str| {
+        html! { div { label for=(id) { (lang.t(label)) } input id=(id) name=(id) value=(value) maxlength="255"; } }
+    };
+    html! {
+        form class="search" method="get" action="/portal/orders" role="search" {
+            (text("cn", Word::Name, &q.cn))
+            (text("reference", Word::Reference, &q.reference))
+            (text("client_ref", Word::OwnReference, &q.client_ref))
+            (text("serial", Word::Serial, &q.serial))
+            div {
+                label for="status" { (lang.t(Word::Status)) }
+                select id="status" name="status" {
+                    option value="" { (lang.t(Word::Any)) }
+                    @for st in Status::ALL {
+                        option value=(st.as_str()) selected[q.status == st.as_str()] { (status_label(lang, st)) }
+                    }
+                }
+            }
+            (date_input("placed_from", lang.t(Word::PlacedFrom), &q.placed_from))
+            (date_input("placed_to", lang.t(Word::PlacedTo), &q.placed_to))
+            (date_input("expires_from", lang.t(Word::ExpiresFrom), &q.expires_from))
+            (date_input("expires_to", lang.t(Word::ExpiresTo), &q.expires_to))
+            div { button type="submit" { (lang.t(Word::Search)) } }
+        }
+    }
+}
+
+/// The orders as a table, each linking to its page.
+pub(crate) fn table(lang: Lang, list: &[Order]) -> Markup {
+    html! {
+        @if list.is_empty() { p { (lang.t(Word::Nothing)) } } @else {
+            div class="table" { table {
+                thead { tr {
+                    th scope="col" { (lang.t(Word::Reference)) } th scope="col" { (lang.t(Word::Name)) }
+                    th scope="col" { (lang.t(Word::Product)) } th scope="col" { (lang.t(Word::Status)) }
+                    th scope="col" { (lang.t(Word::Placed)) } th scope="col" { (lang.t(Word::OwnReference)) }
+                    th scope="col" { (lang.t(Word::Price)) }
+                } }
+                tbody { @for o in list {
+                    @let r = reference(o);
+                    tr {
+                        td { a href={ "/portal/orders/" (url_encode(&r)) } { (r) } }
+                        td { (o.cn) } td { (o.product_code) } td { (status_label(lang, o.status)) }
+                        td { (iso(o.created_at).get(..10).unwrap_or_default()) }
+                        td { (o.client_ref.as_deref().unwrap_or("")) }
+                        td { (format_money(o.price)) " " (o.currency) " · " (o.payment) }
+                    }
+                } }
+            } }
+        }
+    }
+}
+
+/// An order's public reference (its id before it has one).
+pub(crate) fn reference(o: &Order) -> String {
+    o.reference.clone().unwrap_or_else(|| o.id.to_string())
+}
