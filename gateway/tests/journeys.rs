@@ -3,7 +3,8 @@
 //! in with what the demo printed; create an ACME URL and have certbot order
 //! with the KID and HMAC key read off the page, then find its order in the
 //! list; place orders with a pasted CSR, download the chain and check it
-//! with `openssl verify`; switch automatic renewal on for two certificates.
+//! with `openssl verify`; switch automatic renewal on for two certificates;
+//! read the statement and the consumption chart.
 //! Each page is also shot at 1280 px and at 390 px (a phone) into
 //! `$CERTGATE_SCREENSHOTS` (default: the target's tmp directory), which
 //! `docs/screenshots.sh` copies into `docs/`. Without chromium, chromedriver
@@ -81,88 +82,117 @@ async fn customer_journeys_in_a_real_browser() {
     let dir = shots();
 
     // Sign in with what the demo printed.
-    b.goto(&format!("{base}/portal/")).await;
-    assert!(b.url().await.ends_with("/portal/sign-in"), "signed out, sent to sign in");
-    b.screenshot(&dir.join("sign-in-1280.png")).await;
-    sign_in(&b, &base, &login, &password).await;
-    b.screenshot(&dir.join("home-1280.png")).await;
+    Box::pin(async {
+        b.goto(&format!("{base}/portal/")).await;
+        assert!(b.url().await.ends_with("/portal/sign-in"), "signed out, sent to sign in");
+        b.screenshot(&dir.join("sign-in-1280.png")).await;
+        sign_in(&b, &base, &login, &password).await;
+        b.screenshot(&dir.join("home-1280.png")).await;
+    })
+    .await;
 
     // An ACME URL, and certbot ordering with the credentials read off the page.
-    b.goto(&format!("{base}/portal/acme-urls")).await;
-    b.fill("#name", "journey").await;
-    b.click("#product option[value=ssl1]").await;
-    b.click("form.stacked button[type=submit]").await;
-    let (kid, hmac) = (b.text("#kid").await, b.text("#hmac").await);
-    // The command shown, for another name, with its own directories and port.
-    let shown = b.text("#certbot").await;
-    assert!(shown.contains(&kid) && shown.contains(&hmac), "{shown}");
-    let args: Vec<String> = shown.split_whitespace().skip(1).map(str::to_string).collect();
-    let args: Vec<String> =
-        args.into_iter().map(|a| a.replace("www.example.com", "acme-journey.example.test")).collect();
-    let certbot_dir = demo.dir.path().join("journey-certbot");
-    let out = Command::new("certbot")
-        .args(&args)
-        .args(["--http-01-port", &free_port().to_string()])
-        .arg("--config-dir")
-        .arg(&certbot_dir)
-        .arg("--work-dir")
-        .arg(&certbot_dir)
-        .arg("--logs-dir")
-        .arg(&certbot_dir)
-        .output()
-        .expect("certbot runs");
-    assert!(out.status.success(), "certbot: {}", String::from_utf8_lossy(&out.stderr));
-    b.goto(&format!("{base}/portal/acme-urls")).await;
-    assert!(!b.source().await.contains(&hmac), "the HMAC key is never shown again");
-    b.screenshot(&dir.join("acme-urls-1280.png")).await;
-    b.goto(&format!("{base}/portal/orders?cn=acme-journey")).await;
-    let row = b.text("tbody tr").await;
-    assert!(row.contains("acme-journey.example.test") && row.contains("delivered"), "{row}");
-    b.screenshot(&dir.join("orders-1280.png")).await;
+    Box::pin(async {
+        b.goto(&format!("{base}/portal/acme-urls")).await;
+        b.fill("#name", "journey").await;
+        b.click("#product option[value=ssl1]").await;
+        b.click("form.stacked button[type=submit]").await;
+        let (kid, hmac) = (b.text("#kid").await, b.text("#hmac").await);
+        // The command shown, for another name, with its own directories and port.
+        let shown = b.text("#certbot").await;
+        assert!(shown.contains(&kid) && shown.contains(&hmac), "{shown}");
+        let args: Vec<String> = shown.split_whitespace().skip(1).map(str::to_string).collect();
+        let args: Vec<String> =
+            args.into_iter().map(|a| a.replace("www.example.com", "acme-journey.example.test")).collect();
+        let certbot_dir = demo.dir.path().join("journey-certbot");
+        let out = Command::new("certbot")
+            .args(&args)
+            .args(["--http-01-port", &free_port().to_string()])
+            .arg("--config-dir")
+            .arg(&certbot_dir)
+            .arg("--work-dir")
+            .arg(&certbot_dir)
+            .arg("--logs-dir")
+            .arg(&certbot_dir)
+            .output()
+            .expect("certbot runs");
+        assert!(out.status.success(), "certbot: {}", String::from_utf8_lossy(&out.stderr));
+        b.goto(&format!("{base}/portal/acme-urls")).await;
+        assert!(!b.source().await.contains(&hmac), "the HMAC key is never shown again");
+        b.screenshot(&dir.join("acme-urls-1280.png")).await;
+        b.goto(&format!("{base}/portal/orders?cn=acme-journey")).await;
+        let row = b.text("tbody tr").await;
+        assert!(row.contains("acme-journey.example.test") && row.contains("delivered"), "{row}");
+        b.screenshot(&dir.join("orders-1280.png")).await;
+    })
+    .await;
 
     // Two orders with a pasted CSR; the first one's chain, downloaded, verifies.
-    b.goto(&format!("{base}/portal/orders/new")).await;
-    b.screenshot(&dir.join("new-order-1280.png")).await;
-    let first = order_with_pasted_csr(&b, &base, "shop.example.test").await;
-    b.screenshot(&dir.join("order-1280.png")).await;
-    b.click("a.download[href$='/pem_chain']").await;
-    let chain = std::fs::read_to_string(b.downloaded(".chain.pem").await).unwrap();
-    let root = std::fs::read_to_string(demo.root()).unwrap();
-    let (leaf, rest) = chain.split_at(chain.find("-----END CERTIFICATE-----").unwrap() + 26);
-    certgate_tests::openssl_verify(&root, rest, leaf).expect("the downloaded chain verifies with openssl");
-    let second = order_with_pasted_csr(&b, &base, "blog.example.test").await;
+    let (first, second) = Box::pin(async {
+        b.goto(&format!("{base}/portal/orders/new")).await;
+        b.screenshot(&dir.join("new-order-1280.png")).await;
+        let first = order_with_pasted_csr(&b, &base, "shop.example.test").await;
+        b.screenshot(&dir.join("order-1280.png")).await;
+        b.click("a.download[href$='/pem_chain']").await;
+        let chain = std::fs::read_to_string(b.downloaded(".chain.pem").await).unwrap();
+        let root = std::fs::read_to_string(demo.root()).unwrap();
+        let (leaf, rest) = chain.split_at(chain.find("-----END CERTIFICATE-----").unwrap() + 26);
+        certgate_tests::openssl_verify(&root, rest, leaf).expect("the downloaded chain verifies with openssl");
+        let second = order_with_pasted_csr(&b, &base, "blog.example.test").await;
+        (first, second)
+    })
+    .await;
 
     // Automatic renewal on for both, in one change.
-    b.goto(&format!("{base}/portal/auto-renewal")).await;
-    for url in [&first, &second] {
-        let reference = url.rsplit('/').next().unwrap();
-        b.click(&format!("input[name='order:{reference}']")).await;
-    }
-    b.click("button[name=switch][value=on]").await;
-    assert!(b.url().await.ends_with("/portal/auto-renewal"));
-    let on = b.count("td.renews").await;
-    assert_eq!(on, 2, "both listed");
-    for url in [&first, &second] {
-        b.goto(url).await;
-        assert!(b.source().await.contains("value=\"auto_renew_off\""), "{url} renews itself");
-    }
-    b.goto(&format!("{base}/portal/auto-renewal")).await;
-    assert!(!b.text("tbody").await.contains("manual"), "no certificate left manual");
-    b.screenshot(&dir.join("auto-renewal-1280.png")).await;
+    Box::pin(async {
+        b.goto(&format!("{base}/portal/auto-renewal")).await;
+        for url in [&first, &second] {
+            let reference = url.rsplit('/').next().unwrap();
+            b.click(&format!("input[name='order:{reference}']")).await;
+        }
+        b.click("button[name=switch][value=on]").await;
+        assert!(b.url().await.ends_with("/portal/auto-renewal"));
+        let on = b.count("td.renews").await;
+        assert_eq!(on, 2, "both listed");
+        for url in [&first, &second] {
+            b.goto(url).await;
+            assert!(b.source().await.contains("value=\"auto_renew_off\""), "{url} renews itself");
+        }
+        b.goto(&format!("{base}/portal/auto-renewal")).await;
+        assert!(!b.text("tbody").await.contains("manual"), "no certificate left manual");
+        b.screenshot(&dir.join("auto-renewal-1280.png")).await;
+    })
+    .await;
+
+    // The statement and the consumption chart: the demo's credit and three orders.
+    Box::pin(async {
+        b.goto(&format!("{base}/portal/account")).await;
+        let statement = b.text("#statement-lines tbody").await;
+        assert!(statement.contains("topup") && statement.matches("order").count() >= 3, "{statement}");
+        assert_eq!(b.count("svg.chart").await, 1, "the chart is drawn");
+        let month = b.text("#consumption-table tbody tr").await;
+        assert!(month.contains("ssl1 3"), "three ssl1 orders this month: {month}");
+        b.screenshot(&dir.join("account-1280.png")).await;
+    })
+    .await;
 
     // The same pages on a phone, 390 px wide: readable, and shot.
-    let Some(phone) = Browser::start(Screen::Phone).await else { return };
-    sign_in(&phone, &base, &login, &password).await;
-    for (page, path) in [
-        ("home", "/portal/".to_string()),
-        ("orders", "/portal/orders".into()),
-        ("order", first.trim_start_matches(&base).to_string()),
-        ("new-order", "/portal/orders/new".into()),
-        ("auto-renewal", "/portal/auto-renewal".into()),
-        ("acme-urls", "/portal/acme-urls".into()),
-    ] {
-        phone.goto(&format!("{base}{path}")).await;
-        assert_eq!(phone.count("main h1").await, 1, "{page} renders");
-        phone.screenshot(&dir.join(format!("{page}-390.png"))).await;
-    }
+    Box::pin(async {
+        let Some(phone) = Browser::start(Screen::Phone).await else { return };
+        sign_in(&phone, &base, &login, &password).await;
+        for (page, path) in [
+            ("home", "/portal/".to_string()),
+            ("orders", "/portal/orders".into()),
+            ("order", first.trim_start_matches(&base).to_string()),
+            ("new-order", "/portal/orders/new".into()),
+            ("auto-renewal", "/portal/auto-renewal".into()),
+            ("acme-urls", "/portal/acme-urls".into()),
+            ("account", "/portal/account".into()),
+        ] {
+            phone.goto(&format!("{base}{path}")).await;
+            assert_eq!(phone.count("main h1").await, 1, "{page} renders");
+            phone.screenshot(&dir.join(format!("{page}-390.png"))).await;
+        }
+    })
+    .await;
 }

@@ -169,6 +169,24 @@ impl Orders {
             .collect())
     }
 
+    /// The caller's account's warning levels: the ledger, the item (a token
+    /// item, or the currency for the deposit) and the level.
+    pub async fn warning_levels(&self, caller: &Caller) -> Result<Vec<(Ledger, String, i64)>> {
+        caller.require(Right::Billing)?;
+        let rows = warning_levels::list(&mut *self.db().acquire().await?, caller.account_id).await?;
+        Ok(rows
+            .into_iter()
+            .filter_map(|(asset, item, level)| {
+                let which = match asset.as_str() {
+                    "token" => Ledger::Tokens,
+                    "deposit" => Ledger::Deposit,
+                    _ => return None,
+                };
+                Some((which, item, level))
+            })
+            .collect())
+    }
+
     /// Sets the warning level of the caller's account's deposit (minor
     /// units) or tokens of `item` (seed 7.2.3): a debit that takes the
     /// balance below it tells the accounting contact. 0 removes it.

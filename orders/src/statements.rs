@@ -25,6 +25,8 @@ pub struct TokenBalance {
 /// One movement of a statement, with the balance right after it.
 #[derive(Clone, Debug, PartialEq, Eq)]
 pub struct StatementLine {
+    /// The movement's identifier, which orders movements of the same second.
+    pub id: i64,
     /// When the movement happened, in UTC Unix seconds.
     pub at: i64,
     /// The order's reference, for order and refund movements.
@@ -72,6 +74,23 @@ pub enum Ledger {
 }
 
 impl Ledger {
+    /// Every ledger.
+    pub const ALL: [Ledger; 3] = [Ledger::Tokens, Ledger::Deposit, Ledger::Invoice];
+
+    /// Its word: `tokens`, `deposit` or `invoice`.
+    pub fn as_str(self) -> &'static str {
+        match self {
+            Ledger::Tokens => "tokens",
+            Ledger::Deposit => "deposit",
+            Ledger::Invoice => "invoice",
+        }
+    }
+
+    /// The ledger a word names.
+    pub fn parse(word: &str) -> Option<Ledger> {
+        Ledger::ALL.into_iter().find(|l| l.as_str() == word)
+    }
+
     fn asset(self) -> &'static str {
         match self {
             Ledger::Tokens => "token",
@@ -125,20 +144,42 @@ impl Orders {
         caller.require(Right::Billing)?;
         let rows =
             ledger::movements(&mut *self.db().acquire().await?, caller.account_id, which.asset(), from, to).await?;
-        rows.into_iter()
-            .map(|r| {
-                Ok(StatementLine {
-                    reason: LedgerReason::parse(&r.reason)
-                        .ok_or_else(|| OrderError::UnknownState(format!("ledger reason {:?}", r.reason)))?,
-                    at: r.created_at,
-                    reference: r.reference,
-                    cn: r.cn,
-                    item: r.item,
-                    amount: r.amount,
-                    balance: r.balance,
-                })
-            })
-            .collect()
+        rows.into_iter().map(StatementLine::from_row).collect()
+    }
+
+    /// One page of a statement: up to `limit` (1 to 10,000) movements of one
+    /// ledger within [from, to], oldest first, after the line `after` (a
+    /// line's `(at, id)`; `(0, 0)` for the first page).
+    pub async fn statement_page(
+        &self,
+        caller: &Caller,
+        which: Ledger,
+        (from, to): (i64, i64),
+        after: (i64, i64),
+        limit: i64,
+    ) -> Result<Vec<StatementLine>> {
+        caller.require(Right::Billing)?;
+        let mut c = self.db().acquire().await?;
+        let rows =
+            ledger::movements_page(&mut c, caller.account_id, which.asset(), from, to, after, limit.clamp(1, 10_000))
+                .await?;
+        rows.into_iter().map(StatementLine::from_row).collect()
+    }
+}
+
+impl StatementLine {
+    fn from_row(r: ledger::StatementRow) -> Result<StatementLine> {
+        Ok(StatementLine {
+            reason: LedgerReason::parse(&r.reason)
+                .ok_or_else(|| OrderError::UnknownState(format!("ledger reason {:?}", r.reason)))?,
+            id: r.id,
+            at: r.created_at,
+            reference: r.reference,
+            cn: r.cn,
+            item: r.item,
+            amount: r.amount,
+            balance: r.balance,
+        })
     }
 }
 

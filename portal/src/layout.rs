@@ -31,6 +31,7 @@ pub(crate) fn page(lang: Lang, title: &str, session: Option<&Session>, body: Mar
                             a href="/portal/orders/new" { (lang.t(Word::NewOrder)) }
                             a href="/portal/auto-renewal" { (lang.t(Word::AutoRenewal)) }
                             a href="/portal/acme-urls" { (lang.t(Word::AcmeUrls)) }
+                            a href="/portal/account" { (lang.t(Word::Account)) }
                         }
                         nav {
                             span class="who" { (lang.t(Word::SignedInAs)) " " strong { (s.caller.login) } }
@@ -78,6 +79,8 @@ dl.summary dt{font-weight:600}
 dl.summary dd{margin:0;overflow-wrap:anywhere}
 form.action{margin:.75rem 0 0;padding-top:.75rem;border-top:1px solid #e3e6ea}
 div.buttons{display:flex;flex-wrap:wrap;gap:.5rem;margin-top:.75rem}
+.num{text-align:right}
+svg.chart{width:100%;max-width:44rem;height:auto;display:block;margin-bottom:1rem}
 textarea{font:14px/1.4 ui-monospace,monospace;padding:.4rem;border:1px solid #8a94a3;border-radius:4px;width:100%}
 form.stacked{display:grid;gap:.5rem;max-width:28rem}
 pre{white-space:pre-wrap;word-break:break-all;background:#fff;border:1px solid #d9dde3;padding:.75rem}

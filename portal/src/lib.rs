@@ -5,8 +5,10 @@
 //! Content-Security-Policy. Like the other fronts it parses and
 //! authenticates, and every rule lives in `orders`.
 
+mod account;
 mod acme_urls;
 mod auto_renewal;
+mod chart;
 mod home;
 mod layout;
 mod new_order;
@@ -66,6 +68,7 @@ impl Portal {
             .route("/portal/orders/{reference}/action", post(order::act))
             .route("/portal/orders/{reference}/certificates/{id}/{format}", get(order::download))
             .route("/portal/auto-renewal", get(auto_renewal::list).post(auto_renewal::switch))
+            .route("/portal/account", get(account::page_or_csv))
             .route("/portal/style.css", get(layout::style))
             .layer(DefaultBodyLimit::max(MAX_FORM_BYTES))
             .layer(axum::middleware::from_fn(security::headers))

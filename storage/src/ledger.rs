@@ -316,6 +316,39 @@ pub async fn movements(c: &mut Conn, account_id: i64, asset: &str, from: i64, to
     .await
 }
 
+/// Up to `limit` movements of an account of one asset within [from, to],
+/// oldest first, after the movement (`after_at`, `after_id`) (`(0, 0)`:
+/// from the start): one page of a statement, found by the
+/// (account, asset, time) index however long the account's history.
+#[allow(clippy::too_many_arguments)]
+pub async fn movements_page(
+    c: &mut Conn,
+    account_id: i64,
+    asset: &str,
+    from: i64,
+    to: i64,
+    after: (i64, i64),
+    limit: i64,
+) -> Result<Vec<StatementRow>> {
+    query_as(
+        "SELECT l.id, l.created_at, l.reason, l.item, l.amount, l.balance, l.note,
+                o.reference, o.cn, o.product_code
+         FROM ledger l LEFT JOIN orders o ON o.id = l.order_id
+         WHERE l.account_id = $1 AND l.asset = $2 AND l.created_at >= $3 AND l.created_at <= $4
+           AND (l.created_at > $5 OR (l.created_at = $5 AND l.id > $6))
+         ORDER BY l.created_at, l.id LIMIT $7",
+    )
+    .bind(account_id)
+    .bind(asset)
+    .bind(from.max(after.0))
+    .bind(to)
+    .bind(after.0)
+    .bind(after.1)
+    .bind(limit)
+    .fetch_all(c)
+    .await
+}
+
 /// The movements tied to one order, oldest first.
 pub async fn for_order(c: &mut Conn, order_id: i64) -> Result<Vec<LedgerRow>> {
     query_as("SELECT * FROM ledger WHERE order_id = $1 ORDER BY id").bind(order_id).fetch_all(c).await

@@ -482,6 +482,22 @@ fn prefix_end(prefix: &str) -> Option<String> {
     None
 }
 
+/// The account's orders placed within [from, to) that were not cancelled,
+/// rejected or failed, per product: (product, count, summed price).
+pub async fn consumption(c: &mut Conn, account_id: i64, from: i64, to: i64) -> Result<Vec<(String, i64, i64)>> {
+    query_as(
+        "SELECT product_code, COUNT(*), CAST(SUM(price) AS BIGINT) FROM orders
+         WHERE account_id = $1 AND created_at >= $2 AND created_at < $3
+           AND status NOT IN ('cancelled', 'cancelled_refunded', 'discarded', 'failed')
+         GROUP BY product_code ORDER BY product_code",
+    )
+    .bind(account_id)
+    .bind(from)
+    .bind(to)
+    .fetch_all(c)
+    .await
+}
+
 /// Replaces the request of an order (a reissue with a new CSR).
 pub async fn update_request(c: &mut Conn, id: i64, cn: &str, sans: &str, csr_pem: &str, now: i64) -> Result<()> {
     query(

@@ -37,3 +37,11 @@ pub async fn get(c: &mut Conn, account_id: i64, asset: &str, item: &str) -> Resu
         .fetch_optional(c)
         .await
 }
+
+/// Every level of the account: (asset, item, level), by asset then item.
+pub async fn list(c: &mut Conn, account_id: i64) -> Result<Vec<(String, String, i64)>> {
+    crate::sql::query_as("SELECT asset, item, level FROM warning_levels WHERE account_id = $1 ORDER BY asset, item")
+        .bind(account_id)
+        .fetch_all(c)
+        .await
+}

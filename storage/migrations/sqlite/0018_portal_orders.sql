@@ -4,7 +4,8 @@
 -- place and ten tables refer to `orders`, so the table is rebuilt the way
 -- SQLite documents it: foreign keys off while the table is copied with
 -- every id kept. The same migration adds the indexes of the orders page's
--- searches (by common name, by order date, by certificate expiry).
+-- searches (by common name, by order date, by certificate expiry) and of
+-- statements read a page at a time.
 PRAGMA foreign_keys = OFF;
 BEGIN IMMEDIATE;
 CREATE TABLE orders_rebuilt (
@@ -56,5 +57,7 @@ CREATE INDEX orders_waiting ON orders (account_id, id) WHERE status IN ('waiting
 CREATE INDEX orders_account_cn ON orders (account_id, cn);
 CREATE INDEX orders_account_created ON orders (account_id, created_at);
 CREATE INDEX certificates_not_after ON certificates (not_after);
+-- A statement's page starts at its period's first movement, however long the history.
+CREATE INDEX ledger_account_time ON ledger (account_id, asset, created_at, id);
 COMMIT;
 PRAGMA foreign_keys = ON;

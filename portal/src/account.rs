@@ -1,0 +1,198 @@
+//! The account page (seed 9.1, 9.2): the statement of one ledger (tokens,
+//! deposit or the month's invoice) over a period, a page of movements at a
+//! time with the balance after each, or as CSV; and the consumption per
+//! product over the last twelve months, as a chart and as a table. Billing
+//! right, as the order core requires.
+
+use axum::extract::{Query, State};
+use axum::http::{StatusCode, header};
+use axum::response::{IntoResponse, Redirect, Response};
+use maud::{Markup, html};
+use orders::{Consumption, Ledger, StatementLine, format_money, iso};
+use serde::Deserialize;
+
+use crate::chart::stacked_bars;
+use crate::layout::{date_input, page, refused};
+use crate::order_list::{parse_day, url_encode};
+use crate::words::{Lang, Word};
+use crate::{Portal, Request};
+
+/// Movements on one page of a statement.
+const PAGE_LINES: i64 = 100;
+/// The most movements one CSV export holds.
+const CSV_LINES: i64 = 10_000;
+/// The months the consumption chart covers.
+const MONTHS: u32 = 12;
+
+/// The statement's fields, all optional.
+#[derive(Clone, Debug, Default, Deserialize)]
+pub(crate) struct StatementQuery {
+    #[serde(default)]
+    ledger: String,
+    #[serde(default)]
+    from: String,
+    #[serde(default)]
+    to: String,
+    /// The last line of the previous page, `<at>.<id>`.
+    #[serde(default)]
+    after: String,
+    #[serde(default)]
+    format: String,
+}
+
+impl StatementQuery {
+    /// The ledger asked for; the tokens by default.
+    fn ledger(&self) -> Ledger {
+        Ledger::parse(&self.ledger).unwrap_or(Ledger::Tokens)
+    }
+
+    /// The period, by default the current month so far; an unreadable date
+    /// or ledger is an error, not a default.
+    fn period(&self, now: i64, lang: Lang) -> Result<(i64, i64), String> {
+        if !self.ledger.is_empty() && Ledger::parse(&self.ledger).is_none() {
+            return Err(format!("{}: {}", lang.t(Word::Ledger), self.ledger));
+        }
+        let day = |text: &str| parse_day(text).ok_or_else(|| format!("{}: {text}", lang.t(Word::BadDate)));
+        let month_start = parse_day(&format!("{}-01", &iso(now)[..7])).unwrap_or(0);
+        let from = if self.from.is_empty() { month_start } else { day(&self.from)? };
+        let to = if self.to.is_empty() { now } else { day(&self.to)? + 86_399 };
+        Ok((from, to))
+    }
+
+    fn after(&self) -> (i64, i64) {
+        self.after.split_once('.').and_then(|(at, id)| Some((at.parse().ok()?, id.parse().ok()?))).unwrap_or((0, 0))
+    }
+
+    fn link(&self, after: Option<&StatementLine>, csv: bool) -> String {
+        let mut q =
+            format!("ledger={}&from={}&to={}", url_encode(&self.ledger), url_encode(&self.from), url_encode(&self.to));
+        if let Some(l) = after {
+            q.push_str(&format!("&after={}.{}", l.at, l.id));
+        }
+        if csv {
+            q.push_str("&format=csv");
+        }
+        format!("/portal/account?{q}")
+    }
+}
+
+/// The account page, or its statement as CSV.
+pub(crate) async fn page_or_csv(State(p): State<Portal>, req: Request, Query(q): Query<StatementQuery>) -> Response {
+    let Some((_, s)) = p.session(&req).await else { return Redirect::to("/portal/sign-in").into_response() };
+    let lang = Lang::parse(&s.language);
+    let title = lang.t(Word::Account);
+    let period = match q.period(p.orders.now(), lang) {
+        Ok(period) => period,
+        Err(why) => {
+            let body = html! { p class="error" role="alert" { (why) } (statement_form(lang, &q)) };
+            return (StatusCode::BAD_REQUEST, page(lang, title, Some(&s), body)).into_response();
+        }
+    };
+    let csv = q.format == "csv";
+    let limit = if csv { CSV_LINES } else { PAGE_LINES + 1 };
+    let mut lines = match p.orders.statement_page(&s.caller, q.ledger(), period, q.after(), limit).await {
+        Ok(lines) => lines,
+        Err(e) => return refused(lang, &s, title, e),
+    };
+    if csv {
+        let disposition = format!("attachment; filename=\"statement-{}.csv\"", q.ledger().as_str());
+        return (
+            [(header::CONTENT_TYPE, "text/csv; charset=utf-8".to_string()), (header::CONTENT_DISPOSITION, disposition)],
+            orders::statement_csv(&lines),
+        )
+            .into_response();
+    }
+    let more = lines.len() as i64 > PAGE_LINES;
+    lines.truncate(PAGE_LINES as usize);
+    let consumption = match p.orders.consumption(&s.caller, MONTHS).await {
+        Ok(c) => c,
+        Err(e) => return refused(lang, &s, title, e),
+    };
+    let body = html! {
+        section aria-labelledby="statement" {
+            h2 id="statement" { (lang.t(Word::Statement)) }
+            (statement_form(lang, &q))
+            (statement_table(lang, q.ledger(), &lines))
+            nav class="pages" aria-label=(lang.t(Word::Pages)) {
+                @if more { a href=(q.link(lines.last(), false)) { (lang.t(Word::Next)) " →" } }
+                a href=(q.link(None, true)) { (lang.t(Word::ExportCsv)) }
+            }
+        }
+        (consumption_section(lang, &consumption.0, &consumption.1))
+    };
+    page(lang, title, Some(&s), body).into_response()
+}
+
+fn statement_form(lang: Lang, q: &StatementQuery) -> Markup {
+    let ledger = q.ledger();
+    html! {
+        form class="search" method="get" action="/portal/account" {
+            div {
+                label for="ledger" { (lang.t(Word::Ledger)) }
+                select id="ledger" name="ledger" {
+                    @for (l, w) in [(Ledger::Tokens, Word::Tokens), (Ledger::Deposit, Word::Deposit), (Ledger::Invoice, Word::Invoice)] {
+                        option value=(l.as_str()) selected[ledger == l] { (lang.t(w)) }
+                    }
+                }
+            }
+            (date_input("from", lang.t(Word::From), &q.from))
+            (date_input("to", lang.t(Word::To), &q.to))
+            div { button type="submit" { (lang.t(Word::Show)) } }
+        }
+    }
+}
+
+fn statement_table(lang: Lang, ledger: Ledger, lines: &[StatementLine]) -> Markup {
+    // Tokens count units; the deposit and the invoice count money.
+    let amount = |v: i64| if ledger == Ledger::Tokens { v.to_string() } else { format_money(v) };
+    html! {
+        @if lines.is_empty() { p { (lang.t(Word::Nothing)) } } @else {
+            div class="table" { table id="statement-lines" {
+                thead { tr {
+                    th scope="col" { (lang.t(Word::Date)) } th scope="col" { (lang.t(Word::Reference)) }
+                    th scope="col" { (lang.t(Word::Name)) } th scope="col" { (lang.t(Word::Movement)) }
+                    th scope="col" { (lang.t(Word::Item)) } th scope="col" class="num" { (lang.t(Word::Amount)) }
+                    th scope="col" class="num" { (lang.t(Word::Balance)) }
+                } }
+                tbody { @for l in lines { tr {
+                    td { (iso(l.at)) }
+                    td { @if let Some(r) = &l.reference { a href={ "/portal/orders/" (url_encode(r)) } { (r) } } }
+                    td { (l.cn.as_deref().unwrap_or("")) } td { (l.reason.as_str()) } td { (l.item) }
+                    td class="num" { (amount(l.amount)) } td class="num" { (amount(l.balance)) }
+                } } }
+            } }
+        }
+    }
+}
+
+/// The chart and the table of the consumption per product and month.
+fn consumption_section(lang: Lang, months: &[String], rows: &[Consumption]) -> Markup {
+    let mut products: Vec<String> = rows.iter().map(|r| r.product_code.clone()).collect();
+    products.sort();
+    products.dedup();
+    let value = |month: &str, product: &str| {
+        rows.iter().find(|r| r.month == month && r.product_code == product).map_or(0, |r| r.count)
+    };
+    let series: Vec<(String, Vec<i64>)> =
+        products.iter().map(|p| (p.clone(), months.iter().map(|m| value(m, p)).collect())).collect();
+    html! {
+        section aria-labelledby="consumption" {
+            h2 id="consumption" { (lang.t(Word::Consumption)) }
+            @if rows.is_empty() { p { (lang.t(Word::Nothing)) } } @else {
+                div class="chart-and-table" {
+                    (stacked_bars(lang.t(Word::Consumption), months, &series))
+                    div class="table" { table id="consumption-table" {
+                        thead { tr {
+                            th scope="col" { (lang.t(Word::Month)) } th scope="col" { (lang.t(Word::Product)) }
+                            th scope="col" class="num" { (lang.t(Word::Orders)) } th scope="col" class="num" { (lang.t(Word::Amount)) }
+                        } }
+                        tbody { @for r in rows { tr {
+                            td { (r.month) } td { (r.product_code) } td class="num" { (r.count) }
+                            td class="num" { (format_money(r.amount)) }
+                        } } }
+                    } }
+                }
+            }
+        }
+    }
+}

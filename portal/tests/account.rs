@@ -1,0 +1,140 @@
+//! The account page over HTTP, on SQLite and PostgreSQL: the statement of
+//! each ledger with the balance after every movement, paged and as CSV; the
+//! consumption per product and month as an SVG chart and a table; bad
+//! fields refused; and the billing right required.
+
+use certgate_tests::portal::{send, sign_in};
+use certgate_tests::{Fixture, TestDb, serve_router};
+use orders::{Formula, Rights};
+
+async fn session(base: &str, login: &str) -> String {
+    let signed = sign_in(base, login, "a long password").await;
+    assert_eq!(signed.status, 303, "{}", signed.body);
+    signed.cookie("certgate_session").expect("a session").0
+}
+
+/// The cells of each row of the table with `id`.
+fn rows(body: &str, id: &str) -> Vec<Vec<String>> {
+    let start = body.find(&format!(r#"<table id="{id}">"#)).unwrap_or_else(|| panic!("no table {id}: {body}"));
+    let table = &body[start..start + body[start..].find("</table>").unwrap()];
+    let tbody = &table[table.find("<tbody>").unwrap()..];
+    tbody
+        .split("<tr>")
+        .skip(1)
+        .map(|row| {
+            row.split("<td")
+                .skip(1)
+                .map(|cell| {
+                    let inner = &cell[cell.find('>').unwrap() + 1..cell.find("</td>").unwrap()];
+                    // The text without tags (a reference is a link).
+                    let mut text = String::new();
+                    let mut in_tag = false;
+                    for ch in inner.chars() {
+                        match ch {
+                            '<' => in_tag = true,
+                            '>' => in_tag = false,
+                            c if !in_tag => text.push(c),
+                            _ => {}
+                        }
+                    }
+                    text
+                })
+                .collect()
+        })
+        .collect()
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn statements_and_consumption_show_every_movement_and_count() {
+    for tdb in TestDb::all().await {
+        let f = Fixture::new(&tdb, Formula::Bulk).await;
+        f.orders.credit_tokens(&f.op, "ssl1", 3, "").await.unwrap();
+        let kept = f.orders.place(&f.op, &f.ssl1_for(&["www.example.test"])).await.unwrap().order;
+        let cancelled = f.orders.place(&f.op, &f.ssl1_for(&["api.example.test"])).await.unwrap().order;
+        f.orders.cancel(&f.op, cancelled.reference.as_deref().unwrap()).await.unwrap();
+        f.orders.create_user(&f.op, "money", "a long password", Rights::parse("billing").unwrap()).await.unwrap();
+        f.orders.create_user(&f.op, "tech", "a long password", Rights::parse("technical").unwrap()).await.unwrap();
+        let base = serve_router(certgate_portal::Portal::new(f.orders.clone(), None).router()).await;
+        let cookie = session(&base, "money").await;
+        let cookies = [("certgate_session", cookie.as_str())];
+
+        // This month's tokens: the credit, two debits and a refund, each with the balance after it.
+        let page = send(&base, "GET", "/portal/account", &cookies, None).await;
+        assert_eq!(page.status, 200, "{}", page.body);
+        let lines = rows(&page.body, "statement-lines");
+        let moves: Vec<(&str, &str, &str)> =
+            lines.iter().map(|l| (l[3].as_str(), l[5].as_str(), l[6].as_str())).collect();
+        assert_eq!(
+            moves,
+            [("topup", "3", "3"), ("order", "-1", "2"), ("order", "-1", "1"), ("refund", "1", "2")],
+            "{}",
+            tdb.backend
+        );
+        assert_eq!(lines[1][1], kept.reference.clone().unwrap(), "the order's reference");
+        assert_eq!(lines[1][2], "www.example.test");
+
+        // Consumption: the order kept counts, the cancelled one does not; the chart tells the same.
+        let consumption = rows(&page.body, "consumption-table");
+        let month = orders::iso(f.orders.now())[..7].to_string();
+        assert_eq!(consumption, [vec![month.clone(), "ssl1".into(), "1".into(), "100.00".into()]]);
+        assert!(page.body.contains("<svg class=\"chart\""), "a chart drawn on the server");
+        // Twelve months, the last this one with its order; the earlier ones empty.
+        let desc = page.body.split("<desc id=\"chart-desc\">").nth(1).unwrap().split("</desc>").next().unwrap();
+        assert_eq!(desc.split(", ").count(), 12, "{desc}");
+        assert!(desc.ends_with(&format!("{month}: 1")) && desc.matches(": 0").count() == 11, "{desc}");
+        assert!(page.body.contains(&format!("{month} · ssl1: 1")));
+
+        // A deposit statement of a bulk account: nothing; CSV of the tokens: a header and 4 lines.
+        let deposit = send(&base, "GET", "/portal/account?ledger=deposit", &cookies, None).await;
+        assert_eq!(deposit.status, 200);
+        assert!(!deposit.body.contains("statement-lines"));
+        let csv = send(&base, "GET", "/portal/account?ledger=tokens&format=csv", &cookies, None).await;
+        assert_eq!(csv.header("content-type"), Some("text/csv; charset=utf-8"));
+        assert_eq!(csv.body.lines().count(), 5, "{}", csv.body);
+        assert!(csv.body.starts_with("date,reference,cn,reason,item,amount,balance"));
+
+        // A period before anything happened, then bad fields: refused, not ignored.
+        let old = send(&base, "GET", "/portal/account?from=2001-01-01&to=2001-01-31", &cookies, None).await;
+        assert_eq!(old.status, 200);
+        assert!(!old.body.contains("statement-lines"));
+        for bad in ["from=last-week", "to=2001-13-01", "ledger=gold"] {
+            let a = send(&base, "GET", &format!("/portal/account?{bad}"), &cookies, None).await;
+            assert_eq!(a.status, 400, "{bad}");
+        }
+
+        // Without the billing right: refused.
+        let tech = session(&base, "tech").await;
+        let refused = send(&base, "GET", "/portal/account", &[("certgate_session", &tech)], None).await;
+        assert_eq!(refused.status, 403);
+        tdb.cleanup().await;
+    }
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_long_statement_is_paged_without_losing_or_repeating_a_line() {
+    for tdb in TestDb::all().await {
+        let f = Fixture::new(&tdb, Formula::Bulk).await;
+        // 230 movements in the same few seconds: pages must order them by id too.
+        for _ in 0..230 {
+            f.orders.credit_tokens(&f.op, "ssl1", 1, "").await.unwrap();
+        }
+        f.orders.create_user(&f.op, "money", "a long password", Rights::parse("billing").unwrap()).await.unwrap();
+        let base = serve_router(certgate_portal::Portal::new(f.orders.clone(), None).router()).await;
+        let cookie = session(&base, "money").await;
+        let mut path = "/portal/account".to_string();
+        let mut balances = Vec::new();
+        let mut pages = 0;
+        loop {
+            let page = send(&base, "GET", &path, &[("certgate_session", &cookie)], None).await;
+            assert_eq!(page.status, 200);
+            pages += 1;
+            balances.extend(rows(&page.body, "statement-lines").into_iter().map(|l| l[6].parse::<i64>().unwrap()));
+            let Some(at) = page.body.find("&amp;after=") else { break };
+            let start = page.body[..at].rfind("href=\"").unwrap() + 6;
+            path = page.body[start..at + page.body[at..].find('"').unwrap()].replace("&amp;", "&");
+        }
+        assert_eq!(pages, 3, "100 + 100 + 30 ({})", tdb.backend);
+        assert_eq!(balances, (1..=230).collect::<Vec<i64>>(), "every line once, in order");
+        tdb.cleanup().await;
+    }
+}
