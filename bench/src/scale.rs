@@ -197,5 +197,65 @@ pub async fn run(n: i64, postgres: Option<String>, runs: usize, without_new_inde
         let ok = if r.samples.max() < Duration::from_millis(50) { "yes" } else { "**no**" };
         println!("| {} | {} | {} | {} | {ok} |", r.what, r.rows, ms(r.samples.p(0.5)), ms(r.samples.max()));
     }
+    portal(&tdb, &f, now, runs).await;
     tdb.cleanup().await;
+}
+
+/// The customer area's orders page and statement over the same million
+/// orders, each with its token debit in the ledger: whole HTTP requests to
+/// the portal (session check, queries, rendering), timed at p99.
+async fn portal(tdb: &certgate_tests::TestDb, f: &Fixture, now: i64, runs: usize) {
+    let t = Instant::now();
+    {
+        let mut c = tdb.db.acquire_writer().await.expect("connection");
+        query_built(
+            "INSERT INTO ledger (account_id, order_id, reason, asset, item, amount, balance, author, note, created_at)
+             SELECT account_id, id, 'order', 'token', 'ssl1', -1, 1000000000 - id, 'bench', '', created_at
+             FROM orders WHERE account_id = $1 AND reference LIKE 'S%'"
+                .to_string(),
+        )
+        .bind(f.account)
+        .execute(&mut c)
+        .await
+        .expect("ledger rows");
+        if tdb.backend == "postgres" {
+            query("ANALYZE ledger").execute(&mut c).await.expect("analyze");
+        }
+    }
+    println!("\nledger: one debit per order written in {:.1} s", t.elapsed().as_secs_f64());
+    f.orders.create_user(&f.op, "bench-web", "a long password", orders::Rights::all()).await.expect("user");
+    let base = certgate_tests::serve_router(portal::Portal::new(f.orders.clone(), None).router()).await;
+    let signed = certgate_tests::portal::sign_in(&base, "bench-web", "a long password").await;
+    let cookie = signed.cookie("certgate_session").expect("a session").0;
+    let day = |t: i64| orders::iso(t)[..10].to_string();
+    let old = day(now - 200 * 86_400);
+    let pages = [
+        ("orders page, newest 50".to_string(), "/portal/orders".to_string()),
+        ("orders page, status=failed (10 rows)".into(), "/portal/orders?status=failed".into()),
+        ("orders page, name prefix h12345".into(), "/portal/orders?cn=h12345".into()),
+        ("orders page, your reference".into(), "/portal/orders?client_ref=ref123457".into()),
+        (
+            "orders page, placed one day 200 days ago".into(),
+            format!("/portal/orders?placed_from={old}&placed_to={old}"),
+        ),
+        ("orders page, page 200 (the deepest)".into(), "/portal/orders?page=200".into()),
+        ("order page S500000".into(), "/portal/orders/S500000".into()),
+        ("account page: this month's statement".into(), "/portal/account".into()),
+        ("account page: statement of one day 200 days ago".into(), format!("/portal/account?from={old}&to={old}")),
+        ("consumption page: 12 months (every order read)".into(), "/portal/account/consumption".into()),
+    ];
+    println!("| page | p50 | p99 | max | p99 under 100 ms |");
+    println!("|---|---|---|---|---|");
+    for (what, path) in pages {
+        let mut v = Vec::new();
+        for _ in 0..runs {
+            let s = Instant::now();
+            let a = certgate_tests::portal::send(&base, "GET", &path, &[("certgate_session", &cookie)], None).await;
+            v.push(s.elapsed());
+            assert_eq!(a.status, 200, "{path}: {}", a.body);
+        }
+        let s = Samples::new(v);
+        let ok = if s.p(0.99) < Duration::from_millis(100) { "yes" } else { "**no**" };
+        println!("| {what} | {} | {} | {} | {ok} |", ms(s.p(0.5)), ms(s.p(0.99)), ms(s.max()));
+    }
 }

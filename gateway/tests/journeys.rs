@@ -169,10 +169,12 @@ async fn customer_journeys_in_a_real_browser() {
         b.goto(&format!("{base}/portal/account")).await;
         let statement = b.text("#statement-lines tbody").await;
         assert!(statement.contains("topup") && statement.matches("order").count() >= 3, "{statement}");
+        b.screenshot(&dir.join("account-1280.png")).await;
+        b.click("nav.tabs a[href='/portal/account/consumption']").await;
         assert_eq!(b.count("svg.chart").await, 1, "the chart is drawn");
         let month = b.text("#consumption-table tbody tr").await;
         assert!(month.contains("ssl1 3"), "three ssl1 orders this month: {month}");
-        b.screenshot(&dir.join("account-1280.png")).await;
+        b.screenshot(&dir.join("consumption-1280.png")).await;
     })
     .await;
 
@@ -188,6 +190,7 @@ async fn customer_journeys_in_a_real_browser() {
             ("auto-renewal", "/portal/auto-renewal".into()),
             ("acme-urls", "/portal/acme-urls".into()),
             ("account", "/portal/account".into()),
+            ("consumption", "/portal/account/consumption".into()),
         ] {
             phone.goto(&format!("{base}{path}")).await;
             assert_eq!(phone.count("main h1").await, 1, "{page} renders");

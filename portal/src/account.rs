@@ -1,17 +1,15 @@
-//! The account page (seed 9.1, 9.2): the statement of one ledger (tokens,
-//! deposit or the month's invoice) over a period, a page of movements at a
-//! time with the balance after each, or as CSV; and the consumption per
-//! product over the last twelve months, as a chart and as a table. Billing
-//! right, as the order core requires.
+//! The account's statement (seed 9.1): one ledger (tokens, deposit or the
+//! month's invoice) over a period, a page of movements at a time with the
+//! balance after each, or as CSV; and the tabs of the account's other
+//! pages. Billing right, as the order core requires.
 
 use axum::extract::{Query, State};
 use axum::http::{StatusCode, header};
 use axum::response::{IntoResponse, Redirect, Response};
 use maud::{Markup, html};
-use orders::{Consumption, Ledger, StatementLine, format_money, iso};
+use orders::{Ledger, StatementLine, format_money, iso};
 use serde::Deserialize;
 
-use crate::chart::stacked_bars;
 use crate::layout::{date_input, page, refused};
 use crate::order_list::{parse_day, url_encode};
 use crate::words::{Lang, Word};
@@ -21,8 +19,6 @@ use crate::{Portal, Request};
 const PAGE_LINES: i64 = 100;
 /// The most movements one CSV export holds.
 const CSV_LINES: i64 = 10_000;
-/// The months the consumption chart covers.
-const MONTHS: u32 = 12;
 
 /// The statement's fields, all optional.
 #[derive(Clone, Debug, Default, Deserialize)]
@@ -104,11 +100,8 @@ pub(crate) async fn page_or_csv(State(p): State<Portal>, req: Request, Query(q):
     }
     let more = lines.len() as i64 > PAGE_LINES;
     lines.truncate(PAGE_LINES as usize);
-    let consumption = match p.orders.consumption(&s.caller, MONTHS).await {
-        Ok(c) => c,
-        Err(e) => return refused(lang, &s, title, e),
-    };
     let body = html! {
+        (tabs(lang, "statement"))
         section aria-labelledby="statement" {
             h2 id="statement" { (lang.t(Word::Statement)) }
             (statement_form(lang, &q))
@@ -118,7 +111,6 @@ pub(crate) async fn page_or_csv(State(p): State<Portal>, req: Request, Query(q):
                 a href=(q.link(None, true)) { (lang.t(Word::ExportCsv)) }
             }
         }
-        (consumption_section(lang, &consumption.0, &consumption.1))
     };
     page(lang, title, Some(&s), body).into_response()
 }
@@ -165,33 +157,19 @@ fn statement_table(lang: Lang, ledger: Ledger, lines: &[StatementLine]) -> Marku
     }
 }
 
-/// The chart and the table of the consumption per product and month.
-fn consumption_section(lang: Lang, months: &[String], rows: &[Consumption]) -> Markup {
-    let mut products: Vec<String> = rows.iter().map(|r| r.product_code.clone()).collect();
-    products.sort();
-    products.dedup();
-    let value = |month: &str, product: &str| {
-        rows.iter().find(|r| r.month == month && r.product_code == product).map_or(0, |r| r.count)
-    };
-    let series: Vec<(String, Vec<i64>)> =
-        products.iter().map(|p| (p.clone(), months.iter().map(|m| value(m, p)).collect())).collect();
+/// The links between the account's pages, `current` marked.
+pub(crate) fn tabs(lang: Lang, current: &str) -> Markup {
+    let tabs = [
+        ("statement", "/portal/account", Word::Statement),
+        ("consumption", "/portal/account/consumption", Word::Consumption),
+        ("renewals", "/portal/account/renewals", Word::PrepareRenewals),
+        ("contacts", "/portal/account/contacts", Word::Contacts),
+    ];
     html! {
-        section aria-labelledby="consumption" {
-            h2 id="consumption" { (lang.t(Word::Consumption)) }
-            @if rows.is_empty() { p { (lang.t(Word::Nothing)) } } @else {
-                div class="chart-and-table" {
-                    (stacked_bars(lang.t(Word::Consumption), months, &series))
-                    div class="table" { table id="consumption-table" {
-                        thead { tr {
-                            th scope="col" { (lang.t(Word::Month)) } th scope="col" { (lang.t(Word::Product)) }
-                            th scope="col" class="num" { (lang.t(Word::Orders)) } th scope="col" class="num" { (lang.t(Word::Amount)) }
-                        } }
-                        tbody { @for r in rows { tr {
-                            td { (r.month) } td { (r.product_code) } td class="num" { (r.count) }
-                            td class="num" { (format_money(r.amount)) }
-                        } } }
-                    } }
-                }
+        nav class="tabs" aria-label=(lang.t(Word::Account)) {
+            @for (id, href, word) in tabs {
+                @if id == current { a href=(href) aria-current="page" { (lang.t(word)) } }
+                @else { a href=(href) { (lang.t(word)) } }
             }
         }
     }

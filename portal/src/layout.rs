@@ -80,6 +80,8 @@ dl.summary dd{margin:0;overflow-wrap:anywhere}
 form.action{margin:.75rem 0 0;padding-top:.75rem;border-top:1px solid #e3e6ea}
 div.buttons{display:flex;flex-wrap:wrap;gap:.5rem;margin-top:.75rem}
 .num{text-align:right}
+nav.tabs{display:flex;flex-wrap:wrap;gap:1rem;margin-bottom:1rem}
+nav.tabs a[aria-current]{font-weight:700;text-decoration:none}
 svg.chart{width:100%;max-width:44rem;height:auto;display:block;margin-bottom:1rem}
 textarea{font:14px/1.4 ui-monospace,monospace;padding:.4rem;border:1px solid #8a94a3;border-radius:4px;width:100%}
 form.stacked{display:grid;gap:.5rem;max-width:28rem}

@@ -9,11 +9,14 @@ mod account;
 mod acme_urls;
 mod auto_renewal;
 mod chart;
+mod consumption;
+mod contacts;
 mod home;
 mod layout;
 mod new_order;
 mod order;
 mod order_list;
+mod renewals;
 mod security;
 mod session;
 mod sign_in;
@@ -69,6 +72,10 @@ impl Portal {
             .route("/portal/orders/{reference}/certificates/{id}/{format}", get(order::download))
             .route("/portal/auto-renewal", get(auto_renewal::list).post(auto_renewal::switch))
             .route("/portal/account", get(account::page_or_csv))
+            .route("/portal/account/consumption", get(consumption::page_of))
+            .route("/portal/account/renewals", get(renewals::page_of))
+            .route("/portal/account/contacts", get(contacts::page_of).post(contacts::set_contact))
+            .route("/portal/account/warning-level", post(contacts::set_level))
             .route("/portal/style.css", get(layout::style))
             .layer(DefaultBodyLimit::max(MAX_FORM_BYTES))
             .layer(axum::middleware::from_fn(security::headers))

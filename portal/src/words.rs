@@ -198,6 +198,25 @@ impl Lang {
             Word::Balance => ("Balance", "Solde"),
             Word::Consumption => ("Consumption per product and month", "Consommation par produit et par mois"),
             Word::Month => ("Month", "Mois"),
+            Word::PrepareRenewals => ("Prepare your renewals", "Préparer vos renouvellements"),
+            Word::TokensNeeded => ("Tokens needed", "Jetons nécessaires"),
+            Word::Needed => ("Needed", "Nécessaires"),
+            Word::Held => ("Held", "Détenus"),
+            Word::ToBuy => ("To buy", "À acheter"),
+            Word::CertificatesToRenew => ("Certificates to renew", "Certificats à renouveler"),
+            Word::Contacts => ("Contacts and warning levels", "Contacts et seuils d'alerte"),
+            Word::Role => ("Role", "Rôle"),
+            Word::WarningLevels => ("Warning levels", "Seuils d'alerte"),
+            Word::Level => ("Level", "Seuil"),
+            Word::SetContact => ("Set the contact", "Enregistrer le contact"),
+            Word::ItemForTokens => {
+                ("Token item (for tokens only, such as ssl1)", "Article des jetons (pour les jetons, par exemple ssl1)")
+            }
+            Word::LevelHowTo => (
+                "Level (an amount for the deposit, a count for tokens; 0 removes it)",
+                "Seuil (un montant pour le dépôt, un nombre pour les jetons ; 0 le supprime)",
+            ),
+            Word::SetLevel => ("Set the level", "Enregistrer le seuil"),
         };
         match self {
             Lang::En => en,
@@ -328,6 +347,20 @@ pub(crate) enum Word {
     Balance,
     Consumption,
     Month,
+    PrepareRenewals,
+    TokensNeeded,
+    Needed,
+    Held,
+    ToBuy,
+    CertificatesToRenew,
+    Contacts,
+    Role,
+    WarningLevels,
+    Level,
+    SetContact,
+    ItemForTokens,
+    LevelHowTo,
+    SetLevel,
 }
 
 #[cfg(test)]

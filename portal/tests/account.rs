@@ -74,6 +74,8 @@ async fn statements_and_consumption_show_every_movement_and_count() {
         assert_eq!(lines[1][2], "www.example.test");
 
         // Consumption: the order kept counts, the cancelled one does not; the chart tells the same.
+        let page = send(&base, "GET", "/portal/account/consumption", &cookies, None).await;
+        assert_eq!(page.status, 200, "{}", page.body);
         let consumption = rows(&page.body, "consumption-table");
         let month = orders::iso(f.orders.now())[..7].to_string();
         assert_eq!(consumption, [vec![month.clone(), "ssl1".into(), "1".into(), "100.00".into()]]);
@@ -104,8 +106,10 @@ async fn statements_and_consumption_show_every_movement_and_count() {
 
         // Without the billing right: refused.
         let tech = session(&base, "tech").await;
-        let refused = send(&base, "GET", "/portal/account", &[("certgate_session", &tech)], None).await;
-        assert_eq!(refused.status, 403);
+        for path in ["/portal/account", "/portal/account/consumption"] {
+            let refused = send(&base, "GET", path, &[("certgate_session", &tech)], None).await;
+            assert_eq!(refused.status, 403, "{path}");
+        }
         tdb.cleanup().await;
     }
 }
@@ -135,6 +139,89 @@ async fn a_long_statement_is_paged_without_losing_or_repeating_a_line() {
         }
         assert_eq!(pages, 3, "100 + 100 + 30 ({})", tdb.backend);
         assert_eq!(balances, (1..=230).collect::<Vec<i64>>(), "every line once, in order");
+        tdb.cleanup().await;
+    }
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn renewals_to_prepare_contacts_and_warning_levels() {
+    for tdb in TestDb::all().await {
+        let f = Fixture::new(&tdb, Formula::Bulk).await;
+        f.orders.credit_tokens(&f.op, "ssl1", 2, "").await.unwrap();
+        let o = f.orders.place(&f.op, &f.ssl1_for(&["www.example.test"])).await.unwrap().order;
+        orders::Worker::new(f.orders.clone(), "t").drain().await.unwrap();
+        f.orders.create_user(&f.op, "web", "a long password", Rights::all()).await.unwrap();
+        f.orders.create_user(&f.op, "money", "a long password", Rights::parse("billing").unwrap()).await.unwrap();
+        let base = serve_router(certgate_portal::Portal::new(f.orders.clone(), None).router()).await;
+        let cookie = session(&base, "web").await;
+        let cookies = [("certgate_session", cookie.as_str())];
+
+        // The certificate (a year) renews in about ten months: not in the next 90 days...
+        let soon = send(&base, "GET", "/portal/account/renewals", &cookies, None).await;
+        assert_eq!(soon.status, 200, "{}", soon.body);
+        assert!(!soon.body.contains("renewing-table"));
+        // ...but in a period around its renewal date, with the token it takes and those held.
+        let day = |d: i64| orders::iso(f.orders.now() + d * 86_400)[..10].to_string();
+        let path = format!("/portal/account/renewals?from={}&to={}", day(250), day(366));
+        let later = send(&base, "GET", &path, &cookies, None).await;
+        let renewing = rows(&later.body, "renewing-table");
+        assert_eq!(renewing.len(), 1, "{}", later.body);
+        assert_eq!(renewing[0][0], o.reference.clone().unwrap());
+        let needs = rows(&later.body, "needs-table");
+        // Renewed 65 days before expiry, it is priced as a renewal: one renssl1 token, none held.
+        assert_eq!(needs, [["renssl1", "1", "0", "1"]], "{needs:?}");
+        let csv = send(&base, "GET", &format!("{path}&format=csv"), &cookies, None).await;
+        assert!(csv.body.starts_with("kind,item or reference"), "{}", csv.body);
+        let bad = send(&base, "GET", "/portal/account/renewals?from=soon", &cookies, None).await;
+        assert_eq!(bad.status, 400);
+
+        // A contact and a deposit warning level, through the forms.
+        let page = send(&base, "GET", "/portal/account/contacts", &cookies, None).await;
+        assert_eq!(page.status, 200);
+        let csrf = page.csrf();
+        let post = |path: &'static str, form: String| {
+            let base = base.clone();
+            async move { send(&base, "POST", path, &cookies, Some(&form)).await }
+        };
+        let set =
+            post("/portal/account/contacts", format!("csrf={csrf}&role=delivery&email=pki%40example.test&language=fr"))
+                .await;
+        assert_eq!(set.status, 303, "{}", set.body);
+        let level =
+            post("/portal/account/warning-level", format!("csrf={csrf}&ledger=deposit&item=&level=12.50")).await;
+        assert_eq!(level.status, 303, "{}", level.body);
+        let page = send(&base, "GET", "/portal/account/contacts", &cookies, None).await;
+        assert_eq!(
+            rows(&page.body, "contacts-table"),
+            [vec!["delivery".to_string(), "pki@example.test".into(), "fr".into()]]
+        );
+        assert_eq!(rows(&page.body, "levels-table"), [vec!["deposit".to_string(), "EUR".into(), "12.50".into()]]);
+
+        // Bad fields and a forged form change nothing.
+        let before = certgate_tests::scalar(&f.db, "SELECT COUNT(*) FROM audit_log").await;
+        for (path, form) in [
+            ("/portal/account/contacts", format!("csrf={csrf}&role=delivery&email=not-an-address&language=fr")),
+            ("/portal/account/contacts", format!("csrf={csrf}&role=boss&email=a%40example.test&language=fr")),
+            ("/portal/account/warning-level", format!("csrf={csrf}&ledger=deposit&item=&level=lots")),
+            ("/portal/account/warning-level", format!("csrf={csrf}&ledger=tokens&item=&level=5")),
+            ("/portal/account/warning-level", format!("csrf={csrf}&ledger=invoice&item=&level=5")),
+        ] {
+            let a = post(path, form.clone()).await;
+            assert_eq!(a.status, 400, "{form}: {}", a.body);
+        }
+        let forged =
+            post("/portal/account/contacts", "csrf=x&role=delivery&email=evil%40example.test&language=en".into()).await;
+        assert_eq!(forged.status, 403);
+        assert_eq!(certgate_tests::scalar(&f.db, "SELECT COUNT(*) FROM audit_log").await, before, "nothing recorded");
+
+        // The billing right alone: levels, not contacts; setting a contact is refused.
+        let money = session(&base, "money").await;
+        let page = send(&base, "GET", "/portal/account/contacts", &[("certgate_session", &money)], None).await;
+        assert!(page.body.contains("levels-table") && !page.body.contains("contacts-table"));
+        let form = format!("csrf={}&role=generic&email=a%40example.test&language=en", page.csrf());
+        let refused =
+            send(&base, "POST", "/portal/account/contacts", &[("certgate_session", &money)], Some(&form)).await;
+        assert_eq!(refused.status, 403);
         tdb.cleanup().await;
     }
 }
