@@ -109,7 +109,8 @@ impl From<OrderError> for Problem {
             | OrderError::NoPrice { .. }
             | OrderError::Forbidden(_)
             | OrderError::BadCredentials
-            | OrderError::Locked(_) => ("unauthorized", StatusCode::FORBIDDEN),
+            | OrderError::Locked(_)
+            | OrderError::NotAdmitted { .. } => ("unauthorized", StatusCode::FORBIDDEN),
             OrderError::AlreadyRevoked => ("alreadyRevoked", StatusCode::BAD_REQUEST),
             OrderError::BadRevocationReason(_) => ("badRevocationReason", StatusCode::BAD_REQUEST),
             OrderError::AlreadyRenewed(_) => ("alreadyReplaced", StatusCode::CONFLICT),

@@ -4,7 +4,8 @@
 //! with the KID and HMAC key read off the page, then find its order in the
 //! list; place orders with a pasted CSR, download the chain and check it
 //! with `openssl verify`; switch automatic renewal on for two certificates;
-//! read the statement and the consumption chart.
+//! read the statement and the consumption chart; add a user with the
+//! billing right only, sign in as it, and see ordering refused.
 //! Each page is also shot at 1280 px and at 390 px (a phone) into
 //! `$CERTGATE_SCREENSHOTS` (default: the target's tmp directory), which
 //! `docs/screenshots.sh` copies into `docs/`. Without chromium, chromedriver
@@ -178,6 +179,27 @@ async fn customer_journeys_in_a_real_browser() {
     })
     .await;
 
+    // A user with the billing right only, added on the users page: it reads
+    // the account, and ordering is refused.
+    Box::pin(async {
+        b.goto(&format!("{base}/portal/users")).await;
+        b.fill("#new-login", "clerk").await;
+        b.click("#new-kind option[value=web]").await;
+        b.click("#new-billing").await;
+        b.fill("#new-password", "clerk password 1").await;
+        b.click("form[action='/portal/users'] button[type=submit]").await;
+        assert!(b.text("#users-table").await.contains("clerk"), "listed");
+        b.screenshot(&dir.join("users-1280.png")).await;
+        b.click("form[action='/portal/sign-out'] button").await;
+        sign_in(&b, &base, "clerk", "clerk password 1").await;
+        b.goto(&format!("{base}/portal/account")).await;
+        assert_eq!(b.count("#statement-lines").await, 1, "the billing right reads the statement");
+        b.goto(&format!("{base}/portal/orders/new")).await;
+        assert!(b.text("main").await.contains("lacks the right"), "ordering is refused");
+        assert_eq!(b.count("#csr").await, 0, "no order form");
+    })
+    .await;
+
     // The same pages on a phone, 390 px wide: readable, and shot.
     Box::pin(async {
         let Some(phone) = Browser::start(Screen::Phone).await else { return };
@@ -191,6 +213,9 @@ async fn customer_journeys_in_a_real_browser() {
             ("acme-urls", "/portal/acme-urls".into()),
             ("account", "/portal/account".into()),
             ("consumption", "/portal/account/consumption".into()),
+            ("renewals", "/portal/account/renewals".into()),
+            ("contacts", "/portal/account/contacts".into()),
+            ("users", "/portal/users".into()),
         ] {
             phone.goto(&format!("{base}{path}")).await;
             assert_eq!(phone.count("main h1").await, 1, "{page} renders");

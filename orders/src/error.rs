@@ -13,6 +13,15 @@ pub enum OrderError {
     /// The user is locked after too many failed logins.
     #[error("user {0} is locked after too many failed logins; an operator must unlock it")]
     Locked(String),
+    /// The user's password is right but it may not sign in here: suspended
+    /// by an administrator, or of a kind this front does not serve.
+    #[error("user {login} may not sign in here: {why}")]
+    NotAdmitted {
+        /// The login.
+        login: String,
+        /// Why not.
+        why: String,
+    },
     /// Too many password checks are running; the login was not checked.
     #[error("too many logins are being checked at once; retry in a moment")]
     Busy,

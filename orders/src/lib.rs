@@ -44,6 +44,7 @@ mod states;
 mod stats;
 mod status;
 mod sweep;
+mod user_admin;
 mod users;
 mod verified;
 mod waiting_funds;
@@ -83,6 +84,7 @@ pub use stats::Gauges;
 pub use status::{Formula, Status};
 pub use storage::organisations::NewOrganisation;
 pub use upstream::BoxFuture;
+pub use user_admin::{User, UserKind};
 pub use worker::Worker;
 
 use storage::Db;

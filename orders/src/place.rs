@@ -455,6 +455,13 @@ impl Orders {
         Ok(CheckedNames { names: wanted, needing_dcv })
     }
 
+    /// What the caller may order: the products and its account's
+    /// organisations, for an order form; the technical right, as ordering.
+    pub async fn orderable(&self, caller: &Caller) -> Result<(Vec<Product>, Vec<crate::Organisation>)> {
+        caller.require(Right::Technical)?;
+        Ok((self.products().await?, self.organisations(caller).await?))
+    }
+
     /// What placing `req` now would cost and do, without writing anything:
     /// the names, those needing DCV, the priced lines, the payment, and
     /// whether it would wait for an approver. Refuses as [`Orders::place`]

@@ -83,7 +83,8 @@ impl Orders {
         let stale =
             now - row.last_seen_at > settings.portal_idle_secs || now - row.created_at > settings.portal_session_secs;
         let user = match guarded {
-            Some(g) if !g.locked && !stale => g.user,
+            // A suspended user's sessions end when it is suspended; this is the second lock.
+            Some(g) if !g.locked && !stale && crate::user_admin::admit(&g.user, Source::Portal).is_ok() => g.user,
             _ => {
                 sessions::delete(&mut *self.db().acquire_writer().await?, &key).await?;
                 return Ok(None);

@@ -29,8 +29,21 @@ const MAX_LOGIN_LEN: usize = 128;
 const FULL_RETRY: Duration = Duration::from_millis(20);
 
 impl Orders {
-    /// Creates a user of an account with the given rights; returns its id.
+    /// Creates a user of an account with the given rights, who signs in to
+    /// the portal and the API alike; returns its id.
     pub async fn create_user(&self, caller: &Caller, login: &str, password: &str, rights: Rights) -> Result<i64> {
+        self.create_user_kind(caller, login, password, rights, crate::UserKind::Both).await
+    }
+
+    /// Creates a user of `kind`; returns its id.
+    pub(crate) async fn create_user_kind(
+        &self,
+        caller: &Caller,
+        login: &str,
+        password: &str,
+        rights: Rights,
+        kind: crate::UserKind,
+    ) -> Result<i64> {
         caller.require(crate::Right::Administrative)?;
         if login.trim().is_empty() || login.chars().any(char::is_whitespace) || login.len() > MAX_LOGIN_LEN {
             return Err(OrderError::Invalid(format!(
@@ -45,13 +58,18 @@ impl Orders {
         // Failures counted against the name before it was a user's (locked in
         // advance by someone guessing it) are not the new user's.
         logins::unlock(&mut tx, login).await?;
-        let id = match users::insert(&mut tx, caller.account_id, login, &hash, &rights.to_string(), self.now()).await {
-            Err(e) if e.is_unique_violation() => {
-                return Err(OrderError::Invalid(format!("login {login:?} is taken")));
-            }
-            other => other?,
-        };
-        audit::record(&mut tx, &caller.actor(), "user.create", &format!("{login} ({rights})"), self.now()).await?;
+        let rights_word = rights.to_string();
+        let id =
+            match users::insert_kind(&mut tx, caller.account_id, login, &hash, &rights_word, kind.as_str(), self.now())
+                .await
+            {
+                Err(e) if e.is_unique_violation() => {
+                    return Err(OrderError::Invalid(format!("login {login:?} is taken")));
+                }
+                other => other?,
+            };
+        let detail = format!("{login} ({rights}; {})", kind.as_str());
+        audit::record(&mut tx, &caller.actor(), "user.create", &detail, self.now()).await?;
         commit(tx).await?;
         Ok(id)
     }
@@ -157,6 +175,11 @@ impl Orders {
             return Err(OrderError::BadCredentials);
         };
         logins::succeeded(&mut tx, login, now).await?;
+        if let Err(e) = crate::user_admin::admit(&user, source) {
+            audit::record(&mut tx, &actor, "login.refused", &e.to_string(), self.now()).await?;
+            commit(tx).await?;
+            return Err(e);
+        }
         commit(tx).await?;
         if let Some(k) = key {
             self.inner.verified.remember(k);
@@ -180,6 +203,7 @@ impl Orders {
                 .await?;
             return Err(OrderError::Locked(user.login));
         }
+        crate::user_admin::admit(&user, source)?;
         // A login with no failures to clear writes nothing, so that read-only
         // calls do not take SQLite's write lock.
         if failures != 0 {
@@ -206,7 +230,7 @@ impl Orders {
         }
     }
 
-    fn password_wait(&self) -> Duration {
+    pub(crate) fn password_wait(&self) -> Duration {
         Duration::from_millis(self.settings().password_check_wait_ms)
     }
 

@@ -20,6 +20,7 @@ mod renewals;
 mod security;
 mod session;
 mod sign_in;
+mod users;
 mod words;
 
 use std::net::SocketAddr;
@@ -76,6 +77,8 @@ impl Portal {
             .route("/portal/account/renewals", get(renewals::page_of))
             .route("/portal/account/contacts", get(contacts::page_of).post(contacts::set_contact))
             .route("/portal/account/warning-level", post(contacts::set_level))
+            .route("/portal/users", get(users::list).post(users::create))
+            .route("/portal/users/action", post(users::act))
             .route("/portal/style.css", get(layout::style))
             .layer(DefaultBodyLimit::max(MAX_FORM_BYTES))
             .layer(axum::middleware::from_fn(security::headers))

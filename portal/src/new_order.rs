@@ -59,8 +59,7 @@ impl Fields {
 }
 
 async fn form_body(p: &Portal, s: &Session, lang: Lang, f: &Fields) -> Result<Markup, orders::OrderError> {
-    let products = p.orders.products().await?;
-    let organisations = p.orders.organisations(&s.caller).await?;
+    let (products, organisations) = p.orders.orderable(&s.caller).await?;
     Ok(html! {
         form class="stacked" method="post" action="/portal/orders/new" enctype="multipart/form-data" {
             input type="hidden" name="csrf" value=(s.csrf);

@@ -69,6 +69,7 @@ pub(crate) async fn submit(State(p): State<Portal>, req: Request, Form(f): Form<
         Err(e) => {
             let (status, word) = match e {
                 OrderError::Locked(_) => (StatusCode::FORBIDDEN, Word::Locked),
+                OrderError::NotAdmitted { .. } => (StatusCode::FORBIDDEN, Word::NotAdmitted),
                 OrderError::Busy | OrderError::Throttled(_) => (StatusCode::TOO_MANY_REQUESTS, Word::Busy),
                 OrderError::BadCredentials => (StatusCode::UNAUTHORIZED, Word::BadCredentials),
                 other => {

@@ -217,6 +217,37 @@ impl Lang {
                 "Seuil (un montant pour le dépôt, un nombre pour les jetons ; 0 le supprime)",
             ),
             Word::SetLevel => ("Set the level", "Enregistrer le seuil"),
+            Word::NotAdmitted => (
+                "This user may not sign in to the customer area: it is suspended, or it is an API user.",
+                "Cet utilisateur ne peut pas se connecter à l'espace client : il est suspendu, ou c'est un utilisateur API.",
+            ),
+            Word::Users => ("Users", "Utilisateurs"),
+            Word::Kind => ("Kind", "Type"),
+            Word::Rights => ("Rights", "Droits"),
+            Word::State => ("State", "État"),
+            Word::Created => ("Created", "Créé le"),
+            Word::Suspended => ("suspended", "suspendu"),
+            Word::LockedState => ("locked", "bloqué"),
+            Word::SaveRights => ("Save the rights", "Enregistrer les droits"),
+            Word::Restore => ("Restore", "Rétablir"),
+            Word::Suspend => ("Suspend", "Suspendre"),
+            Word::Unlock => ("Unlock", "Débloquer"),
+            Word::ResetPassword => ("Reset the password", "Réinitialiser le mot de passe"),
+            Word::ConfirmDelete => {
+                ("I confirm the deletion of this user.", "Je confirme la suppression de cet utilisateur.")
+            }
+            Word::Delete => ("Delete", "Supprimer"),
+            Word::NewUser => ("Add a user", "Ajouter un utilisateur"),
+            Word::WebUser => ("Customer area user", "Utilisateur de l'espace client"),
+            Word::ApiUser => ("API user", "Utilisateur API"),
+            Word::PasswordOptional => (
+                "Password (leave empty to have one made and shown once)",
+                "Mot de passe (laissez vide pour en générer un, montré une seule fois)",
+            ),
+            Word::PasswordShownOnce => (
+                "Give this password to the user now: it is shown this once, and only its hash is kept.",
+                "Transmettez ce mot de passe à l'utilisateur maintenant : il n'est montré qu'une fois, seule son empreinte est conservée.",
+            ),
         };
         match self {
             Lang::En => en,
@@ -361,6 +392,26 @@ pub(crate) enum Word {
     ItemForTokens,
     LevelHowTo,
     SetLevel,
+    NotAdmitted,
+    Users,
+    Kind,
+    Rights,
+    State,
+    Created,
+    Suspended,
+    LockedState,
+    SaveRights,
+    Restore,
+    Suspend,
+    Unlock,
+    ResetPassword,
+    ConfirmDelete,
+    Delete,
+    NewUser,
+    WebUser,
+    ApiUser,
+    PasswordOptional,
+    PasswordShownOnce,
 }
 
 #[cfg(test)]

@@ -1,7 +1,7 @@
 //! Users of an account: API logins, password hashes and rights (their
 //! lockout is kept per login name, in `logins`).
 
-use crate::sql::{FromRow, Row, query_as, query_scalar};
+use crate::sql::{FromRow, Row, query, query_as, query_scalar};
 use crate::{Conn, Result};
 
 crate::row_struct! {
@@ -18,6 +18,10 @@ crate::row_struct! {
         pub password_hash: String,
         /// Comma-separated rights: technical, commercial, billing, administrative, approval.
         pub rights: String,
+        /// Where the user may sign in: `web` (the portal), `api` (XML-RPC) or `both`.
+        pub kind: String,
+        /// True while an administrator of its account suspends it.
+        pub suspended: bool,
         /// When the user was created, in UTC Unix seconds.
         pub created_at: i64,
     }
@@ -43,6 +47,87 @@ pub async fn insert(
     .bind(now)
     .fetch_one(c)
     .await
+}
+
+/// Inserts a user of `kind` (`web`, `api` or `both`) and returns its id.
+pub async fn insert_kind(
+    c: &mut Conn,
+    account_id: i64,
+    login: &str,
+    password_hash: &str,
+    rights: &str,
+    kind: &str,
+    now: i64,
+) -> Result<i64> {
+    query_scalar(
+        "INSERT INTO users (account_id, login, password_hash, rights, kind, created_at)
+         VALUES ($1, $2, $3, $4, $5, $6) RETURNING id",
+    )
+    .bind(account_id)
+    .bind(login)
+    .bind(password_hash)
+    .bind(rights)
+    .bind(kind)
+    .bind(now)
+    .fetch_one(c)
+    .await
+}
+
+/// The users of an account with their lockout state, by login.
+pub async fn of_account(c: &mut Conn, account_id: i64) -> Result<Vec<GuardedUser>> {
+    query_as(
+        "SELECT u.*, COALESCE(g.locked, 0) AS guard_locked, COALESCE(g.failures, 0) AS guard_failures
+         FROM users u LEFT JOIN login_guards g ON g.login = u.login WHERE u.account_id = $1 ORDER BY u.login",
+    )
+    .bind(account_id)
+    .fetch_all(c)
+    .await
+}
+
+/// Sets the rights of the account's user `login`; whether it exists.
+pub async fn set_rights(c: &mut Conn, account_id: i64, login: &str, rights: &str) -> Result<bool> {
+    let r = query("UPDATE users SET rights = $3 WHERE account_id = $1 AND login = $2")
+        .bind(account_id)
+        .bind(login)
+        .bind(rights)
+        .execute(c)
+        .await?;
+    Ok(r.rows_affected() == 1)
+}
+
+/// Suspends or restores the account's user `login`, if it is not so
+/// already; whether it changed.
+pub async fn set_suspended(c: &mut Conn, account_id: i64, login: &str, suspended: bool) -> Result<bool> {
+    let r = query("UPDATE users SET suspended = $3 WHERE account_id = $1 AND login = $2 AND suspended <> $3")
+        .bind(account_id)
+        .bind(login)
+        .bind(suspended)
+        .execute(c)
+        .await?;
+    Ok(r.rows_affected() == 1)
+}
+
+/// Replaces the password hash of the account's user `login`; whether it exists.
+pub async fn set_password_hash(c: &mut Conn, account_id: i64, login: &str, hash: &str) -> Result<bool> {
+    let r = query("UPDATE users SET password_hash = $3 WHERE account_id = $1 AND login = $2")
+        .bind(account_id)
+        .bind(login)
+        .bind(hash)
+        .execute(c)
+        .await?;
+    Ok(r.rows_affected() == 1)
+}
+
+/// Deletes the account's user `login` and its portal sessions; whether it existed.
+pub async fn delete(c: &mut Conn, account_id: i64, login: &str) -> Result<bool> {
+    query("DELETE FROM portal_sessions WHERE user_id IN (SELECT id FROM users WHERE account_id = $1 AND login = $2)")
+        .bind(account_id)
+        .bind(login)
+        .execute(c)
+        .await?;
+    let r =
+        query("DELETE FROM users WHERE account_id = $1 AND login = $2").bind(account_id).bind(login).execute(c).await?;
+    Ok(r.rows_affected() == 1)
 }
 
 /// Reads a user by login.

@@ -1,0 +1,117 @@
+//! The users page over HTTP, on SQLite and PostgreSQL: creating web and API
+//! users (a made password shown once), each signing in only where its kind
+//! allows; rights changed and applied at the next page; suspension ending
+//! sessions; password reset; unlocking after a lockout; deletion; and the
+//! refusals (no administrative right, forged form, oneself) changing nothing.
+
+use certgate_tests::portal::{Answer, by_id, send, sign_in};
+use certgate_tests::{Fixture, TestDb, scalar, serve_router};
+use orders::{Formula, OrderError, Rights, Source};
+
+async fn session(base: &str, login: &str, password: &str) -> String {
+    let signed = sign_in(base, login, password).await;
+    assert_eq!(signed.status, 303, "{login}: {}", signed.body);
+    signed.cookie("certgate_session").expect("a session").0
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn administrators_manage_web_and_api_users() {
+    for tdb in TestDb::all().await {
+        let f = Fixture::new(&tdb, Formula::Bulk).await;
+        f.orders.create_user(&f.op, "boss", "a long password", Rights::all()).await.unwrap();
+        let base = serve_router(certgate_portal::Portal::new(f.orders.clone(), None).router()).await;
+        let boss = session(&base, "boss", "a long password").await;
+        let cookies = [("certgate_session", boss.as_str())];
+        let page = send(&base, "GET", "/portal/users", &cookies, None).await;
+        assert_eq!(page.status, 200, "{}", page.body);
+        let csrf = page.csrf();
+        let post = |path: &'static str, form: String| {
+            let base = base.clone();
+            async move { send(&base, "POST", path, &cookies, Some(&form)).await }
+        };
+        let act = |login: &'static str, action: &'static str| {
+            post("/portal/users/action", format!("csrf={csrf}&login={login}&action={action}"))
+        };
+
+        // An API user with a made password, shown once: the API takes it, the portal does not.
+        let made = post("/portal/users", format!("csrf={csrf}&login=bot&kind=api&right_technical=on&password=")).await;
+        assert_eq!(made.status, 200, "{}", made.body);
+        let bot_password = by_id(&made.body, "new-user-password");
+        assert_eq!(bot_password.len(), 24);
+        assert!(f.orders.authenticate("bot", &bot_password, "192.0.2.1", Source::Xmlrpc).await.is_ok());
+        let refused = sign_in(&base, "bot", &bot_password).await;
+        assert_eq!(refused.status, 403, "an API user does not sign in to the portal");
+        assert!(!send(&base, "GET", "/portal/users", &cookies, None).await.body.contains(&bot_password), "shown once");
+
+        // A web user with the billing right only: the portal, not the API; no ordering.
+        let clerk =
+            post("/portal/users", format!("csrf={csrf}&login=clerk&kind=web&right_billing=on&password=clerk+password"))
+                .await;
+        assert_eq!(clerk.status, 303, "{}", clerk.body);
+        let api = f.orders.authenticate("clerk", "clerk password", "192.0.2.1", Source::Xmlrpc).await;
+        assert!(matches!(api, Err(OrderError::NotAdmitted { .. })), "{api:?}");
+        let clerk_cookie = session(&base, "clerk", "clerk password").await;
+        let as_clerk = [("certgate_session", clerk_cookie.as_str())];
+        assert_eq!(send(&base, "GET", "/portal/account", &as_clerk, None).await.status, 200);
+        assert_eq!(send(&base, "GET", "/portal/orders/new", &as_clerk, None).await.status, 403);
+        assert_eq!(send(&base, "GET", "/portal/users", &as_clerk, None).await.status, 403);
+
+        // Rights changed: the next page already knows.
+        let set = post(
+            "/portal/users/action",
+            format!("csrf={csrf}&login=clerk&action=rights&right_billing=on&right_technical=on"),
+        )
+        .await;
+        assert_eq!(set.status, 303, "{}", set.body);
+        assert_eq!(send(&base, "GET", "/portal/orders/new", &as_clerk, None).await.status, 200);
+
+        // Suspended: its session ends at once and it cannot sign in; restored, it can.
+        assert_eq!(act("clerk", "suspend").await.status, 303);
+        let home = send(&base, "GET", "/portal/", &as_clerk, None).await;
+        assert_eq!(home.header("location"), Some("/portal/sign-in"), "signed out");
+        assert_eq!(sign_in(&base, "clerk", "clerk password").await.status, 403);
+        assert_eq!(act("clerk", "suspend").await.status, 400, "suspended already");
+        assert_eq!(act("clerk", "restore").await.status, 303);
+        let clerk_cookie = session(&base, "clerk", "clerk password").await;
+
+        // A password reset: shown once; the old one fails, the new one works, sessions end.
+        let reset = act("clerk", "reset").await;
+        assert_eq!(reset.status, 200);
+        let new_password = by_id(&reset.body, "new-user-password");
+        let home = send(&base, "GET", "/portal/", &[("certgate_session", &clerk_cookie)], None).await;
+        assert_eq!(home.status, 303, "the reset ended the session");
+        assert_eq!(sign_in(&base, "clerk", "clerk password").await.status, 401);
+        session(&base, "clerk", &new_password).await;
+
+        // Locked after failures, unlocked by the administrator.
+        for _ in 0..5 {
+            sign_in(&base, "clerk", "wrong password").await;
+        }
+        assert_eq!(sign_in(&base, "clerk", &new_password).await.status, 403, "locked");
+        let listed = send(&base, "GET", "/portal/users", &cookies, None).await;
+        assert!(listed.body.contains("value=\"unlock\""), "unlock offered");
+        assert_eq!(act("clerk", "unlock").await.status, 303);
+        session(&base, "clerk", &new_password).await;
+
+        // Refusals change nothing: oneself, a forged form, a user of no one, no confirmation.
+        let audit = scalar(&f.db, "SELECT COUNT(*) FROM audit_log").await;
+        assert_eq!(act("boss", "suspend").await.status, 400);
+        assert_eq!(act("ghost", "suspend").await.status, 400);
+        assert_eq!(act("clerk", "delete").await.status, 400, "not confirmed");
+        let forged = format!("csrf={}&login=clerk&action=suspend", orders::new_token());
+        assert_eq!(post("/portal/users/action", forged).await.status, 403);
+        let bad_kind = post("/portal/users", format!("csrf={csrf}&login=x&kind=both&password=long+enough")).await;
+        assert_eq!(bad_kind.status, 400);
+        let short = post("/portal/users", format!("csrf={csrf}&login=y&kind=web&password=short")).await;
+        assert_eq!(short.status, 400);
+        assert_eq!(scalar(&f.db, "SELECT COUNT(*) FROM audit_log").await, audit, "nothing recorded");
+
+        // Deleted, once confirmed: it cannot sign in, and is no longer listed.
+        let deleted = post("/portal/users/action", format!("csrf={csrf}&login=clerk&action=delete&confirm=yes")).await;
+        assert_eq!(deleted.status, 303);
+        assert_eq!(sign_in(&base, "clerk", &new_password).await.status, 401);
+        let listed: Answer = send(&base, "GET", "/portal/users", &cookies, None).await;
+        assert!(!listed.body.contains("<td>clerk</td>") && listed.body.contains("<td>bot</td>"));
+        tdb.cleanup().await;
+    }
+}
