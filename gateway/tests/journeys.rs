@@ -216,6 +216,8 @@ async fn customer_journeys_in_a_real_browser() {
             ("renewals", "/portal/account/renewals".into()),
             ("contacts", "/portal/account/contacts".into()),
             ("users", "/portal/users".into()),
+            ("logs", "/portal/logs".into()),
+            ("domains", "/portal/domains".into()),
         ] {
             phone.goto(&format!("{base}{path}")).await;
             assert_eq!(phone.count("main h1").await, 1, "{page} renders");

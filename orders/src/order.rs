@@ -181,7 +181,7 @@ impl OrderFilter {
 
 /// A customer's free text as a CSV cell that a spreadsheet shows rather
 /// than evaluates: a leading `=`, `+`, `-`, `@` or control gets a quote.
-fn spreadsheet_safe(text: &str) -> String {
+pub(crate) fn spreadsheet_safe(text: &str) -> String {
     match text.chars().next() {
         Some('=' | '+' | '-' | '@' | '\t' | '\r') => format!("'{text}"),
         _ => text.to_string(),

@@ -31,8 +31,10 @@ pub(crate) fn page(lang: Lang, title: &str, session: Option<&Session>, body: Mar
                             a href="/portal/orders/new" { (lang.t(Word::NewOrder)) }
                             a href="/portal/auto-renewal" { (lang.t(Word::AutoRenewal)) }
                             a href="/portal/acme-urls" { (lang.t(Word::AcmeUrls)) }
+                            a href="/portal/domains" { (lang.t(Word::Domains)) }
                             a href="/portal/account" { (lang.t(Word::Account)) }
                             a href="/portal/users" { (lang.t(Word::Users)) }
+                            a href="/portal/logs" { (lang.t(Word::Logs)) }
                         }
                         nav {
                             span class="who" { (lang.t(Word::SignedInAs)) " " strong { (s.caller.login) } }
@@ -83,6 +85,7 @@ div.buttons{display:flex;flex-wrap:wrap;gap:.5rem;margin-top:.75rem}
 .num{text-align:right}
 fieldset{border:1px solid #d9dde3;border-radius:4px;display:flex;flex-wrap:wrap;gap:.25rem 1rem}
 label.check{font-weight:400}
+td.detail{white-space:normal;overflow-wrap:anywhere;min-width:16rem}
 nav.tabs{display:flex;flex-wrap:wrap;gap:1rem;margin-bottom:1rem}
 nav.tabs a[aria-current]{font-weight:700;text-decoration:none}
 svg.chart{width:100%;max-width:44rem;height:auto;display:block;margin-bottom:1rem}

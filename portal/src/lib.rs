@@ -11,8 +11,10 @@ mod auto_renewal;
 mod chart;
 mod consumption;
 mod contacts;
+mod domains;
 mod home;
 mod layout;
+mod logs;
 mod new_order;
 mod order;
 mod order_list;
@@ -79,6 +81,8 @@ impl Portal {
             .route("/portal/account/warning-level", post(contacts::set_level))
             .route("/portal/users", get(users::list).post(users::create))
             .route("/portal/users/action", post(users::act))
+            .route("/portal/logs", get(logs::page_of))
+            .route("/portal/domains", get(domains::page_of))
             .route("/portal/style.css", get(layout::style))
             .layer(DefaultBodyLimit::max(MAX_FORM_BYTES))
             .layer(axum::middleware::from_fn(security::headers))

@@ -248,6 +248,16 @@ impl Lang {
                 "Give this password to the user now: it is shown this once, and only its hash is kept.",
                 "Transmettez ce mot de passe à l'utilisateur maintenant : il n'est montré qu'une fois, seule son empreinte est conservée.",
             ),
+            Word::Logs => ("Logs", "Journaux"),
+            Word::Address => ("Address", "Adresse"),
+            Word::Front => ("Through", "Via"),
+            Word::Action => ("Action", "Action"),
+            Word::Detail => ("Detail", "Détail"),
+            Word::Domains => ("Pre-validations and domains", "Prévalidations et domaines"),
+            Word::Prevalidations => ("Pre-validations", "Prévalidations"),
+            Word::Brand => ("Brand", "Marque"),
+            Word::Domain => ("Domain", "Domaine"),
+            Word::Validated => ("Validated", "Validé le"),
         };
         match self {
             Lang::En => en,
@@ -412,6 +422,16 @@ pub(crate) enum Word {
     ApiUser,
     PasswordOptional,
     PasswordShownOnce,
+    Logs,
+    Address,
+    Front,
+    Action,
+    Detail,
+    Domains,
+    Prevalidations,
+    Brand,
+    Domain,
+    Validated,
 }
 
 #[cfg(test)]

@@ -115,3 +115,62 @@ async fn administrators_manage_web_and_api_users() {
         tdb.cleanup().await;
     }
 }
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn the_log_shows_who_did_what_from_where_filtered_and_paged() {
+    for tdb in TestDb::all().await {
+        let f = Fixture::new(&tdb, Formula::Bulk).await;
+        f.orders.create_user(&f.op, "boss", "a long password", Rights::all()).await.unwrap();
+        f.orders.create_user(&f.op, "clerk", "a long password", Rights::parse("billing").unwrap()).await.unwrap();
+        // 120 credits by the operator: more than a page.
+        for _ in 0..120 {
+            f.orders.credit_tokens(&f.op, "ssl1", 1, "").await.unwrap();
+        }
+        // Another account's entries are not this one's.
+        let other = f.orders.create_account("Other", Formula::Bulk, "EUR", false, 0).await.unwrap();
+        f.orders
+            .create_user(&orders::Caller::operator(other), "stranger", "a long password", Rights::all())
+            .await
+            .unwrap();
+        let base = serve_router(certgate_portal::Portal::new(f.orders.clone(), None).router()).await;
+        let boss = session(&base, "boss", "a long password").await;
+        let clerk = session(&base, "clerk", "a long password").await;
+        sign_in(&base, "clerk", "wrong password").await;
+        let cookies = [("certgate_session", boss.as_str())];
+        let get = |query: String| {
+            let base = base.clone();
+            async move { send(&base, "GET", &format!("/portal/logs?{query}"), &cookies, None).await }
+        };
+
+        // The clerk's sign-in and failed login, through the portal, from loopback.
+        let mine = get("user=clerk".into()).await;
+        assert_eq!(mine.status, 200, "{}", mine.body);
+        let rows: Vec<&str> = mine.body.split("<tr>").skip(2).collect();
+        assert_eq!(rows.len(), 2, "{}", mine.body);
+        assert!(rows[0].contains("login.failed") && rows[0].contains("127.0.0.1") && rows[0].contains("portal"));
+        assert!(rows[1].contains("portal.sign_in"));
+        assert!(!get(String::new()).await.body.contains("stranger"), "another account's entries are not shown");
+
+        // By kind, then paged: 120 credits and the users' creations are more than 100.
+        let users = get("kind=user".into()).await;
+        assert_eq!(users.body.matches("user.create").count(), 2, "{}", users.body);
+        let first = get("kind=ledger".into()).await;
+        assert_eq!(first.body.matches("<td>ledger.topup</td>").count(), 100);
+        let at = first.body.find("before=").expect("a next page");
+        let next = first.body[at..].split('"').next().unwrap().replace("&amp;", "&");
+        let second = get(format!("kind=ledger&{next}")).await;
+        assert_eq!(second.body.matches("<td>ledger.topup</td>").count(), 20, "the rest, none twice");
+        let csv = get("kind=ledger&format=csv".into()).await;
+        assert_eq!(csv.body.lines().count(), 121);
+        assert!(csv.body.starts_with("date,user,address,front,action,detail"));
+
+        // Bad filters are refused; the log needs the administrative right.
+        for bad in ["kind=everything", "from=yesterday", "before=soon"] {
+            assert_eq!(get(bad.into()).await.status, 400, "{bad}");
+        }
+        let refused = send(&base, "GET", "/portal/logs", &[("certgate_session", &clerk)], None).await;
+        assert_eq!(refused.status, 403);
+        assert_eq!(scalar(&f.db, "SELECT COUNT(*) FROM audit_log WHERE action = 'ledger.topup'").await, 120);
+        tdb.cleanup().await;
+    }
+}

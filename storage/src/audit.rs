@@ -102,6 +102,49 @@ pub(crate) fn bind_entries<'q>(q: Query<'q>, actor: &'q Actor, entries: &[(&'q s
     q
 }
 
+/// Which entries of one account [`search`] reads; empty words and zeros mean "any".
+#[derive(Clone, Debug, Default)]
+pub struct Search {
+    /// The account.
+    pub account_id: i64,
+    /// Only entries at or after this time.
+    pub from: i64,
+    /// Only entries at or before this time (0: no bound).
+    pub to: i64,
+    /// Only entries of this actor (a login).
+    pub actor: String,
+    /// Only actions that start with this (`order.`, `user.`, `login.`...).
+    pub action_prefix: String,
+    /// Only entries before this one, `(at, id)`: the previous page's last.
+    pub before: Option<(i64, i64)>,
+    /// The most entries (1 to 10,000).
+    pub limit: i64,
+}
+
+/// An account's entries, newest first, a page at a time: found by the
+/// (account, time) index however long the log.
+pub async fn search(c: &mut Conn, s: &Search) -> Result<Vec<AuditRow>> {
+    let (before_at, before_id) = s.before.unwrap_or((i64::MAX, i64::MAX));
+    let prefix_end = format!("{}\u{10ffff}", s.action_prefix);
+    query_as(
+        "SELECT * FROM audit_log
+         WHERE account_id = $1 AND at >= $2 AND at <= $3 AND (at < $4 OR (at = $4 AND id < $5))
+           AND ($6 = '' OR actor = $6) AND ($7 = '' OR (action >= $7 AND action < $8))
+         ORDER BY at DESC, id DESC LIMIT $9",
+    )
+    .bind(s.account_id)
+    .bind(s.from)
+    .bind(if s.to == 0 { i64::MAX } else { s.to })
+    .bind(before_at)
+    .bind(before_id)
+    .bind(&s.actor)
+    .bind(&s.action_prefix)
+    .bind(&prefix_end)
+    .bind(s.limit.clamp(1, 10_000))
+    .fetch_all(c)
+    .await
+}
+
 /// The latest entries, newest first, optionally of one account.
 pub async fn list(c: &mut Conn, account_id: Option<i64>, limit: i64) -> Result<Vec<AuditRow>> {
     query_as("SELECT * FROM audit_log WHERE ($1 = 0 OR account_id = $1) ORDER BY id DESC LIMIT $2")

@@ -1,0 +1,144 @@
+//! The account's log (seed 7.5; administrative right): who did what, when,
+//! from which address and through which front, newest first, 100 to a page,
+//! filtered by period, user and kind of action; or as CSV.
+
+use axum::extract::{Query, State};
+use axum::http::{StatusCode, header};
+use axum::response::{IntoResponse, Redirect, Response};
+use maud::html;
+use orders::{LOG_KINDS, LogFilter, iso};
+use serde::Deserialize;
+
+use crate::layout::{date_input, page, refused};
+use crate::order_list::{parse_day, url_encode};
+use crate::words::{Lang, Word};
+use crate::{Portal, Request};
+
+/// Entries on one page.
+const PAGE_ENTRIES: i64 = 100;
+/// The most entries one CSV export holds.
+const CSV_ENTRIES: i64 = 10_000;
+
+/// The filters, all optional.
+#[derive(Clone, Debug, Default, Deserialize)]
+pub(crate) struct LogQuery {
+    #[serde(default)]
+    from: String,
+    #[serde(default)]
+    to: String,
+    #[serde(default)]
+    user: String,
+    #[serde(default)]
+    kind: String,
+    /// The last entry of the previous page, `<at>.<id>`.
+    #[serde(default)]
+    before: String,
+    #[serde(default)]
+    format: String,
+}
+
+impl LogQuery {
+    fn filter(&self, lang: Lang) -> Result<LogFilter, String> {
+        let day = |text: &str, end: i64| match text {
+            "" => Ok(0),
+            t => parse_day(t).map(|d| d + end).ok_or_else(|| format!("{}: {t}", lang.t(Word::BadDate))),
+        };
+        let before = match self.before.split_once('.') {
+            Some((at, id)) => Some((at.parse().map_err(|_| "before")?, id.parse().map_err(|_| "before")?)),
+            None if self.before.is_empty() => None,
+            None => return Err("before".into()),
+        };
+        Ok(LogFilter {
+            from: day(&self.from, 0)?,
+            to: day(&self.to, 86_399)?,
+            user: self.user.clone(),
+            kind: self.kind.clone(),
+            before,
+            limit: 0,
+        })
+    }
+
+    fn link(&self, before: Option<(i64, i64)>, csv: bool) -> String {
+        let mut q = format!(
+            "from={}&to={}&user={}&kind={}",
+            url_encode(&self.from),
+            url_encode(&self.to),
+            url_encode(&self.user),
+            url_encode(&self.kind)
+        );
+        if let Some((at, id)) = before {
+            q.push_str(&format!("&before={at}.{id}"));
+        }
+        if csv {
+            q.push_str("&format=csv");
+        }
+        format!("/portal/logs?{q}")
+    }
+}
+
+/// The log, or its CSV.
+pub(crate) async fn page_of(State(p): State<Portal>, req: Request, Query(q): Query<LogQuery>) -> Response {
+    let Some((_, s)) = p.session(&req).await else { return Redirect::to("/portal/sign-in").into_response() };
+    let lang = Lang::parse(&s.language);
+    let title = lang.t(Word::Logs);
+    let mut filter = match q.filter(lang) {
+        Ok(f) => f,
+        Err(why) => {
+            let body = html! { p class="error" role="alert" { (why) } };
+            return (StatusCode::BAD_REQUEST, page(lang, title, Some(&s), body)).into_response();
+        }
+    };
+    let csv = q.format == "csv";
+    filter.limit = if csv { CSV_ENTRIES } else { PAGE_ENTRIES + 1 };
+    let mut entries = match p.orders.log(&s.caller, &filter).await {
+        Ok(entries) => entries,
+        Err(e) => return refused(lang, &s, title, e),
+    };
+    if csv {
+        return (
+            [
+                (header::CONTENT_TYPE, "text/csv; charset=utf-8"),
+                (header::CONTENT_DISPOSITION, "attachment; filename=\"log.csv\""),
+            ],
+            orders::log_csv(&entries),
+        )
+            .into_response();
+    }
+    let more = entries.len() as i64 > PAGE_ENTRIES;
+    entries.truncate(PAGE_ENTRIES as usize);
+    let body = html! {
+        form class="search" method="get" action="/portal/logs" {
+            (date_input("from", lang.t(Word::From), &q.from))
+            (date_input("to", lang.t(Word::To), &q.to))
+            div { label for="user" { (lang.t(Word::Login)) } input id="user" name="user" value=(q.user) maxlength="128"; }
+            div {
+                label for="kind" { (lang.t(Word::Kind)) }
+                select id="kind" name="kind" {
+                    option value="" { (lang.t(Word::Any)) }
+                    @for k in LOG_KINDS { option value=(k) selected[q.kind == k] { (k) } }
+                }
+            }
+            div { button type="submit" { (lang.t(Word::Show)) } }
+        }
+        @if entries.is_empty() { p { (lang.t(Word::Nothing)) } } @else {
+            div class="table" { table id="log-table" {
+                thead { tr {
+                    th scope="col" { (lang.t(Word::Date)) } th scope="col" { (lang.t(Word::Login)) }
+                    th scope="col" { (lang.t(Word::Address)) } th scope="col" { (lang.t(Word::Front)) }
+                    th scope="col" { (lang.t(Word::Action)) } th scope="col" { (lang.t(Word::Detail)) }
+                } }
+                tbody { @for e in &entries { tr {
+                    td { (iso(e.at)) } td { (e.actor) } td { (e.ip) } td { (e.source) } td { (e.action) }
+                    td class="detail" { (e.detail) }
+                } } }
+            } }
+        }
+        nav class="pages" aria-label=(lang.t(Word::Pages)) {
+            @if more { @if let Some(last) = entries.last() {
+                a href=(q.link(Some((last.at, last.id)), false)) { (lang.t(Word::Next)) " →" }
+            } }
+            a href=(q.link(None, true)) { (lang.t(Word::ExportCsv)) }
+        }
+    };
+    page(lang, title, Some(&s), body).into_response()
+}

@@ -1,6 +1,0 @@
--- Users of the customer area (docs/portal.md; seed 7.1, 7.1.3): a user signs
--- in to the portal (`web`), calls the API (`api`), or both, as every user
--- made before could; an administrator of its account may suspend it.
-ALTER TABLE users ADD COLUMN kind TEXT NOT NULL DEFAULT 'both' CHECK (kind IN ('both', 'web', 'api'));
-ALTER TABLE users ADD COLUMN suspended BIGINT NOT NULL DEFAULT 0 CHECK (suspended IN (0, 1));
-CREATE INDEX users_account ON users (account_id, login);
