@@ -110,7 +110,8 @@ impl From<OrderError> for Problem {
             | OrderError::Forbidden(_)
             | OrderError::BadCredentials
             | OrderError::Locked(_)
-            | OrderError::NotAdmitted { .. } => ("unauthorized", StatusCode::FORBIDDEN),
+            | OrderError::NotAdmitted { .. }
+            | OrderError::BadSecondFactor => ("unauthorized", StatusCode::FORBIDDEN),
             OrderError::AlreadyRevoked => ("alreadyRevoked", StatusCode::BAD_REQUEST),
             OrderError::BadRevocationReason(_) => ("badRevocationReason", StatusCode::BAD_REQUEST),
             OrderError::AlreadyRenewed(_) => ("alreadyReplaced", StatusCode::CONFLICT),

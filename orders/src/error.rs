@@ -22,6 +22,9 @@ pub enum OrderError {
         /// Why not.
         why: String,
     },
+    /// The user has a second factor and the code given is missing, wrong or used.
+    #[error("the second-factor code is missing, wrong or already used")]
+    BadSecondFactor,
     /// Too many password checks are running; the login was not checked.
     #[error("too many logins are being checked at once; retry in a moment")]
     Busy,

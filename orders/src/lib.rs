@@ -45,6 +45,7 @@ mod states;
 mod stats;
 mod status;
 mod sweep;
+mod totp;
 mod user_admin;
 mod users;
 mod verified;
@@ -85,6 +86,7 @@ pub use statements::{Ledger, LedgerReason, StatementLine, TokenBalance, balances
 pub use stats::Gauges;
 pub use status::{Formula, Status};
 pub use storage::organisations::NewOrganisation;
+pub use totp::TotpEnrolment;
 pub use upstream::BoxFuture;
 pub use user_admin::{User, UserKind};
 pub use worker::Worker;

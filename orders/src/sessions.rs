@@ -45,10 +45,19 @@ fn hash(token: &str) -> String {
 
 impl Orders {
     /// Signs `login` in from `ip` (the lockout and throttles of every
-    /// front apply) and opens a session in `language`; returns its token,
-    /// for the cookie, and the session.
-    pub async fn sign_in(&self, login: &str, password: &str, ip: &str, language: &str) -> Result<(String, Session)> {
+    /// front apply), with its second-factor `code` when it enrolled one, and
+    /// opens a session in `language`; returns its token, for the cookie,
+    /// and the session.
+    pub async fn sign_in(
+        &self,
+        login: &str,
+        password: &str,
+        code: &str,
+        ip: &str,
+        language: &str,
+    ) -> Result<(String, Session)> {
         let caller = self.authenticate(login, password, ip, Source::Portal).await?;
+        self.check_totp(&caller.login, code, ip).await?;
         let user = users::by_login(&mut *self.db().acquire().await?, &caller.login)
             .await?
             .ok_or(OrderError::BadCredentials)?;

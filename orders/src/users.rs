@@ -174,7 +174,13 @@ impl Orders {
             commit(tx).await?;
             return Err(OrderError::BadCredentials);
         };
-        logins::succeeded(&mut tx, login, now).await?;
+        // A right password alone does not clear the failures of a login that
+        // still owes its second factor: wrong codes must add up to the lock.
+        if owes_second_factor(&user, source) {
+            logins::checked(&mut tx, login, now).await?;
+        } else {
+            logins::succeeded(&mut tx, login, now).await?;
+        }
         if let Err(e) = crate::user_admin::admit(&user, source) {
             audit::record(&mut tx, &actor, "login.refused", &e.to_string(), self.now()).await?;
             commit(tx).await?;
@@ -206,7 +212,7 @@ impl Orders {
         crate::user_admin::admit(&user, source)?;
         // A login with no failures to clear writes nothing, so that read-only
         // calls do not take SQLite's write lock.
-        if failures != 0 {
+        if failures != 0 && !owes_second_factor(&user, source) {
             logins::clear_failures(&mut *self.db().acquire_writer().await?, &user.login, self.now()).await?;
         }
         Ok(caller_of(user, ip, source))
@@ -253,6 +259,11 @@ impl Orders {
         commit(tx).await?;
         Ok(())
     }
+}
+
+/// Whether `user` signing in through `source` must still give a second-factor code.
+fn owes_second_factor(user: &users::UserRow, source: Source) -> bool {
+    source == Source::Portal && user.totp_sealed.is_some()
 }
 
 pub(crate) fn caller_of(user: users::UserRow, ip: &str, source: Source) -> Caller {

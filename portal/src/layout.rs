@@ -38,6 +38,7 @@ pub(crate) fn page(lang: Lang, title: &str, session: Option<&Session>, body: Mar
                         }
                         nav {
                             span class="who" { (lang.t(Word::SignedInAs)) " " strong { (s.caller.login) } }
+                            a href="/portal/second-factor" { (lang.t(Word::SecondFactor)) }
                             form method="post" action="/portal/language" {
                                 input type="hidden" name="csrf" value=(s.csrf);
                                 label for="language" { (lang.t(Word::Language)) }
@@ -117,6 +118,7 @@ pub(crate) fn refused(lang: Lang, s: &Session, title: &str, e: OrderError) -> Re
     let (status, text) = match &e {
         OrderError::Forbidden(_) => (StatusCode::FORBIDDEN, lang.t(Word::NoRight).to_string()),
         OrderError::UnknownOrder(_) => (StatusCode::NOT_FOUND, e.to_string()),
+        OrderError::BadSecondFactor => (StatusCode::FORBIDDEN, lang.t(Word::BadSecondFactor).to_string()),
         OrderError::Storage(_) | OrderError::UnknownState(_) => {
             tracing::error!(error = %e, "portal page failed");
             (StatusCode::INTERNAL_SERVER_ERROR, lang.t(Word::Unavailable).to_string())

@@ -19,6 +19,7 @@ mod new_order;
 mod order;
 mod order_list;
 mod renewals;
+mod second_factor;
 mod security;
 mod session;
 mod sign_in;
@@ -82,6 +83,7 @@ impl Portal {
             .route("/portal/users", get(users::list).post(users::create))
             .route("/portal/users/action", post(users::act))
             .route("/portal/logs", get(logs::page_of))
+            .route("/portal/second-factor", get(second_factor::page_of).post(second_factor::change))
             .route("/portal/domains", get(domains::page_of))
             .route("/portal/style.css", get(layout::style))
             .layer(DefaultBodyLimit::max(MAX_FORM_BYTES))

@@ -31,6 +31,8 @@ fn sign_in_page(lang: Lang, req: &Request, error: Option<&str>, status: StatusCo
             input id="login" name="login" autocomplete="username" required maxlength="100";
             label for="password" { (lang.t(Word::Password)) }
             input id="password" name="password" type="password" autocomplete="current-password" required maxlength="1024";
+            label for="code" { (lang.t(Word::TotpCode)) }
+            input id="code" name="code" inputmode="numeric" autocomplete="one-time-code" maxlength="6" pattern="[0-9]{6}";
             button type="submit" { (lang.t(Word::SignIn)) }
         }
     };
@@ -44,6 +46,9 @@ pub(crate) struct SignIn {
     csrf: String,
     login: String,
     password: String,
+    /// The second-factor code, for a user who enrolled one.
+    #[serde(default)]
+    code: String,
 }
 
 /// Signs in: a new session and its cookie, then the home page.
@@ -53,7 +58,7 @@ pub(crate) async fn submit(State(p): State<Portal>, req: Request, Form(f): Form<
     if !req.same_origin() || !csrf_ok(&f.csrf, expected) {
         return (StatusCode::FORBIDDEN, "the form's token does not match: reload the sign-in page").into_response();
     }
-    match p.orders.sign_in(&f.login, &f.password, &req.ip, lang.as_str()).await {
+    match p.orders.sign_in(&f.login, &f.password, &f.code, &req.ip, lang.as_str()).await {
         Ok((token, _)) => {
             let max_age = p.orders.settings().portal_session_secs;
             // Two cookies: appended, as an array of headers would keep the last only.
@@ -70,6 +75,7 @@ pub(crate) async fn submit(State(p): State<Portal>, req: Request, Form(f): Form<
             let (status, word) = match e {
                 OrderError::Locked(_) => (StatusCode::FORBIDDEN, Word::Locked),
                 OrderError::NotAdmitted { .. } => (StatusCode::FORBIDDEN, Word::NotAdmitted),
+                OrderError::BadSecondFactor => (StatusCode::UNAUTHORIZED, Word::BadSecondFactor),
                 OrderError::Busy | OrderError::Throttled(_) => (StatusCode::TOO_MANY_REQUESTS, Word::Busy),
                 OrderError::BadCredentials => (StatusCode::UNAUTHORIZED, Word::BadCredentials),
                 other => {

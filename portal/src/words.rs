@@ -258,6 +258,27 @@ impl Lang {
             Word::Brand => ("Brand", "Marque"),
             Word::Domain => ("Domain", "Domaine"),
             Word::Validated => ("Validated", "Validé le"),
+            Word::TotpCode => (
+                "Code from your authenticator app (if you set up a second factor)",
+                "Code de votre application d'authentification (si vous avez activé un second facteur)",
+            ),
+            Word::BadSecondFactor => (
+                "The code from your authenticator app is missing, wrong or already used.",
+                "Le code de votre application d'authentification manque, est erroné ou a déjà servi.",
+            ),
+            Word::SecondFactor => ("Second factor", "Second facteur"),
+            Word::TotpOn => (
+                "A second factor protects this user: a code from your authenticator app is asked at each sign-in.",
+                "Un second facteur protège cet utilisateur : un code de votre application d'authentification est demandé à chaque connexion.",
+            ),
+            Word::TotpHowTo => (
+                "Add this secret to your authenticator app (or open the otpauth address with it), then type the code it shows to switch the second factor on.",
+                "Ajoutez ce secret à votre application d'authentification (ou ouvrez-y l'adresse otpauth), puis saisissez le code qu'elle affiche pour activer le second facteur.",
+            ),
+            Word::Secret => ("Secret", "Secret"),
+            Word::Code => ("Code", "Code"),
+            Word::TotpEnable => ("Switch the second factor on", "Activer le second facteur"),
+            Word::TotpDisable => ("Switch the second factor off", "Désactiver le second facteur"),
         };
         match self {
             Lang::En => en,
@@ -432,6 +453,15 @@ pub(crate) enum Word {
     Brand,
     Domain,
     Validated,
+    TotpCode,
+    BadSecondFactor,
+    SecondFactor,
+    TotpOn,
+    TotpHowTo,
+    Secret,
+    Code,
+    TotpEnable,
+    TotpDisable,
 }
 
 #[cfg(test)]

@@ -86,6 +86,21 @@ pub async fn succeeded(c: &mut crate::Conn, login: &str, now: i64) -> Result<()>
     Ok(())
 }
 
+/// Ends a check whose password was right but whose login still needs a
+/// second factor: its reservation ends, its failures stay until the code
+/// is right too.
+pub async fn checked(c: &mut crate::Conn, login: &str, now: i64) -> Result<()> {
+    query(
+        "UPDATE login_guards SET in_flight = CASE WHEN in_flight > 0 THEN in_flight - 1 ELSE 0 END, updated_at = $2
+         WHERE login = $1",
+    )
+    .bind(login)
+    .bind(now)
+    .execute(c)
+    .await?;
+    Ok(())
+}
+
 /// Clears the failures of an unlocked login with no check in flight (a
 /// right password, known without a check).
 pub async fn clear_failures(c: &mut crate::Conn, login: &str, now: i64) -> Result<()> {

@@ -22,6 +22,10 @@ crate::row_struct! {
         pub kind: String,
         /// True while an administrator of its account suspends it.
         pub suspended: bool,
+        /// The sealed TOTP secret of a user with a second factor.
+        pub totp_sealed: Option<String>,
+        /// The last TOTP time step used, which a code may not use again.
+        pub totp_last_step: i64,
         /// When the user was created, in UTC Unix seconds.
         pub created_at: i64,
     }
@@ -127,6 +131,30 @@ pub async fn delete(c: &mut Conn, account_id: i64, login: &str) -> Result<bool> 
         .await?;
     let r =
         query("DELETE FROM users WHERE account_id = $1 AND login = $2").bind(account_id).bind(login).execute(c).await?;
+    Ok(r.rows_affected() == 1)
+}
+
+/// Sets (or, with `None`, removes) the account's user `login`'s sealed
+/// TOTP secret, its step `step` used; whether the user exists.
+pub async fn set_totp(c: &mut Conn, account_id: i64, login: &str, sealed: Option<&str>, step: i64) -> Result<bool> {
+    let r = query("UPDATE users SET totp_sealed = $3, totp_last_step = $4 WHERE account_id = $1 AND login = $2")
+        .bind(account_id)
+        .bind(login)
+        .bind(sealed)
+        .bind(step)
+        .execute(c)
+        .await?;
+    Ok(r.rows_affected() == 1)
+}
+
+/// Takes TOTP step `step` for user `id` if it is later than the last one
+/// used; whether it was (a code is good once).
+pub async fn take_totp_step(c: &mut Conn, id: i64, step: i64) -> Result<bool> {
+    let r = query("UPDATE users SET totp_last_step = $2 WHERE id = $1 AND totp_last_step < $2")
+        .bind(id)
+        .bind(step)
+        .execute(c)
+        .await?;
     Ok(r.rows_affected() == 1)
 }
 

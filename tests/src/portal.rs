@@ -131,9 +131,14 @@ pub async fn request(
 
 /// Signs `login` in; the session cookie's value.
 pub async fn sign_in(base: &str, login: &str, password: &str) -> Answer {
+    sign_in_with_code(base, login, password, "").await
+}
+
+/// Signs `login` in with a second-factor `code`.
+pub async fn sign_in_with_code(base: &str, login: &str, password: &str, code: &str) -> Answer {
     let form = send(base, "GET", "/portal/sign-in", &[], None).await;
     let (token, _) = form.cookie("certgate_sign_in").expect("the sign-in form's cookie");
-    let body = format!("csrf={}&login={login}&password={}", form.csrf(), password.replace(' ', "+"));
+    let body = format!("csrf={}&login={login}&password={}&code={code}", form.csrf(), password.replace(' ', "+"));
     send(base, "POST", "/portal/sign-in", &[("certgate_sign_in", &token)], Some(&body)).await
 }
 

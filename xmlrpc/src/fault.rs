@@ -104,7 +104,7 @@ impl From<OrderError> for Fault {
     fn from(e: OrderError) -> Fault {
         use code::*;
         let c = match &e {
-            OrderError::BadCredentials | OrderError::NotAdmitted { .. } => AUTHENTICATION,
+            OrderError::BadCredentials | OrderError::NotAdmitted { .. } | OrderError::BadSecondFactor => AUTHENTICATION,
             OrderError::Locked(_) => LOCKED,
             OrderError::Busy | OrderError::Throttled(_) => RETRY_LATER,
             OrderError::Forbidden(_) => FORBIDDEN,

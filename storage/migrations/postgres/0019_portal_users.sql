@@ -7,3 +7,7 @@ ALTER TABLE users ADD COLUMN suspended BIGINT NOT NULL DEFAULT 0 CHECK (suspende
 CREATE INDEX users_account ON users (account_id, login);
 -- An account's log is read newest first, a page at a time (the portal's logs page).
 CREATE INDEX audit_log_account_at ON audit_log (account_id, at, id);
+-- The optional second factor (seed 7.1.2): a TOTP secret sealed with the
+-- gateway's secret key, and the last time step used, so a code is good once.
+ALTER TABLE users ADD COLUMN totp_sealed TEXT;
+ALTER TABLE users ADD COLUMN totp_last_step BIGINT NOT NULL DEFAULT 0;
