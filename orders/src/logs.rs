@@ -4,6 +4,7 @@
 
 use storage::audit;
 
+use crate::order::spreadsheet_safe;
 use crate::{Caller, Orders, Result, Right};
 
 /// The kinds of action the log can be filtered by: the first word of the
@@ -101,11 +102,11 @@ pub fn log_csv(entries: &[LogEntry]) -> String {
     for e in entries {
         let _ = w.write_record([
             crate::iso(e.at),
-            e.actor.clone(),
-            e.ip.clone(),
+            spreadsheet_safe(&e.actor),
+            spreadsheet_safe(&e.ip),
             e.source.clone(),
             e.action.clone(),
-            crate::order::spreadsheet_safe(&e.detail),
+            spreadsheet_safe(&e.detail),
         ]);
     }
     String::from_utf8(w.into_inner().unwrap_or_default()).unwrap_or_default()

@@ -210,8 +210,8 @@ pub fn orders_csv(orders: &[Order]) -> String {
         let _ = w.write_record([
             o.reference.clone().unwrap_or_else(|| o.id.to_string()),
             spreadsheet_safe(o.client_ref.as_deref().unwrap_or_default()),
-            o.cn.clone(),
-            o.sans.replace('\n', " "),
+            spreadsheet_safe(&o.cn),
+            spreadsheet_safe(&o.sans.replace('\n', " ")),
             o.product_code.clone(),
             o.status.to_string(),
             o.payment.clone(),

@@ -151,7 +151,12 @@ impl Orders {
             None => false,
         };
         if !taken {
-            let locked = logins::failed(&mut tx, login, now, self.settings().max_failed_logins).await?;
+            let settings = self.settings();
+            let locked = logins::failed(&mut tx, login, now, settings.max_failed_logins).await?;
+            if settings.failed_logins_per_ip > 0 {
+                let key = crate::users::throttle_key(ip);
+                logins::count_failure(&mut tx, &key, now, settings.failed_login_window_secs).await?;
+            }
             if locked {
                 storage::sessions::end_for_user(&mut tx, user.id).await?;
             }

@@ -75,6 +75,12 @@ pub(crate) fn admit(user: &users::UserRow, source: Source) -> Result<()> {
         let why = format!("a {} user does not sign in through {}", kind.as_str(), source.as_str());
         return Err(OrderError::NotAdmitted { login: user.login.clone(), why });
     }
+    // The API asks no second factor: a user who enrolled one would have it
+    // skipped there, so it keeps to the portal (an API user serves the API).
+    if source == Source::Xmlrpc && user.totp_sealed.is_some() {
+        let why = "a user with a second factor signs in to the customer area only; use an API user".into();
+        return Err(OrderError::NotAdmitted { login: user.login.clone(), why });
+    }
     Ok(())
 }
 
@@ -119,6 +125,9 @@ impl Orders {
             return Err(OrderError::Invalid("you cannot take your own administrative right".into()));
         }
         let mut tx = self.db().begin().await?;
+        if !rights.has(Right::Administrative) {
+            keeps_an_administrator(&mut tx, caller.account_id, login).await?;
+        }
         if !users::set_rights(&mut tx, caller.account_id, login, &rights.to_string()).await? {
             return Err(unknown(login));
         }
@@ -138,6 +147,9 @@ impl Orders {
         let Some(user) = users::by_login(&mut tx, login).await?.filter(|u| u.account_id == caller.account_id) else {
             return Err(unknown(login));
         };
+        if suspended {
+            keeps_an_administrator(&mut tx, caller.account_id, login).await?;
+        }
         if !users::set_suspended(&mut tx, caller.account_id, login, suspended).await? {
             let now = if user.suspended { "suspended" } else { "active" };
             return Err(OrderError::Invalid(format!("user {login} is {now} already")));
@@ -190,6 +202,7 @@ impl Orders {
             return Err(OrderError::Invalid("you cannot delete yourself".into()));
         }
         let mut tx = self.db().begin().await?;
+        keeps_an_administrator(&mut tx, caller.account_id, login).await?;
         if !users::delete(&mut tx, caller.account_id, login).await? {
             return Err(unknown(login));
         }
@@ -197,6 +210,21 @@ impl Orders {
         commit(tx).await?;
         Ok(())
     }
+}
+
+/// Refuses a change that would leave the account without an active
+/// administrator once `login` stops being one (read in the change's
+/// transaction, so two administrators cannot remove each other at once).
+async fn keeps_an_administrator(tx: &mut storage::Conn, account_id: i64, login: &str) -> Result<()> {
+    // Under the account's lock: PostgreSQL's READ COMMITTED would otherwise let
+    // two administrators each see the other and remove each other.
+    storage::accounts::lock(tx, account_id).await?;
+    let others = users::of_account(tx, account_id)
+        .await?
+        .into_iter()
+        .filter(|g| g.user.login != login && !g.user.suspended)
+        .any(|g| Rights::parse(&g.user.rights).unwrap_or_default().has(Right::Administrative));
+    if others { Ok(()) } else { Err(OrderError::Invalid("the account would have no active administrator left".into())) }
 }
 
 fn unknown(login: &str) -> OrderError {

@@ -175,13 +175,15 @@ impl Orders {
             return Err(OrderError::BadCredentials);
         };
         // A right password alone does not clear the failures of a login that
-        // still owes its second factor: wrong codes must add up to the lock.
-        if owes_second_factor(&user, source) {
-            logins::checked(&mut tx, login, now).await?;
-        } else {
+        // still owes its second factor, nor of one refused here (through the
+        // API, say): wrong codes must add up to the lock.
+        let admitted = crate::user_admin::admit(&user, source);
+        if admitted.is_ok() && !owes_second_factor(&user, source) {
             logins::succeeded(&mut tx, login, now).await?;
+        } else {
+            logins::checked(&mut tx, login, now).await?;
         }
-        if let Err(e) = crate::user_admin::admit(&user, source) {
+        if let Err(e) = admitted {
             audit::record(&mut tx, &actor, "login.refused", &e.to_string(), self.now()).await?;
             commit(tx).await?;
             return Err(e);
@@ -274,7 +276,7 @@ pub(crate) fn caller_of(user: users::UserRow, ip: &str, source: Source) -> Calle
 /// The address failed logins are counted under: an IPv6 address's /64, the
 /// block one subscriber usually gets whole, so that walking through it does
 /// not escape the throttle; an IPv4 address itself.
-fn throttle_key(ip: &str) -> String {
+pub(crate) fn throttle_key(ip: &str) -> String {
     match ip.parse::<std::net::IpAddr>() {
         Ok(std::net::IpAddr::V6(v6)) if v6.to_ipv4_mapped().is_none() => {
             let s = v6.segments();

@@ -49,7 +49,7 @@ impl StatementQuery {
             return Err(format!("{}: {}", lang.t(Word::Ledger), self.ledger));
         }
         let day = |text: &str| parse_day(text).ok_or_else(|| format!("{}: {text}", lang.t(Word::BadDate)));
-        let month_start = parse_day(&format!("{}-01", &iso(now)[..7])).unwrap_or(0);
+        let month_start = parse_day(&format!("{}-01", iso(now).get(..7).unwrap_or_default())).unwrap_or(0);
         let from = if self.from.is_empty() { month_start } else { day(&self.from)? };
         let to = if self.to.is_empty() { now } else { day(&self.to)? + 86_399 };
         Ok((from, to))

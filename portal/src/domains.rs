@@ -22,7 +22,7 @@ pub(crate) struct Paging {
 }
 
 fn day(t: Option<i64>) -> String {
-    t.map(|t| iso(t)[..10].to_string()).unwrap_or_else(|| "—".into())
+    t.and_then(|t| iso(t).get(..10).map(str::to_string)).unwrap_or_else(|| "—".into())
 }
 
 /// The page.

@@ -16,6 +16,9 @@ use crate::order_list::{parse_day, reference, url_encode};
 use crate::words::{Lang, Word};
 use crate::{Portal, Request};
 
+/// The most certificates the page lists (the CSV holds them all).
+const SHOWN: usize = 1000;
+
 /// The period's fields.
 #[derive(Clone, Debug, Default, Deserialize)]
 pub(crate) struct Period {
@@ -59,7 +62,8 @@ pub(crate) async fn page_of(State(p): State<Portal>, req: Request, Query(q): Que
         )
             .into_response();
     }
-    let (shown_from, shown_to) = (iso(from)[..10].to_string(), iso(to)[..10].to_string());
+    let day_of = |t: i64| iso(t).get(..10).unwrap_or_default().to_string();
+    let (shown_from, shown_to) = (day_of(from), day_of(to));
     let body = html! {
         (tabs(lang, "renewals"))
         form class="search" method="get" action="/portal/account/renewals" {
@@ -91,7 +95,7 @@ pub(crate) async fn page_of(State(p): State<Portal>, req: Request, Query(q): Que
                         th scope="col" { (lang.t(Word::Expires)) } th scope="col" { (lang.t(Word::RenewsOn)) }
                         th scope="col" { (lang.t(Word::Tokens)) }
                     } }
-                    tbody { @for o in &f.orders {
+                    tbody { @for o in f.orders.iter().take(SHOWN) {
                         @let r = reference(&o.order);
                         tr {
                             td { a href={ "/portal/orders/" (url_encode(&r)) } { (r) } } td { (o.order.cn) }
@@ -103,6 +107,7 @@ pub(crate) async fn page_of(State(p): State<Portal>, req: Request, Query(q): Que
                 } }
             }
         }
+        @if f.orders.len() > SHOWN { p { (lang.t(Word::FirstShown)) } }
         p { a href={ "/portal/account/renewals?from=" (shown_from) "&to=" (shown_to) "&format=csv" } { (lang.t(Word::ExportCsv)) } }
     };
     page(lang, title, Some(&s), body).into_response()

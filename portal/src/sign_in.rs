@@ -75,7 +75,9 @@ pub(crate) async fn submit(State(p): State<Portal>, req: Request, Form(f): Form<
             let (status, word) = match e {
                 OrderError::Locked(_) => (StatusCode::FORBIDDEN, Word::Locked),
                 OrderError::NotAdmitted { .. } => (StatusCode::FORBIDDEN, Word::NotAdmitted),
-                OrderError::BadSecondFactor => (StatusCode::UNAUTHORIZED, Word::BadSecondFactor),
+                // Not told apart from a wrong password: the answer must not
+                // confirm a password to someone without the code.
+                OrderError::BadSecondFactor => (StatusCode::UNAUTHORIZED, Word::BadCredentials),
                 OrderError::Busy | OrderError::Throttled(_) => (StatusCode::TOO_MANY_REQUESTS, Word::Busy),
                 OrderError::BadCredentials => (StatusCode::UNAUTHORIZED, Word::BadCredentials),
                 other => {

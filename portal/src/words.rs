@@ -50,7 +50,10 @@ impl Lang {
             Word::SignOut => ("Sign out", "Déconnexion"),
             Word::Login => ("Login", "Identifiant"),
             Word::Password => ("Password", "Mot de passe"),
-            Word::BadCredentials => ("Unknown login or wrong password.", "Identifiant inconnu ou mot de passe erroné."),
+            Word::BadCredentials => (
+                "Unknown login, wrong password, or a wrong code from your authenticator app.",
+                "Identifiant inconnu, mot de passe erroné, ou code de l'application d'authentification erroné.",
+            ),
             Word::Locked => (
                 "This login is locked after too many failed attempts; ask an administrator to unlock it.",
                 "Cet identifiant est bloqué après trop d'échecs ; demandez à un administrateur de le débloquer.",
@@ -279,6 +282,10 @@ impl Lang {
             Word::Code => ("Code", "Code"),
             Word::TotpEnable => ("Switch the second factor on", "Activer le second facteur"),
             Word::TotpDisable => ("Switch the second factor off", "Désactiver le second facteur"),
+            Word::FirstShown => (
+                "Only the first 1,000 are listed here; the CSV holds them all.",
+                "Seuls les 1 000 premiers sont listés ici ; le CSV les contient tous.",
+            ),
         };
         match self {
             Lang::En => en,
@@ -462,6 +469,7 @@ pub(crate) enum Word {
     Code,
     TotpEnable,
     TotpDisable,
+    FirstShown,
 }
 
 #[cfg(test)]

@@ -236,7 +236,14 @@ async fn bad_requests_and_missing_rights_order_nothing() {
         let billing = session(&base, "billing").await;
         let list = send(&base, "GET", "/portal/orders", &[("certgate_session", &billing)], None).await;
         assert_eq!(list.status, 403);
-        let reviewed = review(&base, &billing, &f, &csr(&["www.example.test"], Key::P256), "").await;
+        let as_billing = [("certgate_session", billing.as_str())];
+        assert_eq!(send(&base, "GET", "/portal/orders/new", &as_billing, None).await.status, 403, "no order form");
+        let home = send(&base, "GET", "/portal/", &as_billing, None).await;
+        let pem = csr(&["www.example.test"], Key::P256);
+        let org = f.org.to_string();
+        let fields = [("csrf", home.csrf()), ("product", "ssl1".into()), ("organisation", org), ("csr", pem)];
+        let fields: Vec<(&str, &str)> = fields.iter().map(|(k, v)| (*k, v.as_str())).collect();
+        let reviewed = send_multipart(&base, "/portal/orders/new", &as_billing, &fields, &[]).await;
         assert_eq!(reviewed.status, 403, "{}", reviewed.body);
         assert_eq!(footprint(&f.db).await, before, "nothing written ({})", tdb.backend);
         tdb.cleanup().await;

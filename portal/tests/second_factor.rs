@@ -47,6 +47,9 @@ async fn a_second_factor_is_enrolled_asked_and_switched_off() {
         let on = post(format!("csrf={csrf}&action=enable&secret={secret}&code={}", code(&secret, now))).await;
         assert_eq!(on.status, 303, "{}", on.body);
         assert!(send(&base, "GET", "/portal/second-factor", &cookies, None).await.body.contains("totp-state"));
+        // The API asks no code, so a user with a second factor keeps to the portal.
+        let api = f.orders.authenticate("web", "a long password", "192.0.2.9", orders::Source::Xmlrpc).await;
+        assert!(matches!(api, Err(orders::OrderError::NotAdmitted { .. })), "{api:?}");
 
         // Sign-in now needs a code: none, a wrong one, the one just used: refused, counted.
         assert_eq!(sign_in(&base, "web", "a long password").await.status, 401);
