@@ -40,6 +40,7 @@ async fn sign_in(b: &Browser, base: &str, login: &str, password: &str) {
     b.fill("#login", login).await;
     b.fill("#password", password).await;
     b.click("form.sign-in button[type=submit]").await;
+    b.wait_for_url(|u| u.ends_with("/portal/")).await;
     assert_eq!(b.text("h1").await, "Home", "signed in");
 }
 
@@ -65,8 +66,9 @@ async fn order_with_pasted_csr(b: &Browser, base: &str, name: &str) -> String {
     assert_eq!(b.text("#payment").await, "tokens", "the review shows the payment");
     assert!(b.text("#price").await.contains("ssl1"), "and the priced line");
     b.click("form[action='/portal/orders/new/confirm'] button").await;
-    let url = b.url().await;
-    assert!(url.starts_with(&format!("{base}/portal/orders/")), "{url}");
+    // The order's own page, once the confirmation's answer has been followed.
+    let orders = format!("{base}/portal/orders/");
+    let url = b.wait_for_url(|u| u.starts_with(&orders) && !u.ends_with("/new") && !u.ends_with("/confirm")).await;
     wait_for_status(b, &url, "delivered").await;
     url
 }
@@ -152,7 +154,13 @@ async fn customer_journeys_in_a_real_browser() {
             b.click(&format!("input[name='order:{reference}']")).await;
         }
         b.click("button[name=switch][value=on]").await;
-        assert!(b.url().await.ends_with("/portal/auto-renewal"));
+        // The page comes back with a renewal date in place of "manual".
+        for _ in 0..50 {
+            if !b.text("tbody").await.contains("manual") {
+                break;
+            }
+            tokio::time::sleep(std::time::Duration::from_millis(100)).await;
+        }
         let on = b.count("td.renews").await;
         assert_eq!(on, 2, "both listed");
         for url in [&first, &second] {
@@ -172,6 +180,7 @@ async fn customer_journeys_in_a_real_browser() {
         assert!(statement.contains("topup") && statement.matches("order").count() >= 3, "{statement}");
         b.screenshot(&dir.join("account-1280.png")).await;
         b.click("nav.tabs a[href='/portal/account/consumption']").await;
+        b.find("svg.chart").await;
         assert_eq!(b.count("svg.chart").await, 1, "the chart is drawn");
         let month = b.text("#consumption-table tbody tr").await;
         assert!(month.contains("ssl1 3"), "three ssl1 orders this month: {month}");
@@ -188,7 +197,7 @@ async fn customer_journeys_in_a_real_browser() {
         b.click("#new-billing").await;
         b.fill("#new-password", "clerk password 1").await;
         b.click("form[action='/portal/users'] button[type=submit]").await;
-        assert!(b.text("#users-table").await.contains("clerk"), "listed");
+        b.wait_for_text("#users-table", "clerk").await;
         b.screenshot(&dir.join("users-1280.png")).await;
         b.click("form[action='/portal/sign-out'] button").await;
         sign_in(&b, &base, "clerk", "clerk password 1").await;

@@ -18,6 +18,8 @@ crate::row_struct! {
         pub password_hash: String,
         /// Comma-separated rights: technical, commercial, billing, administrative, approval.
         pub rights: String,
+        /// When the user was created, in UTC Unix seconds.
+        pub created_at: i64,
         /// Where the user may sign in: `web` (the portal), `api` (XML-RPC) or `both`.
         pub kind: String,
         /// True while an administrator of its account suspends it.
@@ -26,8 +28,6 @@ crate::row_struct! {
         pub totp_sealed: Option<String>,
         /// The last TOTP time step used, which a code may not use again.
         pub totp_last_step: i64,
-        /// When the user was created, in UTC Unix seconds.
-        pub created_at: i64,
     }
 }
 

@@ -215,6 +215,31 @@ impl Browser {
         self.call("GET", "/url", None).await.as_str().unwrap_or_default().to_string()
     }
 
+    /// Waits up to 5 s for the address to satisfy `wanted` (a submitted
+    /// form's next page); the address then.
+    pub async fn wait_for_url(&self, wanted: impl Fn(&str) -> bool) -> String {
+        for _ in 0..50 {
+            let url = self.url().await;
+            if wanted(&url) {
+                return url;
+            }
+            tokio::time::sleep(Duration::from_millis(100)).await;
+        }
+        panic!("the address stayed {}", self.url().await)
+    }
+
+    /// Waits up to 5 s for the text of what `css` selects to contain `needle`.
+    pub async fn wait_for_text(&self, css: &str, needle: &str) -> String {
+        for _ in 0..50 {
+            let text = self.text(css).await;
+            if text.contains(needle) {
+                return text;
+            }
+            tokio::time::sleep(Duration::from_millis(100)).await;
+        }
+        panic!("{css} never held {needle:?}: {}", self.source().await)
+    }
+
     /// The page's title.
     pub async fn title(&self) -> String {
         self.call("GET", "/title", None).await.as_str().unwrap_or_default().to_string()
