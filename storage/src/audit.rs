@@ -125,16 +125,19 @@ pub struct Search {
 /// (account, time) index however long the log.
 pub async fn search(c: &mut Conn, s: &Search) -> Result<Vec<AuditRow>> {
     let (before_at, before_id) = s.before.unwrap_or((i64::MAX, i64::MAX));
+    // One upper bound on `at` (the page's end folded into the period's), so
+    // that the index is ranged from it, not from a looser one.
+    let to = if s.to == 0 { i64::MAX } else { s.to }.min(before_at);
     let prefix_end = format!("{}\u{10ffff}", s.action_prefix);
     query_as(
         "SELECT * FROM audit_log
-         WHERE account_id = $1 AND at >= $2 AND at <= $3 AND (at < $4 OR (at = $4 AND id < $5))
+         WHERE account_id = $1 AND at >= $2 AND at <= $3 AND NOT (at = $4 AND id >= $5)
            AND ($6 = '' OR actor = $6) AND ($7 = '' OR (action >= $7 AND action < $8))
          ORDER BY at DESC, id DESC LIMIT $9",
     )
     .bind(s.account_id)
     .bind(s.from)
-    .bind(if s.to == 0 { i64::MAX } else { s.to })
+    .bind(to)
     .bind(before_at)
     .bind(before_id)
     .bind(&s.actor)

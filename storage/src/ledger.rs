@@ -319,7 +319,10 @@ pub async fn movements(c: &mut Conn, account_id: i64, asset: &str, from: i64, to
 /// Up to `limit` movements of an account of one asset within [from, to],
 /// oldest first, after the movement (`after_at`, `after_id`) (`(0, 0)`:
 /// from the start): one page of a statement, found by the
-/// (account, asset, time) index however long the account's history.
+/// (account, asset, time) index however long the account's history. The
+/// time range is the only bound on `created_at` (the page's start folded
+/// into it): given `created_at > after` as well, SQLite ranged the index
+/// from that bound and read the whole history before the period.
 #[allow(clippy::too_many_arguments)]
 pub async fn movements_page(
     c: &mut Conn,
@@ -335,7 +338,7 @@ pub async fn movements_page(
                 o.reference, o.cn, o.product_code
          FROM ledger l LEFT JOIN orders o ON o.id = l.order_id
          WHERE l.account_id = $1 AND l.asset = $2 AND l.created_at >= $3 AND l.created_at <= $4
-           AND (l.created_at > $5 OR (l.created_at = $5 AND l.id > $6))
+           AND NOT (l.created_at = $5 AND l.id <= $6)
          ORDER BY l.created_at, l.id LIMIT $7",
     )
     .bind(account_id)
