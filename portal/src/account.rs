@@ -4,16 +4,16 @@
 //! pages. Billing right, as the order core requires.
 
 use axum::extract::{Query, State};
-use axum::http::{StatusCode, header};
-use axum::response::{IntoResponse, Redirect, Response};
+use axum::http::StatusCode;
+use axum::response::{IntoResponse, Response};
 use maud::{Markup, html};
 use orders::{Ledger, StatementLine, format_money, iso};
 use serde::Deserialize;
 
+use crate::forms::{csv_file, day_field, parse_day, url_encode};
 use crate::layout::{date_input, page, refused};
-use crate::order_list::{parse_day, url_encode};
 use crate::words::{Lang, Word};
-use crate::{Portal, Request};
+use crate::{Portal, SignedIn};
 
 /// Movements on one page of a statement.
 const PAGE_LINES: i64 = 100;
@@ -48,11 +48,8 @@ impl StatementQuery {
         if !self.ledger.is_empty() && Ledger::parse(&self.ledger).is_none() {
             return Err(format!("{}: {}", lang.t(Word::Ledger), self.ledger));
         }
-        let day = |text: &str| parse_day(text).ok_or_else(|| format!("{}: {text}", lang.t(Word::BadDate)));
         let month_start = parse_day(&format!("{}-01", iso(now).get(..7).unwrap_or_default())).unwrap_or(0);
-        let from = if self.from.is_empty() { month_start } else { day(&self.from)? };
-        let to = if self.to.is_empty() { now } else { day(&self.to)? + 86_399 };
-        Ok((from, to))
+        Ok((day_field(&self.from, false, month_start, lang)?, day_field(&self.to, true, now, lang)?))
     }
 
     fn after(&self) -> (i64, i64) {
@@ -73,9 +70,11 @@ impl StatementQuery {
 }
 
 /// The account page, or its statement as CSV.
-pub(crate) async fn page_or_csv(State(p): State<Portal>, req: Request, Query(q): Query<StatementQuery>) -> Response {
-    let Some((_, s)) = p.session(&req).await else { return Redirect::to("/portal/sign-in").into_response() };
-    let lang = Lang::parse(&s.language);
+pub(crate) async fn page_or_csv(
+    State(p): State<Portal>,
+    SignedIn(s, lang): SignedIn,
+    Query(q): Query<StatementQuery>,
+) -> Response {
     let title = lang.t(Word::Account);
     let period = match q.period(p.orders.now(), lang) {
         Ok(period) => period,
@@ -91,12 +90,7 @@ pub(crate) async fn page_or_csv(State(p): State<Portal>, req: Request, Query(q):
         Err(e) => return refused(lang, &s, title, e),
     };
     if csv {
-        let disposition = format!("attachment; filename=\"statement-{}.csv\"", q.ledger().as_str());
-        return (
-            [(header::CONTENT_TYPE, "text/csv; charset=utf-8".to_string()), (header::CONTENT_DISPOSITION, disposition)],
-            orders::statement_csv(&lines),
-        )
-            .into_response();
+        return csv_file(&format!("statement-{}.csv", q.ledger().as_str()), orders::statement_csv(&lines));
     }
     let more = lines.len() as i64 > PAGE_LINES;
     lines.truncate(PAGE_LINES as usize);

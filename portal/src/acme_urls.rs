@@ -12,12 +12,10 @@ use serde::Deserialize;
 
 use crate::layout::{page, refused};
 use crate::words::{Lang, Word};
-use crate::{Portal, Request};
+use crate::{Portal, Request, SignedIn};
 
 /// The list and the creation form.
-pub(crate) async fn list(State(p): State<Portal>, req: Request) -> Response {
-    let Some((_, s)) = p.session(&req).await else { return Redirect::to("/portal/sign-in").into_response() };
-    let lang = Lang::parse(&s.language);
+pub(crate) async fn list(State(p): State<Portal>, req: Request, SignedIn(s, lang): SignedIn) -> Response {
     match list_page(&p, &req, &s, lang).await {
         Ok(body) => page(lang, lang.t(Word::AcmeUrls), Some(&s), body).into_response(),
         Err(e) => refused(lang, &s, lang.t(Word::AcmeUrls), e),

@@ -9,20 +9,18 @@ use axum::Form;
 use axum::extract::State;
 use axum::response::{IntoResponse, Redirect, Response};
 use maud::html;
-use orders::iso;
 
+use crate::forms::{day, url_encode};
 use crate::layout::{page, refused, status_label};
-use crate::order_list::{reference, url_encode};
+use crate::order_list::reference;
 use crate::words::{Lang, Word};
-use crate::{Portal, Request};
+use crate::{Portal, Request, SignedIn};
 
 /// The prefix of a certificate's checkbox: `order:<reference>`.
 const PICK: &str = "order:";
 
 /// The list, with a checkbox per certificate.
-pub(crate) async fn list(State(p): State<Portal>, req: Request) -> Response {
-    let Some((_, s)) = p.session(&req).await else { return Redirect::to("/portal/sign-in").into_response() };
-    let lang = Lang::parse(&s.language);
+pub(crate) async fn list(State(p): State<Portal>, SignedIn(s, lang): SignedIn) -> Response {
     let title = lang.t(Word::AutoRenewal);
     let list = match p.orders.auto_renewals(&s.caller).await {
         Ok(list) => list,
@@ -47,11 +45,11 @@ pub(crate) async fn list(State(p): State<Portal>, req: Request) -> Response {
                             td { input type="checkbox" id=(id) name={ (PICK) (r) } value="on"; }
                             td { label for=(id) { a href={ "/portal/orders/" (url_encode(&r)) } { (r) } } }
                             td { (a.order.cn) } td { (status_label(lang, a.order.status)) }
-                            td { (iso(a.not_after).get(..10).unwrap_or_default()) }
+                            td { (day(a.not_after)) }
                             td class="renews" {
                                 @match (a.renewed, a.renews_at) {
                                     (true, _) => { (lang.t(Word::Renewed)) }
-                                    (false, Some(at)) => { (iso(at).get(..10).unwrap_or_default()) }
+                                    (false, Some(at)) => { (day(at)) }
                                     (false, None) => { (lang.t(Word::Manual)) }
                                 }
                             }

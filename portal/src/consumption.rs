@@ -3,7 +3,7 @@
 //! same numbers as a table. Billing right, as the order core requires.
 
 use axum::extract::State;
-use axum::response::{IntoResponse, Redirect, Response};
+use axum::response::{IntoResponse, Response};
 use maud::{Markup, html};
 use orders::{Consumption, format_money};
 
@@ -11,15 +11,13 @@ use crate::account::tabs;
 use crate::chart::stacked_bars;
 use crate::layout::{page, refused};
 use crate::words::{Lang, Word};
-use crate::{Portal, Request};
+use crate::{Portal, SignedIn};
 
 /// The months the chart covers.
 const MONTHS: u32 = 12;
 
 /// The consumption page.
-pub(crate) async fn page_of(State(p): State<Portal>, req: Request) -> Response {
-    let Some((_, s)) = p.session(&req).await else { return Redirect::to("/portal/sign-in").into_response() };
-    let lang = Lang::parse(&s.language);
+pub(crate) async fn page_of(State(p): State<Portal>, SignedIn(s, lang): SignedIn) -> Response {
     let title = lang.t(Word::Consumption);
     match p.orders.consumption(&s.caller, MONTHS).await {
         Ok((months, rows)) => {

@@ -14,12 +14,10 @@ use serde::Deserialize;
 use crate::account::tabs;
 use crate::layout::{page, refused};
 use crate::words::{Lang, Word};
-use crate::{Portal, Request};
+use crate::{Portal, Request, SignedIn};
 
 /// The page.
-pub(crate) async fn page_of(State(p): State<Portal>, req: Request) -> Response {
-    let Some((_, s)) = p.session(&req).await else { return Redirect::to("/portal/sign-in").into_response() };
-    let lang = Lang::parse(&s.language);
+pub(crate) async fn page_of(State(p): State<Portal>, SignedIn(s, lang): SignedIn) -> Response {
     let title = lang.t(Word::Contacts);
     let rights = s.caller.rights;
     if !rights.has(Right::Administrative) && !rights.has(Right::Billing) {

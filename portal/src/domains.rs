@@ -5,14 +5,15 @@
 //! technical right, as the order core requires; changes stay with the API.
 
 use axum::extract::{Query, State};
-use axum::response::{IntoResponse, Redirect, Response};
+use axum::response::{IntoResponse, Response};
 use maud::html;
-use orders::{DOMAIN_PAGE, iso};
+use orders::DOMAIN_PAGE;
 use serde::Deserialize;
 
+use crate::forms::day;
 use crate::layout::{page, refused};
-use crate::words::{Lang, Word};
-use crate::{Portal, Request};
+use crate::words::Word;
+use crate::{Portal, SignedIn};
 
 /// The page asked for.
 #[derive(Deserialize)]
@@ -21,14 +22,13 @@ pub(crate) struct Paging {
     page: i64,
 }
 
-fn day(t: Option<i64>) -> String {
-    t.and_then(|t| iso(t).get(..10).map(str::to_string)).unwrap_or_else(|| "—".into())
+/// A day, or a dash for none.
+fn day_or_dash(t: Option<i64>) -> String {
+    t.map(day).filter(|d| !d.is_empty()).unwrap_or_else(|| "—".into())
 }
 
 /// The page.
-pub(crate) async fn page_of(State(p): State<Portal>, req: Request, Query(q): Query<Paging>) -> Response {
-    let Some((_, s)) = p.session(&req).await else { return Redirect::to("/portal/sign-in").into_response() };
-    let lang = Lang::parse(&s.language);
+pub(crate) async fn page_of(State(p): State<Portal>, SignedIn(s, lang): SignedIn, Query(q): Query<Paging>) -> Response {
     let title = lang.t(Word::Domains);
     let read = async {
         let pre = p.orders.prevalidations(&s.caller).await?;
@@ -52,7 +52,7 @@ pub(crate) async fn page_of(State(p): State<Portal>, req: Request, Query(q): Que
                     } }
                     tbody { @for v in &pre { tr {
                         td { (v.organisation_id) } td { (v.brand) } td { (v.validation) } td { (v.state.to_string()) }
-                        td { (day(Some(v.expires_at))) }
+                        td { (day(v.expires_at)) }
                     } } }
                 } }
             }
@@ -73,8 +73,8 @@ pub(crate) async fn page_of(State(p): State<Portal>, req: Request, Query(q): Que
                             (d.state.to_string())
                             @if let Some((name, token)) = &d.dcv { br; small { "TXT " code { (name) } " = " code { (token) } } }
                         }
-                        td { (day(d.validated_at)) } td { (day(d.expires_at)) } td class="num" { (d.orders_count) }
-                        td { @if let Some(c) = &d.caa { (c.verdict) " · " (day(Some(c.checked_at))) } @else { "—" } }
+                        td { (day_or_dash(d.validated_at)) } td { (day_or_dash(d.expires_at)) } td class="num" { (d.orders_count) }
+                        td { @if let Some(c) = &d.caa { (c.verdict) " · " (day(c.checked_at)) } @else { "—" } }
                     } } }
                 } }
             }

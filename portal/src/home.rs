@@ -3,21 +3,20 @@
 //! expiring within 30 days (commercial or technical right).
 
 use axum::extract::State;
-use axum::response::{IntoResponse, Redirect, Response};
+use axum::response::{IntoResponse, Response};
 use maud::{Markup, html};
 use orders::{Caller, Ledger, Order, OrderFilter, Right, Status, format_money, iso};
 
 use crate::layout;
+use crate::order_list::reference;
 use crate::words::{Lang, Word};
-use crate::{Portal, Request};
+use crate::{Portal, SignedIn};
 
 /// The most rows each list of the page shows.
 const ROWS: i64 = 20;
 
 /// The home page, or the sign-in page without a session.
-pub(crate) async fn page(State(p): State<Portal>, req: Request) -> Response {
-    let Some((_, s)) = p.session(&req).await else { return Redirect::to("/portal/sign-in").into_response() };
-    let lang = Lang::parse(&s.language);
+pub(crate) async fn page(State(p): State<Portal>, SignedIn(s, lang): SignedIn) -> Response {
     let caller = &s.caller;
     let balances = if caller.rights.has(Right::Billing) { Some(balances(&p, caller, lang).await) } else { None };
     let reads_orders = caller.rights.has(Right::Commercial) || caller.rights.has(Right::Technical);
@@ -87,10 +86,6 @@ fn unavailable(lang: Lang, id: &str, title: Word, e: &orders::OrderError) -> Mar
             p class="error" role="alert" { (lang.t(Word::Unavailable)) }
         }
     }
-}
-
-fn reference(o: &Order) -> String {
-    o.reference.clone().unwrap_or_else(|| o.id.to_string())
 }
 
 fn table_section(lang: Lang, id: &str, title: Word, heads: [Word; 3], rows: &[[String; 3]]) -> Markup {

@@ -12,6 +12,7 @@ mod chart;
 mod consumption;
 mod contacts;
 mod domains;
+mod forms;
 mod home;
 mod layout;
 mod logs;
@@ -114,13 +115,40 @@ impl axum::extract::FromRequestParts<Portal> for Request {
         parts: &mut axum::http::request::Parts,
         portal: &Portal,
     ) -> Result<Request, Self::Rejection> {
+        Ok(Request::of(parts, portal))
+    }
+}
+
+impl Request {
+    fn of(parts: &axum::http::request::Parts, portal: &Portal) -> Request {
         // Served without connection info (never by certgate): an unspecified address.
         let addr =
             parts.extensions.get::<ConnectInfo<SocketAddr>>().map_or(SocketAddr::from(([0, 0, 0, 0], 0)), |c| c.0);
         let https = parts.extensions.get::<proxy::Https>().is_some();
         let view = portal.client(addr, &parts.headers, https);
         let https = view.base.starts_with("https://");
-        Ok(Request { ip: view.ip.to_string(), origin: view.base, https, headers: parts.headers.clone() })
+        Request { ip: view.ip.to_string(), origin: view.base, https, headers: parts.headers.clone() }
+    }
+}
+
+/// The live session of a page's request, with its language; without one,
+/// the answer is the sign-in page.
+pub(crate) struct SignedIn(pub(crate) orders::Session, pub(crate) words::Lang);
+
+impl axum::extract::FromRequestParts<Portal> for SignedIn {
+    type Rejection = axum::response::Redirect;
+
+    async fn from_request_parts(
+        parts: &mut axum::http::request::Parts,
+        portal: &Portal,
+    ) -> Result<SignedIn, Self::Rejection> {
+        match portal.session(&Request::of(parts, portal)).await {
+            Some((_, s)) => {
+                let lang = words::Lang::parse(&s.language);
+                Ok(SignedIn(s, lang))
+            }
+            None => Err(axum::response::Redirect::to("/portal/sign-in")),
+        }
     }
 }
 

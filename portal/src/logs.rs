@@ -3,16 +3,16 @@
 //! filtered by period, user and kind of action; or as CSV.
 
 use axum::extract::{Query, State};
-use axum::http::{StatusCode, header};
-use axum::response::{IntoResponse, Redirect, Response};
+use axum::http::StatusCode;
+use axum::response::{IntoResponse, Response};
 use maud::html;
 use orders::{LOG_KINDS, LogFilter, iso};
 use serde::Deserialize;
 
+use crate::forms::{csv_file, day_field, url_encode};
 use crate::layout::{date_input, page, refused};
-use crate::order_list::{parse_day, url_encode};
 use crate::words::{Lang, Word};
-use crate::{Portal, Request};
+use crate::{Portal, SignedIn};
 
 /// Entries on one page.
 const PAGE_ENTRIES: i64 = 100;
@@ -39,18 +39,14 @@ pub(crate) struct LogQuery {
 
 impl LogQuery {
     fn filter(&self, lang: Lang) -> Result<LogFilter, String> {
-        let day = |text: &str, end: i64| match text {
-            "" => Ok(0),
-            t => parse_day(t).map(|d| d + end).ok_or_else(|| format!("{}: {t}", lang.t(Word::BadDate))),
-        };
         let before = match self.before.split_once('.') {
             Some((at, id)) => Some((at.parse().map_err(|_| "before")?, id.parse().map_err(|_| "before")?)),
             None if self.before.is_empty() => None,
             None => return Err("before".into()),
         };
         Ok(LogFilter {
-            from: day(&self.from, 0)?,
-            to: day(&self.to, 86_399)?,
+            from: day_field(&self.from, false, 0, lang)?,
+            to: day_field(&self.to, true, 0, lang)?,
             user: self.user.clone(),
             kind: self.kind.clone(),
             before,
@@ -77,9 +73,11 @@ impl LogQuery {
 }
 
 /// The log, or its CSV.
-pub(crate) async fn page_of(State(p): State<Portal>, req: Request, Query(q): Query<LogQuery>) -> Response {
-    let Some((_, s)) = p.session(&req).await else { return Redirect::to("/portal/sign-in").into_response() };
-    let lang = Lang::parse(&s.language);
+pub(crate) async fn page_of(
+    State(p): State<Portal>,
+    SignedIn(s, lang): SignedIn,
+    Query(q): Query<LogQuery>,
+) -> Response {
     let title = lang.t(Word::Logs);
     let mut filter = match q.filter(lang) {
         Ok(f) => f,
@@ -95,14 +93,7 @@ pub(crate) async fn page_of(State(p): State<Portal>, req: Request, Query(q): Que
         Err(e) => return refused(lang, &s, title, e),
     };
     if csv {
-        return (
-            [
-                (header::CONTENT_TYPE, "text/csv; charset=utf-8"),
-                (header::CONTENT_DISPOSITION, "attachment; filename=\"log.csv\""),
-            ],
-            orders::log_csv(&entries),
-        )
-            .into_response();
+        return csv_file("log.csv", orders::log_csv(&entries));
     }
     let more = entries.len() as i64 > PAGE_ENTRIES;
     entries.truncate(PAGE_ENTRIES as usize);

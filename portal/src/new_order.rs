@@ -11,18 +11,16 @@ use maud::{Markup, html};
 use orders::{OrderQuote, PlaceOrder, Session, format_money, new_token};
 use serde::Deserialize;
 
+use crate::forms::url_encode;
 use crate::layout::{page, refused};
-use crate::order_list::url_encode;
 use crate::words::{Lang, Word};
-use crate::{Portal, Request};
+use crate::{Portal, Request, SignedIn};
 
 /// The largest CSR accepted, pasted or uploaded.
 const MAX_CSR_BYTES: usize = 16 * 1024;
 
 /// The order form.
-pub(crate) async fn form(State(p): State<Portal>, req: Request) -> Response {
-    let Some((_, s)) = p.session(&req).await else { return Redirect::to("/portal/sign-in").into_response() };
-    let lang = Lang::parse(&s.language);
+pub(crate) async fn form(State(p): State<Portal>, SignedIn(s, lang): SignedIn) -> Response {
     match form_body(&p, &s, lang, &Fields::default()).await {
         Ok(body) => page(lang, lang.t(Word::NewOrder), Some(&s), body).into_response(),
         Err(e) => refused(lang, &s, lang.t(Word::NewOrder), e),

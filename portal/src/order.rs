@@ -12,10 +12,10 @@ use orders::formats::Format;
 use orders::{Action, OrderDetail, Reissue, Session, format_money, iso};
 use serde::Deserialize;
 
+use crate::forms::url_encode;
 use crate::layout::{page, refused, status_label};
-use crate::order_list::url_encode;
 use crate::words::{Lang, Word};
-use crate::{Portal, Request};
+use crate::{Portal, Request, SignedIn};
 
 /// The revocation reasons a customer may give (RFC 5280), with their words.
 const REASONS: [(i64, Word); 5] = [
@@ -27,9 +27,11 @@ const REASONS: [(i64, Word); 5] = [
 ];
 
 /// The order's page.
-pub(crate) async fn show(State(p): State<Portal>, req: Request, Path(reference): Path<String>) -> Response {
-    let Some((_, s)) = p.session(&req).await else { return Redirect::to("/portal/sign-in").into_response() };
-    let lang = Lang::parse(&s.language);
+pub(crate) async fn show(
+    State(p): State<Portal>,
+    SignedIn(s, lang): SignedIn,
+    Path(reference): Path<String>,
+) -> Response {
     match p.orders.order_detail(&s.caller, &reference).await {
         Ok(d) => {
             let title = format!("{} {}", lang.t(Word::Order), reference);
@@ -209,11 +211,9 @@ pub(crate) async fn act(
 /// A certificate of the order in one format, as a file.
 pub(crate) async fn download(
     State(p): State<Portal>,
-    req: Request,
+    SignedIn(s, lang): SignedIn,
     Path((reference, id, format)): Path<(String, i64, String)>,
 ) -> Response {
-    let Some((_, s)) = p.session(&req).await else { return Redirect::to("/portal/sign-in").into_response() };
-    let lang = Lang::parse(&s.language);
     let Some(format) = Format::parse(&format) else {
         return (StatusCode::NOT_FOUND, lang.t(Word::Nothing)).into_response();
     };

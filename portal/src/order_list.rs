@@ -4,15 +4,15 @@
 //! as the order core requires.
 
 use axum::extract::{Query, State};
-use axum::http::header;
-use axum::response::{IntoResponse, Redirect, Response};
+use axum::response::{IntoResponse, Response};
 use maud::{Markup, html};
-use orders::{Order, OrderFilter, Status, format_money, iso};
+use orders::{Order, OrderFilter, Status, format_money};
 use serde::Deserialize;
 
+use crate::forms::{csv_file, day, day_field, url_encode};
 use crate::layout::{date_input, page, refused, status_label};
 use crate::words::{Lang, Word};
-use crate::{Portal, Request};
+use crate::{Portal, SignedIn};
 
 /// Orders on one page.
 const PAGE_ROWS: i64 = 50;
@@ -57,13 +57,7 @@ impl Search {
             "" => None,
             s => Some(Status::parse(s).ok_or_else(|| format!("{}: {s}", lang.t(Word::UnknownStatus)))?),
         };
-        let day = |field: &str, end: bool| -> Result<i64, String> {
-            if field.is_empty() {
-                return Ok(0);
-            }
-            let start = parse_day(field).ok_or_else(|| format!("{}: {field}", lang.t(Word::BadDate)))?;
-            Ok(if end { start + 86_399 } else { start })
-        };
+        let day = |field: &str, end: bool| day_field(field, end, 0, lang);
         Ok(OrderFilter {
             status,
             reference: self.reference.clone(),
@@ -105,27 +99,12 @@ impl Search {
     }
 }
 
-/// UTC midnight of a `YYYY-MM-DD` day, as a date field sends it.
-pub(crate) fn parse_day(text: &str) -> Option<i64> {
-    let format = time::macros::format_description!("[year]-[month]-[day]");
-    let date = time::Date::parse(text.trim(), format).ok()?;
-    Some(date.midnight().assume_utc().unix_timestamp())
-}
-
-/// Percent-encodes a query string value.
-pub(crate) fn url_encode(v: &str) -> String {
-    v.bytes()
-        .map(|b| match b {
-            b'A'..=b'Z' | b'a'..=b'z' | b'0'..=b'9' | b'-' | b'_' | b'.' | b'~' => (b as char).to_string(),
-            _ => format!("%{b:02X}"),
-        })
-        .collect()
-}
-
 /// The list, or its CSV export.
-pub(crate) async fn list(State(p): State<Portal>, req: Request, Query(search): Query<Search>) -> Response {
-    let Some((_, s)) = p.session(&req).await else { return Redirect::to("/portal/sign-in").into_response() };
-    let lang = Lang::parse(&s.language);
+pub(crate) async fn list(
+    State(p): State<Portal>,
+    SignedIn(s, lang): SignedIn,
+    Query(search): Query<Search>,
+) -> Response {
     let title = lang.t(Word::Orders);
     let mut filter = match search.filter(lang) {
         Ok(f) => f,
@@ -137,14 +116,7 @@ pub(crate) async fn list(State(p): State<Portal>, req: Request, Query(search): Q
     if search.format == "csv" {
         filter.limit = CSV_ROWS;
         return match p.orders.list_orders(&s.caller, &filter).await {
-            Ok(list) => (
-                [
-                    (header::CONTENT_TYPE, "text/csv; charset=utf-8"),
-                    (header::CONTENT_DISPOSITION, "attachment; filename=\"orders.csv\""),
-                ],
-                orders::orders_csv(&list),
-            )
-                .into_response(),
+            Ok(list) => csv_file("orders.csv", orders::orders_csv(&list)),
             Err(e) => refused(lang, &s, title, e),
         };
     }
@@ -220,7 +192,7 @@ pub(crate) fn table(lang: Lang, list: &[Order]) -> Markup {
                     tr {
                         td { a href={ "/portal/orders/" (url_encode(&r)) } { (r) } }
                         td { (o.cn) } td { (o.product_code) } td { (status_label(lang, o.status)) }
-                        td { (iso(o.created_at).get(..10).unwrap_or_default()) }
+                        td { (day(o.created_at)) }
                         td { (o.client_ref.as_deref().unwrap_or("")) }
                         td { (format_money(o.price)) " " (o.currency) " · " (o.payment) }
                     }

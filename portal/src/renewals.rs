@@ -4,17 +4,17 @@
 //! against those held; or as CSV. Billing right, as the order core requires.
 
 use axum::extract::{Query, State};
-use axum::http::{StatusCode, header};
-use axum::response::{IntoResponse, Redirect, Response};
+use axum::http::StatusCode;
+use axum::response::{IntoResponse, Response};
 use maud::html;
-use orders::iso;
 use serde::Deserialize;
 
 use crate::account::tabs;
+use crate::forms::{csv_file, day, day_field, url_encode};
 use crate::layout::{date_input, page, refused};
-use crate::order_list::{parse_day, reference, url_encode};
-use crate::words::{Lang, Word};
-use crate::{Portal, Request};
+use crate::order_list::reference;
+use crate::words::Word;
+use crate::{Portal, SignedIn};
 
 /// The most certificates the page lists (the CSV holds them all).
 const SHOWN: usize = 1000;
@@ -31,16 +31,11 @@ pub(crate) struct Period {
 }
 
 /// The forecast, or its CSV.
-pub(crate) async fn page_of(State(p): State<Portal>, req: Request, Query(q): Query<Period>) -> Response {
-    let Some((_, s)) = p.session(&req).await else { return Redirect::to("/portal/sign-in").into_response() };
-    let lang = Lang::parse(&s.language);
+pub(crate) async fn page_of(State(p): State<Portal>, SignedIn(s, lang): SignedIn, Query(q): Query<Period>) -> Response {
     let title = lang.t(Word::PrepareRenewals);
     let now = p.orders.now();
-    let day = |text: &str, default: i64| match text {
-        "" => Ok(default),
-        t => parse_day(t).ok_or_else(|| format!("{}: {t}", lang.t(Word::BadDate))),
-    };
-    let period = day(&q.from, now).and_then(|from| Ok((from, day(&q.to, now + 90 * 86_400)? + 86_399)));
+    let period = day_field(&q.from, false, now, lang)
+        .and_then(|from| Ok((from, day_field(&q.to, true, now + 90 * 86_400, lang)?)));
     let (from, to) = match period {
         Ok(period) => period,
         Err(why) => {
@@ -53,17 +48,9 @@ pub(crate) async fn page_of(State(p): State<Portal>, req: Request, Query(q): Que
         Err(e) => return refused(lang, &s, title, e),
     };
     if q.format == "csv" {
-        return (
-            [
-                (header::CONTENT_TYPE, "text/csv; charset=utf-8"),
-                (header::CONTENT_DISPOSITION, "attachment; filename=\"renewals.csv\""),
-            ],
-            orders::forecast_csv(&f),
-        )
-            .into_response();
+        return csv_file("renewals.csv", orders::forecast_csv(&f));
     }
-    let day_of = |t: i64| iso(t).get(..10).unwrap_or_default().to_string();
-    let (shown_from, shown_to) = (day_of(from), day_of(to));
+    let (shown_from, shown_to) = (day(from), day(to));
     let body = html! {
         (tabs(lang, "renewals"))
         form class="search" method="get" action="/portal/account/renewals" {
@@ -99,8 +86,8 @@ pub(crate) async fn page_of(State(p): State<Portal>, req: Request, Query(q): Que
                         @let r = reference(&o.order);
                         tr {
                             td { a href={ "/portal/orders/" (url_encode(&r)) } { (r) } } td { (o.order.cn) }
-                            td { (iso(o.not_after).get(..10).unwrap_or_default()) }
-                            td { (iso(o.renews_at).get(..10).unwrap_or_default()) }
+                            td { (day(o.not_after)) }
+                            td { (day(o.renews_at)) }
                             td { @for (item, n) in &o.items { (n) " × " (item) " " } }
                         }
                     } }

@@ -10,12 +10,10 @@ use serde::Deserialize;
 
 use crate::layout::{page, refused};
 use crate::words::{Lang, Word};
-use crate::{Portal, Request};
+use crate::{Portal, Request, SignedIn};
 
 /// The page: the enrolment, or the way to switch it off.
-pub(crate) async fn page_of(State(p): State<Portal>, req: Request) -> Response {
-    let Some((_, s)) = p.session(&req).await else { return Redirect::to("/portal/sign-in").into_response() };
-    let lang = Lang::parse(&s.language);
+pub(crate) async fn page_of(State(p): State<Portal>, SignedIn(s, lang): SignedIn) -> Response {
     let title = lang.t(Word::SecondFactor);
     let on = match p.orders.has_totp(&s.caller.login).await {
         Ok(on) => on,

@@ -10,16 +10,15 @@ use axum::Form;
 use axum::extract::State;
 use axum::response::{IntoResponse, Redirect, Response};
 use maud::{Markup, html};
-use orders::{OrderError, Right, Rights, Session, User, UserKind, iso};
+use orders::{OrderError, Right, Rights, Session, User, UserKind};
 
+use crate::forms::day;
 use crate::layout::{page, refused};
 use crate::words::{Lang, Word};
-use crate::{Portal, Request};
+use crate::{Portal, Request, SignedIn};
 
 /// The list and the forms.
-pub(crate) async fn list(State(p): State<Portal>, req: Request) -> Response {
-    let Some((_, s)) = p.session(&req).await else { return Redirect::to("/portal/sign-in").into_response() };
-    let lang = Lang::parse(&s.language);
+pub(crate) async fn list(State(p): State<Portal>, SignedIn(s, lang): SignedIn) -> Response {
     let title = lang.t(Word::Users);
     let users = match p.orders.users(&s.caller).await {
         Ok(users) => users,
@@ -36,7 +35,7 @@ pub(crate) async fn list(State(p): State<Portal>, req: Request) -> Response {
                 } }
                 tbody { @for u in &users { tr {
                     td { (u.login) } td { (u.kind.as_str()) } td { (u.rights.to_string()) }
-                    td { (state(lang, u)) } td { (iso(u.created_at).get(..10).unwrap_or_default()) }
+                    td { (state(lang, u)) } td { (day(u.created_at)) }
                 } } }
             } }
         }

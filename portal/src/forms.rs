@@ -1,0 +1,47 @@
+//! What the pages' forms and links share: reading a date field, writing a
+//! day and a query string value, and answering with a CSV file.
+
+use axum::http::header;
+use axum::response::{IntoResponse, Response};
+use orders::iso;
+
+use crate::words::{Lang, Word};
+
+/// UTC midnight of a `YYYY-MM-DD` day, as a date field sends it.
+pub(crate) fn parse_day(text: &str) -> Option<i64> {
+    let format = time::macros::format_description!("[year]-[month]-[day]");
+    let date = time::Date::parse(text.trim(), format).ok()?;
+    Some(date.midnight().assume_utc().unix_timestamp())
+}
+
+/// A date field's day: its first second, or its last with `end_of_day`;
+/// `empty` when the field is empty; the words of the refusal when it is no day.
+pub(crate) fn day_field(text: &str, end_of_day: bool, empty: i64, lang: Lang) -> Result<i64, String> {
+    if text.is_empty() {
+        return Ok(empty);
+    }
+    let start = parse_day(text).ok_or_else(|| format!("{}: {text}", lang.t(Word::BadDate)))?;
+    Ok(if end_of_day { start + 86_399 } else { start })
+}
+
+/// The day of UTC Unix seconds, `YYYY-MM-DD` (empty when out of range).
+pub(crate) fn day(ts: i64) -> String {
+    iso(ts).get(..10).unwrap_or_default().to_string()
+}
+
+/// Percent-encodes a query string value.
+pub(crate) fn url_encode(v: &str) -> String {
+    v.bytes()
+        .map(|b| match b {
+            b'A'..=b'Z' | b'a'..=b'z' | b'0'..=b'9' | b'-' | b'_' | b'.' | b'~' => (b as char).to_string(),
+            _ => format!("%{b:02X}"),
+        })
+        .collect()
+}
+
+/// `body` as a CSV file named `name` to save.
+pub(crate) fn csv_file(name: &str, body: String) -> Response {
+    let disposition = format!("attachment; filename=\"{name}\"");
+    ([(header::CONTENT_TYPE, "text/csv; charset=utf-8".to_string()), (header::CONTENT_DISPOSITION, disposition)], body)
+        .into_response()
+}
