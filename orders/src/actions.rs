@@ -47,7 +47,7 @@ impl Orders {
         let order = self.order(caller, reference).await?;
         let certificates = self.certificates_of(caller, &order).await?;
         let dcv = if order.status == Status::WaitingDcv && caller.rights.has(Right::Technical) {
-            Some(self.dcv(caller, reference).await?)
+            Some(self.dcv_of(&order, reference).await?)
         } else {
             None
         };

@@ -71,6 +71,11 @@ impl Orders {
     pub async fn dcv(&self, caller: &Caller, reference: &str) -> Result<Dcv> {
         caller.require(Right::Technical)?;
         let o = self.order(caller, reference).await?;
+        self.dcv_of(&o, reference).await
+    }
+
+    /// The DCV of order `o` (known as `reference`), already read.
+    pub(crate) async fn dcv_of(&self, o: &Order, reference: &str) -> Result<Dcv> {
         let token = match (&o.dcv_token, o.status == Status::WaitingDcv) {
             (Some(t), true) => t.clone(),
             _ => {
@@ -81,7 +86,7 @@ impl Orders {
                 });
             }
         };
-        let names = self.names_needing_dcv(o.organisation_id, &order_names(&o)).await?;
+        let names = self.names_needing_dcv(o.organisation_id, &order_names(o)).await?;
         Ok(Dcv { reference: reference.to_string(), token, names })
     }
 

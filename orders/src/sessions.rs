@@ -57,10 +57,10 @@ impl Orders {
         language: &str,
     ) -> Result<(String, Session)> {
         let caller = self.authenticate(login, password, ip, Source::Portal).await?;
-        self.check_totp(&caller.login, code, ip).await?;
         let user = users::by_login(&mut *self.db().acquire().await?, &caller.login)
             .await?
             .ok_or(OrderError::BadCredentials)?;
+        self.check_totp(&user, code, ip).await?;
         let token = new_token();
         let row = SessionRow {
             token_hash: hash(&token),

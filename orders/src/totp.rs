@@ -118,7 +118,8 @@ impl Orders {
 
     /// Turns the caller's second factor off, with a current code.
     pub async fn disable_totp(&self, caller: &Caller, code: &str) -> Result<()> {
-        self.check_totp(&caller.login, code, &caller.ip).await?;
+        let user = users::by_login(&mut *self.db().acquire().await?, &caller.login).await?;
+        self.check_totp(&user.ok_or(OrderError::BadCredentials)?, code, &caller.ip).await?;
         let mut tx = self.db().begin().await?;
         users::set_totp(&mut tx, caller.account_id, &caller.login, None, 0).await?;
         audit::record(&mut tx, &caller.actor(), "user.totp_off", &caller.login, self.now()).await?;
@@ -131,13 +132,11 @@ impl Orders {
         Ok(users::by_login(&mut *self.db().acquire().await?, login).await?.is_some_and(|u| u.totp_sealed.is_some()))
     }
 
-    /// Checks `login`'s code if it has a second factor (none needed
+    /// Checks `user`'s code if it has a second factor (none needed
     /// otherwise): right and unused, its step is taken; wrong, it counts as a
     /// failed login.
-    pub(crate) async fn check_totp(&self, login: &str, code: &str, ip: &str) -> Result<()> {
-        let Some(user) = users::by_login(&mut *self.db().acquire().await?, login).await? else {
-            return Err(OrderError::BadCredentials);
-        };
+    pub(crate) async fn check_totp(&self, user: &users::UserRow, code: &str, ip: &str) -> Result<()> {
+        let login = user.login.as_str();
         let Some(sealed) = &user.totp_sealed else { return Ok(()) };
         let secret = self
             .secret()

@@ -144,9 +144,7 @@ impl Orders {
             return Err(OrderError::Invalid("you cannot suspend yourself".into()));
         }
         let mut tx = self.db().begin().await?;
-        let Some(user) = users::by_login(&mut tx, login).await?.filter(|u| u.account_id == caller.account_id) else {
-            return Err(unknown(login));
-        };
+        let user = own_user(&mut tx, caller, login).await?;
         if suspended {
             keeps_an_administrator(&mut tx, caller.account_id, login).await?;
         }
@@ -167,9 +165,7 @@ impl Orders {
     pub async fn unlock_account_user(&self, caller: &Caller, login: &str) -> Result<()> {
         caller.require(Right::Administrative)?;
         let mut tx = self.db().begin().await?;
-        if users::by_login(&mut tx, login).await?.filter(|u| u.account_id == caller.account_id).is_none() {
-            return Err(unknown(login));
-        }
+        own_user(&mut tx, caller, login).await?;
         if !logins::unlock(&mut tx, login).await? {
             return Err(OrderError::Invalid(format!("user {login} is not locked")));
         }
@@ -185,9 +181,7 @@ impl Orders {
         let password = new_password();
         let hash = self.inner.passwords.hash(&password, self.password_wait()).await?;
         let mut tx = self.db().begin().await?;
-        let Some(user) = users::by_login(&mut tx, login).await?.filter(|u| u.account_id == caller.account_id) else {
-            return Err(unknown(login));
-        };
+        let user = own_user(&mut tx, caller, login).await?;
         users::set_password_hash(&mut tx, caller.account_id, login, &hash).await?;
         sessions::end_for_user(&mut tx, user.id).await?;
         audit::record(&mut tx, &caller.actor(), "user.password_reset", login, self.now()).await?;
@@ -225,6 +219,11 @@ async fn keeps_an_administrator(tx: &mut storage::Conn, account_id: i64, login: 
         .filter(|g| g.user.login != login && !g.user.suspended)
         .any(|g| Rights::parse(&g.user.rights).unwrap_or_default().has(Right::Administrative));
     if others { Ok(()) } else { Err(OrderError::Invalid("the account would have no active administrator left".into())) }
+}
+
+/// The caller's account's user `login`, or the refusal naming it.
+async fn own_user(tx: &mut storage::Conn, caller: &Caller, login: &str) -> Result<users::UserRow> {
+    users::by_login(tx, login).await?.filter(|u| u.account_id == caller.account_id).ok_or_else(|| unknown(login))
 }
 
 fn unknown(login: &str) -> OrderError {

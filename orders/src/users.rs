@@ -59,15 +59,14 @@ impl Orders {
         // advance by someone guessing it) are not the new user's.
         logins::unlock(&mut tx, login).await?;
         let rights_word = rights.to_string();
-        let id =
-            match users::insert_kind(&mut tx, caller.account_id, login, &hash, &rights_word, kind.as_str(), self.now())
-                .await
-            {
-                Err(e) if e.is_unique_violation() => {
-                    return Err(OrderError::Invalid(format!("login {login:?} is taken")));
-                }
-                other => other?,
-            };
+        let id = match users::insert(&mut tx, caller.account_id, login, &hash, &rights_word, kind.as_str(), self.now())
+            .await
+        {
+            Err(e) if e.is_unique_violation() => {
+                return Err(OrderError::Invalid(format!("login {login:?} is taken")));
+            }
+            other => other?,
+        };
         let detail = format!("{login} ({rights}; {})", kind.as_str());
         audit::record(&mut tx, &caller.actor(), "user.create", &detail, self.now()).await?;
         commit(tx).await?;

@@ -31,30 +31,8 @@ crate::row_struct! {
     }
 }
 
-/// Inserts a user and returns its id.
-pub async fn insert(
-    c: &mut Conn,
-    account_id: i64,
-    login: &str,
-    password_hash: &str,
-    rights: &str,
-    now: i64,
-) -> Result<i64> {
-    query_scalar(
-        "INSERT INTO users (account_id, login, password_hash, rights, created_at)
-         VALUES ($1, $2, $3, $4, $5) RETURNING id",
-    )
-    .bind(account_id)
-    .bind(login)
-    .bind(password_hash)
-    .bind(rights)
-    .bind(now)
-    .fetch_one(c)
-    .await
-}
-
 /// Inserts a user of `kind` (`web`, `api` or `both`) and returns its id.
-pub async fn insert_kind(
+pub async fn insert(
     c: &mut Conn,
     account_id: i64,
     login: &str,
