@@ -246,7 +246,7 @@ async fn portal(tdb: &certgate_tests::TestDb, f: &Fixture, now: i64, runs: usize
         ("order page S500000".into(), "/portal/orders/S500000".into()),
         ("account page: this month's statement".into(), "/portal/account".into()),
         ("account page: statement of one day 200 days ago".into(), format!("/portal/account?from={old}&to={old}")),
-        ("consumption page: 12 months (every order read)".into(), "/portal/account/consumption".into()),
+        ("consumption page: 12 months of monthly sums".into(), "/portal/account/consumption".into()),
     ];
     println!("| page | p50 | p99 | max | p99 under 100 ms |");
     println!("|---|---|---|---|---|");

@@ -115,6 +115,56 @@ async fn statements_and_consumption_show_every_movement_and_count() {
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn consumption_counts_each_month_and_follows_cancellations() {
+    for tdb in TestDb::all().await {
+        let f = Fixture::new(&tdb, Formula::Bulk).await;
+        f.orders.credit_tokens(&f.op, "ssl1", 5, "").await.unwrap();
+        f.orders.credit_tokens(&f.op, "sanssl1", 2, "").await.unwrap();
+        f.orders.create_user(&f.op, "money", "a long password", Rights::parse("billing").unwrap()).await.unwrap();
+        let day = 86_400;
+        let placed = std::cell::RefCell::new(Vec::new());
+        let place_at = |offset: i64, names: &'static [&'static str]| {
+            let (f, placed) = (&f, &placed);
+            async move {
+                f.orders.set_clock_offset(offset);
+                let order = f.orders.place(&f.op, &f.ssl1_for(names)).await.unwrap().order;
+                placed.borrow_mut().push(order.clone());
+                order.reference.unwrap()
+            }
+        };
+        // Two months back (about): two orders, one of them for two names.
+        place_at(-62 * day, &["a.example.test"]).await;
+        place_at(-62 * day, &["b.example.test", "c.example.test"]).await;
+        // A month back (about): two, one of them cancelled then (its tokens come back).
+        place_at(-31 * day, &["d.example.test"]).await;
+        let cancelled = place_at(-31 * day, &["e.example.test"]).await;
+        f.orders.cancel(&f.op, &cancelled).await.unwrap();
+        // This month: one.
+        place_at(0, &["f.example.test"]).await;
+        certgate_tests::assert_consumption_matches_orders(&f.db).await;
+
+        let base = serve_router(certgate_portal::Portal::new(f.orders.clone(), None).router()).await;
+        let cookie = session(&base, "money").await;
+        let page =
+            send(&base, "GET", "/portal/account/consumption", &[("certgate_session", cookie.as_str())], None).await;
+        assert_eq!(page.status, 200, "{}", page.body);
+        // The orders kept, summed per calendar month and product, as the table must show them.
+        let mut sums = std::collections::BTreeMap::<(String, String), (i64, i64)>::new();
+        for o in placed.borrow().iter().filter(|o| o.reference.as_deref() != Some(cancelled.as_str())) {
+            let sum = sums.entry((orders::iso(o.created_at)[..7].to_string(), o.product_code.clone())).or_default();
+            *sum = (sum.0 + 1, sum.1 + o.price);
+        }
+        assert!(sums.len() >= 2, "orders in more than one month: {sums:?}");
+        let expected: Vec<Vec<String>> =
+            sums.into_iter().map(|((m, p), (n, a))| vec![m, p, n.to_string(), orders::format_money(a)]).collect();
+        let mut shown = rows(&page.body, "consumption-table");
+        shown.sort();
+        assert_eq!(shown, expected, "{}", tdb.backend);
+        tdb.cleanup().await;
+    }
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn a_long_statement_is_paged_without_losing_or_repeating_a_line() {
     for tdb in TestDb::all().await {
         let f = Fixture::new(&tdb, Formula::Bulk).await;

@@ -482,14 +482,16 @@ fn prefix_end(prefix: &str) -> Option<String> {
     None
 }
 
-/// The account's orders placed within [from, to) that were not cancelled,
-/// rejected or failed, per product: (product, count, summed price).
-pub async fn consumption(c: &mut Conn, account_id: i64, from: i64, to: i64) -> Result<Vec<(String, i64, i64)>> {
+/// The account's consumption per month and product with months from `from`
+/// to before `to` (UTC Unix seconds of months' first seconds): `(month,
+/// product, orders, amount)`, oldest month first. Read from `consumption`,
+/// which triggers keep in step with every order's status and price
+/// (migration 0020), so a year is a few rows, not every order.
+pub async fn consumption(c: &mut Conn, account_id: i64, from: i64, to: i64) -> Result<Vec<(i64, String, i64, i64)>> {
     query_as(
-        "SELECT product_code, COUNT(*), CAST(SUM(price) AS BIGINT) FROM orders
-         WHERE account_id = $1 AND created_at >= $2 AND created_at < $3
-           AND status NOT IN ('cancelled', 'cancelled_refunded', 'discarded', 'failed')
-         GROUP BY product_code ORDER BY product_code",
+        "SELECT month, product_code, orders, amount FROM consumption
+         WHERE account_id = $1 AND month >= $2 AND month < $3 AND orders <> 0
+         ORDER BY month, product_code",
     )
     .bind(account_id)
     .bind(from)

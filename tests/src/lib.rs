@@ -373,7 +373,8 @@ pub async fn scalar(db: &Db, sql: &'static str) -> i64 {
 /// paid for and not undone (processing, waiting for DCV, delivered, revoked)
 /// has its charges and no refund; one cancelled before purchase or failed
 /// upstream nets to zero on every item; one never paid (pending approval,
-/// cancelled while pending, discarded) has no ledger row at all.
+/// cancelled while pending, discarded) has no ledger row at all. The
+/// consumption sums are checked against the orders too.
 pub async fn assert_ledger_matches_orders(db: &Db) {
     let rows: Vec<(i64, String, Option<String>, i64, i64, i64)> = storage::sql::query_as(
         "SELECT o.id, o.status, l.asset || ':' || l.item,
@@ -402,6 +403,38 @@ pub async fn assert_ledger_matches_orders(db: &Db) {
             other => panic!("an order status the invariant does not know: {other} ({why})"),
         }
     }
+    assert_consumption_matches_orders(db).await;
+}
+
+/// Checks that the monthly consumption sums that triggers keep (migration
+/// 0020) equal the orders themselves, counted afresh: per account, UTC
+/// calendar month and product, the orders not cancelled, refunded,
+/// discarded or failed, and their summed price.
+pub async fn assert_consumption_matches_orders(db: &Db) {
+    let mut c = db.acquire().await.expect("conn");
+    let orders: Vec<(i64, i64, String, String, i64)> =
+        storage::sql::query_as("SELECT account_id, created_at, product_code, status, price FROM orders")
+            .fetch_all(&mut c)
+            .await
+            .expect("the orders");
+    let mut counted = std::collections::BTreeMap::<(i64, i64, String), (i64, i64)>::new();
+    for (account, at, product, status, price) in orders {
+        if ["cancelled", "cancelled_refunded", "discarded", "failed"].contains(&status.as_str()) {
+            continue;
+        }
+        let day = time::OffsetDateTime::from_unix_timestamp(at).expect("a time").date();
+        let month = day.replace_day(1).expect("a first day").midnight().assume_utc().unix_timestamp();
+        let sum = counted.entry((account, month, product)).or_default();
+        *sum = (sum.0 + 1, sum.1 + price);
+    }
+    let kept: Vec<(i64, i64, String, i64, i64)> = storage::sql::query_as(
+        "SELECT account_id, month, product_code, orders, amount FROM consumption WHERE orders <> 0 OR amount <> 0",
+    )
+    .fetch_all(&mut c)
+    .await
+    .expect("the consumption sums");
+    let kept: std::collections::BTreeMap<_, _> = kept.into_iter().map(|(a, m, p, n, s)| ((a, m, p), (n, s))).collect();
+    assert_eq!(kept, counted, "the consumption sums kept against the orders counted");
 }
 
 /// Runs one statement on `db` (a test's own table, a deliberate damage).
