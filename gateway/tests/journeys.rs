@@ -123,6 +123,11 @@ async fn customer_journeys_in_a_real_browser() {
         b.goto(&format!("{base}/portal/acme-urls")).await;
         assert!(!b.source().await.contains(&hmac), "the HMAC key is never shown again");
         b.screenshot(&dir.join("acme-urls-1280.png")).await;
+        // The URL's own page lists the order certbot made through it.
+        b.click("tbody tr:last-child td:first-child a").await;
+        let row = b.wait_for_text("tbody tr", "acme-journey.example.test").await;
+        assert!(row.contains("valid") && row.contains("delivered") && row.contains("DCACME-"), "{row}");
+        b.screenshot(&dir.join("acme-url-1280.png")).await;
         b.goto(&format!("{base}/portal/orders?cn=acme-journey")).await;
         let row = b.text("tbody tr").await;
         assert!(row.contains("acme-journey.example.test") && row.contains("delivered"), "{row}");

@@ -4,10 +4,14 @@
 
 use base64::Engine as _;
 use base64::engine::general_purpose::URL_SAFE_NO_PAD;
+use storage::acme_orders::{self, UrlOrderRow};
 use storage::acme_urls::{self, AcmeUrlRow, NewAcmeUrl};
 use storage::{audit, commit};
 
-use crate::{Caller, OrderError, Orders, Result, Right};
+use crate::{Caller, OrderError, Orders, Result, Right, Status};
+
+/// The most ACME orders one call of [`Orders::acme_url_orders`] returns.
+pub const ACME_URL_ORDERS_MAX: i64 = 500;
 
 /// An ACME URL as listed: credentials masked.
 #[derive(Clone, Debug, PartialEq, Eq)]
@@ -43,6 +47,43 @@ pub struct NewAcmeUrlCredentials {
     pub kid: String,
     /// 32 random bytes, base64url without padding.
     pub hmac_key: String,
+}
+
+/// An ACME order made through one ACME URL, with the certgate order that
+/// its finalize placed, as the customer area lists them.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct AcmeUrlOrder {
+    /// The ACME order's number, the last segment of its URL.
+    pub id: i64,
+    /// The ACME account (a key registered through the URL) that made it.
+    pub acme_account_id: i64,
+    /// The names asked for.
+    pub names: Vec<String>,
+    /// The ACME status: `pending`, `ready`, `processing`, `valid` or `invalid`.
+    pub status: String,
+    /// Why it became invalid.
+    pub error: Option<String>,
+    /// When it was created, in UTC Unix seconds.
+    pub created_at: i64,
+    /// The public reference of the certgate order placed at finalize.
+    pub order_reference: Option<String>,
+    /// That order's status.
+    pub order_status: Option<Status>,
+}
+
+impl From<UrlOrderRow> for AcmeUrlOrder {
+    fn from(r: UrlOrderRow) -> Self {
+        AcmeUrlOrder {
+            id: r.id,
+            acme_account_id: r.acme_account_id,
+            names: r.identifiers.lines().map(str::to_string).collect(),
+            status: r.status,
+            error: r.error,
+            created_at: r.created_at,
+            order_reference: r.order_reference,
+            order_status: r.order_status.as_deref().and_then(Status::parse),
+        }
+    }
 }
 
 fn mask(tail: &str) -> String {
@@ -126,6 +167,27 @@ impl Orders {
         caller.require(Right::Administrative)?;
         let rows = acme_urls::list(&mut *self.db().acquire().await?, caller.account_id).await?;
         Ok(rows.into_iter().map(listed).collect())
+    }
+
+    /// One ACME URL of the caller's account, credentials masked, with the
+    /// ACME orders made through it: newest first, numbered below `before`
+    /// when given, at most `limit` (capped at [`ACME_URL_ORDERS_MAX`]).
+    pub async fn acme_url_orders(
+        &self,
+        caller: &Caller,
+        id: i64,
+        before: Option<i64>,
+        limit: i64,
+    ) -> Result<(AcmeUrl, Vec<AcmeUrlOrder>)> {
+        caller.require(Right::Administrative)?;
+        let mut c = self.db().acquire().await?;
+        let url = acme_urls::get(&mut c, id)
+            .await?
+            .filter(|u| u.account_id == caller.account_id)
+            .ok_or(OrderError::UnknownAcmeUrl(id))?;
+        let limit = limit.clamp(1, ACME_URL_ORDERS_MAX);
+        let rows = acme_orders::of_url(&mut c, caller.account_id, id, before.unwrap_or(i64::MAX), limit).await?;
+        Ok((listed(url), rows.into_iter().map(AcmeUrlOrder::from).collect()))
     }
 
     /// Revokes an ACME URL for good: its directory and accounts stop working.

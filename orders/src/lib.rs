@@ -57,7 +57,7 @@ use std::sync::Arc;
 use std::sync::atomic::{AtomicI64, Ordering};
 
 pub use account::Account;
-pub use acme_urls::{AcmeBinding, AcmeUrl, NewAcmeUrlCredentials};
+pub use acme_urls::{ACME_URL_ORDERS_MAX, AcmeBinding, AcmeUrl, AcmeUrlOrder, NewAcmeUrlCredentials};
 pub use actions::{Action, OrderDetail, actions};
 pub use auto_renewal::{AUTOMATIC_RENEWAL, AutoRenewal};
 pub use caa::CaaVerdict;

@@ -11,7 +11,7 @@ use base64::engine::general_purpose::URL_SAFE_NO_PAD;
 use storage::sessions::{self, SessionRow};
 use storage::{audit, users};
 
-use crate::{Caller, OrderError, Orders, Result, Source};
+use crate::{Caller, OrderError, Orders, Result, Rights, Source};
 
 /// The most sessions one user keeps open (browsers, devices).
 const MAX_SESSIONS_PER_USER: i64 = 10;
@@ -25,6 +25,21 @@ pub struct Session {
     pub csrf: String,
     /// `en` or `fr`.
     pub language: String,
+    /// True when the account requires a second factor that the user has
+    /// not enrolled: the caller then holds no right, and may only enrol.
+    pub must_enrol: bool,
+}
+
+/// The caller of a session of `g`: with no right while it owes the second
+/// factor its account requires (seed 7.1.2), so that the order core refuses
+/// everything but enrolling, whatever a front forgets to check.
+fn session_caller(g: users::GuardedUser, ip: &str) -> (Caller, bool) {
+    let must_enrol = g.second_factor_required && g.user.totp_sealed.is_none();
+    let mut caller = crate::users::caller_of(g.user, ip, Source::Portal);
+    if must_enrol {
+        caller.rights = Rights::default();
+    }
+    (caller, must_enrol)
 }
 
 /// 32 random bytes, base64url: a session or CSRF token.
@@ -57,14 +72,16 @@ impl Orders {
         language: &str,
     ) -> Result<(String, Session)> {
         let caller = self.authenticate(login, password, ip, Source::Portal).await?;
-        let user = users::by_login(&mut *self.db().acquire().await?, &caller.login)
+        let guarded = users::by_login_guarded(&mut *self.db().acquire().await?, &caller.login)
             .await?
             .ok_or(OrderError::BadCredentials)?;
-        self.check_totp(&user, code, ip).await?;
+        self.check_totp(&guarded.user, code, ip).await?;
+        let user_id = guarded.user.id;
+        let (caller, must_enrol) = session_caller(guarded, ip);
         let token = new_token();
         let row = SessionRow {
             token_hash: hash(&token),
-            user_id: user.id,
+            user_id,
             csrf: new_token(),
             language: if language == "fr" { "fr" } else { "en" }.into(),
             created_at: self.now(),
@@ -73,10 +90,10 @@ impl Orders {
         let mut tx = self.db().begin().await?;
         sessions::insert(&mut tx, &row).await?;
         // A user's sessions are bounded: signing in again and again ends the oldest.
-        sessions::keep_newest(&mut tx, user.id, &row.token_hash, MAX_SESSIONS_PER_USER).await?;
+        sessions::keep_newest(&mut tx, user_id, &row.token_hash, MAX_SESSIONS_PER_USER).await?;
         audit::record(&mut tx, &caller.actor(), "portal.sign_in", "", self.now()).await?;
         storage::commit(tx).await?;
-        Ok((token, Session { caller, csrf: row.csrf, language: row.language }))
+        Ok((token, Session { caller, csrf: row.csrf, language: row.language, must_enrol }))
     }
 
     /// The live session of a cookie's token, seen from `ip`; `None` when it
@@ -93,7 +110,7 @@ impl Orders {
             now - row.last_seen_at > settings.portal_idle_secs || now - row.created_at > settings.portal_session_secs;
         let user = match guarded {
             // A suspended user's sessions end when it is suspended; this is the second lock.
-            Some(g) if !g.locked && !stale && crate::user_admin::admit(&g.user, Source::Portal).is_ok() => g.user,
+            Some(g) if !g.locked && !stale && crate::user_admin::admit(&g.user, Source::Portal).is_ok() => g,
             _ => {
                 sessions::delete(&mut *self.db().acquire_writer().await?, &key).await?;
                 return Ok(None);
@@ -103,8 +120,8 @@ impl Orders {
         if now - row.last_seen_at >= 60 {
             sessions::touch(&mut *self.db().acquire_writer().await?, &key, now).await?;
         }
-        let caller = crate::users::caller_of(user, ip, Source::Portal);
-        Ok(Some(Session { caller, csrf: row.csrf, language: row.language }))
+        let (caller, must_enrol) = session_caller(user, ip);
+        Ok(Some(Session { caller, csrf: row.csrf, language: row.language, must_enrol }))
     }
 
     /// Sets the language of a session.

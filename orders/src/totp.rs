@@ -4,12 +4,15 @@
 //! who enrolled. The secret is sealed with the gateway's secret key; a code
 //! is accepted one step early or late, and never twice (the last step used
 //! is kept, and moved forward by a conditional update). A wrong code counts
-//! as a failed login toward the lockout.
+//! as a failed login toward the lockout. An administrator may require a
+//! second factor of every user of its account who signs in to the customer
+//! area: such a user without one may do nothing but enrol one. An
+//! administrator may also clear another user's factor, lost with its phone.
 
 use aws_lc_rs::hmac;
 use storage::{audit, commit, logins, users};
 
-use crate::{Caller, OrderError, Orders, Result};
+use crate::{Caller, OrderError, Orders, Result, Right};
 
 /// Seconds per step.
 const STEP: i64 = 30;
@@ -123,6 +126,51 @@ impl Orders {
         let mut tx = self.db().begin().await?;
         users::set_totp(&mut tx, caller.account_id, &caller.login, None, 0).await?;
         audit::record(&mut tx, &caller.actor(), "user.totp_off", &caller.login, self.now()).await?;
+        commit(tx).await?;
+        Ok(())
+    }
+
+    /// Requires, or no longer requires, a second factor of every user of
+    /// the caller's account who signs in to the customer area. The caller
+    /// must have one already: an administrator that turns the rule on
+    /// without one would shut itself out at once.
+    pub async fn set_second_factor_required(&self, caller: &Caller, on: bool) -> Result<()> {
+        caller.require(Right::Administrative)?;
+        if on && !self.has_totp(&caller.login).await? {
+            return Err(OrderError::Invalid("enrol your own second factor first".into()));
+        }
+        let mut tx = self.db().begin().await?;
+        storage::accounts::set_second_factor_required(&mut tx, caller.account_id, on).await?;
+        let what = if on { "on" } else { "off" };
+        audit::record(&mut tx, &caller.actor(), "account.second_factor_required", what, self.now()).await?;
+        commit(tx).await?;
+        Ok(())
+    }
+
+    /// Whether the caller's account requires a second factor of its users.
+    pub async fn second_factor_required(&self, caller: &Caller) -> Result<bool> {
+        let account = storage::accounts::get(&mut *self.db().acquire().await?, caller.account_id).await?;
+        Ok(account.is_some_and(|a| a.second_factor_required))
+    }
+
+    /// Clears the second factor of another user of the caller's account
+    /// (its phone was lost) and ends its sessions; it signs in with its
+    /// password alone, or enrols again if the account requires it. One's own
+    /// factor is switched off with a current code instead, so that a
+    /// session left open cannot remove it.
+    pub async fn reset_second_factor(&self, caller: &Caller, login: &str) -> Result<()> {
+        caller.require(Right::Administrative)?;
+        if login == caller.login {
+            return Err(OrderError::Invalid("switch your own second factor off with a current code".into()));
+        }
+        let mut tx = self.db().begin().await?;
+        let user = crate::user_admin::own_user(&mut tx, caller, login).await?;
+        if user.totp_sealed.is_none() {
+            return Err(OrderError::Invalid(format!("{login} has no second factor")));
+        }
+        users::set_totp(&mut tx, caller.account_id, login, None, 0).await?;
+        storage::sessions::end_for_user(&mut tx, user.id).await?;
+        audit::record(&mut tx, &caller.actor(), "user.totp_reset", login, self.now()).await?;
         commit(tx).await?;
         Ok(())
     }

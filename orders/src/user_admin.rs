@@ -59,6 +59,8 @@ pub struct User {
     pub suspended: bool,
     /// True when locked after too many failed logins.
     pub locked: bool,
+    /// True when it enrolled a second factor.
+    pub second_factor: bool,
     /// When it was created (UTC Unix seconds).
     pub created_at: i64,
 }
@@ -96,6 +98,7 @@ impl Orders {
                 kind: UserKind::parse(&g.user.kind).unwrap_or(UserKind::Both),
                 suspended: g.user.suspended,
                 locked: g.locked,
+                second_factor: g.user.totp_sealed.is_some(),
                 created_at: g.user.created_at,
                 login: g.user.login,
             })
@@ -222,7 +225,7 @@ async fn keeps_an_administrator(tx: &mut storage::Conn, account_id: i64, login: 
 }
 
 /// The caller's account's user `login`, or the refusal naming it.
-async fn own_user(tx: &mut storage::Conn, caller: &Caller, login: &str) -> Result<users::UserRow> {
+pub(crate) async fn own_user(tx: &mut storage::Conn, caller: &Caller, login: &str) -> Result<users::UserRow> {
     users::by_login(tx, login).await?.filter(|u| u.account_id == caller.account_id).ok_or_else(|| unknown(login))
 }
 

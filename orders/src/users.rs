@@ -204,7 +204,7 @@ impl Orders {
         ip: &str,
         source: Source,
     ) -> Result<Caller> {
-        let users::GuardedUser { user, locked, failures } = guarded.ok_or(OrderError::BadCredentials)?;
+        let users::GuardedUser { user, locked, failures, .. } = guarded.ok_or(OrderError::BadCredentials)?;
         if locked {
             audit::record(&mut *self.db().acquire_writer().await?, actor, "login.refused", "locked", self.now())
                 .await?;

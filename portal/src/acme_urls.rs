@@ -1,16 +1,18 @@
 //! ACME URLs (seed 6.8.2): the account's URLs with their credentials
 //! masked, a form to create one for a product and an organisation, whose
 //! KID and HMAC key are shown once with the certbot command ready to copy,
-//! and revoking one. The administrative right, as the order core requires.
+//! revoking one, and the ACME orders made through each. The administrative
+//! right, as the order core requires.
 
 use axum::Form;
-use axum::extract::State;
+use axum::extract::{Path, Query, State};
 use axum::response::{IntoResponse, Redirect, Response};
 use maud::{Markup, html};
-use orders::{OrderError, Session};
+use orders::{AcmeUrlOrder, OrderError, Session};
 use serde::Deserialize;
 
-use crate::layout::{page, refused};
+use crate::forms::{day, url_encode};
+use crate::layout::{page, refused, status_label};
 use crate::words::{Lang, Word};
 use crate::{Portal, Request, SignedIn};
 
@@ -54,7 +56,7 @@ async fn list_page(p: &Portal, req: &Request, s: &Session, lang: Lang) -> Result
                         th scope="col" { (lang.t(Word::Status)) } th scope="col" { span class="hidden" { (lang.t(Word::Revoke)) } }
                     } }
                     tbody { @for u in &urls { tr {
-                        td { (u.name) } td { (u.product_code) }
+                        td { a href={ "/portal/acme-urls/" (u.id) } { (u.name) } } td { (u.product_code) }
                         td { code { (req.origin) "/acme/" (u.path) "/directory" } }
                         td { code { (u.kid_masked) } } td { code { (u.hmac_masked) } }
                         td { (if u.revoked { lang.t(Word::Revoked) } else { lang.t(Word::Active) }) }
@@ -70,6 +72,80 @@ async fn list_page(p: &Portal, req: &Request, s: &Session, lang: Lang) -> Result
             }
         }
     })
+}
+
+/// ACME orders on one page of an ACME URL's.
+const ORDER_ROWS: i64 = 50;
+
+/// Where a page of an ACME URL's orders starts: below this ACME order number.
+#[derive(Deserialize)]
+pub(crate) struct Before {
+    before: Option<i64>,
+}
+
+/// One ACME URL, and the ACME orders made through it, newest first.
+pub(crate) async fn show(
+    State(p): State<Portal>,
+    req: Request,
+    SignedIn(s, lang): SignedIn,
+    Path(id): Path<i64>,
+    Query(q): Query<Before>,
+) -> Response {
+    // One row more than shown says whether there is an older page.
+    let (url, mut list) = match p.orders.acme_url_orders(&s.caller, id, q.before, ORDER_ROWS + 1).await {
+        Ok(found) => found,
+        Err(e) => return refused(lang, &s, lang.t(Word::AcmeOrders), e),
+    };
+    let more = list.len() as i64 > ORDER_ROWS;
+    list.truncate(ORDER_ROWS as usize);
+    let body = html! {
+        dl {
+            dt { (lang.t(Word::Product)) } dd { (url.product_code) }
+            dt { "Directory" } dd { code { (req.origin) "/acme/" (url.path) "/directory" } }
+            dt { "KID" } dd { code { (url.kid_masked) } }
+            dt { "HMAC" } dd { code { (url.hmac_masked) } }
+            dt { (lang.t(Word::Status)) } dd { (if url.revoked { lang.t(Word::Revoked) } else { lang.t(Word::Active) }) }
+        }
+        section aria-labelledby="acme-orders" {
+            h2 id="acme-orders" { (lang.t(Word::AcmeOrders)) }
+            (orders_table(lang, &list))
+            nav class="pages" aria-label=(lang.t(Word::Pages)) {
+                @if q.before.is_some() { a href={ "/portal/acme-urls/" (url.id) } { "← " (lang.t(Word::Newest)) } }
+                @if let (true, Some(last)) = (more, list.last()) {
+                    a href={ "/portal/acme-urls/" (url.id) "?before=" (last.id) } { (lang.t(Word::Older)) " →" }
+                }
+            }
+        }
+        p { a href="/portal/acme-urls" { (lang.t(Word::AcmeUrls)) } }
+    };
+    page(lang, &url.name, Some(&s), body).into_response()
+}
+
+fn orders_table(lang: Lang, list: &[AcmeUrlOrder]) -> Markup {
+    html! {
+        @if list.is_empty() { p { (lang.t(Word::Nothing)) } } @else {
+            div class="table" { table {
+                thead { tr {
+                    th scope="col" { (lang.t(Word::AcmeOrder)) } th scope="col" { (lang.t(Word::Name)) }
+                    th scope="col" { (lang.t(Word::AcmeStatus)) } th scope="col" { (lang.t(Word::Placed)) }
+                    th scope="col" { (lang.t(Word::Order)) } th scope="col" { (lang.t(Word::Status)) }
+                    th scope="col" { (lang.t(Word::AcmeAccount)) }
+                } }
+                tbody { @for o in list { tr {
+                    td { (o.id) }
+                    td { @for (i, n) in o.names.iter().enumerate() { @if i > 0 { br; } (n) } }
+                    td {
+                        (o.status)
+                        @if let Some(why) = &o.error { br; small { (why) } }
+                    }
+                    td { (day(o.created_at)) }
+                    td { @if let Some(r) = &o.order_reference { a href={ "/portal/orders/" (url_encode(r)) } { (r) } } }
+                    td { @if let Some(st) = o.order_status { (status_label(lang, st)) } }
+                    td { (o.acme_account_id) }
+                } } }
+            } }
+        }
+    }
 }
 
 /// The creation form's fields.

@@ -112,12 +112,13 @@ a:focus-visible,button:focus-visible,input:focus-visible,select:focus-visible,te
 ";
 
 /// The page of a refusal by the order core: a missing right (403), bad
-/// input or a wrong state (400, with the core's words), or an internal
+/// input or a wrong state (400, with the core's words), an unknown order
+/// or ACME URL (404), or an internal
 /// error (500, logged, not shown).
 pub(crate) fn refused(lang: Lang, s: &Session, title: &str, e: OrderError) -> Response {
     let (status, text) = match &e {
         OrderError::Forbidden(_) => (StatusCode::FORBIDDEN, lang.t(Word::NoRight).to_string()),
-        OrderError::UnknownOrder(_) => (StatusCode::NOT_FOUND, e.to_string()),
+        OrderError::UnknownOrder(_) | OrderError::UnknownAcmeUrl(_) => (StatusCode::NOT_FOUND, e.to_string()),
         OrderError::BadSecondFactor => (StatusCode::FORBIDDEN, lang.t(Word::BadSecondFactor).to_string()),
         OrderError::Storage(_) | OrderError::UnknownState(_) => {
             tracing::error!(error = %e, "portal page failed");

@@ -69,6 +69,7 @@ impl Portal {
             .route("/portal/language", post(sign_in::language))
             .route("/portal/acme-urls", get(acme_urls::list).post(acme_urls::create))
             .route("/portal/acme-urls/revoke", post(acme_urls::revoke))
+            .route("/portal/acme-urls/{id}", get(acme_urls::show))
             .route("/portal/orders", get(order_list::list))
             .route("/portal/orders/new", get(new_order::form).post(new_order::review))
             .route("/portal/orders/new/confirm", post(new_order::confirm))
@@ -84,7 +85,7 @@ impl Portal {
             .route("/portal/users", get(users::list).post(users::create))
             .route("/portal/users/action", post(users::act))
             .route("/portal/logs", get(logs::page_of))
-            .route("/portal/second-factor", get(second_factor::page_of).post(second_factor::change))
+            .route(SECOND_FACTOR, get(second_factor::page_of).post(second_factor::change))
             .route("/portal/domains", get(domains::page_of))
             .route("/portal/style.css", get(layout::style))
             .layer(DefaultBodyLimit::max(MAX_FORM_BYTES))
@@ -131,6 +132,9 @@ impl Request {
     }
 }
 
+/// The second-factor page: the one page of a user who owes an enrolment.
+const SECOND_FACTOR: &str = "/portal/second-factor";
+
 /// The live session of a page's request, with its language; without one,
 /// the answer is the sign-in page.
 pub(crate) struct SignedIn(pub(crate) orders::Session, pub(crate) words::Lang);
@@ -143,6 +147,12 @@ impl axum::extract::FromRequestParts<Portal> for SignedIn {
         portal: &Portal,
     ) -> Result<SignedIn, Self::Rejection> {
         match portal.session(&Request::of(parts, portal)).await {
+            // A user who owes the second factor its account requires sees
+            // the enrolment page, and no other (the order core refuses it
+            // everything else too).
+            Some((_, s)) if s.must_enrol && parts.uri.path() != SECOND_FACTOR => {
+                Err(axum::response::Redirect::to(SECOND_FACTOR))
+            }
             Some((_, s)) => {
                 let lang = words::Lang::parse(&s.language);
                 Ok(SignedIn(s, lang))

@@ -1,6 +1,7 @@
 //! The signed-in user's second factor (seed 7.1.2): a TOTP secret to add to
 //! an authenticator app, switched on once a code from the app confirms it,
-//! and off again with a current code. Any user may protect its own login.
+//! and off again with a current code. Any user may protect its own login;
+//! a user of an account that requires it is sent here until it has.
 
 use axum::Form;
 use axum::extract::State;
@@ -33,6 +34,7 @@ pub(crate) async fn page_of(State(p): State<Portal>, SignedIn(s, lang): SignedIn
     } else {
         let e = p.orders.totp_enrolment(&s.caller);
         html! {
+            @if s.must_enrol { p class="warning" role="alert" id="must-enrol" { (lang.t(Word::MustEnrol)) } }
             p { (lang.t(Word::TotpHowTo)) }
             dl class="summary" {
                 dt { (lang.t(Word::Secret)) } dd { code id="totp-secret" { (e.secret) } }

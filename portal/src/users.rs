@@ -2,7 +2,9 @@
 //! list with each user's kind, rights and state; creating a web or API user
 //! (with a password given, or one made and shown once); and per user:
 //! changing rights, suspending or restoring, unlocking, resetting the
-//! password (the new one shown once) and deleting (once a box confirms it).
+//! password (the new one shown once), clearing a lost second factor and
+//! deleting (once a box confirms it); and requiring a second factor of
+//! every user (seed 7.1.2).
 
 use std::collections::HashMap;
 
@@ -20,8 +22,11 @@ use crate::{Portal, Request, SignedIn};
 /// The list and the forms.
 pub(crate) async fn list(State(p): State<Portal>, SignedIn(s, lang): SignedIn) -> Response {
     let title = lang.t(Word::Users);
-    let users = match p.orders.users(&s.caller).await {
-        Ok(users) => users,
+    let (users, required) = match p.orders.users(&s.caller).await {
+        Ok(users) => match p.orders.second_factor_required(&s.caller).await {
+            Ok(required) => (users, required),
+            Err(e) => return refused(lang, &s, title, e),
+        },
         Err(e) => return refused(lang, &s, title, e),
     };
     let body = html! {
@@ -31,13 +36,25 @@ pub(crate) async fn list(State(p): State<Portal>, SignedIn(s, lang): SignedIn) -
                 thead { tr {
                     th scope="col" { (lang.t(Word::Login)) } th scope="col" { (lang.t(Word::Kind)) }
                     th scope="col" { (lang.t(Word::Rights)) } th scope="col" { (lang.t(Word::State)) }
-                    th scope="col" { (lang.t(Word::Created)) }
+                    th scope="col" { (lang.t(Word::SecondFactor)) } th scope="col" { (lang.t(Word::Created)) }
                 } }
                 tbody { @for u in &users { tr {
                     td { (u.login) } td { (u.kind.as_str()) } td { (u.rights.to_string()) }
-                    td { (state(lang, u)) } td { (day(u.created_at)) }
+                    td { (state(lang, u)) } td { (lang.t(if u.second_factor { Word::On } else { Word::Off })) }
+                    td { (day(u.created_at)) }
                 } } }
             } }
+        }
+        section aria-labelledby="second-factor" {
+            h2 id="second-factor" { (lang.t(Word::SecondFactor)) }
+            p id="second-factor-rule" {
+                (lang.t(if required { Word::SecondFactorRequired } else { Word::SecondFactorOptional }))
+            }
+            form method="post" action="/portal/users/action" {
+                input type="hidden" name="csrf" value=(s.csrf);
+                input type="hidden" name="action" value=(if required { "relax_totp" } else { "require_totp" });
+                button type="submit" { (lang.t(if required { Word::RelaxSecondFactor } else { Word::RequireSecondFactor })) }
+            }
         }
         @for u in users.iter().filter(|u| u.login != s.caller.login) { (user_forms(lang, &s, u)) }
         (create_form(lang, &s))
@@ -95,6 +112,7 @@ fn user_forms(lang: Lang, s: &Session, u: &User) -> Markup {
                 @if u.suspended { (button("restore", Word::Restore)) } @else { (button("suspend", Word::Suspend)) }
                 @if u.locked { (button("unlock", Word::Unlock)) }
                 (button("reset", Word::ResetPassword))
+                @if u.second_factor { (button("reset_totp", Word::ClearSecondFactor)) }
             }
             form class="action" method="post" action="/portal/users/action" {
                 input type="hidden" name="csrf" value=(s.csrf);
@@ -184,6 +202,9 @@ pub(crate) async fn act(State(p): State<Portal>, req: Request, Form(f): Form<Has
         "suspend" => o.set_user_suspended(c, login, true).await,
         "restore" => o.set_user_suspended(c, login, false).await,
         "unlock" => o.unlock_account_user(c, login).await,
+        "reset_totp" => o.reset_second_factor(c, login).await,
+        "require_totp" => o.set_second_factor_required(c, true).await,
+        "relax_totp" => o.set_second_factor_required(c, false).await,
         "delete" if field(&f, "confirm") == "yes" => o.delete_user(c, login).await,
         "delete" => Err(OrderError::Invalid(lang.t(Word::ConfirmDelete).to_string())),
         "reset" => {

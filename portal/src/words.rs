@@ -120,7 +120,6 @@ impl Lang {
             Word::Search => ("Search", "Rechercher"),
             Word::Placed => ("Placed", "Passée le"),
             Word::Price => ("Price", "Prix"),
-            Word::Order => ("Order", "Commande"),
             Word::Summary => ("Summary", "Résumé"),
             Word::OtherNames => ("Other names", "Autres noms"),
             Word::Updated => ("Last change", "Dernier changement"),
@@ -285,6 +284,30 @@ impl Lang {
             Word::FirstShown => (
                 "Only the first 1,000 are listed here; the CSV holds them all.",
                 "Seuls les 1 000 premiers sont listés ici ; le CSV les contient tous.",
+            ),
+            Word::AcmeOrders => ("ACME orders", "Commandes ACME"),
+            Word::AcmeOrder => ("ACME order", "Commande ACME"),
+            Word::AcmeAccount => ("ACME account", "Compte ACME"),
+            Word::AcmeStatus => ("ACME status", "Statut ACME"),
+            Word::Order => ("Order", "Commande"),
+            Word::Older => ("Older", "Plus anciennes"),
+            Word::Newest => ("Newest", "Les plus récentes"),
+            Word::SecondFactorRequired => (
+                "Every user of this account must have a second factor to use the customer area.",
+                "Chaque utilisateur de ce compte doit avoir un second facteur pour utiliser l'espace client.",
+            ),
+            Word::SecondFactorOptional => (
+                "A second factor is optional for the users of this account.",
+                "Le second facteur est facultatif pour les utilisateurs de ce compte.",
+            ),
+            Word::RequireSecondFactor => {
+                ("Require a second factor of every user", "Exiger un second facteur de chaque utilisateur")
+            }
+            Word::RelaxSecondFactor => ("Make the second factor optional", "Rendre le second facteur facultatif"),
+            Word::ClearSecondFactor => ("Clear the second factor", "Effacer le second facteur"),
+            Word::MustEnrol => (
+                "Your account requires a second factor: enrol one to continue.",
+                "Votre compte exige un second facteur : configurez-le pour continuer.",
             ),
         };
         match self {
@@ -470,6 +493,18 @@ pub(crate) enum Word {
     TotpEnable,
     TotpDisable,
     FirstShown,
+    AcmeOrders,
+    AcmeOrder,
+    AcmeAccount,
+    AcmeStatus,
+    Older,
+    Newest,
+    SecondFactorRequired,
+    SecondFactorOptional,
+    RequireSecondFactor,
+    RelaxSecondFactor,
+    ClearSecondFactor,
+    MustEnrol,
 }
 
 #[cfg(test)]

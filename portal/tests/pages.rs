@@ -6,6 +6,7 @@
 use certgate_tests::portal::{by_id, send, send_from, sign_in};
 use certgate_tests::{Connections, Fixture, TestDb, acme_account, scalar, serve_router};
 use certgate_xmlrpc::{Limits, XmlRpc};
+use instant_acme::{Identifier, NewOrder};
 use orders::{Formula, Rights};
 
 async fn sessions(f: &Fixture) -> i64 {
@@ -204,14 +205,40 @@ async fn an_administrator_creates_an_acme_url_that_an_acme_client_registers_with
         assert!(certbot.contains(&format!("--eab-kid={kid} --eab-hmac-key={hmac}")), "{certbot}");
         assert!(certbot.contains(&format!("--server {directory} ")), "{certbot}");
         assert!(created.body.contains("shown this once"));
-        // A real ACME client registers with what the page showed.
-        acme_account(&directory, &kid, &hmac, Connections::Reused).await.expect("EAB registration");
+        // A real ACME client registers with what the page showed, and orders.
+        let acct = acme_account(&directory, &kid, &hmac, Connections::Reused).await.expect("EAB registration");
+        let id = scalar(&f.db, "SELECT MAX(id) FROM acme_urls").await;
+        let url_page = format!("/portal/acme-urls/{id}");
+        assert!(send(&base, "GET", &url_page, &cookie, None).await.body.contains("Nothing."), "no order yet");
+        f.orders.credit_tokens(&f.op, "ssl1", 2, "").await.unwrap();
+        let names = [Identifier::Dns("www.example.test".into())];
+        let mut valid = acct.new_order(&NewOrder::new(&names)).await.unwrap();
+        valid.finalize().await.unwrap();
+        // A name outside the validated domain: the order waits for its challenge.
+        let mut pending = acct.new_order(&NewOrder::new(&[Identifier::Dns("www.other.test".into())])).await.unwrap();
+        assert_eq!(pending.state().status, instant_acme::OrderStatus::Pending);
+        let list = send(&base, "GET", "/portal/acme-urls", &cookie, None).await;
+        assert!(list.body.contains(&format!(r#"href="{url_page}""#)), "linked from the list: {}", list.body);
+        let shown = send(&base, "GET", &url_page, &cookie, None).await;
+        assert_eq!(shown.status, 200, "{}", shown.body);
+        let reference = scalar(&f.db, "SELECT MAX(id) FROM orders").await;
+        let rows: Vec<&str> = shown.body.split("<tr>").skip(2).collect();
+        assert_eq!(rows.len(), 2, "both orders, the header aside: {}", shown.body);
+        assert!(rows[0].contains("www.other.test") && rows[0].contains(">pending<"), "newest first: {}", rows[0]);
+        assert!(!rows[0].contains("/portal/orders/"), "no certgate order before finalize: {}", rows[0]);
+        assert!(rows[1].contains("www.example.test") && rows[1].contains(">valid<"), "{}", rows[1]);
+        assert!(rows[1].contains(&format!(r#"href="/portal/orders/DCACME-{reference}""#)), "{}", rows[1]);
+        assert!(rows[1].contains(">delivered<"), "the certgate order's status: {}", rows[1]);
+        // A page older than the newest holds the rest.
+        let newest = scalar(&f.db, "SELECT MAX(id) FROM acme_orders").await;
+        let older = send(&base, "GET", &format!("{url_page}?before={newest}"), &cookie, None).await;
+        assert!(older.body.contains("www.example.test") && !older.body.contains("www.other.test"));
+        assert_eq!(send(&base, "GET", "/portal/acme-urls/999999", &cookie, None).await.status, 404);
 
         // Listed masked, never in full again; then revoked.
         let list = send(&base, "GET", "/portal/acme-urls", &cookie, None).await;
         assert!(!list.body.contains(&hmac) && !list.body.contains(&kid), "masked: {}", list.body);
         assert!(list.body.contains(&format!("*****{}", &hmac[hmac.len() - 4..])));
-        let id = scalar(&f.db, "SELECT MAX(id) FROM acme_urls").await;
         let revoke = format!("csrf={}&id={id}", list.csrf());
         assert_eq!(send(&base, "POST", "/portal/acme-urls/revoke", &cookie, Some(&revoke)).await.status, 303);
         assert!(send(&base, "GET", "/portal/acme-urls", &cookie, None).await.body.contains(">revoked<"));
@@ -226,6 +253,18 @@ async fn an_administrator_creates_an_acme_url_that_an_acme_client_registers_with
         let form = format!("csrf={}&name=web&product=ssl1&organisation={}", page.csrf(), f.org);
         assert_eq!(send(&base, "POST", "/portal/acme-urls", &tech, Some(&form)).await.status, 403);
         assert_eq!(urls().await, before + 1);
+        let refused = send(&base, "GET", &url_page, &tech, None).await;
+        assert_eq!(refused.status, 403);
+        assert!(!refused.body.contains("example.test"), "{}", refused.body);
+
+        // Another account's administrator does not see this account's URL.
+        let account = f.orders.create_account("Other", Formula::Bulk, "EUR", false, 0).await.unwrap();
+        let other_admin = orders::Caller::operator(account);
+        f.orders.create_user(&other_admin, "other", "a long password", Rights::all()).await.unwrap();
+        let (other, _) = sign_in(&base, "other", "a long password").await.cookie("certgate_session").unwrap();
+        let foreign = send(&base, "GET", &url_page, &[("certgate_session", other.as_str())], None).await;
+        assert_eq!(foreign.status, 404);
+        assert!(!foreign.body.contains("example.test"), "{}", foreign.body);
         tdb.cleanup().await;
     }
 }

@@ -100,3 +100,110 @@ async fn five_wrong_codes_lock_the_user() {
         tdb.cleanup().await;
     }
 }
+
+/// Enrols the second factor of the session `cookie` through its page; returns the secret.
+async fn enrol(base: &str, cookie: &str, now: i64) -> String {
+    let cookies = [("certgate_session", cookie)];
+    let page = send(base, "GET", "/portal/second-factor", &cookies, None).await;
+    assert_eq!(page.status, 200, "{}", page.body);
+    let secret = by_id(&page.body, "totp-secret");
+    let form = format!("csrf={}&action=enable&secret={secret}&code={}", page.csrf(), code(&secret, now));
+    let on = send(base, "POST", "/portal/second-factor", &cookies, Some(&form)).await;
+    assert_eq!(on.status, 303, "{}", on.body);
+    secret
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn an_administrator_requires_a_second_factor_and_clears_a_lost_one() {
+    for tdb in TestDb::all().await {
+        let f = Fixture::new(&tdb, Formula::Bulk).await;
+        f.orders.create_user(&f.op, "boss", "a long password", Rights::all()).await.unwrap();
+        f.orders.create_user(&f.op, "clerk", "a long password", Rights::all()).await.unwrap();
+        let base = serve_router(certgate_portal::Portal::new(f.orders.clone(), None).router()).await;
+        let session = |login: &'static str| {
+            let base = base.clone();
+            async move {
+                let signed = sign_in(&base, login, "a long password").await;
+                assert_eq!(signed.status, 303, "{}", signed.body);
+                signed.cookie("certgate_session").unwrap().0
+            }
+        };
+        let required = || {
+            scalar(
+                &f.db,
+                "SELECT second_factor_required FROM accounts WHERE id IN (SELECT account_id FROM users WHERE login = 'boss')",
+            )
+        };
+        let boss = session("boss").await;
+        let boss_cookies = [("certgate_session", boss.as_str())];
+        let users = send(&base, "GET", "/portal/users", &boss_cookies, None).await;
+        assert!(by_id(&users.body, "second-factor-rule").contains("optional"), "{}", users.body);
+        let act = |form: String| {
+            let base = base.clone();
+            async move { send(&base, "POST", "/portal/users/action", &boss_cookies, Some(&form)).await }
+        };
+        let csrf = users.csrf();
+
+        // Not before the administrator has its own: it would shut itself out.
+        let early = act(format!("csrf={csrf}&action=require_totp")).await;
+        assert_eq!(early.status, 400);
+        assert!(early.body.contains("enrol your own second factor first"), "{}", early.body);
+        assert_eq!(required().await, 0);
+        let now = f.orders.now();
+        enrol(&base, &boss, now).await;
+        assert_eq!(act("csrf=forged&action=require_totp".to_string()).await.status, 403);
+        assert_eq!(required().await, 0, "a forged form changes nothing");
+        assert_eq!(act(format!("csrf={csrf}&action=require_totp")).await.status, 303);
+        assert_eq!(required().await, 1);
+        let users = send(&base, "GET", "/portal/users", &boss_cookies, None).await;
+        assert!(by_id(&users.body, "second-factor-rule").contains("must have"), "{}", users.body);
+
+        // A user without one may do nothing but enrol: every page leads there,
+        // and the order core refuses what a form asks.
+        let clerk = session("clerk").await;
+        let clerk_cookies = [("certgate_session", clerk.as_str())];
+        for path in ["/portal/", "/portal/orders", "/portal/users", "/portal/account"] {
+            let page = send(&base, "GET", path, &clerk_cookies, None).await;
+            assert_eq!((page.status, page.header("location")), (303, Some("/portal/second-factor")), "{path}");
+        }
+        let page = send(&base, "GET", "/portal/second-factor", &clerk_cookies, None).await;
+        assert!(page.body.contains(r#"id="must-enrol""#), "{}", page.body);
+        let before = scalar(&f.db, "SELECT COUNT(*) FROM users").await;
+        let form = format!("csrf={}&login=sneaky&kind=web&right_technical=on", page.csrf());
+        let sneaky = send(&base, "POST", "/portal/users", &clerk_cookies, Some(&form)).await;
+        assert_eq!(sneaky.status, 403, "{}", sneaky.body);
+        assert_eq!(scalar(&f.db, "SELECT COUNT(*) FROM users").await, before, "nothing created");
+        // The API asks no code: its logins are not held by the rule.
+        assert!(f.orders.authenticate("clerk", "a long password", "192.0.2.9", orders::Source::Xmlrpc).await.is_ok());
+        enrol(&base, &clerk, now).await;
+        assert_eq!(send(&base, "GET", "/portal/", &clerk_cookies, None).await.status, 200, "enrolled, let in");
+
+        // The clerk's phone is lost: an administrator clears its factor, which
+        // ends its sessions; it signs in with its password and must enrol again.
+        assert_eq!(act(format!("csrf={csrf}&action=reset_totp&login=boss")).await.status, 400, "not one's own");
+        assert_eq!(act(format!("csrf={csrf}&action=reset_totp&login=clerk")).await.status, 303);
+        assert_eq!(scalar(&f.db, "SELECT COUNT(*) FROM users WHERE login = 'clerk' AND totp_sealed IS NULL").await, 1);
+        assert_eq!(
+            send(&base, "GET", "/portal/", &clerk_cookies, None).await.header("location"),
+            Some("/portal/sign-in"),
+            "its sessions ended"
+        );
+        let again = act(format!("csrf={csrf}&action=reset_totp&login=clerk")).await;
+        assert_eq!(again.status, 400, "nothing left to clear: {}", again.body);
+        let audited =
+            scalar(&f.db, "SELECT COUNT(*) FROM audit_log WHERE action = 'user.totp_reset' AND detail = 'clerk'");
+        assert_eq!(audited.await, 1);
+        let clerk = session("clerk").await;
+        let page = send(&base, "GET", "/portal/orders", &[("certgate_session", clerk.as_str())], None).await;
+        assert_eq!(page.header("location"), Some("/portal/second-factor"));
+
+        // Optional again: the clerk is let in without one.
+        assert_eq!(act(format!("csrf={csrf}&action=relax_totp")).await.status, 303);
+        assert_eq!(required().await, 0);
+        assert_eq!(
+            send(&base, "GET", "/portal/orders", &[("certgate_session", clerk.as_str())], None).await.status,
+            200
+        );
+        tdb.cleanup().await;
+    }
+}

@@ -27,6 +27,8 @@ crate::row_struct! {
         pub notified: bool,
         /// Whether it has a prepaid warning level.
         pub warned: bool,
+        /// Whether its users must have a second factor to use the customer area.
+        pub second_factor_required: bool,
     }
 }
 
@@ -67,6 +69,12 @@ pub async fn list(c: &mut Conn) -> Result<Vec<AccountRow>> {
 /// Sets whether the account's new orders renew automatically.
 pub async fn set_auto_renew_default(c: &mut Conn, id: i64, on: bool) -> Result<bool> {
     let r = query("UPDATE accounts SET auto_renew_default = $2 WHERE id = $1").bind(id).bind(on).execute(c).await?;
+    Ok(r.rows_affected() == 1)
+}
+
+/// Sets whether the account's users must have a second factor.
+pub async fn set_second_factor_required(c: &mut Conn, id: i64, on: bool) -> Result<bool> {
+    let r = query("UPDATE accounts SET second_factor_required = $2 WHERE id = $1").bind(id).bind(on).execute(c).await?;
     Ok(r.rows_affected() == 1)
 }
 

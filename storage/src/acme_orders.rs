@@ -261,6 +261,58 @@ pub async fn for_account(c: &mut Conn, account_id: i64) -> Result<Vec<AcmeOrderR
     query_as("SELECT * FROM acme_orders WHERE account_id = $1 ORDER BY id").bind(account_id).fetch_all(c).await
 }
 
+crate::row_struct! {
+    /// An ACME order as the customer area lists it under its ACME URL, with
+    /// the certgate order that finalize placed.
+    #[derive(Clone, Debug)]
+    pub struct UrlOrderRow {
+        /// The ACME order's number.
+        pub id: i64,
+        /// The ACME account (of the URL) that created it.
+        pub acme_account_id: i64,
+        /// Its DNS identifiers, one per line, as requested.
+        pub identifiers: String,
+        /// `pending`, `ready`, `processing`, `valid` or `invalid`.
+        pub status: String,
+        /// Why it became invalid.
+        pub error: Option<String>,
+        /// When it was created (UTC Unix seconds).
+        pub created_at: i64,
+        /// The public reference of the certgate order placed at finalize.
+        pub order_reference: Option<String>,
+        /// That order's status.
+        pub order_status: Option<String>,
+    }
+}
+
+/// The orders made through one ACME URL of an account, newest first, with
+/// numbers below `before`, at most `limit` of them. The account's id is in
+/// the join so that another account's URL reads as empty.
+pub async fn of_url(
+    c: &mut Conn,
+    account_id: i64,
+    acme_url_id: i64,
+    before: i64,
+    limit: i64,
+) -> Result<Vec<UrlOrderRow>> {
+    query_as(
+        "SELECT o.id, o.account_id AS acme_account_id, o.identifiers, o.status, o.error, o.created_at,
+                r.reference AS order_reference, r.status AS order_status
+         FROM acme_orders o
+         JOIN acme_accounts a ON a.id = o.account_id
+         JOIN acme_urls u ON u.id = a.acme_url_id
+         LEFT JOIN orders r ON r.id = o.order_id
+         WHERE u.id = $1 AND u.account_id = $2 AND o.id < $3
+         ORDER BY o.id DESC LIMIT $4",
+    )
+    .bind(acme_url_id)
+    .bind(account_id)
+    .bind(before)
+    .bind(limit)
+    .fetch_all(c)
+    .await
+}
+
 /// Links a pending or ready order to the certgate order finalize placed,
 /// with its status after finalize; false when it was neither pending nor
 /// ready any more (an authorization was deactivated meanwhile, or another

@@ -132,7 +132,7 @@ pub const ORDERABLE: &str = concat!(
         a.currency AS account_currency, a.approval_mode AS account_approval_mode,
         a.overdraft AS account_overdraft, a.created_at AS account_created_at,
         a.auto_renew_default AS account_auto_renew_default, a.notified AS account_notified,
-        a.warned AS account_warned,
+        a.warned AS account_warned, a.second_factor_required AS account_second_factor_required,
         (SELECT string_agg(d.domain, ',') FROM prevalidated_domains d WHERE d.organisation_id = o.id
             AND d.state = 'validated' AND (d.expires_at IS NULL OR d.expires_at > $4))
             AS prevalidated_domains,

@@ -55,15 +55,19 @@ pub async fn insert(
     .await
 }
 
+/// The users `u` as [`GuardedUser`] reads them: with their login's lockout
+/// state and their account's second-factor rule.
+macro_rules! guarded_users {
+    () => {
+        "SELECT u.*, COALESCE(g.locked, 0) AS guard_locked, COALESCE(g.failures, 0) AS guard_failures,
+                a.second_factor_required AS guard_second_factor
+         FROM users u JOIN accounts a ON a.id = u.account_id LEFT JOIN login_guards g ON g.login = u.login"
+    };
+}
+
 /// The users of an account with their lockout state, by login.
 pub async fn of_account(c: &mut Conn, account_id: i64) -> Result<Vec<GuardedUser>> {
-    query_as(
-        "SELECT u.*, COALESCE(g.locked, 0) AS guard_locked, COALESCE(g.failures, 0) AS guard_failures
-         FROM users u LEFT JOIN login_guards g ON g.login = u.login WHERE u.account_id = $1 ORDER BY u.login",
-    )
-    .bind(account_id)
-    .fetch_all(c)
-    .await
+    query_as(concat!(guarded_users!(), " WHERE u.account_id = $1 ORDER BY u.login")).bind(account_id).fetch_all(c).await
 }
 
 /// Sets the rights of the account's user `login`; whether it exists.
@@ -150,6 +154,8 @@ pub struct GuardedUser {
     pub locked: bool,
     /// Its failed logins in a row, with the checks in flight.
     pub failures: i64,
+    /// Whether its account requires a second factor of its users.
+    pub second_factor_required: bool,
 }
 
 impl FromRow for GuardedUser {
@@ -158,18 +164,14 @@ impl FromRow for GuardedUser {
         let mut next = 0;
         let locked: i64 = row.get_next(&mut next, "", "guard_locked")?;
         let failures = row.get_next(&mut next, "", "guard_failures")?;
-        Ok(GuardedUser { user, locked: locked == 1, failures })
+        let required: i64 = row.get_next(&mut next, "", "guard_second_factor")?;
+        Ok(GuardedUser { user, locked: locked == 1, failures, second_factor_required: required == 1 })
     }
 }
 
-/// Reads a user by login with its lockout state, in one query: a login
-/// remembered as verified needs nothing else.
+/// Reads a user by login with its lockout state and its account's
+/// second-factor rule, in one query: a login remembered as verified needs
+/// nothing else.
 pub async fn by_login_guarded(c: &mut Conn, login: &str) -> Result<Option<GuardedUser>> {
-    query_as(
-        "SELECT u.*, COALESCE(g.locked, 0) AS guard_locked, COALESCE(g.failures, 0) AS guard_failures
-         FROM users u LEFT JOIN login_guards g ON g.login = u.login WHERE u.login = $1",
-    )
-    .bind(login)
-    .fetch_optional(c)
-    .await
+    query_as(concat!(guarded_users!(), " WHERE u.login = $1")).bind(login).fetch_optional(c).await
 }
