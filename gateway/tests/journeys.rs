@@ -125,6 +125,7 @@ async fn customer_journeys_in_a_real_browser() {
         b.screenshot(&dir.join("acme-urls-1280.png")).await;
         // The URL's own page lists the order certbot made through it.
         b.click("tbody tr:last-child td:first-child a").await;
+        b.wait_for_url(|u| u.contains("/portal/acme-urls/")).await;
         let row = b.wait_for_text("tbody tr", "acme-journey.example.test").await;
         assert!(row.contains("valid") && row.contains("delivered") && row.contains("DCACME-"), "{row}");
         b.screenshot(&dir.join("acme-url-1280.png")).await;

@@ -147,9 +147,10 @@ impl Orders {
         rows.into_iter().map(StatementLine::from_row).collect()
     }
 
-    /// One page of a statement: up to `limit` (1 to 10,000) movements of one
-    /// ledger within [from, to], oldest first, after the line `after` (a
-    /// line's `(at, id)`; `(0, 0)` for the first page).
+    /// One page of a statement: up to `limit` movements of one ledger within
+    /// [from, to], oldest first, after the line `after` (a line's `(at,
+    /// id)`; `(0, 0)` for the first page). `limit` is 1 to 10,001: a page of
+    /// 10,000 and the line that says another page follows.
     pub async fn statement_page(
         &self,
         caller: &Caller,
@@ -161,7 +162,7 @@ impl Orders {
         caller.require(Right::Billing)?;
         let mut c = self.db().acquire().await?;
         let rows =
-            ledger::movements_page(&mut c, caller.account_id, which.asset(), from, to, after, limit.clamp(1, 10_000))
+            ledger::movements_page(&mut c, caller.account_id, which.asset(), from, to, after, limit.clamp(1, 10_001))
                 .await?;
         rows.into_iter().map(StatementLine::from_row).collect()
     }

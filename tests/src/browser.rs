@@ -175,9 +175,13 @@ impl Browser {
             let id = self.find(css).await;
             let path = format!("/session/{}/element/{id}{what}", self.session);
             let v = self.raw(method, &path, body.as_ref()).await.unwrap_or_else(|e| panic!("{method} {path}: {e}"));
+            // Chromium also says a node of the page being left "does not
+            // belong to the document", as an unknown error.
+            let gone = v["value"]["message"].as_str().is_some_and(|m| m.contains("does not belong to the document"));
             match v["value"].get("error").and_then(Value::as_str) {
                 None => return v["value"].clone(),
                 Some("stale element reference") => tokio::time::sleep(Duration::from_millis(100)).await,
+                Some(_) if gone => tokio::time::sleep(Duration::from_millis(100)).await,
                 Some(_) => panic!("{method} {path}: {}", v["value"]),
             }
         }

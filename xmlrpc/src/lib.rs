@@ -16,6 +16,7 @@ mod monitoring;
 mod server;
 mod values;
 
+pub use modern::STATEMENT_LINES;
 pub use server::{CalledMethod, XmlRpc};
 pub use xmlrpc_codec::{
     DateParam, DecodeError, Keyed, Limits, MethodCall, ParamError, Value, call, fault, fault_value, from_value,

@@ -215,6 +215,21 @@ struct StatementArgs {
     depuis: Option<DateParam>,
     jusqua: Option<DateParam>,
     csv: Option<bool>,
+    /// The `suite` of the previous answer: where this one starts.
+    apres: Option<String>,
+}
+
+/// The most lines one `account.statement` answer holds; a longer statement
+/// is read in several calls, each given the previous answer's `suite`, so
+/// that no call holds an account's whole history in memory.
+pub const STATEMENT_LINES: usize = 10_000;
+
+/// A statement's cursor, `<time>-<id>` of the last line given.
+fn statement_cursor(text: Option<&str>) -> Result<(i64, i64), Fault> {
+    let Some(text) = text.filter(|t| !t.is_empty()) else { return Ok((0, 0)) };
+    text.split_once('-')
+        .and_then(|(at, id)| Some((at.parse().ok()?, id.parse().ok()?)))
+        .ok_or_else(|| Fault::params("param2.apres", "expected the suite of a previous answer"))
 }
 
 async fn statement(xr: &XmlRpc, caller: &Caller, call: &MethodCall) -> Result<Value, Fault> {
@@ -225,13 +240,19 @@ async fn statement(xr: &XmlRpc, caller: &Caller, call: &MethodCall) -> Result<Va
         Some(LedgerName::Invoice) => Ledger::Invoice,
     };
     let (from, to) = period(a.depuis.as_ref(), a.jusqua.as_ref())?;
-    let lines = xr.orders.statement(caller, which, from, if to == 0 { i64::MAX } else { to }).await?;
+    let after = statement_cursor(a.apres.as_deref())?;
+    let to = if to == 0 { i64::MAX } else { to };
+    // One line more than given says whether a `suite` is owed.
+    let mut lines = xr.orders.statement_page(caller, which, (from, to), after, STATEMENT_LINES as i64 + 1).await?;
+    let more = lines.len() > STATEMENT_LINES;
+    lines.truncate(STATEMENT_LINES);
+    let suite = lines.last().filter(|_| more).map(|l| ("suite".to_string(), s(format!("{}-{}", l.at, l.id))));
     if a.csv == Some(true) {
-        return Ok(Value::Struct(vec![("csv".into(), s(statement_csv(&lines)))]));
+        return Ok(Value::Struct([("csv".to_string(), s(statement_csv(&lines)))].into_iter().chain(suite).collect()));
     }
     let money = which != Ledger::Tokens;
     let fmt = |v: i64| if money { s(format_money(v)) } else { Value::Int(v) };
-    Ok(Value::Struct(vec![(
+    let mut answer = vec![(
         "lignes".into(),
         Value::Array(
             lines
@@ -249,7 +270,9 @@ async fn statement(xr: &XmlRpc, caller: &Caller, call: &MethodCall) -> Result<Va
                 })
                 .collect(),
         ),
-    )]))
+    )];
+    answer.extend(suite);
+    Ok(Value::Struct(answer))
 }
 
 async fn products(xr: &XmlRpc, caller: &Caller) -> Result<Value, Fault> {

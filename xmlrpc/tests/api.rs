@@ -213,3 +213,57 @@ async fn python_client_cancels_reissues_revokes_and_manages_acme_urls() {
     assert!(certs[0].revoke_after.is_some() && certs[0].revoked_at.is_none(), "delayed revocation of the old one");
     assert_eq!(certs[1].revocation_reason, Some(4));
 }
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_long_statement_comes_in_bounded_answers_without_a_line_lost() {
+    if !certgate_tests::have_tool("python3") {
+        return;
+    }
+    for tdb in TestDb::all().await {
+        let f = Fixture::new(&tdb, Formula::Bulk).await;
+        f.orders.create_user(&f.op, "hoster", "a long password", Rights::all()).await.unwrap();
+        // 10,050 movements, some sharing a second, each with its own balance.
+        let rows = certgate_xmlrpc::STATEMENT_LINES as i64 + 50;
+        let mut c = f.db.acquire_writer().await.unwrap();
+        storage::sql::query_built(
+            "WITH RECURSIVE seq(n) AS (SELECT 1 UNION ALL SELECT n + 1 FROM seq WHERE n < $2)
+             INSERT INTO ledger (account_id, order_id, reason, asset, item, amount, balance, author, note, created_at)
+             SELECT $1, NULL, 'topup', 'token', 'ssl1', 1, n, 'test', '', 1700000000 + n / 3 FROM seq"
+                .to_string(),
+        )
+        .bind(f.account)
+        .bind(rows)
+        .execute(&mut c)
+        .await
+        .unwrap();
+        drop(c);
+        let (url, _stop) = serve(&f).await;
+        let script = r#"
+import json, os, xmlrpc.client
+x = xmlrpc.client.ServerProxy(os.environ["URL"] + "/api-operations.php")
+ident = {"identification": {"utilisateur": "hoster", "motDePasse": "a long password"}}
+first = x.account.statement(ident, {"type": "tokens"})
+second = x.account.statement(ident, {"type": "tokens", "apres": first["suite"]})
+csv = x.account.statement(ident, {"type": "tokens", "csv": True, "apres": first["suite"]})
+print(json.dumps({
+    "first": [l["solde"] for l in first["lignes"]],
+    "second": [l["solde"] for l in second["lignes"]],
+    "second_suite": second.get("suite"),
+    "csv_lines": len(csv["csv"].splitlines()),
+    "bad": fault_of(lambda: x.account.statement(ident, {"type": "tokens", "apres": "yesterday"})),
+}))
+"#;
+        let env = vec![("URL", url)];
+        let out = tokio::task::spawn_blocking(move || certgate_tests::python_json(script, &env)).await.unwrap();
+        let lines = certgate_xmlrpc::STATEMENT_LINES;
+        let first: Vec<i64> = serde_json::from_value(out["first"].clone()).unwrap();
+        let second: Vec<i64> = serde_json::from_value(out["second"].clone()).unwrap();
+        assert_eq!(first.len(), lines, "one answer holds at most {lines} lines ({})", tdb.backend);
+        assert!(out["second_suite"].is_null(), "the last answer owes no suite: {}", out["second_suite"]);
+        let all: Vec<i64> = first.into_iter().chain(second).collect();
+        assert_eq!(all, (1..=rows).collect::<Vec<_>>(), "every line once, in order");
+        assert_eq!(out["csv_lines"], 50 + 1, "the CSV pages alike, its header aside");
+        assert_eq!(out["bad"][0], -32602, "{}", out["bad"]);
+        tdb.cleanup().await;
+    }
+}
