@@ -105,14 +105,17 @@ impl Orders {
     }
 
     /// Turns the second factor on for the caller, once `code` shows that
-    /// its app holds `secret`.
+    /// its app holds `secret`. Refused while it has one: a session left
+    /// open must not swap the factor without a code of the current one.
     pub async fn enable_totp(&self, caller: &Caller, secret: &str, code: &str) -> Result<()> {
         let raw = unbase32(secret).filter(|s| s.len() == SECRET_BYTES).ok_or_else(|| bad("the secret is not one"))?;
         let step = matching_step(&raw, code, self.now()).ok_or_else(|| bad("the code does not match"))?;
         let sealed = self.secret().seal(&label(&caller.login), &raw);
         let mut tx = self.db().begin().await?;
-        if !users::set_totp(&mut tx, caller.account_id, &caller.login, Some(&sealed), step).await? {
-            return Err(OrderError::BadCredentials);
+        if !users::enrol_totp(&mut tx, caller.account_id, &caller.login, &sealed, step).await? {
+            return Err(OrderError::Invalid(
+                "a second factor is on already; switch it off with a current code first".into(),
+            ));
         }
         audit::record(&mut tx, &caller.actor(), "user.totp_on", &caller.login, self.now()).await?;
         commit(tx).await?;

@@ -10,15 +10,13 @@ use maud::{Markup, html};
 use orders::{Ledger, StatementLine, format_money, iso};
 use serde::Deserialize;
 
-use crate::forms::{csv_file, day_field, parse_day, url_encode};
+use crate::forms::{CSV_MAX, csv_export, day_field, parse_day, url_encode};
 use crate::layout::{date_input, page, refused};
 use crate::words::{Lang, Word};
 use crate::{Portal, SignedIn};
 
 /// Movements on one page of a statement.
 const PAGE_LINES: i64 = 100;
-/// The most movements one CSV export holds.
-const CSV_LINES: i64 = 10_000;
 
 /// The statement's fields, all optional.
 #[derive(Clone, Debug, Default, Deserialize)]
@@ -84,13 +82,14 @@ pub(crate) async fn page_or_csv(
         }
     };
     let csv = q.format == "csv";
-    let limit = if csv { CSV_LINES } else { PAGE_LINES + 1 };
+    let limit = if csv { CSV_MAX + 1 } else { PAGE_LINES + 1 };
     let mut lines = match p.orders.statement_page(&s.caller, q.ledger(), period, q.after(), limit).await {
         Ok(lines) => lines,
         Err(e) => return refused(lang, &s, title, e),
     };
     if csv {
-        return csv_file(&format!("statement-{}.csv", q.ledger().as_str()), orders::statement_csv(&lines));
+        let name = format!("statement-{}.csv", q.ledger().as_str());
+        return csv_export(lang, &s, title, &name, &lines, orders::statement_csv);
     }
     let more = lines.len() as i64 > PAGE_LINES;
     lines.truncate(PAGE_LINES as usize);

@@ -1,11 +1,18 @@
 //! What the pages' forms and links share: reading a date field, writing a
 //! day and a query string value, and answering with a CSV file.
 
-use axum::http::header;
+use axum::http::{StatusCode, header};
 use axum::response::{IntoResponse, Response};
-use orders::iso;
+use maud::html;
+use orders::{Session, iso};
 
+use crate::layout::page;
 use crate::words::{Lang, Word};
+
+/// The most lines a CSV export holds. A search that finds more is refused
+/// with a word to narrow it, never cut short without a sign: a statement
+/// missing its last lines would read as a whole one.
+pub(crate) const CSV_MAX: i64 = 10_000;
 
 /// UTC midnight of a `YYYY-MM-DD` day, as a date field sends it.
 pub(crate) fn parse_day(text: &str) -> Option<i64> {
@@ -37,6 +44,23 @@ pub(crate) fn url_encode(v: &str) -> String {
             _ => format!("%{b:02X}"),
         })
         .collect()
+}
+
+/// The CSV file of `rows` (read with a limit of [`CSV_MAX`] + 1) named
+/// `name`, written by `write`; or the refusal when there were more.
+pub(crate) fn csv_export<T>(
+    lang: Lang,
+    s: &Session,
+    title: &str,
+    name: &str,
+    rows: &[T],
+    write: impl FnOnce(&[T]) -> String,
+) -> Response {
+    if rows.len() as i64 > CSV_MAX {
+        let body = html! { p class="error" role="alert" { (lang.t(Word::CsvTooLong)) } };
+        return (StatusCode::BAD_REQUEST, page(lang, title, Some(s), body)).into_response();
+    }
+    csv_file(name, write(rows))
 }
 
 /// `body` as a CSV file named `name` to save.

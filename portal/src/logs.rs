@@ -9,15 +9,13 @@ use maud::html;
 use orders::{LOG_KINDS, LogFilter, iso};
 use serde::Deserialize;
 
-use crate::forms::{csv_file, day_field, url_encode};
+use crate::forms::{CSV_MAX, csv_export, day_field, url_encode};
 use crate::layout::{date_input, page, refused};
 use crate::words::{Lang, Word};
 use crate::{Portal, SignedIn};
 
 /// Entries on one page.
 const PAGE_ENTRIES: i64 = 100;
-/// The most entries one CSV export holds.
-const CSV_ENTRIES: i64 = 10_000;
 
 /// The filters, all optional.
 #[derive(Clone, Debug, Default, Deserialize)]
@@ -87,13 +85,13 @@ pub(crate) async fn page_of(
         }
     };
     let csv = q.format == "csv";
-    filter.limit = if csv { CSV_ENTRIES } else { PAGE_ENTRIES + 1 };
+    filter.limit = if csv { CSV_MAX + 1 } else { PAGE_ENTRIES + 1 };
     let mut entries = match p.orders.log(&s.caller, &filter).await {
         Ok(entries) => entries,
         Err(e) => return refused(lang, &s, title, e),
     };
     if csv {
-        return csv_file("log.csv", orders::log_csv(&entries));
+        return csv_export(lang, &s, title, "log.csv", &entries, orders::log_csv);
     }
     let more = entries.len() as i64 > PAGE_ENTRIES;
     entries.truncate(PAGE_ENTRIES as usize);

@@ -9,7 +9,7 @@ use maud::{Markup, html};
 use orders::{Order, OrderFilter, Status, format_money};
 use serde::Deserialize;
 
-use crate::forms::{csv_file, day, day_field, url_encode};
+use crate::forms::{CSV_MAX, csv_export, day, day_field, url_encode};
 use crate::layout::{date_input, page, refused, status_label};
 use crate::words::{Lang, Word};
 use crate::{Portal, SignedIn};
@@ -19,8 +19,6 @@ const PAGE_ROWS: i64 = 50;
 /// The deepest page: past it, a search should be narrowed rather than paged
 /// (a deep OFFSET reads every row before it).
 const MAX_PAGE: i64 = 200;
-/// The most orders one CSV export holds.
-const CSV_ROWS: i64 = 10_000;
 
 /// The search form's fields, all optional.
 #[derive(Clone, Debug, Default, Deserialize)]
@@ -114,9 +112,9 @@ pub(crate) async fn list(
         }
     };
     if search.format == "csv" {
-        filter.limit = CSV_ROWS;
+        filter.limit = CSV_MAX + 1;
         return match p.orders.list_orders(&s.caller, &filter).await {
-            Ok(list) => csv_file("orders.csv", orders::orders_csv(&list)),
+            Ok(list) => csv_export(lang, &s, title, "orders.csv", &list, orders::orders_csv),
             Err(e) => refused(lang, &s, title, e),
         };
     }

@@ -309,6 +309,10 @@ impl Lang {
                 "Your account requires a second factor: enrol one to continue.",
                 "Votre compte exige un second facteur : configurez-le pour continuer.",
             ),
+            Word::CsvTooLong => (
+                "An export holds at most 10,000 lines, and this one would hold more: narrow the search or the period.",
+                "Un export contient au plus 10 000 lignes, et celui-ci en contiendrait davantage : restreignez la recherche ou la période.",
+            ),
         };
         match self {
             Lang::En => en,
@@ -505,6 +509,7 @@ pub(crate) enum Word {
     RelaxSecondFactor,
     ClearSecondFactor,
     MustEnrol,
+    CsvTooLong,
 }
 
 #[cfg(test)]

@@ -189,6 +189,30 @@ async fn a_long_statement_is_paged_without_losing_or_repeating_a_line() {
         }
         assert_eq!(pages, 3, "100 + 100 + 30 ({})", tdb.backend);
         assert_eq!(balances, (1..=230).collect::<Vec<i64>>(), "every line once, in order");
+
+        // An export of more lines than a CSV holds is refused, not cut short.
+        let csv = |path: &'static str| {
+            let (base, cookie) = (base.clone(), cookie.clone());
+            async move { send(&base, "GET", path, &[("certgate_session", &cookie)], None).await }
+        };
+        assert_eq!(csv("/portal/account?format=csv").await.body.lines().count(), 231, "230 and the header");
+        let mut c = f.db.acquire_writer().await.unwrap();
+        storage::sql::query_built(
+            "WITH RECURSIVE seq(n) AS (SELECT 1 UNION ALL SELECT n + 1 FROM seq WHERE n < 10000)
+             INSERT INTO ledger (account_id, order_id, reason, asset, item, amount, balance, author, note, created_at)
+             SELECT $1, NULL, 'topup', 'token', 'ssl1', 1, 230 + n, 'test', '', $2 FROM seq"
+                .to_string(),
+        )
+        .bind(f.account)
+        .bind(f.orders.now())
+        .execute(&mut c)
+        .await
+        .unwrap();
+        drop(c);
+        let refused = csv("/portal/account?format=csv").await;
+        assert_eq!(refused.status, 400, "{}", tdb.backend);
+        assert!(refused.body.contains("at most 10,000 lines"), "{}", refused.body);
+        assert_eq!(refused.header("content-type"), Some("text/html; charset=utf-8"), "no file");
         tdb.cleanup().await;
     }
 }

@@ -8,6 +8,11 @@ use certgate_tests::portal::{by_id, send, sign_in, sign_in_with_code};
 use certgate_tests::{Fixture, TestDb, python_json, scalar, serve_router};
 use orders::{Formula, Rights};
 
+/// The text of one row and column that `sql` selects.
+async fn scalar_text(f: &Fixture, sql: &'static str) -> String {
+    storage::sql::query_scalar(sql).fetch_one(&mut f.db.acquire().await.unwrap()).await.unwrap()
+}
+
 /// The TOTP code of `secret` (base32) at `now`, as an authenticator app computes it.
 fn code(secret: &str, now: i64) -> String {
     let script = r#"
@@ -47,6 +52,14 @@ async fn a_second_factor_is_enrolled_asked_and_switched_off() {
         let on = post(format!("csrf={csrf}&action=enable&secret={secret}&code={}", code(&secret, now))).await;
         assert_eq!(on.status, 303, "{}", on.body);
         assert!(send(&base, "GET", "/portal/second-factor", &cookies, None).await.body.contains("totp-state"));
+        // A session cannot swap the factor for another without a code of this one.
+        let sealed = || scalar_text(&f, "SELECT totp_sealed FROM users WHERE login = 'web'");
+        let kept = sealed().await;
+        let other = "JBSWY3DPEHPK3PXPJBSWY3DPEHPK3PXP";
+        let swap = post(format!("csrf={csrf}&action=enable&secret={other}&code={}", code(other, now))).await;
+        assert_eq!(swap.status, 400, "{}", swap.body);
+        assert!(swap.body.contains("switch it off with a current code first"), "{}", swap.body);
+        assert_eq!(sealed().await, kept, "the factor is unchanged");
         // The API asks no code, so a user with a second factor keeps to the portal.
         let api = f.orders.authenticate("web", "a long password", "192.0.2.9", orders::Source::Xmlrpc).await;
         assert!(matches!(api, Err(orders::OrderError::NotAdmitted { .. })), "{api:?}");

@@ -33,6 +33,8 @@ crate::row_struct! {
         pub revoke_after: Option<i64>,
         /// When the certificate was stored, in UTC Unix seconds.
         pub created_at: i64,
+        /// The account of its order (migration 0022), for searches within an account.
+        pub account_id: Option<i64>,
     }
 }
 
@@ -58,7 +60,7 @@ pub struct NewCertificate<'a> {
 /// The columns a new certificate is inserted with, in the order of its values.
 macro_rules! certificate_columns {
     () => {
-        "order_id, job_id, serial, cn, leaf_pem, chain_pem, not_before, not_after, created_at"
+        "order_id, job_id, serial, cn, leaf_pem, chain_pem, not_before, not_after, created_at, account_id"
     };
 }
 pub(crate) use certificate_columns;
@@ -70,7 +72,7 @@ pub async fn insert(c: &mut Conn, n: &NewCertificate<'_>, job_id: i64, now: i64)
         "INSERT INTO certificates (",
         certificate_columns!(),
         ")
-         VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9)
+         VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, (SELECT account_id FROM orders WHERE id = $1))
          ON CONFLICT (job_id) DO NOTHING RETURNING id"
     );
     query_scalar(sql)

@@ -435,12 +435,20 @@ pub async fn list(c: &mut Conn, f: &OrderFilter) -> Result<Vec<OrderRow>> {
         conditions.push(format!("id IN (SELECT order_id FROM certificates WHERE serial = ${})", args.len()));
     }
     if f.expires_from != 0 || f.expires_to != 0 {
-        // The certificates ending in the range, found by their `not_after` index.
+        // The certificates ending in the range, found by the (account,
+        // not_after) index; across accounts (the operator's searches), by
+        // the `not_after` one.
+        let account = if f.account_id != 0 {
+            args.push(Arg::Int(f.account_id));
+            format!("account_id = ${} AND ", args.len())
+        } else {
+            String::new()
+        };
         args.push(Arg::Int(f.expires_from));
         let from = args.len();
         args.push(Arg::Int(if f.expires_to != 0 { f.expires_to } else { i64::MAX }));
         conditions.push(format!(
-            "id IN (SELECT order_id FROM certificates WHERE not_after >= ${from} AND not_after <= ${}
+            "id IN (SELECT order_id FROM certificates WHERE {account}not_after >= ${from} AND not_after <= ${}
                     AND revoked_at IS NULL)",
             from + 1
         ));

@@ -82,7 +82,7 @@ async fn insert_in_one_statement(c: &mut Conn, s: &SignedOrder<'_>, now: i64) ->
              c AS (INSERT INTO certificates (",
             certificate_columns!(),
             ")
-                   SELECT o.id, j.id, $22, o.cn, $23, $24, $25, $26, $18 FROM o, j RETURNING id)
+                   SELECT o.id, j.id, $22, o.cn, $23, $24, $25, $26, $18, o.account_id FROM o, j RETURNING id)
              {audited}
              SELECT o.*, c.id AS certificate_id FROM o, c"
         ),

@@ -116,6 +116,23 @@ pub async fn delete(c: &mut Conn, account_id: i64, login: &str) -> Result<bool> 
     Ok(r.rows_affected() == 1)
 }
 
+/// Sets the account's user `login`'s sealed TOTP secret, its step `step`
+/// used, if it has none; whether it had none (a factor is replaced only
+/// after it was switched off with a current code).
+pub async fn enrol_totp(c: &mut Conn, account_id: i64, login: &str, sealed: &str, step: i64) -> Result<bool> {
+    let r = query(
+        "UPDATE users SET totp_sealed = $3, totp_last_step = $4
+         WHERE account_id = $1 AND login = $2 AND totp_sealed IS NULL",
+    )
+    .bind(account_id)
+    .bind(login)
+    .bind(sealed)
+    .bind(step)
+    .execute(c)
+    .await?;
+    Ok(r.rows_affected() == 1)
+}
+
 /// Sets (or, with `None`, removes) the account's user `login`'s sealed
 /// TOTP secret, its step `step` used; whether the user exists.
 pub async fn set_totp(c: &mut Conn, account_id: i64, login: &str, sealed: Option<&str>, step: i64) -> Result<bool> {

@@ -374,7 +374,8 @@ pub async fn scalar(db: &Db, sql: &'static str) -> i64 {
 /// has its charges and no refund; one cancelled before purchase or failed
 /// upstream nets to zero on every item; one never paid (pending approval,
 /// cancelled while pending, discarded) has no ledger row at all. The
-/// consumption sums are checked against the orders too.
+/// consumption sums are checked against the orders too, and each
+/// certificate's account against its order's.
 pub async fn assert_ledger_matches_orders(db: &Db) {
     let rows: Vec<(i64, String, Option<String>, i64, i64, i64)> = storage::sql::query_as(
         "SELECT o.id, o.status, l.asset || ':' || l.item,
@@ -404,6 +405,14 @@ pub async fn assert_ledger_matches_orders(db: &Db) {
         }
     }
     assert_consumption_matches_orders(db).await;
+    let strays: i64 = storage::sql::query_scalar(
+        "SELECT COUNT(*) FROM certificates c JOIN orders o ON o.id = c.order_id
+         WHERE c.account_id IS NULL OR c.account_id <> o.account_id",
+    )
+    .fetch_one(&mut db.acquire().await.expect("conn"))
+    .await
+    .expect("the certificates' accounts");
+    assert_eq!(strays, 0, "every certificate names its order's account (migration 0022)");
 }
 
 /// Checks that the monthly consumption sums that triggers keep (migration
