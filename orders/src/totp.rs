@@ -127,7 +127,7 @@ impl Orders {
         let user = users::by_login(&mut *self.db().acquire().await?, &caller.login).await?;
         self.check_totp(&user.ok_or(OrderError::BadCredentials)?, code, &caller.ip).await?;
         let mut tx = self.db().begin().await?;
-        users::set_totp(&mut tx, caller.account_id, &caller.login, None, 0).await?;
+        users::clear_totp(&mut tx, caller.account_id, &caller.login).await?;
         audit::record(&mut tx, &caller.actor(), "user.totp_off", &caller.login, self.now()).await?;
         commit(tx).await?;
         Ok(())
@@ -171,7 +171,7 @@ impl Orders {
         if user.totp_sealed.is_none() {
             return Err(OrderError::Invalid(format!("{login} has no second factor")));
         }
-        users::set_totp(&mut tx, caller.account_id, login, None, 0).await?;
+        users::clear_totp(&mut tx, caller.account_id, login).await?;
         storage::sessions::end_for_user(&mut tx, user.id).await?;
         audit::record(&mut tx, &caller.actor(), "user.totp_reset", login, self.now()).await?;
         commit(tx).await?;

@@ -133,17 +133,10 @@ pub async fn enrol_totp(c: &mut Conn, account_id: i64, login: &str, sealed: &str
     Ok(r.rows_affected() == 1)
 }
 
-/// Sets (or, with `None`, removes) the account's user `login`'s sealed
-/// TOTP secret, its step `step` used; whether the user exists.
-pub async fn set_totp(c: &mut Conn, account_id: i64, login: &str, sealed: Option<&str>, step: i64) -> Result<bool> {
-    let r = query("UPDATE users SET totp_sealed = $3, totp_last_step = $4 WHERE account_id = $1 AND login = $2")
-        .bind(account_id)
-        .bind(login)
-        .bind(sealed)
-        .bind(step)
-        .execute(c)
-        .await?;
-    Ok(r.rows_affected() == 1)
+/// Removes the account's user `login`'s TOTP secret; whether the user exists.
+pub async fn clear_totp(c: &mut Conn, account_id: i64, login: &str) -> Result<bool> {
+    let sql = "UPDATE users SET totp_sealed = NULL, totp_last_step = 0 WHERE account_id = $1 AND login = $2";
+    Ok(query(sql).bind(account_id).bind(login).execute(c).await?.rows_affected() == 1)
 }
 
 /// Takes TOTP step `step` for user `id` if it is later than the last one
