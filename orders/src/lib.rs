@@ -81,7 +81,7 @@ pub use place::{CheckedNames, OrderQuote, PlaceOrder, Placed};
 pub use prevalidations::{Prevalidation, PrevalidationState};
 pub use readiness::Readiness;
 pub use rights::{Caller, Right, Rights, Source};
-pub use sessions::{Session, new_token, same_token};
+pub use sessions::{Session, new_token, same_token, tag_fields};
 pub use statements::{Ledger, LedgerReason, StatementLine, TokenBalance, balances_csv, iso, statement_csv};
 pub use stats::Gauges;
 pub use status::{Formula, Status};

@@ -54,6 +54,20 @@ pub fn same_token(a: &str, b: &str) -> bool {
     aws_lc_rs::constant_time::verify_slices_are_equal(a.as_bytes(), b.as_bytes()).is_ok()
 }
 
+/// A tag of `fields` keyed with a session's CSRF token (HMAC-SHA256,
+/// base64url): a page that hands fields to a form to post back (a reviewed
+/// order) tags them, so that what comes back is known to be what was shown.
+/// Each field is length-prefixed, so that no two lists share a tag.
+pub fn tag_fields(csrf: &str, fields: &[&str]) -> String {
+    let key = aws_lc_rs::hmac::Key::new(aws_lc_rs::hmac::HMAC_SHA256, csrf.as_bytes());
+    let mut ctx = aws_lc_rs::hmac::Context::with_key(&key);
+    for f in fields {
+        ctx.update(&(f.len() as u64).to_be_bytes());
+        ctx.update(f.as_bytes());
+    }
+    URL_SAFE_NO_PAD.encode(ctx.sign().as_ref())
+}
+
 fn hash(token: &str) -> String {
     digest(&SHA256, token.as_bytes()).as_ref().iter().map(|b| format!("{b:02x}")).collect()
 }

@@ -2,13 +2,14 @@
 //! and the customer's own reference; then a review of the names, the price
 //! and the payment that the order core quotes, and only then the order. The
 //! review's confirmation carries an idempotency key, so a form posted twice
-//! orders once. Technical right, as the order core requires.
+//! orders once, and a tag of the reviewed fields, so a form changed after
+//! the review orders nothing. Technical right, as the order core requires.
 
 use axum::Form;
 use axum::extract::{Multipart, State};
 use axum::response::{IntoResponse, Redirect, Response};
 use maud::{Markup, html};
-use orders::{OrderQuote, PlaceOrder, Session, format_money, new_token};
+use orders::{OrderError, OrderQuote, PlaceOrder, Session, format_money, new_token, same_token, tag_fields};
 use serde::Deserialize;
 
 use crate::forms::url_encode;
@@ -37,9 +38,26 @@ pub(crate) struct Fields {
     csr: String,
     #[serde(default)]
     client_ref: String,
-    /// Set by the review: the key that makes the confirmation order once.
+    /// Set by the review: `<nonce>.<tag>`, the nonce making the
+    /// confirmation order once, the tag binding it to the reviewed fields.
     #[serde(default)]
     key: String,
+}
+
+impl Fields {
+    /// The tag of the order's fields and `nonce` in session `s`.
+    fn tag(&self, s: &Session, nonce: &str) -> String {
+        let organisation = self.organisation.to_string();
+        // A browser posts a field's line breaks as CRLF, whatever the page held.
+        let csr = self.csr.trim().replace("\r\n", "\n");
+        let fields = [nonce, self.product.as_str(), organisation.as_str(), csr.as_str(), self.client_ref.trim()];
+        tag_fields(&s.csrf, &fields)
+    }
+
+    /// Whether the key is one the review made for these very fields.
+    fn reviewed(&self, s: &Session) -> bool {
+        self.key.split_once('.').is_some_and(|(nonce, tag)| !nonce.is_empty() && same_token(tag, &self.tag(s, nonce)))
+    }
 }
 
 impl Fields {
@@ -56,7 +74,7 @@ impl Fields {
     }
 }
 
-async fn form_body(p: &Portal, s: &Session, lang: Lang, f: &Fields) -> Result<Markup, orders::OrderError> {
+async fn form_body(p: &Portal, s: &Session, lang: Lang, f: &Fields) -> Result<Markup, OrderError> {
     let (products, organisations) = p.orders.orderable(&s.caller).await?;
     Ok(html! {
         form class="stacked" method="post" action="/portal/orders/new" enctype="multipart/form-data" {
@@ -129,7 +147,7 @@ pub(crate) async fn review(State(p): State<Portal>, req: Request, m: Multipart) 
     let title = lang.t(Word::NewOrder);
     let q = match p.orders.quote_order(&s.caller, &f.place_order()).await {
         Ok(q) => q,
-        Err(e @ orders::OrderError::Forbidden(_)) => return refused(lang, &s, title, e),
+        Err(e @ OrderError::Forbidden(_)) => return refused(lang, &s, title, e),
         Err(e) => {
             let form = match form_body(&p, &s, lang, &f).await {
                 Ok(form) => form,
@@ -139,7 +157,8 @@ pub(crate) async fn review(State(p): State<Portal>, req: Request, m: Multipart) 
             return (axum::http::StatusCode::BAD_REQUEST, page(lang, title, Some(&s), body)).into_response();
         }
     };
-    f.key = new_token();
+    let nonce = new_token();
+    f.key = format!("{nonce}.{}", f.tag(&s, &nonce));
     page(lang, lang.t(Word::ReviewOrder), Some(&s), review_body(lang, &s, &f, &q)).into_response()
 }
 
@@ -188,7 +207,11 @@ pub(crate) async fn confirm(State(p): State<Portal>, req: Request, Form(f): Form
     };
     let lang = Lang::parse(&s.language);
     if f.key.is_empty() {
-        let e = orders::OrderError::Invalid("review the order before confirming it".into());
+        let e = OrderError::Invalid("review the order before confirming it".into());
+        return refused(lang, &s, lang.t(Word::NewOrder), e);
+    }
+    if !f.reviewed(&s) {
+        let e = OrderError::Invalid("the order changed since it was reviewed; review it again".into());
         return refused(lang, &s, lang.t(Word::NewOrder), e);
     }
     match p.orders.place(&s.caller, &f.place_order()).await {

@@ -230,6 +230,24 @@ async fn bad_requests_and_missing_rights_order_nothing() {
         let nokey = format!("csrf={}&product=ssl1&organisation={}&csr={pem}", form.csrf(), f.org);
         let nokey = send(&base, "POST", confirm_path, &[("certgate_session", &cookie)], Some(&nokey)).await;
         assert_eq!(nokey.status, 400);
+        // A reviewed form changed before it is confirmed (another reference,
+        // another product), or a key the review did not make: nothing ordered.
+        let changed = |name: &str, value: &str| {
+            ["csrf", "product", "organisation", "csr", "client_ref", "key"]
+                .iter()
+                .map(|k| {
+                    let v = if *k == name { value.to_string() } else { html_unescape(&field(&uploaded, k)) };
+                    format!("{k}={}", enc(&v))
+                })
+                .collect::<Vec<_>>()
+                .join("&")
+        };
+        for (name, value) in [("client_ref", "not reviewed"), ("product", "sanssl1"), ("key", "made.up")] {
+            let tampered = changed(name, value);
+            let answer = send(&base, "POST", confirm_path, &[("certgate_session", &cookie)], Some(&tampered)).await;
+            assert_eq!(answer.status, 400, "{name}: {}", answer.body);
+            assert!(answer.body.contains("changed since it was reviewed"), "{name}: {}", answer.body);
+        }
         assert_eq!(footprint(&f.db).await, before, "nothing written ({})", tdb.backend);
 
         // The billing right alone: no orders to read, none to place.

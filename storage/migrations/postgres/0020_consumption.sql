@@ -52,6 +52,9 @@ $$;
 
 -- Deferred to the commit: the account's row of the month is then locked
 -- for the commit alone, not for the whole order's transaction, so parallel
--- orders of one account do not queue behind each other's signing.
+-- orders of one account do not queue behind each other's signing. A row per
+-- order: a transaction writes one order or a few, and one that changed
+-- thousands of one month's orders would make PostgreSQL walk as many
+-- versions of the month's row at each of them (bulk loads go in batches).
 CREATE CONSTRAINT TRIGGER orders_consumption AFTER INSERT OR UPDATE OF status, price ON orders
 DEFERRABLE INITIALLY DEFERRED FOR EACH ROW EXECUTE FUNCTION orders_consumption();
