@@ -126,7 +126,7 @@ fn orders_table(lang: Lang, list: &[AcmeUrlOrder]) -> Markup {
         @if list.is_empty() { p { (lang.t(Word::Nothing)) } } @else {
             div class="table" { table {
                 thead { tr {
-                    th scope="col" { (lang.t(Word::AcmeOrder)) } th scope="col" { (lang.t(Word::Name)) }
+                    th scope="col" { (lang.t(Word::AcmeOrder)) } th scope="col" { (lang.t(Word::Names)) }
                     th scope="col" { (lang.t(Word::AcmeStatus)) } th scope="col" { (lang.t(Word::Placed)) }
                     th scope="col" { (lang.t(Word::Order)) } th scope="col" { (lang.t(Word::Status)) }
                     th scope="col" { (lang.t(Word::AcmeAccount)) }
