@@ -85,7 +85,7 @@ impl Orders {
         ip: &str,
         language: &str,
     ) -> Result<(String, Session)> {
-        let caller = self.authenticate(login, password, ip, Source::Portal).await?;
+        let (caller, verified_hash) = self.authenticate_verified(login, password, ip, Source::Portal).await?;
         let guarded = users::by_login_guarded(&mut *self.db().acquire().await?, &caller.login)
             .await?
             .ok_or(OrderError::BadCredentials)?;
@@ -102,6 +102,11 @@ impl Orders {
             last_seen_at: self.now(),
         };
         let mut tx = self.db().begin().await?;
+        // A reset that landed while the password was checked ended the
+        // user's sessions before this one existed: the password is an old one.
+        if !users::lock_if_password(&mut tx, user_id, &verified_hash).await? {
+            return Err(OrderError::BadCredentials);
+        }
         sessions::insert(&mut tx, &row).await?;
         // A user's sessions are bounded: signing in again and again ends the oldest.
         sessions::keep_newest(&mut tx, user_id, &row.token_hash, MAX_SESSIONS_PER_USER).await?;

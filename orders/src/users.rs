@@ -82,6 +82,19 @@ impl Orders {
     /// midway would keep its Argon2 computation running without its turn and
     /// leave its reservation and its failure uncounted.
     pub async fn authenticate(&self, login: &str, password: &str, ip: &str, source: Source) -> Result<Caller> {
+        Ok(self.authenticate_verified(login, password, ip, source).await?.0)
+    }
+
+    /// As [`Orders::authenticate`], with the password hash that the
+    /// password was checked against: a session is opened only while the
+    /// user still has it (a reset may land during the check).
+    pub(crate) async fn authenticate_verified(
+        &self,
+        login: &str,
+        password: &str,
+        ip: &str,
+        source: Source,
+    ) -> Result<(Caller, String)> {
         // Longer names are no one's: refused before they reach the database.
         if login.len() > MAX_LOGIN_LEN {
             return Err(OrderError::BadCredentials);
@@ -92,7 +105,7 @@ impl Orders {
             .map_err(|e| OrderError::Invalid(format!("the login check failed: {e}")))?
     }
 
-    async fn check_login(&self, login: &str, password: &str, ip: &str, source: Source) -> Result<Caller> {
+    async fn check_login(&self, login: &str, password: &str, ip: &str, source: Source) -> Result<(Caller, String)> {
         let settings = self.settings();
         let mut guarded = users::by_login_guarded(&mut *self.db().acquire().await?, login).await?;
         let user = guarded.as_ref().map(|g| g.user.clone());
@@ -114,7 +127,11 @@ impl Orders {
                     Some(g) => Some(g),
                     None => users::by_login_guarded(&mut *self.db().acquire().await?, login).await?,
                 };
-                return self.remembered_login(fresh, &actor, ip, source).await;
+                // The password remembered is the one of the hash read first:
+                // if it changed meanwhile (a reset), the password is an old one.
+                let hash = user.as_ref().map(|u| u.password_hash.clone()).unwrap_or_default();
+                let fresh = fresh.filter(|g| g.user.password_hash == hash);
+                return Ok((self.remembered_login(fresh, &actor, ip, source).await?, hash));
             }
             // Any later turn of this loop comes after a wait.
             guarded = None;
@@ -191,7 +208,8 @@ impl Orders {
         if let Some(k) = key {
             self.inner.verified.remember(k);
         }
-        Ok(caller_of(user, ip, source))
+        let hash = user.password_hash.clone();
+        Ok((caller_of(user, ip, source), hash))
     }
 
     /// A login whose password verified a moment ago: only the lock, read

@@ -174,3 +174,40 @@ async fn the_log_shows_who_did_what_from_where_filtered_and_paged() {
         tdb.cleanup().await;
     }
 }
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_sign_in_racing_a_password_reset_keeps_no_session() {
+    for tdb in TestDb::all().await {
+        let f = Fixture::new(&tdb, Formula::Bulk).await;
+        f.orders.create_user(&f.op, "racer", "the first password", Rights::all()).await.unwrap();
+        let racer_sessions = || {
+            scalar(
+                &f.db,
+                "SELECT COUNT(*) FROM portal_sessions WHERE user_id IN (SELECT id FROM users WHERE login = 'racer')",
+            )
+        };
+        let mut password = "the first password".to_string();
+        let (mut opened, mut refused) = (0, 0);
+        // Each round signs in with the current password while an
+        // administrator resets it: the password check (Argon2) and the reset's
+        // hashing run at once, so the reset often lands between the check and
+        // the session. Whichever comes first, no session may outlive the reset.
+        for _ in 0..8 {
+            let (orders, op, old) = (f.orders.clone(), f.op.clone(), password.clone());
+            let signing = tokio::spawn(async move { orders.sign_in("racer", &old, "", "192.0.2.7", "en").await });
+            let reset = f.orders.reset_password(&op, "racer").await.unwrap();
+            match signing.await.unwrap() {
+                Ok(_) => opened += 1,
+                Err(OrderError::BadCredentials) => refused += 1,
+                Err(e) => panic!("{e}"),
+            }
+            assert_eq!(racer_sessions().await, 0, "a session opened with the old password outlived the reset");
+            password = reset;
+        }
+        assert_eq!(opened + refused, 8, "({opened} opened before a reset, {refused} refused) {}", tdb.backend);
+        // The last password signs in, and keeps its session.
+        f.orders.sign_in("racer", &password, "", "192.0.2.7", "en").await.unwrap();
+        assert_eq!(racer_sessions().await, 1);
+        tdb.cleanup().await;
+    }
+}

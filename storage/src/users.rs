@@ -150,6 +150,17 @@ pub async fn take_totp_step(c: &mut Conn, id: i64, step: i64) -> Result<bool> {
     Ok(r.rows_affected() == 1)
 }
 
+/// Locks user `id` until the transaction ends if its password hash is
+/// still `hash`; whether it is. A password reset, which changes the hash
+/// and then ends the user's sessions, waits for a sign-in that passed this
+/// check, and ends the session it opens (on SQLite every writer is alone).
+pub async fn lock_if_password(c: &mut Conn, id: i64, hash: &str) -> Result<bool> {
+    let lock = if c.backend() == crate::Backend::Postgres { " FOR UPDATE" } else { "" };
+    let sql = format!("SELECT COUNT(*) FROM (SELECT id FROM users WHERE id = $1 AND password_hash = $2{lock}) u");
+    let found: i64 = crate::sql::query_built(sql).read_as::<(i64,)>().bind(id).bind(hash).fetch_one(c).await?.0;
+    Ok(found == 1)
+}
+
 /// Reads a user by login.
 pub async fn by_login(c: &mut Conn, login: &str) -> Result<Option<UserRow>> {
     query_as("SELECT * FROM users WHERE login = $1").bind(login).fetch_optional(c).await
