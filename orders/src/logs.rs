@@ -5,7 +5,7 @@
 use storage::audit;
 
 use crate::order::spreadsheet_safe;
-use crate::{Caller, Orders, Result, Right};
+use crate::{Caller, Keyset, Orders, Result, Right};
 
 /// The kinds of action the log can be filtered by: the first word of the
 /// action's dotted name.
@@ -38,8 +38,8 @@ pub struct LogFilter {
     pub user: String,
     /// Only the actions of this kind (one of [`LOG_KINDS`]).
     pub kind: String,
-    /// Only entries before this one, `(at, id)`: the previous page's last.
-    pub before: Option<(i64, i64)>,
+    /// Only entries before this one: the previous page's last.
+    pub before: Option<Keyset>,
     /// The most entries (1 to 10,000).
     pub limit: i64,
 }
@@ -63,6 +63,13 @@ pub struct LogEntry {
     pub detail: String,
 }
 
+impl LogEntry {
+    /// Its place, where the log's next (older) page starts.
+    pub fn place(&self) -> Keyset {
+        Keyset { at: self.at, id: self.id }
+    }
+}
+
 impl Orders {
     /// The caller's account's log, newest first.
     pub async fn log(&self, caller: &Caller, f: &LogFilter) -> Result<Vec<LogEntry>> {
@@ -76,7 +83,7 @@ impl Orders {
             to: f.to,
             actor: f.user.trim().to_string(),
             action_prefix: if f.kind.is_empty() { String::new() } else { format!("{}.", f.kind) },
-            before: f.before,
+            before: f.before.map(|k| (k.at, k.id)),
             limit: f.limit,
         };
         let rows = audit::search(&mut *self.db().acquire().await?, &search).await?;

@@ -7,7 +7,7 @@ use time::OffsetDateTime;
 use time::macros::format_description;
 
 use crate::states::states;
-use crate::{Caller, OrderError, Orders, Result, Right};
+use crate::{Caller, Keyset, OrderError, Orders, Result, Right};
 
 /// One token balance, as in the seed's tokens statement.
 #[derive(Clone, Debug, PartialEq, Eq)]
@@ -148,19 +148,20 @@ impl Orders {
     }
 
     /// One page of a statement: up to `limit` movements of one ledger within
-    /// [from, to], oldest first, after the line `after` (a line's `(at,
-    /// id)`; `(0, 0)` for the first page). `limit` is 1 to 10,001: a page of
-    /// 10,000 and the line that says another page follows.
+    /// [from, to], oldest first, after the line `after` (none: from the
+    /// first). `limit` is 1 to 10,001: a page of 10,000 and the line that
+    /// says another page follows.
     pub async fn statement_page(
         &self,
         caller: &Caller,
         which: Ledger,
         (from, to): (i64, i64),
-        after: (i64, i64),
+        after: Option<Keyset>,
         limit: i64,
     ) -> Result<Vec<StatementLine>> {
         caller.require(Right::Billing)?;
         let mut c = self.db().acquire().await?;
+        let after = after.map_or((0, 0), |k| (k.at, k.id));
         let rows =
             ledger::movements_page(&mut c, caller.account_id, which.asset(), from, to, after, limit.clamp(1, 10_001))
                 .await?;
@@ -169,6 +170,11 @@ impl Orders {
 }
 
 impl StatementLine {
+    /// Its place, where the statement's next page starts.
+    pub fn place(&self) -> Keyset {
+        Keyset { at: self.at, id: self.id }
+    }
+
     fn from_row(r: ledger::StatementRow) -> Result<StatementLine> {
         Ok(StatementLine {
             reason: LedgerReason::parse(&r.reason)

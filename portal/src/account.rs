@@ -7,10 +7,10 @@ use axum::extract::{Query, State};
 use axum::http::StatusCode;
 use axum::response::{IntoResponse, Response};
 use maud::{Markup, html};
-use orders::{Ledger, StatementLine, format_money, iso};
+use orders::{Keyset, Ledger, StatementLine, format_money, iso};
 use serde::Deserialize;
 
-use crate::forms::{CSV_MAX, csv_export, day_field, parse_day, url_encode};
+use crate::forms::{CSV_MAX, csv_export, day_field, link, order_path, parse_day};
 use crate::layout::{date_input, page, refused};
 use crate::words::{Lang, Word};
 use crate::{Portal, SignedIn};
@@ -50,20 +50,13 @@ impl StatementQuery {
         Ok((day_field(&self.from, false, month_start, lang)?, day_field(&self.to, true, now, lang)?))
     }
 
-    fn after(&self) -> (i64, i64) {
-        self.after.split_once('.').and_then(|(at, id)| Some((at.parse().ok()?, id.parse().ok()?))).unwrap_or((0, 0))
-    }
-
+    /// This statement's page that starts after `after`, or its CSV.
     fn link(&self, after: Option<&StatementLine>, csv: bool) -> String {
-        let mut q =
-            format!("ledger={}&from={}&to={}", url_encode(&self.ledger), url_encode(&self.from), url_encode(&self.to));
-        if let Some(l) = after {
-            q.push_str(&format!("&after={}.{}", l.at, l.id));
-        }
-        if csv {
-            q.push_str("&format=csv");
-        }
-        format!("/portal/account?{q}")
+        let after = after.map(|l| l.place().to_string()).unwrap_or_default();
+        let format = if csv { "csv" } else { "" };
+        let pairs: [(&str, &str); 5] =
+            [("ledger", &self.ledger), ("from", &self.from), ("to", &self.to), ("after", &after), ("format", format)];
+        link("/portal/account", &pairs)
     }
 }
 
@@ -83,7 +76,11 @@ pub(crate) async fn page_or_csv(
     };
     let csv = q.format == "csv";
     let limit = if csv { CSV_MAX + 1 } else { PAGE_LINES + 1 };
-    let mut lines = match p.orders.statement_page(&s.caller, q.ledger(), period, q.after(), limit).await {
+    let after = match Keyset::parse(&q.after) {
+        Ok(after) => after,
+        Err(e) => return refused(lang, &s, title, e),
+    };
+    let mut lines = match p.orders.statement_page(&s.caller, q.ledger(), period, after, limit).await {
         Ok(lines) => lines,
         Err(e) => return refused(lang, &s, title, e),
     };
@@ -141,7 +138,7 @@ fn statement_table(lang: Lang, ledger: Ledger, lines: &[StatementLine]) -> Marku
                 } }
                 tbody { @for l in lines { tr {
                     td { (iso(l.at)) }
-                    td { @if let Some(r) = &l.reference { a href={ "/portal/orders/" (url_encode(r)) } { (r) } } }
+                    td { @if let Some(r) = &l.reference { a href=(order_path(r)) { (r) } } }
                     td { (l.cn.as_deref().unwrap_or("")) } td { (l.reason.as_str()) } td { (l.item) }
                     td class="num" { (amount(l.amount)) } td class="num" { (amount(l.balance)) }
                 } } }

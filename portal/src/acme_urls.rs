@@ -11,7 +11,7 @@ use maud::{Markup, html};
 use orders::{AcmeUrlOrder, OrderError, Session};
 use serde::Deserialize;
 
-use crate::forms::{day, url_encode};
+use crate::forms::{day, order_path};
 use crate::layout::{page, refused, status_label};
 use crate::words::{Lang, Word};
 use crate::{Portal, Request, SignedIn};
@@ -139,7 +139,7 @@ fn orders_table(lang: Lang, list: &[AcmeUrlOrder]) -> Markup {
                         @if let Some(why) = &o.error { br; small { (why) } }
                     }
                     td { (day(o.created_at)) }
-                    td { @if let Some(r) = &o.order_reference { a href={ "/portal/orders/" (url_encode(r)) } { (r) } } }
+                    td { @if let Some(r) = &o.order_reference { a href=(order_path(r)) { (r) } } }
                     td { @if let Some(st) = o.order_status { (status_label(lang, st)) } }
                     td { (o.acme_account_id) }
                 } } }

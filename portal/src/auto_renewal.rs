@@ -10,7 +10,7 @@ use axum::extract::State;
 use axum::response::{IntoResponse, Redirect, Response};
 use maud::html;
 
-use crate::forms::{day, url_encode};
+use crate::forms::{day, order_path};
 use crate::layout::{page, refused, status_label};
 use crate::order_list::reference;
 use crate::words::{Lang, Word};
@@ -43,7 +43,7 @@ pub(crate) async fn list(State(p): State<Portal>, SignedIn(s, lang): SignedIn) -
                         @let id = format!("pick-{r}");
                         tr {
                             td { input type="checkbox" id=(id) name={ (PICK) (r) } value="on"; }
-                            td { label for=(id) { a href={ "/portal/orders/" (url_encode(&r)) } { (r) } } }
+                            td { label for=(id) { a href=(order_path(&r)) { (r) } } }
                             td { (a.order.cn) } td { (status_label(lang, a.order.status)) }
                             td { (day(a.not_after)) }
                             td class="renews" {

@@ -1,5 +1,5 @@
 //! What the pages' forms and links share: reading a date field, writing a
-//! day and a query string value, and answering with a CSV file.
+//! day and a link with its query, and answering with a CSV file.
 
 use axum::http::{StatusCode, header};
 use axum::response::{IntoResponse, Response};
@@ -34,6 +34,19 @@ pub(crate) fn day_field(text: &str, end_of_day: bool, empty: i64, lang: Lang) ->
 /// The day of UTC Unix seconds, `YYYY-MM-DD` (empty when out of range).
 pub(crate) fn day(ts: i64) -> String {
     iso(ts).get(..10).unwrap_or_default().to_string()
+}
+
+/// A link to `path` with the query of `pairs` whose values are not empty
+/// (an empty field is an absent one to every page's form).
+pub(crate) fn link(path: &str, pairs: &[(&str, &str)]) -> String {
+    let query: Vec<String> =
+        pairs.iter().filter(|(_, v)| !v.is_empty()).map(|(k, v)| format!("{k}={}", url_encode(v))).collect();
+    if query.is_empty() { path.to_string() } else { format!("{path}?{}", query.join("&")) }
+}
+
+/// The page of the order with public reference `reference`.
+pub(crate) fn order_path(reference: &str) -> String {
+    format!("/portal/orders/{}", url_encode(reference))
 }
 
 /// Percent-encodes a query string value.

@@ -6,10 +6,10 @@ use axum::extract::{Query, State};
 use axum::http::StatusCode;
 use axum::response::{IntoResponse, Response};
 use maud::html;
-use orders::{LOG_KINDS, LogFilter, iso};
+use orders::{Keyset, LOG_KINDS, LogEntry, LogFilter, iso};
 use serde::Deserialize;
 
-use crate::forms::{CSV_MAX, csv_export, day_field, url_encode};
+use crate::forms::{CSV_MAX, csv_export, day_field, link};
 use crate::layout::{date_input, page, refused};
 use crate::words::{Lang, Word};
 use crate::{Portal, SignedIn};
@@ -37,11 +37,7 @@ pub(crate) struct LogQuery {
 
 impl LogQuery {
     fn filter(&self, lang: Lang) -> Result<LogFilter, String> {
-        let before = match self.before.split_once('.') {
-            Some((at, id)) => Some((at.parse().map_err(|_| "before")?, id.parse().map_err(|_| "before")?)),
-            None if self.before.is_empty() => None,
-            None => return Err("before".into()),
-        };
+        let before = Keyset::parse(&self.before).map_err(|e| e.to_string())?;
         Ok(LogFilter {
             from: day_field(&self.from, false, 0, lang)?,
             to: day_field(&self.to, true, 0, lang)?,
@@ -52,21 +48,19 @@ impl LogQuery {
         })
     }
 
-    fn link(&self, before: Option<(i64, i64)>, csv: bool) -> String {
-        let mut q = format!(
-            "from={}&to={}&user={}&kind={}",
-            url_encode(&self.from),
-            url_encode(&self.to),
-            url_encode(&self.user),
-            url_encode(&self.kind)
-        );
-        if let Some((at, id)) = before {
-            q.push_str(&format!("&before={at}.{id}"));
-        }
-        if csv {
-            q.push_str("&format=csv");
-        }
-        format!("/portal/logs?{q}")
+    /// This search's page that starts before `before`, or its CSV.
+    fn link(&self, before: Option<&LogEntry>, csv: bool) -> String {
+        let before = before.map(|e| e.place().to_string()).unwrap_or_default();
+        let format = if csv { "csv" } else { "" };
+        let pairs: [(&str, &str); 6] = [
+            ("from", &self.from),
+            ("to", &self.to),
+            ("user", &self.user),
+            ("kind", &self.kind),
+            ("before", &before),
+            ("format", format),
+        ];
+        link("/portal/logs", &pairs)
     }
 }
 
@@ -124,7 +118,7 @@ pub(crate) async fn page_of(
         }
         nav class="pages" aria-label=(lang.t(Word::Pages)) {
             @if more { @if let Some(last) = entries.last() {
-                a href=(q.link(Some((last.at, last.id)), false)) { (lang.t(Word::Next)) " →" }
+                a href=(q.link(Some(last), false)) { (lang.t(Word::Next)) " →" }
             } }
             a href=(q.link(None, true)) { (lang.t(Word::ExportCsv)) }
         }

@@ -12,7 +12,7 @@ use maud::{Markup, html};
 use orders::{OrderError, OrderQuote, PlaceOrder, Session, format_money, new_token, same_token, tag_fields};
 use serde::Deserialize;
 
-use crate::forms::url_encode;
+use crate::forms::order_path;
 use crate::layout::{page, refused};
 use crate::words::{Lang, Word};
 use crate::{Portal, Request, SignedIn};
@@ -217,7 +217,7 @@ pub(crate) async fn confirm(State(p): State<Portal>, req: Request, Form(f): Form
     match p.orders.place(&s.caller, &f.place_order()).await {
         Ok(placed) => {
             let r = crate::order_list::reference(&placed.order);
-            Redirect::to(&format!("/portal/orders/{}", url_encode(&r))).into_response()
+            Redirect::to(&order_path(&r)).into_response()
         }
         Err(e) => refused(lang, &s, lang.t(Word::NewOrder), e),
     }

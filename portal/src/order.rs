@@ -12,7 +12,7 @@ use orders::formats::Format;
 use orders::{Action, OrderDetail, Reissue, Session, format_money, iso};
 use serde::Deserialize;
 
-use crate::forms::url_encode;
+use crate::forms::order_path;
 use crate::layout::{page, refused, status_label};
 use crate::words::{Lang, Word};
 use crate::{Portal, Request, SignedIn};
@@ -44,7 +44,7 @@ pub(crate) async fn show(
 fn body(lang: Lang, s: &Session, d: &OrderDetail) -> Markup {
     let o = &d.order;
     let r = crate::order_list::reference(o);
-    let base = format!("/portal/orders/{}", url_encode(&r));
+    let base = order_path(&r);
     html! {
         section aria-labelledby="summary" {
             h2 id="summary" { (lang.t(Word::Summary)) }
@@ -202,7 +202,7 @@ pub(crate) async fn act(
     match done {
         Ok(next) => {
             let to = next.unwrap_or(reference);
-            Redirect::to(&format!("/portal/orders/{}", url_encode(&to))).into_response()
+            Redirect::to(&order_path(&to)).into_response()
         }
         Err(e) => refused(lang, &s, lang.t(Word::Order), e),
     }

@@ -9,7 +9,7 @@ use maud::{Markup, html};
 use orders::{Order, OrderFilter, Status, format_money};
 use serde::Deserialize;
 
-use crate::forms::{CSV_MAX, csv_export, day, day_field, url_encode};
+use crate::forms::{CSV_MAX, csv_export, day, day_field, link, order_path};
 use crate::layout::{date_input, page, refused, status_label};
 use crate::words::{Lang, Word};
 use crate::{Portal, SignedIn};
@@ -70,9 +70,10 @@ impl Search {
         })
     }
 
-    /// The query string of this search on page `page` (or as CSV).
-    fn query(&self, page: Option<i64>, csv: bool) -> String {
-        let mut pairs: Vec<(&str, String)> = [
+    /// This search on page `page`, or as CSV.
+    fn link(&self, page: Option<i64>, csv: bool) -> String {
+        let page = page.map(|p| p.to_string()).unwrap_or_default();
+        let pairs: [(&str, &str); 11] = [
             ("cn", &self.cn),
             ("reference", &self.reference),
             ("client_ref", &self.client_ref),
@@ -82,18 +83,10 @@ impl Search {
             ("placed_to", &self.placed_to),
             ("expires_from", &self.expires_from),
             ("expires_to", &self.expires_to),
-        ]
-        .into_iter()
-        .filter(|(_, v)| !v.is_empty())
-        .map(|(k, v)| (k, v.clone()))
-        .collect();
-        if let Some(p) = page {
-            pairs.push(("page", p.to_string()));
-        }
-        if csv {
-            pairs.push(("format", "csv".into()));
-        }
-        pairs.iter().map(|(k, v)| format!("{k}={}", url_encode(v))).collect::<Vec<_>>().join("&")
+            ("page", &page),
+            ("format", if csv { "csv" } else { "" }),
+        ];
+        link("/portal/orders", &pairs)
     }
 }
 
@@ -133,13 +126,13 @@ pub(crate) async fn list(
         (table(lang, &list))
         nav class="pages" aria-label=(lang.t(Word::Pages)) {
             @if page_no > 1 {
-                a href={ "/portal/orders?" (search.query(Some(page_no - 1), false)) } { "← " (lang.t(Word::Previous)) }
+                a href=(search.link(Some(page_no - 1), false)) { "← " (lang.t(Word::Previous)) }
             }
             span { (lang.t(Word::Page)) " " (page_no) }
             @if more && page_no < MAX_PAGE {
-                a href={ "/portal/orders?" (search.query(Some(page_no + 1), false)) } { (lang.t(Word::Next)) " →" }
+                a href=(search.link(Some(page_no + 1), false)) { (lang.t(Word::Next)) " →" }
             }
-            a href={ "/portal/orders?" (search.query(None, true)) } { (lang.t(Word::ExportCsv)) }
+            a href=(search.link(None, true)) { (lang.t(Word::ExportCsv)) }
         }
         @if more && page_no == MAX_PAGE { p { (lang.t(Word::NarrowSearch)) } }
     };
@@ -188,7 +181,7 @@ pub(crate) fn table(lang: Lang, list: &[Order]) -> Markup {
                 tbody { @for o in list {
                     @let r = reference(o);
                     tr {
-                        td { a href={ "/portal/orders/" (url_encode(&r)) } { (r) } }
+                        td { a href=(order_path(&r)) { (r) } }
                         td { (o.cn) } td { (o.product_code) } td { (status_label(lang, o.status)) }
                         td { (day(o.created_at)) }
                         td { (o.client_ref.as_deref().unwrap_or("")) }

@@ -10,7 +10,7 @@ use maud::html;
 use serde::Deserialize;
 
 use crate::account::tabs;
-use crate::forms::{csv_file, day, day_field, url_encode};
+use crate::forms::{csv_file, day, day_field, link, order_path};
 use crate::layout::{date_input, page, refused};
 use crate::order_list::reference;
 use crate::words::Word;
@@ -85,7 +85,7 @@ pub(crate) async fn page_of(State(p): State<Portal>, SignedIn(s, lang): SignedIn
                     tbody { @for o in f.orders.iter().take(SHOWN) {
                         @let r = reference(&o.order);
                         tr {
-                            td { a href={ "/portal/orders/" (url_encode(&r)) } { (r) } } td { (o.order.cn) }
+                            td { a href=(order_path(&r)) { (r) } } td { (o.order.cn) }
                             td { (day(o.not_after)) }
                             td { (day(o.renews_at)) }
                             td { @for (item, n) in &o.items { (n) " × " (item) " " } }
@@ -95,7 +95,8 @@ pub(crate) async fn page_of(State(p): State<Portal>, SignedIn(s, lang): SignedIn
             }
         }
         @if f.orders.len() > SHOWN { p { (lang.t(Word::FirstShown)) } }
-        p { a href={ "/portal/account/renewals?from=" (shown_from) "&to=" (shown_to) "&format=csv" } { (lang.t(Word::ExportCsv)) } }
+        @let csv: [(&str, &str); 3] = [("from", &shown_from), ("to", &shown_to), ("format", "csv")];
+        p { a href=(link("/portal/account/renewals", &csv)) { (lang.t(Word::ExportCsv)) } }
     };
     page(lang, title, Some(&s), body).into_response()
 }

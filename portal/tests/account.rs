@@ -183,7 +183,8 @@ async fn a_long_statement_is_paged_without_losing_or_repeating_a_line() {
             assert_eq!(page.status, 200);
             pages += 1;
             balances.extend(rows(&page.body, "statement-lines").into_iter().map(|l| l[6].parse::<i64>().unwrap()));
-            let Some(at) = page.body.find("&amp;after=") else { break };
+            // The next page's link: the one that says where it starts.
+            let Some(at) = page.body.find("after=") else { break };
             let start = page.body[..at].rfind("href=\"").unwrap() + 6;
             path = page.body[start..at + page.body[at..].find('"').unwrap()].replace("&amp;", "&");
         }

@@ -2,7 +2,7 @@
 //! authentication: orders, certificates, statements, the catalogue, ACME URLs
 //! and pre-validations. Each takes (identification, arguments).
 
-use orders::{Caller, Ledger, format_money, formats, iso, statement_csv};
+use orders::{Caller, Keyset, Ledger, format_money, formats, iso, statement_csv};
 use serde::Deserialize;
 use serde::de::DeserializeOwned;
 
@@ -224,14 +224,6 @@ struct StatementArgs {
 /// that no call holds an account's whole history in memory.
 pub const STATEMENT_LINES: usize = 10_000;
 
-/// A statement's cursor, `<time>-<id>` of the last line given.
-fn statement_cursor(text: Option<&str>) -> Result<(i64, i64), Fault> {
-    let Some(text) = text.filter(|t| !t.is_empty()) else { return Ok((0, 0)) };
-    text.split_once('-')
-        .and_then(|(at, id)| Some((at.parse().ok()?, id.parse().ok()?)))
-        .ok_or_else(|| Fault::params("param2.apres", "expected the suite of a previous answer"))
-}
-
 async fn statement(xr: &XmlRpc, caller: &Caller, call: &MethodCall) -> Result<Value, Fault> {
     let a: StatementArgs = args(call)?;
     let which = match a.ledger {
@@ -240,13 +232,14 @@ async fn statement(xr: &XmlRpc, caller: &Caller, call: &MethodCall) -> Result<Va
         Some(LedgerName::Invoice) => Ledger::Invoice,
     };
     let (from, to) = period(a.depuis.as_ref(), a.jusqua.as_ref())?;
-    let after = statement_cursor(a.apres.as_deref())?;
+    let after = Keyset::parse(a.apres.as_deref().unwrap_or_default())
+        .map_err(|_| Fault::params("param2.apres", "expected the suite of a previous answer"))?;
     let to = if to == 0 { i64::MAX } else { to };
     // One line more than given says whether a `suite` is owed.
     let mut lines = xr.orders.statement_page(caller, which, (from, to), after, STATEMENT_LINES as i64 + 1).await?;
     let more = lines.len() > STATEMENT_LINES;
     lines.truncate(STATEMENT_LINES);
-    let suite = lines.last().filter(|_| more).map(|l| ("suite".to_string(), s(format!("{}-{}", l.at, l.id))));
+    let suite = lines.last().filter(|_| more).map(|l| ("suite".to_string(), s(l.place().to_string())));
     if a.csv == Some(true) {
         return Ok(Value::Struct([("csv".to_string(), s(statement_csv(&lines)))].into_iter().chain(suite).collect()));
     }
