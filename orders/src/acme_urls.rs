@@ -186,7 +186,8 @@ impl Orders {
             .filter(|u| u.account_id == caller.account_id)
             .ok_or(OrderError::UnknownAcmeUrl(id))?;
         let limit = limit.clamp(1, ACME_URL_ORDERS_MAX);
-        let rows = acme_orders::of_url(&mut c, caller.account_id, id, before.unwrap_or(i64::MAX), limit).await?;
+        // The URL was read as the caller account's above: so are its orders.
+        let rows = acme_orders::of_url(&mut c, id, before.unwrap_or(i64::MAX), limit).await?;
         Ok((listed(url), rows.into_iter().map(AcmeUrlOrder::from).collect()))
     }
 

@@ -285,28 +285,19 @@ crate::row_struct! {
     }
 }
 
-/// The orders made through one ACME URL of an account, newest first, with
-/// numbers below `before`, at most `limit` of them. The account's id is in
-/// the join so that another account's URL reads as empty.
-pub async fn of_url(
-    c: &mut Conn,
-    account_id: i64,
-    acme_url_id: i64,
-    before: i64,
-    limit: i64,
-) -> Result<Vec<UrlOrderRow>> {
+/// The orders made through one ACME URL, newest first, with numbers below
+/// `before`, at most `limit` of them.
+pub async fn of_url(c: &mut Conn, acme_url_id: i64, before: i64, limit: i64) -> Result<Vec<UrlOrderRow>> {
     query_as(
         "SELECT o.id, o.account_id AS acme_account_id, o.identifiers, o.status, o.error, o.created_at,
                 r.reference AS order_reference, r.status AS order_status
          FROM acme_orders o
          JOIN acme_accounts a ON a.id = o.account_id
-         JOIN acme_urls u ON u.id = a.acme_url_id
          LEFT JOIN orders r ON r.id = o.order_id
-         WHERE u.id = $1 AND u.account_id = $2 AND o.id < $3
-         ORDER BY o.id DESC LIMIT $4",
+         WHERE a.acme_url_id = $1 AND o.id < $2
+         ORDER BY o.id DESC LIMIT $3",
     )
     .bind(acme_url_id)
-    .bind(account_id)
     .bind(before)
     .bind(limit)
     .fetch_all(c)

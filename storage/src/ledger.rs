@@ -299,21 +299,10 @@ crate::row_struct! {
     }
 }
 
-/// The movements of an account of one asset within [from, to], oldest first.
+/// Every movement of an account of one asset within [from, to], oldest
+/// first (the operator's whole statement; the fronts read pages).
 pub async fn movements(c: &mut Conn, account_id: i64, asset: &str, from: i64, to: i64) -> Result<Vec<StatementRow>> {
-    query_as(
-        "SELECT l.id, l.created_at, l.reason, l.item, l.amount, l.balance, l.note,
-                o.reference, o.cn, o.product_code
-         FROM ledger l LEFT JOIN orders o ON o.id = l.order_id
-         WHERE l.account_id = $1 AND l.asset = $2 AND l.created_at >= $3 AND l.created_at <= $4
-         ORDER BY l.id",
-    )
-    .bind(account_id)
-    .bind(asset)
-    .bind(from)
-    .bind(to)
-    .fetch_all(c)
-    .await
+    movements_page(c, account_id, asset, from, to, (0, 0), i64::MAX).await
 }
 
 /// Up to `limit` movements of an account of one asset within [from, to],
