@@ -160,11 +160,10 @@ pub(crate) struct Create {
 
 /// Creates an ACME URL and shows its credentials, this once.
 pub(crate) async fn create(State(p): State<Portal>, req: Request, Form(f): Form<Create>) -> Response {
-    let (_, s) = match p.posted(&req, &f.csrf).await {
+    let (_, s, lang) = match p.posted(&req, &f.csrf).await {
         Ok(found) => found,
         Err(refused) => return refused,
     };
-    let lang = Lang::parse(&s.language);
     let c = match p.orders.create_acme_url(&s.caller, &f.name, &f.product, f.organisation).await {
         Ok(c) => c,
         Err(e) => return refused(lang, &s, lang.t(Word::AcmeUrls), e),
@@ -198,12 +197,12 @@ pub(crate) struct Revoke {
 
 /// Revokes an ACME URL for good.
 pub(crate) async fn revoke(State(p): State<Portal>, req: Request, Form(f): Form<Revoke>) -> Response {
-    let (_, s) = match p.posted(&req, &f.csrf).await {
+    let (_, s, lang) = match p.posted(&req, &f.csrf).await {
         Ok(found) => found,
         Err(refused) => return refused,
     };
     match p.orders.revoke_acme_url(&s.caller, f.id).await {
         Ok(()) => Redirect::to("/portal/acme-urls").into_response(),
-        Err(e) => refused(Lang::parse(&s.language), &s, Lang::parse(&s.language).t(Word::AcmeUrls), e),
+        Err(e) => refused(lang, &s, lang.t(Word::AcmeUrls), e),
     }
 }

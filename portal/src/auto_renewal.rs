@@ -13,7 +13,7 @@ use maud::html;
 use crate::forms::{day, order_path};
 use crate::layout::{page, refused, status_label};
 use crate::order_list::reference;
-use crate::words::{Lang, Word};
+use crate::words::Word;
 use crate::{Portal, Request, SignedIn};
 
 /// The prefix of a certificate's checkbox: `order:<reference>`.
@@ -69,11 +69,10 @@ pub(crate) async fn list(State(p): State<Portal>, SignedIn(s, lang): SignedIn) -
 /// Switches the selected certificates on or off, all or none.
 pub(crate) async fn switch(State(p): State<Portal>, req: Request, Form(f): Form<HashMap<String, String>>) -> Response {
     let csrf = f.get("csrf").map(String::as_str).unwrap_or_default();
-    let (_, s) = match p.posted(&req, csrf).await {
+    let (_, s, lang) = match p.posted(&req, csrf).await {
         Ok(found) => found,
         Err(refused) => return refused,
     };
-    let lang = Lang::parse(&s.language);
     let mut picked: Vec<String> = f.keys().filter_map(|k| k.strip_prefix(PICK)).map(str::to_string).collect();
     picked.sort();
     let on = match f.get("switch").map(String::as_str) {

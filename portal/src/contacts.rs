@@ -119,11 +119,10 @@ pub(crate) struct ContactForm {
 
 /// Sets the contact of a role.
 pub(crate) async fn set_contact(State(p): State<Portal>, req: Request, Form(f): Form<ContactForm>) -> Response {
-    let (_, s) = match p.posted(&req, &f.csrf).await {
+    let (_, s, lang) = match p.posted(&req, &f.csrf).await {
         Ok(found) => found,
         Err(refused) => return refused,
     };
-    let lang = Lang::parse(&s.language);
     match p.orders.set_contact(&s.caller, &f.role, f.email.trim(), &f.language).await {
         Ok(()) => Redirect::to("/portal/account/contacts").into_response(),
         Err(e) => refused(lang, &s, lang.t(Word::Contacts), e),
@@ -142,11 +141,10 @@ pub(crate) struct LevelForm {
 
 /// Sets (or, at 0, removes) a warning level.
 pub(crate) async fn set_level(State(p): State<Portal>, req: Request, Form(f): Form<LevelForm>) -> Response {
-    let (_, s) = match p.posted(&req, &f.csrf).await {
+    let (_, s, lang) = match p.posted(&req, &f.csrf).await {
         Ok(found) => found,
         Err(refused) => return refused,
     };
-    let lang = Lang::parse(&s.language);
     let title = lang.t(Word::WarningLevels);
     let invalid = |why: String| refused(lang, &s, title, orders::OrderError::Invalid(why));
     let (ledger, item, level) = match Ledger::parse(&f.ledger) {

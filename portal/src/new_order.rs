@@ -139,11 +139,10 @@ pub(crate) async fn review(State(p): State<Portal>, req: Request, m: Multipart) 
         Ok(f) => f,
         Err(why) => return (axum::http::StatusCode::BAD_REQUEST, why).into_response(),
     };
-    let (_, s) = match p.posted(&req, &f.csrf).await {
+    let (_, s, lang) = match p.posted(&req, &f.csrf).await {
         Ok(found) => found,
         Err(refused) => return refused,
     };
-    let lang = Lang::parse(&s.language);
     let title = lang.t(Word::NewOrder);
     let q = match p.orders.quote_order(&s.caller, &f.place_order()).await {
         Ok(q) => q,
@@ -201,11 +200,10 @@ fn review_body(lang: Lang, s: &Session, f: &Fields, q: &OrderQuote) -> Markup {
 /// Places the reviewed order, once however often the form is posted, and
 /// shows its page.
 pub(crate) async fn confirm(State(p): State<Portal>, req: Request, Form(f): Form<Fields>) -> Response {
-    let (_, s) = match p.posted(&req, &f.csrf).await {
+    let (_, s, lang) = match p.posted(&req, &f.csrf).await {
         Ok(found) => found,
         Err(refused) => return refused,
     };
-    let lang = Lang::parse(&s.language);
     if f.key.is_empty() {
         let e = OrderError::Invalid("review the order before confirming it".into());
         return refused(lang, &s, lang.t(Word::NewOrder), e);

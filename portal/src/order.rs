@@ -171,11 +171,10 @@ pub(crate) async fn act(
     Path(reference): Path<String>,
     Form(f): Form<ActionForm>,
 ) -> Response {
-    let (_, s) = match p.posted(&req, &f.csrf).await {
+    let (_, s, lang) = match p.posted(&req, &f.csrf).await {
         Ok(found) => found,
         Err(refused) => return refused,
     };
-    let lang = Lang::parse(&s.language);
     let c = &s.caller;
     let o = &p.orders;
     let csr = f.csr.trim();

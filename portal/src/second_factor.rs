@@ -10,7 +10,7 @@ use maud::html;
 use serde::Deserialize;
 
 use crate::layout::{page, refused};
-use crate::words::{Lang, Word};
+use crate::words::Word;
 use crate::{Portal, Request, SignedIn};
 
 /// The page: the enrolment, or the way to switch it off.
@@ -66,11 +66,10 @@ pub(crate) struct TotpForm {
 
 /// Switches the second factor on or off.
 pub(crate) async fn change(State(p): State<Portal>, req: Request, Form(f): Form<TotpForm>) -> Response {
-    let (_, s) = match p.posted(&req, &f.csrf).await {
+    let (_, s, lang) = match p.posted(&req, &f.csrf).await {
         Ok(found) => found,
         Err(refused) => return refused,
     };
-    let lang = Lang::parse(&s.language);
     let done = match f.action.as_str() {
         "enable" => p.orders.enable_totp(&s.caller, &f.secret, &f.code).await,
         "disable" => p.orders.disable_totp(&s.caller, &f.code).await,

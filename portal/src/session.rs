@@ -8,6 +8,7 @@ use axum::http::{HeaderMap, HeaderValue, StatusCode, header};
 use axum::response::{IntoResponse, Redirect, Response};
 use orders::Session;
 
+use crate::words::Lang;
 use crate::{Portal, Request};
 
 /// The session cookie's name.
@@ -54,9 +55,10 @@ impl Portal {
 }
 
 impl Portal {
-    /// The session of a posted form whose token is `csrf`; else the answer:
+    /// The session of a posted form whose token is `csrf`, with its
+    /// language; else the answer:
     /// the sign-in page without a session, 403 when the token does not match.
-    pub(crate) async fn posted(&self, req: &Request, csrf: &str) -> Result<(String, Session), Response> {
+    pub(crate) async fn posted(&self, req: &Request, csrf: &str) -> Result<(String, Session, Lang), Response> {
         if !req.same_origin() {
             return Err((StatusCode::FORBIDDEN, "the form was not posted from the portal").into_response());
         }
@@ -66,7 +68,8 @@ impl Portal {
         if !csrf_ok(csrf, &s.csrf) {
             return Err((StatusCode::FORBIDDEN, "the form's token does not match the session").into_response());
         }
-        Ok((token, s))
+        let lang = Lang::parse(&s.language);
+        Ok((token, s, lang))
     }
 }
 

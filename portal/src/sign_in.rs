@@ -98,7 +98,7 @@ pub(crate) struct Csrf {
 
 /// Signs out: the session ends, its cookie goes.
 pub(crate) async fn sign_out(State(p): State<Portal>, req: Request, Form(f): Form<Csrf>) -> Response {
-    let (token, s) = match p.posted(&req, &f.csrf).await {
+    let (token, s, _) = match p.posted(&req, &f.csrf).await {
         Ok(found) => found,
         Err(refused) => return refused,
     };
@@ -119,7 +119,7 @@ pub(crate) struct Language {
 
 /// Sets the session's language.
 pub(crate) async fn language(State(p): State<Portal>, req: Request, Form(f): Form<Language>) -> Response {
-    let (token, _) = match p.posted(&req, &f.csrf).await {
+    let (token, _, _) = match p.posted(&req, &f.csrf).await {
         Ok(found) => found,
         Err(refused) => return refused,
     };

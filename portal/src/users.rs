@@ -171,11 +171,10 @@ fn password_page(lang: Lang, s: &Session, login: &str, password: &str) -> Respon
 
 /// Creates a user.
 pub(crate) async fn create(State(p): State<Portal>, req: Request, Form(f): Form<HashMap<String, String>>) -> Response {
-    let (_, s) = match p.posted(&req, field(&f, "csrf")).await {
+    let (_, s, lang) = match p.posted(&req, field(&f, "csrf")).await {
         Ok(found) => found,
         Err(refused) => return refused,
     };
-    let lang = Lang::parse(&s.language);
     let title = lang.t(Word::Users);
     let login = field(&f, "login").trim();
     let Some(kind) = UserKind::parse(field(&f, "kind")).filter(|k| *k != UserKind::Both) else {
@@ -191,11 +190,10 @@ pub(crate) async fn create(State(p): State<Portal>, req: Request, Form(f): Form<
 
 /// One action on a user.
 pub(crate) async fn act(State(p): State<Portal>, req: Request, Form(f): Form<HashMap<String, String>>) -> Response {
-    let (_, s) = match p.posted(&req, field(&f, "csrf")).await {
+    let (_, s, lang) = match p.posted(&req, field(&f, "csrf")).await {
         Ok(found) => found,
         Err(refused) => return refused,
     };
-    let lang = Lang::parse(&s.language);
     let (c, o, login) = (&s.caller, &p.orders, field(&f, "login"));
     let done = match field(&f, "action") {
         "rights" => o.set_user_rights(c, login, ticked(&f)).await,
