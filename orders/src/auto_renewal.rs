@@ -273,7 +273,7 @@ impl Orders {
         } else {
             self.pay_held(&mut tx, o, given.product, Status::WaitingCsr, status, &caller.login).await?;
         }
-        let detail = format!("{} {status}", o.reference.clone().unwrap_or_else(|| o.id.to_string()));
+        let detail = format!("{} {status}", o.public_reference());
         audit::record(&mut tx, &caller.actor(), "order.csr", &detail, now).await?;
         commit(tx).await?;
         Ok(())

@@ -128,7 +128,7 @@ impl Orders {
         let Some(o) = crate::order::get(tx, order_id).await? else { return Ok(()) };
         let domains = storage::domains::covering(tx, o.organisation_id, self.now()).await?;
         let names = crate::prevalidations::uncovered(&order_names(&o), &domains);
-        let reference = o.reference.clone().unwrap_or_else(|| o.id.to_string());
+        let reference = o.public_reference();
         let dcv = Dcv { reference, token: token.clone(), names };
         let lines: Vec<String> = dcv
             .places()

@@ -91,7 +91,7 @@ pub(crate) async fn emit(
     };
     if let Some(o) = order {
         let fields = [
-            ("reference", o.reference.clone().unwrap_or_else(|| o.id.to_string())),
+            ("reference", o.public_reference()),
             ("cn", o.cn.clone()),
             ("product", o.product_code.clone()),
             ("status", o.status.to_string()),

@@ -27,11 +27,11 @@ pub(crate) struct Renewable {
 }
 
 fn wrong_state(o: &Order, expected: &str) -> OrderError {
-    OrderError::WrongState { reference: reference_of(o), status: o.status.to_string(), expected: expected.to_string() }
-}
-
-fn reference_of(o: &Order) -> String {
-    o.reference.clone().unwrap_or_else(|| o.id.to_string())
+    OrderError::WrongState {
+        reference: o.public_reference(),
+        status: o.status.to_string(),
+        expected: expected.to_string(),
+    }
 }
 
 impl Orders {
@@ -158,7 +158,7 @@ impl Orders {
         let o = self.own_order(caller, reference).await?;
         let mut tx = self.db().begin().await?;
         self.transition(&mut tx, &o, Status::PendingApproval, Status::Discarded).await?;
-        audit::record(&mut tx, &caller.actor(), "order.reject", &reference_of(&o), self.now()).await?;
+        audit::record(&mut tx, &caller.actor(), "order.reject", &o.public_reference(), self.now()).await?;
         commit(tx).await?;
         self.order(caller, reference).await
     }
@@ -180,7 +180,7 @@ impl Orders {
         let mut tx = self.db().begin().await?;
         self.transition(&mut tx, &o, Status::WaitingDcv, Status::Processing).await?;
         jobs::enqueue(&mut tx, crate::JobKind::Issue.as_str(), o.id, None, self.now()).await?;
-        audit::record(&mut tx, &caller.actor(), "order.dcv", &reference_of(&o), self.now()).await?;
+        audit::record(&mut tx, &caller.actor(), "order.dcv", &o.public_reference(), self.now()).await?;
         commit(tx).await?;
         self.wake_workers();
         self.order(caller, reference).await
@@ -214,10 +214,10 @@ impl Orders {
                     let now = crate::order::get(&mut tx, o.id).await?;
                     return Err(match now {
                         Some(n) if n.status == o.status && n.purchase_started_at.is_some() => {
-                            OrderError::PurchaseStarted(reference_of(&o))
+                            OrderError::PurchaseStarted(o.public_reference())
                         }
                         n => OrderError::WrongState {
-                            reference: reference_of(&o),
+                            reference: o.public_reference(),
                             status: n.map_or(o.status, |n| n.status).to_string(),
                             expected: from.as_str().into(),
                         },
@@ -242,7 +242,7 @@ impl Orders {
                 return Err(wrong_state(&o, "pending_approval, waiting_funds, waiting_csr, waiting_dcv or processing"));
             }
         };
-        audit::record(&mut tx, &caller.actor(), action, &reference_of(&o), self.now()).await?;
+        audit::record(&mut tx, &caller.actor(), action, &o.public_reference(), self.now()).await?;
         commit(tx).await?;
         if matches!(from, Status::WaitingDcv | Status::Processing) && !reissue {
             // What was refunded may pay an order that waits for it.
@@ -292,7 +292,7 @@ impl Orders {
             &mut tx,
             &caller.actor(),
             "order.revoke",
-            &format!("{} serial {} reason {reason}", reference_of(&o), cert.serial),
+            &format!("{} serial {} reason {reason}", o.public_reference(), cert.serial),
             self.now(),
         )
         .await?;
@@ -340,7 +340,7 @@ impl Orders {
             &mut tx,
             &caller.actor(),
             "order.reissue",
-            &format!("{} {}", reference_of(&o), checked.names[0]),
+            &format!("{} {}", o.public_reference(), checked.names[0]),
             self.now(),
         )
         .await?;
@@ -375,7 +375,7 @@ impl Orders {
         let certs = certificates::for_order(c, renewed).await?;
         let Some(last) = certs.iter().max_by_key(|c| c.not_after) else { return Ok(false) };
         if last.not_after + renewal::CLOSES_AFTER_EXPIRY < self.now() {
-            return Err(OrderError::OutsideRenewalWindow(o.reference.clone().unwrap_or_else(|| o.id.to_string())));
+            return Err(OrderError::OutsideRenewalWindow(o.public_reference()));
         }
         Ok(renewal::priced_as_renewal(last.not_after, o.created_at))
     }
@@ -412,7 +412,7 @@ impl Orders {
         };
         let now = self.now();
         if !renewal::may_renew(last.not_after, now) {
-            return Err(OrderError::OutsideRenewalWindow(reference_of(o)));
+            return Err(OrderError::OutsideRenewalWindow(o.public_reference()));
         }
         let ctx = self.order_context(caller.account_id, o.organisation_id, &o.product_code).await?;
         let awaits_csr = !ctx.product.key_reuse && csr.is_none() && automatic;
@@ -453,7 +453,11 @@ impl Orders {
             Ok(())
         } else {
             let current = crate::order::get(tx, o.id).await?.map_or(o.status, |x| x.status).to_string();
-            Err(OrderError::WrongState { reference: reference_of(o), status: current, expected: from.as_str().into() })
+            Err(OrderError::WrongState {
+                reference: o.public_reference(),
+                status: current,
+                expected: from.as_str().into(),
+            })
         }
     }
 }
@@ -495,5 +499,5 @@ pub fn check_revocation_reason(reason: i64) -> Result<()> {
 }
 
 fn reference_and(o: &Order, what: &str) -> String {
-    format!("{} {what}", reference_of(o))
+    format!("{} {what}", o.public_reference())
 }

@@ -375,7 +375,7 @@ impl Orders {
             None => Vec::new(),
         };
         Ok(Monitor {
-            reference: o.reference.clone().unwrap_or_else(|| o.id.to_string()),
+            reference: o.public_reference(),
             cn: o.cn.clone(),
             enabled: m.enabled == 1,
             frequency_days: m.frequency,

@@ -174,17 +174,7 @@ impl Orders {
     pub async fn warning_levels(&self, caller: &Caller) -> Result<Vec<(Ledger, String, i64)>> {
         caller.require(Right::Billing)?;
         let rows = warning_levels::list(&mut *self.db().acquire().await?, caller.account_id).await?;
-        Ok(rows
-            .into_iter()
-            .filter_map(|(asset, item, level)| {
-                let which = match asset.as_str() {
-                    "token" => Ledger::Tokens,
-                    "deposit" => Ledger::Deposit,
-                    _ => return None,
-                };
-                Some((which, item, level))
-            })
-            .collect())
+        Ok(rows.into_iter().filter_map(|(asset, item, level)| Some((Ledger::of_asset(&asset)?, item, level))).collect())
     }
 
     /// Sets the warning level of the caller's account's deposit (minor

@@ -69,6 +69,14 @@ pub struct Order {
     pub auto_renew: bool,
 }
 
+impl Order {
+    /// Its public reference, or its id before it has one: what pages, logs
+    /// and errors call it.
+    pub fn public_reference(&self) -> String {
+        self.reference.clone().unwrap_or_else(|| self.id.to_string())
+    }
+}
+
 impl TryFrom<OrderRow> for Order {
     type Error = OrderError;
     fn try_from(r: OrderRow) -> Result<Order> {
@@ -208,7 +216,7 @@ pub fn orders_csv(orders: &[Order]) -> String {
     ]);
     for o in orders {
         let _ = w.write_record([
-            o.reference.clone().unwrap_or_else(|| o.id.to_string()),
+            o.public_reference(),
             spreadsheet_safe(o.client_ref.as_deref().unwrap_or_default()),
             spreadsheet_safe(&o.cn),
             spreadsheet_safe(&o.sans.replace('\n', " ")),

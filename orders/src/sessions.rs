@@ -86,6 +86,8 @@ impl Orders {
         language: &str,
     ) -> Result<(String, Session)> {
         let (caller, verified_hash) = self.authenticate_verified(login, password, ip, Source::Portal).await?;
+        // Read again after the check, which may have waited its turn: a
+        // factor enrolled or an account's rule set meanwhile must hold.
         let guarded = users::by_login_guarded(&mut *self.db().acquire().await?, &caller.login)
             .await?
             .ok_or(OrderError::BadCredentials)?;

@@ -91,6 +91,11 @@ impl Ledger {
         Ledger::ALL.into_iter().find(|l| l.as_str() == word)
     }
 
+    /// The ledger whose rows carry `asset` (`token`, `deposit`, `invoice`).
+    pub(crate) fn of_asset(asset: &str) -> Option<Ledger> {
+        Ledger::ALL.into_iter().find(|l| l.asset() == asset)
+    }
+
     fn asset(self) -> &'static str {
         match self {
             Ledger::Tokens => "token",

@@ -86,7 +86,7 @@ impl Orders {
                     } else {
                         "the certificate it renews is past its renewal window".to_string()
                     };
-                    let reference = o.reference.clone().unwrap_or_else(|| o.id.to_string());
+                    let reference = o.public_reference();
                     let actor = system_actor(o.account_id, "lifecycle");
                     audit::record(&mut tx, &actor, "order.cancel_stale", &format!("{reference}: {reason}"), now)
                         .await?;

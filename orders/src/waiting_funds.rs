@@ -84,7 +84,7 @@ impl Orders {
             ) => return Ok(false),
             Err(e) => return Err(e),
         }
-        let reference = o.reference.clone().unwrap_or_else(|| o.id.to_string());
+        let reference = o.public_reference();
         let actor = crate::sweep::system_actor(o.account_id, author);
         audit::record(&mut tx, &actor, "order.pay", &format!("{reference} {next}"), self.now()).await?;
         commit(tx).await?;

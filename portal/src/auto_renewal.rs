@@ -12,7 +12,6 @@ use maud::html;
 
 use crate::forms::{day, order_path};
 use crate::layout::{page, refused, status_label};
-use crate::order_list::reference;
 use crate::words::Word;
 use crate::{Portal, Request, SignedIn};
 
@@ -39,7 +38,7 @@ pub(crate) async fn list(State(p): State<Portal>, SignedIn(s, lang): SignedIn) -
                         th scope="col" { (lang.t(Word::RenewsOn)) }
                     } }
                     tbody { @for a in &list {
-                        @let r = reference(&a.order);
+                        @let r = a.order.public_reference();
                         @let id = format!("pick-{r}");
                         tr {
                             td { input type="checkbox" id=(id) name={ (PICK) (r) } value="on"; }

@@ -8,7 +8,6 @@ use maud::{Markup, html};
 use orders::{Caller, Ledger, Order, OrderFilter, Right, Status, format_money, iso};
 
 use crate::layout;
-use crate::order_list::reference;
 use crate::words::{Lang, Word};
 use crate::{Portal, SignedIn};
 
@@ -64,7 +63,8 @@ async fn waiting(p: &Portal, caller: &Caller, lang: Lang) -> Markup {
     }
     orders.sort_by_key(|o| std::cmp::Reverse(o.id));
     orders.truncate(ROWS as usize);
-    let rows: Vec<[String; 3]> = orders.iter().map(|o| [reference(o), o.cn.clone(), o.status.to_string()]).collect();
+    let rows: Vec<[String; 3]> =
+        orders.iter().map(|o| [o.public_reference(), o.cn.clone(), o.status.to_string()]).collect();
     table_section(lang, "waiting", Word::NeedAction, [Word::Reference, Word::Name, Word::Status], &rows)
 }
 
@@ -73,7 +73,7 @@ async fn expiring(p: &Portal, caller: &Caller, lang: Lang) -> Markup {
         Ok(list) => list,
         Err(e) => return unavailable(lang, "expiring", Word::Expiring, &e),
     };
-    let rows: Vec<[String; 3]> = list.iter().map(|(o, end)| [reference(o), o.cn.clone(), iso(*end)]).collect();
+    let rows: Vec<[String; 3]> = list.iter().map(|(o, end)| [o.public_reference(), o.cn.clone(), iso(*end)]).collect();
     table_section(lang, "expiring", Word::Expiring, [Word::Reference, Word::Name, Word::Expires], &rows)
 }
 

@@ -214,7 +214,7 @@ pub(crate) async fn confirm(State(p): State<Portal>, req: Request, Form(f): Form
     }
     match p.orders.place(&s.caller, &f.place_order()).await {
         Ok(placed) => {
-            let r = crate::order_list::reference(&placed.order);
+            let r = placed.order.public_reference();
             Redirect::to(&order_path(&r)).into_response()
         }
         Err(e) => refused(lang, &s, lang.t(Word::NewOrder), e),

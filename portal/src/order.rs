@@ -43,7 +43,7 @@ pub(crate) async fn show(
 
 fn body(lang: Lang, s: &Session, d: &OrderDetail) -> Markup {
     let o = &d.order;
-    let r = crate::order_list::reference(o);
+    let r = o.public_reference();
     let base = order_path(&r);
     html! {
         section aria-labelledby="summary" {
@@ -185,7 +185,7 @@ pub(crate) async fn act(
         "check_dcv" => o.check_dcv(c, &reference).await.map(|_| None),
         "renew" => {
             let csr = (!csr.is_empty()).then_some(csr.as_bytes());
-            o.renew(c, &reference, csr, None).await.map(|placed| Some(crate::order_list::reference(&placed.order)))
+            o.renew(c, &reference, csr, None).await.map(|placed| Some(placed.order.public_reference()))
         }
         "reissue" => {
             o.reissue(c, &reference, &Reissue { csr: csr.as_bytes().to_vec(), names: Vec::new() }).await.map(|_| None)

@@ -179,7 +179,7 @@ pub(crate) fn table(lang: Lang, list: &[Order]) -> Markup {
                     th scope="col" { (lang.t(Word::Price)) }
                 } }
                 tbody { @for o in list {
-                    @let r = reference(o);
+                    @let r = o.public_reference();
                     tr {
                         td { a href=(order_path(&r)) { (r) } }
                         td { (o.cn) } td { (o.product_code) } td { (status_label(lang, o.status)) }
@@ -191,9 +191,4 @@ pub(crate) fn table(lang: Lang, list: &[Order]) -> Markup {
             } }
         }
     }
-}
-
-/// An order's public reference (its id before it has one).
-pub(crate) fn reference(o: &Order) -> String {
-    o.reference.clone().unwrap_or_else(|| o.id.to_string())
 }

@@ -12,7 +12,6 @@ use serde::Deserialize;
 use crate::account::tabs;
 use crate::forms::{csv_file, day, day_field, link, order_path};
 use crate::layout::{date_input, page, refused};
-use crate::order_list::reference;
 use crate::words::Word;
 use crate::{Portal, SignedIn};
 
@@ -83,7 +82,7 @@ pub(crate) async fn page_of(State(p): State<Portal>, SignedIn(s, lang): SignedIn
                         th scope="col" { (lang.t(Word::Tokens)) }
                     } }
                     tbody { @for o in f.orders.iter().take(SHOWN) {
-                        @let r = reference(&o.order);
+                        @let r = o.order.public_reference();
                         tr {
                             td { a href=(order_path(&r)) { (r) } } td { (o.order.cn) }
                             td { (day(o.not_after)) }
