@@ -208,14 +208,14 @@ pub async fn run(n: i64, postgres: Option<String>, runs: usize, without_new_inde
         let ok = if r.samples.max() < Duration::from_millis(50) { "yes" } else { "**no**" };
         println!("| {} | {} | {} | {} | {ok} |", r.what, r.rows, ms(r.samples.p(0.5)), ms(r.samples.max()));
     }
-    portal(&tdb, &f, now, runs).await;
+    portal(&tdb, &f, (now, n), runs).await;
     tdb.cleanup().await;
 }
 
 /// The customer area's orders page and statement over the same million
 /// orders, each with its token debit in the ledger: whole HTTP requests to
 /// the portal (session check, queries, rendering), timed at p99.
-async fn portal(tdb: &certgate_tests::TestDb, f: &Fixture, now: i64, runs: usize) {
+async fn portal(tdb: &certgate_tests::TestDb, f: &Fixture, (now, n): (i64, i64), runs: usize) {
     let t = Instant::now();
     {
         let mut c = tdb.db.acquire_writer().await.expect("connection");
@@ -254,7 +254,7 @@ async fn portal(tdb: &certgate_tests::TestDb, f: &Fixture, now: i64, runs: usize
             format!("/portal/orders?placed_from={old}&placed_to={old}"),
         ),
         ("orders page, page 200 (the deepest)".into(), "/portal/orders?page=200".into()),
-        ("order page S500000".into(), "/portal/orders/S500000".into()),
+        (format!("order page S{}", n / 2), format!("/portal/orders/S{}", n / 2)),
         ("account page: this month's statement".into(), "/portal/account".into()),
         ("account page: statement of one day 200 days ago".into(), format!("/portal/account?from={old}&to={old}")),
         ("consumption page: 12 months of monthly sums".into(), "/portal/account/consumption".into()),
@@ -262,15 +262,14 @@ async fn portal(tdb: &certgate_tests::TestDb, f: &Fixture, now: i64, runs: usize
     println!("| page | p50 | p99 | max | p99 under 100 ms |");
     println!("|---|---|---|---|---|");
     for (what, path) in pages {
-        let mut v = Vec::new();
-        for _ in 0..runs {
-            let s = Instant::now();
+        let t = time(&what, runs, || async {
             let a = certgate_tests::portal::send(&base, "GET", &path, &[("certgate_session", &cookie)], None).await;
-            v.push(s.elapsed());
             assert_eq!(a.status, 200, "{path}: {}", a.body);
-        }
-        let s = Samples::new(v);
+            1
+        })
+        .await;
+        let s = &t.samples;
         let ok = if s.p(0.99) < Duration::from_millis(100) { "yes" } else { "**no**" };
-        println!("| {what} | {} | {} | {} | {ok} |", ms(s.p(0.5)), ms(s.p(0.99)), ms(s.max()));
+        println!("| {} | {} | {} | {} | {ok} |", t.what, ms(s.p(0.5)), ms(s.p(0.99)), ms(s.max()));
     }
 }
