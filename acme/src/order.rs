@@ -235,6 +235,8 @@ pub(crate) async fn finalize(
                 },
                 // An ACME client waits for its order, not for a top-up.
                 wait_for_funds: false,
+                // An ACME client is shown no price.
+                quoted: None,
             };
             let placed = acme.orders.finalize_acme_order(&caller, o.id, &req).await?;
             let v = if placed.replayed {

@@ -124,7 +124,7 @@ impl From<OrderError> for Problem {
             | OrderError::UnknownOrganisation(_)
             | OrderError::UnknownDomain(_)
             | OrderError::UnknownProduct(_) => ("malformed", StatusCode::NOT_FOUND),
-            OrderError::Invalid(_) => ("malformed", StatusCode::BAD_REQUEST),
+            OrderError::Invalid(_) | OrderError::QuoteChanged { .. } => ("malformed", StatusCode::BAD_REQUEST),
             // ACME orders never wait for funds; kept apart for completeness.
             OrderError::TooManyWaiting(_) | OrderError::TooManyDomains(_) => {
                 ("rateLimited", StatusCode::TOO_MANY_REQUESTS)

@@ -50,6 +50,15 @@ pub enum OrderError {
     /// The caller's account has no ACME URL with this id.
     #[error("unknown ACME URL {0}")]
     UnknownAcmeUrl(i64),
+    /// The order would now cost or be paid otherwise than the caller was
+    /// quoted and confirmed: nothing was ordered.
+    #[error("the price changed since the review: quoted {quoted}, now {now}; review the order again")]
+    QuoteChanged {
+        /// The confirmed total and payment.
+        quoted: String,
+        /// Today's.
+        now: String,
+    },
     /// The CSR cannot be decoded, its signature does not verify, or it names no domain.
     #[error("bad CSR: {0}")]
     BadCsr(String),

@@ -79,7 +79,7 @@ pub use monitoring::{FREQUENCIES, MAX_HOSTS, Monitor, MonitorChange, MonitorDefa
 pub use notifications::{Contact, Delivery, NewWebhook, Webhook};
 pub use order::{Order, OrderFilter, orders_csv};
 pub use organisation::Organisation;
-pub use place::{CheckedNames, OrderQuote, PlaceOrder, Placed};
+pub use place::{CheckedNames, OrderQuote, PlaceOrder, Placed, Quoted};
 pub use prevalidations::{Prevalidation, PrevalidationState};
 pub use readiness::Readiness;
 pub use rights::{Caller, Right, Rights, Source};

@@ -442,6 +442,7 @@ impl Orders {
             needs_dcv,
             issue_now: false,
             acme_order: None,
+            quoted: None,
         };
         self.record(caller, o.organisation_id, &ctx, &checked, &spec).await
     }

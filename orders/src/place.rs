@@ -34,6 +34,18 @@ pub struct PlaceOrder {
     /// When the account cannot pay now, hold the order unpaid in
     /// `waiting_funds` until it is credited, instead of refusing it.
     pub wait_for_funds: bool,
+    /// What the caller was shown before confirming ([`Orders::quote_order`]):
+    /// the order is refused if it would now cost or be paid otherwise.
+    pub quoted: Option<Quoted>,
+}
+
+/// A quote's total and payment, as a customer confirmed them.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct Quoted {
+    /// The total in minor units of the account's currency.
+    pub total: i64,
+    /// `tokens`, `deposit` or `invoice`.
+    pub payment: String,
 }
 
 /// The outcome of [`Orders::place`].
@@ -84,6 +96,8 @@ pub(crate) struct Spec<'a> {
     /// The ACME order that finalize places this order for: it is linked to
     /// the order in the same transaction, so the two cannot disagree.
     pub acme_order: Option<i64>,
+    /// The price and payment the caller confirmed, if it saw one.
+    pub quoted: Option<&'a Quoted>,
 }
 
 /// What [`Orders::check_order`] found an order's names to be.
@@ -114,6 +128,13 @@ pub struct OrderQuote {
     pub payment: String,
     /// True when the order would wait for an approver, who pays when approving.
     pub needs_approval: bool,
+}
+
+impl OrderQuote {
+    /// The total and payment to confirm the order at ([`PlaceOrder::quoted`]).
+    pub fn quoted(&self) -> Quoted {
+        Quoted { total: self.total, payment: self.payment.clone() }
+    }
 }
 
 /// What validation of a request yields: the checked CSR and names.
@@ -177,6 +198,7 @@ impl Orders {
             needs_dcv,
             issue_now,
             acme_order,
+            quoted: req.quoted.as_ref(),
         };
         self.record(caller, org_id, &ctx, &checked, &spec).await
     }
@@ -300,6 +322,17 @@ impl Orders {
             Err(e) if !matches!(e, OrderError::Storage(_)) => return replayed(&mut tx, caller, spec).await?.ok_or(e),
             Err(e) => return Err(e),
         };
+        // Checked against the price this transaction charges, so a price
+        // changed after the review is never charged unseen.
+        if let Some(seen) = spec.quoted.filter(|seen| seen.total != q.total() || seen.payment != q.payment.as_str()) {
+            let shown =
+                |total: i64, payment: &str| format!("{} {} ({payment})", crate::format_money(total), account.currency);
+            let e = OrderError::QuoteChanged {
+                quoted: shown(seen.total, &seen.payment),
+                now: shown(q.total(), q.payment.as_str()),
+            };
+            return replayed(&mut tx, caller, spec).await?.ok_or(e);
+        }
         let reference_prefix = if caller.source == Source::Acme { "DCACME-" } else { "" };
         // Should the transaction not commit (a refused debit, or a racing
         // retry whose order the insert finds), the certificate goes with it:

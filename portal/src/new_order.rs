@@ -9,7 +9,7 @@ use axum::Form;
 use axum::extract::{Multipart, State};
 use axum::response::{IntoResponse, Redirect, Response};
 use maud::{Markup, html};
-use orders::{OrderError, OrderQuote, PlaceOrder, Session, format_money, new_token, same_token, tag_fields};
+use orders::{OrderError, OrderQuote, PlaceOrder, Quoted, Session, format_money, new_token, same_token, tag_fields};
 use serde::Deserialize;
 
 use crate::forms::order_path;
@@ -42,16 +42,21 @@ pub(crate) struct Fields {
     /// confirmation order once, the tag binding it to the reviewed fields.
     #[serde(default)]
     key: String,
+    /// Set by the review: the total quoted, in minor units, and the payment.
+    #[serde(default)]
+    total: i64,
+    #[serde(default)]
+    payment: String,
 }
 
 impl Fields {
     /// The tag of the order's fields and `nonce` in session `s`.
     fn tag(&self, s: &Session, nonce: &str) -> String {
-        let organisation = self.organisation.to_string();
+        let (organisation, total) = (self.organisation.to_string(), self.total.to_string());
         // A browser posts a field's line breaks as CRLF, whatever the page held.
         let csr = self.csr.trim().replace("\r\n", "\n");
-        let fields = [nonce, self.product.as_str(), organisation.as_str(), csr.as_str(), self.client_ref.trim()];
-        tag_fields(&s.csrf, &fields)
+        let (product, client_ref, payment) = (self.product.as_str(), self.client_ref.trim(), self.payment.as_str());
+        tag_fields(&s.csrf, &[nonce, product, organisation.as_str(), csr.as_str(), client_ref, &total, payment])
     }
 
     /// Whether the key is one the review made for these very fields.
@@ -69,6 +74,7 @@ impl Fields {
             csr: self.csr.trim().as_bytes().to_vec(),
             client_ref: (!client_ref.is_empty()).then(|| client_ref.to_string()),
             idempotency_key: (!self.key.is_empty()).then(|| format!("portal:{}", self.key)),
+            quoted: (!self.payment.is_empty()).then(|| Quoted { total: self.total, payment: self.payment.clone() }),
             ..Default::default()
         }
     }
@@ -135,7 +141,7 @@ async fn read_form(mut m: Multipart) -> Result<Fields, String> {
 /// The review: names, price and payment as the order core quotes them, and
 /// the confirmation form; or the form again with the refusal.
 pub(crate) async fn review(State(p): State<Portal>, req: Request, m: Multipart) -> Response {
-    let mut f = match read_form(m).await {
+    let f = match read_form(m).await {
         Ok(f) => f,
         Err(why) => return (axum::http::StatusCode::BAD_REQUEST, why).into_response(),
     };
@@ -143,22 +149,36 @@ pub(crate) async fn review(State(p): State<Portal>, req: Request, m: Multipart) 
         Ok(found) => found,
         Err(refused) => return refused,
     };
+    review_page(&p, &s, lang, f, None).await
+}
+
+/// The review of fields `f` at today's quote, under `changed` when an
+/// earlier quote no longer holds; or the form again with the refusal.
+async fn review_page(p: &Portal, s: &Session, lang: Lang, mut f: Fields, changed: Option<OrderError>) -> Response {
     let title = lang.t(Word::NewOrder);
+    f.payment.clear();
     let q = match p.orders.quote_order(&s.caller, &f.place_order()).await {
         Ok(q) => q,
-        Err(e @ OrderError::Forbidden(_)) => return refused(lang, &s, title, e),
+        Err(e @ OrderError::Forbidden(_)) => return refused(lang, s, title, e),
         Err(e) => {
-            let form = match form_body(&p, &s, lang, &f).await {
+            let form = match form_body(p, s, lang, &f).await {
                 Ok(form) => form,
-                Err(e) => return refused(lang, &s, title, e),
+                Err(e) => return refused(lang, s, title, e),
             };
             let body = html! { p class="error" role="alert" { (e.to_string()) } (form) };
-            return (axum::http::StatusCode::BAD_REQUEST, page(lang, title, Some(&s), body)).into_response();
+            return (axum::http::StatusCode::BAD_REQUEST, page(lang, title, Some(s), body)).into_response();
         }
     };
+    Quoted { total: f.total, payment: f.payment } = q.quoted();
     let nonce = new_token();
-    f.key = format!("{nonce}.{}", f.tag(&s, &nonce));
-    page(lang, lang.t(Word::ReviewOrder), Some(&s), review_body(lang, &s, &f, &q)).into_response()
+    f.key = format!("{nonce}.{}", f.tag(s, &nonce));
+    let body = html! {
+        @if let Some(e) = &changed { p class="error" role="alert" { (lang.t(Word::QuoteChanged)) " " (e.to_string()) } }
+        (review_body(lang, s, &f, &q))
+    };
+    // A changed quote is a conflict with what was confirmed: nothing was ordered.
+    let status = if changed.is_some() { axum::http::StatusCode::CONFLICT } else { axum::http::StatusCode::OK };
+    (status, page(lang, lang.t(Word::ReviewOrder), Some(s), body)).into_response()
 }
 
 fn review_body(lang: Lang, s: &Session, f: &Fields, q: &OrderQuote) -> Markup {
@@ -190,6 +210,8 @@ fn review_body(lang: Lang, s: &Session, f: &Fields, q: &OrderQuote) -> Markup {
                 input type="hidden" name="csr" value=(f.csr);
                 input type="hidden" name="client_ref" value=(f.client_ref);
                 input type="hidden" name="key" value=(f.key);
+                input type="hidden" name="total" value=(f.total);
+                input type="hidden" name="payment" value=(f.payment);
                 button type="submit" { (lang.t(Word::ConfirmOrder)) }
             }
             p { a href="/portal/orders/new" { (lang.t(Word::StartOver)) } }
@@ -217,6 +239,8 @@ pub(crate) async fn confirm(State(p): State<Portal>, req: Request, Form(f): Form
             let r = placed.order.public_reference();
             Redirect::to(&order_path(&r)).into_response()
         }
+        // The review again at today's price, to confirm or leave.
+        Err(e @ OrderError::QuoteChanged { .. }) => review_page(&p, &s, lang, f, Some(e)).await,
         Err(e) => refused(lang, &s, lang.t(Word::NewOrder), e),
     }
 }

@@ -176,6 +176,10 @@ impl Lang {
                 "Your user cannot approve orders: this one will wait for an approver, who pays for it.",
                 "Votre utilisateur ne peut pas approuver de commande : celle-ci attendra un approbateur, qui la paiera.",
             ),
+            Word::QuoteChanged => (
+                "Nothing was ordered: the price changed since your review. Here is the order at today's price.",
+                "Rien n'a été commandé : le prix a changé depuis votre vérification. Voici la commande au prix du jour.",
+            ),
             Word::ConfirmOrder => ("Confirm the order", "Confirmer la commande"),
             Word::StartOver => ("Start over", "Recommencer"),
             Word::AutoRenewalHowTo => (
@@ -422,6 +426,7 @@ pub(crate) enum Word {
     Payment,
     Total,
     WillNeedApproval,
+    QuoteChanged,
     ConfirmOrder,
     StartOver,
     AutoRenewalHowTo,

@@ -48,9 +48,12 @@ async fn review(base: &str, cookie: &str, f: &Fixture, csr_pem: &str, client_ref
     send_multipart(base, "/portal/orders/new", &cookies, &all, &[]).await
 }
 
+/// The fields a review hands on to the confirmation.
+const REVIEWED: [&str; 8] = ["csrf", "product", "organisation", "csr", "client_ref", "key", "total", "payment"];
+
 /// Confirms a reviewed order; the answer (a redirect to the order's page).
 async fn confirm(base: &str, cookie: &str, reviewed: &Answer) -> Answer {
-    let body = ["csrf", "product", "organisation", "csr", "client_ref", "key"]
+    let body = REVIEWED
         .iter()
         .map(|k| format!("{k}={}", enc(&html_unescape(&field(reviewed, k)))))
         .collect::<Vec<_>>()
@@ -233,7 +236,7 @@ async fn bad_requests_and_missing_rights_order_nothing() {
         // A reviewed form changed before it is confirmed (another reference,
         // another product), or a key the review did not make: nothing ordered.
         let changed = |name: &str, value: &str| {
-            ["csrf", "product", "organisation", "csr", "client_ref", "key"]
+            REVIEWED
                 .iter()
                 .map(|k| {
                     let v = if *k == name { value.to_string() } else { html_unescape(&field(&uploaded, k)) };
@@ -242,7 +245,14 @@ async fn bad_requests_and_missing_rights_order_nothing() {
                 .collect::<Vec<_>>()
                 .join("&")
         };
-        for (name, value) in [("client_ref", "not reviewed"), ("product", "sanssl1"), ("key", "made.up")] {
+        let changes = [
+            ("client_ref", "not reviewed"),
+            ("product", "sanssl1"),
+            ("key", "made.up"),
+            ("total", "1"),
+            ("payment", "invoice"),
+        ];
+        for (name, value) in changes {
             let tampered = changed(name, value);
             let answer = send(&base, "POST", confirm_path, &[("certgate_session", &cookie)], Some(&tampered)).await;
             assert_eq!(answer.status, 400, "{name}: {}", answer.body);
@@ -264,6 +274,39 @@ async fn bad_requests_and_missing_rights_order_nothing() {
         let reviewed = send_multipart(&base, "/portal/orders/new", &as_billing, &fields, &[]).await;
         assert_eq!(reviewed.status, 403, "{}", reviewed.body);
         assert_eq!(footprint(&f.db).await, before, "nothing written ({})", tdb.backend);
+        tdb.cleanup().await;
+    }
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_price_changed_after_the_review_is_shown_again_not_charged() {
+    for tdb in TestDb::all().await {
+        let f = Fixture::new(&tdb, Formula::Deposit).await;
+        f.orders.credit_deposit(&f.op, 1_000_00, "").await.unwrap();
+        f.orders.create_user(&f.op, "web", "a long password", Rights::all()).await.unwrap();
+        let base = serve_router(certgate_portal::Portal::new(f.orders.clone(), None).router()).await;
+        let cookie = session(&base, "web").await;
+        let reviewed = review(&base, &cookie, &f, &csr(&["www.example.test"], Key::P256), "").await;
+        assert_eq!(reviewed.status, 200, "{}", reviewed.body);
+        assert!(reviewed.body.contains("100.00 EUR"), "{}", reviewed.body);
+
+        // The account's price moves before the confirmation: nothing is
+        // ordered, and the review comes again at the new price.
+        f.orders.set_price("ssl1", Some(f.account), "EUR", 110_00).await.unwrap();
+        let before = footprint(&f.db).await;
+        let stale = confirm(&base, &cookie, &reviewed).await;
+        assert_eq!(stale.status, 409, "{}", stale.body);
+        assert!(stale.body.contains("the price changed"), "{}", stale.body);
+        assert!(stale.body.contains("110.00 EUR") && stale.body.contains("Confirm the order"), "{}", stale.body);
+        assert_eq!(footprint(&f.db).await, before, "nothing written ({})", tdb.backend);
+        assert_eq!(f.orders.balance(&f.op, orders::Ledger::Deposit, None).await.unwrap(), 1_000_00);
+
+        // Confirmed at the price shown now: placed and charged that.
+        let placed = confirm(&base, &cookie, &stale).await;
+        assert_eq!(placed.status, 303, "{}", placed.body);
+        assert_eq!(f.orders.balance(&f.op, orders::Ledger::Deposit, None).await.unwrap(), 890_00);
+        assert_eq!(scalar(&f.db, "SELECT MAX(price) FROM orders").await, 110_00);
+        certgate_tests::assert_ledger_matches_orders(&f.db).await;
         tdb.cleanup().await;
     }
 }

@@ -127,6 +127,57 @@ async fn idempotency_key_replays_the_first_order_without_a_second_charge() {
 }
 
 #[tokio::test]
+async fn an_order_confirmed_at_a_quote_is_refused_once_the_quote_changed() {
+    for tdb in TestDb::all().await {
+        // A price changed between the quote and the order: refused, nothing
+        // written; the order at today's quote is placed and charged that.
+        let d = Fixture::new(&tdb, Formula::Deposit).await;
+        d.orders.credit_deposit(&d.op, 1_000_00, "").await.unwrap();
+        let mut req = order(d.org, "ssl1", &csr(&["www.example.test"], Key::P256), &[]);
+        req.idempotency_key = Some("portal:1".into());
+        let seen = d.orders.quote_order(&d.op, &req).await.unwrap().quoted();
+        assert_eq!((seen.total, seen.payment.as_str()), (100_00, "deposit"));
+        d.orders.set_price("ssl1", Some(d.account), "EUR", 110_00).await.unwrap();
+        let before = footprint(&d.db).await;
+        req.quoted = Some(seen.clone());
+        let err = d.orders.place(&d.op, &req).await.unwrap_err();
+        assert!(
+            matches!(&err, OrderError::QuoteChanged { quoted, now } if quoted == "100.00 EUR (deposit)" && now == "110.00 EUR (deposit)"),
+            "{}: {err:?}",
+            tdb.backend
+        );
+        assert_eq!(footprint(&d.db).await, before, "{}: nothing written", tdb.backend);
+        assert_eq!(d.orders.balance(&d.op, orders::Ledger::Deposit, None).await.unwrap(), 1_000_00);
+        req.quoted = Some(d.orders.quote_order(&d.op, &req).await.unwrap().quoted());
+        let placed = d.orders.place(&d.op, &req).await.unwrap();
+        assert_eq!(placed.order.price, 110_00);
+        assert_eq!(d.orders.balance(&d.op, orders::Ledger::Deposit, None).await.unwrap(), 890_00);
+        // Its retry, under a quote stale by now, gets the order back, charged once.
+        d.orders.set_price("ssl1", Some(d.account), "EUR", 120_00).await.unwrap();
+        let retry = d.orders.place(&d.op, &req).await.unwrap();
+        assert!(retry.replayed && retry.order.id == placed.order.id, "{}", tdb.backend);
+        assert_eq!(d.orders.balance(&d.op, orders::Ledger::Deposit, None).await.unwrap(), 890_00);
+
+        // The token that paid the quote spent meanwhile: the order would go
+        // on the invoice instead, and is refused.
+        let r = Fixture::new(&tdb, Formula::Rebate).await;
+        r.orders.credit_tokens(&r.op, "ssl1", 1, "").await.unwrap();
+        let mut req = order(r.org, "ssl1", &csr(&["www.example.test"], Key::P256), &[]);
+        let seen = r.orders.quote_order(&r.op, &req).await.unwrap().quoted();
+        assert_eq!(seen.payment, "tokens");
+        r.orders.place(&r.op, &order(r.org, "ssl1", &csr(&["a.example.test"], Key::P256), &[])).await.unwrap();
+        let before = footprint(&r.db).await;
+        req.quoted = Some(seen);
+        let err = r.orders.place(&r.op, &req).await.unwrap_err();
+        assert!(matches!(&err, OrderError::QuoteChanged { now, .. } if now.ends_with("(invoice)")), "{err:?}");
+        assert_eq!(footprint(&r.db).await, before, "{}: nothing written", tdb.backend);
+        certgate_tests::assert_ledger_matches_orders(&r.db).await;
+        certgate_tests::assert_ledger_matches_orders(&d.db).await;
+        tdb.cleanup().await;
+    }
+}
+
+#[tokio::test]
 async fn names_not_prevalidated_wait_for_dcv_then_issue() {
     let tdb = TestDb::sqlite().await;
     let f = Fixture::new(&tdb, Formula::Bulk).await;

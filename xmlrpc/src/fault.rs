@@ -132,6 +132,7 @@ impl From<OrderError> for Fault {
             OrderError::CaaLookup(_) => CAA_LOOKUP,
             OrderError::UnknownDomain(_) => UNKNOWN_DOMAIN,
             OrderError::Invalid(_)
+            | OrderError::QuoteChanged { .. }
             | OrderError::BadRevocationReason(_)
             | OrderError::TooManyWaiting(_)
             | OrderError::TooManyDomains(_) => INVALID,
