@@ -178,7 +178,7 @@ impl Orders {
             source,
             call: None,
         };
-        match self.renew_order(&caller, &o, None, None, true).await {
+        match self.renew_order(&caller, &o, None, None, None, true).await {
             Ok(placed) => {
                 let r = placed.order.reference.unwrap_or_default();
                 tracing::info!(order = order_id, renewal = %r, status = %placed.order.status, "automatic renewal placed");

@@ -7,6 +7,7 @@ use crate::names::order_names;
 use crate::place::{Funds, Spec, check_request};
 use crate::status::serves_certificates;
 use crate::{Caller, Certificate, EventKind, Order, OrderError, OrderFilter, Orders, Placed, Result, Right, Status};
+use crate::{OrderQuote, PlaceOrder, Quoted};
 use crate::{payment, renewal};
 
 /// A reissue request (seed 5.3): a new CSR, and optionally new names.
@@ -382,17 +383,40 @@ impl Orders {
 
     /// Renews a delivered order (seed 5.2): a new order for the same product,
     /// organisation and names, from 90 days before expiry to 30 days after.
-    /// Without a CSR the previous one is used again.
+    /// Without a CSR the previous one is used again. With `quoted`, the
+    /// renewal is refused unless it costs and is paid as quoted.
     pub async fn renew(
         &self,
         caller: &Caller,
         reference: &str,
         csr: Option<&[u8]>,
         client_ref: Option<&str>,
+        quoted: Option<&Quoted>,
     ) -> Result<Placed> {
         caller.require(Right::Technical)?;
         let o = self.own_order(caller, reference).await?;
-        self.renew_order(caller, &o, csr, client_ref, false).await
+        self.renew_order(caller, &o, csr, client_ref, quoted, false).await
+    }
+
+    /// What renewing the order now would cost and how it would be paid,
+    /// writing nothing; refused as [`Orders::renew`] would be.
+    pub async fn quote_renewal(&self, caller: &Caller, reference: &str) -> Result<OrderQuote> {
+        caller.require(Right::Technical)?;
+        let o = self.own_order(caller, reference).await?;
+        if self.renewable(caller, o.id).await?.is_none() {
+            return Err(OrderError::OutsideRenewalWindow(o.public_reference()));
+        }
+        // The names and organisation are the order's; a new CSR for the same
+        // names would not change the price, so the order's own stands in.
+        let req = PlaceOrder {
+            organisation_id: o.organisation_id,
+            product_code: o.product_code.clone(),
+            csr: o.csr_pem.clone().into_bytes(),
+            names: order_names(&o),
+            renews: Some(o.id),
+            ..Default::default()
+        };
+        self.quote_order(caller, &req).await
     }
 
     /// Renews order `o` of the caller's account, as [`Orders::renew`]. An
@@ -404,6 +428,7 @@ impl Orders {
         o: &Order,
         csr: Option<&[u8]>,
         client_ref: Option<&str>,
+        quoted: Option<&Quoted>,
         automatic: bool,
     ) -> Result<Placed> {
         let certs = certificates::for_order(&mut *self.db().acquire().await?, o.id).await?;
@@ -442,7 +467,7 @@ impl Orders {
             needs_dcv,
             issue_now: false,
             acme_order: None,
-            quoted: None,
+            quoted,
         };
         self.record(caller, o.organisation_id, &ctx, &checked, &spec).await
     }

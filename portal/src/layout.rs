@@ -113,13 +113,14 @@ a:focus-visible,button:focus-visible,input:focus-visible,select:focus-visible,te
 
 /// The page of a refusal by the order core: a missing right (403), bad
 /// input or a wrong state (400, with the core's words), an unknown order
-/// or ACME URL (404), or an internal
+/// or ACME URL (404), a price that changed since it was shown (409), or an internal
 /// error (500, logged, not shown).
 pub(crate) fn refused(lang: Lang, s: &Session, title: &str, e: OrderError) -> Response {
     let (status, text) = match &e {
         OrderError::Forbidden(_) => (StatusCode::FORBIDDEN, lang.t(Word::NoRight).to_string()),
         OrderError::UnknownOrder(_) | OrderError::UnknownAcmeUrl(_) => (StatusCode::NOT_FOUND, e.to_string()),
         OrderError::BadSecondFactor => (StatusCode::FORBIDDEN, lang.t(Word::BadSecondFactor).to_string()),
+        OrderError::QuoteChanged { .. } => (StatusCode::CONFLICT, e.to_string()),
         OrderError::Storage(_) | OrderError::UnknownState(_) => {
             tracing::error!(error = %e, "portal page failed");
             (StatusCode::INTERNAL_SERVER_ERROR, lang.t(Word::Unavailable).to_string())

@@ -9,7 +9,7 @@ use axum::http::{StatusCode, header};
 use axum::response::{IntoResponse, Redirect, Response};
 use maud::{Markup, html};
 use orders::formats::Format;
-use orders::{Action, OrderDetail, Reissue, Session, format_money, iso};
+use orders::{Action, OrderDetail, OrderError, OrderQuote, Quoted, Reissue, Session, format_money, iso};
 use serde::Deserialize;
 
 use crate::forms::order_path;
@@ -32,16 +32,26 @@ pub(crate) async fn show(
     SignedIn(s, lang): SignedIn,
     Path(reference): Path<String>,
 ) -> Response {
-    match p.orders.order_detail(&s.caller, &reference).await {
-        Ok(d) => {
-            let title = format!("{} {}", lang.t(Word::Order), reference);
-            page(lang, &title, Some(&s), body(lang, &s, &d)).into_response()
-        }
-        Err(e) => refused(lang, &s, lang.t(Word::Order), e),
-    }
+    let d = match p.orders.order_detail(&s.caller, &reference).await {
+        Ok(d) => d,
+        Err(e) => return refused(lang, &s, lang.t(Word::Order), e),
+    };
+    // A renewal is paid: its price and payment are shown beside its button,
+    // and confirmed with it.
+    let renewal = match d.actions.contains(&Action::Renew) {
+        true => match p.orders.quote_renewal(&s.caller, &reference).await {
+            Err(e @ (OrderError::Storage(_) | OrderError::UnknownState(_))) => {
+                return refused(lang, &s, lang.t(Word::Order), e);
+            }
+            quote => Some(quote),
+        },
+        false => None,
+    };
+    let title = format!("{} {}", lang.t(Word::Order), reference);
+    page(lang, &title, Some(&s), body(lang, &s, &d, renewal.as_ref())).into_response()
 }
 
-fn body(lang: Lang, s: &Session, d: &OrderDetail) -> Markup {
+fn body(lang: Lang, s: &Session, d: &OrderDetail, renewal: Option<&Result<OrderQuote, OrderError>>) -> Markup {
     let o = &d.order;
     let r = o.public_reference();
     let base = order_path(&r);
@@ -99,7 +109,7 @@ fn body(lang: Lang, s: &Session, d: &OrderDetail) -> Markup {
         @if !d.actions.is_empty() {
             section aria-labelledby="actions" {
                 h2 id="actions" { (lang.t(Word::Actions)) }
-                @for a in &d.actions { (action_form(lang, s, &base, o.auto_renew, *a)) }
+                @for a in &d.actions { (action_form(lang, s, &base, o.auto_renew, *a, renewal)) }
             }
         }
     }
@@ -114,8 +124,19 @@ fn format_label(f: Format) -> &'static str {
     }
 }
 
-/// The form of one action, posted to `<base>/action`.
-fn action_form(lang: Lang, s: &Session, base: &str, auto_renew: bool, a: Action) -> Markup {
+/// The form of one action, posted to `<base>/action`; a renewal's with its
+/// quote, or why it cannot be had now and no button.
+fn action_form(
+    lang: Lang,
+    s: &Session,
+    base: &str,
+    auto_renew: bool,
+    a: Action,
+    renewal: Option<&Result<OrderQuote, OrderError>>,
+) -> Markup {
+    if let (Action::Renew, Some(Err(e))) = (a, renewal) {
+        return html! { p class="error" { (lang.t(Word::Renew)) ": " (e.to_string()) } };
+    }
     let (word, name) = match a {
         Action::Approve => (Word::Approve, "approve"),
         Action::Reject => (Word::Reject, "reject"),
@@ -133,9 +154,20 @@ fn action_form(lang: Lang, s: &Session, base: &str, auto_renew: bool, a: Action)
             input type="hidden" name="csrf" value=(s.csrf);
             input type="hidden" name="action" value=(name);
             @match a {
-                Action::Reissue | Action::Renew => {
-                    label for=(id("csr")) { (lang.t(if a == Action::Renew { Word::NewCsrOptional } else { Word::NewCsr })) }
-                    textarea id=(id("csr")) name="csr" rows="6" required[a == Action::Reissue] {}
+                Action::Renew => {
+                    @if let Some(Ok(q)) = renewal {
+                        p id="renewal-price" {
+                            (lang.t(Word::Price)) " " (format_money(q.total)) " " (q.currency) " · " (q.payment)
+                        }
+                        input type="hidden" name="total" value=(q.total);
+                        input type="hidden" name="payment" value=(q.payment);
+                    }
+                    label for=(id("csr")) { (lang.t(Word::NewCsrOptional)) }
+                    textarea id=(id("csr")) name="csr" rows="6" {}
+                }
+                Action::Reissue => {
+                    label for=(id("csr")) { (lang.t(Word::NewCsr)) }
+                    textarea id=(id("csr")) name="csr" rows="6" required {}
                 }
                 Action::Revoke => {
                     label for=(id("reason")) { (lang.t(Word::Reason)) }
@@ -162,6 +194,11 @@ pub(crate) struct ActionForm {
     reason: i64,
     #[serde(default)]
     confirm: String,
+    /// A renewal's quote, as the page showed it.
+    #[serde(default)]
+    total: i64,
+    #[serde(default)]
+    payment: String,
 }
 
 /// Takes an action; back to the order's page (or the renewal's) when done.
@@ -183,20 +220,23 @@ pub(crate) async fn act(
         "reject" => o.reject(c, &reference).await.map(|_| None),
         "cancel" => o.cancel(c, &reference).await.map(|_| None),
         "check_dcv" => o.check_dcv(c, &reference).await.map(|_| None),
+        "renew" if f.payment.is_empty() => Err(OrderError::Invalid(lang.t(Word::RenewalUnquoted).to_string())),
         "renew" => {
             let csr = (!csr.is_empty()).then_some(csr.as_bytes());
-            o.renew(c, &reference, csr, None).await.map(|placed| Some(placed.order.public_reference()))
+            let quoted = Quoted { total: f.total, payment: f.payment.clone() };
+            let renewed = o.renew(c, &reference, csr, None, Some(&quoted)).await;
+            renewed.map(|placed| Some(placed.order.public_reference()))
         }
         "reissue" => {
             o.reissue(c, &reference, &Reissue { csr: csr.as_bytes().to_vec(), names: Vec::new() }).await.map(|_| None)
         }
         "revoke" if f.confirm == "yes" => o.revoke(c, &reference, None, f.reason).await.map(|_| None),
-        "revoke" => Err(orders::OrderError::Invalid(lang.t(Word::ConfirmRevoke).to_string())),
+        "revoke" => Err(OrderError::Invalid(lang.t(Word::ConfirmRevoke).to_string())),
         "auto_renew_on" | "auto_renew_off" => {
             let on = f.action == "auto_renew_on";
             o.set_auto_renew(c, std::slice::from_ref(&reference), on).await.map(|_| None)
         }
-        other => Err(orders::OrderError::Invalid(format!("unknown action {other:?}"))),
+        other => Err(OrderError::Invalid(format!("unknown action {other:?}"))),
     };
     match done {
         Ok(next) => {

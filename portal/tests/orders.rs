@@ -312,6 +312,68 @@ async fn a_price_changed_after_the_review_is_shown_again_not_charged() {
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_renewal_shows_its_price_and_is_placed_at_it() {
+    for tdb in TestDb::all().await {
+        let f = Fixture::new(&tdb, Formula::Bulk).await;
+        f.orders.credit_tokens(&f.op, "ssl1", 2, "").await.unwrap();
+        f.orders.credit_tokens(&f.op, "renssl1", 1, "").await.unwrap();
+        f.orders.create_user(&f.op, "web", "a long password", Rights::all()).await.unwrap();
+        let base = serve_router(certgate_portal::Portal::new(f.orders.clone(), None).router()).await;
+        let mut refs = Vec::new();
+        for name in ["www.example.test", "api.example.test"] {
+            refs.push(f.orders.place(&f.op, &f.ssl1_for(&[name])).await.unwrap().order.reference.unwrap());
+        }
+        Worker::new(f.orders.clone(), "t").drain().await.unwrap();
+        let page = |reference: &str, cookie: &str| {
+            let (base, path, cookie) = (base.clone(), format!("/portal/orders/{reference}"), cookie.to_string());
+            async move { send(&base, "GET", &path, &[("certgate_session", &cookie)], None).await }
+        };
+        // Not yet in its renewal window: nothing to renew.
+        let cookie = session(&base, "web").await;
+        assert!(!page(&refs[0], &cookie).await.body.contains("value=\"renew\""));
+
+        // 89 days before expiry (a new session, the last one has expired by
+        // then): the renewal item's price and its token, shown by the button.
+        let not_after = f.orders.certificates(&f.op, &refs[0]).await.unwrap()[0].not_after;
+        f.orders.set_clock_offset(not_after - f.orders.now() - 89 * 86_400);
+        let cookie = session(&base, "web").await;
+        let renew = |reference: &str, form: String| {
+            let (base, path, cookie) = (base.clone(), format!("/portal/orders/{reference}/action"), cookie.clone());
+            async move { send(&base, "POST", &path, &[("certgate_session", &cookie)], Some(&form)).await }
+        };
+        let shown = page(&refs[0], &cookie).await;
+        assert!(shown.body.contains(r#"<p id="renewal-price">Price 90.00 EUR · tokens</p>"#), "{}", shown.body);
+        let (csrf, total, payment) = (shown.csrf(), field(&shown, "total"), field(&shown, "payment"));
+        assert_eq!((total.as_str(), payment.as_str()), ("9000", "tokens"));
+
+        // Posted without the figures, or with others: nothing renewed.
+        let before = footprint(&f.db).await;
+        let unquoted = renew(&refs[0], format!("csrf={csrf}&action=renew")).await;
+        assert_eq!(unquoted.status, 400, "{}", unquoted.body);
+        assert!(unquoted.body.contains("price was not shown"), "{}", unquoted.body);
+        let other = renew(&refs[0], format!("csrf={csrf}&action=renew&total=10000&payment=tokens")).await;
+        assert_eq!(other.status, 409, "{}", other.body);
+        assert!(other.body.contains("the price changed"), "{}", other.body);
+        assert_eq!(footprint(&f.db).await, before, "nothing written ({})", tdb.backend);
+
+        // At the figures shown: the renewal's page, paid with the renewal token.
+        let renewed = renew(&refs[0], format!("csrf={csrf}&action=renew&total={total}&payment={payment}")).await;
+        assert_eq!(renewed.status, 303, "{}", renewed.body);
+        let to = renewed.header("location").unwrap().to_string();
+        let renewal = f.orders.order(&f.op, to.rsplit('/').next().unwrap()).await.unwrap();
+        assert_eq!((renewal.kind.as_str(), renewal.price, renewal.source.as_str()), ("renewal", 90_00, "portal"));
+        assert_eq!(f.orders.balance(&f.op, orders::Ledger::Tokens, Some("renssl1")).await.unwrap(), 0);
+
+        // No token left for the other: the page says why, and offers no button.
+        let broke = page(&refs[1], &cookie).await;
+        assert!(!broke.body.contains("value=\"renew\""), "{}", broke.body);
+        assert!(broke.body.contains("no token left"), "{}", broke.body);
+        certgate_tests::assert_ledger_matches_orders(&f.db).await;
+        tdb.cleanup().await;
+    }
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn each_state_offers_its_actions_and_they_work() {
     for tdb in TestDb::all().await {
         let f = Fixture::new(&tdb, Formula::Bulk).await;

@@ -84,7 +84,7 @@ async fn automatic_renewal_is_placed_65_days_before_expiry_once_with_a_renewal_t
         sweep_at(&f, renews_at + 2 * DAY).await;
         sweep_at(&f, renews_at + 3 * DAY).await;
         assert_eq!(renewals_of(&f, &r).await.len(), 1);
-        let err = f.orders.renew(&f.op, &r, None, None).await.unwrap_err();
+        let err = f.orders.renew(&f.op, &r, None, None, None).await.unwrap_err();
         assert!(matches!(err, OrderError::AlreadyRenewed(_)), "{err:?}");
         assert_eq!(tokens(&f, "renssl1").await, 1, "nothing more charged");
         assert_eq!(scalar(&f.db, "SELECT COUNT(*) FROM jobs WHERE kind = 'renew'").await, 1);
@@ -173,7 +173,7 @@ async fn delivered_orders_past_their_expiry_become_expired_and_may_still_be_rene
         // (with the organisation's pre-validation renewed meanwhile).
         let year = f.orders.now() + 365 * DAY;
         f.orders.add_prevalidation(&f.op, f.org, "Brand", "OV", year).await.unwrap();
-        let renewal = f.orders.renew(&f.op, &r, None, None).await.unwrap().order;
+        let renewal = f.orders.renew(&f.op, &r, None, None, None).await.unwrap().order;
         assert_eq!((renewal.kind.as_str(), renewal.price), ("renewal", 100_00));
         tdb.cleanup().await;
     }
@@ -250,7 +250,7 @@ async fn the_renewal_forecast_equals_a_count_by_hand() {
         }
         // The last order is renewed already (and that renewal is not delivered yet).
         set_now(&f, expiry - 89 * DAY);
-        f.orders.renew(&f.op, &refs[3], None, None).await.unwrap();
+        f.orders.renew(&f.op, &refs[3], None, None, None).await.unwrap();
         f.orders.credit_tokens(&f.op, "renssl1", 1, "").await.unwrap();
 
         // By hand: every order but the renewed one, a renewal token each (their
@@ -349,7 +349,7 @@ async fn a_product_that_keeps_no_key_renews_automatically_once_given_a_new_csr()
         let by_hand = PlaceOrder { product_code: "fresh1".into(), ..f.ssl1_for(&["mail.example.test"]) };
         let m = f.orders.place(&f.op, &by_hand).await.unwrap().order.reference.unwrap();
         Worker::new(f.orders.clone(), "t").drain().await.unwrap();
-        let err = f.orders.renew(&f.op, &m, None, None).await.unwrap_err();
+        let err = f.orders.renew(&f.op, &m, None, None, None).await.unwrap_err();
         assert!(err.to_string().contains("renew it with a new CSR"), "{err}");
         tdb.cleanup().await;
     }

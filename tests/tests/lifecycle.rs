@@ -182,15 +182,29 @@ async fn renewal_opens_90_days_before_expiry_and_uses_renewal_tokens() {
         let now = f.orders.now();
 
         let before = footprint(&f.db).await;
-        let err = f.orders.renew(&f.op, &r, None, None).await.unwrap_err();
+        let err = f.orders.renew(&f.op, &r, None, None, None).await.unwrap_err();
         assert!(matches!(err, OrderError::OutsideRenewalWindow(_)), "{err:?}");
         assert_eq!(footprint(&f.db).await, before);
 
+        let quote = f.orders.quote_renewal(&f.op, &r).await.unwrap_err();
+        assert!(matches!(quote, OrderError::OutsideRenewalWindow(_)), "{quote:?}");
+
         f.orders.set_clock_offset(not_after - now + 31 * DAY);
-        assert!(matches!(f.orders.renew(&f.op, &r, None, None).await, Err(OrderError::OutsideRenewalWindow(_))));
+        assert!(matches!(f.orders.renew(&f.op, &r, None, None, None).await, Err(OrderError::OutsideRenewalWindow(_))));
+        assert!(matches!(f.orders.quote_renewal(&f.op, &r).await, Err(OrderError::OutsideRenewalWindow(_))));
 
         f.orders.set_clock_offset(not_after - now - 89 * DAY);
-        let renewal = f.orders.renew(&f.op, &r, None, Some("my-renewal")).await.unwrap().order;
+        // Quoted first, writing nothing: the renewal item, paid with its token.
+        let quote = f.orders.quote_renewal(&f.op, &r).await.unwrap();
+        assert_eq!((quote.total, quote.payment.as_str()), (90_00, "tokens"));
+        assert_eq!(quote.lines.iter().map(|l| l.0.as_str()).collect::<Vec<_>>(), ["renssl1"]);
+        assert_eq!(footprint(&f.db).await, before);
+        // Confirmed at another figure (a new order's price): refused, nothing written.
+        let stale = orders::Quoted { total: 100_00, payment: "tokens".into() };
+        let err = f.orders.renew(&f.op, &r, None, None, Some(&stale)).await.unwrap_err();
+        assert!(matches!(err, OrderError::QuoteChanged { .. }), "{err:?}");
+        assert_eq!(footprint(&f.db).await, before);
+        let renewal = f.orders.renew(&f.op, &r, None, Some("my-renewal"), Some(&quote.quoted())).await.unwrap().order;
         assert_eq!(
             (renewal.kind.as_str(), renewal.renewal_of),
             ("renewal", Some(f.orders.order(&f.op, &r).await.unwrap().id))

@@ -228,7 +228,7 @@ async fn a_renewal_takes_over_the_monitor_of_the_order_it_renews() {
         let change = MonitorChange { port: Some(993), starttls: Some("imap".into()), ..Default::default() };
         f.orders.set_monitor(&f.op, &first, &change).await.unwrap();
         f.orders.set_clock_offset(300 * DAY);
-        let renewal = f.orders.renew(&f.op, &first, None, None).await.unwrap().order;
+        let renewal = f.orders.renew(&f.op, &first, None, None, None).await.unwrap().order;
         worker.drain().await.unwrap();
         let renewal = renewal.reference.unwrap();
         let m = f.orders.monitor(&f.op, &renewal).await.unwrap();

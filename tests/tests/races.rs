@@ -65,7 +65,8 @@ async fn ten_parallel_calls_on_one_order_have_one_winner() {
         let r = delivered(&f).await;
         o.set_clock_offset(397 * DAY - 60 * DAY);
         let before = o.balance(&f.op, Ledger::Tokens, Some("ssl1")).await.unwrap();
-        let renewed = ten(o, &f.op, &r, |o, c, r| Box::pin(async move { o.renew(&c, &r, None, None).await })).await;
+        let renewed =
+            ten(o, &f.op, &r, |o, c, r| Box::pin(async move { o.renew(&c, &r, None, None, None).await })).await;
         assert_eq!(renewed, 1, "{backend}: renew");
         assert_eq!(o.balance(&f.op, Ledger::Tokens, Some("ssl1")).await.unwrap(), before - 1, "{backend}");
         o.set_clock_offset(0);

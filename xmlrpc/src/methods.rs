@@ -567,7 +567,7 @@ async fn renouvellement(xr: &XmlRpc, caller: &Caller, req: &Value, path: &str) -
     let csr = r.requete.map(|q| q.csr);
     let client_ref = r.divers.and_then(|d| d.client_ref);
     let placed =
-        xr.orders.renew(caller, &r.reference, csr.as_deref().map(str::as_bytes), client_ref.as_deref()).await?;
+        xr.orders.renew(caller, &r.reference, csr.as_deref().map(str::as_bytes), client_ref.as_deref(), None).await?;
     Ok(done(&placed.order))
 }
 
