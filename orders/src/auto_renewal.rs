@@ -271,7 +271,7 @@ impl Orders {
             let data = serde_json::json!({"reason": "the account cannot pay it yet", "created_by": o.created_by});
             crate::events::emit(&mut tx, kind, o.account_id, Some(&moved), data, None, now).await?;
         } else {
-            self.pay_held(&mut tx, o, given.product, Status::WaitingCsr, status, &caller.login).await?;
+            self.pay_held(&mut tx, o, given.product, (Status::WaitingCsr, status), None, &caller.login).await?;
         }
         let detail = format!("{} {status}", o.public_reference());
         audit::record(&mut tx, &caller.actor(), "order.csr", &detail, now).await?;

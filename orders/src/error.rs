@@ -52,7 +52,7 @@ pub enum OrderError {
     UnknownAcmeUrl(i64),
     /// The order would now cost or be paid otherwise than the caller was
     /// quoted and confirmed: nothing was ordered.
-    #[error("the price changed since the review: quoted {quoted}, now {now}; review the order again")]
+    #[error("the price changed since it was shown: quoted {quoted}, now {now}")]
     QuoteChanged {
         /// The confirmed total and payment.
         quoted: String,

@@ -3,11 +3,11 @@
 
 use storage::{audit, certificates, commit, jobs, orders};
 
-use crate::names::order_names;
+use crate::names::{additional_names, order_names};
 use crate::place::{Funds, Spec, check_request};
 use crate::status::serves_certificates;
 use crate::{Caller, Certificate, EventKind, Order, OrderError, OrderFilter, Orders, Placed, Result, Right, Status};
-use crate::{OrderQuote, PlaceOrder, Quoted};
+use crate::{OrderQuote, Quoted};
 use crate::{payment, renewal};
 
 /// A reissue request (seed 5.3): a new CSR, and optionally new names.
@@ -109,8 +109,23 @@ impl Orders {
         Ok(certs.into_iter().map(Certificate::from).collect())
     }
 
+    /// What approving an order waiting for approval would charge now,
+    /// writing nothing: the approver pays at today's prices.
+    pub async fn quote_approval(&self, caller: &Caller, reference: &str) -> Result<Quoted> {
+        caller.require(Right::Approval)?;
+        let o = self.own_order(caller, reference).await?;
+        if o.status != Status::PendingApproval {
+            return Err(wrong_state(&o, Status::PendingApproval.as_str()));
+        }
+        let product = self.product(&o.product_code).await?;
+        let (_, q) = self.held_quote(&mut *self.db().acquire().await?, &o, &product).await?;
+        Ok(Quoted::of(&q))
+    }
+
     /// Approves an order waiting for approval: it is charged and goes on.
-    pub async fn approve(&self, caller: &Caller, reference: &str) -> Result<Order> {
+    /// With `quoted` ([`Orders::quote_approval`]), only if it costs and is
+    /// paid as quoted.
+    pub async fn approve(&self, caller: &Caller, reference: &str, quoted: Option<&Quoted>) -> Result<Order> {
         caller.require(Right::Approval)?;
         let o = self.own_order(caller, reference).await?;
         if o.status != Status::PendingApproval {
@@ -120,7 +135,8 @@ impl Orders {
         let next = if needs_dcv { Status::WaitingDcv } else { Status::Processing };
         let product = self.product(&o.product_code).await?;
         let mut tx = self.db().begin().await?;
-        let next = match self.pay_held(&mut tx, &o, &product, Status::PendingApproval, next, &caller.login).await {
+        let paid = self.pay_held(&mut tx, &o, &product, (Status::PendingApproval, next), quoted, &caller.login).await;
+        let next = match paid {
             Ok(()) => next,
             // An automatic renewal, approved, waits for funds as it would have
             // without approval mode.
@@ -399,24 +415,19 @@ impl Orders {
     }
 
     /// What renewing the order now would cost and how it would be paid,
-    /// writing nothing; refused as [`Orders::renew`] would be.
+    /// writing nothing; refused outside the renewal window or when it
+    /// cannot be paid. It prices only: the CAA lookups and CSR checks are
+    /// the renewal's own, so a page that shows the price stays fast.
     pub async fn quote_renewal(&self, caller: &Caller, reference: &str) -> Result<OrderQuote> {
         caller.require(Right::Technical)?;
         let o = self.own_order(caller, reference).await?;
-        if self.renewable(caller, o.id).await?.is_none() {
+        let Some(renewable) = self.renewable(caller, o.id).await? else {
             return Err(OrderError::OutsideRenewalWindow(o.public_reference()));
-        }
-        // The names and organisation are the order's; a new CSR for the same
-        // names would not change the price, so the order's own stands in.
-        let req = PlaceOrder {
-            organisation_id: o.organisation_id,
-            product_code: o.product_code.clone(),
-            csr: o.csr_pem.clone().into_bytes(),
-            names: order_names(&o),
-            renews: Some(o.id),
-            ..Default::default()
         };
-        self.quote_order(caller, &req).await
+        let ctx = self.order_context(caller.account_id, o.organisation_id, &o.product_code).await?;
+        let names = order_names(&o);
+        let sans = additional_names(&names);
+        self.quote_names(caller, &ctx, names, sans, renewable.priced_as_renewal).await
     }
 
     /// Renews order `o` of the caller's account, as [`Orders::renew`]. An

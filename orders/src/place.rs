@@ -39,13 +39,30 @@ pub struct PlaceOrder {
     pub quoted: Option<Quoted>,
 }
 
-/// A quote's total and payment, as a customer confirmed them.
+/// A quote's total, payment and items, as a customer confirmed them.
 #[derive(Clone, Debug, PartialEq, Eq)]
 pub struct Quoted {
     /// The total in minor units of the account's currency.
     pub total: i64,
     /// `tokens`, `deposit` or `invoice`.
     pub payment: String,
+    /// The items and counts, as `item:count,...`: which tokens a token
+    /// payment spends (a renewal token or the product's own), which the
+    /// total alone does not tell.
+    pub items: String,
+}
+
+impl Quoted {
+    /// The figures of quote `q`.
+    pub(crate) fn of(q: &Quote) -> Quoted {
+        let items = q.lines.iter().map(|l| (l.item.as_str(), l.count));
+        Quoted { total: q.total(), payment: q.payment.as_str().to_string(), items: items_of(items) }
+    }
+}
+
+/// Items and counts as `item:count,...`, in the quote's order.
+fn items_of<'a>(lines: impl Iterator<Item = (&'a str, i64)>) -> String {
+    lines.map(|(item, count)| format!("{item}:{count}")).collect::<Vec<_>>().join(",")
 }
 
 /// The outcome of [`Orders::place`].
@@ -131,9 +148,10 @@ pub struct OrderQuote {
 }
 
 impl OrderQuote {
-    /// The total and payment to confirm the order at ([`PlaceOrder::quoted`]).
+    /// The figures to confirm the order at ([`PlaceOrder::quoted`]).
     pub fn quoted(&self) -> Quoted {
-        Quoted { total: self.total, payment: self.payment.clone() }
+        let items = items_of(self.lines.iter().map(|(item, count, _)| (item.as_str(), *count)));
+        Quoted { total: self.total, payment: self.payment.clone(), items }
     }
 }
 
@@ -322,15 +340,9 @@ impl Orders {
             Err(e) if !matches!(e, OrderError::Storage(_)) => return replayed(&mut tx, caller, spec).await?.ok_or(e),
             Err(e) => return Err(e),
         };
-        // Checked against the price this transaction charges, so a price
-        // changed after the review is never charged unseen.
-        if let Some(seen) = spec.quoted.filter(|seen| seen.total != q.total() || seen.payment != q.payment.as_str()) {
-            let shown =
-                |total: i64, payment: &str| format!("{} {} ({payment})", crate::format_money(total), account.currency);
-            let e = OrderError::QuoteChanged {
-                quoted: shown(seen.total, &seen.payment),
-                now: shown(q.total(), q.payment.as_str()),
-            };
+        // Checked against the quote this transaction charges, so a price
+        // changed or a token spent after the review is never charged unseen.
+        if let Err(e) = check_quoted(spec.quoted, &q, &account.currency) {
             return replayed(&mut tx, caller, spec).await?.ok_or(e);
         }
         let reference_prefix = if caller.source == Source::Acme { "DCACME-" } else { "" };
@@ -511,19 +523,31 @@ impl Orders {
             Some(id) => self.renewable(caller, id).await?.is_some_and(|r| r.priced_as_renewal),
             None => false,
         };
-        let account = &ctx.account;
+        self.quote_names(caller, &ctx, checked.names, (checked.plain_sans, checked.wildcard_sans), renewal).await
+    }
+
+    /// The quote of `names` (with `sans` plain and wildcard additional
+    /// names) of the context's product, priced as a renewal or not.
+    pub(crate) async fn quote_names(
+        &self,
+        caller: &Caller,
+        ctx: &OrderContext,
+        names: Vec<String>,
+        (plain, wildcard): (i64, i64),
+        renewal: bool,
+    ) -> Result<OrderQuote> {
+        let (account, product) = (&ctx.account, &ctx.product);
         let needs_approval = account.approval_mode && !caller.rights.has(Right::Approval);
         let mut c = self.db().acquire().await?;
         let priced = Some((product.code.as_str(), ctx.price));
-        let (plain, wildcard) = (checked.plain_sans, checked.wildcard_sans);
         let acme = caller.source == Source::Acme;
         let q = payment::quote(&mut c, account, product, plain, wildcard, renewal, priced, acme).await?;
         if !needs_approval {
             payment::check_funds(&mut c, account, &q, &product.code, &ctx.balances).await?;
         }
         Ok(OrderQuote {
-            needing_dcv: ctx.needing_dcv(&checked.names),
-            names: checked.names,
+            needing_dcv: ctx.needing_dcv(&names),
+            names,
             organisation: ctx.organisation.clone(),
             lines: q.lines.iter().map(|l| (l.item.clone(), l.count, l.unit_price)).collect(),
             total: q.total(),
@@ -633,6 +657,19 @@ async fn sign_at_once(
             tracing::warn!(order = %req.order_reference, error = %e, "signing at once failed: the order is queued instead");
         })
         .ok()
+}
+
+/// Refuses quote `q` when the caller confirmed other figures.
+pub(crate) fn check_quoted(seen: Option<&Quoted>, q: &Quote, currency: &str) -> Result<()> {
+    let now = Quoted::of(q);
+    match seen {
+        Some(seen) if *seen != now => {
+            let shown =
+                |f: &Quoted| format!("{} {currency} ({}: {})", crate::format_money(f.total), f.payment, f.items);
+            Err(OrderError::QuoteChanged { quoted: shown(seen), now: shown(&now) })
+        }
+        _ => Ok(()),
+    }
 }
 
 /// The order placed earlier with the request's idempotency key, if any.

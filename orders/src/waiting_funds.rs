@@ -1,36 +1,54 @@
 //! Orders held unpaid (docs/lifecycle.md): an order that waited for an
-//! approver or for funds is paid when it may go on, at the price of the day
-//! it was placed; orders waiting for funds are paid, oldest first, when the
+//! approver or for funds is paid when it may go on, at that day's prices
+//! (priced as a renewal or not by the day it was placed); orders waiting for funds are paid, oldest first, when the
 //! account is credited, and by the periodic sweep after a crash.
 
+use storage::accounts::AccountRow;
 use storage::{accounts, audit, commit, orders};
 
 use crate::names::{additional_names, order_names};
-use crate::{Order, OrderError, Orders, Product, Result, Source, Status, payment};
+use crate::payment::Quote;
+use crate::place::check_quoted;
+use crate::{Order, OrderError, Orders, Product, Quoted, Result, Source, Status, payment};
 
 impl Orders {
     /// Charges order `o` of `product` (read before `tx` began: a second
     /// connection taken inside it could wait for ever on a pool that racing
     /// calls hold), recorded unpaid in `from`; moves it on to `next` and
     /// queues what comes next, in `tx`. Refuses, leaving what `tx` wrote to
-    /// be rolled back, when the account cannot pay.
+    /// be rolled back, when the account cannot pay, or when the caller
+    /// confirmed other figures (`quoted`) than it would be charged now.
     pub(crate) async fn pay_held(
         &self,
         tx: &mut storage::Conn,
         o: &Order,
         product: &Product,
-        from: Status,
-        next: Status,
+        (from, next): (Status, Status),
+        quoted: Option<&Quoted>,
         author: &str,
     ) -> Result<()> {
-        let account = accounts::get(tx, o.account_id).await?.ok_or(OrderError::UnknownAccount(o.account_id))?;
-        let (plain, wildcard) = additional_names(&order_names(o));
-        let renewal = self.renewal_priced(tx, o).await?;
-        let acme = o.source == Source::Acme.as_str();
-        let q = payment::quote(tx, &account, product, plain, wildcard, renewal, None, acme).await?;
+        let (account, q) = self.held_quote(tx, o, product).await?;
+        check_quoted(quoted, &q, &account.currency)?;
         self.transition(tx, o, from, next).await?;
         orders::set_payment(tx, o.id, q.payment.as_str(), q.total(), self.now()).await?;
         self.pay_and_queue(tx, &account, o.id, &q, next, author).await
+    }
+
+    /// What order `o` of `product`, held unpaid, would be charged now, with
+    /// its account: today's prices, priced as a renewal or not by the day
+    /// it was placed.
+    pub(crate) async fn held_quote(
+        &self,
+        c: &mut storage::Conn,
+        o: &Order,
+        product: &Product,
+    ) -> Result<(AccountRow, Quote)> {
+        let account = accounts::get(c, o.account_id).await?.ok_or(OrderError::UnknownAccount(o.account_id))?;
+        let (plain, wildcard) = additional_names(&order_names(o));
+        let renewal = self.renewal_priced(c, o).await?;
+        let acme = o.source == Source::Acme.as_str();
+        let q = payment::quote(c, &account, product, plain, wildcard, renewal, None, acme).await?;
+        Ok((account, q))
     }
 
     /// Pays, oldest first, the account's orders waiting for funds that it
@@ -72,7 +90,7 @@ impl Orders {
         let next = if needs_dcv { Status::WaitingDcv } else { Status::Processing };
         let product = self.product(&o.product_code).await?;
         let mut tx = self.db().begin().await?;
-        match self.pay_held(&mut tx, o, &product, Status::WaitingFunds, next, author).await {
+        match self.pay_held(&mut tx, o, &product, (Status::WaitingFunds, next), None, author).await {
             Ok(()) => {}
             // Not enough yet, or cancelled meanwhile: rolled back.
             // Too late for a renewal: the sweep cancels it.

@@ -120,7 +120,9 @@ pub(crate) fn refused(lang: Lang, s: &Session, title: &str, e: OrderError) -> Re
         OrderError::Forbidden(_) => (StatusCode::FORBIDDEN, lang.t(Word::NoRight).to_string()),
         OrderError::UnknownOrder(_) | OrderError::UnknownAcmeUrl(_) => (StatusCode::NOT_FOUND, e.to_string()),
         OrderError::BadSecondFactor => (StatusCode::FORBIDDEN, lang.t(Word::BadSecondFactor).to_string()),
-        OrderError::QuoteChanged { .. } => (StatusCode::CONFLICT, e.to_string()),
+        OrderError::QuoteChanged { quoted, now } => {
+            (StatusCode::CONFLICT, format!("{} {quoted} → {now}", lang.t(Word::PriceChanged)))
+        }
         OrderError::Storage(_) | OrderError::UnknownState(_) => {
             tracing::error!(error = %e, "portal page failed");
             (StatusCode::INTERNAL_SERVER_ERROR, lang.t(Word::Unavailable).to_string())

@@ -47,6 +47,8 @@ pub(crate) struct Fields {
     total: i64,
     #[serde(default)]
     payment: String,
+    #[serde(default)]
+    items: String,
 }
 
 impl Fields {
@@ -56,7 +58,8 @@ impl Fields {
         // A browser posts a field's line breaks as CRLF, whatever the page held.
         let csr = self.csr.trim().replace("\r\n", "\n");
         let (product, client_ref, payment) = (self.product.as_str(), self.client_ref.trim(), self.payment.as_str());
-        tag_fields(&s.csrf, &[nonce, product, organisation.as_str(), csr.as_str(), client_ref, &total, payment])
+        let quoted = [total.as_str(), payment, self.items.as_str()];
+        tag_fields(&s.csrf, &[&[nonce, product, organisation.as_str(), csr.as_str(), client_ref][..], &quoted].concat())
     }
 
     /// Whether the key is one the review made for these very fields.
@@ -74,7 +77,11 @@ impl Fields {
             csr: self.csr.trim().as_bytes().to_vec(),
             client_ref: (!client_ref.is_empty()).then(|| client_ref.to_string()),
             idempotency_key: (!self.key.is_empty()).then(|| format!("portal:{}", self.key)),
-            quoted: (!self.payment.is_empty()).then(|| Quoted { total: self.total, payment: self.payment.clone() }),
+            quoted: (!self.payment.is_empty()).then(|| Quoted {
+                total: self.total,
+                payment: self.payment.clone(),
+                items: self.items.clone(),
+            }),
             ..Default::default()
         }
     }
@@ -152,9 +159,16 @@ pub(crate) async fn review(State(p): State<Portal>, req: Request, m: Multipart) 
     review_page(&p, &s, lang, f, None).await
 }
 
-/// The review of fields `f` at today's quote, under `changed` when an
-/// earlier quote no longer holds; or the form again with the refusal.
-async fn review_page(p: &Portal, s: &Session, lang: Lang, mut f: Fields, changed: Option<OrderError>) -> Response {
+/// The review of fields `f` at today's quote, under `changed` (the figures
+/// confirmed, and today's) when an earlier quote no longer holds; or the
+/// form again with the refusal.
+async fn review_page(
+    p: &Portal,
+    s: &Session,
+    lang: Lang,
+    mut f: Fields,
+    changed: Option<(String, String)>,
+) -> Response {
     let title = lang.t(Word::NewOrder);
     f.payment.clear();
     let q = match p.orders.quote_order(&s.caller, &f.place_order()).await {
@@ -169,11 +183,13 @@ async fn review_page(p: &Portal, s: &Session, lang: Lang, mut f: Fields, changed
             return (axum::http::StatusCode::BAD_REQUEST, page(lang, title, Some(s), body)).into_response();
         }
     };
-    Quoted { total: f.total, payment: f.payment } = q.quoted();
+    Quoted { total: f.total, payment: f.payment, items: f.items } = q.quoted();
     let nonce = new_token();
     f.key = format!("{nonce}.{}", f.tag(s, &nonce));
     let body = html! {
-        @if let Some(e) = &changed { p class="error" role="alert" { (lang.t(Word::QuoteChanged)) " " (e.to_string()) } }
+        @if let Some((quoted, now)) = &changed {
+            p class="error" role="alert" { (lang.t(Word::QuoteChanged)) " " (quoted) " → " (now) }
+        }
         (review_body(lang, s, &f, &q))
     };
     // A changed quote is a conflict with what was confirmed: nothing was ordered.
@@ -212,6 +228,7 @@ fn review_body(lang: Lang, s: &Session, f: &Fields, q: &OrderQuote) -> Markup {
                 input type="hidden" name="key" value=(f.key);
                 input type="hidden" name="total" value=(f.total);
                 input type="hidden" name="payment" value=(f.payment);
+                input type="hidden" name="items" value=(f.items);
                 button type="submit" { (lang.t(Word::ConfirmOrder)) }
             }
             p { a href="/portal/orders/new" { (lang.t(Word::StartOver)) } }
@@ -240,7 +257,7 @@ pub(crate) async fn confirm(State(p): State<Portal>, req: Request, Form(f): Form
             Redirect::to(&order_path(&r)).into_response()
         }
         // The review again at today's price, to confirm or leave.
-        Err(e @ OrderError::QuoteChanged { .. }) => review_page(&p, &s, lang, f, Some(e)).await,
+        Err(OrderError::QuoteChanged { quoted, now }) => review_page(&p, &s, lang, f, Some((quoted, now))).await,
         Err(e) => refused(lang, &s, lang.t(Word::NewOrder), e),
     }
 }

@@ -9,7 +9,7 @@ use axum::http::{StatusCode, header};
 use axum::response::{IntoResponse, Redirect, Response};
 use maud::{Markup, html};
 use orders::formats::Format;
-use orders::{Action, OrderDetail, OrderError, OrderQuote, Quoted, Reissue, Session, format_money, iso};
+use orders::{Action, OrderDetail, OrderError, Quoted, Reissue, Session, format_money, iso};
 use serde::Deserialize;
 
 use crate::forms::order_path;
@@ -36,22 +36,38 @@ pub(crate) async fn show(
         Ok(d) => d,
         Err(e) => return refused(lang, &s, lang.t(Word::Order), e),
     };
-    // A renewal is paid: its price and payment are shown beside its button,
-    // and confirmed with it.
-    let renewal = match d.actions.contains(&Action::Renew) {
-        true => match p.orders.quote_renewal(&s.caller, &reference).await {
-            Err(e @ (OrderError::Storage(_) | OrderError::UnknownState(_))) => {
-                return refused(lang, &s, lang.t(Word::Order), e);
-            }
-            quote => Some(quote),
-        },
-        false => None,
-    };
+    // Approving and renewing are paid: the price and payment are shown by
+    // the button and confirmed with it.
+    let mut quotes = Vec::new();
+    for a in d.actions.iter().copied() {
+        let quote = match a {
+            Action::Approve => p.orders.quote_approval(&s.caller, &reference).await,
+            Action::Renew => p.orders.quote_renewal(&s.caller, &reference).await.map(|q| q.quoted()),
+            _ => continue,
+        };
+        quotes.push((a, quote.map_err(|e| refusal_text(lang, e))));
+    }
     let title = format!("{} {}", lang.t(Word::Order), reference);
-    page(lang, &title, Some(&s), body(lang, &s, &d, renewal.as_ref())).into_response()
+    page(lang, &title, Some(&s), body(lang, &s, &d, &quotes)).into_response()
 }
 
-fn body(lang: Lang, s: &Session, d: &OrderDetail, renewal: Option<&Result<OrderQuote, OrderError>>) -> Markup {
+/// What a paid action's quote tells when it cannot be had: the order
+/// core's words, or that the price is unavailable (logged) when the
+/// database failed, so the rest of the page still shows.
+fn refusal_text(lang: Lang, e: OrderError) -> String {
+    match e {
+        OrderError::Storage(_) | OrderError::UnknownState(_) => {
+            tracing::error!(error = %e, "an order page's quote failed");
+            lang.t(Word::Unavailable).to_string()
+        }
+        e => e.to_string(),
+    }
+}
+
+/// A paid action's quote, or why it cannot be had now.
+type Quote = Result<Quoted, String>;
+
+fn body(lang: Lang, s: &Session, d: &OrderDetail, quotes: &[(Action, Quote)]) -> Markup {
     let o = &d.order;
     let r = o.public_reference();
     let base = order_path(&r);
@@ -109,7 +125,10 @@ fn body(lang: Lang, s: &Session, d: &OrderDetail, renewal: Option<&Result<OrderQ
         @if !d.actions.is_empty() {
             section aria-labelledby="actions" {
                 h2 id="actions" { (lang.t(Word::Actions)) }
-                @for a in &d.actions { (action_form(lang, s, &base, o.auto_renew, *a, renewal)) }
+                @for a in &d.actions {
+                    @let quote = quotes.iter().find(|(paid, _)| paid == a).map(|(_, q)| q);
+                    (action_form(lang, s, &base, (o.auto_renew, &o.currency), *a, quote))
+                }
             }
         }
     }
@@ -124,19 +143,16 @@ fn format_label(f: Format) -> &'static str {
     }
 }
 
-/// The form of one action, posted to `<base>/action`; a renewal's with its
-/// quote, or why it cannot be had now and no button.
+/// The form of one action, posted to `<base>/action`; a paid one's with
+/// its quote, or why it cannot be had now and no button.
 fn action_form(
     lang: Lang,
     s: &Session,
     base: &str,
-    auto_renew: bool,
+    (auto_renew, currency): (bool, &str),
     a: Action,
-    renewal: Option<&Result<OrderQuote, OrderError>>,
+    quote: Option<&Quote>,
 ) -> Markup {
-    if let (Action::Renew, Some(Err(e))) = (a, renewal) {
-        return html! { p class="error" { (lang.t(Word::Renew)) ": " (e.to_string()) } };
-    }
     let (word, name) = match a {
         Action::Approve => (Word::Approve, "approve"),
         Action::Reject => (Word::Reject, "reject"),
@@ -148,20 +164,24 @@ fn action_form(
         Action::AutoRenew if auto_renew => (Word::AutoRenewOff, "auto_renew_off"),
         Action::AutoRenew => (Word::AutoRenewOn, "auto_renew_on"),
     };
+    if let Some(Err(why)) = quote {
+        return html! { p class="error" id={ (name) "-refused" } { (lang.t(word)) ": " (why) } };
+    }
     let id = |field: &str| format!("{name}-{field}");
     html! {
         form class="action stacked" method="post" action={ (base) "/action" } {
             input type="hidden" name="csrf" value=(s.csrf);
             input type="hidden" name="action" value=(name);
+            @if let Some(Ok(q)) = quote {
+                p id={ (name) "-price" } {
+                    (lang.t(Word::Price)) " " (format_money(q.total)) " " (currency) " · " (q.payment) " (" (q.items) ")"
+                }
+                input type="hidden" name="total" value=(q.total);
+                input type="hidden" name="payment" value=(q.payment);
+                input type="hidden" name="items" value=(q.items);
+            }
             @match a {
                 Action::Renew => {
-                    @if let Some(Ok(q)) = renewal {
-                        p id="renewal-price" {
-                            (lang.t(Word::Price)) " " (format_money(q.total)) " " (q.currency) " · " (q.payment)
-                        }
-                        input type="hidden" name="total" value=(q.total);
-                        input type="hidden" name="payment" value=(q.payment);
-                    }
                     label for=(id("csr")) { (lang.t(Word::NewCsrOptional)) }
                     textarea id=(id("csr")) name="csr" rows="6" {}
                 }
@@ -194,11 +214,23 @@ pub(crate) struct ActionForm {
     reason: i64,
     #[serde(default)]
     confirm: String,
-    /// A renewal's quote, as the page showed it.
+    /// A paid action's quote, as the page showed it.
     #[serde(default)]
     total: i64,
     #[serde(default)]
     payment: String,
+    #[serde(default)]
+    items: String,
+}
+
+impl ActionForm {
+    /// The quote the page showed, which a paid action needs.
+    fn quoted(&self, lang: Lang) -> Result<Quoted, OrderError> {
+        if self.payment.is_empty() {
+            return Err(OrderError::Invalid(lang.t(Word::Unquoted).to_string()));
+        }
+        Ok(Quoted { total: self.total, payment: self.payment.clone(), items: self.items.clone() })
+    }
 }
 
 /// Takes an action; back to the order's page (or the renewal's) when done.
@@ -216,17 +248,21 @@ pub(crate) async fn act(
     let o = &p.orders;
     let csr = f.csr.trim();
     let done = match f.action.as_str() {
-        "approve" => o.approve(c, &reference).await.map(|_| None),
+        "approve" => match f.quoted(lang) {
+            Ok(quoted) => o.approve(c, &reference, Some(&quoted)).await.map(|_| None),
+            Err(e) => Err(e),
+        },
         "reject" => o.reject(c, &reference).await.map(|_| None),
         "cancel" => o.cancel(c, &reference).await.map(|_| None),
         "check_dcv" => o.check_dcv(c, &reference).await.map(|_| None),
-        "renew" if f.payment.is_empty() => Err(OrderError::Invalid(lang.t(Word::RenewalUnquoted).to_string())),
-        "renew" => {
-            let csr = (!csr.is_empty()).then_some(csr.as_bytes());
-            let quoted = Quoted { total: f.total, payment: f.payment.clone() };
-            let renewed = o.renew(c, &reference, csr, None, Some(&quoted)).await;
-            renewed.map(|placed| Some(placed.order.public_reference()))
-        }
+        "renew" => match f.quoted(lang) {
+            Ok(quoted) => {
+                let csr = (!csr.is_empty()).then_some(csr.as_bytes());
+                let renewed = o.renew(c, &reference, csr, None, Some(&quoted)).await;
+                renewed.map(|placed| Some(placed.order.public_reference()))
+            }
+            Err(e) => Err(e),
+        },
         "reissue" => {
             o.reissue(c, &reference, &Reissue { csr: csr.as_bytes().to_vec(), names: Vec::new() }).await.map(|_| None)
         }

@@ -180,9 +180,13 @@ impl Lang {
                 "Nothing was ordered: the price changed since your review. Here is the order at today's price.",
                 "Rien n'a été commandé : le prix a changé depuis votre vérification. Voici la commande au prix du jour.",
             ),
-            Word::RenewalUnquoted => (
-                "Nothing was renewed: the renewal's price was not shown. Open the order's page again.",
-                "Rien n'a été renouvelé : le prix du renouvellement n'était pas affiché. Rouvrez la page de la commande.",
+            Word::PriceChanged => (
+                "Nothing was done: the price changed since it was shown. Open the order's page again.",
+                "Rien n'a été fait : le prix a changé depuis son affichage. Rouvrez la page de la commande.",
+            ),
+            Word::Unquoted => (
+                "Nothing was done: its price was not shown. Open the order's page again.",
+                "Rien n'a été fait : son prix n'était pas affiché. Rouvrez la page de la commande.",
             ),
             Word::ConfirmOrder => ("Confirm the order", "Confirmer la commande"),
             Word::StartOver => ("Start over", "Recommencer"),
@@ -431,7 +435,8 @@ pub(crate) enum Word {
     Total,
     WillNeedApproval,
     QuoteChanged,
-    RenewalUnquoted,
+    Unquoted,
+    PriceChanged,
     ConfirmOrder,
     StartOver,
     AutoRenewalHowTo,

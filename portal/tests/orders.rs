@@ -49,7 +49,8 @@ async fn review(base: &str, cookie: &str, f: &Fixture, csr_pem: &str, client_ref
 }
 
 /// The fields a review hands on to the confirmation.
-const REVIEWED: [&str; 8] = ["csrf", "product", "organisation", "csr", "client_ref", "key", "total", "payment"];
+const REVIEWED: [&str; 9] =
+    ["csrf", "product", "organisation", "csr", "client_ref", "key", "total", "payment", "items"];
 
 /// Confirms a reviewed order; the answer (a redirect to the order's page).
 async fn confirm(base: &str, cookie: &str, reviewed: &Answer) -> Answer {
@@ -251,6 +252,7 @@ async fn bad_requests_and_missing_rights_order_nothing() {
             ("key", "made.up"),
             ("total", "1"),
             ("payment", "invoice"),
+            ("items", "ssl1:2"),
         ];
         for (name, value) in changes {
             let tampered = changed(name, value);
@@ -297,7 +299,7 @@ async fn a_price_changed_after_the_review_is_shown_again_not_charged() {
         let stale = confirm(&base, &cookie, &reviewed).await;
         assert_eq!(stale.status, 409, "{}", stale.body);
         assert!(stale.body.contains("the price changed"), "{}", stale.body);
-        assert!(stale.body.contains("110.00 EUR") && stale.body.contains("Confirm the order"), "{}", stale.body);
+        assert!(stale.body.contains("Total 110.00 EUR") && stale.body.contains("Confirm the order"), "{}", stale.body);
         assert_eq!(footprint(&f.db).await, before, "nothing written ({})", tdb.backend);
         assert_eq!(f.orders.balance(&f.op, orders::Ledger::Deposit, None).await.unwrap(), 1_000_00);
 
@@ -342,22 +344,28 @@ async fn a_renewal_shows_its_price_and_is_placed_at_it() {
             async move { send(&base, "POST", &path, &[("certgate_session", &cookie)], Some(&form)).await }
         };
         let shown = page(&refs[0], &cookie).await;
-        assert!(shown.body.contains(r#"<p id="renewal-price">Price 90.00 EUR · tokens</p>"#), "{}", shown.body);
+        let price = r#"<p id="renew-price">Price 90.00 EUR · tokens (renssl1:1)</p>"#;
+        assert!(shown.body.contains(price), "{}", shown.body);
         let (csrf, total, payment) = (shown.csrf(), field(&shown, "total"), field(&shown, "payment"));
-        assert_eq!((total.as_str(), payment.as_str()), ("9000", "tokens"));
+        assert_eq!(
+            (total.as_str(), payment.as_str(), field(&shown, "items").as_str()),
+            ("9000", "tokens", "renssl1:1")
+        );
 
         // Posted without the figures, or with others: nothing renewed.
         let before = footprint(&f.db).await;
         let unquoted = renew(&refs[0], format!("csrf={csrf}&action=renew")).await;
         assert_eq!(unquoted.status, 400, "{}", unquoted.body);
-        assert!(unquoted.body.contains("price was not shown"), "{}", unquoted.body);
-        let other = renew(&refs[0], format!("csrf={csrf}&action=renew&total=10000&payment=tokens")).await;
+        assert!(unquoted.body.contains("its price was not shown"), "{}", unquoted.body);
+        let other =
+            renew(&refs[0], format!("csrf={csrf}&action=renew&total=10000&payment=tokens&items=renssl1:1")).await;
         assert_eq!(other.status, 409, "{}", other.body);
         assert!(other.body.contains("the price changed"), "{}", other.body);
         assert_eq!(footprint(&f.db).await, before, "nothing written ({})", tdb.backend);
 
         // At the figures shown: the renewal's page, paid with the renewal token.
-        let renewed = renew(&refs[0], format!("csrf={csrf}&action=renew&total={total}&payment={payment}")).await;
+        let quoted = format!("total={total}&payment={payment}&items=renssl1:1");
+        let renewed = renew(&refs[0], format!("csrf={csrf}&action=renew&{quoted}")).await;
         assert_eq!(renewed.status, 303, "{}", renewed.body);
         let to = renewed.header("location").unwrap().to_string();
         let renewal = f.orders.order(&f.op, to.rsplit('/').next().unwrap()).await.unwrap();
@@ -367,7 +375,54 @@ async fn a_renewal_shows_its_price_and_is_placed_at_it() {
         // No token left for the other: the page says why, and offers no button.
         let broke = page(&refs[1], &cookie).await;
         assert!(!broke.body.contains("value=\"renew\""), "{}", broke.body);
-        assert!(broke.body.contains("no token left"), "{}", broke.body);
+        assert!(broke.body.contains(r#"<p class="error" id="renew-refused">Renew: no token left"#), "{}", broke.body);
+        certgate_tests::assert_ledger_matches_orders(&f.db).await;
+        tdb.cleanup().await;
+    }
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn an_approver_sees_the_price_it_pays_and_pays_that() {
+    for tdb in TestDb::all().await {
+        let f = Fixture::new(&tdb, Formula::Bulk).await;
+        let account = f.orders.create_account("Approving", Formula::Deposit, "EUR", true, 0).await.unwrap();
+        let op = orders::Caller::operator(account);
+        f.orders.credit_deposit(&op, 1_000_00, "").await.unwrap();
+        let org = new_org(&f.orders, &op).await;
+        f.orders.create_user(&op, "approver", "a long password", Rights::all()).await.unwrap();
+        let mut tech = op.clone();
+        tech.rights = Rights::parse("technical").unwrap();
+        let order = orders::PlaceOrder { organisation_id: org, ..f.ssl1_for(&["www.example.test"]) };
+        let r = f.orders.place(&tech, &order).await.unwrap().order.reference.unwrap();
+        let base = serve_router(certgate_portal::Portal::new(f.orders.clone(), None).router()).await;
+        let cookie = session(&base, "approver").await;
+        let cookies = [("certgate_session", cookie.as_str())];
+        let path = format!("/portal/orders/{r}");
+        let shown = send(&base, "GET", &path, &cookies, None).await;
+        let price = r#"<p id="approve-price">Price 100.00 EUR · deposit (ssl1:1)</p>"#;
+        assert!(shown.body.contains(price), "{}", shown.body);
+        let (csrf, total, items) = (shown.csrf(), field(&shown, "total"), field(&shown, "items"));
+        let approve = |form: String| {
+            let (base, path) = (base.clone(), format!("{path}/action"));
+            async move { send(&base, "POST", &path, &cookies, Some(&form)).await }
+        };
+        // Without the figures, or once the price moved: nothing charged.
+        let before = footprint(&f.db).await;
+        let unquoted = approve(format!("csrf={csrf}&action=approve")).await;
+        assert_eq!(unquoted.status, 400, "{}", unquoted.body);
+        f.orders.set_price("ssl1", Some(account), "EUR", 110_00).await.unwrap();
+        let stale = approve(format!("csrf={csrf}&action=approve&total={total}&payment=deposit&items={items}")).await;
+        assert_eq!(stale.status, 409, "{}", stale.body);
+        assert_eq!(footprint(&f.db).await, before, "nothing written ({})", tdb.backend);
+        assert_eq!(f.orders.order(&op, &r).await.unwrap().status, "pending_approval");
+        // The page read again shows today's price; approved at it, it is charged that.
+        let shown = send(&base, "GET", &path, &cookies, None).await;
+        assert!(shown.body.contains("Price 110.00 EUR · deposit"), "{}", shown.body);
+        let total = field(&shown, "total");
+        let approved = approve(format!("csrf={csrf}&action=approve&total={total}&payment=deposit&items={items}")).await;
+        assert_eq!(approved.status, 303, "{}", approved.body);
+        assert_eq!(f.orders.order(&op, &r).await.unwrap().status, "processing");
+        assert_eq!(f.orders.balance(&op, orders::Ledger::Deposit, None).await.unwrap(), 890_00);
         certgate_tests::assert_ledger_matches_orders(&f.db).await;
         tdb.cleanup().await;
     }

@@ -42,21 +42,77 @@ async fn approval_mode_holds_orders_uncharged_until_approved_or_rejected() {
         assert_eq!(o.status, "pending_approval", "{}", tdb.backend);
         assert_eq!(f.orders.balance(&op, Ledger::Tokens, Some("ssl1")).await.unwrap(), 1, "nothing charged yet");
         let r = o.reference.unwrap();
-        assert!(matches!(f.orders.approve(&tech, &r).await, Err(OrderError::Forbidden(orders::Right::Approval))));
-        let o = f.orders.approve(&op, &r).await.unwrap();
+        assert!(matches!(f.orders.approve(&tech, &r, None).await, Err(OrderError::Forbidden(orders::Right::Approval))));
+        let o = f.orders.approve(&op, &r, None).await.unwrap();
         assert_eq!(o.status, "processing");
         assert_eq!(f.orders.balance(&op, Ledger::Tokens, Some("ssl1")).await.unwrap(), 0, "charged at approval");
-        assert!(matches!(f.orders.approve(&op, &r).await, Err(OrderError::WrongState { .. })));
+        assert!(matches!(f.orders.approve(&op, &r, None).await, Err(OrderError::WrongState { .. })));
 
         let o2 = f.orders.place(&tech, &req(org, "ssl1", &["www.example.test"])).await.unwrap().order;
         let r2 = o2.reference.unwrap();
         let before = footprint(&f.db).await;
         // Approving without tokens left is refused and changes nothing.
-        let err = f.orders.approve(&op, &r2).await.unwrap_err();
+        let err = f.orders.approve(&op, &r2, None).await.unwrap_err();
         assert!(matches!(err, OrderError::InsufficientTokens { .. }), "{err:?}");
         assert_eq!(f.orders.order(&op, &r2).await.unwrap().status, "pending_approval");
         assert_eq!(footprint(&f.db).await.ledger, before.ledger);
         assert_eq!(f.orders.reject(&op, &r2).await.unwrap().status, "discarded");
+        certgate_tests::assert_ledger_matches_orders(&f.db).await;
+        tdb.cleanup().await;
+    }
+}
+
+#[tokio::test]
+async fn a_quoted_renewal_or_approval_is_refused_once_its_figures_changed() {
+    for tdb in TestDb::all().await {
+        // The renewal token of a quote spent meanwhile: the renewal would
+        // take the product's own token, at the same price here, and is refused.
+        let f = Fixture::new(&tdb, Formula::Bulk).await;
+        f.orders.credit_tokens(&f.op, "ssl1", 3, "").await.unwrap();
+        f.orders.credit_tokens(&f.op, "renssl1", 1, "").await.unwrap();
+        f.orders.set_price("renssl1", Some(f.account), "EUR", 100_00).await.unwrap();
+        let a = delivered(&f, &["www.example.test"]).await;
+        let b = delivered(&f, &["api.example.test"]).await;
+        let not_after = f.orders.certificates(&f.op, &a).await.unwrap()[0].not_after;
+        f.orders.set_clock_offset(not_after - f.orders.now() - 89 * DAY);
+        let seen = f.orders.quote_renewal(&f.op, &a).await.unwrap().quoted();
+        assert_eq!((seen.total, seen.payment.as_str(), seen.items.as_str()), (100_00, "tokens", "renssl1:1"));
+        f.orders.renew(&f.op, &b, None, None, None).await.unwrap();
+        let before = footprint(&f.db).await;
+        let err = f.orders.renew(&f.op, &a, None, None, Some(&seen)).await.unwrap_err();
+        assert!(matches!(&err, OrderError::QuoteChanged { now, .. } if now.ends_with("(tokens: ssl1:1)")), "{err:?}");
+        assert_eq!(footprint(&f.db).await, before, "{}: nothing written", tdb.backend);
+        let now = f.orders.quote_renewal(&f.op, &a).await.unwrap().quoted();
+        assert_eq!(now.items, "ssl1:1");
+        f.orders.renew(&f.op, &a, None, None, Some(&now)).await.unwrap();
+        assert_eq!(tokens(&f.orders, &f, "ssl1").await, 0);
+
+        // An approver pays today's price: quoted first, and refused when the
+        // price moved before the approval.
+        let acc = f.orders.create_account("Approving", Formula::Deposit, "EUR", true, 0).await.unwrap();
+        let op = orders::Caller::operator(acc);
+        let org = certgate_tests::new_org(&f.orders, &op).await;
+        f.orders.credit_deposit(&op, 1_000_00, "").await.unwrap();
+        let mut tech = op.clone();
+        tech.rights = orders::Rights::parse("technical").unwrap();
+        let r = f.orders.place(&tech, &req(org, "ssl1", &["www.example.test"])).await.unwrap().order;
+        let r = r.reference.unwrap();
+        let forbidden = f.orders.quote_approval(&tech, &r).await;
+        assert!(matches!(forbidden, Err(OrderError::Forbidden(orders::Right::Approval))), "{forbidden:?}");
+        let seen = f.orders.quote_approval(&op, &r).await.unwrap();
+        assert_eq!((seen.total, seen.payment.as_str()), (100_00, "deposit"));
+        f.orders.set_price("ssl1", Some(acc), "EUR", 110_00).await.unwrap();
+        let before = footprint(&f.db).await;
+        let err = f.orders.approve(&op, &r, Some(&seen)).await.unwrap_err();
+        assert!(matches!(err, OrderError::QuoteChanged { .. }), "{err:?}");
+        assert_eq!(footprint(&f.db).await, before, "{}: nothing written", tdb.backend);
+        assert_eq!(f.orders.order(&op, &r).await.unwrap().status, "pending_approval");
+        let now = f.orders.quote_approval(&op, &r).await.unwrap();
+        assert_eq!(now.total, 110_00);
+        assert_eq!(f.orders.approve(&op, &r, Some(&now)).await.unwrap().status, "processing");
+        assert_eq!(f.orders.balance(&op, Ledger::Deposit, None).await.unwrap(), 890_00);
+        let approved = f.orders.quote_approval(&op, &r).await;
+        assert!(matches!(approved, Err(OrderError::WrongState { .. })), "{approved:?}");
         certgate_tests::assert_ledger_matches_orders(&f.db).await;
         tdb.cleanup().await;
     }
@@ -200,7 +256,7 @@ async fn renewal_opens_90_days_before_expiry_and_uses_renewal_tokens() {
         assert_eq!(quote.lines.iter().map(|l| l.0.as_str()).collect::<Vec<_>>(), ["renssl1"]);
         assert_eq!(footprint(&f.db).await, before);
         // Confirmed at another figure (a new order's price): refused, nothing written.
-        let stale = orders::Quoted { total: 100_00, payment: "tokens".into() };
+        let stale = orders::Quoted { total: 100_00, payment: "tokens".into(), items: "renssl1:1".into() };
         let err = f.orders.renew(&f.op, &r, None, None, Some(&stale)).await.unwrap_err();
         assert!(matches!(err, OrderError::QuoteChanged { .. }), "{err:?}");
         assert_eq!(footprint(&f.db).await, before);

@@ -142,7 +142,7 @@ async fn an_order_confirmed_at_a_quote_is_refused_once_the_quote_changed() {
         req.quoted = Some(seen.clone());
         let err = d.orders.place(&d.op, &req).await.unwrap_err();
         assert!(
-            matches!(&err, OrderError::QuoteChanged { quoted, now } if quoted == "100.00 EUR (deposit)" && now == "110.00 EUR (deposit)"),
+            matches!(&err, OrderError::QuoteChanged { quoted, now } if quoted == "100.00 EUR (deposit: ssl1:1)" && now == "110.00 EUR (deposit: ssl1:1)"),
             "{}: {err:?}",
             tdb.backend
         );
@@ -169,7 +169,7 @@ async fn an_order_confirmed_at_a_quote_is_refused_once_the_quote_changed() {
         let before = footprint(&r.db).await;
         req.quoted = Some(seen);
         let err = r.orders.place(&r.op, &req).await.unwrap_err();
-        assert!(matches!(&err, OrderError::QuoteChanged { now, .. } if now.ends_with("(invoice)")), "{err:?}");
+        assert!(matches!(&err, OrderError::QuoteChanged { now, .. } if now.ends_with("(invoice: ssl1:1)")), "{err:?}");
         assert_eq!(footprint(&r.db).await, before, "{}: nothing written", tdb.backend);
         certgate_tests::assert_ledger_matches_orders(&r.db).await;
         certgate_tests::assert_ledger_matches_orders(&d.db).await;

@@ -96,7 +96,7 @@ async fn ten_parallel_calls_on_one_order_have_one_winner() {
             async move { o.place(&tech, &req(org, &["www.example.test"])).await.unwrap().order.reference.unwrap() }
         };
         let r = pending(o).await;
-        let approved = ten(o, &op, &r, |o, c, r| Box::pin(async move { o.approve(&c, &r).await })).await;
+        let approved = ten(o, &op, &r, |o, c, r| Box::pin(async move { o.approve(&c, &r, None).await })).await;
         assert_eq!(approved, 1, "{backend}: approve");
         assert_eq!(o.balance(&op, Ledger::Tokens, Some("ssl1")).await.unwrap(), 4, "{backend}: charged once");
         let r = pending(o).await;

@@ -29,7 +29,7 @@ pub(crate) async fn call(xr: &XmlRpc, caller: &Caller, call: &MethodCall, peer: 
     let reference = || args::<ByReference>(call).map(|a| a.reference);
     Some(match call.method.as_str() {
         "order.cancel" => async { Ok(one(xr, caller, &o.cancel(caller, &reference()?).await?).await) }.await,
-        "order.approve" => async { Ok(one(xr, caller, &o.approve(caller, &reference()?).await?).await) }.await,
+        "order.approve" => async { Ok(one(xr, caller, &o.approve(caller, &reference()?, None).await?).await) }.await,
         "order.reject" => async { Ok(one(xr, caller, &o.reject(caller, &reference()?).await?).await) }.await,
         "order.list" => list(xr, caller, call).await,
         "order.provideCsr" => {
