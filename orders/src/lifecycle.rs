@@ -3,8 +3,8 @@
 
 use storage::{audit, certificates, commit, jobs, orders};
 
-use crate::names::{additional_names, order_names};
-use crate::place::{Funds, Spec, check_request};
+use crate::names::order_names;
+use crate::place::{Funds, Spec, check_request, limits};
 use crate::status::serves_certificates;
 use crate::{Caller, Certificate, EventKind, Order, OrderError, OrderFilter, Orders, Placed, Result, Right, Status};
 use crate::{OrderQuote, Quoted};
@@ -110,15 +110,21 @@ impl Orders {
     }
 
     /// What approving an order waiting for approval would charge now,
-    /// writing nothing: the approver pays at today's prices.
+    /// writing nothing: the approver pays at today's prices. Refused when
+    /// the account cannot pay it, as the approval would be, but for an
+    /// automatic renewal, which waits for funds once approved.
     pub async fn quote_approval(&self, caller: &Caller, reference: &str) -> Result<Quoted> {
         caller.require(Right::Approval)?;
         let o = self.own_order(caller, reference).await?;
         if o.status != Status::PendingApproval {
             return Err(wrong_state(&o, Status::PendingApproval.as_str()));
         }
-        let product = self.product(&o.product_code).await?;
-        let (_, q) = self.held_quote(&mut *self.db().acquire().await?, &o, &product).await?;
+        let ctx = self.order_context(caller.account_id, o.organisation_id, &o.product_code).await?;
+        let mut c = self.db().acquire().await?;
+        let (account, q) = self.held_quote(&mut c, &o, &ctx.product).await?;
+        if o.created_by != crate::AUTOMATIC_RENEWAL {
+            payment::check_funds(&mut c, &account, &q, &o.product_code, &ctx.balances).await?;
+        }
         Ok(Quoted::of(&q))
     }
 
@@ -425,9 +431,15 @@ impl Orders {
             return Err(OrderError::OutsideRenewalWindow(o.public_reference()));
         };
         let ctx = self.order_context(caller.account_id, o.organisation_id, &o.product_code).await?;
+        ctx.check_prevalidation()?;
+        if orders::renewed(&mut *self.db().acquire().await?, o.id).await? {
+            return Err(OrderError::AlreadyRenewed(o.id.to_string()));
+        }
         let names = order_names(&o);
-        let sans = additional_names(&names);
-        self.quote_names(caller, &ctx, names, sans, renewable.priced_as_renewal).await
+        let sans = limits(&names, &ctx.product)?;
+        let mut quote = self.quote_names(caller, &ctx, names, sans, renewable.priced_as_renewal).await?;
+        quote.new_key_required = !ctx.product.key_reuse;
+        Ok(quote)
     }
 
     /// Renews order `o` of the caller's account, as [`Orders::renew`]. An

@@ -145,6 +145,9 @@ pub struct OrderQuote {
     pub payment: String,
     /// True when the order would wait for an approver, who pays when approving.
     pub needs_approval: bool,
+    /// True when it must come with a new CSR: a renewal of a product that
+    /// does not allow a key to be reused.
+    pub new_key_required: bool,
 }
 
 impl OrderQuote {
@@ -554,6 +557,7 @@ impl Orders {
             currency: account.currency.clone(),
             payment: q.payment.as_str().to_string(),
             needs_approval,
+            new_key_required: false,
         })
     }
 
@@ -715,7 +719,7 @@ pub(crate) struct OrderContext {
     /// The organisation's pre-validated domains.
     domains: Vec<String>,
     /// The account's balances read with the rest.
-    balances: payment::Known,
+    pub balances: payment::Known,
 }
 
 impl OrderContext {
@@ -763,7 +767,7 @@ pub(crate) fn check_request(csr: &[u8], requested: &[String], product: &Product)
 
 /// Checks the product's wildcard and SAN limits for `names` (common name
 /// first); returns the counts of plain and wildcard additional names.
-fn limits(names: &[String], product: &Product) -> Result<(i64, i64)> {
+pub(crate) fn limits(names: &[String], product: &Product) -> Result<(i64, i64)> {
     if !product.wildcard && names.iter().any(|n| n.starts_with("*.")) {
         return Err(OrderError::WildcardNotAllowed(product.code.clone()));
     }

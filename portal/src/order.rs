@@ -41,8 +41,10 @@ pub(crate) async fn show(
     let mut quotes = Vec::new();
     for a in d.actions.iter().copied() {
         let quote = match a {
-            Action::Approve => p.orders.quote_approval(&s.caller, &reference).await,
-            Action::Renew => p.orders.quote_renewal(&s.caller, &reference).await.map(|q| q.quoted()),
+            Action::Approve => p.orders.quote_approval(&s.caller, &reference).await.map(|q| (q, false)),
+            Action::Renew => {
+                p.orders.quote_renewal(&s.caller, &reference).await.map(|q| (q.quoted(), q.new_key_required))
+            }
             _ => continue,
         };
         quotes.push((a, quote.map_err(|e| refusal_text(lang, e))));
@@ -64,8 +66,9 @@ fn refusal_text(lang: Lang, e: OrderError) -> String {
     }
 }
 
-/// A paid action's quote, or why it cannot be had now.
-type Quote = Result<Quoted, String>;
+/// A paid action's quote and whether it needs a new CSR, or why it cannot
+/// be had now.
+type Quote = Result<(Quoted, bool), String>;
 
 fn body(lang: Lang, s: &Session, d: &OrderDetail, quotes: &[(Action, Quote)]) -> Markup {
     let o = &d.order;
@@ -172,7 +175,7 @@ fn action_form(
         form class="action stacked" method="post" action={ (base) "/action" } {
             input type="hidden" name="csrf" value=(s.csrf);
             input type="hidden" name="action" value=(name);
-            @if let Some(Ok(q)) = quote {
+            @if let Some(Ok((q, _))) = quote {
                 p id={ (name) "-price" } {
                     (lang.t(Word::Price)) " " (format_money(q.total)) " " (currency) " · " (q.payment) " (" (q.items) ")"
                 }
@@ -182,8 +185,9 @@ fn action_form(
             }
             @match a {
                 Action::Renew => {
-                    label for=(id("csr")) { (lang.t(Word::NewCsrOptional)) }
-                    textarea id=(id("csr")) name="csr" rows="6" {}
+                    @let new_key = matches!(quote, Some(Ok((_, true))));
+                    label for=(id("csr")) { (lang.t(if new_key { Word::NewCsr } else { Word::NewCsrOptional })) }
+                    textarea id=(id("csr")) name="csr" rows="6" required[new_key] {}
                 }
                 Action::Reissue => {
                     label for=(id("csr")) { (lang.t(Word::NewCsr)) }

@@ -51,7 +51,9 @@ async fn approval_mode_holds_orders_uncharged_until_approved_or_rejected() {
         let o2 = f.orders.place(&tech, &req(org, "ssl1", &["www.example.test"])).await.unwrap().order;
         let r2 = o2.reference.unwrap();
         let before = footprint(&f.db).await;
-        // Approving without tokens left is refused and changes nothing.
+        // Approving without tokens left is refused and changes nothing; so is its quote.
+        let quote = f.orders.quote_approval(&op, &r2).await;
+        assert!(matches!(quote, Err(OrderError::InsufficientTokens { .. })), "{quote:?}");
         let err = f.orders.approve(&op, &r2, None).await.unwrap_err();
         assert!(matches!(err, OrderError::InsufficientTokens { .. }), "{err:?}");
         assert_eq!(f.orders.order(&op, &r2).await.unwrap().status, "pending_approval");
@@ -75,9 +77,14 @@ async fn a_quoted_renewal_or_approval_is_refused_once_its_figures_changed() {
         let b = delivered(&f, &["api.example.test"]).await;
         let not_after = f.orders.certificates(&f.op, &a).await.unwrap()[0].not_after;
         f.orders.set_clock_offset(not_after - f.orders.now() - 89 * DAY);
-        let seen = f.orders.quote_renewal(&f.op, &a).await.unwrap().quoted();
+        let quote = f.orders.quote_renewal(&f.op, &a).await.unwrap();
+        assert!(!quote.new_key_required, "ssl1 lets a key be reused");
+        let seen = quote.quoted();
         assert_eq!((seen.total, seen.payment.as_str(), seen.items.as_str()), (100_00, "tokens", "renssl1:1"));
         f.orders.renew(&f.op, &b, None, None, None).await.unwrap();
+        // Renewed once: no second quote, as no second renewal.
+        let again = f.orders.quote_renewal(&f.op, &b).await;
+        assert!(matches!(again, Err(OrderError::AlreadyRenewed(_))), "{again:?}");
         let before = footprint(&f.db).await;
         let err = f.orders.renew(&f.op, &a, None, None, Some(&seen)).await.unwrap_err();
         assert!(matches!(&err, OrderError::QuoteChanged { now, .. } if now.ends_with("(tokens: ssl1:1)")), "{err:?}");
