@@ -63,7 +63,7 @@ async fn order_with_pasted_csr(b: &Browser, base: &str, name: &str) -> String {
     b.fill("#csr", &csr(&[name], Key::P256)).await;
     b.fill("#client_ref", &format!("journey {name}")).await;
     b.click("form.stacked button[type=submit]").await;
-    assert_eq!(b.text("#payment").await, "tokens", "the review shows the payment");
+    assert_eq!(b.text("#payment").await, "Tokens", "the review shows the payment");
     assert!(b.text("#price").await.contains("ssl1"), "and the priced line");
     b.click("form[action='/portal/orders/new/confirm'] button").await;
     // The order's own page, once the confirmation's answer has been followed.

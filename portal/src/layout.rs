@@ -138,6 +138,17 @@ pub(crate) fn date_input(id: &str, label: &str, value: &str) -> Markup {
     html! { div { label for=(id) { (label) } input type="date" id=(id) name=(id) value=(value); } }
 }
 
+/// A payment method (`tokens`, `deposit`, `invoice`) in words; another
+/// code as it is.
+pub(crate) fn payment_label(lang: Lang, payment: &str) -> &str {
+    match payment {
+        "tokens" => lang.t(Word::Tokens),
+        "deposit" => lang.t(Word::Deposit),
+        "invoice" => lang.t(Word::Invoice),
+        other => other,
+    }
+}
+
 /// An order status in words.
 pub(crate) fn status_label(lang: Lang, s: Status) -> &'static str {
     let (en, fr) = match s {

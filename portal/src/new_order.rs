@@ -13,7 +13,7 @@ use orders::{OrderError, OrderQuote, PlaceOrder, Quoted, Session, format_money, 
 use serde::Deserialize;
 
 use crate::forms::order_path;
-use crate::layout::{page, refused};
+use crate::layout::{page, payment_label, refused};
 use crate::words::{Lang, Word};
 use crate::{Portal, Request, SignedIn};
 
@@ -208,7 +208,7 @@ fn review_body(lang: Lang, s: &Session, f: &Fields, q: &OrderQuote) -> Markup {
                 @if !q.needing_dcv.is_empty() {
                     dt { (lang.t(Word::DomainValidation)) } dd { (lang.t(Word::WillNeedDcv)) " " (q.needing_dcv.join(", ")) }
                 }
-                dt { (lang.t(Word::Payment)) } dd id="payment" { (q.payment) }
+                dt { (lang.t(Word::Payment)) } dd id="payment" { (payment_label(lang, &q.payment)) }
                 dt { (lang.t(Word::Price)) } dd id="price" {
                     @for (item, count, unit) in &q.lines {
                         (count) " × " (item)

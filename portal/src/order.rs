@@ -13,7 +13,7 @@ use orders::{Action, OrderDetail, OrderError, Quoted, Reissue, Session, format_m
 use serde::Deserialize;
 
 use crate::forms::order_path;
-use crate::layout::{page, refused, status_label};
+use crate::layout::{page, payment_label, refused, status_label};
 use crate::words::{Lang, Word};
 use crate::{Portal, Request, SignedIn};
 
@@ -84,7 +84,7 @@ fn body(lang: Lang, s: &Session, d: &OrderDetail, quotes: &[(Action, Quote)]) ->
                     dt { (lang.t(Word::OtherNames)) } dd { @for n in o.sans.lines() { (n) br; } }
                 }
                 dt { (lang.t(Word::Product)) } dd { (o.product_code) }
-                dt { (lang.t(Word::Price)) } dd { (format_money(o.price)) " " (o.currency) " · " (o.payment) }
+                dt { (lang.t(Word::Price)) } dd { (format_money(o.price)) " " (o.currency) " · " (payment_label(lang, &o.payment)) }
                 dt { (lang.t(Word::Placed)) } dd { (iso(o.created_at)) " · " (o.created_by) " · " (o.source) }
                 dt { (lang.t(Word::Updated)) } dd { (iso(o.updated_at)) }
                 @if let Some(c) = &o.client_ref { dt { (lang.t(Word::OwnReference)) } dd { (c) } }
@@ -177,7 +177,7 @@ fn action_form(
             input type="hidden" name="action" value=(name);
             @if let Some(Ok((q, _))) = quote {
                 p id={ (name) "-price" } {
-                    (lang.t(Word::Price)) " " (format_money(q.total)) " " (currency) " · " (q.payment) " (" (q.items) ")"
+                    (lang.t(Word::Price)) " " (format_money(q.total)) " " (currency) " · " (payment_label(lang, &q.payment)) " (" (q.items) ")"
                 }
                 input type="hidden" name="total" value=(q.total);
                 input type="hidden" name="payment" value=(q.payment);

@@ -10,7 +10,7 @@ use orders::{Order, OrderFilter, Status, format_money};
 use serde::Deserialize;
 
 use crate::forms::{CSV_MAX, csv_export, day, day_field, link, order_path};
-use crate::layout::{date_input, page, refused, status_label};
+use crate::layout::{date_input, page, payment_label, refused, status_label};
 use crate::words::{Lang, Word};
 use crate::{Portal, SignedIn};
 
@@ -185,7 +185,7 @@ pub(crate) fn table(lang: Lang, list: &[Order]) -> Markup {
                         td { (o.cn) } td { (o.product_code) } td { (status_label(lang, o.status)) }
                         td { (day(o.created_at)) }
                         td { (o.client_ref.as_deref().unwrap_or("")) }
-                        td { (format_money(o.price)) " " (o.currency) " · " (o.payment) }
+                        td { (format_money(o.price)) " " (o.currency) " · " (payment_label(lang, &o.payment)) }
                     }
                 } }
             } }

@@ -89,7 +89,7 @@ async fn an_order_is_reviewed_placed_once_downloaded_and_found() {
         let reviewed = review(&base, &cookie, &f, &pem, "PO-7").await;
         assert_eq!(reviewed.status, 200, "{}", reviewed.body);
         assert!(reviewed.body.contains("www.example.test") && reviewed.body.contains("api.example.test"));
-        assert!(reviewed.body.contains(r#"<dd id="payment">tokens</dd>"#), "{}", reviewed.body);
+        assert!(reviewed.body.contains(r#"<dd id="payment">Tokens</dd>"#), "{}", reviewed.body);
         assert!(reviewed.body.contains("1 × ssl1") && reviewed.body.contains("1 × sanssl1"), "{}", reviewed.body);
         assert_eq!(footprint(&f.db).await, before, "a review writes nothing ({})", tdb.backend);
 
@@ -344,7 +344,7 @@ async fn a_renewal_shows_its_price_and_is_placed_at_it() {
             async move { send(&base, "POST", &path, &[("certgate_session", &cookie)], Some(&form)).await }
         };
         let shown = page(&refs[0], &cookie).await;
-        let price = r#"<p id="renew-price">Price 90.00 EUR · tokens (renssl1:1)</p>"#;
+        let price = r#"<p id="renew-price">Price 90.00 EUR · Tokens (renssl1:1)</p>"#;
         assert!(shown.body.contains(price), "{}", shown.body);
         let (csrf, total, payment) = (shown.csrf(), field(&shown, "total"), field(&shown, "payment"));
         assert_eq!(
@@ -399,7 +399,7 @@ async fn an_approver_sees_the_price_it_pays_and_pays_that() {
         let cookies = [("certgate_session", cookie.as_str())];
         let path = format!("/portal/orders/{r}");
         let shown = send(&base, "GET", &path, &cookies, None).await;
-        let price = r#"<p id="approve-price">Price 100.00 EUR · deposit (ssl1:1)</p>"#;
+        let price = r#"<p id="approve-price">Price 100.00 EUR · Deposit (ssl1:1)</p>"#;
         assert!(shown.body.contains(price), "{}", shown.body);
         let (csrf, total, items) = (shown.csrf(), field(&shown, "total"), field(&shown, "items"));
         let approve = |form: String| {
@@ -417,7 +417,7 @@ async fn an_approver_sees_the_price_it_pays_and_pays_that() {
         assert_eq!(f.orders.order(&op, &r).await.unwrap().status, "pending_approval");
         // The page read again shows today's price; approved at it, it is charged that.
         let shown = send(&base, "GET", &path, &cookies, None).await;
-        assert!(shown.body.contains("Price 110.00 EUR · deposit"), "{}", shown.body);
+        assert!(shown.body.contains("Price 110.00 EUR · Deposit"), "{}", shown.body);
         let total = field(&shown, "total");
         let approved = approve(format!("csrf={csrf}&action=approve&total={total}&payment=deposit&items={items}")).await;
         assert_eq!(approved.status, 303, "{}", approved.body);
