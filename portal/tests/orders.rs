@@ -325,6 +325,14 @@ async fn a_renewal_shows_its_price_and_is_placed_at_it() {
         for name in ["www.example.test", "api.example.test"] {
             refs.push(f.orders.place(&f.op, &f.ssl1_for(&[name])).await.unwrap().order.reference.unwrap());
         }
+        // And a product that does not allow a key to be reused.
+        let list = "Range,Code,Product,Validity (year),New order and renewal,Validation,Renewal code,Renewal price,Upstream,Key reuse\n\
+                    Brand,fresh1,Fresh key OV,1,80.00,OV,renfresh1,70.00,embedded,no\n";
+        f.orders.import_prices(&f.op, list, None).await.unwrap();
+        f.orders.credit_tokens(&f.op, "fresh1", 1, "").await.unwrap();
+        f.orders.credit_tokens(&f.op, "renfresh1", 1, "").await.unwrap();
+        let fresh = orders::PlaceOrder { product_code: "fresh1".into(), ..f.ssl1_for(&["fresh.example.test"]) };
+        let fresh = f.orders.place(&f.op, &fresh).await.unwrap().order.reference.unwrap();
         Worker::new(f.orders.clone(), "t").drain().await.unwrap();
         let page = |reference: &str, cookie: &str| {
             let (base, path, cookie) = (base.clone(), format!("/portal/orders/{reference}"), cookie.to_string());
@@ -371,6 +379,18 @@ async fn a_renewal_shows_its_price_and_is_placed_at_it() {
         let renewal = f.orders.order(&f.op, to.rsplit('/').next().unwrap()).await.unwrap();
         assert_eq!((renewal.kind.as_str(), renewal.price, renewal.source.as_str()), ("renewal", 90_00, "portal"));
         assert_eq!(f.orders.balance(&f.op, orders::Ledger::Tokens, Some("renssl1")).await.unwrap(), 0);
+
+        // A product that keeps no key: the renewal's CSR is required, and
+        // a renewal posted without one renews nothing.
+        let shown = page(&fresh, &cookie).await;
+        assert!(shown.body.contains(r#"<textarea id="renew-csr" name="csr" rows="6" required>"#), "{}", shown.body);
+        assert!(shown.body.contains("(renfresh1:1)"), "{}", shown.body);
+        let before = footprint(&f.db).await;
+        let quoted = format!("total={}&payment=tokens&items=renfresh1:1", field(&shown, "total"));
+        let keyless = renew(&fresh, format!("csrf={csrf}&action=renew&{quoted}")).await;
+        assert_eq!(keyless.status, 400, "{}", keyless.body);
+        assert!(keyless.body.contains("does not allow a key to be reused"), "{}", keyless.body);
+        assert_eq!(footprint(&f.db).await, before, "nothing written ({})", tdb.backend);
 
         // No token left for the other: the page says why, and offers no button.
         let broke = page(&refs[1], &cookie).await;
