@@ -54,7 +54,7 @@ pub enum OrderError {
     /// quoted and confirmed: nothing was ordered.
     #[error("the price changed since it was shown: quoted {quoted}, now {now}")]
     QuoteChanged {
-        /// The confirmed total and payment.
+        /// The confirmed total, payment and items.
         quoted: String,
         /// Today's.
         now: String,

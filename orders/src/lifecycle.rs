@@ -121,9 +121,9 @@ impl Orders {
         }
         let ctx = self.order_context(caller.account_id, o.organisation_id, &o.product_code).await?;
         let mut c = self.db().acquire().await?;
-        let (account, q) = self.held_quote(&mut c, &o, &ctx.product).await?;
+        let q = self.held_quote(&mut c, &ctx.account, &o, &ctx.product).await?;
         if o.created_by != crate::AUTOMATIC_RENEWAL {
-            payment::check_funds(&mut c, &account, &q, &o.product_code, &ctx.balances).await?;
+            payment::check_funds(&mut c, &ctx.account, &q, &o.product_code, &ctx.balances).await?;
         }
         Ok(Quoted::of(&q))
     }
@@ -377,6 +377,11 @@ impl Orders {
     /// to 30 days after); `None` when it exists but is outside the window.
     pub(crate) async fn renewable(&self, caller: &Caller, id: i64) -> Result<Option<Renewable>> {
         let o = self.order_by_id(caller, id).await?;
+        self.renewable_order(&o).await
+    }
+
+    /// As [`Orders::renewable`], for an order already read.
+    async fn renewable_order(&self, o: &Order) -> Result<Option<Renewable>> {
         let certs = certificates::for_order(&mut *self.db().acquire().await?, o.id).await?;
         let now = self.now();
         Ok(certs
@@ -427,7 +432,7 @@ impl Orders {
     pub async fn quote_renewal(&self, caller: &Caller, reference: &str) -> Result<OrderQuote> {
         caller.require(Right::Technical)?;
         let o = self.own_order(caller, reference).await?;
-        let Some(renewable) = self.renewable(caller, o.id).await? else {
+        let Some(renewable) = self.renewable_order(&o).await? else {
             return Err(OrderError::OutsideRenewalWindow(o.public_reference()));
         };
         let ctx = self.order_context(caller.account_id, o.organisation_id, &o.product_code).await?;

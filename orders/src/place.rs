@@ -713,7 +713,7 @@ pub(crate) struct OrderContext {
     pub product: Product,
     organisation: String,
     prevalidated: bool,
-    account: storage::accounts::AccountRow,
+    pub account: storage::accounts::AccountRow,
     /// The product code's price for the account, read with the rest.
     price: Option<i64>,
     /// The organisation's pre-validated domains.

@@ -27,28 +27,28 @@ impl Orders {
         quoted: Option<&Quoted>,
         author: &str,
     ) -> Result<()> {
-        let (account, q) = self.held_quote(tx, o, product).await?;
+        let account = accounts::get(tx, o.account_id).await?.ok_or(OrderError::UnknownAccount(o.account_id))?;
+        let q = self.held_quote(tx, &account, o, product).await?;
         check_quoted(quoted, &q, &account.currency)?;
         self.transition(tx, o, from, next).await?;
         orders::set_payment(tx, o.id, q.payment.as_str(), q.total(), self.now()).await?;
         self.pay_and_queue(tx, &account, o.id, &q, next, author).await
     }
 
-    /// What order `o` of `product`, held unpaid, would be charged now, with
-    /// its account: today's prices, priced as a renewal or not by the day
-    /// it was placed.
+    /// What order `o` of `product`, held unpaid, would be charged now by
+    /// `account`: today's prices, priced as a renewal or not by the day it
+    /// was placed.
     pub(crate) async fn held_quote(
         &self,
         c: &mut storage::Conn,
+        account: &AccountRow,
         o: &Order,
         product: &Product,
-    ) -> Result<(AccountRow, Quote)> {
-        let account = accounts::get(c, o.account_id).await?.ok_or(OrderError::UnknownAccount(o.account_id))?;
+    ) -> Result<Quote> {
         let (plain, wildcard) = additional_names(&order_names(o));
         let renewal = self.renewal_priced(c, o).await?;
         let acme = o.source == Source::Acme.as_str();
-        let q = payment::quote(c, &account, product, plain, wildcard, renewal, None, acme).await?;
-        Ok((account, q))
+        payment::quote(c, account, product, plain, wildcard, renewal, None, acme).await
     }
 
     /// Pays, oldest first, the account's orders waiting for funds that it
