@@ -111,12 +111,20 @@ a:focus-visible,button:focus-visible,input:focus-visible,select:focus-visible,te
 .error{color:#9b1c1c;background:#fde8e8;border:1px solid #f8b4b4;padding:.5rem .75rem;border-radius:4px}
 ";
 
-/// The page of a refusal by the order core: a missing right (403), bad
-/// input or a wrong state (400, with the core's words), an unknown order
-/// or ACME URL (404), a price that changed since it was shown (409), or an internal
-/// error (500, logged, not shown).
+/// The page of a refusal by the order core, as [`refusal`] words it.
 pub(crate) fn refused(lang: Lang, s: &Session, title: &str, e: OrderError) -> Response {
-    let (status, text) = match &e {
+    let (status, text) = refusal(lang, &e);
+    let body = html! { p class="error" role="alert" { (text) } };
+    (status, page(lang, title, Some(s), body)).into_response()
+}
+
+/// The status and words of a refusal by the order core, the one mapping
+/// of the customer area: a missing right (403), bad input or a wrong state
+/// (400, with the core's words), an unknown order or ACME URL (404), a
+/// price that changed since it was shown (409), or an internal error (500,
+/// logged, not shown).
+pub(crate) fn refusal(lang: Lang, e: &OrderError) -> (StatusCode, String) {
+    match e {
         OrderError::Forbidden(_) => (StatusCode::FORBIDDEN, lang.t(Word::NoRight).to_string()),
         OrderError::UnknownOrder(_) | OrderError::UnknownAcmeUrl(_) => (StatusCode::NOT_FOUND, e.to_string()),
         OrderError::BadSecondFactor => (StatusCode::FORBIDDEN, lang.t(Word::BadSecondFactor).to_string()),
@@ -128,9 +136,7 @@ pub(crate) fn refused(lang: Lang, s: &Session, title: &str, e: OrderError) -> Re
             (StatusCode::INTERNAL_SERVER_ERROR, lang.t(Word::Unavailable).to_string())
         }
         other => (StatusCode::BAD_REQUEST, other.to_string()),
-    };
-    let body = html! { p class="error" role="alert" { (text) } };
-    (status, page(lang, title, Some(s), body)).into_response()
+    }
 }
 
 /// A labelled date field (`YYYY-MM-DD`).

@@ -13,7 +13,7 @@ use orders::{OrderError, OrderQuote, PlaceOrder, Quoted, Session, format_money, 
 use serde::Deserialize;
 
 use crate::forms::order_path;
-use crate::layout::{page, payment_label, refused};
+use crate::layout::{page, payment_label, refusal, refused};
 use crate::words::{Lang, Word};
 use crate::{Portal, Request, SignedIn};
 
@@ -170,17 +170,21 @@ async fn review_page(
     changed: Option<(String, String)>,
 ) -> Response {
     let title = lang.t(Word::NewOrder);
-    f.payment.clear();
     let q = match p.orders.quote_order(&s.caller, &f.place_order()).await {
         Ok(q) => q,
-        Err(e @ OrderError::Forbidden(_)) => return refused(lang, s, title, e),
         Err(e) => {
+            // Bad input comes back with the form to mend it; a missing right
+            // or a failure is a page of its own.
+            let (status, text) = refusal(lang, &e);
+            if status != axum::http::StatusCode::BAD_REQUEST {
+                return refused(lang, s, title, e);
+            }
             let form = match form_body(p, s, lang, &f).await {
                 Ok(form) => form,
                 Err(e) => return refused(lang, s, title, e),
             };
-            let body = html! { p class="error" role="alert" { (e.to_string()) } (form) };
-            return (axum::http::StatusCode::BAD_REQUEST, page(lang, title, Some(s), body)).into_response();
+            let body = html! { p class="error" role="alert" { (text) } (form) };
+            return (status, page(lang, title, Some(s), body)).into_response();
         }
     };
     Quoted { total: f.total, payment: f.payment, items: f.items } = q.quoted();

@@ -13,7 +13,7 @@ use orders::{Action, OrderDetail, OrderError, Quoted, Reissue, Session, format_m
 use serde::Deserialize;
 
 use crate::forms::order_path;
-use crate::layout::{page, payment_label, refused, status_label};
+use crate::layout::{page, payment_label, refusal, refused, status_label};
 use crate::words::{Lang, Word};
 use crate::{Portal, Request, SignedIn};
 
@@ -47,23 +47,11 @@ pub(crate) async fn show(
             }
             _ => continue,
         };
-        quotes.push((a, quote.map_err(|e| refusal_text(lang, e))));
+        // A quote that cannot be had says why in place of the button; the rest of the page still shows.
+        quotes.push((a, quote.map_err(|e| refusal(lang, &e).1)));
     }
     let title = format!("{} {}", lang.t(Word::Order), reference);
     page(lang, &title, Some(&s), body(lang, &s, &d, &quotes)).into_response()
-}
-
-/// What a paid action's quote tells when it cannot be had: the order
-/// core's words, or that the price is unavailable (logged) when the
-/// database failed, so the rest of the page still shows.
-fn refusal_text(lang: Lang, e: OrderError) -> String {
-    match e {
-        OrderError::Storage(_) | OrderError::UnknownState(_) => {
-            tracing::error!(error = %e, "an order page's quote failed");
-            lang.t(Word::Unavailable).to_string()
-        }
-        e => e.to_string(),
-    }
 }
 
 /// A paid action's quote and whether it needs a new CSR, or why it cannot
