@@ -1,10 +1,12 @@
 //! What the pages' forms and links share: reading a date field, writing a
-//! day and a link with its query, and answering with a CSV file.
+//! day and a link with its query, carrying a quote back, and answering
+//! with a CSV file.
 
 use axum::http::{StatusCode, header};
 use axum::response::{IntoResponse, Response};
-use maud::html;
-use orders::{Session, iso};
+use maud::{Markup, html};
+use orders::{Quoted, Session, iso};
+use serde::Deserialize;
 
 use crate::layout::page;
 use crate::words::{Lang, Word};
@@ -13,6 +15,46 @@ use crate::words::{Lang, Word};
 /// with a word to narrow it, never cut short without a sign: a statement
 /// missing its last lines would read as a whole one.
 pub(crate) const CSV_MAX: i64 = 10_000;
+
+/// A quote as a form carries it back: the figures a page showed, which
+/// the order core holds the paid action to. Text, as posted, so that it
+/// can sit flattened in a form's fields.
+#[derive(Clone, Debug, Default, Deserialize)]
+pub(crate) struct QuoteFields {
+    #[serde(default)]
+    total: String,
+    #[serde(default)]
+    payment: String,
+    #[serde(default)]
+    items: String,
+}
+
+impl QuoteFields {
+    /// The fields of quote `q`.
+    pub(crate) fn of(q: &Quoted) -> QuoteFields {
+        QuoteFields { total: q.total.to_string(), payment: q.payment.clone(), items: q.items.clone() }
+    }
+
+    /// The figures posted, or `None` when the form carried none.
+    pub(crate) fn quoted(&self) -> Option<Quoted> {
+        let total = self.total.parse().ok().filter(|_| !self.payment.is_empty())?;
+        Some(Quoted { total, payment: self.payment.clone(), items: self.items.clone() })
+    }
+
+    /// The fields as posted, for a tag over a form.
+    pub(crate) fn parts(&self) -> [&str; 3] {
+        [&self.total, &self.payment, &self.items]
+    }
+
+    /// The hidden inputs that post them back.
+    pub(crate) fn inputs(&self) -> Markup {
+        html! {
+            input type="hidden" name="total" value=(self.total);
+            input type="hidden" name="payment" value=(self.payment);
+            input type="hidden" name="items" value=(self.items);
+        }
+    }
+}
 
 /// UTC midnight of a `YYYY-MM-DD` day, as a date field sends it.
 pub(crate) fn parse_day(text: &str) -> Option<i64> {

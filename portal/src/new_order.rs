@@ -9,10 +9,10 @@ use axum::Form;
 use axum::extract::{Multipart, State};
 use axum::response::{IntoResponse, Redirect, Response};
 use maud::{Markup, html};
-use orders::{OrderError, OrderQuote, PlaceOrder, Quoted, Session, format_money, new_token, same_token, tag_fields};
+use orders::{OrderError, OrderQuote, PlaceOrder, Session, format_money, new_token, same_token, tag_fields};
 use serde::Deserialize;
 
-use crate::forms::order_path;
+use crate::forms::{QuoteFields, order_path};
 use crate::layout::{page, payment_label, refusal, refused};
 use crate::words::{Lang, Word};
 use crate::{Portal, Request, SignedIn};
@@ -42,24 +42,20 @@ pub(crate) struct Fields {
     /// confirmation order once, the tag binding it to the reviewed fields.
     #[serde(default)]
     key: String,
-    /// Set by the review: the total quoted, in minor units, and the payment.
-    #[serde(default)]
-    total: i64,
-    #[serde(default)]
-    payment: String,
-    #[serde(default)]
-    items: String,
+    /// Set by the review: the figures quoted.
+    #[serde(flatten, default)]
+    quote: QuoteFields,
 }
 
 impl Fields {
     /// The tag of the order's fields and `nonce` in session `s`.
     fn tag(&self, s: &Session, nonce: &str) -> String {
-        let (organisation, total) = (self.organisation.to_string(), self.total.to_string());
+        let organisation = self.organisation.to_string();
         // A browser posts a field's line breaks as CRLF, whatever the page held.
         let csr = self.csr.trim().replace("\r\n", "\n");
-        let (product, client_ref, payment) = (self.product.as_str(), self.client_ref.trim(), self.payment.as_str());
-        let quoted = [total.as_str(), payment, self.items.as_str()];
-        tag_fields(&s.csrf, &[&[nonce, product, organisation.as_str(), csr.as_str(), client_ref][..], &quoted].concat())
+        let [total, payment, items] = self.quote.parts();
+        let fields = [nonce, &self.product, &organisation, &csr, self.client_ref.trim(), total, payment, items];
+        tag_fields(&s.csrf, &fields)
     }
 
     /// Whether the key is one the review made for these very fields.
@@ -77,11 +73,7 @@ impl Fields {
             csr: self.csr.trim().as_bytes().to_vec(),
             client_ref: (!client_ref.is_empty()).then(|| client_ref.to_string()),
             idempotency_key: (!self.key.is_empty()).then(|| format!("portal:{}", self.key)),
-            quoted: (!self.payment.is_empty()).then(|| Quoted {
-                total: self.total,
-                payment: self.payment.clone(),
-                items: self.items.clone(),
-            }),
+            quoted: self.quote.quoted(),
             ..Default::default()
         }
     }
@@ -187,7 +179,7 @@ async fn review_page(
             return (status, page(lang, title, Some(s), body)).into_response();
         }
     };
-    Quoted { total: f.total, payment: f.payment, items: f.items } = q.quoted();
+    f.quote = QuoteFields::of(&q.quoted());
     let nonce = new_token();
     f.key = format!("{nonce}.{}", f.tag(s, &nonce));
     let body = html! {
@@ -230,9 +222,7 @@ fn review_body(lang: Lang, s: &Session, f: &Fields, q: &OrderQuote) -> Markup {
                 input type="hidden" name="csr" value=(f.csr);
                 input type="hidden" name="client_ref" value=(f.client_ref);
                 input type="hidden" name="key" value=(f.key);
-                input type="hidden" name="total" value=(f.total);
-                input type="hidden" name="payment" value=(f.payment);
-                input type="hidden" name="items" value=(f.items);
+                (f.quote.inputs())
                 button type="submit" { (lang.t(Word::ConfirmOrder)) }
             }
             p { a href="/portal/orders/new" { (lang.t(Word::StartOver)) } }

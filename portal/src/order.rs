@@ -12,7 +12,7 @@ use orders::formats::Format;
 use orders::{Action, OrderDetail, OrderError, Quoted, Reissue, Session, format_money, iso};
 use serde::Deserialize;
 
-use crate::forms::order_path;
+use crate::forms::{QuoteFields, order_path};
 use crate::layout::{page, payment_label, refusal, refused, status_label};
 use crate::words::{Lang, Word};
 use crate::{Portal, Request, SignedIn};
@@ -167,9 +167,7 @@ fn action_form(
                 p id={ (name) "-price" } {
                     (lang.t(Word::Price)) " " (format_money(q.total)) " " (currency) " · " (payment_label(lang, &q.payment)) " (" (q.items) ")"
                 }
-                input type="hidden" name="total" value=(q.total);
-                input type="hidden" name="payment" value=(q.payment);
-                input type="hidden" name="items" value=(q.items);
+                (QuoteFields::of(q).inputs())
             }
             @match a {
                 Action::Renew => {
@@ -207,21 +205,14 @@ pub(crate) struct ActionForm {
     #[serde(default)]
     confirm: String,
     /// A paid action's quote, as the page showed it.
-    #[serde(default)]
-    total: i64,
-    #[serde(default)]
-    payment: String,
-    #[serde(default)]
-    items: String,
+    #[serde(flatten, default)]
+    quote: QuoteFields,
 }
 
 impl ActionForm {
     /// The quote the page showed, which a paid action needs.
     fn quoted(&self, lang: Lang) -> Result<Quoted, OrderError> {
-        if self.payment.is_empty() {
-            return Err(OrderError::Invalid(lang.t(Word::Unquoted).to_string()));
-        }
-        Ok(Quoted { total: self.total, payment: self.payment.clone(), items: self.items.clone() })
+        self.quote.quoted().ok_or_else(|| OrderError::Invalid(lang.t(Word::Unquoted).to_string()))
     }
 }
 
